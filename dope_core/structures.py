@@ -1,0 +1,235 @@
+"""The whole-body pose data model shared by every backend (part experts, network).
+
+Units and frames, for every backend:
+
+* ``box`` and ``keypoints_2d`` are in pixels of the input image, x to the right,
+  y down, origin at the top-left corner of the top-left pixel;
+* ``keypoints_3d`` are in metres, **part-relative**: axes parallel to the camera
+  optical frame (x right, y down, z forward, away from the camera), origin at the
+  part's root (body: middle of the hips; hand: the wrist; face: the mean of its
+  84 landmarks);
+* ``root_camera``, when known, is the part root's position in the camera optical
+  frame in metres, so ``keypoints_3d + root_camera`` places the part in the camera
+  frame (set by :mod:`dope_core.placement` when intrinsics are given);
+* ``confidence`` is a per-keypoint score in [0, 1].
+
+A :class:`WholeBodyPoses` holds the people found in one image and the parts that
+belong to nobody; it converts to JSON and back without loss (floats are written
+with Python's shortest round-trip representation).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Iterator, Optional
+
+import numpy as np
+
+from dope_core.keypoints import Part
+
+
+class Handedness(str, Enum):
+    """Which hand a hand detection is (the person's own left or right)."""
+
+    LEFT = "left"
+    RIGHT = "right"
+
+
+@dataclass
+class PartPose:
+    """One detected part (a body, a hand or a face) with its 2D and 3D keypoints.
+
+    Attributes:
+        part: which part this is.
+        score: detection score in [0, 1].
+        box: ``(4,)`` float array ``x1, y1, x2, y2`` in pixels.
+        keypoints_2d: ``(J, 2)`` float array in pixels.
+        keypoints_3d: ``(J, 3)`` float array in metres, part-relative (module docstring).
+        confidence: ``(J,)`` float array in [0, 1].
+        handedness: for hands, the person's left or right hand; ``None`` otherwise.
+        root_camera: ``(3,)`` position in metres of the part root in the camera
+            optical frame, or ``None`` when the camera is unknown.
+    """
+
+    part: Part
+    score: float
+    box: np.ndarray
+    keypoints_2d: np.ndarray
+    keypoints_3d: np.ndarray
+    confidence: np.ndarray
+    handedness: Optional[Handedness] = None
+    root_camera: Optional[np.ndarray] = None
+
+    def __post_init__(self) -> None:
+        self.part = Part(self.part)
+        if self.handedness is not None:
+            self.handedness = Handedness(self.handedness)
+        j = self.part.num_keypoints
+        self.score = float(self.score)
+        self.box = _as_array(self.box, (4,), "box")
+        self.keypoints_2d = _as_array(self.keypoints_2d, (j, 2), "keypoints_2d")
+        self.keypoints_3d = _as_array(self.keypoints_3d, (j, 3), "keypoints_3d")
+        self.confidence = _as_array(self.confidence, (j,), "confidence")
+        if self.root_camera is not None:
+            self.root_camera = _as_array(self.root_camera, (3,), "root_camera")
+        if self.handedness is not None and self.part is not Part.HAND:
+            raise ValueError(f"handedness is only defined for hands, not for a {self.part.value}")
+
+    @property
+    def keypoints_3d_camera(self) -> Optional[np.ndarray]:
+        """``(J, 3)`` keypoints in the camera optical frame (metres), if placed."""
+        if self.root_camera is None:
+            return None
+        return self.keypoints_3d + self.root_camera
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (lists of floats)."""
+        d: dict[str, Any] = {
+            "part": self.part.value,
+            "score": self.score,
+            "box": self.box.tolist(),
+            "keypoints_2d": self.keypoints_2d.tolist(),
+            "keypoints_3d": self.keypoints_3d.tolist(),
+            "confidence": self.confidence.tolist(),
+        }
+        if self.handedness is not None:
+            d["handedness"] = self.handedness.value
+        if self.root_camera is not None:
+            d["root_camera"] = self.root_camera.tolist()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "PartPose":
+        """Inverse of :meth:`to_dict`; raises ``ValueError`` on missing keys or bad shapes."""
+        try:
+            return cls(
+                part=Part(d["part"]),
+                score=d["score"],
+                box=d["box"],
+                keypoints_2d=d["keypoints_2d"],
+                keypoints_3d=d["keypoints_3d"],
+                confidence=d["confidence"],
+                handedness=d.get("handedness"),
+                root_camera=d.get("root_camera"),
+            )
+        except KeyError as e:
+            raise ValueError(f"part pose is missing the key {e.args[0]!r}") from None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PartPose):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+
+@dataclass
+class Person:
+    """One person: a body and the hands and face assigned to it (any may be missing).
+
+    Attributes:
+        id: index of the person in the image's result (not a tracking id).
+        score: the person's score (the body's, or the best part's without a body).
+    """
+
+    id: int
+    score: float
+    body: Optional[PartPose] = None
+    left_hand: Optional[PartPose] = None
+    right_hand: Optional[PartPose] = None
+    face: Optional[PartPose] = None
+
+    def __post_init__(self) -> None:
+        self.id = int(self.id)
+        self.score = float(self.score)
+        for name, want in (("body", Part.BODY), ("left_hand", Part.HAND), ("right_hand", Part.HAND), ("face", Part.FACE)):
+            pose = getattr(self, name)
+            if pose is not None and pose.part is not want:
+                raise ValueError(f"Person.{name} must be a {want.value}, got a {pose.part.value}")
+
+    def parts(self) -> Iterator[tuple[str, PartPose]]:
+        """Yield ``(slot name, pose)`` for each part present."""
+        for name in ("body", "left_hand", "right_hand", "face"):
+            pose = getattr(self, name)
+            if pose is not None:
+                yield name, pose
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"id": self.id, "score": self.score}
+        for name, pose in self.parts():
+            d[name] = pose.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Person":
+        slots = {k: PartPose.from_dict(d[k]) for k in ("body", "left_hand", "right_hand", "face") if d.get(k) is not None}
+        return cls(id=d.get("id", 0), score=d.get("score", 0.0), **slots)
+
+
+@dataclass
+class WholeBodyPoses:
+    """Everything found in one image.
+
+    Attributes:
+        image_size: ``(width, height)`` of the input image in pixels.
+        people: the people, each with its assigned parts.
+        unassigned: parts that belong to no body (a hand or face without a visible body).
+        backend: name of what produced the result (``"experts"``, ``"network"``, ...).
+    """
+
+    image_size: tuple[int, int]
+    people: list[Person] = field(default_factory=list)
+    unassigned: list[PartPose] = field(default_factory=list)
+    backend: str = ""
+
+    def __post_init__(self) -> None:
+        self.image_size = (int(self.image_size[0]), int(self.image_size[1]))
+
+    def parts(self, part: Part | str | None = None) -> list[PartPose]:
+        """All part poses (assigned and not), optionally of one part type only."""
+        out = [pose for person in self.people for _, pose in person.parts()] + list(self.unassigned)
+        if part is not None:
+            out = [p for p in out if p.part is Part(part)]
+        return out
+
+    def counts(self) -> dict[str, int]:
+        """Number of people and of detected bodies, hands and faces (assigned or not)."""
+        return {"people": len(self.people), **{p.value + "s" if p is not Part.BODY else "bodies": len(self.parts(p)) for p in Part}}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "image_size": list(self.image_size),
+            "backend": self.backend,
+            "people": [p.to_dict() for p in self.people],
+            "unassigned": [p.to_dict() for p in self.unassigned],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "WholeBodyPoses":
+        if "image_size" not in d:
+            raise ValueError("whole-body poses are missing the key 'image_size'")
+        return cls(
+            image_size=tuple(d["image_size"]),
+            people=[Person.from_dict(p) for p in d.get("people", [])],
+            unassigned=[PartPose.from_dict(p) for p in d.get("unassigned", [])],
+            backend=d.get("backend", ""),
+        )
+
+    def to_json(self, **kwargs: Any) -> str:
+        return json.dumps(self.to_dict(), **kwargs)
+
+    @classmethod
+    def from_json(cls, text: str) -> "WholeBodyPoses":
+        return cls.from_dict(json.loads(text))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, WholeBodyPoses):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+
+def _as_array(value: Any, shape: tuple[int, ...], name: str) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
+    return arr
