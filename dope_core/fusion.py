@@ -1,0 +1,134 @@
+"""Fusion of part detections into people: the hand/face-to-body assignment of DOPE.
+
+One implementation, used for the part experts' outputs (whole-body pseudo ground
+truth) and for the whole-body network's outputs alike. Rules (from the paper,
+reimplemented):
+
+* **hands**: a hand belongs to a body when the hand's wrist (hand joint 0) and one
+  of the body's two wrists are mutual nearest neighbours (over all hand wrists and
+  all body wrists of the image) and closer than ``hand_distance_factor`` times the
+  hand box's larger side. The body wrist it matches (the person's left or right)
+  decides the hand's handedness; an unassigned hand keeps its own.
+* **faces**: a face belongs to a body when the body's head joint lies inside exactly
+  one face box, enlarged by ``face_box_margin`` around its centre (the head-top joint
+  sits above the eyebrows, where a landmark box ends). When several bodies claim
+  one face, the body whose head joint is nearest to the face box centre gets it.
+
+Unlike the release, an image with no detection of some part gives empty lists
+(never a different arity), and handedness always comes from the matched detection.
+All coordinates are pixels (see :mod:`dope_core.structures`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Sequence
+
+import numpy as np
+
+from dope_core.keypoints import BODY_HEAD, BODY_LEFT_WRIST, BODY_RIGHT_WRIST, HAND_WRIST, Part
+from dope_core.structures import Handedness, PartPose, Person, WholeBodyPoses
+
+
+def assign_hands(
+    bodies: Sequence[PartPose], hands: Sequence[PartPose], *, hand_distance_factor: float = 1.0
+) -> dict[int, tuple[int, Handedness]]:
+    """Match hands to body wrists.
+
+    Returns:
+        ``{hand index: (body index, handedness)}`` for every assigned hand.
+    """
+    if not bodies or not hands:
+        return {}
+    # Body wrist candidates: (body index, handedness, xy).
+    wrists = [(b, side, body.keypoints_2d[j]) for b, body in enumerate(bodies)
+              for side, j in ((Handedness.RIGHT, BODY_RIGHT_WRIST), (Handedness.LEFT, BODY_LEFT_WRIST))]
+    wrist_xy = np.stack([w[2] for w in wrists])  # (2B, 2)
+    hand_xy = np.stack([h.keypoints_2d[HAND_WRIST] for h in hands])  # (H, 2)
+    dist = np.linalg.norm(hand_xy[:, None, :] - wrist_xy[None, :, :], axis=-1)  # (H, 2B)
+    nearest_wrist = dist.argmin(axis=1)
+    nearest_hand = dist.argmin(axis=0)
+    out: dict[int, tuple[int, Handedness]] = {}
+    for h, w in enumerate(nearest_wrist):
+        box = hands[h].box
+        limit = hand_distance_factor * max(box[2] - box[0], box[3] - box[1])
+        if nearest_hand[w] == h and dist[h, w] <= limit:
+            out[h] = (wrists[w][0], wrists[w][1])
+    return out
+
+
+def assign_faces(
+    bodies: Sequence[PartPose], faces: Sequence[PartPose], *, face_box_margin: float = 0.5
+) -> dict[int, int]:
+    """Match faces to bodies by the body's head joint.
+
+    Returns:
+        ``{face index: body index}`` for every assigned face.
+    """
+    if not bodies or not faces:
+        return {}
+    boxes = np.stack([_enlarge(f.box, face_box_margin) for f in faces])  # (F, 4)
+    centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+    claims: dict[int, list[tuple[float, int]]] = {}
+    for b, body in enumerate(bodies):
+        head = body.keypoints_2d[BODY_HEAD]
+        inside = np.flatnonzero((head[0] >= boxes[:, 0]) & (head[0] <= boxes[:, 2])
+                                & (head[1] >= boxes[:, 1]) & (head[1] <= boxes[:, 3]))
+        if len(inside) == 1:
+            f = int(inside[0])
+            claims.setdefault(f, []).append((float(np.linalg.norm(head - centres[f])), b))
+    return {f: min(c)[1] for f, c in claims.items()}
+
+
+def assemble(
+    bodies: Sequence[PartPose],
+    hands: Sequence[PartPose],
+    faces: Sequence[PartPose],
+    *,
+    image_size: tuple[int, int],
+    backend: str,
+    hand_distance_factor: float = 1.0,
+    face_box_margin: float = 0.5,
+) -> WholeBodyPoses:
+    """Build the per-person result from per-part detections of one image.
+
+    Args:
+        bodies, hands, faces: detections of each part (any may be empty).
+        image_size: ``(width, height)`` of the image in pixels.
+        backend: name recorded in the result.
+        hand_distance_factor: the hand-to-wrist distance limit, in hand box sizes.
+        face_box_margin: relative enlargement of face boxes for the head-joint test.
+
+    Returns:
+        People sorted by decreasing score, one per body, with their hands and face;
+        hands and faces assigned to nobody in ``unassigned``.
+    """
+    for name, dets, part in (("bodies", bodies, Part.BODY), ("hands", hands, Part.HAND), ("faces", faces, Part.FACE)):
+        if any(d.part is not part for d in dets):
+            raise ValueError(f"{name} must all be {part.value} detections")
+    order = sorted(range(len(bodies)), key=lambda i: -bodies[i].score)
+    bodies = [bodies[i] for i in order]
+    people = [Person(id=i, score=b.score, body=b) for i, b in enumerate(bodies)]
+    unassigned: list[PartPose] = []
+    hand_matches = assign_hands(bodies, hands, hand_distance_factor=hand_distance_factor)
+    for h, hand in enumerate(hands):
+        match = hand_matches.get(h)
+        if match is None:
+            unassigned.append(hand)
+            continue
+        body, side = match
+        slot = "right_hand" if side is Handedness.RIGHT else "left_hand"
+        setattr(people[body], slot, replace(hand, handedness=side))
+    face_matches = assign_faces(bodies, faces, face_box_margin=face_box_margin)
+    for f, face in enumerate(faces):
+        if f in face_matches:
+            people[face_matches[f]].face = face
+        else:
+            unassigned.append(face)
+    return WholeBodyPoses(image_size=image_size, people=people, unassigned=unassigned, backend=backend)
+
+
+def _enlarge(box: np.ndarray, margin: float) -> np.ndarray:
+    c = (box[:2] + box[2:]) / 2
+    half = (box[2:] - box[:2]) / 2 * (1 + margin)
+    return np.concatenate([c - half, c + half])
