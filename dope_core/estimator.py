@@ -1,0 +1,64 @@
+"""The backend-agnostic entry point: image in, :class:`WholeBodyPoses` out.
+
+Every consumer (command line, ROS node, evaluation, pseudo-labelling) goes through
+:func:`build_estimator`, so it never depends on which backend runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from dope_core.keypoints import Part
+from dope_core.structures import WholeBodyPoses
+
+BACKENDS = ("experts", "network")
+
+
+class PoseEstimator(Protocol):
+    """Whole-body pose estimator.
+
+    ``__call__`` takes an RGB ``uint8`` image of shape ``(H, W, 3)`` (pixels, row-major)
+    and returns the people in it; ``device`` names where it runs (``"cpu"``, ``"cuda:0"``).
+    """
+
+    name: str
+    device: str
+
+    def __call__(self, image: np.ndarray) -> WholeBodyPoses: ...
+
+
+def build_estimator(
+    backend: str = "experts",
+    *,
+    parts: Sequence[Part | str] = tuple(Part),
+    checkpoint: str | Path | None = None,
+    device: str = "auto",
+    half: bool = False,
+) -> PoseEstimator:
+    """Build an estimator.
+
+    Args:
+        backend: ``"experts"`` (the frozen part experts, CPU) or ``"network"`` (the
+            DOPE whole-body network; needs ``checkpoint`` unless a default ships).
+        parts: which parts to estimate.
+        checkpoint: path of a network checkpoint (release or project format).
+        device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (network backend;
+            CUDA asked for and absent falls back to the CPU with a warning).
+        half: run the network in fp16 (CUDA only).
+
+    Raises:
+        ValueError: unknown backend or part.
+    """
+    parts = tuple(Part(p) for p in parts)
+    if backend == "experts":
+        from dope_core.experts.ensemble import ExpertsEstimator
+
+        return ExpertsEstimator(parts=parts)
+    if backend == "network":
+        from dope_core.model.inference import NetworkEstimator
+
+        return NetworkEstimator(checkpoint=checkpoint, parts=parts, device=device, half=half)
+    raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
