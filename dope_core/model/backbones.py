@@ -1,0 +1,94 @@
+"""Feature bodies (image -> stride-16 map) and RoI heads (7x7 RoI features -> vector).
+
+* ResNet-50 as in the DOPE release: the body runs conv1..layer3 (1024 channels,
+  stride 16), the head runs layer4 + average pooling (2048-d). Body and head hold the
+  *same* torchvision ResNet object under ``resnet_backbone``, so a release state dict
+  (every ResNet weight under both prefixes) loads with ``strict=True``. Batch norm is
+  frozen.
+* MobileNetV2 (light variant): the body runs ``features[:14]`` (96 channels, stride 16),
+  the head runs ``features[14:]`` + average pooling (1280-d). Batch norm is frozen.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from torch import Tensor, nn
+from torchvision.models import mobilenet_v2, resnet50
+from torchvision.ops.misc import FrozenBatchNorm2d
+
+MOBILENETV2_SPLIT = 14
+"""Index of the first MobileNetV2 ``features`` block run in the RoI head (stride 32 onwards)."""
+
+
+class ResNetC4Body(nn.Module):
+    """ResNet conv1..layer3: ``(B, 3, H, W)`` -> ``{"0": (B, 1024, H/16, W/16)}``."""
+
+    def __init__(self, resnet: nn.Module) -> None:
+        super().__init__()
+        self.resnet_backbone = resnet
+        self.out_channels = 1024
+
+    def forward(self, x: Tensor) -> "OrderedDict[str, Tensor]":
+        r = self.resnet_backbone
+        x = r.maxpool(r.relu(r.bn1(r.conv1(x))))
+        x = r.layer3(r.layer2(r.layer1(x)))
+        return OrderedDict([("0", x)])
+
+
+class ResNetLayer4Head(nn.Module):
+    """ResNet layer4 + average pooling: ``(N, 1024, 7, 7)`` -> ``(N, 2048)``."""
+
+    def __init__(self, resnet: nn.Module) -> None:
+        super().__init__()
+        self.resnet_backbone = resnet
+        self.out_features = 2048
+
+    def forward(self, x: Tensor) -> Tensor:
+        r = self.resnet_backbone
+        return torch.flatten(r.avgpool(r.layer4(x)), 1)
+
+
+def resnet50_c4() -> tuple[ResNetC4Body, ResNetLayer4Head]:
+    """A randomly initialised frozen-BN ResNet-50 shared by a C4 body and a layer4 head."""
+    resnet = resnet50(weights=None, norm_layer=FrozenBatchNorm2d)
+    return ResNetC4Body(resnet), ResNetLayer4Head(resnet)
+
+
+class MobileNetV2Body(nn.Module):
+    """MobileNetV2 ``features[:14]``: ``(B, 3, H, W)`` -> ``{"0": (B, 96, H/16, W/16)}``."""
+
+    def __init__(self, features: nn.Sequential) -> None:
+        super().__init__()
+        self.body = features
+        self.out_channels = 96
+
+    def forward(self, x: Tensor) -> "OrderedDict[str, Tensor]":
+        return OrderedDict([("0", self.body(x))])
+
+
+class MobileNetV2Head(nn.Module):
+    """MobileNetV2 ``features[14:]`` + average pooling: ``(N, 96, 7, 7)`` -> ``(N, 1280)``."""
+
+    def __init__(self, features: nn.Sequential) -> None:
+        super().__init__()
+        self.body = features
+        self.out_features = 1280
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.flatten(nn.functional.adaptive_avg_pool2d(self.body(x), 1), 1)
+
+
+def mobilenetv2_split(state_dict: dict[str, Tensor] | None = None) -> tuple[MobileNetV2Body, MobileNetV2Head]:
+    """A frozen-BN MobileNetV2 split at stride 16, with ImageNet weights when ``state_dict`` is given.
+
+    Args:
+        state_dict: a torchvision ``mobilenet_v2`` state dict (e.g. ``mobilenet_v2-b0353104.pth``).
+    """
+    net = mobilenet_v2(weights=None, norm_layer=FrozenBatchNorm2d)
+    if state_dict is not None:
+        net.load_state_dict(state_dict, strict=True)
+    features = net.features
+    return (MobileNetV2Body(features[:MOBILENETV2_SPLIT]),
+            MobileNetV2Head(features[MOBILENETV2_SPLIT:]))

@@ -1,0 +1,166 @@
+"""RoI heads of DOPE: RoIAlign -> head -> per-part predictor -> anchor-pose decoding.
+
+Every proposal is kept (no box regression, no NMS inside the network): in eval mode the
+output per image is ``{"boxes": (N, 4), "{part}_scores": (N, K + 1) softmax,
+"{part}_pose2d": (N, K, J, 2) pixels, "{part}_pose3d": (N, K, J, 3) metres}``.
+
+In training, the ground-truth boxes of every part are added to the proposals; a
+proposal is positive for a part when its best IoU with that part's boxes is at least
+``fg_iou_thresh``, background for that part otherwise. ``batch_size_per_image``
+proposals are sampled (``positive_fraction`` of them positive for some part) and every
+part's classifier sees all of them. A positive's class is the nearest anchor pose and
+its regression target the codec's encoding (see :mod:`dope_core.codecs.anchor_pose`).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Optional
+
+import torch
+from torch import Tensor, nn
+from torchvision.models.detection._utils import BalancedPositiveNegativeSampler
+from torchvision.ops import MultiScaleRoIAlign, box_iou
+
+from dope_core.codecs.anchor_pose import AnchorPoseCodec, nearest_anchor, normalise_in_box
+from dope_core.model.losses import part_losses
+from dope_core.model.predictor import DopePredictor
+
+
+class DopeRoIHeads(nn.Module):
+    """Pooling, head, predictor and anchor-pose buffers ``{part}_anchor_poses`` ``(K, J, 5)``.
+
+    Args:
+        dope_head: module mapping ``(N, C, 7, 7)`` RoI features to ``(N, F)``.
+        dope_predictor: the per-part classifiers and regressors.
+        anchor_poses: ``{part: (K, J, 5)}`` anchor poses (copied into buffers).
+        codecs: ``{part: AnchorPoseCodec}``.
+        output_size, sampling_ratio: RoIAlign settings (release: 7, 2).
+        fg_iou_thresh: IoU at or above which a proposal is positive for a part.
+        batch_size_per_image, positive_fraction: proposal sampling in training.
+        smooth_l1_beta: transition point of the pose losses.
+    """
+
+    def __init__(
+        self,
+        *,
+        dope_head: nn.Module,
+        dope_predictor: DopePredictor,
+        anchor_poses: Mapping[str, Tensor],
+        codecs: Mapping[str, AnchorPoseCodec],
+        output_size: int = 7,
+        sampling_ratio: int = 2,
+        fg_iou_thresh: float = 0.5,
+        batch_size_per_image: int = 512,
+        positive_fraction: float = 0.25,
+        smooth_l1_beta: float = 1.0,
+    ) -> None:
+        super().__init__()
+        self.parts = tuple(anchor_poses)
+        for part, anchors in anchor_poses.items():
+            self.register_buffer(f"{part}_anchor_poses", torch.as_tensor(anchors, dtype=torch.float32).clone())
+        self.dope_roi_pool = MultiScaleRoIAlign(featmap_names=["0"], output_size=output_size, sampling_ratio=sampling_ratio)
+        self.dope_head = dope_head
+        self.dope_predictor = dope_predictor
+        self.codecs = dict(codecs)
+        self.fg_iou_thresh = fg_iou_thresh
+        self.sampler = BalancedPositiveNegativeSampler(batch_size_per_image, positive_fraction)
+        self.smooth_l1_beta = smooth_l1_beta
+
+    def anchors(self, part: str) -> Tensor:
+        """``(K, J, 5)`` anchor poses of ``part``."""
+        return getattr(self, f"{part}_anchor_poses")
+
+    def forward(
+        self, features: Mapping[str, Tensor], proposals: list[Tensor], image_sizes: list[tuple[int, int]],
+        targets: Optional[list[dict[str, dict[str, Tensor]]]] = None,
+    ) -> tuple[list[dict[str, Tensor]], dict[str, Tensor]]:
+        """Detections (eval) or named losses (training), as ``(detections, losses)``."""
+        if self.training:
+            if targets is None:
+                raise ValueError("targets are required in training mode")
+            proposals, part_targets = self.select_training_samples(proposals, targets)
+        logits, regression = self.predict(features, proposals, image_sizes)
+        if self.training:
+            return [], self.losses(logits, regression, part_targets)
+        return self.decode(logits, regression, proposals), {}
+
+    def predict(
+        self, features: Mapping[str, Tensor], proposals: list[Tensor], image_sizes: list[tuple[int, int]]
+    ) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+        """Class logits and regressions of all proposals of the batch (concatenated)."""
+        pooled = self.dope_roi_pool(dict(features), proposals, image_sizes)
+        return self.dope_predictor(self.dope_head(pooled))
+
+    def decode(self, logits: dict[str, Tensor], regression: dict[str, Tensor], proposals: list[Tensor]) -> list[dict[str, Tensor]]:
+        """Per-image detections: softmax scores and decoded poses of every anchor class."""
+        counts = [len(p) for p in proposals]
+        out: list[dict[str, Tensor]] = [{"boxes": p} for p in proposals]
+        for part in self.parts:
+            anchors = self.anchors(part).to(regression[part].dtype)
+            scores = logits[part].softmax(dim=-1).split(counts)
+            regs = regression[part].split(counts)
+            for det, boxes, sc, reg in zip(out, proposals, scores, regs):
+                pose2d, pose3d = self.codecs[part].decode(reg, boxes.to(reg.dtype), anchors)
+                det[f"{part}_scores"], det[f"{part}_pose2d"], det[f"{part}_pose3d"] = sc, pose2d, pose3d
+        return out
+
+    @torch.no_grad()
+    def select_training_samples(
+        self, proposals: list[Tensor], targets: list[dict[str, dict[str, Tensor]]]
+    ) -> tuple[list[Tensor], dict[str, dict[str, Tensor]]]:
+        """Sampled proposals per image and, per part, ``classes``, ``scores``, ``reg_targets``
+        for the sampled proposals of the whole batch (concatenated in image order)."""
+        sampled_props: list[Tensor] = []
+        per_part: dict[str, dict[str, list[Tensor]]] = {p: {"classes": [], "scores": [], "reg_targets": []} for p in self.parts}
+        for props, target in zip(proposals, targets):
+            gt_all = [target[p]["boxes"].to(props) for p in self.parts if p in target]
+            props = torch.cat([props] + gt_all)
+            labelled = {p: self._label_part(props, target.get(p), p) for p in self.parts}
+            any_pos = torch.zeros(len(props), dtype=torch.int64, device=props.device)
+            for classes, _, _ in labelled.values():
+                any_pos |= (classes > 0).long()
+            pos_mask, neg_mask = self.sampler([any_pos])
+            keep = torch.flatten(torch.nonzero(pos_mask[0] | neg_mask[0]))
+            sampled_props.append(props[keep])
+            for p, (classes, scores, reg_t) in labelled.items():
+                per_part[p]["classes"].append(classes[keep])
+                per_part[p]["scores"].append(scores[keep])
+                per_part[p]["reg_targets"].append(reg_t[keep])
+        return sampled_props, {p: {k: torch.cat(v) for k, v in d.items()} for p, d in per_part.items()}
+
+    def _label_part(self, props: Tensor, target: Optional[dict[str, Tensor]], part: str) -> tuple[Tensor, Tensor, Tensor]:
+        anchors = self.anchors(part)
+        j = anchors.shape[1]
+        n = len(props)
+        classes = torch.zeros(n, dtype=torch.int64, device=props.device)
+        scores = torch.zeros(n, dtype=props.dtype, device=props.device)
+        reg_t = torch.zeros((n, j * 5), dtype=props.dtype, device=props.device)
+        if target is None or len(target["boxes"]) == 0:
+            return classes, scores, reg_t
+        gt_boxes = target["boxes"].to(props)
+        iou = box_iou(gt_boxes, props)  # (G, N)
+        best_iou, best_gt = iou.max(dim=0)
+        pos = torch.flatten(torch.nonzero(best_iou >= self.fg_iou_thresh))
+        if len(pos) == 0:
+            return classes, scores, reg_t
+        g = best_gt[pos]
+        pose2d = target["pose2d"].to(props)[g]
+        pose3d = target["pose3d"].to(props)[g]
+        boxes = props[pos]
+        k = nearest_anchor(normalise_in_box(pose2d, boxes), pose3d, anchors)
+        classes[pos] = k + 1
+        scores[pos] = target["scores"].to(props)[g]
+        reg_t[pos] = self.codecs[part].encode(pose2d, pose3d, boxes, anchors, k)
+        return classes, scores, reg_t
+
+    def losses(self, logits: dict[str, Tensor], regression: dict[str, Tensor],
+               part_targets: dict[str, dict[str, Tensor]]) -> dict[str, Tensor]:
+        """``loss_{part}_cls``, ``loss_{part}_pose2d``, ``loss_{part}_pose3d`` for every part."""
+        out: dict[str, Tensor] = {}
+        for part in self.parts:
+            t = part_targets[part]
+            cls, l2d, l3d = part_losses(
+                logits[part], regression[part], t["classes"], t["scores"], t["reg_targets"],
+                num_joints=self.anchors(part).shape[1], beta=self.smooth_l1_beta)
+            out[f"loss_{part}_cls"], out[f"loss_{part}_pose2d"], out[f"loss_{part}_pose3d"] = cls, l2d, l3d
+        return out
