@@ -1,0 +1,146 @@
+"""The pseudo-label cache: one small JSON record per image, written atomically.
+
+Layout of a cache folder ``CACHE``::
+
+    CACHE/items/<key>.json    one record per labelled item (image or video frame)
+    CACHE/frames/<key>.jpg    video frames extracted for labelling and training
+    CACHE/summary.json        counts of the last labelling run
+
+A record (:class:`LabelRecord`) holds the image path, its size, a status
+(``"ok"``, ``"no_person"`` or ``"unreadable"`` with a reason), every raw expert
+detection per part with its score (what the distillation loss needs) and the
+fused whole-body pseudo ground truth (:class:`~dope_core.structures.WholeBodyPoses`).
+Coordinates follow :mod:`dope_core.structures`: pixels for boxes and 2D keypoints,
+metres (part-relative, camera-parallel axes) for 3D keypoints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+from dope_core.keypoints import Part
+from dope_core.structures import PartPose, WholeBodyPoses
+
+RECORD_VERSION = 1
+STATUSES = ("ok", "no_person", "unreadable")
+
+
+@dataclass
+class LabelRecord:
+    """The experts' labels of one image.
+
+    Attributes:
+        key: the item's file-name-safe identifier in the cache.
+        image: path of the image file (absolute, or relative to the cache folder).
+        image_size: ``(width, height)`` in pixels (``(0, 0)`` when unreadable).
+        status: ``"ok"``, ``"no_person"`` or ``"unreadable"``.
+        reason: why the item is not usable (empty when ``status == "ok"``).
+        detections: raw expert detections per part, with their scores, before fusion.
+        pseudo_gt: the fused whole-body pseudo ground truth (thresholded detections).
+    """
+
+    key: str
+    image: str
+    image_size: tuple[int, int]
+    status: str
+    reason: str = ""
+    detections: dict[Part, list[PartPose]] = field(default_factory=dict)
+    pseudo_gt: Optional[WholeBodyPoses] = None
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+        self.image_size = (int(self.image_size[0]), int(self.image_size[1]))
+        self.detections = {Part(p): list(d) for p, d in self.detections.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": RECORD_VERSION,
+            "key": self.key,
+            "image": self.image,
+            "image_size": list(self.image_size),
+            "status": self.status,
+            "reason": self.reason,
+            "detections": {p.value: [d.to_dict() for d in dets] for p, dets in self.detections.items()},
+            "pseudo_gt": None if self.pseudo_gt is None else self.pseudo_gt.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "LabelRecord":
+        """Inverse of :meth:`to_dict`; raises ``ValueError`` on a malformed record."""
+        if d.get("version") != RECORD_VERSION:
+            raise ValueError(f"unsupported pseudo-label record version {d.get('version')!r}")
+        try:
+            return cls(
+                key=d["key"],
+                image=d["image"],
+                image_size=tuple(d["image_size"]),
+                status=d["status"],
+                reason=d.get("reason", ""),
+                detections={Part(p): [PartPose.from_dict(x) for x in dets] for p, dets in d["detections"].items()},
+                pseudo_gt=None if d.get("pseudo_gt") is None else WholeBodyPoses.from_dict(d["pseudo_gt"]),
+            )
+        except KeyError as e:
+            raise ValueError(f"pseudo-label record is missing the key {e.args[0]!r}") from None
+
+
+class LabelCache:
+    """A pseudo-label cache folder (see the module docstring for its layout)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    @property
+    def items_dir(self) -> Path:
+        return self.root / "items"
+
+    @property
+    def frames_dir(self) -> Path:
+        return self.root / "frames"
+
+    def record_path(self, key: str) -> Path:
+        return self.items_dir / f"{key}.json"
+
+    def has(self, key: str) -> bool:
+        """Whether the item was already labelled (an interrupted run skips it)."""
+        return self.record_path(key).is_file()
+
+    def write(self, record: LabelRecord) -> None:
+        """Write a record atomically (temporary file + ``os.replace``)."""
+        atomic_write_text(self.record_path(record.key), json.dumps(record.to_dict()))
+
+    def read(self, key: str) -> LabelRecord:
+        return LabelRecord.from_dict(json.loads(self.record_path(key).read_text()))
+
+    def keys(self) -> list[str]:
+        """Keys of every record, sorted (a deterministic order)."""
+        if not self.items_dir.is_dir():
+            return []
+        return sorted(p.stem for p in self.items_dir.glob("*.json"))
+
+    def records(self) -> Iterator[LabelRecord]:
+        for key in self.keys():
+            yield self.read(key)
+
+    def image_path(self, record: LabelRecord) -> Path:
+        """Absolute path of a record's image."""
+        p = Path(record.image)
+        return p if p.is_absolute() else self.root / p
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see either the old or the whole new file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,206 @@
+"""Run the part experts over images in parallel worker processes and fill the cache.
+
+Each worker process (``multiprocessing`` with the ``spawn`` start method, so no
+state leaks from the parent) builds its own estimator once and labels items one
+by one; every record is written atomically by the worker that made it, so a run
+killed at any moment resumes by skipping the items whose record exists.
+
+The estimator is named by an import path (``"module:callable"``) plus keyword
+arguments, so that worker processes can build it; it must offer
+``detect_parts(image_rgb, min_score=...) -> dict[Part, list[PartPose]]``
+(every detection above a low score, before fusion), as
+:class:`dope_core.experts.ensemble.ExpertsEstimator` does.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import multiprocessing as mp
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+import cv2
+from tqdm import tqdm
+
+from dope_core.fusion import assemble
+from dope_core.keypoints import Part
+from dope_core.pseudo_labels.cache import LabelCache, LabelRecord, atomic_write_text
+from dope_core.pseudo_labels.sources import Item, Skip, extract_frames, find_media, image_items
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_ESTIMATOR = "dope_core.experts.ensemble:ExpertsEstimator"
+
+
+@dataclass(frozen=True)
+class LabelSettings:
+    """How detections become labels.
+
+    Attributes:
+        min_score: lowest expert score kept in the raw detections (distillation targets).
+        gt_threshold: per-part score from which a detection enters the fused pseudo
+            ground truth (the hard labels).
+    """
+
+    min_score: float = 0.05
+    gt_threshold: Mapping[str, float] = field(default_factory=lambda: {"body": 0.5, "hand": 0.5, "face": 0.5})
+
+    def threshold(self, part: Part) -> float:
+        return float(self.gt_threshold.get(part.value, 0.5))
+
+
+@dataclass
+class LabelSummary:
+    """What a labelling run did: counts per status and the inputs it skipped, with reasons."""
+
+    items: int = 0
+    already_done: int = 0
+    status: Counter = field(default_factory=Counter)
+    skipped_sources: list[Skip] = field(default_factory=list)
+    reasons: Counter = field(default_factory=Counter)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "items": self.items,
+            "already_done": self.already_done,
+            "labelled_now": dict(self.status),
+            "skip_reasons": dict(self.reasons),
+            "skipped_sources": [{"source": s.source, "reason": s.reason} for s in self.skipped_sources],
+        }
+
+    def text(self) -> str:
+        lines = [f"{self.items} items: {self.already_done} already labelled, "
+                 + ", ".join(f"{n} {s}" for s, n in sorted(self.status.items())) + " now"]
+        lines += [f"  skipped ({n}x): {r}" for r, n in sorted(self.reasons.items())]
+        lines += [f"  skipped source {s.source}: {s.reason}" for s in self.skipped_sources]
+        return "\n".join(lines)
+
+
+def resolve(spec: str) -> Callable[..., Any]:
+    """Import ``"package.module:attribute"``."""
+    module, _, attr = spec.partition(":")
+    if not attr:
+        raise ValueError(f"estimator spec must be 'module:callable', got {spec!r}")
+    return getattr(importlib.import_module(module), attr)
+
+
+def label_image(estimator: Any, item: Item, cache: LabelCache, settings: LabelSettings) -> LabelRecord:
+    """Label one image with ``estimator`` and build its record (never raises on bad images)."""
+    image_ref = _image_ref(item.image, cache.root)
+    bgr = cv2.imread(str(item.image), cv2.IMREAD_COLOR)
+    if bgr is None or bgr.size == 0:
+        return LabelRecord(item.key, image_ref, (0, 0), "unreadable", reason="image cannot be decoded")
+    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    size = (rgb.shape[1], rgb.shape[0])
+    raw = estimator.detect_parts(rgb, min_score=settings.min_score)
+    detections = {Part(p): list(d) for p, d in raw.items()}
+    kept = {p: [d for d in detections.get(p, []) if d.score >= settings.threshold(p)] for p in Part}
+    fused = assemble(kept[Part.BODY], kept[Part.HAND], kept[Part.FACE], image_size=size, backend="experts")
+    status, reason = ("ok", "") if fused.parts() else ("no_person", "no part above the pseudo-label threshold")
+    return LabelRecord(item.key, image_ref, size, status, reason=reason, detections=detections, pseudo_gt=fused)
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(spec: str, kwargs: dict[str, Any], root: str, settings: LabelSettings) -> None:
+    cv2.setNumThreads(1)
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover - torch is a dependency, but labelling does not need it
+        pass
+    _WORKER.update(estimator=resolve(spec)(**kwargs), cache=LabelCache(root), settings=settings)
+
+
+def _work(item: Item) -> tuple[str, str, str]:
+    cache: LabelCache = _WORKER["cache"]
+    try:
+        record = label_image(_WORKER["estimator"], item, cache, _WORKER["settings"])
+    except Exception as e:  # a bad item is a counted skip, never the end of the run
+        record = LabelRecord(item.key, _image_ref(item.image, cache.root), (0, 0), "unreadable",
+                             reason=f"{type(e).__name__}: {e}")
+    cache.write(record)
+    return record.key, record.status, record.reason
+
+
+def run_labelling(
+    inputs: Sequence[str | Path],
+    out: str | Path,
+    *,
+    stride: int = 1,
+    workers: int = 1,
+    estimator: str = DEFAULT_ESTIMATOR,
+    estimator_kwargs: Optional[dict[str, Any]] = None,
+    settings: LabelSettings = LabelSettings(),
+    show_progress: bool = True,
+) -> LabelSummary:
+    """Label every image and every ``stride``-th video frame under ``inputs`` into the cache ``out``.
+
+    Args:
+        inputs: image files, video files or folders.
+        out: the cache folder (created if needed; an existing one is resumed).
+        stride: keep one video frame in ``stride``.
+        workers: number of worker processes; ``0`` labels in this process.
+        estimator: ``"module:callable"`` building the estimator in each worker.
+        estimator_kwargs: keyword arguments of that callable.
+        settings: score thresholds.
+
+    Returns:
+        The run's summary, also written to ``out/summary.json``.
+
+    Raises:
+        FileNotFoundError, ValueError: missing inputs, nothing to label, bad arguments.
+    """
+    if workers < 0:
+        raise ValueError(f"workers must be >= 0, got {workers}")
+    cache = LabelCache(out)
+    images, videos = find_media(inputs)
+    summary = LabelSummary()
+    items = image_items(images)
+    with tqdm(desc="extracting frames", unit="frame", disable=not show_progress or not videos) as bar:
+        for video in videos:
+            frames, skip = extract_frames(video, cache.frames_dir, stride=stride, progress=bar.update)
+            items += frames
+            if skip is not None:
+                summary.skipped_sources.append(skip)
+                LOG.warning("skipped %s: %s", skip.source, skip.reason)
+    summary.items = len(items)
+    todo = [it for it in items if not cache.has(it.key)]
+    summary.already_done = len(items) - len(todo)
+    cache.items_dir.mkdir(parents=True, exist_ok=True)
+    kwargs = dict(estimator_kwargs or {})
+    with tqdm(total=len(todo), desc="labelling", unit="img", disable=not show_progress) as bar:
+        if workers == 0:
+            _init_worker(estimator, kwargs, str(cache.root), settings)
+            results = map(_work, todo)
+            _collect(results, summary, bar)
+        else:
+            ctx = mp.get_context("spawn")
+            with ctx.Pool(workers, initializer=_init_worker,
+                          initargs=(estimator, kwargs, str(cache.root), settings)) as pool:
+                _collect(pool.imap_unordered(_work, todo), summary, bar)
+    atomic_write_text(cache.root / "summary.json", json.dumps(summary.to_dict(), indent=1))
+    return summary
+
+
+def _collect(results: Any, summary: LabelSummary, bar: tqdm) -> None:
+    for _key, status, reason in results:
+        summary.status[status] += 1
+        if reason:
+            summary.reasons[reason] += 1
+        bar.update(1)
+
+
+def _image_ref(image: Path, root: Path) -> str:
+    """The image path as stored: relative when inside the cache folder, absolute otherwise."""
+    image = image.resolve()
+    try:
+        return str(image.relative_to(root.resolve()))
+    except ValueError:
+        return str(image)

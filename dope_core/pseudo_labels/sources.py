@@ -1,0 +1,139 @@
+"""What to label: image files and video frames found under the inputs.
+
+An input is an image file, a video file or a folder (searched recursively for
+both). Video frames are decoded once, every ``stride``-th frame, into the
+cache's ``frames/`` folder as JPEG files, so that labelling and training read
+plain images (random access, parallel workers) and an interrupted extraction
+resumes by skipping the frames already written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import cv2
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"})
+
+
+@dataclass(frozen=True)
+class Item:
+    """One image to label: its cache key and the path of its image file."""
+
+    key: str
+    image: Path
+
+
+@dataclass(frozen=True)
+class Skip:
+    """An input that gave nothing to label, and why."""
+
+    source: str
+    reason: str
+
+
+def find_media(inputs: Sequence[str | Path]) -> tuple[list[Path], list[Path]]:
+    """Image and video files under ``inputs`` (sorted, each listed once).
+
+    Raises:
+        FileNotFoundError: an input does not exist.
+        ValueError: an input file has an unknown suffix, or nothing was found at all.
+    """
+    images: set[Path] = set()
+    videos: set[Path] = set()
+    for raw in inputs:
+        path = Path(raw)
+        if not path.exists():
+            raise FileNotFoundError(f"input {str(path)!r} does not exist")
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for f in files:
+            suffix = f.suffix.lower()
+            if suffix in IMAGE_SUFFIXES:
+                images.add(f.resolve())
+            elif suffix in VIDEO_SUFFIXES:
+                videos.add(f.resolve())
+            elif not path.is_dir():
+                raise ValueError(f"input {str(f)!r} is neither an image ({sorted(IMAGE_SUFFIXES)}) "
+                                 f"nor a video ({sorted(VIDEO_SUFFIXES)})")
+    if not images and not videos:
+        raise ValueError(f"no image or video found under {[str(p) for p in inputs]}")
+    return sorted(images), sorted(videos)
+
+
+def item_key(path: Path, frame: Optional[int] = None) -> str:
+    """A readable, file-name-safe, collision-free key for an image or a video frame."""
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{path.parent.name}__{path.stem}")[-60:]
+    key = f"{stem}-{digest}"
+    return key if frame is None else f"{key}__f{frame:06d}"
+
+
+def image_items(images: Sequence[Path]) -> list[Item]:
+    return [Item(item_key(p), p) for p in images]
+
+
+def extract_frames(
+    video: Path,
+    frames_dir: Path,
+    *,
+    stride: int = 1,
+    jpeg_quality: int = 95,
+    progress: Optional[Callable[[int], None]] = None,
+) -> tuple[list[Item], Optional[Skip]]:
+    """Decode every ``stride``-th frame of ``video`` into ``frames_dir`` (JPEG, atomic writes).
+
+    Frames already on disk are not written again. A video that cannot be opened
+    or gives no frame is returned as a :class:`Skip`, not raised.
+    """
+    if stride < 1:
+        raise ValueError(f"stride must be >= 1, got {stride}")
+    cap = cv2.VideoCapture(str(video))
+    if not cap.isOpened():
+        return [], Skip(str(video), "video cannot be opened")
+    items: list[Item] = []
+    frames_dir.mkdir(parents=True, exist_ok=True)
+    index = 0
+    try:
+        while True:
+            if index % stride:
+                if not cap.grab():
+                    break
+                index += 1
+                continue
+            ok, frame = cap.read()
+            if not ok or frame is None:
+                break
+            key = item_key(video, index)
+            out = frames_dir / f"{key}.jpg"
+            if not out.is_file():
+                ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+                if not ok:
+                    return items, Skip(f"{video}#{index}", "frame cannot be encoded")
+                _atomic_write_bytes(out, buf.tobytes())
+            items.append(Item(key, out))
+            if progress is not None:
+                progress(1)
+            index += 1
+    finally:
+        cap.release()
+    if not items:
+        return [], Skip(str(video), "video has no decodable frame")
+    return items, None
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,93 @@
+"""Tests of pseudo-labelling: sources, cache records, resumable parallel runs, counted skips."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from dope_core.keypoints import Part
+from dope_core.pseudo_labels.cache import LabelCache, LabelRecord
+from dope_core.pseudo_labels.runner import LabelSettings, run_labelling
+from dope_core.pseudo_labels.sources import extract_frames, find_media, item_key
+
+FAKE = "fake_experts:FakeExperts"
+
+
+def _media(tmp: Path) -> Path:
+    d = tmp / "media"
+    (d / "sub").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    cv2.imwrite(str(d / "a.jpg"), rng.integers(60, 255, (60, 80, 3), dtype=np.uint8))
+    cv2.imwrite(str(d / "sub" / "b.png"), rng.integers(60, 255, (50, 40, 3), dtype=np.uint8))
+    cv2.imwrite(str(d / "black.png"), np.zeros((30, 30, 3), np.uint8))
+    (d / "corrupt.jpg").write_bytes(b"not a jpeg at all")
+    (d / "broken.mp4").write_bytes(b"\x00" * 100)
+    (d / "notes.txt").write_text("ignored")
+    writer = cv2.VideoWriter(str(d / "clip.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
+    for i in range(7):
+        writer.write(np.full((48, 64, 3), 100 + 10 * i, np.uint8))
+    writer.release()
+    return d
+
+
+def test_find_media_and_errors(tmp_path: Path) -> None:
+    d = _media(tmp_path)
+    images, videos = find_media([d])
+    assert [p.name for p in images] == ["a.jpg", "black.png", "corrupt.jpg", "b.png"]
+    assert [p.name for p in videos] == ["broken.mp4", "clip.avi"]
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        find_media([tmp_path / "missing"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no image or video"):
+        find_media([tmp_path / "empty"])
+    with pytest.raises(ValueError, match="neither an image"):
+        find_media([d / "notes.txt"])
+    assert item_key(d / "a.jpg") != item_key(d / "sub" / "a.jpg")
+
+
+def test_extract_frames_stride_and_resume(tmp_path: Path) -> None:
+    d = _media(tmp_path)
+    items, skip = extract_frames(d / "clip.avi", tmp_path / "frames", stride=3)
+    assert skip is None and [it.key[-7:] for it in items] == ["f000000", "f000003", "f000006"]
+    mtimes = [it.image.stat().st_mtime_ns for it in items]
+    again, _ = extract_frames(d / "clip.avi", tmp_path / "frames", stride=3)
+    assert [it.image.stat().st_mtime_ns for it in again] == mtimes
+    assert extract_frames(d / "broken.mp4", tmp_path / "frames")[1].reason.startswith("video")
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_run_labelling_records_skips_and_resumes(tmp_path: Path, workers: int) -> None:
+    d = _media(tmp_path)
+    out = tmp_path / "cache"
+    settings = LabelSettings(min_score=0.1, gt_threshold={"body": 0.5, "hand": 0.5, "face": 0.5})
+    summary = run_labelling([d], out, stride=2, workers=workers, estimator=FAKE, settings=settings, show_progress=False)
+    # 4 images + 4 frames (0, 2, 4, 6) of the clip; the broken video is a skipped source.
+    assert summary.items == 8 and summary.already_done == 0
+    assert dict(summary.status) == {"ok": 6, "no_person": 1, "unreadable": 1}
+    assert [s.reason for s in summary.skipped_sources] == ["video cannot be opened"]
+    assert json.loads((out / "summary.json").read_text())["labelled_now"]["ok"] == 6
+    cache = LabelCache(out)
+    records = {r.key: r for r in cache.records()}
+    ok = next(r for r in records.values() if r.image.endswith("a.jpg"))
+    assert ok.status == "ok" and ok.image_size == (80, 60)
+    assert len(ok.detections[Part.HAND]) == 2  # the raw, low-score hand is kept for distillation
+    assert ok.pseudo_gt is not None and len(ok.pseudo_gt.parts(Part.HAND)) == 1
+    assert len(ok.pseudo_gt.people) == 1 and ok.pseudo_gt.people[0].face is not None
+    frame = next(r for r in records.values() if "__f000002" in r.key)
+    assert not Path(frame.image).is_absolute() and cache.image_path(frame).is_file()
+    assert LabelRecord.from_dict(ok.to_dict()).to_dict() == ok.to_dict()
+    # Resume: delete one record, run again; only that one is labelled.
+    cache.record_path(ok.key).unlink()
+    again = run_labelling([d], out, stride=2, workers=0, estimator=FAKE, settings=settings, show_progress=False)
+    assert again.already_done == 7 and dict(again.status) == {"ok": 1}
+
+
+def test_bad_record_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="version"):
+        LabelRecord.from_dict({"version": 99})
+    with pytest.raises(ValueError, match="missing the key"):
+        LabelRecord.from_dict({"version": 1, "key": "k"})

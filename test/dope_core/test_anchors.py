@@ -1,0 +1,84 @@
+"""Tests of dope_core.anchors: k-means anchor poses, hand mirror halves, body halves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dope_core.anchors import (anchor_poses, cluster_poses, hand_class_is_right, is_upper_body, kmeans,
+                               mirror_normalised, normalised_pose)
+from dope_core.keypoints import Part
+from dope_core.structures import Handedness, PartPose
+
+
+def _pose(part: Part, rng: np.random.Generator, *, centre: float, handedness=None, lower_conf: float = 1.0) -> PartPose:
+    j = part.num_keypoints
+    xy = rng.normal(centre, 0.02, size=(j, 2)).clip(0, 1) * 100 + 10
+    conf = np.ones(j)
+    if part is Part.BODY:
+        conf[:4] = lower_conf
+    return PartPose(part=part, score=0.9, box=[10, 10, 110, 110], keypoints_2d=xy,
+                    keypoints_3d=rng.normal(centre - 0.5, 0.01, size=(j, 3)), confidence=conf, handedness=handedness)
+
+
+def test_kmeans_recovers_separated_clusters_deterministically() -> None:
+    rng = np.random.default_rng(0)
+    pts = np.concatenate([rng.normal(c, 0.05, size=(30, 2)) for c in (0.0, 5.0, 10.0)])
+    a = kmeans(pts, 3, seed=3)
+    b = kmeans(pts, 3, seed=3)
+    assert np.array_equal(a, b)
+    for start in (0, 30, 60):
+        assert len(set(a[start:start + 30])) == 1
+    assert len(set(a)) == 3
+
+
+def test_kmeans_fewer_points_than_clusters_and_empty() -> None:
+    assert kmeans(np.zeros((2, 3)), 4).tolist() == [0, 1]
+    with pytest.raises(ValueError):
+        kmeans(np.zeros((0, 3)), 2)
+
+
+def test_cluster_poses_are_means_ordered_by_size() -> None:
+    rng = np.random.default_rng(1)
+    big = np.full((10, 13, 5), 0.2) + rng.normal(0, 1e-3, (10, 13, 5))
+    small = np.full((3, 13, 5), 0.8)
+    anchors = cluster_poses(np.concatenate([small, big]), 2, seed=0)
+    assert anchors.shape == (2, 13, 5)
+    np.testing.assert_allclose(anchors[0], big.mean(0))
+    np.testing.assert_allclose(anchors[1], 0.8)
+
+
+def test_normalised_pose_and_mirror_roundtrip() -> None:
+    pose = _pose(Part.FACE, np.random.default_rng(2), centre=0.4)
+    norm = normalised_pose(pose)
+    np.testing.assert_allclose(norm[:, :2] * 100 + 10, pose.keypoints_2d)
+    np.testing.assert_allclose(mirror_normalised(mirror_normalised(norm, Part.FACE), Part.FACE), norm)
+    assert not np.allclose(mirror_normalised(norm, Part.FACE), norm)
+
+
+def test_hand_anchors_are_mirror_halves_right_first() -> None:
+    rng = np.random.default_rng(3)
+    hands = [_pose(Part.HAND, rng, centre=c, handedness=h) for c in (0.3, 0.7) for h in (Handedness.LEFT, Handedness.RIGHT)
+             for _ in range(5)]
+    anchors = anchor_poses({Part.HAND: hands}, num_anchors={"hand": 4}, seed=0)[Part.HAND]
+    assert anchors.shape == (4, 21, 5) and anchors.dtype == np.float32
+    np.testing.assert_allclose(anchors[2:], mirror_normalised(anchors[:2], Part.HAND), atol=1e-6)
+    assert hand_class_is_right(4).tolist() == [True, True, False, False]
+    with pytest.raises(ValueError, match="even"):
+        anchor_poses({Part.HAND: hands}, num_anchors={"hand": 3})
+
+
+def test_body_halves_split_full_and_upper_bodies() -> None:
+    rng = np.random.default_rng(4)
+    full = [_pose(Part.BODY, rng, centre=0.3) for _ in range(6)]
+    upper = [_pose(Part.BODY, rng, centre=0.7, lower_conf=0.1) for _ in range(6)]
+    assert not is_upper_body(full[0]) and is_upper_body(upper[0])
+    anchors = anchor_poses({Part.BODY: full + upper}, num_anchors={"body": 4}, body_halves=True, seed=0)[Part.BODY]
+    assert anchors[:2, :, :2].mean() < 0.5 < anchors[2:, :, :2].mean()
+    same = anchor_poses({Part.BODY: full + upper}, num_anchors={"body": 4}, body_halves=True, seed=0)[Part.BODY]
+    np.testing.assert_array_equal(anchors, same)
+
+
+def test_missing_part_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="no face pose"):
+        anchor_poses({}, num_anchors={"face": 10})
