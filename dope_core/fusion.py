@@ -9,10 +9,12 @@ reimplemented):
   all body wrists of the image) and closer than ``hand_distance_factor`` times the
   hand box's larger side. The body wrist it matches (the person's left or right)
   decides the hand's handedness; an unassigned hand keeps its own.
-* **faces**: a face belongs to a body when the body's head joint lies inside exactly
-  one face box, enlarged by ``face_box_margin`` around its centre (the head-top joint
-  sits above the eyebrows, where a landmark box ends). When several bodies claim
-  one face, the body whose head joint is nearest to the face box centre gets it.
+* **faces**: a face belongs to a body when the body's head point lies inside exactly
+  one face box, enlarged by ``face_box_margin`` around its centre. DOPE's head joint
+  is the top of the head, above the eyebrows where a landmark box ends, so the head
+  point is that joint moved towards the middle of the shoulders by ``head_drop`` of
+  their distance (about the brow line). When several bodies claim one face, the
+  body whose head point is nearest to the face box centre gets it.
 
 Unlike the release, an image with no detection of some part gives empty lists
 (never a different arity), and handedness always comes from the matched detection.
@@ -26,7 +28,9 @@ from typing import Sequence
 
 import numpy as np
 
-from dope_core.keypoints import BODY_HEAD, BODY_LEFT_WRIST, BODY_RIGHT_WRIST, HAND_WRIST, Part
+from dope_core.keypoints import BODY_HEAD, BODY_JOINTS, BODY_LEFT_WRIST, BODY_RIGHT_WRIST, HAND_WRIST, Part
+
+_SHOULDERS = [BODY_JOINTS.index("right_shoulder"), BODY_JOINTS.index("left_shoulder")]
 from dope_core.structures import Handedness, PartPose, Person, WholeBodyPoses
 
 
@@ -58,7 +62,7 @@ def assign_hands(
 
 
 def assign_faces(
-    bodies: Sequence[PartPose], faces: Sequence[PartPose], *, face_box_margin: float = 0.5
+    bodies: Sequence[PartPose], faces: Sequence[PartPose], *, face_box_margin: float = 0.5, head_drop: float = 0.3
 ) -> dict[int, int]:
     """Match faces to bodies by the body's head joint.
 
@@ -71,7 +75,8 @@ def assign_faces(
     centres = (boxes[:, :2] + boxes[:, 2:]) / 2
     claims: dict[int, list[tuple[float, int]]] = {}
     for b, body in enumerate(bodies):
-        head = body.keypoints_2d[BODY_HEAD]
+        top = body.keypoints_2d[BODY_HEAD]
+        head = top + head_drop * (body.keypoints_2d[_SHOULDERS].mean(axis=0) - top)
         inside = np.flatnonzero((head[0] >= boxes[:, 0]) & (head[0] <= boxes[:, 2])
                                 & (head[1] >= boxes[:, 1]) & (head[1] <= boxes[:, 3]))
         if len(inside) == 1:
@@ -89,6 +94,7 @@ def assemble(
     backend: str,
     hand_distance_factor: float = 1.0,
     face_box_margin: float = 0.5,
+    head_drop: float = 0.3,
 ) -> WholeBodyPoses:
     """Build the per-person result from per-part detections of one image.
 
@@ -97,7 +103,8 @@ def assemble(
         image_size: ``(width, height)`` of the image in pixels.
         backend: name recorded in the result.
         hand_distance_factor: the hand-to-wrist distance limit, in hand box sizes.
-        face_box_margin: relative enlargement of face boxes for the head-joint test.
+        face_box_margin: relative enlargement of face boxes for the head-point test.
+        head_drop: where the head point lies between the head joint and the shoulders.
 
     Returns:
         People sorted by decreasing score, one per body, with their hands and face;
@@ -119,7 +126,7 @@ def assemble(
         body, side = match
         slot = "right_hand" if side is Handedness.RIGHT else "left_hand"
         setattr(people[body], slot, replace(hand, handedness=side))
-    face_matches = assign_faces(bodies, faces, face_box_margin=face_box_margin)
+    face_matches = assign_faces(bodies, faces, face_box_margin=face_box_margin, head_drop=head_drop)
     for f, face in enumerate(faces):
         if f in face_matches:
             people[face_matches[f]].face = face

@@ -1,0 +1,78 @@
+"""The body expert: BlazePose person detector + BlazePose (full) landmark model.
+
+Multi-person: the person detector runs on the whole image and on overlapping
+tiles; every detected person gets a landmark pass in its own rotated region.
+Outputs 13 joints in 2D (pixels) and 3D (metres, origin at the middle of the
+hips, camera-aligned axes: the model's world landmarks rotated back to the image).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from dope_core.experts.common import check_image, dedupe, extent, probability, sigmoid
+from dope_core.experts.mapping import body_confidence_from_blazepose, body_from_blazepose
+from dope_core.experts.roi import RotatedRect, alignment_rotation, rotate_xy
+from dope_core.experts.ssd import AnchorConfig, Detection, SSDDetector, tile_views
+from dope_core.experts.tflite import TFLiteModel
+from dope_core.keypoints import Part
+from dope_core.structures import PartPose
+
+_LEFT_HIP, _RIGHT_HIP = 23, 24
+
+
+class BodyExpert:
+    """Multi-person body expert.
+
+    Args:
+        num_threads: LiteRT CPU threads per model.
+        tile_fraction: tile side as a fraction of the image's longer side (1 = no tiles).
+        detector_score: minimum person-detector score for a landmark pass.
+        max_people: at most this many landmark passes per image (best detections first).
+        dedupe_iou: two bodies whose boxes overlap above this are one person.
+    """
+
+    part = Part.BODY
+
+    def __init__(self, *, num_threads: int = 2, tile_fraction: float = 0.5, detector_score: float = 0.5,
+                 max_people: int = 20, dedupe_iou: float = 0.5) -> None:
+        self.detector = SSDDetector(model="pose_detection", anchors=AnchorConfig(224, (8, 16, 32, 32, 32)),
+                                    num_keypoints=4, value_range=(-1.0, 1.0), num_threads=num_threads)
+        self.landmarks = TFLiteModel("pose_landmark", num_threads=num_threads)
+        self.tile_fraction = tile_fraction
+        self.detector_score = detector_score
+        self.max_people = max_people
+        self.dedupe_iou = dedupe_iou
+
+    def detect(self, image: np.ndarray, *, regions: Sequence[np.ndarray] = (), min_score: float = 0.5) -> list[PartPose]:
+        check_image(image)
+        h, w = image.shape[:2]
+        views = tile_views(w, h, tile_fraction=self.tile_fraction) + list(regions)
+        dets = self.detector.detect(image, views, min(self.detector_score, min_score))[: self.max_people]
+        poses = [p for p in (self._landmarks(image, d) for d in dets) if p is not None and p.score >= min_score]
+        return dedupe(poses, [p.box for p in poses], [p.score for p in poses], self.dedupe_iou)
+
+    def _landmarks(self, image: np.ndarray, det: Detection) -> PartPose | None:
+        hip, scale_point = det.keypoints[0], det.keypoints[1]
+        side = 2.0 * float(np.linalg.norm(scale_point - hip))
+        if side < 4:
+            return None
+        rect = RotatedRect(hip[0], hip[1], side, alignment_rotation(hip, scale_point, np.pi / 2)).scaled(1.25)
+        size = self.landmarks.input_size
+        raw, flag, _seg, _heat, world = self.landmarks(rect.crop(image, size, (0.0, 1.0)))
+        lm = raw.reshape(-1, 5)[:33]
+        xy = rect.to_image(lm[:, :2] / np.array(size))
+        visibility = sigmoid(lm[:, 3])
+        world = rotate_xy(world.reshape(-1, 3)[:33].astype(np.float64), rect.rotation)
+        world = world - (world[_LEFT_HIP] + world[_RIGHT_HIP]) / 2
+        kp2d = body_from_blazepose(xy)
+        return PartPose(
+            part=Part.BODY,
+            score=probability(flag.ravel()[0]) * det.score,
+            box=extent(np.concatenate([xy, kp2d])),
+            keypoints_2d=kp2d,
+            keypoints_3d=body_from_blazepose(world),
+            confidence=body_confidence_from_blazepose(visibility),
+        )

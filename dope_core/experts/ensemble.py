@@ -1,0 +1,131 @@
+"""The ensemble of part experts: the first whole-body estimator, and DOPE's teacher.
+
+Bodies are found first; square regions around their wrists and heads then let the
+hand and face experts find small hands and faces that a whole-image pass misses.
+The three experts' detections are fused into people by :func:`dope_core.fusion.assemble`.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from dope_core.experts.body import BodyExpert
+from dope_core.experts.common import check_image
+from dope_core.experts.face import FaceExpert
+from dope_core.experts.hand import HandExpert
+from dope_core.experts.roi import RotatedRect, alignment_rotation
+from dope_core.fusion import assemble
+from dope_core.keypoints import (BODY_HEAD, BODY_JOINTS, BODY_LEFT_WRIST, BODY_RIGHT_WRIST, Part)
+from dope_core.structures import PartPose, WholeBodyPoses
+
+_ELBOW_OF_WRIST = {BODY_RIGHT_WRIST: BODY_JOINTS.index("right_elbow"), BODY_LEFT_WRIST: BODY_JOINTS.index("left_elbow")}
+_SHOULDERS = (BODY_JOINTS.index("right_shoulder"), BODY_JOINTS.index("left_shoulder"))
+
+
+def hand_regions(bodies: Sequence[PartPose], *, min_side: float = 24.0) -> list[np.ndarray]:
+    """Square boxes (pixels) around each body wrist, extended along the forearm.
+
+    Centre: ``wrist + 0.4 * (wrist - elbow)``; side: ``1.6 * |wrist - elbow|``.
+    """
+    out = []
+    for body in bodies:
+        for wrist, elbow in _ELBOW_OF_WRIST.items():
+            w, e = body.keypoints_2d[wrist], body.keypoints_2d[elbow]
+            forearm = w - e
+            side = max(1.6 * float(np.linalg.norm(forearm)), min_side)
+            c = w + 0.4 * forearm
+            out.append(np.array([c[0] - side / 2, c[1] - side / 2, c[0] + side / 2, c[1] + side / 2]))
+    return out
+
+
+def forearm_hand_rois(bodies: Sequence[PartPose], *, min_side: float = 16.0) -> list[RotatedRect]:
+    """Rotated regions for the hand landmark model, from each body's forearms.
+
+    The hand is taken to continue the forearm: with ``f = wrist - elbow``, the
+    region is centred at ``wrist + 0.25 f``, has side ``1.4 |f|`` and is rotated
+    so that ``f`` points up, as the model expects of a region from a palm.
+    """
+    out = []
+    for body in bodies:
+        for wrist, elbow in _ELBOW_OF_WRIST.items():
+            w, e = body.keypoints_2d[wrist], body.keypoints_2d[elbow]
+            f = w - e
+            side = 1.4 * float(np.linalg.norm(f))
+            if side < min_side:
+                continue
+            c = w + 0.25 * f
+            out.append(RotatedRect(c[0], c[1], side, alignment_rotation(w, w + f, np.pi / 2)))
+    return out
+
+
+def face_regions(bodies: Sequence[PartPose], *, min_side: float = 24.0) -> list[np.ndarray]:
+    """Square boxes (pixels) around each body's head.
+
+    With ``d = shoulder_mid - head_top``: centre ``head_top + 0.4 d``, side ``1.2 |d|``.
+    """
+    out = []
+    for body in bodies:
+        top = body.keypoints_2d[BODY_HEAD]
+        d = body.keypoints_2d[list(_SHOULDERS)].mean(axis=0) - top
+        side = max(1.2 * float(np.linalg.norm(d)), min_side)
+        c = top + 0.4 * d
+        out.append(np.array([c[0] - side / 2, c[1] - side / 2, c[0] + side / 2, c[1] + side / 2]))
+    return out
+
+
+class ExpertsEstimator:
+    """Whole-body estimator made of the three part experts (CPU, LiteRT).
+
+    Args:
+        parts: which parts to estimate.
+        scores: minimum score per part for :meth:`__call__` (the fused result).
+        num_threads: LiteRT CPU threads per model.
+        tile_fraction: tile side for the whole-image detector passes (1 = no tiles).
+        mirrored: the images are mirrored (selfie view), for hand handedness.
+    """
+
+    name = "experts"
+    device = "cpu"
+
+    def __init__(self, *, parts: Sequence[Part | str] = tuple(Part), scores: dict[Part, float] | None = None,
+                 num_threads: int = 2, tile_fraction: float = 0.5, mirrored: bool = False) -> None:
+        self.parts = tuple(Part(p) for p in parts)
+        if not self.parts:
+            raise ValueError("at least one part must be estimated")
+        self.scores = {Part.BODY: 0.5, Part.HAND: 0.5, Part.FACE: 0.5, **(scores or {})}
+        kw = dict(num_threads=num_threads, tile_fraction=tile_fraction)
+        self.body = BodyExpert(**kw) if Part.BODY in self.parts or len(self.parts) < 3 else None
+        self.hand = HandExpert(mirrored=mirrored, **kw) if Part.HAND in self.parts else None
+        self.face = FaceExpert(**kw) if Part.FACE in self.parts else None
+
+    def detect_parts(self, image: np.ndarray, *, min_score: float | None = None) -> dict[Part, list[PartPose]]:
+        """Every detection of each requested part, before fusion.
+
+        Args:
+            image: RGB ``uint8`` ``(H, W, 3)``.
+            min_score: one threshold for all parts (e.g. low, for distillation);
+                ``None`` uses the per-part ``scores``.
+        """
+        check_image(image)
+        thr = {p: self.scores[p] if min_score is None else min_score for p in Part}
+        # Bodies guide the search for hands and faces even when not requested themselves.
+        bodies = self.body.detect(image, min_score=thr[Part.BODY]) if self.body is not None else []
+        guides = [b for b in bodies if b.score >= self.scores[Part.BODY]]
+        out: dict[Part, list[PartPose]] = {}
+        if Part.BODY in self.parts:
+            out[Part.BODY] = bodies
+        if self.hand is not None:
+            out[Part.HAND] = self.hand.detect(image, regions=hand_regions(guides), min_score=thr[Part.HAND],
+                                              landmark_regions=forearm_hand_rois(guides))
+        if self.face is not None:
+            out[Part.FACE] = self.face.detect(image, regions=face_regions(guides), min_score=thr[Part.FACE])
+        return out
+
+    def __call__(self, image: np.ndarray) -> WholeBodyPoses:
+        """The people in ``image`` (RGB ``uint8`` ``(H, W, 3)``), fused from the experts."""
+        parts = self.detect_parts(image)
+        h, w = image.shape[:2]
+        return assemble(parts.get(Part.BODY, []), parts.get(Part.HAND, []), parts.get(Part.FACE, []),
+                        image_size=(w, h), backend=self.name)

@@ -1,0 +1,90 @@
+"""The face expert: BlazeFace detectors + face-mesh landmark model.
+
+Multi-face: the full-range BlazeFace runs on the whole image and on overlapping
+tiles, the short-range one on regions around the heads of detected bodies; each
+face gets a landmark pass in a rotated region. The 468 mesh points map to the 84
+landmarks (:mod:`dope_core.experts.mapping`). 3D: the mesh's relative depth is in
+the same (pixel) scale as x and y; it is turned into metres by setting the
+distance between the outer eye corners to ``EYE_CORNER_DISTANCE_M``; origin at the
+landmarks' mean, camera-aligned axes.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from dope_core.experts.common import check_image, dedupe, extent, probability
+from dope_core.experts.mapping import MESH_EYE_OUTER, face_from_mesh
+from dope_core.experts.roi import RotatedRect, alignment_rotation
+from dope_core.experts.ssd import AnchorConfig, Detection, SSDDetector, tile_views, weighted_nms
+from dope_core.experts.tflite import TFLiteModel
+from dope_core.keypoints import Part
+from dope_core.structures import PartPose
+
+EYE_CORNER_DISTANCE_M = 0.09
+"""Mean adult distance between the outer eye corners (biocular breadth), metres."""
+
+
+class FaceExpert:
+    """Multi-face expert.
+
+    Args:
+        num_threads: LiteRT CPU threads per model.
+        tile_fraction: tile side as a fraction of the image's longer side (1 = no tiles).
+        detector_score: minimum face-detector score for a landmark pass.
+        max_faces: at most this many landmark passes per image.
+        dedupe_iou: two faces whose boxes overlap above this are one face.
+    """
+
+    part = Part.FACE
+
+    def __init__(self, *, num_threads: int = 2, tile_fraction: float = 0.5, detector_score: float = 0.5,
+                 max_faces: int = 30, dedupe_iou: float = 0.4) -> None:
+        self.full_range = SSDDetector(model="face_detection_full", anchors=AnchorConfig(192, (4,), interpolated_scale=False),
+                                      num_keypoints=6, value_range=(-1.0, 1.0), num_threads=num_threads)
+        self.short_range = SSDDetector(model="face_detection_short", anchors=AnchorConfig(128, (8, 16, 16, 16)),
+                                       num_keypoints=6, value_range=(-1.0, 1.0), num_threads=num_threads)
+        self.landmarks = TFLiteModel("face_landmark", num_threads=num_threads)
+        self.tile_fraction = tile_fraction
+        self.detector_score = detector_score
+        self.max_faces = max_faces
+        self.dedupe_iou = dedupe_iou
+
+    def detect(self, image: np.ndarray, *, regions: Sequence[np.ndarray] = (), min_score: float = 0.5) -> list[PartPose]:
+        check_image(image)
+        h, w = image.shape[:2]
+        thr = min(self.detector_score, min_score)
+        dets = self.full_range.detect(image, tile_views(w, h, tile_fraction=self.tile_fraction), thr)
+        dets += self.short_range.detect(image, list(regions), thr)
+        dets = weighted_nms(dets, self.full_range.nms_iou)[: self.max_faces]
+        poses = [p for p in (self._landmarks(image, d) for d in dets) if p is not None and p.score >= min_score]
+        return dedupe(poses, [p.box for p in poses], [p.score for p in poses], self.dedupe_iou)
+
+    def _landmarks(self, image: np.ndarray, det: Detection) -> PartPose | None:
+        right_eye, left_eye = det.keypoints[0], det.keypoints[1]
+        bw, bh = det.box[2] - det.box[0], det.box[3] - det.box[1]
+        if max(bw, bh) < 2:
+            return None
+        centre = (det.box[:2] + det.box[2:]) / 2
+        rect = RotatedRect(centre[0], centre[1], max(bw, bh), alignment_rotation(right_eye, left_eye, 0.0)).scaled(1.5)
+        size = self.landmarks.input_size
+        mesh_raw, flag = self.landmarks(rect.crop(image, size, (0.0, 1.0)))
+        presence = probability(flag.ravel()[0])
+        mesh = mesh_raw.reshape(-1, 3).astype(np.float64)
+        xy = rect.to_image(mesh[:, :2] / np.array(size))
+        mesh_px = np.concatenate([xy, mesh[:, 2:] / size[0] * rect.side], axis=1)
+        eye_px = np.linalg.norm(mesh_px[MESH_EYE_OUTER[0]] - mesh_px[MESH_EYE_OUTER[1]])
+        if eye_px < 1e-6:
+            return None
+        face = face_from_mesh(mesh_px)
+        kp3d = (face - face.mean(axis=0)) * (EYE_CORNER_DISTANCE_M / eye_px)
+        return PartPose(
+            part=Part.FACE,
+            score=presence,
+            box=extent(face[:, :2]),
+            keypoints_2d=face[:, :2],
+            keypoints_3d=kp3d,
+            confidence=np.full(len(face), presence),
+        )

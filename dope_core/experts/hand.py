@@ -1,0 +1,89 @@
+"""The hand expert: BlazePalm palm detector + hand landmark (full) model.
+
+Multi-hand: the palm detector runs on the whole image, on overlapping tiles and
+on regions around the wrists of detected bodies (where hands are small); each
+palm gets a landmark pass in a rotated region. Rotated regions given directly
+(from a body's forearm, see :func:`dope_core.experts.ensemble.forearm_hand_rois`)
+get a landmark pass too, which finds hands the palm detector misses. Outputs 21 joints in 2D (pixels)
+and 3D (metres, origin at the wrist, camera-aligned axes).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from dope_core.experts.common import check_image, dedupe, extent, probability
+from dope_core.experts.roi import RotatedRect, alignment_rotation, rotate_xy
+from dope_core.experts.ssd import AnchorConfig, Detection, SSDDetector, tile_views
+from dope_core.experts.tflite import TFLiteModel
+from dope_core.keypoints import HAND_WRIST, Part
+from dope_core.structures import Handedness, PartPose
+
+
+class HandExpert:
+    """Multi-hand expert.
+
+    Args:
+        num_threads: LiteRT CPU threads per model.
+        tile_fraction: tile side as a fraction of the image's longer side (1 = no tiles).
+        detector_score: minimum palm-detector score for a landmark pass.
+        max_hands: at most this many landmark passes per image.
+        dedupe_iou: two hands whose boxes overlap above this are one hand.
+        mirrored: the images are mirrored (a selfie view); flips the model's handedness.
+    """
+
+    part = Part.HAND
+
+    def __init__(self, *, num_threads: int = 2, tile_fraction: float = 0.5, detector_score: float = 0.5,
+                 max_hands: int = 40, dedupe_iou: float = 0.3, mirrored: bool = False) -> None:
+        self.detector = SSDDetector(model="palm_detection", anchors=AnchorConfig(192, (8, 16, 16, 16)),
+                                    num_keypoints=7, value_range=(0.0, 1.0), num_threads=num_threads)
+        self.landmarks = TFLiteModel("hand_landmark", num_threads=num_threads)
+        self.tile_fraction = tile_fraction
+        self.detector_score = detector_score
+        self.max_hands = max_hands
+        self.dedupe_iou = dedupe_iou
+        self.mirrored = mirrored
+
+    def detect(self, image: np.ndarray, *, regions: Sequence[np.ndarray] = (), min_score: float = 0.5,
+               landmark_regions: Sequence[RotatedRect] = ()) -> list[PartPose]:
+        """Hands in ``image``; ``landmark_regions`` are rotated regions tried without the palm detector."""
+        check_image(image)
+        h, w = image.shape[:2]
+        views = tile_views(w, h, tile_fraction=self.tile_fraction) + list(regions)
+        dets = self.detector.detect(image, views, min(self.detector_score, min_score))[: self.max_hands]
+        rects = [r for r in (self._palm_region(d) for d in dets) if r is not None] + list(landmark_regions)
+        poses = [p for p in (self._landmarks(image, r) for r in rects) if p.score >= min_score]
+        return dedupe(poses, [p.box for p in poses], [p.score for p in poses], self.dedupe_iou)
+
+    @staticmethod
+    def _palm_region(det: Detection) -> RotatedRect | None:
+        wrist, middle_mcp = det.keypoints[0], det.keypoints[2]
+        bw, bh = det.box[2] - det.box[0], det.box[3] - det.box[1]
+        if max(bw, bh) < 2:
+            return None
+        centre = (det.box[:2] + det.box[2:]) / 2
+        rect = RotatedRect(centre[0], centre[1], max(bw, bh), alignment_rotation(wrist, middle_mcp, np.pi / 2))
+        return rect.scaled(2.6, shift_y=-0.5 * bh / max(bw, bh))
+
+    def _landmarks(self, image: np.ndarray, rect: RotatedRect) -> PartPose:
+        size = self.landmarks.input_size
+        raw, flag, handed, world = self.landmarks(rect.crop(image, size, (0.0, 1.0)))
+        presence = probability(flag.ravel()[0])
+        xy = rect.to_image(raw.reshape(21, 3)[:, :2] / np.array(size))
+        world = rotate_xy(world.reshape(21, 3).astype(np.float64), rect.rotation)
+        # The model's handedness score is the probability of a right hand as seen
+        # in the image (checked against the body wrists on real photos); in a
+        # mirrored view that hand is the person's left.
+        right = (probability(handed.ravel()[0]) > 0.5) != self.mirrored
+        return PartPose(
+            part=Part.HAND,
+            score=presence,
+            box=extent(xy),
+            keypoints_2d=xy,
+            keypoints_3d=world - world[HAND_WRIST],
+            confidence=np.full(21, presence),
+            handedness=Handedness.RIGHT if right else Handedness.LEFT,
+        )

@@ -1,0 +1,166 @@
+"""SSD-style detectors (BlazePose person, BlazePalm, BlazeFace): anchors, decoding, NMS.
+
+A detector runs on a letterboxed square view of the image or of a region of it,
+decodes boxes and keypoints relative to its anchors, maps them back to image
+pixels, and merges overlapping detections by score-weighted averaging.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from dope_core.experts.tflite import TFLiteModel
+
+
+@dataclass(frozen=True)
+class AnchorConfig:
+    """Anchor layout of an SSD detector (the models' published settings)."""
+
+    input_size: int
+    strides: tuple[int, ...]
+    interpolated_scale: bool = True
+    anchor_offset: float = 0.5
+
+    def anchors(self) -> np.ndarray:
+        """``(A, 2)`` anchor centres in normalised input coordinates (fixed unit size)."""
+        centres = []
+        layer = 0
+        while layer < len(self.strides):
+            last = layer
+            per_location = 0
+            while last < len(self.strides) and self.strides[last] == self.strides[layer]:
+                per_location += 1 + int(self.interpolated_scale)
+                last += 1
+            n = math.ceil(self.input_size / self.strides[layer])
+            ys, xs = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+            grid = np.stack([(xs + self.anchor_offset) / n, (ys + self.anchor_offset) / n], axis=-1).reshape(-1, 2)
+            centres.append(np.repeat(grid, per_location, axis=0))
+            layer = last
+        return np.concatenate(centres)
+
+
+@dataclass
+class Detection:
+    """A detector output in image pixels: box ``x1, y1, x2, y2``, keypoints ``(K, 2)``, score."""
+
+    box: np.ndarray
+    keypoints: np.ndarray
+    score: float
+
+
+class SSDDetector:
+    """One SSD detector model with its anchors.
+
+    Args:
+        model: the tflite model name (see :mod:`dope_core.experts.tflite`).
+        anchors: anchor layout of that model.
+        num_keypoints: keypoints predicted per detection.
+        value_range: input pixel range the model expects.
+        nms_iou: IoU above which detections are merged.
+        num_threads: LiteRT CPU threads.
+    """
+
+    def __init__(self, *, model: str, anchors: AnchorConfig, num_keypoints: int,
+                 value_range: tuple[float, float], nms_iou: float = 0.3, num_threads: int = 2) -> None:
+        self.model = TFLiteModel(model, num_threads=num_threads)
+        self.anchors = anchors.anchors()
+        self.size = anchors.input_size
+        self.num_keypoints = num_keypoints
+        self.value_range = value_range
+        self.nms_iou = nms_iou
+        n = self.model(np.zeros((self.size, self.size, 3), np.float32))[0].shape[0]
+        if n != len(self.anchors):
+            raise RuntimeError(f"{model}: the model outputs {n} anchors, the anchor layout has {len(self.anchors)}")
+
+    def detect_view(self, image: np.ndarray, view: np.ndarray, min_score: float) -> list[Detection]:
+        """Detect in the axis-aligned ``view`` ``(x1, y1, x2, y2)`` of the image (pixels)."""
+        x1, y1, x2, y2 = view
+        side = max(x2 - x1, y2 - y1)
+        if side < 2:
+            return []
+        # Letterbox: the view, centred in a square of `side` pixels, resized to the input.
+        ox, oy = x1 - (side - (x2 - x1)) / 2, y1 - (side - (y2 - y1)) / 2
+        scale = self.size / side
+        m = np.array([[scale, 0, -ox * scale], [0, scale, -oy * scale]], dtype=np.float32)
+        tensor = cv2.warpAffine(image, m, (self.size, self.size), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        # Pixels of the letterbox outside the view are black, as in training.
+        lo, hi = self.value_range
+        tensor = tensor.astype(np.float32) * ((hi - lo) / 255.0) + lo
+        raw, logits = self.model(tensor)
+        scores = 1.0 / (1.0 + np.exp(-np.clip(logits[:, 0].astype(np.float64), -100, 100)))
+        keep = np.flatnonzero(scores >= min_score)
+        out = []
+        for i in keep:
+            r = raw[i] / self.size
+            cx, cy = r[0] + self.anchors[i, 0], r[1] + self.anchors[i, 1]
+            w, h = r[2], r[3]
+            kps = r[4:4 + 2 * self.num_keypoints].reshape(-1, 2) + self.anchors[i]
+            box = np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]) * side + np.array([ox, oy, ox, oy])
+            out.append(Detection(box=box, keypoints=kps * side + np.array([ox, oy]), score=float(scores[i])))
+        return out
+
+    def detect(self, image: np.ndarray, views: Sequence[np.ndarray], min_score: float) -> list[Detection]:
+        """Detect in every view and merge the results."""
+        dets = [d for v in views for d in self.detect_view(image, np.asarray(v, dtype=np.float64), min_score)]
+        return weighted_nms(dets, self.nms_iou)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU between ``(N, 4)`` and ``(M, 4)`` boxes ``x1, y1, x2, y2``."""
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.clip(rb - lt, 0, None).prod(-1)
+    area = lambda x: np.clip(x[:, 2:] - x[:, :2], 0, None).prod(-1)  # noqa: E731
+    return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-9)
+
+
+def weighted_nms(dets: list[Detection], iou: float) -> list[Detection]:
+    """Merge detections overlapping above ``iou``: score-weighted mean box and keypoints, top score."""
+    if not dets:
+        return []
+    dets = sorted(dets, key=lambda d: -d.score)
+    boxes = np.stack([d.box for d in dets])
+    remaining = list(range(len(dets)))
+    out = []
+    while remaining:
+        top = remaining[0]
+        ious = box_iou(boxes[top:top + 1], boxes[remaining])[0]
+        group = [remaining[k] for k in np.flatnonzero(ious > iou)]
+        w = np.array([dets[g].score for g in group])
+        w = w / w.sum()
+        out.append(Detection(
+            box=np.tensordot(w, boxes[group], axes=1),
+            keypoints=np.tensordot(w, np.stack([dets[g].keypoints for g in group]), axes=1),
+            score=dets[top].score,
+        ))
+        remaining = [r for r in remaining if r not in set(group)]
+    return out
+
+
+def tile_views(width: int, height: int, *, tile_fraction: float = 0.5, overlap: float = 0.25) -> list[np.ndarray]:
+    """The whole image plus overlapping square tiles of side ``tile_fraction * max(width, height)``.
+
+    Tiles let a detector with a small input find small people, hands and faces.
+    """
+    views = [np.array([0.0, 0.0, width, height])]
+    side = tile_fraction * max(width, height)
+    if tile_fraction >= 1 or side < 64:
+        return views
+    step = side * (1 - overlap)
+    xs = _starts(width, side, step)
+    ys = _starts(height, side, step)
+    views += [np.array([x, y, min(x + side, width), min(y + side, height)]) for y in ys for x in xs]
+    return views
+
+
+def _starts(length: float, side: float, step: float) -> list[float]:
+    if length <= side:
+        return [0.0]
+    n = math.ceil((length - side) / step) + 1
+    return list(np.linspace(0, length - side, n))
