@@ -1,0 +1,209 @@
+"""``dope``: whole-body 2D/3D pose of every person in images, folders, videos or a webcam.
+
+For each input it writes, into the output folder, the annotated image or video
+(skeletons of body, hands and face, one colour per person), the poses as JSON
+(one file per image; one JSON object per line and frame for videos) and, on
+request, a 3D view. Bad inputs are reported and counted, never fatal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from dope_core.draw import draw_poses
+from dope_core.estimator import BACKENDS, PoseEstimator, build_estimator
+from dope_core.image_io import ImageError, VideoReader, is_video, list_inputs, read_image
+from dope_core.keypoints import Part
+from dope_core.structures import WholeBodyPoses
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="dope",
+        description="DOPE whole-body pose estimation (body 13 joints, hands 21, face 84; 2D pixels and 3D metres) "
+                    "of every person in images, folders of images, videos or a webcam. "
+                    "Not NVIDIA's Deep Object Pose Estimation.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="image file, folder of images/videos, video file, or a webcam index such as 0")
+    p.add_argument("-o", "--output", type=Path, default=Path("dope_output"),
+                   help="folder for the annotated images/videos, JSON and 3D views (created if missing)")
+    p.add_argument("--backend", choices=BACKENDS, default="experts",
+                   help="'experts': the three frozen part experts (CPU); 'network': the DOPE whole-body network")
+    p.add_argument("--checkpoint", type=Path, default=None,
+                   help="network checkpoint (release DOPE_v1_0_0 / DOPErealtime_v1_0_0 or this project's format); "
+                        "default: the student shipped with the package")
+    p.add_argument("--device", default="auto", help="network backend: auto, cpu, cuda or cuda:N")
+    p.add_argument("--half", action="store_true", help="network backend: fp16 inference (CUDA only)")
+    p.add_argument("--parts", nargs="+", choices=[q.value for q in Part], default=[q.value for q in Part],
+                   help="which parts to estimate")
+    p.add_argument("--view-3d", action="store_true",
+                   help="also write a 3D view (matplotlib) of the people: <name>_3d.png (for videos: of the last frame)")
+    p.add_argument("--no-images", action="store_true", help="do not write annotated images/videos, only JSON")
+    p.add_argument("--boxes", action="store_true", help="draw the part boxes too")
+    p.add_argument("--stride", type=int, default=1, help="videos: process one frame in STRIDE")
+    p.add_argument("--max-frames", type=int, default=None, help="videos and webcams: stop after this many processed frames")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or per-input lines; only the summary")
+    return p
+
+
+class Runner:
+    """Runs one estimator over inputs, writes outputs and counts what happened."""
+
+    def __init__(self, estimator: PoseEstimator, args: argparse.Namespace) -> None:
+        self.estimator = estimator
+        self.args = args
+        self.failures: Counter[str] = Counter()
+        self.failed_inputs: list[tuple[str, str]] = []
+        self.done = 0
+        self.totals: Counter[str] = Counter()
+        self.seconds = 0.0
+        self.frames = 0
+
+    def estimate(self, image: np.ndarray) -> WholeBodyPoses:
+        t = time.perf_counter()
+        poses = self.estimator(image)
+        self.seconds += time.perf_counter() - t
+        self.frames += 1
+        self.totals.update(poses.counts())
+        return poses
+
+    def fail(self, source: str, reason: str) -> None:
+        self.failures[reason.split(":")[-1].strip()] += 1
+        self.failed_inputs.append((source, reason))
+        if not self.args.quiet:
+            print(f"skipped: {reason}" if source in reason else f"skipped {source}: {reason}", file=sys.stderr)
+
+    def run_image(self, path: Path) -> None:
+        try:
+            image = read_image(path)
+        except ImageError as e:
+            self.fail(str(path), str(e))
+            return
+        t = time.perf_counter()
+        poses = self.estimate(image)
+        dt = time.perf_counter() - t
+        out = self.args.output
+        (out / f"{path.stem}.json").write_text(poses.to_json())
+        if not self.args.no_images:
+            annotated = draw_poses(image, poses, boxes=self.args.boxes)
+            cv2.imwrite(str(out / f"{path.stem}.jpg"), cv2.cvtColor(annotated, cv2.COLOR_RGB2BGR))
+        if self.args.view_3d:
+            from dope_core.viz3d import render_3d
+
+            render_3d(poses, out / f"{path.stem}_3d.png", title=path.name)
+        self.done += 1
+        if not self.args.quiet:
+            c = poses.counts()
+            print(f"{path.name}: {c['people']} people, {c['hands']} hands, {c['faces']} faces "
+                  f"({len(poses.unassigned)} parts unassigned) in {dt * 1000:.0f} ms")
+
+    def run_video(self, source: Path | int, name: str) -> None:
+        try:
+            reader = VideoReader(source, stride=self.args.stride, max_frames=self.args.max_frames)
+        except ImageError as e:
+            self.fail(str(source), str(e))
+            return
+        out = self.args.output
+        writer = None
+        last: tuple[np.ndarray, WholeBodyPoses] | None = None
+        n = 0
+        with open(out / f"{name}.jsonl", "w") as jsonl:
+            for frame in _progress(reader, len(reader) or None, name, self.args.quiet):
+                poses = self.estimate(frame.image)
+                jsonl.write(json.dumps({"frame": frame.index, **poses.to_dict()}) + "\n")
+                if not self.args.no_images:
+                    annotated = draw_poses(frame.image, poses, boxes=self.args.boxes)
+                    if writer is None:
+                        h, w = annotated.shape[:2]
+                        writer = cv2.VideoWriter(str(out / f"{name}.mp4"), cv2.VideoWriter_fourcc(*"mp4v"),
+                                                 reader.fps / self.args.stride, (w, h))
+                    writer.write(cv2.cvtColor(annotated, cv2.COLOR_RGB2BGR))
+                last = (frame.image, poses)
+                n += 1
+        if writer is not None:
+            writer.release()
+        if n == 0:
+            self.fail(str(source), "no readable frame")
+            return
+        if reader.ended_early:
+            print(f"warning: {source}: video ended after {reader.frames_read} of {reader.announced_frames} "
+                  "announced frames (truncated?); the frames read were processed", file=sys.stderr)
+        if self.args.view_3d and last is not None:
+            from dope_core.viz3d import render_3d
+
+            render_3d(last[1], out / f"{name}_3d.png", title=f"{name}, last frame")
+        self.done += 1
+        if not self.args.quiet:
+            print(f"{name}: {n} frames")
+
+    def summary(self) -> str:
+        fps = self.frames / self.seconds if self.seconds > 0 else 0.0
+        lines = [f"processed {self.done} input(s), {self.frames} image(s)/frame(s): "
+                 f"{self.totals['people']} people, {self.totals['hands']} hands, {self.totals['faces']} faces; "
+                 f"{1000 * self.seconds / max(self.frames, 1):.0f} ms per image on average ({fps:.1f} images/s), "
+                 f"backend {self.estimator.name} on {self.estimator.device}; outputs in {self.args.output}"]
+        if self.failed_inputs:
+            lines.append(f"failed {len(self.failed_inputs)} input(s): "
+                         + "; ".join(f"{n} x {reason}" for reason, n in self.failures.most_common()))
+        return "\n".join(lines)
+
+
+def _progress(iterable, total: int | None, desc: str, quiet: bool):
+    if quiet:
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, unit="frame", leave=False)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``dope``. Returns 0 when at least one input was processed, 1 when none, 2 on usage errors."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.stride < 1:
+        parser.error("--stride must be at least 1")
+    if args.max_frames is not None and args.max_frames < 1:
+        parser.error("--max-frames must be at least 1")
+    sources: list[tuple[Path | int, str]] = []
+    missing: list[tuple[str, str]] = []
+    for item in args.inputs:
+        if item.isdigit() and not Path(item).exists():
+            sources.append((int(item), f"camera{item}"))
+            continue
+        try:
+            sources += [(p, p.stem) for p in list_inputs(item)]
+        except ImageError as e:
+            missing.append((item, str(e)))
+    try:
+        estimator = build_estimator(args.backend, parts=args.parts, checkpoint=args.checkpoint,
+                                    device=args.device, half=args.half)
+    except (FileNotFoundError, ValueError, RuntimeError) as e:
+        print(f"dope: cannot build the {args.backend} backend: {e}", file=sys.stderr)
+        return 2
+    args.output.mkdir(parents=True, exist_ok=True)
+    runner = Runner(estimator, args)
+    for item, reason in missing:
+        runner.fail(item, reason)
+    images = [s for s in sources if isinstance(s[0], Path) and not is_video(s[0])]
+    videos = [s for s in sources if not (isinstance(s[0], Path) and not is_video(s[0]))]
+    for path, _ in _progress(images, len(images), "images", args.quiet or len(images) < 2):
+        runner.run_image(path)
+    for source, name in videos:
+        runner.run_video(source, name)
+    print(runner.summary())
+    return 0 if runner.done > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

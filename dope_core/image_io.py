@@ -1,0 +1,179 @@
+"""Reading images and videos into RGB ``uint8`` arrays, with clear errors for bad input.
+
+Everything handed to an estimator goes through :func:`to_rgb8`: grayscale, RGBA,
+16-bit and float images are converted; empty or degenerate images raise
+:class:`ImageError` with a message saying what is wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
+MIN_SIDE = 2
+"""Smallest width and height (pixels) an estimator is given."""
+
+
+class ImageError(ValueError):
+    """An input image or video that cannot be used, with the reason."""
+
+
+def to_rgb8(image: np.ndarray, *, bgr: bool = False) -> np.ndarray:
+    """Convert an image array to RGB ``uint8`` ``(H, W, 3)``.
+
+    Accepts ``(H, W)`` or ``(H, W, 1)`` grayscale, ``(H, W, 3)`` colour and
+    ``(H, W, 4)`` colour with alpha (dropped), as ``uint8``, ``uint16`` (scaled by
+    1/257), other integer types (scaled by their range) or floats in ``[0, 1]``.
+
+    Args:
+        image: the array.
+        bgr: the colour channels are in BGR order (OpenCV's).
+
+    Raises:
+        ImageError: empty, smaller than :data:`MIN_SIDE`, or of an unusable shape or type.
+    """
+    if not isinstance(image, np.ndarray):
+        raise ImageError(f"expected a numpy array, got {type(image).__name__}")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
+        raise ImageError(f"unsupported image shape {image.shape}: expected (H, W), (H, W, 3) or (H, W, 4)")
+    h, w = image.shape[:2]
+    if h < MIN_SIDE or w < MIN_SIDE:
+        raise ImageError(f"image of {w}x{h} pixels is too small (at least {MIN_SIDE}x{MIN_SIDE})")
+    image = _to_uint8(image)
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB if bgr else cv2.COLOR_RGBA2RGB)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if bgr else np.ascontiguousarray(image)
+
+
+def _to_uint8(image: np.ndarray) -> np.ndarray:
+    if image.dtype == np.uint8:
+        return image
+    if image.dtype == np.uint16:
+        return (image.astype(np.uint32) // 257).astype(np.uint8)
+    if np.issubdtype(image.dtype, np.integer):
+        info = np.iinfo(image.dtype)
+        scaled = (image.astype(np.float64) - info.min) / (info.max - info.min)
+        return np.round(scaled * 255).astype(np.uint8)
+    if np.issubdtype(image.dtype, np.floating):
+        if not np.all(np.isfinite(image)):
+            raise ImageError("float image contains NaN or infinite values")
+        return np.round(np.clip(image, 0.0, 1.0) * 255).astype(np.uint8)
+    if image.dtype == np.bool_:
+        return image.astype(np.uint8) * 255
+    raise ImageError(f"unsupported image dtype {image.dtype}")
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Read an image file as RGB ``uint8`` (any bit depth and channel count OpenCV reads).
+
+    Raises:
+        ImageError: missing, empty, unreadable or degenerate file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ImageError(f"{path}: no such file")
+    data = np.fromfile(str(path), dtype=np.uint8)
+    if data.size == 0:
+        raise ImageError(f"{path}: empty file")
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise ImageError(f"{path}: not a readable image (corrupt or unsupported format)")
+    try:
+        return to_rgb8(image, bgr=True)
+    except ImageError as e:
+        raise ImageError(f"{path}: {e}") from None
+
+
+@dataclass
+class Frame:
+    """One image of an input: its RGB pixels and where it came from."""
+
+    image: np.ndarray
+    source: str
+    index: int
+
+
+def list_inputs(path: str | Path) -> list[Path]:
+    """The image and video files of a folder (sorted), or the file itself."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
+        if not files:
+            raise ImageError(f"{path}: folder holds no image or video file")
+        return files
+    if not path.exists():
+        raise ImageError(f"{path}: no such file or folder")
+    return [path]
+
+
+def is_video(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+class VideoReader:
+    """Frames of a video file or a camera (an integer index), as RGB ``uint8``.
+
+    A video that ends early or is truncated simply stops; the number of frames the
+    container announced and the number read are both available afterwards.
+
+    Args:
+        source: a file path, or a camera index such as ``0``.
+        stride: keep one frame in ``stride``.
+        max_frames: stop after this many kept frames (``None``: no limit).
+    """
+
+    def __init__(self, source: str | Path | int, *, stride: int = 1, max_frames: int | None = None) -> None:
+        if stride < 1:
+            raise ValueError("stride must be at least 1")
+        self.source = source
+        self.stride = stride
+        self.max_frames = max_frames
+        self._cap = cv2.VideoCapture(source if isinstance(source, int) else str(source))
+        if not self._cap.isOpened():
+            what = f"camera {source}" if isinstance(source, int) else f"{source}"
+            raise ImageError(f"{what}: cannot be opened as a video")
+        self.fps = float(self._cap.get(cv2.CAP_PROP_FPS)) or 30.0
+        count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        self.announced_frames = count if count > 0 else None
+        self.frames_read = 0
+
+    def __len__(self) -> int:
+        n = self.announced_frames or 0
+        n = -(-n // self.stride)
+        return n if self.max_frames is None else min(n, self.max_frames)
+
+    def __iter__(self) -> Iterator[Frame]:
+        kept = 0
+        index = 0
+        try:
+            while self.max_frames is None or kept < self.max_frames:
+                ok, frame = self._cap.read()
+                if not ok or frame is None:
+                    break
+                self.frames_read += 1
+                if index % self.stride == 0:
+                    try:
+                        image = to_rgb8(frame, bgr=True)
+                    except ImageError:
+                        index += 1
+                        continue
+                    yield Frame(image=image, source=str(self.source), index=index)
+                    kept += 1
+                index += 1
+        finally:
+            self._cap.release()
+
+    @property
+    def ended_early(self) -> bool:
+        """The video stopped before the frame count its container announced."""
+        return self.max_frames is None and self.announced_frames is not None and self.frames_read < self.announced_frames
