@@ -1,0 +1,102 @@
+"""The network backend of :func:`dope_core.estimator.build_estimator`.
+
+``NetworkEstimator(checkpoint=..., parts=..., device=..., half=...)`` loads a release
+or project checkpoint (:mod:`dope_core.checkpoint`), runs the network on RGB ``uint8``
+images ``(H, W, 3)`` and returns :class:`~dope_core.structures.WholeBodyPoses` (2D in
+pixels, 3D in metres with camera-aligned axes, part-relative).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+
+from dope_core.checkpoint import CheckpointError, load_checkpoint
+from dope_core.keypoints import Part
+from dope_core.postprocess.pipeline import PostprocessConfig, detections_to_poses
+from dope_core.structures import WholeBodyPoses
+
+LOG = logging.getLogger(__name__)
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "weights" / "dope_student_mobilenetv2.pth"
+"""The project's shipped student checkpoint (produced by the trainer)."""
+
+
+def resolve_device(device: str) -> torch.device:
+    """``"auto"`` -> CUDA when available else CPU; CUDA asked for and absent -> CPU with a warning."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        warnings.warn(f"device {device!r} asked for but CUDA is not available: running on the CPU", RuntimeWarning,
+                      stacklevel=3)
+        return torch.device("cpu")
+    return dev
+
+
+class NetworkEstimator:
+    """Whole-body pose estimation with the DOPE network.
+
+    Args:
+        checkpoint: release or project checkpoint file; ``None`` uses
+            :data:`DEFAULT_CHECKPOINT` (an error naming ``--checkpoint`` when absent).
+        parts: parts to report.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+        half: fp16 inference (CUDA only; ignored with a warning on the CPU).
+        postprocess: overrides the checkpoint's post-processing settings.
+    """
+
+    name = "network"
+
+    def __init__(self, *, checkpoint: Optional[str | os.PathLike], parts: Sequence[Part | str] = tuple(Part),
+                 device: str = "auto", half: bool = False, postprocess: Optional[PostprocessConfig] = None) -> None:
+        if checkpoint is None:
+            if not DEFAULT_CHECKPOINT.is_file():
+                raise CheckpointError(
+                    f"no network checkpoint given and the default {DEFAULT_CHECKPOINT} is absent: pass "
+                    "--checkpoint FILE (a DOPE release .pth.tgz or a dope_ros checkpoint)")
+            checkpoint = DEFAULT_CHECKPOINT
+        loaded = load_checkpoint(checkpoint)
+        self.parts = tuple(Part(p) for p in parts)
+        self.arch = loaded.arch
+        self.num_anchor_poses = loaded.num_anchor_poses
+        self.postprocess = postprocess or loaded.postprocess
+        dev = resolve_device(device)
+        self.half = bool(half) and dev.type == "cuda"
+        if half and not self.half:
+            warnings.warn("fp16 runs on CUDA only: using fp32 on the CPU", RuntimeWarning, stacklevel=2)
+        self.model = loaded.model.to(dev)
+        if self.half:
+            self.model = self.model.half()
+        self.device = str(dev)
+        self._torch_device = dev
+
+    def __call__(self, image: np.ndarray) -> WholeBodyPoses:
+        """People in one RGB ``uint8`` image ``(H, W, 3)``."""
+        return self.batch([image])[0]
+
+    @torch.no_grad()
+    def batch(self, images: Sequence[np.ndarray]) -> list[WholeBodyPoses]:
+        """People in each of several RGB ``uint8`` images (run as one network batch)."""
+        if not images:
+            return []
+        tensors = [self._to_tensor(im, i) for i, im in enumerate(images)]
+        outputs = self.model(tensors)
+        return [detections_to_poses(out, image_size=(im.shape[1], im.shape[0]), parts=self.parts,
+                                    num_anchor_poses=self.num_anchor_poses, config=self.postprocess,
+                                    backend=self.name) for out, im in zip(outputs, images)]
+
+    def _to_tensor(self, image: np.ndarray, index: int) -> torch.Tensor:
+        if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            desc = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
+            raise ValueError(f"image {index} must be an RGB uint8 array of shape (H, W, 3), got {desc}")
+        if image.shape[0] < 2 or image.shape[1] < 2:
+            raise ValueError(f"image {index} is too small: {image.shape[1]}x{image.shape[0]} pixels")
+        t = torch.from_numpy(np.ascontiguousarray(image)).to(self._torch_device).permute(2, 0, 1)
+        t = t.half() if self.half else t.float()
+        return t / 255.0
