@@ -16,7 +16,7 @@ STAMP="$VENV/.dope_ros_setup_stamp"
 
 inputs_hash() {
   (cd "$ROOT" && cat requirements.txt scripts/requirements-ros-build.txt scripts/setup_env.sh \
-      CMakeLists.txt package.xml setup.py dope_ros/__init__.py msg/*.msg) | sha256sum | cut -d' ' -f1
+      CMakeLists.txt package.xml setup.py dope_ros/__init__.py scripts/dope_node msg/*.msg) | sha256sum | cut -d' ' -f1
 }
 
 HASH="$(inputs_hash)"
@@ -46,7 +46,7 @@ echo "setup_env: installing dope_ros (editable)"
 # The wheels' CMake exports name their build host's Python include dirs; repoint them.
 PY_INC="$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
 NP_INC="$("$PY" -c 'import numpy; print(numpy.get_include())')"
-grep -rlZ --include='*.cmake' '/opt/python/cp311-cp311' "$VENV/share" 2>/dev/null \
+{ grep -rlZ --include='*.cmake' '/opt/python/cp311-cp311' "$VENV/share" 2>/dev/null || true; } \
   | xargs -0 -r sed -i -E \
       "s#/opt/python/cp311-cp311/include/python3\.11#${PY_INC}#g; s#/opt/python/cp311-cp311/lib/python3\.11/site-packages/numpy/(_core|core)/include#${NP_INC}#g"
 
@@ -61,9 +61,13 @@ PATH="$VENV/bin:$PATH" cmake -S "$ROOT" -B "$BUILD" -DCMAKE_INSTALL_PREFIX="$VEN
 PATH="$VENV/bin:$PATH" cmake --build "$BUILD" -j "$(nproc)" >>"$VENV/.dope_ros_cmake.log" 2>&1 \
   && cmake --install "$BUILD" >>"$VENV/.dope_ros_cmake.log" 2>&1 \
   || { tail -40 "$VENV/.dope_ros_cmake.log" >&2; exit 1; }
+# rosidl also installs an egg-info named dope_ros for the generated package; pip would
+# take it for this project's distribution and delete the messages on the next
+# `pip install -e .`. The editable install's dist-info is the project's record.
+rm -rf "$VENV"/lib/python3*/site-packages/dope_ros-*.egg-info
 
 (cd /tmp && env -u AMENT_PREFIX_PATH -u CMAKE_PREFIX_PATH "$PY" -c \
-  'from dope_ros.msg import WholeBodyPoseArray' ) \
+  'from dope_ros.msg import WholeBodyPoseArray; import dope_ros.node' ) \
   || { echo "setup_env: the built messages do not import" >&2; exit 1; }
 echo "$HASH" >"$STAMP"
 echo "setup_env: done ($VENV)"

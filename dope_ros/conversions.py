@@ -1,0 +1,98 @@
+"""Conversion between :class:`dope_core.structures.WholeBodyPoses` and ``dope_ros/msg`` messages.
+
+Units and frames are those of :mod:`dope_core.structures`: boxes and 2D keypoints in
+pixels; 3D keypoints in metres, in the camera optical frame when the part was placed
+(``PartPose.root_camera`` known; ``frame_3d = FRAME_CAMERA``), part-relative otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+from geometry_msgs.msg import Point
+from std_msgs.msg import Header
+
+from dope_core.keypoints import Part
+from dope_core.structures import Handedness, PartPose, Person, WholeBodyPoses
+from dope_ros import msg as dope_msg
+
+_PART_CODES = {Part.BODY: dope_msg.PartPose.BODY, Part.HAND: dope_msg.PartPose.HAND, Part.FACE: dope_msg.PartPose.FACE}
+_CODE_PARTS = {v: k for k, v in _PART_CODES.items()}
+_HAND_CODES = {None: dope_msg.PartPose.HANDEDNESS_NONE, Handedness.LEFT: dope_msg.PartPose.HANDEDNESS_LEFT,
+               Handedness.RIGHT: dope_msg.PartPose.HANDEDNESS_RIGHT}
+_CODE_HANDS = {v: k for k, v in _HAND_CODES.items()}
+_SLOTS = ("body", "left_hand", "right_hand", "face")
+
+
+def part_to_msg(pose: Optional[PartPose]) -> dope_msg.PartPose:
+    """One part as a message; ``None`` gives an empty slot (``present = False``)."""
+    out = dope_msg.PartPose()
+    if pose is None:
+        return out
+    out.present = True
+    out.part = _PART_CODES[pose.part]
+    out.handedness = _HAND_CODES[pose.handedness]
+    out.score = float(pose.score)
+    out.box = pose.box.astype(np.float32)
+    out.keypoints_2d = [dope_msg.Keypoint2D(x=float(x), y=float(y)) for x, y in pose.keypoints_2d]
+    if pose.root_camera is not None:
+        out.frame_3d = dope_msg.PartPose.FRAME_CAMERA
+        out.root_camera = Point(x=float(pose.root_camera[0]), y=float(pose.root_camera[1]), z=float(pose.root_camera[2]))
+        points = pose.keypoints_3d + pose.root_camera
+    else:
+        out.frame_3d = dope_msg.PartPose.FRAME_PART_RELATIVE
+        points = pose.keypoints_3d
+    out.keypoints_3d = [Point(x=float(x), y=float(y), z=float(z)) for x, y, z in points]
+    out.confidence = pose.confidence.astype(np.float32)
+    return out
+
+
+def part_from_msg(m: dope_msg.PartPose) -> Optional[PartPose]:
+    """Inverse of :func:`part_to_msg` (``None`` for an empty slot).
+
+    Raises:
+        ValueError: unknown part/handedness code or keypoint counts that do not match the part.
+    """
+    if not m.present:
+        return None
+    if m.part not in _CODE_PARTS:
+        raise ValueError(f"unknown part code {m.part}")
+    if m.handedness not in _CODE_HANDS:
+        raise ValueError(f"unknown handedness code {m.handedness}")
+    points = np.array([(p.x, p.y, p.z) for p in m.keypoints_3d], dtype=np.float64).reshape(-1, 3)
+    root = None
+    if m.frame_3d == dope_msg.PartPose.FRAME_CAMERA:
+        root = np.array([m.root_camera.x, m.root_camera.y, m.root_camera.z])
+        points = points - root
+    return PartPose(
+        part=_CODE_PARTS[m.part],
+        score=m.score,
+        box=np.asarray(m.box, dtype=np.float64),
+        keypoints_2d=np.array([(k.x, k.y) for k in m.keypoints_2d], dtype=np.float64).reshape(-1, 2),
+        keypoints_3d=points,
+        confidence=np.asarray(m.confidence, dtype=np.float64),
+        handedness=_CODE_HANDS[m.handedness],
+        root_camera=root,
+    )
+
+
+def poses_to_msg(poses: WholeBodyPoses, header: Header, *, camera_info_valid: bool) -> dope_msg.WholeBodyPoseArray:
+    """The people of one image as a :class:`WholeBodyPoseArray` with the source image's header."""
+    out = dope_msg.WholeBodyPoseArray(header=header, image_width=poses.image_size[0],
+                                      image_height=poses.image_size[1], backend=poses.backend,
+                                      camera_info_valid=camera_info_valid)
+    for person in poses.people:
+        slots = {slot: part_to_msg(getattr(person, slot)) for slot in _SLOTS}
+        out.people.append(dope_msg.PersonPose(id=person.id, score=float(person.score), **slots))
+    out.unassigned = [part_to_msg(p) for p in poses.unassigned]
+    return out
+
+
+def poses_from_msg(m: dope_msg.WholeBodyPoseArray) -> WholeBodyPoses:
+    """Inverse of :func:`poses_to_msg` (the header is not part of :class:`WholeBodyPoses`)."""
+    people = [Person(id=p.id, score=p.score, **{slot: part_from_msg(getattr(p, slot)) for slot in _SLOTS})
+              for p in m.people]
+    unassigned = [part_from_msg(p) for p in m.unassigned]
+    return WholeBodyPoses(image_size=(m.image_width, m.image_height), people=people,
+                          unassigned=[p for p in unassigned if p is not None], backend=m.backend)

@@ -1,0 +1,41 @@
+"""RViz markers of whole-body poses: one LINE_LIST (bones) and one SPHERE_LIST (joints) per part.
+
+Every array starts with a DELETEALL marker so the markers of the previous image never
+linger. Coordinates in metres in the camera optical frame (the header's frame_id).
+"""
+
+from __future__ import annotations
+
+from builtin_interfaces.msg import Duration
+from geometry_msgs.msg import Point
+from std_msgs.msg import ColorRGBA, Header
+from visualization_msgs.msg import Marker, MarkerArray
+
+from dope_core.structures import WholeBodyPoses
+from dope_ros.marker_geometry import JOINT_DIAMETER_M, LINE_WIDTH_M, skeleton_geometry
+
+
+def poses_to_markers(poses: WholeBodyPoses, header: Header, *, min_confidence: float = 0.3,
+                     lifetime_s: float = 0.0) -> MarkerArray:
+    """The markers of one image's poses (only parts placed in the camera frame).
+
+    ``lifetime_s`` > 0 makes RViz drop markers that are not refreshed in time (0: forever,
+    until the next DELETEALL).
+    """
+    out = MarkerArray()
+    out.markers.append(Marker(header=header, action=Marker.DELETEALL))
+    life = Duration(sec=int(lifetime_s), nanosec=int((lifetime_s % 1.0) * 1e9))
+    for geo in skeleton_geometry(poses, min_confidence=min_confidence):
+        colour = ColorRGBA(r=geo.colour[0], g=geo.colour[1], b=geo.colour[2], a=1.0)
+        bones = Marker(header=header, ns=geo.namespace, id=2 * geo.index, type=Marker.LINE_LIST,
+                       action=Marker.ADD, color=colour, lifetime=life)
+        bones.pose.orientation.w = 1.0
+        bones.scale.x = LINE_WIDTH_M[geo.part]
+        bones.points = [Point(x=float(p[0]), y=float(p[1]), z=float(p[2])) for p in geo.segments.reshape(-1, 3)]
+        joints = Marker(header=header, ns=geo.namespace, id=2 * geo.index + 1, type=Marker.SPHERE_LIST,
+                        action=Marker.ADD, color=colour, lifetime=life)
+        joints.pose.orientation.w = 1.0
+        joints.scale.x = joints.scale.y = joints.scale.z = JOINT_DIAMETER_M[geo.part]
+        joints.points = [Point(x=float(p[0]), y=float(p[1]), z=float(p[2])) for p in geo.joints]
+        out.markers.extend([bones, joints])
+    return out

@@ -1,0 +1,250 @@
+"""The DOPE ROS 2 node: camera images in; whole-body poses, markers, annotated image and diagnostics out.
+
+Topics (relative names resolve in the node's namespace; ``~`` is the node's private namespace):
+
+* in: ``image_topic`` (``sensor_msgs/Image``) or ``<image_topic>/compressed``
+  (``sensor_msgs/CompressedImage``), ``camera_info_topic`` (``sensor_msgs/CameraInfo``);
+  sensor-data QoS (best effort, depth 1), so best-effort and reliable cameras both match;
+* out: ``~/poses`` (``dope_ros/WholeBodyPoseArray``), ``~/markers``
+  (``visualization_msgs/MarkerArray``), ``~/annotated_image`` (``sensor_msgs/Image``, rgb8),
+  ``/diagnostics`` (``diagnostic_msgs/DiagnosticArray``).
+
+The subscription callbacks only keep the newest image (a replaced one counts as dropped);
+a worker thread decodes it, runs the estimator and publishes, so the node keeps
+answering while inference runs. Bad input (undecodable image, invalid CameraInfo,
+estimator failure) is logged at a limited rate, counted in ``/diagnostics``, and the
+next valid frame is served. All logic lives in ``dope_core`` and pure helper modules.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import threading
+import time
+from typing import Optional
+
+import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from std_msgs.msg import Header
+from visualization_msgs.msg import MarkerArray
+
+from dope_core.draw import draw_poses
+from dope_core.estimator import build_estimator
+from dope_core.image_encoding import ImageDecodeError, decode_compressed, decode_raw, encode_raw
+from dope_core.keypoints import Part
+from dope_core.placement import InvalidIntrinsicsError, place_poses, validate_intrinsics
+from dope_ros.conversions import poses_to_msg
+from dope_ros.markers import poses_to_markers
+from dope_ros.msg import WholeBodyPoseArray
+from dope_ros.parameters import PARAMETERS, descriptor
+from dope_ros.score_filter import filter_by_score
+from dope_ros.stats import NodeStats
+from dope_ros.throttle import WarningThrottle
+
+_SENSOR_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.BEST_EFFORT,
+                         durability=qos_profile_sensor_data.durability)
+
+
+class DopeNode(Node):
+    """Whole-body pose estimation node (see the module docstring for topics).
+
+    Args:
+        node_name: ROS node name.
+        kwargs: passed to :class:`rclpy.node.Node` (namespace, parameter_overrides...).
+    """
+
+    def __init__(self, node_name: str = "dope", **kwargs) -> None:
+        super().__init__(node_name, **kwargs)
+        for name, p in PARAMETERS.items():
+            self.declare_parameter(name, p.default, descriptor(name))
+        get = lambda name: self.get_parameter(name).value  # noqa: E731
+        self._transport = get("image_transport")
+        if self._transport not in ("raw", "compressed"):
+            raise ValueError(f"image_transport must be 'raw' or 'compressed', got {self._transport!r}")
+        parts = [Part(p) for p in get("parts")]
+        self._estimator = build_estimator(get("backend"), parts=parts, checkpoint=get("checkpoint") or None,
+                                          device=get("device"), half=bool(get("fp16")))
+        self._stats = NodeStats()
+        self._throttle = WarningThrottle(period_s=get("warning_period_s"))
+        self._k: Optional[np.ndarray] = None
+        self._camera_info_status = "missing"
+        self._lock = threading.Condition()
+        self._pending: Optional[tuple[object, float]] = None
+        self._stop = False
+
+        self._pose_pub = self.create_publisher(WholeBodyPoseArray, "~/poses", 10)
+        self._marker_pub = self.create_publisher(MarkerArray, "~/markers", 10)
+        self._image_pub = self.create_publisher(Image, "~/annotated_image", 1)
+        self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        if self._transport == "compressed":
+            topic = get("image_topic").rstrip("/") + "/compressed"
+            self.create_subscription(CompressedImage, topic, self._on_image, _SENSOR_QOS)
+        else:
+            topic = get("image_topic")
+            self.create_subscription(Image, topic, self._on_image, _SENSOR_QOS)
+        self.create_subscription(CameraInfo, get("camera_info_topic"), self._on_camera_info, _SENSOR_QOS)
+        self.create_timer(get("diagnostics_period_s"), self._publish_diagnostics)
+        self._worker = threading.Thread(target=self._work, name="dope_inference", daemon=True)
+        self._worker.start()
+        self.get_logger().info(f"ready: backend {self._estimator.name} on {self._estimator.device}, "
+                               f"images from {self.resolve_topic_name(topic)} ({self._transport})")
+
+    # ----------------------------------------------------------------- callbacks
+    def _on_image(self, msg: object) -> None:
+        with self._lock:
+            self._stats.received += 1
+            if self._pending is not None:
+                self._stats.dropped += 1
+                dropped = True
+            else:
+                dropped = False
+            self._pending = (msg, time.monotonic())
+            self._lock.notify()
+        if dropped:
+            self._warn("dropped", f"inference is slower than the camera: {self._stats.dropped} older frames "
+                                  "dropped so far, the newest frame is always processed")
+
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        try:
+            k = validate_intrinsics(msg.k)
+        except InvalidIntrinsicsError as e:
+            self._stats.bad_input["bad_camera_info"] += 1
+            self._k, self._camera_info_status = None, "invalid"
+            self._warn("bad_camera_info", f"ignoring CameraInfo on {msg.header.frame_id!r}: {e}; 3D poses stay "
+                                          "part-relative until a valid one arrives")
+            return
+        self._k, self._camera_info_status = k, "valid"
+
+    # ----------------------------------------------------------------- worker
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                while self._pending is None and not self._stop:
+                    self._lock.wait(timeout=0.5)
+                if self._stop:
+                    return
+                msg, received = self._pending
+                self._pending = None
+            try:
+                self._process(msg, received)
+            except Exception as e:  # the node never dies on one frame
+                self._stats.bad_input["processing_error"] += 1
+                self._warn("processing_error", f"frame skipped: {type(e).__name__}: {e}")
+
+    def _decode(self, msg: object) -> np.ndarray:
+        if isinstance(msg, CompressedImage):
+            return decode_compressed(bytes(msg.data))
+        return decode_raw(encoding=msg.encoding, height=msg.height, width=msg.width, step=msg.step,
+                          is_bigendian=bool(msg.is_bigendian), data=bytes(msg.data))
+
+    def _process(self, msg: object, received: float) -> None:
+        try:
+            image = self._decode(msg)
+        except ImageDecodeError as e:
+            self._stats.bad_input["bad_image"] += 1
+            self._warn("bad_image", f"image skipped: {e}")
+            return
+        start = time.monotonic()
+        try:
+            poses = self._estimator(image)
+        except Exception as e:
+            self._stats.bad_input["inference_error"] += 1
+            self._warn("inference_error", f"estimator failed, frame skipped: {type(e).__name__}: {e}")
+            return
+        inference_s = time.monotonic() - start
+        thresholds = {part: self.get_parameter(f"{part.value}_score_threshold").value for part in Part}
+        poses = filter_by_score(poses, thresholds)
+        min_conf = self.get_parameter("keypoint_confidence_threshold").value
+        k = self._k
+        if k is not None:
+            poses = place_poses(poses, k, min_confidence=min_conf)
+        header = Header(stamp=msg.header.stamp, frame_id=msg.header.frame_id)
+        self._pose_pub.publish(poses_to_msg(poses, header, camera_info_valid=k is not None))
+        if self.get_parameter("publish_markers").value and self._marker_pub.get_subscription_count() > 0:
+            shown = poses if k is not None else place_poses(poses, self._fallback_k(image.shape), min_confidence=min_conf)
+            self._marker_pub.publish(poses_to_markers(shown, header, min_confidence=min_conf))
+        if self.get_parameter("publish_annotated_image").value and self._image_pub.get_subscription_count() > 0:
+            h, w, step, data = encode_raw(draw_poses(image, poses, min_confidence=min_conf))
+            self._image_pub.publish(Image(header=header, height=h, width=w, encoding="rgb8", is_bigendian=0,
+                                          step=step, data=data))
+        self._stats.record_processed(time.monotonic() - received, inference_s)
+
+    def _fallback_k(self, shape: tuple[int, ...]) -> np.ndarray:
+        h, w = shape[:2]
+        f = (w / 2.0) / math.tan(math.radians(self.get_parameter("fallback_hfov_deg").value) / 2.0)
+        return np.array([[f, 0.0, w / 2.0], [0.0, f, h / 2.0], [0.0, 0.0, 1.0]])
+
+    # ----------------------------------------------------------------- reporting
+    def _warn(self, category: str, text: str) -> None:
+        if self._throttle.allow(category):
+            skipped = self._throttle.take_suppressed(category)
+            suffix = f" ({skipped} similar warnings suppressed)" if skipped else ""
+            self.get_logger().warning(text + suffix)
+
+    def diagnostic_status(self) -> DiagnosticStatus:
+        """The node's health: rate, latency, counters, backend, device, camera-info status."""
+        s = self._stats
+        values = {
+            "backend": self._estimator.name,
+            "device": self._estimator.device,
+            "camera_info": self._camera_info_status,
+            "rate_hz": f"{s.rate_hz():.2f}",
+            "latency_ms": f"{s.mean_latency_ms():.1f}",
+            "inference_ms": f"{s.mean_inference_ms():.1f}",
+            "frames_received": str(s.received),
+            "frames_processed": str(s.processed),
+            "frames_dropped": str(s.dropped),
+        }
+        for category in ("bad_image", "bad_camera_info", "inference_error", "processing_error"):
+            values[category] = str(s.bad_input[category])
+        problems = []
+        if self._camera_info_status != "valid":
+            problems.append(f"camera info {self._camera_info_status}: 3D poses are part-relative")
+        if sum(s.bad_input.values()):
+            problems.append(f"{sum(s.bad_input.values())} bad inputs skipped")
+        level = DiagnosticStatus.WARN if problems else DiagnosticStatus.OK
+        return DiagnosticStatus(level=level, name=f"{self.get_name()}: whole-body pose estimation",
+                                message="; ".join(problems) or "ok",
+                                hardware_id=f"{self._estimator.name}@{self._estimator.device}",
+                                values=[KeyValue(key=k, value=v) for k, v in values.items()])
+
+    def _publish_diagnostics(self) -> None:
+        self._diag_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()),
+                                               status=[self.diagnostic_status()]))
+
+    def shutdown(self) -> None:
+        """Stop the worker thread and destroy the node."""
+        with self._lock:
+            self._stop = True
+            self._lock.notify()
+        self._worker.join(timeout=10.0)
+        self.destroy_node()
+
+
+def main(args: Optional[list[str]] = None) -> int:
+    """Run the node until shutdown (Ctrl-C or SIGTERM); returns the process exit status."""
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = DopeNode()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except (ValueError, FileNotFoundError, ImportError) as e:
+        print(f"dope_node: cannot start: {e}", file=sys.stderr)
+        return 2
+    finally:
+        if node is not None:
+            node.shutdown()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

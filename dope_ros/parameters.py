@@ -1,0 +1,58 @@
+"""The node's parameters: names, defaults, descriptions and ranges, declared in one place.
+
+``config/dope.yaml`` holds the same defaults (a test checks that they agree).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter: default value, description, optional numeric range, read-only flag."""
+
+    default: Any
+    description: str
+    range: tuple[float, float] | None = None
+    read_only: bool = True
+
+
+PARAMETERS: dict[str, Param] = {
+    "image_topic": Param("/camera/image_raw", "Camera image topic (sensor_msgs/Image); with "
+                         "image_transport 'compressed' the node subscribes to <image_topic>/compressed."),
+    "camera_info_topic": Param("/camera/camera_info", "CameraInfo topic; its K places 3D poses in the camera frame."),
+    "image_transport": Param("raw", "'raw' (sensor_msgs/Image) or 'compressed' (sensor_msgs/CompressedImage)."),
+    "backend": Param("experts", "Estimator backend: 'experts' (frozen part experts, CPU) or 'network' "
+                     "(DOPE network; needs checkpoint)."),
+    "checkpoint": Param("", "Network checkpoint path (backend 'network')."),
+    "device": Param("auto", "'auto', 'cpu', 'cuda' or 'cuda:N' (network backend)."),
+    "fp16": Param(False, "Run the network in half precision (CUDA only)."),
+    "parts": Param(["body", "hand", "face"], "Parts to estimate, any of 'body', 'hand', 'face'."),
+    "body_score_threshold": Param(0.3, "Minimum body detection score to publish.", (0.0, 1.0), False),
+    "hand_score_threshold": Param(0.3, "Minimum hand detection score to publish.", (0.0, 1.0), False),
+    "face_score_threshold": Param(0.3, "Minimum face detection score to publish.", (0.0, 1.0), False),
+    "keypoint_confidence_threshold": Param(0.2, "Keypoints below this confidence are not drawn (markers, "
+                                           "annotated image) nor used to place parts in 3D.", (0.0, 1.0), False),
+    "fallback_hfov_deg": Param(60.0, "Horizontal field of view (degrees) assumed for the RViz markers only, "
+                               "while no valid CameraInfo has arrived; messages stay part-relative.",
+                               (10.0, 170.0), False),
+    "publish_markers": Param(True, "Publish ~/markers (visualization_msgs/MarkerArray).", None, False),
+    "publish_annotated_image": Param(True, "Publish ~/annotated_image (sensor_msgs/Image, rgb8).", None, False),
+    "diagnostics_period_s": Param(1.0, "Period of /diagnostics messages, seconds.", (0.1, 60.0)),
+    "warning_period_s": Param(5.0, "Each kind of warning (bad input, dropped frames) is logged at most "
+                              "once per this many seconds.", (0.0, 3600.0), False),
+}
+
+
+def descriptor(name: str) -> ParameterDescriptor:
+    """The ROS descriptor of parameter ``name`` (description, range, read-only)."""
+    p = PARAMETERS[name]
+    d = ParameterDescriptor(name=name, description=p.description, read_only=p.read_only)
+    if p.range is not None:
+        d.floating_point_range = [FloatingPointRange(from_value=float(p.range[0]), to_value=float(p.range[1]),
+                                                     step=0.0)]
+    return d

@@ -1,0 +1,54 @@
+"""Counters and sliding-window rate/latency of the node (pure Python, no ROS)."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, deque
+from typing import Callable
+
+
+class NodeStats:
+    """What the node reports in ``/diagnostics``.
+
+    Attributes:
+        received: images received (raw or compressed).
+        processed: images that went through the estimator.
+        dropped: images replaced by a newer one before the worker took them.
+        bad_input: counts per bad-input category (``bad_image``, ``bad_camera_info``,
+            ``inference_error``...).
+    """
+
+    def __init__(self, *, window_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.window_s = window_s
+        self._clock = clock
+        self.received = 0
+        self.processed = 0
+        self.dropped = 0
+        self.bad_input: Counter[str] = Counter()
+        self._done: deque[tuple[float, float, float]] = deque()  # (time, latency_s, inference_s)
+
+    def record_processed(self, latency_s: float, inference_s: float) -> None:
+        """One image done: ``latency_s`` from reception to publication, ``inference_s`` in the estimator."""
+        self.processed += 1
+        self._done.append((self._clock(), latency_s, inference_s))
+        self._trim()
+
+    def _trim(self) -> None:
+        limit = self._clock() - self.window_s
+        while self._done and self._done[0][0] < limit:
+            self._done.popleft()
+
+    def rate_hz(self) -> float:
+        """Processed images per second over the window."""
+        self._trim()
+        return len(self._done) / self.window_s
+
+    def mean_latency_ms(self) -> float:
+        """Mean reception-to-publication latency over the window, ms (0 when idle)."""
+        self._trim()
+        return 1000.0 * sum(d[1] for d in self._done) / len(self._done) if self._done else 0.0
+
+    def mean_inference_ms(self) -> float:
+        """Mean estimator time over the window, ms (0 when idle)."""
+        self._trim()
+        return 1000.0 * sum(d[2] for d in self._done) / len(self._done) if self._done else 0.0

@@ -1,0 +1,51 @@
+"""Launch the DOPE node on a camera: ``ros2 launch dope_ros dope.launch.py image_topic:=/cam/image_raw``.
+
+Arguments (name: default): see ``ARGUMENTS``. The node reads ``params_file`` first,
+then the other arguments override the matching parameters.
+"""
+
+ARGUMENTS = {
+    "image_topic": ("/camera/image_raw", "camera image topic (sensor_msgs/Image)"),
+    "camera_info_topic": ("/camera/camera_info", "camera info topic (sensor_msgs/CameraInfo)"),
+    "image_transport": ("raw", "raw or compressed (subscribes <image_topic>/compressed)"),
+    "backend": ("experts", "experts or network"),
+    "checkpoint": ("", "network checkpoint path (backend network)"),
+    "device": ("auto", "auto, cpu, cuda or cuda:N"),
+    "params_file": ("", "parameters YAML; empty: the package's config/dope.yaml"),
+    "namespace": ("", "namespace of the node"),
+}
+"""Launch arguments: name -> (default, description)."""
+
+NODE_PARAMETERS = ("image_topic", "camera_info_topic", "image_transport", "backend", "checkpoint", "device")
+"""Arguments passed to the node as parameter overrides (after params_file)."""
+
+
+def generate_launch_description():
+    from launch import LaunchDescription
+    from launch.actions import DeclareLaunchArgument
+    from launch.conditions import IfCondition, UnlessCondition
+    from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
+    from launch_ros.actions import Node
+    from launch_ros.substitutions import FindPackageShare
+
+    default_params = PathJoinSubstitution([FindPackageShare("dope_ros"), "config", "dope.yaml"])
+    use_default = PythonExpression(["'", LaunchConfiguration("params_file"), "' == ''"])
+    overrides = {name: LaunchConfiguration(name) for name in NODE_PARAMETERS}
+
+    def node(params_file, condition):
+        return Node(
+            package="dope_ros",
+            executable="dope_node",
+            name="dope",
+            namespace=LaunchConfiguration("namespace"),
+            parameters=[params_file, overrides],
+            output="screen",
+            condition=condition,
+        )
+
+    return LaunchDescription(
+        [DeclareLaunchArgument(name, default_value=default, description=text)
+         for name, (default, text) in ARGUMENTS.items()]
+        + [node(default_params, IfCondition(use_default)),
+           node(LaunchConfiguration("params_file"), UnlessCondition(use_default))]
+    )
