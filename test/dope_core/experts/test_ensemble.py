@@ -1,0 +1,85 @@
+"""The experts on real photos: a portrait shipped by matplotlib (default tier) and crowds (real-data tier)."""
+
+import numpy as np
+import pytest
+
+from dope_core.image_io import read_image
+from dope_core.keypoints import BODY_HEAD, BODY_JOINTS, Part
+from dope_core.structures import Handedness, WholeBodyPoses
+
+
+@pytest.fixture(scope="module")
+def experts():
+    from dope_core.experts.ensemble import ExpertsEstimator
+
+    return ExpertsEstimator()
+
+
+@pytest.fixture(scope="module")
+def portrait() -> np.ndarray:
+    from matplotlib import cbook
+
+    return read_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+
+
+def test_portrait_gives_one_person_with_a_face(experts, portrait):
+    res = experts(portrait)
+    assert isinstance(res, WholeBodyPoses) and res.backend == "experts"
+    assert len(res.people) == 1
+    person = res.people[0]
+    assert person.face is not None and person.face.score > 0.8
+    # The face lies in the upper half of the body box and the head top above it.
+    fx1, fy1, fx2, fy2 = person.face.box
+    hx, hy = person.body.keypoints_2d[BODY_HEAD]
+    assert fx1 < hx < fx2 and hy < fy1 + 0.5 * (fy2 - fy1)
+    # Face 3D in metres: the outer eye corners 9 cm apart by construction, face depth of a few cm.
+    f3 = person.face.keypoints_3d
+    assert np.allclose(f3.mean(axis=0), 0, atol=1e-9)
+    assert 0.1 < np.ptp(f3[:, 0]) < 0.25 and np.ptp(f3[:, 2]) < 0.2
+
+
+def test_low_threshold_exposes_more_raw_detections(experts, portrait):
+    strict = experts.detect_parts(portrait)
+    loose = experts.detect_parts(portrait, min_score=0.05)
+    for part in Part:
+        assert len(loose[part]) >= len(strict[part])
+        assert all(p.part is part for p in loose[part])
+
+
+@pytest.mark.parametrize("image", [np.zeros((2, 2, 3), np.uint8), np.zeros((480, 640, 3), np.uint8),
+                                   np.full((37, 1500, 3), 255, np.uint8)])
+def test_degenerate_images_give_empty_results(experts, image):
+    res = experts(image)
+    assert res.people == [] and res.image_size == (image.shape[1], image.shape[0])
+
+
+def test_wrong_array_type_is_a_clear_error(experts):
+    with pytest.raises(ValueError, match="RGB uint8"):
+        experts(np.zeros((10, 10), np.float32))
+
+
+def _check_body_3d(person):
+    kp = person.body.keypoints_3d
+    hips = kp[[BODY_JOINTS.index("right_hip"), BODY_JOINTS.index("left_hip")]].mean(axis=0)
+    np.testing.assert_allclose(hips, 0, atol=1e-6)   # origin at the middle of the hips
+    assert kp[BODY_HEAD, 1] < -0.3                    # head above the hips (y down), metres
+
+
+def test_five_seated_children(experts, shared_data):
+    res = experts(read_image(shared_data / "images" / "alphapose" / "2.jpg"))
+    assert len(res.people) == 5
+    assert sum(p.face is not None for p in res.people) >= 4
+    for p in res.people:
+        _check_body_3d(p)
+
+
+def test_tennis_group_finds_people_faces_and_hands(experts, shared_data):
+    res = experts(read_image(shared_data / "images" / "multihmr" / "4446582661_b188f82f3c_c.jpg"))
+    assert len(res.people) >= 5
+    assert sum(p.face is not None for p in res.people) >= 4
+    hands = [(side, h) for p in res.people for side, h in (("left", p.left_hand), ("right", p.right_hand)) if h]
+    assert len(hands) >= 3
+    assert all(h.handedness is Handedness(side) for side, h in hands)
+    for _, h in hands:
+        assert np.allclose(h.keypoints_3d[0], 0)                          # wrist origin
+        assert 0.05 < np.linalg.norm(h.keypoints_3d[12]) < 0.3           # middle fingertip, metres

@@ -1,0 +1,83 @@
+import numpy as np
+import pytest
+
+from dope_core.fusion import assemble, assign_faces, assign_hands
+from dope_core.keypoints import BODY_HEAD, BODY_JOINTS, BODY_LEFT_WRIST, BODY_RIGHT_WRIST, Part
+from dope_core.structures import Handedness, PartPose
+
+
+def body_at(x: float, score: float = 0.9) -> PartPose:
+    """A standing body centred at x (pixels): head top y=100, shoulders y=160, wrists y=300."""
+    kp = np.zeros((13, 2))
+    kp[:, 0] = x
+    kp[:, 1] = 250
+    kp[BODY_HEAD] = (x, 100)
+    kp[BODY_JOINTS.index("right_shoulder")] = (x - 30, 160)
+    kp[BODY_JOINTS.index("left_shoulder")] = (x + 30, 160)
+    kp[BODY_RIGHT_WRIST] = (x - 40, 300)
+    kp[BODY_LEFT_WRIST] = (x + 40, 300)
+    return PartPose(part=Part.BODY, score=score, box=[x - 50, 100, x + 50, 450], keypoints_2d=kp,
+                    keypoints_3d=np.zeros((13, 3)), confidence=np.ones(13))
+
+
+def hand_at(x: float, y: float, size: float = 30, handedness: str = "left") -> PartPose:
+    kp = np.tile([x, y + size / 2], (21, 1))
+    kp[0] = (x, y)
+    return PartPose(part=Part.HAND, score=0.8, box=[x - size / 2, y, x + size / 2, y + size], keypoints_2d=kp,
+                    keypoints_3d=np.zeros((21, 3)), confidence=np.ones(21), handedness=handedness)
+
+
+def face_at(x: float, y: float, size: float = 40) -> PartPose:
+    kp = np.tile([x, y], (84, 1))
+    return PartPose(part=Part.FACE, score=0.9, box=[x - size / 2, y - size / 2, x + size / 2, y + size / 2],
+                    keypoints_2d=kp, keypoints_3d=np.zeros((84, 3)), confidence=np.ones(84))
+
+
+def test_hands_go_to_mutually_nearest_wrists_and_take_their_side():
+    bodies = [body_at(100), body_at(300)]
+    # Right wrist of body 0 is at (60, 300); left wrist of body 1 at (340, 300).
+    hands = [hand_at(62, 305, handedness="left"), hand_at(338, 302, handedness="right"), hand_at(200, 50)]
+    m = assign_hands(bodies, hands)
+    assert m == {0: (0, Handedness.RIGHT), 1: (1, Handedness.LEFT)}
+    res = assemble(bodies, hands, [], image_size=(400, 500), backend="t")
+    assert res.people[0].right_hand.handedness is Handedness.RIGHT  # corrected from the hand's own label
+    assert res.people[1].left_hand is not None and res.people[0].left_hand is None
+    assert len(res.unassigned) == 1 and res.unassigned[0].handedness is Handedness.LEFT
+
+
+def test_hand_too_far_from_its_nearest_wrist_is_unassigned():
+    # Wrist distance 50 px, hand box 30 px: beyond 1.0 box size.
+    assert assign_hands([body_at(100)], [hand_at(60, 350)]) == {}
+
+
+def test_two_hands_competing_for_one_wrist_only_the_nearest_wins():
+    hands = [hand_at(61, 301), hand_at(65, 310)]
+    m = assign_hands([body_at(100)], hands)
+    assert list(m) == [0]
+
+
+def test_face_assigned_when_head_point_inside_exactly_one_box():
+    bodies = [body_at(100), body_at(300)]
+    # Head point = head top + 0.3 * (shoulder mid - head top) = (x, 118).
+    faces = [face_at(100, 130), face_at(300, 135), face_at(500, 130)]
+    assert assign_faces(bodies, faces) == {0: 0, 1: 1}
+    res = assemble(bodies, [], faces, image_size=(600, 500), backend="t")
+    assert res.people[0].face is faces[0] and res.people[1].face is faces[1]
+    assert res.unassigned == [faces[2]]
+
+
+def test_head_inside_two_face_boxes_is_ambiguous():
+    faces = [face_at(95, 125), face_at(105, 125)]
+    assert assign_faces([body_at(100)], faces) == {}
+
+
+def test_empty_inputs_and_sorting_by_score():
+    assert assemble([], [], [], image_size=(10, 10), backend="t").people == []
+    res = assemble([body_at(100, 0.5), body_at(300, 0.95)], [], [face_at(1, 1)], image_size=(400, 500), backend="t")
+    assert [p.score for p in res.people] == [0.95, 0.5] and [p.id for p in res.people] == [0, 1]
+    assert len(res.unassigned) == 1
+
+
+def test_wrong_part_type_is_rejected():
+    with pytest.raises(ValueError, match="hands must all be hand"):
+        assemble([body_at(0)], [face_at(0, 0)], [], image_size=(10, 10), backend="t")

@@ -1,0 +1,109 @@
+import cv2
+import numpy as np
+import pytest
+
+from dope_core.image_io import ImageError, VideoReader, list_inputs, read_image, to_rgb8
+
+
+@pytest.mark.parametrize("image, expected", [
+    (np.full((4, 5), 200, np.uint8), (200, 200, 200)),
+    (np.full((4, 5, 1), 7, np.uint8), (7, 7, 7)),
+    (np.full((4, 5), 65535, np.uint16), (255, 255, 255)),
+    (np.full((4, 5), 257 * 10, np.uint16), (10, 10, 10)),
+    (np.full((4, 5), 0.5, np.float32), (128, 128, 128)),
+    (np.dstack([np.full((4, 5), v, np.uint8) for v in (10, 20, 30, 40)]), (10, 20, 30)),
+])
+def test_to_rgb8_converts_gray_16bit_float_rgba(image, expected):
+    out = to_rgb8(image)
+    assert out.dtype == np.uint8 and out.shape == (4, 5, 3)
+    assert tuple(out[0, 0]) == expected
+
+
+def test_bgr_order_is_swapped():
+    bgr = np.zeros((3, 3, 3), np.uint8)
+    bgr[..., 0] = 255  # blue
+    assert tuple(to_rgb8(bgr, bgr=True)[0, 0]) == (0, 0, 255)
+
+
+@pytest.mark.parametrize("image, message", [
+    (np.zeros((0, 0, 3), np.uint8), "too small"),
+    (np.zeros((1, 1, 3), np.uint8), "too small"),
+    (np.zeros((4, 4, 2), np.uint8), "unsupported image shape"),
+    (np.full((4, 4), np.nan, np.float32), "NaN"),
+    (np.zeros((4, 4), np.complex64), "unsupported image dtype"),
+])
+def test_degenerate_images_are_clear_errors(image, message):
+    with pytest.raises(ImageError, match=message):
+        to_rgb8(image)
+
+
+def test_read_image_bad_files(tmp_path):
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    with pytest.raises(ImageError, match="empty file"):
+        read_image(tmp_path / "empty.jpg")
+    with pytest.raises(ImageError, match="not a readable image"):
+        read_image(tmp_path / "bad.png")
+    with pytest.raises(ImageError, match="no such file"):
+        read_image(tmp_path / "missing.png")
+
+
+def test_read_image_16bit_and_rgba_files(tmp_path):
+    cv2.imwrite(str(tmp_path / "g16.png"), np.full((8, 9), 65535, np.uint16))
+    cv2.imwrite(str(tmp_path / "rgba.png"), np.dstack([np.zeros((8, 9, 3), np.uint8), np.full((8, 9), 255, np.uint8)]))
+    assert read_image(tmp_path / "g16.png").shape == (8, 9, 3)
+    assert read_image(tmp_path / "g16.png").max() == 255
+    assert read_image(tmp_path / "rgba.png").shape == (8, 9, 3)
+
+
+def test_list_inputs(tmp_path):
+    with pytest.raises(ImageError, match="holds no image"):
+        list_inputs(tmp_path)
+    (tmp_path / "b.jpg").write_bytes(b"x")
+    (tmp_path / "a.mp4").write_bytes(b"x")
+    (tmp_path / "notes.txt").write_text("x")
+    assert [p.name for p in list_inputs(tmp_path)] == ["a.mp4", "b.jpg"]
+    with pytest.raises(ImageError, match="no such file"):
+        list_inputs(tmp_path / "nope")
+
+
+def _write_video(path, n: int) -> None:
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (32, 24))
+    for i in range(n):
+        w.write(np.full((24, 32, 3), i * 10, np.uint8))
+    w.release()
+
+
+def test_video_reader_stride_and_limit(tmp_path):
+    _write_video(tmp_path / "v.avi", 10)
+    frames = list(VideoReader(tmp_path / "v.avi", stride=3))
+    assert [f.index for f in frames] == [0, 3, 6, 9]
+    assert frames[0].image.shape == (24, 32, 3)
+    assert len(list(VideoReader(tmp_path / "v.avi", max_frames=2))) == 2
+
+
+def test_truncated_video_is_a_clear_error_or_a_short_read(tmp_path):
+    _write_video(tmp_path / "v.avi", 20)
+    data = (tmp_path / "v.avi").read_bytes()
+    (tmp_path / "t.avi").write_bytes(data[: len(data) // 2])
+    try:
+        reader = VideoReader(tmp_path / "t.avi")
+    except ImageError as e:
+        assert "cannot be opened" in str(e)
+        return
+    assert len(list(reader)) < 20
+
+
+def test_truncated_real_video_reports_early_end(tmp_path, shared_data):
+    data = (shared_data / "video" / "vtest.avi").read_bytes()
+    (tmp_path / "t.avi").write_bytes(data[:200_000])
+    reader = VideoReader(tmp_path / "t.avi")
+    frames = list(reader)
+    assert 0 < len(frames) < 795
+    assert reader.ended_early and reader.announced_frames == 795
+
+
+def test_unopenable_video(tmp_path):
+    (tmp_path / "x.mp4").write_bytes(b"\x00" * 100)
+    with pytest.raises(ImageError, match="cannot be opened"):
+        VideoReader(tmp_path / "x.mp4")

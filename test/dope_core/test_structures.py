@@ -1,0 +1,51 @@
+import json
+
+import numpy as np
+import pytest
+
+from dope_core.keypoints import Part
+from dope_core.structures import Handedness, PartPose, Person, WholeBodyPoses
+
+
+def _part(part: Part, rng: np.random.Generator, **kw) -> PartPose:
+    j = part.num_keypoints
+    return PartPose(part=part, score=rng.random(), box=rng.random(4) * 100, keypoints_2d=rng.random((j, 2)) * 640,
+                    keypoints_3d=rng.normal(size=(j, 3)), confidence=rng.random(j), **kw)
+
+
+def test_json_round_trip_is_lossless():
+    rng = np.random.default_rng(0)
+    poses = WholeBodyPoses(
+        image_size=(640, 480), backend="experts",
+        people=[Person(id=0, score=0.9, body=_part(Part.BODY, rng), face=_part(Part.FACE, rng),
+                       left_hand=_part(Part.HAND, rng, handedness="left"),
+                       right_hand=_part(Part.HAND, rng, handedness=Handedness.RIGHT, root_camera=[0.1, 0.2, 2.5]))],
+        unassigned=[_part(Part.HAND, rng)],
+    )
+    text = poses.to_json()
+    back = WholeBodyPoses.from_json(text)
+    assert back == poses
+    np.testing.assert_array_equal(back.people[0].body.keypoints_3d, poses.people[0].body.keypoints_3d)
+    assert back.people[0].right_hand.handedness is Handedness.RIGHT
+    np.testing.assert_array_equal(back.people[0].right_hand.keypoints_3d_camera,
+                                  poses.people[0].right_hand.keypoints_3d + [0.1, 0.2, 2.5])
+    assert json.loads(text)["people"][0]["left_hand"]["handedness"] == "left"
+    assert back.counts() == {"people": 1, "bodies": 1, "hands": 3, "faces": 1}
+
+
+def test_empty_result_round_trips():
+    empty = WholeBodyPoses(image_size=(2, 2))
+    assert WholeBodyPoses.from_json(empty.to_json()) == empty
+
+
+def test_bad_shapes_and_slots_are_clear_errors():
+    rng = np.random.default_rng(1)
+    with pytest.raises(ValueError, match=r"keypoints_2d must have shape \(13, 2\)"):
+        PartPose(part="body", score=1, box=np.zeros(4), keypoints_2d=np.zeros((12, 2)),
+                 keypoints_3d=np.zeros((13, 3)), confidence=np.zeros(13))
+    with pytest.raises(ValueError, match="handedness is only defined for hands"):
+        _part(Part.FACE, rng, handedness="left")
+    with pytest.raises(ValueError, match="must be a hand"):
+        Person(id=0, score=1, left_hand=_part(Part.FACE, rng))
+    with pytest.raises(ValueError, match="missing the key 'score'"):
+        PartPose.from_dict({"part": "body"})
