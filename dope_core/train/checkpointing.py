@@ -1,0 +1,55 @@
+"""Training state on disk: written atomically, read safely.
+
+A training checkpoint is one ``torch.save`` dict of tensors and builtins only
+(loadable with ``weights_only=True``): ``step`` (optimizer steps done), ``model``,
+``optimizer``, ``scheduler`` and ``scaler`` state dicts, ``anchor_poses``
+(``{part: (K, J, 5)}``), ``config`` (the training configuration as plain data)
+and ``counters`` (skipped samples and non-finite losses so far).
+
+It is written to a temporary file in the same folder, flushed to disk, then
+``os.replace``-d over ``last.pth``: a kill at any moment leaves either the
+previous or the new checkpoint, never a truncated one.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+
+LAST = "last.pth"
+
+
+def save_training_state(out_dir: str | Path, state: dict[str, Any]) -> Path:
+    """Atomically write ``state`` as ``out_dir/last.pth``; returns its path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / LAST
+    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{LAST}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_training_state(out_dir: str | Path) -> Optional[dict[str, Any]]:
+    """The state in ``out_dir/last.pth``, or ``None`` when there is none yet."""
+    path = Path(out_dir) / LAST
+    if not path.is_file():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise ValueError(f"training checkpoint {path} cannot be read: {e}") from None
+    if not isinstance(state, dict) or "step" not in state or "model" not in state:
+        raise ValueError(f"{path} is not a training checkpoint of dope-train")
+    return state

@@ -1,0 +1,180 @@
+"""The training configuration: a YAML file read into checked dataclasses.
+
+Every key is known and typed: an unknown key, a missing required key or a value of
+the wrong type is a :class:`ConfigError` naming the key, raised before training
+starts. Relative paths are relative to the current directory (the repository root
+in the documented commands).
+
+Sections: ``data`` (:class:`DataConfig`), ``model`` (:class:`ModelConfig`),
+``schedule`` (:class:`ScheduleConfig`), ``loss_weights`` (loss name to weight),
+``validation`` (:class:`ValidationConfig`) and ``output_dir``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+from dope_core.keypoints import Part
+from dope_core.train.targets import MODES
+
+VARIANTS = ("mobilenetv2", "resnet50")
+LOSS_NAMES = ("loss_objectness", "loss_rpn_box_reg") + tuple(
+    f"loss_{p.value}_{k}" for p in Part for k in ("cls", "pose2d", "pose3d"))
+
+
+class ConfigError(ValueError):
+    """A training configuration that cannot be used."""
+
+
+@dataclass
+class DataConfig:
+    caches: list[str]
+    mode: str = "distillation"
+    parts: list[str] = field(default_factory=lambda: [p.value for p in Part])
+    min_score: float = 0.05
+    hard_threshold: float = 0.5
+    max_size: int = 512
+    scale_jitter: list[float] = field(default_factory=lambda: [0.75, 1.25])
+    flip: bool = True
+    val_fraction: float = 0.1
+    loader_workers: int = 2
+
+
+@dataclass
+class ModelConfig:
+    variant: str = "mobilenetv2"
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    num_anchors: dict[str, int] = field(default_factory=lambda: {"body": 20, "hand": 10, "face": 10})
+    body_halves: bool = False
+    anchor_seed: int = 0
+
+
+@dataclass
+class ScheduleConfig:
+    steps: int
+    batch_size: int = 4
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    warmup_steps: int = 100
+    lr_milestones: list[int] = field(default_factory=list)
+    lr_gamma: float = 0.1
+    grad_clip: float = 10.0
+    amp: bool = True
+    seed: int = 0
+    checkpoint_every: int = 500
+    log_every: int = 10
+    val_every: int = 0
+
+
+@dataclass
+class ValidationConfig:
+    pck_alpha: float = 0.1
+    max_images: int = 50
+    annotated: Optional[str] = None
+
+
+@dataclass
+class TrainConfig:
+    data: DataConfig
+    schedule: ScheduleConfig
+    output_dir: str
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss_weights: dict[str, float] = field(default_factory=dict)
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    """Read and check a YAML training configuration."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"configuration file {str(path)!r} does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    return config_from_dict(raw, source=str(path))
+
+
+def config_from_dict(raw: Any, *, source: str = "config") -> TrainConfig:
+    """Build and check a :class:`TrainConfig` from plain data."""
+    cfg = _build(TrainConfig, raw, source)
+    _check(cfg, source)
+    return cfg
+
+
+def _build(cls: type, raw: Any, where: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(raw).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {sorted(fields)}")
+    kwargs = {}
+    for name, f in fields.items():
+        if name not in raw:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ConfigError(f"{where}: missing required key {name!r}")
+            continue
+        kwargs[name] = _convert(hints[name], raw[name], f"{where}.{name}")
+    return cls(**kwargs)
+
+
+def _convert(tp: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, where)
+    if origin is typing.Union:  # Optional[X]
+        if value is None:
+            return None
+        return _convert(next(a for a in args if a is not type(None)), value, where)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {type(value).__name__}")
+        return [_convert(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {type(value).__name__}")
+        return {_convert(args[0], k, where): _convert(args[1], v, f"{where}.{k}") for k, v in value.items()}
+    if tp is Any:
+        return value
+    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if tp is int and isinstance(value, bool) or not isinstance(value, tp):
+        raise ConfigError(f"{where}: expected {tp.__name__}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _check(cfg: TrainConfig, where: str) -> None:
+    def need(ok: bool, message: str) -> None:
+        if not ok:
+            raise ConfigError(f"{where}: {message}")
+
+    d, m, s = cfg.data, cfg.model, cfg.schedule
+    need(bool(d.caches), "data.caches must name at least one pseudo-label cache")
+    need(d.mode in MODES, f"data.mode must be one of {MODES}, got {d.mode!r}")
+    need(bool(d.parts) and all(p in {x.value for x in Part} for p in d.parts), f"data.parts must be body/hand/face, got {d.parts}")
+    need(len(d.scale_jitter) == 2 and 0 < d.scale_jitter[0] <= d.scale_jitter[1], "data.scale_jitter must be [low, high], 0 < low <= high")
+    need(0 <= d.val_fraction < 1, "data.val_fraction must be in [0, 1)")
+    need(d.max_size >= 32, "data.max_size must be >= 32")
+    need(d.loader_workers >= 0, "data.loader_workers must be >= 0")
+    need(m.variant in VARIANTS, f"model.variant must be one of {VARIANTS}, got {m.variant!r}")
+    need(set(m.num_anchors) <= {p.value for p in Part} and all(k >= 1 for k in m.num_anchors.values()),
+         "model.num_anchors maps body/hand/face to K >= 1")
+    need(s.steps >= 1 and s.batch_size >= 1, "schedule.steps and schedule.batch_size must be >= 1")
+    need(s.lr > 0 and s.checkpoint_every >= 1 and s.log_every >= 1 and s.val_every >= 0, "schedule: lr > 0, checkpoint_every >= 1, log_every >= 1, val_every >= 0")
+    bad = sorted(set(cfg.loss_weights) - set(LOSS_NAMES))
+    need(not bad, f"loss_weights: unknown loss name(s) {bad}; known: {list(LOSS_NAMES)}")
+    need(all(w >= 0 for w in cfg.loss_weights.values()), "loss_weights must be >= 0")
+    need(0 < cfg.validation.pck_alpha <= 1, "validation.pck_alpha must be in (0, 1]")

@@ -1,0 +1,169 @@
+"""The training dataset over pseudo-label caches, and a resumable, deterministic sampler.
+
+A sample is ``(image, targets, key)``: ``image`` a float ``(3, H, W)`` RGB tensor in
+[0, 1]; ``targets`` ``{part value: {"boxes", "pose2d", "pose3d", "scores"}}`` tensors
+(pixels of the augmented image, metres, scores in [0, 1]); ``key`` the record's key.
+An image that cannot be read at training time gives ``None`` (the trainer counts
+and skips it).
+
+Randomness is a pure function of ``(seed, position in the sample stream)``: the
+sampler hands the dataset ``(index, augmentation seed)`` pairs, so a run resumed
+at step ``s`` sees exactly the samples and augmentations of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Iterator, Optional, Sequence
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from dope_core.keypoints import Part
+from dope_core.pseudo_labels.cache import LabelCache, LabelRecord
+from dope_core.train.augment import hflip, rescale, zoom
+from dope_core.train.targets import record_targets
+
+LOG = logging.getLogger(__name__)
+
+Sample = tuple[torch.Tensor, dict[str, dict[str, torch.Tensor]], str]
+
+
+def load_records(caches: Sequence[str | Path]) -> list[tuple[LabelCache, LabelRecord]]:
+    """Every usable (``status == "ok"``) record of the caches, in a deterministic order.
+
+    Raises:
+        FileNotFoundError: a cache folder is missing.
+        ValueError: no usable record at all.
+    """
+    out: list[tuple[LabelCache, LabelRecord]] = []
+    for root in caches:
+        cache = LabelCache(root)
+        if not cache.items_dir.is_dir():
+            raise FileNotFoundError(f"pseudo-label cache {str(root)!r} has no items/ folder: run 'dope-train label' first")
+        out += [(cache, r) for r in cache.records() if r.status == "ok"]
+    if not out:
+        raise ValueError(f"no usable pseudo-labelled image in {[str(c) for c in caches]}")
+    return out
+
+
+def split_records(records: Sequence[tuple[LabelCache, LabelRecord]], *, val_fraction: float, seed: int
+                  ) -> tuple[list[tuple[LabelCache, LabelRecord]], list[tuple[LabelCache, LabelRecord]]]:
+    """A deterministic train/validation split (at least one training record)."""
+    if not 0 <= val_fraction < 1:
+        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    order = np.random.default_rng(seed).permutation(len(records))
+    n_val = min(int(round(val_fraction * len(records))), len(records) - 1)
+    val = sorted(order[:n_val].tolist())
+    train = sorted(order[n_val:].tolist())
+    return [records[i] for i in train], [records[i] for i in val]
+
+
+class PseudoLabelDataset(Dataset):
+    """Images and per-part targets from pseudo-label records.
+
+    Args:
+        records: ``(cache, record)`` pairs (:func:`load_records`).
+        mode: ``"hard"`` or ``"distillation"`` (see :mod:`dope_core.train.targets`).
+        parts: parts to produce targets for.
+        min_score: lowest expert score used as a soft target (distillation mode).
+        hard_threshold: pseudo ground-truth threshold (hard mode).
+        max_size: images are first shrunk so that their longer side is at most this
+            many pixels (the network's transform resizes them again).
+        scale_jitter: ``(low, high)`` range of the random zoom factor of the content
+            (:func:`dope_core.train.augment.zoom`); ``(1, 1)`` disables it.
+        flip: randomly mirror half of the samples.
+    """
+
+    def __init__(
+        self,
+        records: Sequence[tuple[LabelCache, LabelRecord]],
+        *,
+        mode: str = "distillation",
+        parts: Sequence[Part] = tuple(Part),
+        min_score: float = 0.05,
+        hard_threshold: float = 0.5,
+        max_size: int = 640,
+        scale_jitter: tuple[float, float] = (0.75, 1.25),
+        flip: bool = True,
+    ) -> None:
+        if max_size < 32:
+            raise ValueError(f"max_size must be >= 32 pixels, got {max_size}")
+        if not 0 < scale_jitter[0] <= scale_jitter[1]:
+            raise ValueError(f"scale_jitter must be 0 < low <= high, got {scale_jitter}")
+        self.records = list(records)
+        self.mode = mode
+        self.parts = tuple(Part(p) for p in parts)
+        self.min_score = min_score
+        self.hard_threshold = hard_threshold
+        self.max_size = max_size
+        self.scale_jitter = (float(scale_jitter[0]), float(scale_jitter[1]))
+        self.flip = flip
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, index: int | tuple[int, int]) -> Optional[Sample]:
+        i, aug_seed = index if isinstance(index, tuple) else (index, None)
+        cache, record = self.records[i]
+        bgr = cv2.imread(str(cache.image_path(record)), cv2.IMREAD_COLOR)
+        if bgr is None:
+            LOG.warning("skipping %s: image %s cannot be read", record.key, record.image)
+            return None
+        image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        targets = record_targets(record, mode=self.mode, parts=self.parts,
+                                 min_score=self.min_score, hard_threshold=self.hard_threshold)
+        factor = self.max_size / max(image.shape[:2])
+        if factor < 1:
+            image, targets = rescale(image, targets, factor)
+        if aug_seed is not None:
+            rng = np.random.default_rng(aug_seed)
+            if self.flip and rng.random() < 0.5:
+                image, targets = hflip(image, targets)
+            if self.scale_jitter != (1.0, 1.0):
+                image, targets = zoom(image, targets, float(rng.uniform(*self.scale_jitter)), rng)
+        tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
+        return tensor, {p.value: {k: torch.from_numpy(v) for k, v in t.items()} for p, t in targets.items()}, record.key
+
+
+class StepSampler(Sampler):
+    """Yields ``(index, augmentation seed)`` for steps ``[start_step, total_steps)`` of one rank.
+
+    The global stream concatenates per-epoch permutations of the dataset (epoch ``e``
+    shuffled with ``(seed, e)``); step ``s`` of rank ``r`` takes positions
+    ``(s * world_size + r) * batch_size + b``. The augmentation seed of a position is
+    derived from ``(seed, position)``.
+    """
+
+    def __init__(self, n: int, *, batch_size: int, start_step: int, total_steps: int,
+                 seed: int = 0, rank: int = 0, world_size: int = 1) -> None:
+        if n < 1:
+            raise ValueError("the dataset is empty")
+        self.n, self.batch_size, self.seed = n, batch_size, seed
+        self.start_step, self.total_steps = start_step, total_steps
+        self.rank, self.world_size = rank, world_size
+        self._perms: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return max(0, self.total_steps - self.start_step) * self.batch_size
+
+    def _perm(self, epoch: int) -> np.ndarray:
+        if epoch not in self._perms:
+            self._perms = {epoch: np.random.default_rng([self.seed, epoch]).permutation(self.n)}
+        return self._perms[epoch]
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        for step in range(self.start_step, self.total_steps):
+            for b in range(self.batch_size):
+                pos = (step * self.world_size + self.rank) * self.batch_size + b
+                index = int(self._perm(pos // self.n)[pos % self.n])
+                yield index, int(np.random.default_rng([self.seed, pos, 7]).integers(2**31))
+
+
+def collate(batch: list[Optional[Sample]]) -> tuple[list[torch.Tensor], list[dict], list[str], int]:
+    """Batch as lists (images differ in size); also the number of unreadable samples dropped."""
+    kept = [s for s in batch if s is not None]
+    return [s[0] for s in kept], [s[1] for s in kept], [s[2] for s in kept], len(batch) - len(kept)

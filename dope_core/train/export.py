@@ -1,0 +1,56 @@
+"""Export a training run as a project checkpoint for the ``network`` backend.
+
+The student's weights (fp16 by default, halving the file) and its anchor poses go
+into the project format of :mod:`dope_core.checkpoint`, with the training provenance
+(steps, data mode, caches, losses' weights) in ``meta``. The file is written to a
+temporary name and renamed, so a reader never sees a partial file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+from dope_core.checkpoint import save_checkpoint
+from dope_core.keypoints import Part
+from dope_core.train.checkpointing import load_training_state
+from dope_core.train.config import config_from_dict
+from dope_core.train.trainer import _counts, build_model
+
+DEFAULT_EXPORT = Path(__file__).resolve().parents[1] / "weights" / "dope_student_mobilenetv2.pth"
+
+
+def export_run(run_dir: str | Path, out: str | Path = DEFAULT_EXPORT, *, half: bool = True,
+               extra_meta: Optional[dict[str, Any]] = None) -> Path:
+    """Write the last training state of ``run_dir`` as a project checkpoint at ``out``.
+
+    Raises:
+        FileNotFoundError: ``run_dir`` holds no training checkpoint.
+    """
+    state = load_training_state(run_dir)
+    if state is None:
+        raise FileNotFoundError(f"no training checkpoint (last.pth) in {run_dir}")
+    cfg = config_from_dict(state["config"], source=f"{run_dir}/last.pth config")
+    anchors = {Part(p): a for p, a in state["anchor_poses"].items()}
+    model = build_model(_with_no_download(cfg), anchors)
+    model.load_state_dict(state["model"])
+    model.eval()
+    if half:
+        model.half()
+    kwargs = {**cfg.model.kwargs, "num_anchor_poses": _counts(cfg)}
+    meta = {"trained_steps": int(state["step"]), "data_mode": cfg.data.mode, "caches": list(cfg.data.caches),
+            "loss_weights": dict(cfg.loss_weights), "fp16": half, **(extra_meta or {})}
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    save_checkpoint(tmp, model, arch=cfg.model.variant, model_kwargs=kwargs, meta=meta)
+    os.replace(tmp, out)
+    return out
+
+
+def _with_no_download(cfg: Any) -> Any:
+    """The config with an untouched backbone initialisation (the weights come from the run)."""
+    if cfg.model.variant == "mobilenetv2":
+        cfg.model.kwargs = {**cfg.model.kwargs, "pretrained_backbone": False}
+    return cfg

@@ -1,0 +1,269 @@
+"""The training loop: seeded, step-based, resumable, AMP on GPU, DDP through ``torchrun``.
+
+``fit(config)`` trains the network of ``config.model`` on the pseudo-label caches of
+``config.data`` for ``config.schedule.steps`` optimizer steps:
+
+* anchor poses are clustered from the training records' pseudo ground truth
+  (:func:`dope_core.anchors.anchor_poses`) unless a checkpoint brings them;
+* each step draws its samples and augmentations from ``(seed, step)`` only
+  (:class:`~dope_core.train.dataset.StepSampler`) and re-seeds torch's generator
+  from ``(seed, step, rank)``, so a resumed run repeats an uninterrupted one;
+* the total loss is the sum of the model's named losses times ``config.loss_weights``
+  (1 when absent); a non-finite loss skips the update and is counted;
+* training state is written atomically every ``checkpoint_every`` steps and at the end
+  (:mod:`~dope_core.train.checkpointing`); ``resume=True`` continues from it;
+* rank 0 logs losses and learning rate to TensorBoard (``output_dir/tb``), shows a
+  progress bar and runs the validation (:mod:`~dope_core.train.validation`).
+
+Distributed training: started by ``torchrun`` (``RANK``/``WORLD_SIZE`` in the
+environment), one process per GPU with NCCL, or per CPU process with gloo; each
+rank takes its own slice of every step's samples.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from dope_core.anchors import anchor_poses, collect_samples
+from dope_core.keypoints import Part
+from dope_core.pseudo_labels.cache import atomic_write_text
+from dope_core.train.checkpointing import load_training_state, save_training_state
+from dope_core.train.config import TrainConfig
+from dope_core.train.dataset import PseudoLabelDataset, StepSampler, collate, load_records, split_records
+
+LOG = logging.getLogger(__name__)
+MAX_CONSECUTIVE_BAD_STEPS = 20
+
+
+@dataclass
+class FitResult:
+    """What a call to :func:`fit` did (rank 0's view)."""
+
+    start_step: int
+    end_step: int
+    losses: list[dict[str, float]] = field(default_factory=list)
+    skipped_samples: int = 0
+    bad_steps: int = 0
+    seconds: float = 0.0
+    validation: Optional[dict[str, Any]] = None
+    model: Optional[nn.Module] = None
+    """The trained network (not wrapped in DDP), in train mode."""
+
+
+def build_model(cfg: TrainConfig, anchors: Optional[dict[Part, Any]] = None) -> nn.Module:
+    """The configured network variant, with ``anchors`` (``{part: (K, J, 5)}``) as anchor poses."""
+    from dope_core.model import build_dope_mobilenetv2, build_dope_resnet50
+
+    builder = {"mobilenetv2": build_dope_mobilenetv2, "resnet50": build_dope_resnet50}[cfg.model.variant]
+    counts = {p.value: cfg.model.num_anchors.get(p.value, k) for p, k in
+              ((Part.BODY, 20), (Part.HAND, 10), (Part.FACE, 10))}
+    kwargs: dict[str, Any] = dict(cfg.model.kwargs)
+    if anchors is not None:
+        kwargs["anchor_poses"] = {Part(p).value: torch.as_tensor(a) for p, a in anchors.items()}
+    try:
+        return builder(num_anchor_poses=counts, **kwargs)
+    except TypeError as e:
+        raise ValueError(f"model.kwargs do not fit the {cfg.model.variant} builder: {e}") from None
+
+
+def fit(cfg: TrainConfig, *, resume: bool = False, device: str = "auto", show_progress: bool = True) -> FitResult:
+    """Train as configured (see the module docstring); returns rank 0's summary."""
+    rank, world = _init_distributed(device)
+    dev = _device(device, rank)
+    out_dir = Path(cfg.output_dir)
+    sched = cfg.schedule
+    records = load_records(cfg.data.caches)
+    train_records, val_records = split_records(records, val_fraction=cfg.data.val_fraction, seed=sched.seed)
+    state = load_training_state(out_dir) if resume else None
+    if resume and state is None:
+        LOG.warning("no checkpoint in %s: starting from step 0", out_dir)
+    if state is not None:
+        anchors = {Part(p): a for p, a in state["anchor_poses"].items()}
+    else:
+        pseudo = [pose for _, r in train_records if r.pseudo_gt is not None for pose in r.pseudo_gt.parts()]
+        anchors = anchor_poses(collect_samples(pseudo), num_anchors=_counts(cfg), body_halves=cfg.model.body_halves,
+                               seed=cfg.model.anchor_seed)
+    torch.manual_seed(sched.seed)  # the same initial weights on every rank and in every run
+    model = build_model(cfg, anchors).to(dev)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=sched.lr, momentum=sched.momentum, weight_decay=sched.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _lr_factor(cfg, s))
+    use_amp = sched.amp and dev.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    start = 0
+    counters = {"skipped_samples": 0, "bad_steps": 0}
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        start = int(state["step"])
+        counters.update(state.get("counters", {}))
+    net: nn.Module = model
+    if world > 1:
+        net = nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+    dataset = PseudoLabelDataset(train_records, mode=cfg.data.mode, parts=[Part(p) for p in cfg.data.parts],
+                                 min_score=cfg.data.min_score, hard_threshold=cfg.data.hard_threshold,
+                                 max_size=cfg.data.max_size, scale_jitter=tuple(cfg.data.scale_jitter),
+                                 flip=cfg.data.flip)
+    sampler = StepSampler(len(dataset), batch_size=sched.batch_size, start_step=start, total_steps=sched.steps,
+                          seed=sched.seed, rank=rank, world_size=world)
+    loader = DataLoader(dataset, batch_size=sched.batch_size, sampler=sampler, collate_fn=collate,
+                        num_workers=cfg.data.loader_workers)
+    writer = _writer(out_dir, start) if rank == 0 else None
+    result = FitResult(start_step=start, end_step=start)
+    t0 = time.monotonic()
+    consecutive_bad = 0
+    step = start
+    model.train()
+    bar = tqdm(total=sched.steps, initial=start, desc="training", unit="step", disable=not show_progress or rank != 0)
+    try:
+        for images, targets, _keys, dropped in loader:
+            counters["skipped_samples"] += dropped
+            torch.manual_seed(_step_seed(sched.seed, step, rank))
+            losses = _train_step(net, optimizer, scaler, cfg, images, targets, dev, use_amp) if images else None
+            if losses is None or not math.isfinite(losses["loss"]):
+                counters["bad_steps"] += 1
+                consecutive_bad += 1
+                if consecutive_bad >= MAX_CONSECUTIVE_BAD_STEPS:
+                    raise RuntimeError(f"{consecutive_bad} consecutive steps without a finite loss at step {step}: "
+                                       "check the data (empty images?) and lower the learning rate")
+            else:
+                consecutive_bad = 0
+                result.losses.append(losses)
+            scheduler.step()
+            step += 1
+            bar.update(1)
+            if writer is not None and losses is not None and (step % sched.log_every == 0 or step == sched.steps):
+                for name, value in losses.items():
+                    writer.add_scalar(f"train/{name}", value, step)
+                writer.add_scalar("train/lr", optimizer.param_groups[0]["lr"], step)
+                writer.add_scalar("train/skipped_samples", counters["skipped_samples"], step)
+                bar.set_postfix(loss=f"{losses['loss']:.3f}")
+            if step % sched.checkpoint_every == 0 or step == sched.steps:
+                _checkpoint(rank, out_dir, step, model, optimizer, scheduler, scaler, anchors, cfg, counters)
+            if rank == 0 and val_records and sched.val_every and step % sched.val_every == 0 and step < sched.steps:
+                _validate(model, cfg, val_records, writer, step, out_dir)
+        if step < sched.steps:
+            raise RuntimeError(f"the data loader stopped at step {step} of {sched.steps}")
+        if start < sched.steps and rank == 0 and val_records:
+            result.validation = _validate(model, cfg, val_records, writer, step, out_dir)
+    finally:
+        bar.close()
+        if writer is not None:
+            writer.close()
+        if world > 1:
+            dist.destroy_process_group()
+    result.end_step = step
+    result.model = model
+    result.skipped_samples = counters["skipped_samples"]
+    result.bad_steps = counters["bad_steps"]
+    result.seconds = time.monotonic() - t0
+    return result
+
+
+def _train_step(net: nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, cfg: TrainConfig,
+                images: list[torch.Tensor], targets: list[dict], dev: torch.device, use_amp: bool) -> dict[str, float]:
+    images = [im.to(dev, non_blocking=True) for im in images]
+    targets = [{p: {k: v.to(dev, non_blocking=True) for k, v in t.items()} for p, t in tg.items()} for tg in targets]
+    ctx = torch.autocast(device_type="cuda", dtype=torch.float16) if use_amp else nullcontext()
+    with ctx:
+        loss_dict = net(images, targets)
+    total = sum(cfg.loss_weights.get(name, 1.0) * value.float() for name, value in loss_dict.items())
+    out = {name: float(v.detach()) for name, v in loss_dict.items()}
+    out["loss"] = float(total.detach())
+    optimizer.zero_grad(set_to_none=True)
+    if not math.isfinite(out["loss"]):
+        return out
+    scaler.scale(total).backward()
+    scaler.unscale_(optimizer)
+    if cfg.schedule.grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], cfg.schedule.grad_clip)
+    scaler.step(optimizer)
+    scaler.update()
+    return out
+
+
+def _checkpoint(rank: int, out_dir: Path, step: int, model: nn.Module, optimizer: Any, scheduler: Any, scaler: Any,
+                anchors: dict[Part, Any], cfg: TrainConfig, counters: dict[str, int]) -> None:
+    if rank == 0:
+        save_training_state(out_dir, {
+            "step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
+            "anchor_poses": {Part(p).value: torch.as_tensor(a) for p, a in anchors.items()},
+            "config": cfg.to_dict(), "counters": dict(counters),
+        })
+    if dist.is_initialized():
+        dist.barrier()
+
+
+def _validate(model: nn.Module, cfg: TrainConfig, val_records: list, writer: Any, step: int, out_dir: Path) -> dict[str, Any]:
+    from dope_core.train.validation import validate
+
+    report = validate(model, val_records, cfg)
+    model.train()
+    if writer is not None:
+        for part, values in report["agreement"].items():
+            for name, value in values.items():
+                if isinstance(value, float) and math.isfinite(value):
+                    writer.add_scalar(f"val/{part}_{name}", value, step)
+    atomic_write_text(out_dir / "validation.json", json.dumps({"step": step, **report}, indent=1))
+    return report
+
+
+def _writer(out_dir: Path, start: int) -> Any:
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(log_dir=str(out_dir / "tb"), purge_step=start if start else None)
+
+
+def _lr_factor(cfg: TrainConfig, step: int) -> float:
+    s = cfg.schedule
+    warm = min(1.0, 0.001 + (1 - 0.001) * step / s.warmup_steps) if s.warmup_steps else 1.0
+    return warm * s.lr_gamma ** sum(step >= m for m in s.lr_milestones)
+
+
+def _counts(cfg: TrainConfig) -> dict[str, int]:
+    defaults = {"body": 20, "hand": 10, "face": 10}
+    return {p: cfg.model.num_anchors.get(p, k) for p, k in defaults.items()}
+
+
+def _step_seed(seed: int, step: int, rank: int) -> int:
+    return (seed * 1_000_003 + step * 1009 + rank) % (2**63)
+
+
+def _init_distributed(device: str) -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1
+    if not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() and device != "cpu" else "gloo"
+        dist.init_process_group(backend=backend)
+    return dist.get_rank(), dist.get_world_size()
+
+
+def _device(device: str, rank: int) -> torch.device:
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda":
+        local = int(os.environ.get("LOCAL_RANK", rank))
+        torch.cuda.set_device(local)
+        return torch.device("cuda", local)
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        LOG.warning("CUDA is not available: training on the CPU")
+        return torch.device("cpu")
+    return torch.device(device)
