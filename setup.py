@@ -21,6 +21,7 @@ setup(
     entry_points={
         "console_scripts": [
             "dope = dope_core.cli:main",
+            "dope-train = dope_core.train.cli:main",
         ],
     },
 )
