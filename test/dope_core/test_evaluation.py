@@ -1,0 +1,167 @@
+"""The evaluation protocol, with predictions made from (perturbed) ground truth."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from dope_core.datasets import DATASET_NAMES, load_annotated
+from dope_core.datasets.sample import AnnotatedSample, GroundTruthInstance
+from dope_core.evaluation import evaluate, evaluate_predictions
+from dope_core.keypoints import BODY_JOINTS, HAND_JOINTS, Part
+from dope_core.metrics.mappings import FACE84_OUTER_EYE_CORNERS
+from dope_core.structures import Handedness, PartPose, WholeBodyPoses
+
+
+def _pose_from_gt(gt: GroundTruthInstance, *, shift_2d=(0.0, 0.0), shift_3d=None, handedness=None) -> PartPose:
+    j = gt.part.num_keypoints
+    kp2 = np.nan_to_num(gt.keypoints_2d) + np.asarray(shift_2d)
+    kp3 = np.zeros((j, 3)) if gt.keypoints_3d is None else np.nan_to_num(gt.keypoints_3d).copy()
+    if shift_3d is not None:
+        kp3 = kp3 + shift_3d
+    side = handedness if handedness is not None else gt.handedness
+    return PartPose(gt.part, 0.9, gt.box, kp2, kp3, np.ones(j), handedness=side if gt.part is Part.HAND else None)
+
+
+def _prediction(sample: AnnotatedSample, **kw) -> WholeBodyPoses:
+    return WholeBodyPoses(image_size=(640, 480), unassigned=[_pose_from_gt(g, **kw) for g in sample.instances])
+
+
+def _body(offset: float = 0.0) -> GroundTruthInstance:
+    rng = np.random.default_rng(1)
+    kp2 = rng.uniform(0, 100, size=(13, 2)) + offset
+    kp2[0] = [offset, offset]
+    kp2[1] = [offset + 100, offset + 100]   # box side 100
+    kp3 = rng.normal(scale=0.3, size=(13, 3))
+    hips = [BODY_JOINTS.index("right_hip"), BODY_JOINTS.index("left_hip")]
+    kp3 -= kp3[hips].mean(axis=0)
+    return GroundTruthInstance(Part.BODY, kp2, np.ones(13, bool), [offset, offset, offset + 100, offset + 100],
+                               keypoints_3d=kp3, valid_3d=np.ones(13, bool), root_camera=[0, 0, 3.0])
+
+
+def _hand() -> GroundTruthInstance:
+    rng = np.random.default_rng(2)
+    kp3 = rng.normal(scale=0.05, size=(21, 3))
+    kp3 -= kp3[0]
+    kp2 = rng.uniform(300, 340, size=(21, 2))
+    return GroundTruthInstance(Part.HAND, kp2, np.ones(21, bool), [300, 300, 340, 340], keypoints_3d=kp3,
+                               valid_3d=np.ones(21, bool), root_camera=[0, 0, 0.5], handedness=Handedness.LEFT)
+
+
+def _face() -> GroundTruthInstance:
+    kp2 = np.random.default_rng(3).uniform(400, 500, size=(84, 2))
+    kp2[FACE84_OUTER_EYE_CORNERS[0]] = [400, 450]
+    kp2[FACE84_OUTER_EYE_CORNERS[1]] = [480, 450]   # inter-ocular 80 px
+    vis = np.ones(84, bool)
+    vis[1::2][:16] = False                          # odd contour points unannotated (iBUG-68)
+    kp2[~vis] = np.nan
+    return GroundTruthInstance(Part.FACE, kp2, vis, [400, 400, 500, 500])
+
+
+def _sample(*instances, name="toy") -> AnnotatedSample:
+    return AnnotatedSample(name, "unused.jpg", list(instances))
+
+
+def test_exact_predictions_score_perfectly():
+    s = _sample(_body(), _body(300.0), _hand(), _face())
+    m = evaluate_predictions([(s, _prediction(s))])
+    assert m["toy/body/detection_rate"] == 1.0 and m["toy/body/instances"] == 2
+    assert m["toy/body/pck@0.1"] == 1.0 and m["toy/hand/pck@0.2"] == 1.0
+    assert m["toy/body/mpjpe_mm"] == pytest.approx(0.0, abs=1e-9)
+    assert m["toy/body/pa_mpjpe_mm"] == pytest.approx(0.0, abs=1e-6)
+    assert m["toy/hand/auc_0_50mm"] == 1.0 and m["toy/hand/handedness_accuracy"] == 1.0
+    assert m["toy/face/nme"] == pytest.approx(0.0)
+    assert m["all/body/instances"] == 2 and m["toy/images"] == 1 and m["toy/failed_images"] == 0
+
+
+def test_known_perturbations():
+    body, hand, face = _body(), _hand(), _face()
+    s = _sample(body, hand, face)
+    shift_hand = np.zeros((21, 3))
+    shift_hand[5] = [0.06, 0.0, 0.0]                       # one hand joint 60 mm off
+    shift_body = np.zeros((13, 3))
+    shift_body[BODY_JOINTS.index("head_top")] = [0, 0.026, 0]  # 26 mm, not a root joint
+    pred = WholeBodyPoses(image_size=(640, 480), unassigned=[
+        _pose_from_gt(body, shift_2d=(9.0, 12.0), shift_3d=shift_body),  # 15 px > 0.1 * 100
+        _pose_from_gt(hand, shift_3d=shift_hand, handedness=Handedness.RIGHT),
+        _pose_from_gt(face, shift_2d=(4.8, 6.4)),         # 8 px = 0.1 inter-ocular
+    ])
+    m = evaluate_predictions([(s, pred)])
+    assert m["toy/body/detection_rate"] == 1.0            # still matched (similarity 0.32)
+    assert m["toy/body/pck@0.1"] == 0.0
+    assert m["toy/body/mpjpe_mm"] == pytest.approx(26.0 / 13)
+    assert m["toy/hand/mpjpe_mm"] == pytest.approx(60.0 / 21)
+    assert m["toy/hand/auc_0_50mm"] == pytest.approx(20 / 21)
+    assert m["toy/hand/handedness_accuracy"] == 0.0
+    assert m["toy/face/nme"] == pytest.approx(0.1)
+
+
+def test_misses_and_failures():
+    a, b = _body(), _body(300.0)
+    s = _sample(a, b)
+    only_a = WholeBodyPoses(image_size=(640, 480), unassigned=[_pose_from_gt(a)])
+    m = evaluate_predictions([(s, only_a), (_sample(_body()), None)])
+    assert m["toy/body/instances"] == 3
+    assert m["toy/body/detection_rate"] == pytest.approx(1 / 3)
+    assert m["toy/body/pck@0.1"] == pytest.approx(1 / 3)  # misses count as wrong
+    assert m["toy/body/mpjpe_mm"] == pytest.approx(0.0, abs=1e-9)  # over matched only
+    assert m["toy/failed_images"] == 1 and m["toy/images"] == 2
+    # a prediction far away does not match
+    far = WholeBodyPoses(image_size=(640, 480), unassigned=[_pose_from_gt(a, shift_2d=(1000.0, 0.0))])
+    assert evaluate_predictions([(_sample(a), far)])["toy/body/detection_rate"] == 0.0
+
+
+class _FromGroundTruth:
+    """An estimator that answers with the ground truth of the image it is given."""
+
+    name = "gt"
+    device = "cpu"
+
+    def __init__(self, samples, fail_on=()):
+        self.samples = samples
+        self.fail_on = fail_on
+        self.calls = 0
+
+    def __call__(self, image):
+        sample = self.samples[self.calls]
+        self.calls += 1
+        if sample.image_path.name in self.fail_on:
+            raise RuntimeError("boom")
+        assert image.dtype == np.uint8 and image.ndim == 3
+        return _prediction(sample)
+
+
+def test_evaluate_runs_estimator_and_counts_bad_images(tmp_path):
+    cv2.imwrite(str(tmp_path / "ok.png"), np.zeros((20, 30, 3), np.uint8))
+    (tmp_path / "corrupt.png").write_bytes(b"not an image")
+    cv2.imwrite(str(tmp_path / "fails.png"), np.zeros((20, 30, 3), np.uint8))
+    samples = [AnnotatedSample("toy", tmp_path / n, [_body()]) for n in ("ok.png", "corrupt.png", "fails.png")]
+    seen = []
+    est = _FromGroundTruth([samples[0], samples[2]], fail_on=("fails.png",))
+    m = evaluate(est, samples, on_sample=lambda s, p: seen.append(p is not None))
+    assert seen == [True, False, False]
+    assert m["toy/failed_images"] == 2 and m["toy/body/detection_rate"] == pytest.approx(1 / 3)
+    assert m["toy/seconds_per_image"] >= 0 and m["all/images"] == 3
+
+
+def test_real_sets_with_ground_truth_predictions(shared_data):
+    """On every real set, GT-made predictions score perfectly, and a 2D shift of 20 % of the
+    box side fails PCK@0.1 everywhere while keeping the matching."""
+    samples = [s for n in DATASET_NAMES for s in load_annotated(n, shared_data / "annotated")]
+    exact = evaluate_predictions([(s, _prediction(s)) for s in samples])
+    for name in DATASET_NAMES:
+        parts = {k.split("/")[1] for k in exact if k.startswith(name + "/") and k.count("/") == 2}
+        assert parts, name
+        for part in parts:
+            assert exact[f"{name}/{part}/detection_rate"] == 1.0, (name, part)
+    assert exact["h36m/body/mpjpe_mm"] == pytest.approx(0.0, abs=1e-9)
+    assert exact["rhd/hand/auc_0_50mm"] == 1.0
+    assert exact["wflw/face/nme"] == 0.0 and exact["coco_wholebody/hand/pck@0.2"] == 1.0
+    assert exact["coco_wholebody/hand/handedness_accuracy"] == 1.0
+    shifted = evaluate_predictions([
+        (s, WholeBodyPoses(image_size=(1, 1), unassigned=[
+            _pose_from_gt(g, shift_2d=(0.12 * (g.box[2] - g.box[0]), 0.16 * (g.box[3] - g.box[1]))) for g in s.instances]))
+        for s in samples if s.dataset in ("h36m", "coco_wholebody")])
+    assert shifted["h36m/body/pck@0.1"] == 0.0
+    assert shifted["h36m/body/mpjpe_mm"] == pytest.approx(0.0, abs=1e-9)  # 3D untouched
