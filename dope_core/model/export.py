@@ -1,0 +1,96 @@
+"""ONNX export of the network's box-conditioned part: backbone + RoIAlign + head + decoding.
+
+The exported graph takes a normalised, padded image batch of one image and proposal
+boxes, and returns per part the softmax scores and decoded poses of every anchor class::
+
+    inputs : image (1, 3, H, W) float32 (ImageNet-normalised, H and W multiples of 32)
+             boxes (N, 4) float32 x1, y1, x2, y2 pixels of that image
+    outputs: {part}_scores (N, K + 1), {part}_pose2d (N, K, J, 2) pixels,
+             {part}_pose3d (N, K, J, 3) metres, for part in body, hand, face
+
+Proposals come from the PyTorch RPN (or any detector); the RPN's anchor generation and
+NMS stay outside the graph. Usage::
+
+    python -m dope_core.model.export --checkpoint student.pth --output dope.onnx
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import warnings
+from typing import Optional
+
+import torch
+from torch import Tensor, nn
+from torchvision.ops import roi_align
+
+from dope_core.model.dope_rcnn import PARTS, DopeRCNN
+
+FEATURE_STRIDE = 16
+
+
+class BoxConditionedDope(nn.Module):
+    """The network from image and boxes to decoded part poses (no RPN), for export.
+
+    RoIAlign runs at ``1 / 16`` scale, which is what the network's pooler infers for a
+    stride-16 map of an image padded to a multiple of 32.
+    """
+
+    def __init__(self, model: DopeRCNN) -> None:
+        super().__init__()
+        self.backbone = model.backbone
+        self.roi_heads = model.roi_heads
+        pool = model.roi_heads.dope_roi_pool
+        self.output_size = pool.output_size
+        self.sampling_ratio = pool.sampling_ratio
+
+    def forward(self, image: Tensor, boxes: Tensor) -> tuple[Tensor, ...]:
+        """Outputs in the order ``scores, pose2d, pose3d`` for body, hand, face."""
+        features = self.backbone(image)["0"]
+        rois = torch.cat([torch.zeros_like(boxes[:, :1]), boxes], dim=1)
+        pooled = roi_align(features, rois, self.output_size, spatial_scale=1.0 / FEATURE_STRIDE,
+                           sampling_ratio=self.sampling_ratio, aligned=False)
+        logits, regression = self.roi_heads.dope_predictor(self.roi_heads.dope_head(pooled))
+        out: list[Tensor] = []
+        for part in PARTS:
+            pose2d, pose3d = self.roi_heads.codecs[part].decode(regression[part], boxes, self.roi_heads.anchors(part))
+            out += [logits[part].softmax(dim=-1), pose2d, pose3d]
+        return tuple(out)
+
+
+def output_names() -> list[str]:
+    """Names of the exported outputs, in order."""
+    return [f"{p}_{k}" for p in PARTS for k in ("scores", "pose2d", "pose3d")]
+
+
+def export_onnx(model: DopeRCNN, path: str | os.PathLike, *, height: int = 480, width: int = 640,
+                num_boxes: int = 8, opset: int = 17) -> None:
+    """Write the box-conditioned network to ``path`` (dynamic image size and box count)."""
+    wrapper = BoxConditionedDope(model.eval().float()).eval()
+    image = torch.zeros((1, 3, height, width))
+    boxes = torch.tensor([[0.0, 0.0, width / 2, height / 2]]).repeat(num_boxes, 1)
+    axes = {"image": {2: "height", 3: "width"}, "boxes": {0: "num_boxes"}}
+    axes.update({name: {0: "num_boxes"} for name in output_names()})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(wrapper, (image, boxes), str(path), input_names=["image", "boxes"],
+                          output_names=output_names(), dynamic_axes=axes, opset_version=opset, dynamo=False)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Command line: export a checkpoint's network to ONNX."""
+    from dope_core.checkpoint import load_checkpoint
+
+    parser = argparse.ArgumentParser(description="Export the DOPE network (backbone + heads for given boxes) to ONNX.")
+    parser.add_argument("--checkpoint", required=True, help="release or dope_ros checkpoint")
+    parser.add_argument("--output", required=True, help="output .onnx file")
+    parser.add_argument("--opset", type=int, default=17)
+    args = parser.parse_args(argv)
+    export_onnx(load_checkpoint(args.checkpoint).model, args.output, opset=args.opset)
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
