@@ -1,0 +1,23 @@
+"""Constructed proposal sets for the post-processing tests (not a test module)."""
+
+import numpy as np
+
+
+def proposal_set(poses2d, poses3d, class_scores, k=2):
+    """Network-like outputs where proposal ``i`` predicts ``poses2d[i]``/``poses3d[i]`` for every class.
+
+    Args:
+        poses2d: ``(N, J, 2)``; poses3d: ``(N, J, 3)``; class_scores: ``(N, K)`` foreground scores.
+
+    Returns:
+        ``scores (N, K + 1)``, ``pose2d (N, K, J, 2)``, ``pose3d (N, K, J, 3)``.
+    """
+    poses2d, poses3d = np.asarray(poses2d, float), np.asarray(poses3d, float)
+    fg = np.asarray(class_scores, float)
+    scores = np.concatenate([1.0 - fg.sum(1, keepdims=True), fg], axis=1)
+    return (scores, np.repeat(poses2d[:, None], k, axis=1), np.repeat(poses3d[:, None], k, axis=1))
+
+
+def square_pose(x, y, size=10.0):
+    """A 2-joint 2D pose along the diagonal of a square at ``(x, y)``."""
+    return [[x, y], [x + size, y + size]]
