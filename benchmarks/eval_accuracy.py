@@ -3,7 +3,7 @@
 
 Runs the estimator on every image of the chosen sets, scores it with
 :func:`dope_core.evaluation.evaluate` (protocol in that module's docstring) and
-prints one row per dataset and part: detection rate, 2D PCK, 3D MPJPE (root- and
+prints one row per dataset and part: detection rate, 2D PCK (and PCKh on MPII), 3D MPJPE (root- and
 Procrustes-aligned, mm), hand 3D AUC (0-50 mm), face NME (inter-ocular, %),
 handedness accuracy and CPU/GPU time per image.
 
@@ -41,6 +41,7 @@ COLUMNS = (  # (header, metric key suffix, scale, format)
     ("n", "instances", 1.0, "{:.0f}"),
     ("det. rate", "detection_rate", 100.0, "{:.0f}%"),
     ("PCK", "pck@", 100.0, "{:.1f}%"),
+    ("PCKh", "pckh@", 100.0, "{:.1f}%"),
     ("MPJPE mm", "mpjpe_mm", 1.0, "{:.1f}"),
     ("PA-MPJPE mm", "pa_mpjpe_mm", 1.0, "{:.1f}"),
     ("AUC 0-50mm", "auc_0_50mm", 1.0, "{:.3f}"),
@@ -52,7 +53,7 @@ COLUMNS = (  # (header, metric key suffix, scale, format)
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         description="Per-part accuracy of a DOPE backend on small real annotated sets (COCO-WholeBody, "
-                    "Human3.6M, MPI-INF-3DHP, RHD, 300-W, WFLW, Menpo).",
+                    "MPII, Human3.6M, MPI-INF-3DHP, RHD, 300-W, WFLW, Menpo).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--data-root", type=Path, default=DEFAULT_ROOT,
@@ -81,7 +82,7 @@ def table_rows(metrics: dict[str, float], datasets: Sequence[str]) -> list[list[
             row = [name, part.value]
             for _, key, scale, fmt in COLUMNS:
                 match = [k for k in metrics if k.startswith(prefix + key)]
-                if key == "pck@" and match:
+                if key in ("pck@", "pckh@") and match:
                     row.append(f"{fmt.format(metrics[match[0]] * scale)} @{match[0].split('@')[1]}")
                 else:
                     row.append(fmt.format(metrics[match[0]] * scale) if match else "-")

@@ -16,6 +16,7 @@ Protocol, per image and part:
    sets do not label every person, e.g. COCO people without keypoints);
 3. ``pck@t`` (bodies and hands): 2D keypoints within ``t`` times the ground-truth
    box's larger side, over all annotated keypoints, **misses counting as wrong**;
+   ``pckh@t`` likewise with the head size as normaliser, for bodies that have one (MPII);
 4. on matched instances with 3D ground truth: ``mpjpe_mm`` (root-aligned: pelvis =
    middle of the hips for bodies, the wrist for hands), ``pa_mpjpe_mm``
    (Procrustes-aligned) and, for hands, ``auc_0_<max>mm`` (area under the 3D PCK
@@ -58,12 +59,14 @@ class EvaluationSettings:
 
     Attributes:
         pck_thresholds: PCK thresholds per part, as fractions of the ground-truth box's larger side.
+        pckh_threshold: PCKh threshold, as a fraction of the ground truth's head size.
         auc_max_mm: upper end of the hand 3D PCK curve, millimetres.
         match_kappa: per-keypoint tolerance of the matching similarity (fraction of box side).
         min_similarity: smallest similarity that makes a match.
     """
 
     pck_thresholds: dict[Part, float] = field(default_factory=lambda: {Part.BODY: 0.1, Part.HAND: 0.2})
+    pckh_threshold: float = 0.5
     auc_max_mm: float = 50.0
     match_kappa: float = 0.1
     min_similarity: float = 0.05
@@ -75,6 +78,8 @@ class _PartStats:
     matched: int = 0
     pck_correct: int = 0
     pck_total: int = 0
+    pckh_correct: int = 0
+    pckh_total: int = 0
     errors_mm: list[np.ndarray] = field(default_factory=list)
     pa_errors_mm: list[np.ndarray] = field(default_factory=list)
     nmes: list[float] = field(default_factory=list)
@@ -181,6 +186,11 @@ def _score_part(
             stats.pck_total += int(gt.visible.sum())
             if pred is not None:
                 stats.pck_correct += int(pck_correct(pred.keypoints_2d, gt.keypoints_2d, gt.visible, size, threshold).sum())
+        if gt.head_size is not None:
+            stats.pckh_total += int(gt.visible.sum())
+            if pred is not None:
+                stats.pckh_correct += int(pck_correct(pred.keypoints_2d, gt.keypoints_2d, gt.visible, gt.head_size,
+                                                      settings.pckh_threshold).sum())
         if pred is None:
             continue
         if gt.keypoints_3d is not None and part in ROOT_JOINTS:
@@ -206,6 +216,8 @@ def _summarise(stats: dict[str, _DatasetStats], settings: EvaluationSettings) ->
             t.matched += ps.matched
             t.pck_correct += ps.pck_correct
             t.pck_total += ps.pck_total
+            t.pckh_correct += ps.pckh_correct
+            t.pckh_total += ps.pckh_total
             t.errors_mm += ps.errors_mm
             t.pa_errors_mm += ps.pa_errors_mm
             t.nmes += ps.nmes
@@ -227,6 +239,8 @@ def _part_metrics(part: Part, ps: _PartStats, settings: EvaluationSettings) -> d
     threshold = settings.pck_thresholds.get(part)
     if threshold is not None and ps.pck_total:
         out[f"pck@{threshold:g}"] = ps.pck_correct / ps.pck_total
+    if ps.pckh_total:
+        out[f"pckh@{settings.pckh_threshold:g}"] = ps.pckh_correct / ps.pckh_total
     if ps.errors_mm:
         errors = np.concatenate(ps.errors_mm)
         out["mpjpe_mm"] = float(errors.mean())

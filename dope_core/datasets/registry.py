@@ -12,6 +12,7 @@ from typing import Callable
 from dope_core.datasets.body3d import load_h36m, load_mpi_inf_3dhp
 from dope_core.datasets.coco_wholebody import load_coco_wholebody
 from dope_core.datasets.faces import load_face_json, load_pts_folder
+from dope_core.datasets.mpii import load_mpii
 from dope_core.datasets.rhd import load_rhd
 from dope_core.datasets.sample import AnnotatedSample
 
@@ -22,6 +23,7 @@ _LOADERS: dict[str, Callable[[Path], list[AnnotatedSample]]] = {
         load_mpi_inf_3dhp(r / "mmpose/mpi_inf_3dhp/test_3dhp_test.npz", r / "mmpose/mpi_inf_3dhp/cameras_test.pkl")
         + load_mpi_inf_3dhp(r / "mmpose/mpi_inf_3dhp/test_3dhp_train.npz", r / "mmpose/mpi_inf_3dhp/cameras_train.pkl")
     ),
+    "mpii": lambda r: load_mpii(r / "mmpose/mpii/test_mpii.json"),
     "rhd": lambda r: load_rhd(r / "mmpose/rhd/test_rhd.json"),
     "300w": lambda r: load_face_json(r / "mmpose/300w/test_300w.json", "300w"),
     "wflw": lambda r: load_face_json(r / "mmpose/wflw/test_wflw.json", "wflw"),

@@ -40,6 +40,7 @@ class GroundTruthInstance:
         valid_3d: ``(J,)`` bool, annotated 3D keypoints, or ``None``.
         root_camera: ``(3,)`` metres, the part root in the camera optical frame, or ``None``.
         handedness: for hands, whose hand it is, when known.
+        head_size: for bodies with a head annotation, the PCKh normaliser in pixels.
     """
 
     part: Part
@@ -50,6 +51,7 @@ class GroundTruthInstance:
     valid_3d: Optional[np.ndarray] = None
     root_camera: Optional[np.ndarray] = None
     handedness: Optional[Handedness] = None
+    head_size: Optional[float] = None
 
     def __post_init__(self) -> None:
         self.part = Part(self.part)

@@ -97,6 +97,19 @@ def test_known_perturbations():
     assert m["toy/face/nme"] == pytest.approx(0.1)
 
 
+def test_pckh_uses_head_size():
+    body = _body()
+    body.head_size = 20.0        # PCKh@0.5 tolerance 10 px; PCK@0.1 of a 100 px box: 10 px too
+    shift = np.zeros((13, 2))
+    shift[:6] = [6.0, 8.0]       # 10 px: correct (inclusive)
+    shift[6:] = [0.0, 10.5]      # wrong
+    pred = _pose_from_gt(body, shift_2d=shift)
+    m = evaluate_predictions([(_sample(body), WholeBodyPoses(image_size=(1, 1), unassigned=[pred]))])
+    assert m["toy/body/pckh@0.5"] == pytest.approx(6 / 13)
+    assert m["toy/body/pck@0.1"] == pytest.approx(6 / 13)
+    assert "pckh@0.5" not in " ".join(evaluate_predictions([(_sample(_body()), None)]))
+
+
 def test_misses_and_failures():
     a, b = _body(), _body(300.0)
     s = _sample(a, b)
@@ -159,6 +172,7 @@ def test_real_sets_with_ground_truth_predictions(shared_data):
     assert exact["rhd/hand/auc_0_50mm"] == 1.0
     assert exact["wflw/face/nme"] == 0.0 and exact["coco_wholebody/hand/pck@0.2"] == 1.0
     assert exact["coco_wholebody/hand/handedness_accuracy"] == 1.0
+    assert exact["mpii/body/pckh@0.5"] == 1.0
     shifted = evaluate_predictions([
         (s, WholeBodyPoses(image_size=(1, 1), unassigned=[
             _pose_from_gt(g, shift_2d=(0.12 * (g.box[2] - g.box[0]), 0.16 * (g.box[3] - g.box[1]))) for g in s.instances]))

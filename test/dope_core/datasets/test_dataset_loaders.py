@@ -12,6 +12,7 @@ from dope_core.datasets import DATASET_NAMES, load_annotated
 from dope_core.datasets.body3d import load_h36m, load_mpi_inf_3dhp
 from dope_core.datasets.coco_wholebody import load_coco_wholebody
 from dope_core.datasets.faces import load_face_json, load_pts_folder, read_pts
+from dope_core.datasets.mpii import load_mpii
 from dope_core.datasets.rhd import load_rhd
 from dope_core.datasets.safe_pickle import load_camera_pickle
 from dope_core.keypoints import BODY_JOINTS, FACE_LANDMARKS, HAND_JOINTS, Part
@@ -152,6 +153,24 @@ def test_face_json_and_pts_handmade(tmp_path):
         read_pts(tmp_path / "broken.pts")
 
 
+def test_mpii_handmade(tmp_path):
+    joints = np.zeros((16, 2))
+    joints[8] = [50, 40]    # upper neck
+    joints[9] = [50, 10]    # head top: head size 30
+    joints[0] = [20, 200]   # right ankle
+    vis = [1] * 16
+    vis[5] = 0              # left ankle not annotated
+    records = [{"image": "m.jpg", "joints": joints.tolist(), "joints_vis": vis},
+               {"image": "bad.jpg", "joints": [[0, 0]] * 3, "joints_vis": [1] * 3}]
+    (tmp_path / "mpii.json").write_text(json.dumps(records))
+    (sample,) = load_mpii(tmp_path / "mpii.json")
+    (body,) = sample.instances
+    assert body.head_size == 30.0
+    np.testing.assert_array_equal(body.keypoints_2d[J["head_top"]], [50, 10])
+    np.testing.assert_array_equal(body.keypoints_2d[J["right_ankle"]], [20, 200])
+    assert not body.visible[J["left_ankle"]] and body.visible.sum() == 12
+
+
 def test_bad_files_give_clear_errors(tmp_path):
     (tmp_path / "x.json").write_text("{not json")
     with pytest.raises(ValueError, match="not valid JSON"):
@@ -169,6 +188,7 @@ def test_bad_files_give_clear_errors(tmp_path):
 
 EXPECTED = {  # dataset: (images, {part: instances})
     "coco_wholebody": (4, {Part.BODY: 12, Part.HAND: 10, Part.FACE: 4}),  # 2 people have no keypoint
+    "mpii": (5, {Part.BODY: 5}),
     "h36m": (4, {Part.BODY: 4}),
     "mpi_inf_3dhp": (4, {Part.BODY: 4}),
     "rhd": (3, {Part.HAND: 3}),
