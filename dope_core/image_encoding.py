@@ -28,7 +28,16 @@ SUPPORTED_ENCODINGS: tuple[str, ...] = ("rgb8", "bgr8", "rgba8", "bgra8", "mono8
 
 
 class ImageDecodeError(ValueError):
-    """An image buffer that cannot be turned into an RGB image (the message says why)."""
+    """An image buffer that cannot be turned into an RGB image (the message says why).
+
+    Attributes:
+        reason: short code of the problem: ``unsupported_encoding``, ``zero_size``,
+            ``step``, ``size_mismatch`` or ``corrupt``.
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def decode_raw(
@@ -46,18 +55,20 @@ def decode_raw(
     key = encoding.lower()
     if key not in _LAYOUTS:
         raise ImageDecodeError(
-            f"unsupported image encoding {encoding!r}; supported: {', '.join(SUPPORTED_ENCODINGS)}")
+            f"unsupported image encoding {encoding!r}; supported: {', '.join(SUPPORTED_ENCODINGS)}",
+            "unsupported_encoding")
     channels, depth = _LAYOUTS[key]
     if height <= 0 or width <= 0:
-        raise ImageDecodeError(f"zero-size image ({width}x{height} pixels)")
+        raise ImageDecodeError(f"zero-size image ({width}x{height} pixels)", "zero_size")
     row_bytes = width * channels * depth
     if step < row_bytes:
         raise ImageDecodeError(
-            f"step {step} is smaller than one {encoding} row of {width} pixels ({row_bytes} bytes)")
+            f"step {step} is smaller than one {encoding} row of {width} pixels ({row_bytes} bytes)", "step")
     buf = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) else data.reshape(-1).view(np.uint8)
     if buf.size != step * height:
         raise ImageDecodeError(
-            f"data holds {buf.size} bytes but step x height = {step} x {height} = {step * height}")
+            f"data holds {buf.size} bytes but step x height = {step} x {height} = {step * height}",
+            "size_mismatch")
     rows = buf.reshape(height, step)[:, :row_bytes]
     if depth == 2:
         dtype = np.dtype(">u2" if is_bigendian else "<u2")
@@ -81,10 +92,10 @@ def decode_compressed(data: bytes | bytearray | memoryview | np.ndarray) -> np.n
     """
     buf = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) else data.reshape(-1).view(np.uint8)
     if buf.size == 0:
-        raise ImageDecodeError("compressed image holds no data")
+        raise ImageDecodeError("compressed image holds no data", "corrupt")
     image = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
-        raise ImageDecodeError(f"compressed image of {buf.size} bytes is corrupt or in an unknown format")
+        raise ImageDecodeError(f"compressed image of {buf.size} bytes is corrupt or in an unknown format", "corrupt")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 

@@ -25,7 +25,15 @@ from dope_core.structures import PartPose, Person, WholeBodyPoses
 
 
 class InvalidIntrinsicsError(ValueError):
-    """Camera intrinsics that cannot describe a pinhole camera (the message says why)."""
+    """Camera intrinsics that cannot describe a pinhole camera (the message says why).
+
+    Attributes:
+        reason: short code: ``size``, ``not_finite``, ``all_zero``, ``focal`` or ``last_row``.
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def validate_intrinsics(k: np.ndarray | list[float] | tuple[float, ...]) -> np.ndarray:
@@ -39,16 +47,16 @@ def validate_intrinsics(k: np.ndarray | list[float] | tuple[float, ...]) -> np.n
     """
     arr = np.asarray(k, dtype=np.float64)
     if arr.size != 9:
-        raise InvalidIntrinsicsError(f"intrinsics must have 9 values (3x3), got {arr.size}")
+        raise InvalidIntrinsicsError(f"intrinsics must have 9 values (3x3), got {arr.size}", "size")
     arr = arr.reshape(3, 3)
     if not np.all(np.isfinite(arr)):
-        raise InvalidIntrinsicsError("intrinsics contain NaN or infinite values")
+        raise InvalidIntrinsicsError("intrinsics contain NaN or infinite values", "not_finite")
     if not np.any(arr):
-        raise InvalidIntrinsicsError("intrinsics are all zero (camera not calibrated)")
+        raise InvalidIntrinsicsError("intrinsics are all zero (camera not calibrated)", "all_zero")
     if arr[0, 0] <= 0 or arr[1, 1] <= 0:
-        raise InvalidIntrinsicsError(f"focal lengths must be positive, got fx={arr[0, 0]}, fy={arr[1, 1]}")
+        raise InvalidIntrinsicsError(f"focal lengths must be positive, got fx={arr[0, 0]}, fy={arr[1, 1]}", "focal")
     if not np.allclose(arr[2], (0.0, 0.0, 1.0)):
-        raise InvalidIntrinsicsError(f"last row of K must be (0, 0, 1), got {tuple(arr[2])}")
+        raise InvalidIntrinsicsError(f"last row of K must be (0, 0, 1), got {tuple(arr[2])}", "last_row")
     return arr
 
 

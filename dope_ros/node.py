@@ -88,12 +88,13 @@ class DopeNode(Node):
         else:
             topic = get("image_topic")
             self.create_subscription(Image, topic, self._on_image, _SENSOR_QOS)
+        self._image_topic = self.resolve_topic_name(topic)
         self.create_subscription(CameraInfo, get("camera_info_topic"), self._on_camera_info, _SENSOR_QOS)
         self.create_timer(get("diagnostics_period_s"), self._publish_diagnostics)
         self._worker = threading.Thread(target=self._work, name="dope_inference", daemon=True)
         self._worker.start()
         self.get_logger().info(f"ready: backend {self._estimator.name} on {self._estimator.device}, "
-                               f"images from {self.resolve_topic_name(topic)} ({self._transport})")
+                               f"images from {self._image_topic} ({self._transport})")
 
     # ----------------------------------------------------------------- callbacks
     def _on_image(self, msg: object) -> None:
@@ -116,7 +117,7 @@ class DopeNode(Node):
         except InvalidIntrinsicsError as e:
             self._stats.bad_input["bad_camera_info"] += 1
             self._k, self._camera_info_status = None, "invalid"
-            self._warn("bad_camera_info", f"ignoring CameraInfo on {msg.header.frame_id!r}: {e}; 3D poses stay "
+            self._warn(f"bad_camera_info/{e.reason}", f"ignoring CameraInfo on {msg.header.frame_id!r}: {e}; 3D poses stay "
                                           "part-relative until a valid one arrives")
             return
         self._k, self._camera_info_status = k, "valid"
@@ -148,7 +149,7 @@ class DopeNode(Node):
             image = self._decode(msg)
         except ImageDecodeError as e:
             self._stats.bad_input["bad_image"] += 1
-            self._warn("bad_image", f"image skipped: {e}")
+            self._warn(f"bad_image/{e.reason}", f"image skipped: {e}")
             return
         start = time.monotonic()
         try:
@@ -193,6 +194,7 @@ class DopeNode(Node):
         values = {
             "backend": self._estimator.name,
             "device": self._estimator.device,
+            "image_topic": self._image_topic,
             "camera_info": self._camera_info_status,
             "rate_hz": f"{s.rate_hz():.2f}",
             "latency_ms": f"{s.mean_latency_ms():.1f}",

@@ -74,14 +74,16 @@ def test_accepts_numpy_and_memoryview_data():
 
 @pytest.mark.parametrize("encoding", ["yuv422", "32FC1", "bayer_rggb8", ""])
 def test_unsupported_encoding(encoding):
-    with pytest.raises(ImageDecodeError, match="unsupported image encoding"):
+    with pytest.raises(ImageDecodeError, match="unsupported image encoding") as e:
         decode_raw(encoding=encoding, height=2, width=2, step=6, is_bigendian=False, data=bytes(12))
+    assert e.value.reason == "unsupported_encoding"
 
 
 @pytest.mark.parametrize("h,w", [(0, 4), (4, 0), (0, 0)])
 def test_zero_size(h, w):
-    with pytest.raises(ImageDecodeError, match="zero-size"):
+    with pytest.raises(ImageDecodeError, match="zero-size") as e:
         decode_raw(encoding="rgb8", height=h, width=w, step=3 * w, is_bigendian=False, data=b"")
+    assert e.value.reason == "zero_size"
 
 
 def test_step_smaller_than_row():
@@ -91,8 +93,9 @@ def test_step_smaller_than_row():
 
 @pytest.mark.parametrize("nbytes", [0, 23, 25, 48])
 def test_data_size_mismatch(nbytes):
-    with pytest.raises(ImageDecodeError, match="data holds"):
+    with pytest.raises(ImageDecodeError, match="data holds") as e:
         decode_raw(encoding="rgb8", height=2, width=4, step=12, is_bigendian=False, data=bytes(nbytes))
+    assert e.value.reason == "size_mismatch"
 
 
 @pytest.mark.parametrize("ext", [".png", ".jpg"])
@@ -110,8 +113,9 @@ def test_compressed_roundtrip(ext):
 
 @pytest.mark.parametrize("data", [b"", b"not an image at all", b"\xff\xd8\xff\xe0" + bytes(50)])
 def test_corrupt_compressed(data):
-    with pytest.raises(ImageDecodeError):
+    with pytest.raises(ImageDecodeError) as e:
         decode_compressed(data)
+    assert e.value.reason == "corrupt"
 
 
 @pytest.mark.parametrize("encoding", ["rgb8", "bgr8"])

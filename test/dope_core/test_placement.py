@@ -78,18 +78,19 @@ def test_too_few_points_or_behind_camera_gives_none():
     assert solve_translation(bad, uv, K) is None
 
 
-@pytest.mark.parametrize("k,msg", [
-    (np.zeros(9), "all zero"),
-    (np.full(9, np.nan), "NaN"),
-    ([600, 0, 320, 0, 600, 240, 0, 0, np.inf], "NaN or infinite"),
-    ([0, 0, 320, 0, 600, 240, 0, 0, 1], "focal"),
-    ([600, 0, 320, 0, -600, 240, 0, 0, 1], "focal"),
-    ([600, 0, 320, 0, 600, 240, 0, 0, 2], "last row"),
-    (np.eye(2), "9 values"),
+@pytest.mark.parametrize("k,msg,reason", [
+    (np.zeros(9), "all zero", "all_zero"),
+    (np.full(9, np.nan), "NaN", "not_finite"),
+    ([600, 0, 320, 0, 600, 240, 0, 0, np.inf], "NaN or infinite", "not_finite"),
+    ([0, 0, 320, 0, 600, 240, 0, 0, 1], "focal", "focal"),
+    ([600, 0, 320, 0, -600, 240, 0, 0, 1], "focal", "focal"),
+    ([600, 0, 320, 0, 600, 240, 0, 0, 2], "last row", "last_row"),
+    (np.eye(2), "9 values", "size"),
 ])
-def test_invalid_intrinsics(k, msg):
-    with pytest.raises(InvalidIntrinsicsError, match=msg):
+def test_invalid_intrinsics(k, msg, reason):
+    with pytest.raises(InvalidIntrinsicsError, match=msg) as e:
         validate_intrinsics(k)
+    assert e.value.reason == reason
 
 
 def test_camera_info_layout_accepted():

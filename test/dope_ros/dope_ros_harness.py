@@ -1,0 +1,94 @@
+"""Helpers of the ROS tests: the launch file's command line, node processes, polling.
+
+Kept apart from conftest.py so that test modules can import them.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+REPO = Path(__file__).resolve().parents[2]
+LAUNCH_FILE = REPO / "launch" / "dope.launch.py"
+
+
+def launch_arguments() -> tuple[dict[str, tuple[str, str]], tuple[str, ...]]:
+    """``ARGUMENTS`` and ``NODE_PARAMETERS`` of the launch file, read with ast (launch is not importable here)."""
+    tree = ast.parse(LAUNCH_FILE.read_text())
+    values = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            values[node.targets[0].id] = ast.literal_eval(node.value)
+    return values["ARGUMENTS"], values["NODE_PARAMETERS"]
+
+
+def node_executable() -> Path:
+    """The installed node executable (lib/dope_ros/dope_node in the prefix), else the source script."""
+    installed = Path(sys.prefix) / "lib" / "dope_ros" / "dope_node"
+    return installed if installed.exists() else REPO / "scripts" / "dope_node"
+
+
+def launch_command(**overrides: str) -> list[str]:
+    """The command the launch file runs: its node executable with the parameters it would pass.
+
+    ``overrides`` are launch arguments (as ``ros2 launch ... name:=value`` gives them).
+    """
+    arguments, node_parameters = launch_arguments()
+    values = {name: default for name, (default, _) in arguments.items()}
+    values.update(overrides)
+    params_file = values["params_file"] or str(REPO / "config" / "dope.yaml")
+    cmd = [sys.executable, str(node_executable()), "--ros-args", "-r", "__node:=dope"]
+    if values["namespace"]:
+        cmd += ["-r", "__ns:=/" + values["namespace"].lstrip("/")]
+    cmd += ["--params-file", params_file]
+    for name in node_parameters:
+        cmd += ["-p", f"{name}:={values[name]}" if values[name] != "" else f"{name}:=''"]
+    return cmd
+
+
+class NodeProcess:
+    """A node running in its own process, its output going to a log file."""
+
+    def __init__(self, cmd: list[str], log: Path) -> None:
+        self.log = log
+        self._file = open(log, "w")
+        self.proc = subprocess.Popen(cmd, stdout=self._file, stderr=subprocess.STDOUT, cwd=REPO)
+
+    def output(self) -> str:
+        self._file.flush()
+        return self.log.read_text()
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "ready:" in self.output():
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"node exited with {self.proc.returncode}:\n{self.output()}")
+            time.sleep(0.2)
+        raise TimeoutError(f"node not ready after {timeout} s:\n{self.output()}")
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._file.close()
+        return self.proc.returncode
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``predicate`` every 50 ms; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")

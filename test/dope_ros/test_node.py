@@ -1,0 +1,221 @@
+"""The running node (a separate process) against good and bad input, over real rclpy, loopback only.
+
+One raw-image node and one compressed-image node serve the whole module; each test
+publishes frames with unique stamps and waits for the node's answers on ``~/poses``
+and ``/diagnostics``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import uuid
+
+import cv2
+import numpy as np
+import pytest
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+
+from dope_ros.msg import PartPose, WholeBodyPoseArray
+
+from dope_ros_harness import wait_for
+
+_stamps = itertools.count(1)
+H, W = 240, 320
+K = [300.0, 0.0, 160.0, 0.0, 300.0, 120.0, 0.0, 0.0, 1.0]
+
+
+def _test_image() -> np.ndarray:
+    """A smooth synthetic RGB image (no people), 320x240."""
+    y, x = np.mgrid[0:H, 0:W]
+    return np.stack([x * 255 // W, y * 255 // H, (x + y) * 255 // (W + H)], axis=2).astype(np.uint8)
+
+
+def _raw(encoding: str, pixels: np.ndarray, *, step: int | None = None, bigendian: bool = False) -> Image:
+    h, w = pixels.shape[:2]
+    row = pixels.reshape(h, -1).view(np.uint8)
+    step = row.shape[1] if step is None else step
+    padded = np.zeros((h, step), np.uint8)
+    padded[:, :row.shape[1]] = row
+    return Image(height=h, width=w, encoding=encoding, is_bigendian=int(bigendian), step=step,
+                 data=padded.tobytes())
+
+
+def _info(k: list[float]) -> CameraInfo:
+    info = CameraInfo(height=H, width=W, distortion_model="plumb_bob")
+    info.k = k
+    info.header.frame_id = "camera_optical_frame"
+    return info
+
+
+class NodeIO:
+    """Publishers into one node and its collected outputs (poses keyed by image stamp seconds)."""
+
+    def __init__(self, client, namespace: str, *, compressed: bool = False) -> None:
+        self.ns = namespace
+        self.poses: dict[int, WholeBodyPoseArray] = {}
+        self.diag: dict[str, str] = {}
+        self.diag_message = ""
+        self._lock = threading.Lock()
+        kind = CompressedImage if compressed else Image
+        topic = f"/{namespace}/camera/image_raw" + ("/compressed" if compressed else "")
+        self.image_pub = client.create_publisher(kind, topic, qos_profile_sensor_data)
+        self.info_pub = client.create_publisher(CameraInfo, f"/{namespace}/camera/camera_info", 10)
+        client.create_subscription(WholeBodyPoseArray, f"/{namespace}/dope/poses", self._on_poses, 10)
+        client.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, 10)
+        wait_for(lambda: self.image_pub.get_subscription_count() > 0, 20, "the node's image subscription")
+        wait_for(lambda: self.info_pub.get_subscription_count() > 0, 20, "the node's camera info subscription")
+
+    def _on_poses(self, msg: WholeBodyPoseArray) -> None:
+        with self._lock:
+            self.poses[msg.header.stamp.sec] = msg
+
+    def _on_diag(self, msg: DiagnosticArray) -> None:
+        for status in msg.status:
+            values = {kv.key: kv.value for kv in status.values}
+            if values.get("image_topic", "").startswith(f"/{self.ns}/"):
+                with self._lock:
+                    self.diag, self.diag_message = values, status.message
+
+    def counter(self, key: str) -> int:
+        with self._lock:
+            return int(self.diag.get(key, "0"))
+
+    def send(self, msg) -> int:
+        stamp = next(_stamps)
+        msg.header.stamp.sec = stamp
+        msg.header.frame_id = "camera_optical_frame"
+        self.image_pub.publish(msg)
+        return stamp
+
+    def send_and_wait(self, msg, timeout: float = 30.0) -> WholeBodyPoseArray:
+        """Publish ``msg`` (again every 2 s: best effort) and return the node's answer to it."""
+        stamp = self.send(msg)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                wait_for(lambda: stamp in self.poses, 2.0, "poses")
+                return self.poses[stamp]
+            except AssertionError:
+                self.image_pub.publish(msg)
+        raise AssertionError(f"no poses for the frame stamped {stamp} within {timeout} s")
+
+    def wait_counter(self, key: str, above: int, timeout: float = 15.0) -> None:
+        wait_for(lambda: self.counter(key) > above, timeout, f"diagnostics {key} > {above} (now {self.diag})")
+
+
+@pytest.fixture(scope="module")
+def raw_io(module_node, ros_client):
+    ns = f"raw_{uuid.uuid4().hex[:6]}"
+    node = module_node(namespace=ns, image_topic="camera/image_raw", camera_info_topic="camera/camera_info",
+                       device="cpu")
+    io = NodeIO(ros_client, ns)
+    io.process = node
+    yield io
+    assert node.proc.poll() is None, f"the node died:\n{node.output()}"
+
+
+@pytest.fixture(scope="module")
+def compressed_io(module_node, ros_client):
+    ns = f"cmp_{uuid.uuid4().hex[:6]}"
+    node = module_node(namespace=ns, image_topic="camera/image_raw", camera_info_topic="camera/camera_info",
+                       image_transport="compressed", device="cpu")
+    io = NodeIO(ros_client, ns, compressed=True)
+    io.process = node
+    yield io
+    assert node.proc.poll() is None, f"the node died:\n{node.output()}"
+
+
+IMAGE = _test_image()
+
+
+@pytest.mark.parametrize("encoding,pixels,bigendian", [
+    ("rgb8", IMAGE, False),
+    ("bgr8", IMAGE[:, :, ::-1].copy(), False),
+    ("rgba8", np.dstack([IMAGE, np.full((H, W), 255, np.uint8)]), False),
+    ("bgra8", np.dstack([IMAGE[:, :, ::-1], np.full((H, W), 255, np.uint8)]), False),
+    ("mono8", IMAGE[:, :, 0].copy(), False),
+    ("mono16", (IMAGE[:, :, 1].astype(np.uint16) * 200).astype(">u2"), True),
+    ("16UC1", (IMAGE[:, :, 2].astype(np.uint16) * 200).astype("<u2"), False),
+])
+def test_every_encoding_is_served(raw_io, encoding, pixels, bigendian):
+    bad_before = raw_io.counter("bad_image")
+    out = raw_io.send_and_wait(_raw(encoding, pixels, bigendian=bigendian))
+    assert (out.image_width, out.image_height) == (W, H)
+    assert out.header.frame_id == "camera_optical_frame" and out.backend == "experts"
+    assert raw_io.counter("bad_image") == bad_before
+
+
+def test_padded_rows_are_served(raw_io):
+    out = raw_io.send_and_wait(_raw("rgb8", IMAGE, step=3 * W + 16))
+    assert (out.image_width, out.image_height) == (W, H)
+
+
+@pytest.mark.parametrize("make_bad,why", [
+    (lambda: _raw("yuv422", IMAGE[:, :, :2].copy()), "unsupported image encoding"),
+    (lambda: Image(height=0, width=0, encoding="rgb8", step=0, data=b""), "zero-size"),
+    (lambda: Image(height=H, width=W, encoding="rgb8", step=3 * W, data=bytes(3 * W * H - 5)), "data holds"),
+])
+def test_bad_raw_image_is_counted_and_next_frame_served(raw_io, make_bad, why):
+    before = raw_io.counter("bad_image")
+    stamp = raw_io.send(make_bad())
+    raw_io.wait_counter("bad_image", before)
+    assert stamp not in raw_io.poses
+    assert why in raw_io.process.output()
+    out = raw_io.send_and_wait(_raw("rgb8", IMAGE))
+    assert out.image_width == W
+    assert raw_io.process.proc.poll() is None
+
+
+def test_camera_info_zero_nan_then_valid(raw_io):
+    before = raw_io.counter("bad_camera_info")
+    raw_io.info_pub.publish(_info([0.0] * 9))
+    raw_io.wait_counter("bad_camera_info", before)
+    wait_for(lambda: raw_io.diag.get("camera_info") == "invalid", 10, "camera_info invalid")
+    assert "part-relative" in raw_io.diag_message
+    raw_io.info_pub.publish(_info([float("nan")] * 9))
+    raw_io.wait_counter("bad_camera_info", before + 1)
+    assert not raw_io.send_and_wait(_raw("rgb8", IMAGE)).camera_info_valid
+    raw_io.info_pub.publish(_info(K))
+    wait_for(lambda: raw_io.diag.get("camera_info") == "valid", 10, "camera_info valid")
+    assert raw_io.send_and_wait(_raw("rgb8", IMAGE)).camera_info_valid
+    log = raw_io.process.output()
+    assert "all zero" in log and "NaN" in log
+
+
+def test_flood_drops_old_frames_and_keeps_serving(raw_io):
+    dropped = raw_io.counter("frames_dropped")
+    msg = _raw("rgb8", IMAGE)
+    for _ in range(60):
+        raw_io.send(msg)
+        time.sleep(0.002)
+    raw_io.wait_counter("frames_dropped", dropped, timeout=20)
+    assert raw_io.send_and_wait(_raw("rgb8", IMAGE)).image_width == W
+    log = raw_io.process.output()
+    # Rate-limited: one warning per 5 s period at most, not one per dropped frame.
+    assert 1 <= log.count("inference is slower than the camera") <= 3
+    assert raw_io.process.proc.poll() is None
+
+
+def test_diagnostics_report_rate_latency_backend(raw_io):
+    raw_io.send_and_wait(_raw("rgb8", IMAGE))
+    wait_for(lambda: float(raw_io.diag.get("rate_hz", "0")) > 0, 10, "a positive rate")
+    d = raw_io.diag
+    assert d["backend"] == "experts" and d["device"] == "cpu"
+    assert float(d["latency_ms"]) > 0 and float(d["inference_ms"]) > 0
+    assert int(d["frames_processed"]) >= 1 and int(d["frames_received"]) >= int(d["frames_processed"])
+
+
+def test_compressed_good_and_corrupt(compressed_io):
+    ok, buf = cv2.imencode(".jpg", IMAGE[:, :, ::-1])
+    good = CompressedImage(format="jpeg", data=buf.tobytes())
+    assert compressed_io.send_and_wait(good).image_width == W
+    before = compressed_io.counter("bad_image")
+    compressed_io.send(CompressedImage(format="jpeg", data=b"\xff\xd8\xff\xe0 this is not a jpeg"))
+    compressed_io.wait_counter("bad_image", before)
+    assert "corrupt" in compressed_io.process.output()
+    png = CompressedImage(format="png", data=cv2.imencode(".png", IMAGE[:, :, ::-1])[1].tobytes())
+    assert compressed_io.send_and_wait(png).image_height == H
