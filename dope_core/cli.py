@@ -105,7 +105,7 @@ class Runner:
         self.done += 1
         if not self.args.quiet:
             c = poses.counts()
-            print(f"{path.name}: {c['people']} people, {c['hands']} hands, {c['faces']} faces "
+            _say(f"{path.name}: {c['people']} people, {c['hands']} hands, {c['faces']} faces "
                   f"({len(poses.unassigned)} parts unassigned) in {dt * 1000:.0f} ms")
 
     def run_video(self, source: Path | int, name: str) -> None:
@@ -145,7 +145,7 @@ class Runner:
             render_3d(last[1], out / f"{name}_3d.png", title=f"{name}, last frame")
         self.done += 1
         if not self.args.quiet:
-            print(f"{name}: {n} frames")
+            _say(f"{name}: {n} frames")
 
     def summary(self) -> str:
         fps = self.frames / self.seconds if self.seconds > 0 else 0.0
@@ -157,6 +157,13 @@ class Runner:
             lines.append(f"failed {len(self.failed_inputs)} input(s): "
                          + "; ".join(f"{n} x {reason}" for reason, n in self.failures.most_common()))
         return "\n".join(lines)
+
+
+def _say(line: str) -> None:
+    """Print a line without breaking an active progress bar."""
+    from tqdm import tqdm
+
+    tqdm.write(line)
 
 
 def _progress(iterable, total: int | None, desc: str, quiet: bool):

@@ -46,11 +46,23 @@ class BodyExpert:
         self.max_people = max_people
         self.dedupe_iou = dedupe_iou
 
-    def detect(self, image: np.ndarray, *, regions: Sequence[np.ndarray] = (), min_score: float = 0.5) -> list[PartPose]:
+    def detect(self, image: np.ndarray, *, regions: Sequence[np.ndarray] = (), min_score: float = 0.5,
+               whole_image: bool = True, detector_score: float | None = None,
+               max_people: int | None = None) -> list[PartPose]:
+        """Bodies in ``image``.
+
+        Args:
+            regions: extra ``(4,)`` boxes (pixels) searched at their own scale.
+            min_score: minimum body score (the landmark model's presence probability).
+            whole_image: also search the whole image and its tiles.
+            detector_score: person-detector threshold for this call (default: the constructor's).
+            max_people: landmark passes for this call (default: the constructor's).
+        """
         check_image(image)
         h, w = image.shape[:2]
-        views = tile_views(w, h, tile_fraction=self.tile_fraction) + list(regions)
-        dets = self.detector.detect(image, views, min(self.detector_score, min_score))[: self.max_people]
+        views = (tile_views(w, h, tile_fraction=self.tile_fraction) if whole_image else []) + list(regions)
+        gate = self.detector_score if detector_score is None else detector_score
+        dets = self.detector.detect(image, views, min(gate, min_score))[: max_people or self.max_people]
         poses = [p for p in (self._landmarks(image, d) for d in dets) if p is not None and p.score >= min_score]
         return dedupe(poses, [p.box for p in poses], [p.score for p in poses], self.dedupe_iou)
 
@@ -70,7 +82,7 @@ class BodyExpert:
         kp2d = body_from_blazepose(xy)
         return PartPose(
             part=Part.BODY,
-            score=probability(flag.ravel()[0]) * det.score,
+            score=probability(flag.ravel()[0]),
             box=extent(np.concatenate([xy, kp2d])),
             keypoints_2d=kp2d,
             keypoints_3d=body_from_blazepose(world),

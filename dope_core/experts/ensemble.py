@@ -1,7 +1,14 @@
 """The ensemble of part experts: the first whole-body estimator, and DOPE's teacher.
 
-Bodies are found first; square regions around their wrists and heads then let the
-hand and face experts find small hands and faces that a whole-image pass misses.
+Order of the passes on one image:
+
+1. bodies on the whole image (and tiles);
+2. faces on the whole image and in regions around the bodies' heads;
+3. bodies again, in regions below the faces that no body claimed, with a low
+   person-detector threshold: a new body is kept only if it claims its face
+   (a crowd's person detector misses people whose faces are plain to see);
+4. hands on the whole image, around every body's wrists and along its forearms.
+
 The three experts' detections are fused into people by :func:`dope_core.fusion.assemble`.
 """
 
@@ -12,11 +19,11 @@ from typing import Sequence
 import numpy as np
 
 from dope_core.experts.body import BodyExpert
-from dope_core.experts.common import check_image
+from dope_core.experts.common import check_image, dedupe
 from dope_core.experts.face import FaceExpert
 from dope_core.experts.hand import HandExpert
 from dope_core.experts.roi import RotatedRect, alignment_rotation
-from dope_core.fusion import assemble
+from dope_core.fusion import assemble, assign_faces
 from dope_core.keypoints import (BODY_HEAD, BODY_JOINTS, BODY_LEFT_WRIST, BODY_RIGHT_WRIST, Part)
 from dope_core.structures import PartPose, WholeBodyPoses
 
@@ -75,6 +82,21 @@ def face_regions(bodies: Sequence[PartPose], *, min_side: float = 24.0) -> list[
     return out
 
 
+def body_regions_from_faces(faces: Sequence[PartPose]) -> list[np.ndarray]:
+    """Square boxes (pixels) where the body of each face should be.
+
+    With ``s`` the face box's larger side: side ``10 s``, horizontally centred on the
+    face, top ``s`` above the face box (a standing person is about 8 face heights tall).
+    """
+    out = []
+    for face in faces:
+        x1, y1, x2, y2 = face.box
+        s = max(x2 - x1, y2 - y1)
+        cx = (x1 + x2) / 2
+        out.append(np.array([cx - 5 * s, y1 - s, cx + 5 * s, y1 + 9 * s]))
+    return out
+
+
 class ExpertsEstimator:
     """Whole-body estimator made of the three part experts (CPU, LiteRT).
 
@@ -84,17 +106,20 @@ class ExpertsEstimator:
         num_threads: LiteRT CPU threads per model.
         tile_fraction: tile side for the whole-image detector passes (1 = no tiles).
         mirrored: the images are mirrored (selfie view), for hand handedness.
+        face_seeded_detector_score: person-detector threshold below unclaimed faces.
     """
 
     name = "experts"
     device = "cpu"
 
     def __init__(self, *, parts: Sequence[Part | str] = tuple(Part), scores: dict[Part, float] | None = None,
-                 num_threads: int = 2, tile_fraction: float = 0.5, mirrored: bool = False) -> None:
+                 num_threads: int = 2, tile_fraction: float = 0.5, mirrored: bool = False,
+                 face_seeded_detector_score: float = 0.1) -> None:
         self.parts = tuple(Part(p) for p in parts)
         if not self.parts:
             raise ValueError("at least one part must be estimated")
         self.scores = {Part.BODY: 0.5, Part.HAND: 0.5, Part.FACE: 0.5, **(scores or {})}
+        self.face_seeded_detector_score = face_seeded_detector_score
         kw = dict(num_threads=num_threads, tile_fraction=tile_fraction)
         self.body = BodyExpert(**kw) if Part.BODY in self.parts or len(self.parts) < 3 else None
         self.hand = HandExpert(mirrored=mirrored, **kw) if Part.HAND in self.parts else None
@@ -112,15 +137,29 @@ class ExpertsEstimator:
         thr = {p: self.scores[p] if min_score is None else min_score for p in Part}
         # Bodies guide the search for hands and faces even when not requested themselves.
         bodies = self.body.detect(image, min_score=thr[Part.BODY]) if self.body is not None else []
-        guides = [b for b in bodies if b.score >= self.scores[Part.BODY]]
+        faces = []
+        if self.face is not None:
+            guides = [b for b in bodies if b.score >= self.scores[Part.BODY]]
+            faces = self.face.detect(image, regions=face_regions(guides), min_score=thr[Part.FACE])
+        if self.body is not None and faces:
+            claimed = assign_faces(bodies, faces)
+            orphans = [f for i, f in enumerate(faces) if i not in claimed and f.score >= self.scores[Part.FACE]]
+            more = [b for face, region in zip(orphans, body_regions_from_faces(orphans))
+                    for b in self.body.detect(image, regions=[region], min_score=thr[Part.BODY], whole_image=False,
+                                              detector_score=self.face_seeded_detector_score, max_people=2)
+                    if assign_faces([b], [face])]
+            if more:
+                bodies = dedupe(bodies + more, [b.box for b in bodies + more], [b.score for b in bodies + more],
+                                self.body.dedupe_iou)
         out: dict[Part, list[PartPose]] = {}
         if Part.BODY in self.parts:
             out[Part.BODY] = bodies
         if self.hand is not None:
+            guides = [b for b in bodies if b.score >= self.scores[Part.BODY]]
             out[Part.HAND] = self.hand.detect(image, regions=hand_regions(guides), min_score=thr[Part.HAND],
                                               landmark_regions=forearm_hand_rois(guides))
         if self.face is not None:
-            out[Part.FACE] = self.face.detect(image, regions=face_regions(guides), min_score=thr[Part.FACE])
+            out[Part.FACE] = faces
         return out
 
     def __call__(self, image: np.ndarray) -> WholeBodyPoses:
