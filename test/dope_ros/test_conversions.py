@@ -1,0 +1,79 @@
+"""WholeBodyPoses <-> dope_ros messages: lossless round trip, frames, empty slots, bad codes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rclpy.serialization import deserialize_message, serialize_message
+from std_msgs.msg import Header
+
+from dope_core.keypoints import Part
+from dope_core.structures import Handedness, PartPose, Person, WholeBodyPoses
+from dope_ros.conversions import part_from_msg, part_to_msg, poses_from_msg, poses_to_msg
+from dope_ros.msg import PartPose as PartPoseMsg
+from dope_ros.msg import WholeBodyPoseArray
+
+RNG = np.random.default_rng(3)
+
+
+def _part(part: Part, *, handedness=None, root=None) -> PartPose:
+    j = part.num_keypoints
+    # float32-representable values: the message stores boxes, 2D and confidences as float32.
+    f32 = lambda a: a.astype(np.float32).astype(np.float64)  # noqa: E731
+    return PartPose(part=part, score=0.75, box=f32(RNG.uniform(0, 500, 4)), keypoints_2d=f32(RNG.uniform(0, 500, (j, 2))),
+                    keypoints_3d=RNG.normal(scale=0.3, size=(j, 3)), confidence=f32(RNG.uniform(0, 1, j)),
+                    handedness=handedness, root_camera=root)
+
+
+def _poses() -> WholeBodyPoses:
+    a = Person(id=0, score=0.9, body=_part(Part.BODY, root=np.array([0.1, 0.2, 3.0])),
+               left_hand=_part(Part.HAND, handedness=Handedness.LEFT, root=np.array([0.3, 0.1, 2.9])),
+               face=_part(Part.FACE))
+    b = Person(id=1, score=0.5, right_hand=_part(Part.HAND, handedness=Handedness.RIGHT))
+    return WholeBodyPoses(image_size=(640, 480), people=[a, b], unassigned=[_part(Part.FACE)], backend="experts")
+
+
+def test_round_trip_through_cdr():
+    poses = _poses()
+    header = Header(frame_id="cam")
+    header.stamp.sec = 12
+    msg = poses_to_msg(poses, header, camera_info_valid=True)
+    back = deserialize_message(serialize_message(msg), WholeBodyPoseArray)
+    assert back.header.frame_id == "cam" and back.header.stamp.sec == 12 and back.camera_info_valid
+    out = poses_from_msg(back)
+    assert out.image_size == (640, 480) and out.backend == "experts"
+    assert [p.id for p in out.people] == [0, 1]
+    for got, want in zip(out.parts(), poses.parts()):
+        assert got.part is want.part and got.handedness == want.handedness
+        np.testing.assert_array_equal(got.keypoints_2d, want.keypoints_2d)
+        np.testing.assert_array_equal(got.confidence, want.confidence)
+        np.testing.assert_allclose(got.keypoints_3d, want.keypoints_3d, atol=1e-12)
+        assert (got.root_camera is None) == (want.root_camera is None)
+
+
+def test_frames_of_3d_keypoints():
+    placed = _part(Part.BODY, root=np.array([0.0, 0.0, 4.0]))
+    m = part_to_msg(placed)
+    assert m.frame_3d == PartPoseMsg.FRAME_CAMERA and m.root_camera.z == 4.0
+    np.testing.assert_allclose([p.z for p in m.keypoints_3d], placed.keypoints_3d[:, 2] + 4.0)
+    rel = part_to_msg(_part(Part.HAND, handedness=Handedness.LEFT))
+    assert rel.frame_3d == PartPoseMsg.FRAME_PART_RELATIVE and rel.handedness == PartPoseMsg.HANDEDNESS_LEFT
+    assert len(rel.keypoints_2d) == len(rel.keypoints_3d) == len(rel.confidence) == 21
+
+
+def test_empty_slot():
+    m = part_to_msg(None)
+    assert not m.present and len(m.keypoints_2d) == 0
+    assert part_from_msg(m) is None
+    assert poses_from_msg(poses_to_msg(_poses(), Header(), camera_info_valid=False)).people[1].body is None
+
+
+def test_bad_codes_and_counts_raise():
+    m = part_to_msg(_part(Part.BODY))
+    m.part = 9
+    with pytest.raises(ValueError, match="part code"):
+        part_from_msg(m)
+    m = part_to_msg(_part(Part.BODY))
+    m.keypoints_2d = m.keypoints_2d[:5]
+    with pytest.raises(ValueError, match="shape"):
+        part_from_msg(m)

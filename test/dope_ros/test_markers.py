@@ -1,0 +1,57 @@
+"""Marker geometry (pure) and MarkerArray building: DELETEALL first, namespaces, colours, frames."""
+
+from __future__ import annotations
+
+import numpy as np
+from std_msgs.msg import Header
+from visualization_msgs.msg import Marker
+
+from dope_core.keypoints import SKELETON_EDGES, Part
+from dope_core.structures import Handedness, PartPose, Person, WholeBodyPoses
+from dope_ros.marker_geometry import part_geometry, skeleton_geometry
+from dope_ros.markers import poses_to_markers
+
+
+def _part(part: Part, root, conf: float = 0.9, handedness=None) -> PartPose:
+    j = part.num_keypoints
+    rel = np.linspace(-0.2, 0.2, 3 * j).reshape(j, 3)
+    return PartPose(part=part, score=0.8, box=[0, 0, 10, 10], keypoints_2d=np.zeros((j, 2)), keypoints_3d=rel,
+                    confidence=np.full(j, conf), handedness=handedness,
+                    root_camera=None if root is None else np.asarray(root, float))
+
+
+def test_part_geometry_placed_and_confidence():
+    pose = _part(Part.BODY, (0, 0, 3))
+    segments, joints = part_geometry(pose, min_confidence=0.3)
+    assert segments.shape == (len(SKELETON_EDGES[Part.BODY]), 2, 3) and joints.shape == (13, 3)
+    np.testing.assert_allclose(joints, pose.keypoints_3d + [0, 0, 3])
+    pose.confidence[12] = 0.0  # head: its two edges and its joint go
+    segments, joints = part_geometry(pose, min_confidence=0.3)
+    assert len(segments) == len(SKELETON_EDGES[Part.BODY]) - 2 and len(joints) == 12
+    assert part_geometry(_part(Part.BODY, None), min_confidence=0.3) is None
+
+
+def test_skeleton_geometry_namespaces_and_colours():
+    poses = WholeBodyPoses(image_size=(10, 10), people=[
+        Person(id=0, score=1, body=_part(Part.BODY, (0, 0, 3)), face=_part(Part.FACE, (0, -0.5, 3))),
+        Person(id=1, score=1, body=_part(Part.BODY, (1, 0, 3)), left_hand=_part(Part.HAND, None, handedness=Handedness.LEFT)),
+    ], unassigned=[_part(Part.HAND, (2, 0, 3)), _part(Part.HAND, (2, 1, 3))])
+    geo = skeleton_geometry(poses)
+    assert [(g.namespace, g.index) for g in geo] == [("body", 0), ("face", 0), ("body", 1),
+                                                      ("unassigned_hand", 0), ("unassigned_hand", 1)]
+    assert geo[0].colour == geo[1].colour != geo[2].colour
+
+
+def test_marker_array_structure():
+    poses = WholeBodyPoses(image_size=(10, 10), people=[Person(id=2, score=1, body=_part(Part.BODY, (0, 0, 3)))])
+    header = Header(frame_id="camera_optical_frame")
+    markers = poses_to_markers(poses, header).markers
+    assert markers[0].action == Marker.DELETEALL
+    bones, joints = markers[1:]
+    assert bones.type == Marker.LINE_LIST and joints.type == Marker.SPHERE_LIST
+    assert bones.ns == joints.ns == "body" and (bones.id, joints.id) == (4, 5)
+    assert len(bones.points) == 2 * len(SKELETON_EDGES[Part.BODY]) and len(joints.points) == 13
+    assert bones.header.frame_id == "camera_optical_frame" and bones.color.a == 1.0
+    assert abs(joints.points[0].z - (3 + poses.people[0].body.keypoints_3d[0, 2])) < 1e-9
+    # An empty image still clears what the previous one drew.
+    assert [m.action for m in poses_to_markers(WholeBodyPoses(image_size=(1, 1)), header).markers] == [Marker.DELETEALL]

@@ -1,0 +1,103 @@
+"""Package layout: message docs vs keypoints, import shadowing, parameters YAML, launch file, manifest."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dope_core.keypoints import BODY_JOINTS, FACE_LANDMARKS, HAND_JOINTS
+from dope_ros.parameters import PARAMETERS
+from dope_ros_harness import REPO, launch_arguments, launch_command
+
+
+def test_msg_comments_list_the_keypoints_in_order():
+    text = (REPO / "msg" / "PartPose.msg").read_text()
+    body = re.findall(r"(\d+) (\w+)", text.split("# body (13")[1].split("# hand (21)")[0])
+    assert [name for _, name in body] == list(BODY_JOINTS)
+    assert [int(i) for i, _ in body] == list(range(13))
+    assert "0 wrist" in text and "1-4 thumb_cmc, thumb_mcp, thumb_ip, thumb_tip" in text
+    assert HAND_JOINTS[1:5] == ("thumb_cmc", "thumb_mcp", "thumb_ip", "thumb_tip")
+    for first, last, stem in re.findall(r"(\d+)-(\d+) (\w+?)_0\.\.\d", text):
+        assert FACE_LANDMARKS[int(first)] == f"{stem}_0", stem
+        assert FACE_LANDMARKS[int(last)].startswith(stem), stem
+    assert FACE_LANDMARKS[32] == "contour_32" and len(FACE_LANDMARKS) == 84
+
+
+@pytest.mark.parametrize("cwd", ["repo", "elsewhere"])
+def test_generated_messages_not_shadowed_by_source_folder(cwd, tmp_path):
+    """The dope_ros/ source folder and the installed dope_ros.msg merge, from any working directory."""
+    code = ("import dope_ros, dope_ros.msg, dope_ros.node, dope_ros.conversions;"
+            "print(dope_ros.msg.WholeBodyPoseArray.__module__, dope_ros.node.__file__)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO if cwd == "repo" else tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("dope_ros.msg._whole_body_pose_array")
+    assert Path(out.stdout.split()[1]).resolve() == (REPO / "dope_ros" / "node.py").resolve()
+
+
+def test_yaml_defaults_match_declared_parameters():
+    data = yaml.safe_load((REPO / "config" / "dope.yaml").read_text())
+    params = data["/**"]["ros__parameters"]
+    assert set(params) == set(PARAMETERS)
+    for name, p in PARAMETERS.items():
+        assert params[name] == p.default, name
+        assert p.description
+        if p.range is not None:
+            assert p.range[0] <= p.default <= p.range[1], name
+
+
+def test_launch_file_structure():
+    tree = ast.parse((REPO / "launch" / "dope.launch.py").read_text())
+    functions = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+    assert "generate_launch_description" in functions
+    # launch/launch_ros are imported inside the function only: the module loads without them.
+    assert not [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    arguments, node_parameters = launch_arguments()
+    assert {"image_topic", "camera_info_topic", "backend", "device", "params_file"} <= set(arguments)
+    assert set(node_parameters) <= set(PARAMETERS)
+    for name in node_parameters:
+        assert arguments[name][0] == PARAMETERS[name].default, name
+    calls = {n.func.id: n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    node_call = calls["Node"]
+    kwargs = {k.arg: k.value for k in node_call.keywords}
+    assert ast.literal_eval(kwargs["package"]) == "dope_ros" and ast.literal_eval(kwargs["executable"]) == "dope_node"
+    assert "DeclareLaunchArgument" in calls
+    cmake = (REPO / "CMakeLists.txt").read_text()
+    assert "install(PROGRAMS scripts/dope_node DESTINATION lib/${PROJECT_NAME})" in cmake
+
+
+def test_launch_command_passes_arguments():
+    cmd = launch_command(backend="experts", device="cpu", namespace="ns1", image_topic="/cam/img")
+    assert cmd[2:4] == ["--ros-args", "-r"] and "__ns:=/ns1" in cmd
+    assert "device:=cpu" in cmd and "image_topic:=/cam/img" in cmd and "checkpoint:=''" in cmd
+    assert cmd[cmd.index("--params-file") + 1] == str(REPO / "config" / "dope.yaml")
+
+
+def test_launch_arguments_start_the_node(start_node):
+    """The node started exactly as the launch file would start it comes up; a bad backend fails cleanly."""
+    node = start_node(namespace="launch_check", device="cpu")
+    assert "backend experts on cpu" in node.output()
+    assert node.stop() == 0
+
+
+def test_unknown_backend_exits_with_message(tmp_path):
+    out = subprocess.run(launch_command(backend="nope"), capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert out.returncode == 2 and "unknown backend 'nope'" in out.stderr
+
+
+def test_package_manifest():
+    root = ET.parse(REPO / "package.xml").getroot()
+    assert root.get("format") == "3" and root.findtext("name") == "dope_ros"
+    deps = {e.text for e in root if e.tag.endswith("depend")}
+    assert {"ament_cmake", "rosidl_default_generators", "rclpy", "sensor_msgs", "visualization_msgs",
+            "diagnostic_msgs", "std_msgs", "geometry_msgs", "rosidl_default_runtime"} <= deps
+    assert root.find("member_of_group").text == "rosidl_interface_packages"
+    assert root.find("export/build_type").text == "ament_cmake"
