@@ -1,0 +1,99 @@
+"""NetworkEstimator end to end with random-weight checkpoints of both variants."""
+
+import warnings
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from dope_core.checkpoint import CheckpointError, save_checkpoint
+from dope_core.estimator import build_estimator
+from dope_core.model import build_dope_mobilenetv2, build_dope_resnet50
+from dope_core.model import inference
+from dope_core.model.inference import NetworkEstimator, resolve_device
+from dope_core.postprocess.pipeline import PostprocessConfig
+from dope_core.structures import WholeBodyPoses
+
+from conftest import random_anchor_poses
+
+SMALL = {"min_size": 256, "max_size": 384, "rpn_post_nms_top_n_test": 150}
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    """Random-weight project checkpoints of both variants (small input size)."""
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("ckpt")
+    post = PostprocessConfig(min_score=0.0)  # random weights: keep everything above the PPI thresholds
+    out = {}
+    for arch, build in (("mobilenetv2", build_dope_mobilenetv2), ("resnet50", build_dope_resnet50)):
+        kwargs = dict(SMALL, anchor_poses=random_anchor_poses(1))
+        if arch == "mobilenetv2":
+            kwargs["pretrained_backbone"] = False
+        path = folder / f"{arch}.pth"
+        save_checkpoint(path, build(**kwargs), arch=arch, model_kwargs=SMALL, postprocess=post)
+        out[arch] = path
+    return out
+
+
+def _check(result: WholeBodyPoses, width: int, height: int) -> None:
+    assert isinstance(result, WholeBodyPoses)
+    assert result.backend == "network" and result.image_size == (width, height)
+    assert sum(result.counts()[k] for k in ("bodies", "hands", "faces")) > 0
+    for pose in result.parts():
+        assert np.isfinite(pose.keypoints_2d).all() and np.isfinite(pose.keypoints_3d).all()
+        assert 0.0 <= pose.score <= 1.0
+    WholeBodyPoses.from_json(result.to_json())
+
+
+@pytest.mark.parametrize("arch", ["mobilenetv2", "resnet50"])
+def test_synthetic_image_end_to_end(checkpoints, arch):
+    est = build_estimator("network", checkpoint=checkpoints[arch], device="cpu")
+    assert est.name == "network" and est.device == "cpu" and est.arch == arch
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (180, 240, 3), dtype=np.uint8)
+    _check(est(image), 240, 180)
+    batch = est.batch([image, image[:120]])
+    assert [r.image_size for r in batch] == [(240, 180), (240, 120)]
+
+
+@pytest.mark.parametrize("arch", ["mobilenetv2", "resnet50"])
+def test_real_image_end_to_end(checkpoints, arch, shared_data):
+    path = shared_data / "images" / "dope" / "015994080.jpg"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    est = NetworkEstimator(checkpoint=checkpoints[arch], parts=("body", "hand"), device="cpu")
+    result = est(image)
+    _check(result, image.shape[1], image.shape[0])
+    assert result.counts()["faces"] == 0
+
+
+def test_bad_images_are_refused_clearly(checkpoints):
+    est = NetworkEstimator(checkpoint=checkpoints["mobilenetv2"], device="cpu")
+    with pytest.raises(ValueError, match="RGB uint8"):
+        est(np.zeros((10, 10), dtype=np.uint8))
+    with pytest.raises(ValueError, match="RGB uint8"):
+        est(np.zeros((10, 10, 3), dtype=np.float32))
+    with pytest.raises(ValueError, match="too small"):
+        est(np.zeros((1, 10, 3), dtype=np.uint8))
+    assert est.batch([]) == []
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="tests the CPU fallback of a machine without CUDA")
+def test_cuda_absent_falls_back_to_cpu_with_a_warning(checkpoints):
+    with pytest.warns(RuntimeWarning, match="CUDA is not available"):
+        assert resolve_device("cuda:0") == torch.device("cpu")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = NetworkEstimator(checkpoint=checkpoints["mobilenetv2"], device="cuda", half=True)
+    assert est.device == "cpu" and not est.half
+    assert any("fp16" in str(w.message) for w in caught)
+    assert resolve_device("auto") == torch.device("cpu")
+
+
+def test_missing_default_checkpoint_names_the_fix(monkeypatch, tmp_path):
+    monkeypatch.setattr(inference, "DEFAULT_CHECKPOINT", tmp_path / "absent.pth")
+    with pytest.raises(CheckpointError, match="--checkpoint"):
+        NetworkEstimator(checkpoint=None)

@@ -1,0 +1,113 @@
+"""Checkpoints: the release structure loads strictly; unsafe, truncated and mismatched files are refused clearly."""
+
+import os
+
+import pytest
+import torch
+
+from dope_core.checkpoint import CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
+from dope_core.model import build_dope_mobilenetv2, build_dope_resnet50
+
+RELEASE_PPI = {"K": 10, "score_th": None, "th_pose3D": 0.3, "th_iou": 0.2, "iou_func": "bbox",
+               "min_mode_score": 0.05, "th_persondetect": 0.002}
+
+
+@pytest.fixture(scope="module")
+def release_file(tmp_path_factory):
+    """A file of the exact release structure: random weights, the release's keys (old RPN names), fp16."""
+    torch.manual_seed(0)
+    state = build_dope_resnet50().state_dict()
+    state = {k.replace("rpn.head.conv.0.0.", "rpn.head.conv."): v.clone().half() for k, v in state.items()}
+    for part, k, j in (("body", 20, 13), ("hand", 10, 21), ("face", 10, 84)):
+        state[f"roi_heads.{part}_anchor_poses"] = torch.rand(k, j, 5).half()
+    assert len(state) == 555
+    ckpt = {"dope_kwargs": {"num_anchor_poses": {"body": 20, "hand": 10, "face": 10}, "min_size": 800, "max_size": 1333},
+            "half": True, "state_dict": state, "body_ppi_kwargs": dict(RELEASE_PPI, K=20),
+            "hand_ppi_kwargs": dict(RELEASE_PPI), "face_ppi_kwargs": dict(RELEASE_PPI, th_pose3D=0.1)}
+    path = tmp_path_factory.mktemp("release") / "DOPErealtime_v1_0_0.pth.tgz"
+    torch.save(ckpt, path)
+    return path, state
+
+
+def test_release_structure_loads_strictly(release_file):
+    path, state = release_file
+    loaded = load_checkpoint(path)
+    assert loaded.kind == "release" and loaded.arch == "resnet50" and loaded.half
+    assert loaded.num_anchor_poses == {"body": 20, "hand": 10, "face": 10}
+    sd = loaded.model.state_dict()
+    assert torch.equal(sd["rpn.head.conv.0.0.weight"], state["rpn.head.conv.weight"].float())
+    assert torch.equal(sd["roi_heads.hand_anchor_poses"], state["roi_heads.hand_anchor_poses"].float())
+    assert torch.equal(sd["roi_heads.dope_head.resnet_backbone.layer4.0.conv1.weight"],
+                       state["backbone.resnet_backbone.layer4.0.conv1.weight"].float())
+    post = loaded.postprocess
+    assert post.method == "ppi" and post.axes_3d == "y_up"
+    assert post.ppi["face"] == {"pose3d_threshold": 0.1, "iou_threshold": 0.2, "min_mode_score": 0.05}
+    assert not loaded.model.training
+
+
+def test_mismatched_state_dicts_name_the_problem(release_file, tmp_path):
+    path, state = release_file
+    ckpt = torch.load(path, weights_only=True)
+    del ckpt["state_dict"]["roi_heads.dope_predictor.face_cls_score.bias"]
+    ckpt["state_dict"]["roi_heads.dope_predictor.hand_cls_score.weight"] = torch.zeros(5, 2048)
+    ckpt["state_dict"]["extra.weight"] = torch.zeros(1)
+    bad = tmp_path / "bad.pth"
+    torch.save(ckpt, bad)
+    with pytest.raises(CheckpointError) as e:
+        load_checkpoint(bad)
+    msg = str(e.value)
+    assert "face_cls_score.bias" in msg and "extra.weight" in msg and "hand_cls_score.weight (5, 2048)" in msg
+    ckpt = torch.load(path, weights_only=True)
+    del ckpt["hand_ppi_kwargs"]
+    torch.save(ckpt, bad)
+    with pytest.raises(CheckpointError, match="hand_ppi_kwargs"):
+        load_checkpoint(bad)
+
+
+def test_truncated_and_foreign_files_are_refused(release_file, tmp_path):
+    path, _ = release_file
+    cut = tmp_path / "cut.pth"
+    cut.write_bytes(path.read_bytes()[: os.path.getsize(path) // 2])
+    with pytest.raises(CheckpointError, match="truncated"):
+        read_checkpoint(cut)
+    with pytest.raises(CheckpointError, match="does not exist"):
+        read_checkpoint(tmp_path / "absent.pth")
+    other = tmp_path / "other.pth"
+    torch.save({"weights": torch.zeros(1)}, other)
+    with pytest.raises(CheckpointError, match="neither a DOPE release"):
+        load_checkpoint(other)
+
+
+class _RunsCode:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_pickle_that_runs_code_is_refused(tmp_path):
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.pth"
+    torch.save({"state_dict": {}, "payload": _RunsCode(str(marker))}, evil)
+    with pytest.raises(CheckpointError, match="refused"):
+        load_checkpoint(evil)
+    assert not marker.exists()
+
+
+def test_project_format_round_trip(tmp_path):
+    torch.manual_seed(0)
+    kwargs = {"min_size": 128, "max_size": 192, "rpn_post_nms_top_n_test": 100}
+    model = build_dope_mobilenetv2(pretrained_backbone=False, **kwargs).eval()
+    path = tmp_path / "student.pth"
+    save_checkpoint(path, model, arch="mobilenetv2", model_kwargs=kwargs,
+                    meta={"epochs": 1})
+    loaded = load_checkpoint(path)
+    assert loaded.kind == "project" and loaded.arch == "mobilenetv2" and loaded.meta == {"epochs": 1}
+    assert loaded.model.transform.min_size == 128
+    image = [torch.rand(3, 96, 128)]
+    with torch.no_grad():
+        a, b = model(image)[0], loaded.model(image)[0]
+    assert torch.equal(a["boxes"], b["boxes"]) and torch.allclose(a["hand_pose2d"], b["hand_pose2d"])
+    with pytest.raises(ValueError, match="arch"):
+        save_checkpoint(path, model, arch="vgg", model_kwargs={})
