@@ -18,7 +18,6 @@ import numpy as np
 
 from dope_core.datasets.files import coco_annotations_by_image, read_json
 from dope_core.datasets.sample import AnnotatedSample, GroundTruthInstance, box_of, xywh_to_xyxy
-from dope_core.keypoints import Part
 from dope_core.metrics.mappings import COCO17_TO_BODY13, HAND21_TO_HAND21, IBUG68_TO_FACE84_MAPPING, KeypointMapping
 from dope_core.structures import Handedness
 

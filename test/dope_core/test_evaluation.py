@@ -9,7 +9,7 @@ import pytest
 from dope_core.datasets import DATASET_NAMES, load_annotated
 from dope_core.datasets.sample import AnnotatedSample, GroundTruthInstance
 from dope_core.evaluation import evaluate, evaluate_predictions
-from dope_core.keypoints import BODY_JOINTS, HAND_JOINTS, Part
+from dope_core.keypoints import BODY_JOINTS, Part
 from dope_core.metrics.mappings import FACE84_OUTER_EYE_CORNERS
 from dope_core.structures import Handedness, PartPose, WholeBodyPoses
 

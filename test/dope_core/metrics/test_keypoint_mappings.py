@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dope_core.keypoints import BODY_JOINTS, FACE_LANDMARKS, HAND_JOINTS, IBUG68_TO_FACE84
+from dope_core.keypoints import BODY_JOINTS, FACE_LANDMARKS, HAND_JOINTS, IBUG68_TO_FACE84, Part
 from dope_core.metrics.mappings import (
     COCO17_TO_BODY13,
     FACE84_OUTER_EYE_CORNERS,
@@ -18,7 +18,6 @@ from dope_core.metrics.mappings import (
     WFLW98_TO_IBUG68,
     KeypointMapping,
 )
-from dope_core.keypoints import Part
 
 
 def test_coco_body_has_no_head_top_and_swaps_sides_to_right_first():
