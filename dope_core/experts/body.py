@@ -8,6 +8,7 @@ hips, camera-aligned axes: the model's world landmarks rotated back to the image
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -21,6 +22,22 @@ from dope_core.keypoints import Part
 from dope_core.structures import PartPose
 
 _LEFT_HIP, _RIGHT_HIP = 23, 24
+
+
+@dataclass
+class BodyLandmarks:
+    """A body with the 33 native BlazePose landmarks it was mapped from.
+
+    Attributes:
+        pose: the body in DOPE's 13 joints.
+        landmarks_2d: ``(33, 2)`` native landmarks in pixels (hand knuckles and
+            face points included, which guide the hand and face experts).
+        visibility: ``(33,)`` landmark visibilities in [0, 1].
+    """
+
+    pose: PartPose
+    landmarks_2d: np.ndarray
+    visibility: np.ndarray
 
 
 class BodyExpert:
@@ -49,7 +66,15 @@ class BodyExpert:
     def detect(self, image: np.ndarray, *, regions: Sequence[np.ndarray] = (), min_score: float = 0.5,
                whole_image: bool = True, detector_score: float | None = None,
                max_people: int | None = None) -> list[PartPose]:
-        """Bodies in ``image``.
+        """Bodies in ``image`` (arguments as :meth:`detect_landmarks`)."""
+        return [b.pose for b in self.detect_landmarks(image, regions=regions, min_score=min_score,
+                                                       whole_image=whole_image, detector_score=detector_score,
+                                                       max_people=max_people)]
+
+    def detect_landmarks(self, image: np.ndarray, *, regions: Sequence[np.ndarray] = (), min_score: float = 0.5,
+                         whole_image: bool = True, detector_score: float | None = None,
+                         max_people: int | None = None) -> list[BodyLandmarks]:
+        """Bodies in ``image``, each with the model's 33 native landmarks.
 
         Args:
             regions: extra ``(4,)`` boxes (pixels) searched at their own scale.
@@ -63,10 +88,10 @@ class BodyExpert:
         views = (tile_views(w, h, tile_fraction=self.tile_fraction) if whole_image else []) + list(regions)
         gate = self.detector_score if detector_score is None else detector_score
         dets = self.detector.detect(image, views, min(gate, min_score))[: max_people or self.max_people]
-        poses = [p for p in (self._landmarks(image, d) for d in dets) if p is not None and p.score >= min_score]
-        return dedupe(poses, [p.box for p in poses], [p.score for p in poses], self.dedupe_iou)
+        found = [b for b in (self._landmarks(image, d) for d in dets) if b is not None and b.pose.score >= min_score]
+        return dedupe(found, [b.pose.box for b in found], [b.pose.score for b in found], self.dedupe_iou)
 
-    def _landmarks(self, image: np.ndarray, det: Detection) -> PartPose | None:
+    def _landmarks(self, image: np.ndarray, det: Detection) -> BodyLandmarks | None:
         hip, scale_point = det.keypoints[0], det.keypoints[1]
         side = 2.0 * float(np.linalg.norm(scale_point - hip))
         if side < 4:
@@ -80,7 +105,7 @@ class BodyExpert:
         world = rotate_xy(world.reshape(-1, 3)[:33].astype(np.float64), rect.rotation)
         world = world - (world[_LEFT_HIP] + world[_RIGHT_HIP]) / 2
         kp2d = body_from_blazepose(xy)
-        return PartPose(
+        pose = PartPose(
             part=Part.BODY,
             score=probability(flag.ravel()[0]),
             box=extent(np.concatenate([xy, kp2d])),
@@ -88,3 +113,4 @@ class BodyExpert:
             keypoints_3d=body_from_blazepose(world),
             confidence=body_confidence_from_blazepose(visibility),
         )
+        return BodyLandmarks(pose=pose, landmarks_2d=xy, visibility=visibility)

@@ -7,7 +7,8 @@ Order of the passes on one image:
 3. bodies again, in regions below the faces that no body claimed, with a low
    person-detector threshold: a new body is kept only if it claims its face
    (a crowd's person detector misses people whose faces are plain to see);
-4. hands on the whole image, around every body's wrists and along its forearms.
+4. hands on the whole image, around every body's wrists, and in regions set by
+   the body model's wrist and knuckle landmarks.
 
 The three experts' detections are fused into people by :func:`dope_core.fusion.assemble`.
 """
@@ -18,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from dope_core.experts.body import BodyExpert
+from dope_core.experts.body import BodyExpert, BodyLandmarks
 from dope_core.experts.common import check_image, dedupe
 from dope_core.experts.face import FaceExpert
 from dope_core.experts.hand import HandExpert
@@ -47,23 +48,30 @@ def hand_regions(bodies: Sequence[PartPose], *, min_side: float = 24.0) -> list[
     return out
 
 
-def forearm_hand_rois(bodies: Sequence[PartPose], *, min_side: float = 16.0) -> list[RotatedRect]:
-    """Rotated regions for the hand landmark model, from each body's forearms.
+_KNUCKLES_OF_WRIST = {16: (18, 20), 15: (17, 19)}
+"""BlazePose right/left wrist and their pinky and index knuckles."""
 
-    The hand is taken to continue the forearm: with ``f = wrist - elbow``, the
-    region is centred at ``wrist + 0.25 f``, has side ``1.4 |f|`` and is rotated
-    so that ``f`` points up, as the model expects of a region from a palm.
+
+def knuckle_hand_rois(bodies: Sequence[BodyLandmarks], *, scale: float = 4.0, shift: float = 0.8,
+                      min_side: float = 16.0) -> list[RotatedRect]:
+    """Rotated regions for the hand landmark model from BlazePose's wrist and knuckles.
+
+    With ``v`` from the wrist to the middle of the index and pinky knuckles: centre
+    ``wrist + shift v``, side ``scale |v|``, rotated so that ``v`` points up, as the
+    model expects of a region from a palm (the palm detector's rule: palm box scaled
+    2.6, shifted half a palm towards the fingers).
     """
     out = []
     for body in bodies:
-        for wrist, elbow in _ELBOW_OF_WRIST.items():
-            w, e = body.keypoints_2d[wrist], body.keypoints_2d[elbow]
-            f = w - e
-            side = 1.4 * float(np.linalg.norm(f))
+        lm = body.landmarks_2d
+        for wrist, (pinky, index) in _KNUCKLES_OF_WRIST.items():
+            w = lm[wrist]
+            v = (lm[pinky] + lm[index]) / 2 - w
+            side = scale * float(np.linalg.norm(v))
             if side < min_side:
                 continue
-            c = w + 0.25 * f
-            out.append(RotatedRect(c[0], c[1], side, alignment_rotation(w, w + f, np.pi / 2)))
+            c = w + shift * v
+            out.append(RotatedRect(c[0], c[1], side, alignment_rotation(w, w + v, np.pi / 2)))
     return out
 
 
@@ -136,7 +144,8 @@ class ExpertsEstimator:
         check_image(image)
         thr = {p: self.scores[p] if min_score is None else min_score for p in Part}
         # Bodies guide the search for hands and faces even when not requested themselves.
-        bodies = self.body.detect(image, min_score=thr[Part.BODY]) if self.body is not None else []
+        found = self.body.detect_landmarks(image, min_score=thr[Part.BODY]) if self.body is not None else []
+        bodies = [b.pose for b in found]
         faces = []
         if self.face is not None:
             guides = [b for b in bodies if b.score >= self.scores[Part.BODY]]
@@ -145,19 +154,21 @@ class ExpertsEstimator:
             claimed = assign_faces(bodies, faces)
             orphans = [f for i, f in enumerate(faces) if i not in claimed and f.score >= self.scores[Part.FACE]]
             more = [b for face, region in zip(orphans, body_regions_from_faces(orphans))
-                    for b in self.body.detect(image, regions=[region], min_score=thr[Part.BODY], whole_image=False,
-                                              detector_score=self.face_seeded_detector_score, max_people=2)
-                    if assign_faces([b], [face])]
+                    for b in self.body.detect_landmarks(image, regions=[region], min_score=thr[Part.BODY],
+                                                        whole_image=False, max_people=2,
+                                                        detector_score=self.face_seeded_detector_score)
+                    if assign_faces([b.pose], [face])]
             if more:
-                bodies = dedupe(bodies + more, [b.box for b in bodies + more], [b.score for b in bodies + more],
-                                self.body.dedupe_iou)
+                found = dedupe(found + more, [b.pose.box for b in found + more],
+                               [b.pose.score for b in found + more], self.body.dedupe_iou)
+                bodies = [b.pose for b in found]
         out: dict[Part, list[PartPose]] = {}
         if Part.BODY in self.parts:
             out[Part.BODY] = bodies
         if self.hand is not None:
-            guides = [b for b in bodies if b.score >= self.scores[Part.BODY]]
-            out[Part.HAND] = self.hand.detect(image, regions=hand_regions(guides), min_score=thr[Part.HAND],
-                                              landmark_regions=forearm_hand_rois(guides))
+            guides = [b for b in found if b.pose.score >= self.scores[Part.BODY]]
+            out[Part.HAND] = self.hand.detect(image, regions=hand_regions([b.pose for b in guides]),
+                                              min_score=thr[Part.HAND], landmark_regions=knuckle_hand_rois(guides))
         if self.face is not None:
             out[Part.FACE] = faces
         return out

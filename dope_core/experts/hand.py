@@ -3,7 +3,7 @@
 Multi-hand: the palm detector runs on the whole image, on overlapping tiles and
 on regions around the wrists of detected bodies (where hands are small); each
 palm gets a landmark pass in a rotated region. Rotated regions given directly
-(from a body's forearm, see :func:`dope_core.experts.ensemble.forearm_hand_rois`)
+(from a body's wrist and knuckles, see :func:`dope_core.experts.ensemble.knuckle_hand_rois`)
 get a landmark pass too, which finds hands the palm detector misses. Outputs 21 joints in 2D (pixels)
 and 3D (metres, origin at the wrist, camera-aligned axes).
 """
