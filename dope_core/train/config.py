@@ -78,6 +78,7 @@ class ValidationConfig:
     pck_alpha: float = 0.1
     max_images: int = 50
     annotated: Optional[str] = None
+    annotated_datasets: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -178,3 +179,5 @@ def _check(cfg: TrainConfig, where: str) -> None:
     need(not bad, f"loss_weights: unknown loss name(s) {bad}; known: {list(LOSS_NAMES)}")
     need(all(w >= 0 for w in cfg.loss_weights.values()), "loss_weights must be >= 0")
     need(0 < cfg.validation.pck_alpha <= 1, "validation.pck_alpha must be in (0, 1]")
+    if cfg.validation.annotated is not None:
+        need(Path(cfg.validation.annotated).is_dir(), f"validation.annotated: no folder {cfg.validation.annotated!r}")

@@ -217,10 +217,13 @@ def _validate(model: nn.Module, cfg: TrainConfig, val_records: list, writer: Any
     report = validate(model, val_records, cfg)
     model.train()
     if writer is not None:
-        for part, values in report["agreement"].items():
+        for part, values in report["agreement"]["parts"].items():
             for name, value in values.items():
                 if isinstance(value, float) and math.isfinite(value):
-                    writer.add_scalar(f"val/{part}_{name}", value, step)
+                    writer.add_scalar(f"val/agreement/{part}_{name}", value, step)
+        for name, value in (report["accuracy"] or {}).items():
+            if math.isfinite(value):
+                writer.add_scalar(f"val/accuracy/{name}", value, step)
     atomic_write_text(out_dir / "validation.json", json.dumps({"step": step, **report}, indent=1))
     return report
 

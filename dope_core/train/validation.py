@@ -1,56 +1,98 @@
-"""Validation during training: the student's agreement with the experts on held-out images.
+"""Validation during training: agreement with the experts, and accuracy on annotated samples.
 
-Each held-out image is run through the network at its original resolution (the
-network's own transform resizes it and maps outputs back to the image's pixels);
-its outputs are post-processed (:mod:`dope_core.postprocess`) into part poses and
-compared with the experts' pseudo ground truth of the record
-(:class:`~dope_core.train.agreement.Agreement`).
+* **Agreement**: each held-out pseudo-labelled image is run through the student at its
+  original resolution (the network's transform resizes it and maps outputs back to the
+  image's pixels); its people are compared with the experts' pseudo ground truth of
+  the record (:class:`~dope_core.train.agreement.Agreement`: PCK, recall, precision,
+  3D error).
+* **Accuracy** (when ``validation.annotated`` names the ``annotated`` folder): the
+  student is scored on real annotated samples with :func:`dope_core.evaluation.evaluate`.
+
+The student is wrapped as a :class:`~dope_core.estimator.PoseEstimator`
+(:class:`StudentEstimator`), with the same post-processing as the network backend.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import logging
+from typing import Any, Optional, Sequence
 
 import cv2
+import numpy as np
 import torch
 from torch import nn
 
 from dope_core.keypoints import Part
-from dope_core.postprocess import PostprocessConfig
-from dope_core.postprocess.pipeline import part_detections, to_part_poses
+from dope_core.postprocess import PostprocessConfig, detections_to_poses
 from dope_core.pseudo_labels.cache import LabelCache, LabelRecord
+from dope_core.structures import WholeBodyPoses
 from dope_core.train.agreement import Agreement
 from dope_core.train.config import TrainConfig
 
+LOG = logging.getLogger(__name__)
 
-@torch.no_grad()
-def validate(model: nn.Module, records: Sequence[tuple[LabelCache, LabelRecord]], cfg: TrainConfig,
-             *, postprocess: PostprocessConfig | None = None) -> dict[str, Any]:
-    """Agreement (PCK, recall, precision, 3D error) of ``model`` with the records' pseudo ground truth.
 
-    Returns:
-        ``{"images": n, "agreement": {part: {...}}}``; unreadable images are counted in
-        ``"skipped"``.
+class StudentEstimator:
+    """An in-memory network as a whole-body estimator (RGB ``uint8`` image in, people out).
+
+    Args:
+        model: a :class:`dope_core.model.DopeRCNN` (put in eval mode here).
+        parts: parts to report.
+        postprocess: post-processing settings (the network backend's defaults if ``None``).
     """
-    postprocess = postprocess or PostprocessConfig()
-    device = next(model.parameters()).device
-    parts = [Part(p) for p in cfg.data.parts]
-    counts = {p: int(model.roi_heads.anchors(p.value).shape[0]) for p in parts}
-    agreement = Agreement(alpha=cfg.validation.pck_alpha)
-    model.eval()
+
+    name = "student"
+
+    def __init__(self, model: nn.Module, *, parts: Sequence[Part | str] = tuple(Part),
+                 postprocess: Optional[PostprocessConfig] = None) -> None:
+        self.model = model.eval()
+        self.parts = tuple(Part(p) for p in parts)
+        self.postprocess = postprocess or PostprocessConfig()
+        self.num_anchor_poses = {p.value: int(model.roi_heads.anchors(p.value).shape[0]) for p in Part}
+        self.device = str(next(model.parameters()).device)
+
+    @torch.no_grad()
+    def __call__(self, image: np.ndarray) -> WholeBodyPoses:
+        tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
+        det = self.model([tensor.to(self.device)])[0]
+        return detections_to_poses(det, image_size=(image.shape[1], image.shape[0]), parts=self.parts,
+                                   num_anchor_poses=self.num_anchor_poses, config=self.postprocess)
+
+
+def agreement_with_experts(estimator: StudentEstimator, records: Sequence[tuple[LabelCache, LabelRecord]], *,
+                           alpha: float, hard_threshold: float, max_images: int) -> dict[str, Any]:
+    """Agreement of the student with the records' pseudo ground truth (see the module docstring)."""
+    agreement = Agreement(alpha=alpha)
     used = skipped = 0
-    for cache, record in list(records)[: cfg.validation.max_images]:
+    for cache, record in list(records)[:max_images]:
         bgr = cv2.imread(str(cache.image_path(record)), cv2.IMREAD_COLOR)
         if bgr is None or record.pseudo_gt is None:
             skipped += 1
             continue
-        image = torch.from_numpy(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)).permute(2, 0, 1).float().div_(255.0)
-        det = model([image.to(device)])[0]
-        for part in parts:
-            student = to_part_poses(part, part_detections(part.value, det, postprocess),
-                                    num_anchor_poses=counts[part], config=postprocess)
-            teacher = [p for p in record.pseudo_gt.parts(part) if p.score >= cfg.data.hard_threshold]
-            agreement.add(part, student, teacher)
+        student = estimator(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        for part in estimator.parts:
+            teacher = [p for p in record.pseudo_gt.parts(part) if p.score >= hard_threshold]
+            agreement.add(part, student.parts(part), teacher)
         used += 1
-    return {"images": used, "skipped": skipped, "alpha": agreement.alpha,
-            "agreement": {k: v for k, v in agreement.to_dict().items() if Part(k) in parts}}
+    return {"images": used, "skipped": skipped, "alpha": alpha,
+            "parts": {k: v for k, v in agreement.to_dict().items() if Part(k) in estimator.parts}}
+
+
+def accuracy_on_annotated(estimator: StudentEstimator, root: str, datasets: Sequence[str]) -> dict[str, float]:
+    """Flat metrics of :func:`dope_core.evaluation.evaluate` on the annotated sets under ``root``."""
+    from dope_core.datasets import DATASET_NAMES, load_annotated
+    from dope_core.evaluation import evaluate
+
+    samples = [s for name in (datasets or DATASET_NAMES) for s in load_annotated(name, root)]
+    return evaluate(estimator, samples)
+
+
+def validate(model: nn.Module, records: Sequence[tuple[LabelCache, LabelRecord]], cfg: TrainConfig) -> dict[str, Any]:
+    """The validation report: ``{"agreement": {...}, "accuracy": {...} or None}``."""
+    estimator = StudentEstimator(model, parts=cfg.data.parts)
+    report: dict[str, Any] = {"agreement": agreement_with_experts(
+        estimator, records, alpha=cfg.validation.pck_alpha, hard_threshold=cfg.data.hard_threshold,
+        max_images=cfg.validation.max_images), "accuracy": None}
+    if cfg.validation.annotated:
+        report["accuracy"] = accuracy_on_annotated(estimator, cfg.validation.annotated, cfg.validation.annotated_datasets)
+    return report

@@ -18,6 +18,7 @@ import yaml
 
 from conftest import make_synthetic_cache, tiny_config
 from dope_core.checkpoint import load_checkpoint
+from dope_core.estimator import build_estimator
 from dope_core.train import cli
 from dope_core.train.checkpointing import load_training_state
 from dope_core.train.config import ConfigError, config_from_dict, load_config
@@ -55,14 +56,18 @@ def test_shipped_configs_are_valid() -> None:
 
 def test_fit_export_and_load(tmp_path: Path, synthetic_cache) -> None:
     torch.set_num_threads(1)
-    cfg = config_from_dict(tiny_config(synthetic_cache.root, tmp_path / "run", steps=16, batch_size=3, lr=0.02,
-                                       checkpoint_every=8))
-    result = fit(cfg, show_progress=False)
+    raw = tiny_config(synthetic_cache.root, tmp_path / "run", steps=16, batch_size=3, lr=0.02, checkpoint_every=8)
+    raw["data"]["val_fraction"] = 0.34
+    result = fit(config_from_dict(raw), show_progress=False)
     assert (result.start_step, result.end_step) == (0, 16) and len(result.losses) == 16
     first = np.mean([l["loss"] for l in result.losses[:4]])
     last = np.mean([l["loss"] for l in result.losses[-4:]])
     assert last < first, (first, last)
     assert {"loss_objectness", "loss_hand_cls", "loss_face_pose3d"} <= set(result.losses[0])
+    agreement = result.validation["agreement"]
+    assert agreement["images"] == 2 and set(agreement["parts"]) == {"body", "hand", "face"}
+    assert agreement["parts"]["body"]["teachers"] == 2 and 0.0 <= agreement["parts"]["body"]["recall"] <= 1.0
+    assert json.loads((tmp_path / "run" / "validation.json").read_text())["step"] == 16
     state = load_training_state(tmp_path / "run")
     assert state["step"] == 16 and state["anchor_poses"]["hand"].shape == (2, 21, 5)
     assert list((tmp_path / "run" / "tb").glob("events.out.tfevents.*"))
@@ -74,9 +79,9 @@ def test_fit_export_and_load(tmp_path: Path, synthetic_cache) -> None:
     assert sd["roi_heads.hand_anchor_poses"].dtype == torch.float16
     np.testing.assert_allclose(sd["roi_heads.hand_anchor_poses"].float().numpy(),
                                state["anchor_poses"]["hand"].numpy(), atol=2e-3)
-    image = torch.rand(3, 96, 128)
-    det = loaded.model([image])[0]
-    assert det["hand_pose2d"].shape[1:] == (2, 21, 2)
+    estimator = build_estimator("network", checkpoint=out, device="cpu")
+    poses = estimator(np.random.default_rng(0).integers(0, 255, (96, 128, 3), dtype=np.uint8))
+    assert poses.image_size == (128, 96) and poses.backend == "network"
 
 
 def _run_cli(args: list[str], **kw) -> subprocess.Popen:
