@@ -1,0 +1,274 @@
+"""The main job: play a video as a camera into the DOPE node (another process) and record what it publishes.
+
+This process publishes each frame as ``sensor_msgs/Image`` (rgb8) with a
+``sensor_msgs/CameraInfo`` (pinhole intrinsics from an assumed field of view), and
+records the node's ``~/poses`` and ``~/markers`` into an MCAP bag and its
+``~/annotated_image`` into a video. By default frames go in lock step (the next frame
+leaves when the node has answered the previous one, so every frame is processed);
+``--realtime`` plays at the video's frame rate instead, and the node drops what it
+cannot keep up with. Run it through ``scripts/demo.sh`` (loopback-only network).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Optional
+
+import cv2
+import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.node import Node
+from rclpy.qos import qos_profile_sensor_data
+from rclpy.serialization import deserialize_message
+from sensor_msgs.msg import CameraInfo, Image
+from visualization_msgs.msg import MarkerArray
+
+from dope_core.image_encoding import encode_raw
+from dope_ros.bag_io import BagWriter
+from dope_ros.msg import WholeBodyPoseArray
+from dope_ros.video_source import intrinsics_from_fov, video_fps, video_frames
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def node_command(*, namespace: str, device: str = "cpu", backend: str = "experts",
+                 extra_parameters: Optional[dict[str, str]] = None) -> list[str]:
+    """Command line of a DOPE node reading ``/<namespace>/camera/{image_raw,camera_info}``."""
+    installed = Path(sys.prefix) / "lib" / "dope_ros" / "dope_node"
+    exe = installed if installed.exists() else REPO / "scripts" / "dope_node"
+    params = {"image_topic": f"/{namespace}/camera/image_raw", "camera_info_topic": f"/{namespace}/camera/camera_info",
+              "backend": backend, "device": device, **(extra_parameters or {})}
+    cmd = [sys.executable, str(exe), "--ros-args", "-r", "__node:=dope", "-r", f"__ns:=/{namespace}",
+           "--params-file", str(REPO / "config" / "dope.yaml")]
+    for k, v in params.items():
+        cmd += ["-p", f"{k}:={v}"]
+    return cmd
+
+
+class DemoClient(Node):
+    """Camera player and recorder: publishes frames, collects the node's outputs by image stamp."""
+
+    def __init__(self, namespace: str, bag: BagWriter, video_path: Path, fps: float) -> None:
+        super().__init__("dope_demo_client")
+        self._bag = bag
+        self._video_path = video_path
+        self._fps = fps
+        self._video: Optional[cv2.VideoWriter] = None
+        self._lock = threading.Condition()
+        self.answers: dict[tuple[int, int], tuple[float, WholeBodyPoseArray]] = {}
+        self.annotated: set[tuple[int, int]] = set()
+        self.diagnostics: dict[str, str] = {}
+        self.image_pub = self.create_publisher(Image, f"/{namespace}/camera/image_raw", qos_profile_sensor_data)
+        self.info_pub = self.create_publisher(CameraInfo, f"/{namespace}/camera/camera_info", qos_profile_sensor_data)
+        self.poses_topic = f"/{namespace}/dope/poses"
+        self.markers_topic = f"/{namespace}/dope/markers"
+        bag.add_topic(self.poses_topic, "dope_ros/msg/WholeBodyPoseArray")
+        bag.add_topic(self.markers_topic, "visualization_msgs/msg/MarkerArray")
+        self.create_subscription(WholeBodyPoseArray, self.poses_topic, self._on_poses, 50, raw=True)
+        self.create_subscription(MarkerArray, self.markers_topic, self._on_markers, 50, raw=True)
+        self.create_subscription(Image, f"/{namespace}/dope/annotated_image", self._on_annotated, 50)
+        self.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
+
+    def _on_poses(self, data: bytes) -> None:
+        msg = deserialize_message(data, WholeBodyPoseArray)
+        stamp = (msg.header.stamp.sec, msg.header.stamp.nanosec)
+        self._bag.write(self.poses_topic, stamp[0] * 1_000_000_000 + stamp[1], data)
+        with self._lock:
+            self.answers[stamp] = (time.monotonic(), msg)
+            self._lock.notify_all()
+
+    def _on_markers(self, data: bytes) -> None:
+        self._bag.write(self.markers_topic, time.time_ns(), data)
+
+    def _on_annotated(self, msg: Image) -> None:
+        image = np.frombuffer(bytes(msg.data), np.uint8).reshape(msg.height, msg.step)[:, :3 * msg.width]
+        bgr = cv2.cvtColor(image.reshape(msg.height, msg.width, 3), cv2.COLOR_RGB2BGR)
+        if self._video is None:
+            self._video = cv2.VideoWriter(str(self._video_path), cv2.VideoWriter_fourcc(*"mp4v"), self._fps,
+                                          (msg.width, msg.height))
+        self._video.write(bgr)
+        with self._lock:
+            self.annotated.add((msg.header.stamp.sec, msg.header.stamp.nanosec))
+            self._lock.notify_all()
+
+    def _on_diagnostics(self, msg: DiagnosticArray) -> None:
+        for status in msg.status:
+            values = {kv.key: kv.value for kv in status.values}
+            if values.get("image_topic") == self.image_pub.topic_name:
+                self.diagnostics = values
+
+    def wait_for(self, stamp: tuple[int, int], timeout: float) -> bool:
+        """Wait until the poses and the annotated image of ``stamp`` have arrived."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while not (stamp in self.answers and stamp in self.annotated):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._lock.wait(timeout=left)
+        return True
+
+    def close_video(self) -> None:
+        if self._video is not None:
+            self._video.release()
+
+
+def _image_msg(frame: np.ndarray, stamp: tuple[int, int]) -> Image:
+    h, w, step, data = encode_raw(frame)
+    msg = Image(height=h, width=w, encoding="rgb8", is_bigendian=0, step=step, data=data)
+    msg.header.stamp.sec, msg.header.stamp.nanosec = stamp
+    msg.header.frame_id = "camera_optical_frame"
+    return msg
+
+
+def _info_msg(k: np.ndarray, width: int, height: int, stamp: tuple[int, int]) -> CameraInfo:
+    msg = CameraInfo(width=width, height=height, distortion_model="plumb_bob")
+    msg.k = k.reshape(-1).tolist()
+    msg.p = np.hstack([k, np.zeros((3, 1))]).reshape(-1).tolist()
+    msg.r = np.eye(3).reshape(-1).tolist()
+    msg.d = [0.0] * 5
+    msg.header.stamp.sec, msg.header.stamp.nanosec = stamp
+    msg.header.frame_id = "camera_optical_frame"
+    return msg
+
+
+def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: float, realtime: bool,
+        device: str = "cpu", timeout_s: float = 60.0, namespace: str = "demo") -> dict:
+    """Play ``video`` into a node process and record its outputs in ``out_dir``; returns the summary."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    bag_path = out_dir / "poses_bag"
+    if bag_path.exists():
+        import shutil
+
+        shutil.rmtree(bag_path)
+    fps = video_fps(video)
+    log = open(out_dir / "node.log", "w")
+    node_proc = subprocess.Popen(node_command(namespace=namespace, device=device), stdout=log,
+                                 stderr=subprocess.STDOUT, cwd=REPO)
+    rclpy.init()
+    bag = BagWriter(bag_path)
+    client = DemoClient(namespace, bag, out_dir / "annotated.mp4", fps)
+    executor = rclpy.executors.SingleThreadedExecutor()
+    executor.add_node(client)
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
+    sent: dict[tuple[int, int], float] = {}
+    try:
+        deadline = time.monotonic() + 120
+        while client.image_pub.get_subscription_count() == 0 or client.count_publishers(client.poses_topic) == 0:
+            if node_proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the node did not come up; see {out_dir / 'node.log'}")
+            time.sleep(0.1)
+        time.sleep(0.5)
+        base_ns = time.time_ns()
+        started = time.monotonic()
+        for i, frame in enumerate(video_frames(video, max_frames=frames, max_width=max_width)):
+            t_ns = base_ns + int(i * 1e9 / fps)
+            stamp = (t_ns // 1_000_000_000, t_ns % 1_000_000_000)
+            h, w = frame.shape[:2]
+            image, info = _image_msg(frame, stamp), _info_msg(intrinsics_from_fov(w, h, hfov_deg), w, h, stamp)
+            sent[stamp] = time.monotonic()
+            client.info_pub.publish(info)
+            client.image_pub.publish(image)
+            if realtime:
+                time.sleep(max(0.0, started + (i + 1) / fps - time.monotonic()))
+            elif not client.wait_for(stamp, timeout_s / 2):
+                client.info_pub.publish(info)  # best effort: one resend
+                client.image_pub.publish(image)
+                client.wait_for(stamp, timeout_s / 2)
+            if node_proc.poll() is not None:
+                raise RuntimeError(f"the node exited; see {out_dir / 'node.log'}")
+        if sent:
+            client.wait_for(max(sent), 10.0)
+        time.sleep(1.5)  # last diagnostics
+    finally:
+        executor.shutdown()
+        client.close_video()
+        bag.close()
+        diagnostics = dict(client.diagnostics)
+        client.destroy_node()
+        rclpy.try_shutdown()
+        node_proc.terminate()
+        try:
+            node_proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            node_proc.kill()
+        log.close()
+    return summarize(sent, client.answers, diagnostics, out_dir, bag.counts)
+
+
+def summarize(sent: dict, answers: dict, diagnostics: dict, out_dir: Path, bag_counts: dict) -> dict:
+    """Counts, rate and latency of a run (latency: image publication to pose reception, ms)."""
+    got = [(sent[s], answers[s][0], answers[s][1]) for s in sent if s in answers]
+    latencies = np.array([1000.0 * (r - p) for p, r, _ in got]) if got else np.zeros(0)
+    parts = {"bodies": 0, "hands": 0, "faces": 0, "people": 0, "placed_parts": 0, "parts": 0}
+    for _, _, msg in got:
+        parts["people"] += len(msg.people)
+        for person in msg.people:
+            for slot, key in (("body", "bodies"), ("left_hand", "hands"), ("right_hand", "hands"), ("face", "faces")):
+                p = getattr(person, slot)
+                if p.present:
+                    parts[key] += 1
+                    parts["parts"] += 1
+                    parts["placed_parts"] += int(p.frame_3d == p.FRAME_CAMERA)
+        for p in msg.unassigned:
+            parts["hands" if p.part == p.HAND else "faces" if p.part == p.FACE else "bodies"] += 1
+    span = (max(r for _, r, _ in got) - min(p for p, _, _ in got)) if got else 0.0
+    summary = {
+        "frames_sent": len(sent),
+        "frames_answered": len(got),
+        **{k: parts[k] for k in ("people", "bodies", "hands", "faces")},
+        "people_per_frame": parts["people"] / len(got) if got else 0.0,
+        "parts_placed_in_camera_frame": parts["placed_parts"],
+        "rate_hz": len(got) / span if span > 0 else 0.0,
+        "latency_ms_mean": float(latencies.mean()) if len(latencies) else 0.0,
+        "latency_ms_p50": float(np.percentile(latencies, 50)) if len(latencies) else 0.0,
+        "latency_ms_p95": float(np.percentile(latencies, 95)) if len(latencies) else 0.0,
+        "node_diagnostics": diagnostics,
+        "bag": str(out_dir / "poses_bag"),
+        "bag_messages": bag_counts,
+        "annotated_video": str(out_dir / "annotated.mp4"),
+    }
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def print_summary(s: dict) -> None:
+    d = s["node_diagnostics"]
+    print(f"frames: {s['frames_answered']}/{s['frames_sent']} answered; people: {s['people']} "
+          f"({s['people_per_frame']:.2f}/frame), bodies {s['bodies']}, hands {s['hands']}, faces {s['faces']}; "
+          f"{s['parts_placed_in_camera_frame']} parts placed in the camera frame")
+    print(f"rate: {s['rate_hz']:.2f} frames/s; latency (publish -> poses): mean {s['latency_ms_mean']:.0f} ms, "
+          f"p50 {s['latency_ms_p50']:.0f} ms, p95 {s['latency_ms_p95']:.0f} ms; node inference "
+          f"{d.get('inference_ms', '?')} ms, dropped {d.get('frames_dropped', '?')}, backend {d.get('backend', '?')} "
+          f"on {d.get('device', '?')}")
+    print(f"wrote {s['bag']} ({s['bag_messages']}) and {s['annotated_video']}")
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--video", type=Path, required=True, help="video file of people")
+    p.add_argument("--out", type=Path, default=REPO / "out" / "demo", help="output folder (default out/demo)")
+    p.add_argument("--frames", type=int, default=60, help="number of frames to play (default 60)")
+    p.add_argument("--max-width", type=int, default=960, help="downscale wider frames to this width, pixels")
+    p.add_argument("--hfov", type=float, default=60.0, help="horizontal field of view for CameraInfo, degrees")
+    p.add_argument("--realtime", action="store_true", help="play at the video's frame rate (the node drops frames)")
+    p.add_argument("--device", default="cpu", help="device of the node (cpu, cuda, auto)")
+    args = p.parse_args(argv)
+    if args.frames <= 0:
+        p.error("--frames must be positive")
+    summary = run(args.video, args.out, frames=args.frames, max_width=args.max_width, hfov_deg=args.hfov,
+                  realtime=args.realtime, device=args.device)
+    print_summary(summary)
+    return 0 if summary["frames_answered"] > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
