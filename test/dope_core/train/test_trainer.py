@@ -16,7 +16,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import make_synthetic_cache, tiny_config
+from train_fixtures import tiny_config
 from dope_core.checkpoint import load_checkpoint
 from dope_core.estimator import build_estimator
 from dope_core.train import cli

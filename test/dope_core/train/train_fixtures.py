@@ -1,4 +1,4 @@
-"""Fixtures of the trainer tests: a small synthetic pseudo-label cache and a tiny config.
+"""Helpers of the trainer tests: a small synthetic pseudo-label cache and a tiny config.
 
 The synthetic images show one bright "person" rectangle at a random place on a dark
 background; its body, right hand and face labels lie inside it, so a network can
@@ -12,7 +12,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-import pytest
 
 from dope_core.fusion import assemble
 from dope_core.keypoints import Part
@@ -68,8 +67,3 @@ def tiny_config(cache: Path, out: Path, **schedule: Any) -> dict[str, Any]:
                      "log_every": 1, "amp": False, **schedule},
         "output_dir": str(out),
     }
-
-
-@pytest.fixture
-def synthetic_cache(tmp_path: Path) -> LabelCache:
-    return make_synthetic_cache(tmp_path / "cache")

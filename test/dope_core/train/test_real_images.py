@@ -1,0 +1,58 @@
+"""dope-train end to end on a handful of real photos: experts label, student trains, exports, runs.
+
+Needs ``../shared/data`` (skipped without it). Tiny model and input size: a few CPU seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from dope_core.estimator import build_estimator
+from dope_core.image_io import read_image
+from dope_core.pseudo_labels.cache import LabelCache
+from dope_core.train import cli
+from train_fixtures import tiny_config
+
+PHOTOS = ("packages/zidane.jpg", "packages/bus.jpg", "dope/015994080.jpg", "alphapose/2.jpg")
+
+
+def test_label_fit_export_run_on_real_photos(tmp_path: Path, shared_data: Path, capsys) -> None:
+    src = tmp_path / "photos"
+    src.mkdir()
+    for rel in PHOTOS:
+        shutil.copy(shared_data / "images" / rel, src / rel.replace("/", "_"))
+    (src / "corrupt.jpg").write_bytes(b"\xff\xd8 truncated")
+    cache = tmp_path / "labels"
+    assert cli.main(["label", "--input", str(src), "--out", str(cache), "--workers", "1"]) == 0
+    summary = json.loads((cache / "summary.json").read_text())
+    assert summary["labelled_now"]["ok"] == 4 and summary["labelled_now"]["unreadable"] == 1
+    records = [r for r in LabelCache(cache).records() if r.status == "ok"]
+    assert sum(len(r.pseudo_gt.parts("body")) for r in records) >= 4
+    assert sum(len(r.detections.get("hand", [])) for r in records) >= 2
+
+    cfg = tiny_config(cache, tmp_path / "run", steps=12, batch_size=2, lr=0.02, checkpoint_every=6)
+    cfg["data"].update(max_size=256, val_fraction=0.25)
+    cfg["model"]["kwargs"].update(min_size=192, max_size=256)
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(cfg))
+    capsys.readouterr()
+    assert cli.main(["fit", "--config", str(tmp_path / "cfg.yaml"), "--no-progress"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["steps"] == [0, 12] and report["validation"]["agreement"]["images"] == 1
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tmp_path / "run" / "tb"))
+    events.Reload()
+    total = [e.value for e in events.Scalars("train/loss")]
+    assert len(total) == 12
+    assert np.mean(total[-4:]) < np.mean(total[:4]), total
+
+    out = tmp_path / "student.pth"
+    assert cli.main(["export", "--run", str(tmp_path / "run"), "--out", str(out)]) == 0
+    estimator = build_estimator("network", checkpoint=out, device="cpu")
+    poses = estimator(read_image(shared_data / "images" / PHOTOS[0]))
+    assert poses.backend == "network" and poses.image_size[0] > 0
