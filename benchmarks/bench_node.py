@@ -1,0 +1,71 @@
+"""Node rate and latency on the demo video (experts backend by default, CPU).
+
+Two runs of the demo pipeline (camera player -> node process -> recorder):
+
+* lock step: the next frame leaves when the node has answered the previous one:
+  latency of one frame through the node, and the node's best sustained rate;
+* real time: frames at the video's 30 fps, faster than inference: the node's rate,
+  its latency and how many frames it drops.
+
+Latency is measured in the player process from the image publication to the reception
+of the pose array (transport both ways, decoding, inference, placement, publication).
+Re-executes itself in the loopback-only ROS environment (scripts/ros_env.sh) when
+started outside it. Usage:
+    .venv/bin/python benchmarks/bench_node.py --video ~/.cache/dope_ros/sports2d_demo.mp4 --frames 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _reexec_isolated() -> None:
+    if os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE") == "LOCALHOST" and os.environ.get("DOPE_BENCH_ISOLATED"):
+        return
+    cmd = " ".join(["source", str(REPO / "scripts" / "ros_env.sh"), "&&", "DOPE_BENCH_ISOLATED=1", "run_isolated",
+                    sys.executable] + [f"'{a}'" for a in [__file__] + sys.argv[1:]])
+    sys.exit(subprocess.call(["bash", "-c", cmd]))
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--video", type=Path, default=Path.home() / ".cache" / "dope_ros" / "sports2d_demo.mp4")
+    p.add_argument("--frames", type=int, default=60)
+    p.add_argument("--max-width", type=int, default=960)
+    p.add_argument("--out", type=Path, default=REPO / "out" / "bench_node")
+    args = p.parse_args()
+    _reexec_isolated()
+    from dope_ros.demo import run
+
+    results = {}
+    for mode in ("lockstep", "realtime"):
+        s = run(args.video, args.out / mode, frames=args.frames, max_width=args.max_width, hfov_deg=60.0,
+                realtime=mode == "realtime", namespace=f"bench_{mode}")
+        d = s["node_diagnostics"]
+        results[mode] = {k: s[k] for k in ("frames_sent", "frames_answered", "rate_hz", "latency_ms_mean",
+                                            "latency_ms_p50", "latency_ms_p95", "people_per_frame")}
+        results[mode].update(node_inference_ms=float(d.get("inference_ms", "nan")),
+                             node_frames_dropped=int(d.get("frames_dropped", "0")))
+    results["machine"] = {"cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(),
+                          "video": str(args.video), "max_width": args.max_width, "backend": "experts", "device": "cpu"}
+    (args.out / "bench_node.json").write_text(json.dumps(results, indent=2))
+    print("| mode | frames answered/sent | rate (frames/s) | latency mean / p50 / p95 (ms) | node inference (ms, last 5 s) | dropped |")
+    print("|---|---|---|---|---|---|")
+    for mode in ("lockstep", "realtime"):
+        r = results[mode]
+        print(f"| {mode} | {r['frames_answered']}/{r['frames_sent']} | {r['rate_hz']:.2f} | "
+              f"{r['latency_ms_mean']:.0f} / {r['latency_ms_p50']:.0f} / {r['latency_ms_p95']:.0f} | "
+              f"{r['node_inference_ms']:.0f} | {r['node_frames_dropped']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
