@@ -23,7 +23,7 @@ anchors are the cluster means in the original units.
 from __future__ import annotations
 
 import logging
-from typing import Iterable, Mapping, Optional, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -159,11 +159,6 @@ def anchor_poses(
     return out
 
 
-def hand_class_is_right(k: int) -> np.ndarray:
-    """``(K,)`` bool: which hand classes are right hands (class < K/2)."""
-    return np.arange(k) < k // 2
-
-
 def collect_samples(parts: Iterable[PartPose]) -> dict[Part, list[PartPose]]:
     """Group poses by part."""
     out: dict[Part, list[PartPose]] = {p: [] for p in Part}
@@ -192,9 +187,3 @@ def _stack(poses: Sequence[PartPose]) -> np.ndarray:
 def _rms_spread(x: np.ndarray) -> float:
     spread = float(np.sqrt(((x - x.mean(0)) ** 2).mean())) if len(x) > 1 else 0.0
     return spread if spread > 1e-9 else 1.0
-
-
-def summarise(anchors: Mapping[Part, np.ndarray], counts: Optional[Mapping[Part, int]] = None) -> str:
-    """One line per part: K and the number of poses clustered."""
-    return "\n".join(f"{p.value}: K={a.shape[0]}, J={a.shape[1]}"
-                     + (f", from {counts[p]} poses" if counts and p in counts else "") for p, a in anchors.items())

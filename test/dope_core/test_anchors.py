@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dope_core.anchors import (anchor_poses, cluster_poses, hand_class_is_right, is_upper_body, kmeans,
+from dope_core.anchors import (anchor_poses, cluster_poses, is_upper_body, kmeans,
                                mirror_normalised, normalised_pose)
 from dope_core.keypoints import Part
 from dope_core.structures import Handedness, PartPose
@@ -63,7 +63,6 @@ def test_hand_anchors_are_mirror_halves_right_first() -> None:
     anchors = anchor_poses({Part.HAND: hands}, num_anchors={"hand": 4}, seed=0)[Part.HAND]
     assert anchors.shape == (4, 21, 5) and anchors.dtype == np.float32
     np.testing.assert_allclose(anchors[2:], mirror_normalised(anchors[:2], Part.HAND), atol=1e-6)
-    assert hand_class_is_right(4).tolist() == [True, True, False, False]
     with pytest.raises(ValueError, match="even"):
         anchor_poses({Part.HAND: hands}, num_anchors={"hand": 3})
 
