@@ -16,12 +16,18 @@ import numpy as np
 from dope_core.experts.common import check_image, dedupe, extent, probability, sigmoid
 from dope_core.experts.mapping import body_confidence_from_blazepose, body_from_blazepose
 from dope_core.experts.roi import RotatedRect, alignment_rotation, rotate_xy
-from dope_core.experts.ssd import AnchorConfig, Detection, SSDDetector, tile_views
+from dope_core.experts.ssd import AnchorConfig, Detection, SSDDetector
 from dope_core.experts.tflite import TFLiteModel
 from dope_core.keypoints import Part
 from dope_core.structures import PartPose
 
 _LEFT_HIP, _RIGHT_HIP = 23, 24
+
+
+def _same_person(a: RotatedRect, b: RotatedRect) -> bool:
+    """Two person regions (from detections in overlapping views) of about the same place and size."""
+    close = np.hypot(a.cx - b.cx, a.cy - b.cy) < 0.08 * min(a.side, b.side)
+    return bool(close and 2 / 3 < a.side / b.side < 3 / 2)
 
 
 @dataclass
@@ -85,18 +91,30 @@ class BodyExpert:
         """
         check_image(image)
         h, w = image.shape[:2]
-        views = (tile_views(w, h, tile_fraction=self.tile_fraction) if whole_image else []) + list(regions)
+        views = (self.detector.whole_image_views(w, h, self.tile_fraction) if whole_image else []) + list(regions)
         gate = self.detector_score if detector_score is None else detector_score
         dets = self.detector.detect(image, views, min(gate, min_score))[: max_people or self.max_people]
-        found = [b for b in (self._landmarks(image, d) for d in dets) if b is not None and b.pose.score >= min_score]
+        found: list[BodyLandmarks] = []
+        done: list[RotatedRect] = []
+        for det in dets:  # best first
+            rect = self._region(det)
+            if rect is None or any(_same_person(rect, other) for other in done):
+                continue
+            done.append(rect)
+            body = self._landmarks(image, rect)
+            if body.pose.score >= min_score:
+                found.append(body)
         return dedupe(found, [b.pose.box for b in found], [b.pose.score for b in found], self.dedupe_iou)
 
-    def _landmarks(self, image: np.ndarray, det: Detection) -> BodyLandmarks | None:
+    @staticmethod
+    def _region(det: Detection) -> RotatedRect | None:
         hip, scale_point = det.keypoints[0], det.keypoints[1]
         side = 2.0 * float(np.linalg.norm(scale_point - hip))
         if side < 4:
             return None
-        rect = RotatedRect(hip[0], hip[1], side, alignment_rotation(hip, scale_point, np.pi / 2)).scaled(1.25)
+        return RotatedRect(hip[0], hip[1], side, alignment_rotation(hip, scale_point, np.pi / 2)).scaled(1.25)
+
+    def _landmarks(self, image: np.ndarray, rect: RotatedRect) -> BodyLandmarks:
         size = self.landmarks.input_size
         raw, flag, _seg, _heat, world = self.landmarks(rect.crop(image, size, (0.0, 1.0)))
         lm = raw.reshape(-1, 5)[:33]

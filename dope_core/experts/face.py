@@ -18,7 +18,7 @@ import numpy as np
 from dope_core.experts.common import check_image, dedupe, extent, probability
 from dope_core.experts.mapping import MESH_EYE_OUTER, face_from_mesh
 from dope_core.experts.roi import RotatedRect, alignment_rotation
-from dope_core.experts.ssd import AnchorConfig, Detection, SSDDetector, tile_views, weighted_nms
+from dope_core.experts.ssd import AnchorConfig, Detection, SSDDetector, weighted_nms
 from dope_core.experts.tflite import TFLiteModel
 from dope_core.keypoints import Part
 from dope_core.structures import PartPose
@@ -56,7 +56,7 @@ class FaceExpert:
         check_image(image)
         h, w = image.shape[:2]
         thr = min(self.detector_score, min_score)
-        dets = self.full_range.detect(image, tile_views(w, h, tile_fraction=self.tile_fraction), thr)
+        dets = self.full_range.detect(image, self.full_range.whole_image_views(w, h, self.tile_fraction), thr)
         dets += self.short_range.detect(image, list(regions), thr)
         dets = weighted_nms(dets, self.full_range.nms_iou)[: self.max_faces]
         poses = [p for p in (self._landmarks(image, d) for d in dets) if p is not None and p.score >= min_score]

@@ -16,7 +16,7 @@ import numpy as np
 
 from dope_core.experts.common import check_image, dedupe, extent, probability
 from dope_core.experts.roi import RotatedRect, alignment_rotation, rotate_xy
-from dope_core.experts.ssd import AnchorConfig, Detection, SSDDetector, tile_views
+from dope_core.experts.ssd import AnchorConfig, Detection, SSDDetector
 from dope_core.experts.tflite import TFLiteModel
 from dope_core.keypoints import HAND_WRIST, Part
 from dope_core.structures import Handedness, PartPose
@@ -52,7 +52,7 @@ class HandExpert:
         """Hands in ``image``; ``landmark_regions`` are rotated regions tried without the palm detector."""
         check_image(image)
         h, w = image.shape[:2]
-        views = tile_views(w, h, tile_fraction=self.tile_fraction) + list(regions)
+        views = self.detector.whole_image_views(w, h, self.tile_fraction) + list(regions)
         dets = self.detector.detect(image, views, min(self.detector_score, min_score))[: self.max_hands]
         rects = [r for r in (self._palm_region(d) for d in dets) if r is not None] + list(landmark_regions)
         poses = [p for p in (self._landmarks(image, r) for r in rects) if p.score >= min_score]
