@@ -37,6 +37,7 @@ def build_estimator(
     checkpoint: str | Path | None = None,
     device: str = "auto",
     half: bool = False,
+    tile_fractions: Sequence[float] = (0.5,),
 ) -> PoseEstimator:
     """Build an estimator.
 
@@ -48,6 +49,8 @@ def build_estimator(
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (network backend;
             CUDA asked for and absent falls back to the CPU with a warning).
         half: run the network in fp16 (CUDA only).
+        tile_fractions: experts backend: tile sizes of the whole-image detector passes
+            (:class:`dope_core.experts.ensemble.ExpertsEstimator`).
 
     Raises:
         ValueError: unknown backend or part.
@@ -56,7 +59,7 @@ def build_estimator(
     if backend == "experts":
         from dope_core.experts.ensemble import ExpertsEstimator
 
-        return ExpertsEstimator(parts=parts)
+        return ExpertsEstimator(parts=parts, tile_fractions=tile_fractions)
     if backend == "network":
         from dope_core.model.inference import NetworkEstimator
 

@@ -51,7 +51,7 @@ class BodyExpert:
 
     Args:
         num_threads: LiteRT CPU threads per model.
-        tile_fraction: tile side as a fraction of the image's longer side (1 = no tiles).
+        tile_fractions: tile sides as fractions of the image's longer side (empty: no tiles).
         detector_score: minimum person-detector score for a landmark pass.
         max_people: at most this many landmark passes per image (best detections first).
         dedupe_iou: two bodies whose boxes overlap above this are one person.
@@ -59,12 +59,12 @@ class BodyExpert:
 
     part = Part.BODY
 
-    def __init__(self, *, num_threads: int = 2, tile_fraction: float = 0.5, detector_score: float = 0.5,
+    def __init__(self, *, num_threads: int = 2, tile_fractions: Sequence[float] = (0.5,), detector_score: float = 0.5,
                  max_people: int = 20, dedupe_iou: float = 0.5) -> None:
         self.detector = SSDDetector(model="pose_detection", anchors=AnchorConfig(224, (8, 16, 32, 32, 32)),
                                     num_keypoints=4, value_range=(-1.0, 1.0), num_threads=num_threads)
         self.landmarks = TFLiteModel("pose_landmark", num_threads=num_threads)
-        self.tile_fraction = tile_fraction
+        self.tile_fractions = tuple(tile_fractions)
         self.detector_score = detector_score
         self.max_people = max_people
         self.dedupe_iou = dedupe_iou
@@ -91,7 +91,7 @@ class BodyExpert:
         """
         check_image(image)
         h, w = image.shape[:2]
-        views = (self.detector.whole_image_views(w, h, self.tile_fraction) if whole_image else []) + list(regions)
+        views = (self.detector.whole_image_views(w, h, self.tile_fractions) if whole_image else []) + list(regions)
         gate = self.detector_score if detector_score is None else detector_score
         dets = self.detector.detect(image, views, min(gate, min_score))[: max_people or self.max_people]
         found: list[BodyLandmarks] = []

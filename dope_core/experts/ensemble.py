@@ -112,7 +112,8 @@ class ExpertsEstimator:
         parts: which parts to estimate.
         scores: minimum score per part for :meth:`__call__` (the fused result).
         num_threads: LiteRT CPU threads per model.
-        tile_fraction: tile side for the whole-image detector passes (1 = no tiles).
+        tile_fractions: tile sides for the whole-image detector passes, as fractions of the
+            image's longer side; ``(0.5, 0.3)`` finds smaller people at about twice the cost.
         mirrored: the images are mirrored (selfie view), for hand handedness.
         face_seeded_detector_score: person-detector threshold below unclaimed faces.
     """
@@ -121,14 +122,14 @@ class ExpertsEstimator:
     device = "cpu"
 
     def __init__(self, *, parts: Sequence[Part | str] = tuple(Part), scores: dict[Part, float] | None = None,
-                 num_threads: int = 2, tile_fraction: float = 0.5, mirrored: bool = False,
+                 num_threads: int = 2, tile_fractions: Sequence[float] = (0.5,), mirrored: bool = False,
                  face_seeded_detector_score: float = 0.1) -> None:
         self.parts = tuple(Part(p) for p in parts)
         if not self.parts:
             raise ValueError("at least one part must be estimated")
         self.scores = {Part.BODY: 0.5, Part.HAND: 0.5, Part.FACE: 0.5, **(scores or {})}
         self.face_seeded_detector_score = face_seeded_detector_score
-        kw = dict(num_threads=num_threads, tile_fraction=tile_fraction)
+        kw = dict(num_threads=num_threads, tile_fractions=tile_fractions)
         self.body = BodyExpert(**kw) if Part.BODY in self.parts or len(self.parts) < 3 else None
         self.hand = HandExpert(mirrored=mirrored, **kw) if Part.HAND in self.parts else None
         self.face = FaceExpert(**kw) if Part.FACE in self.parts else None

@@ -32,7 +32,7 @@ class FaceExpert:
 
     Args:
         num_threads: LiteRT CPU threads per model.
-        tile_fraction: tile side as a fraction of the image's longer side (1 = no tiles).
+        tile_fractions: tile sides as fractions of the image's longer side (empty: no tiles).
         detector_score: minimum face-detector score for a landmark pass.
         max_faces: at most this many landmark passes per image.
         dedupe_iou: two faces whose boxes overlap above this are one face.
@@ -40,14 +40,14 @@ class FaceExpert:
 
     part = Part.FACE
 
-    def __init__(self, *, num_threads: int = 2, tile_fraction: float = 0.5, detector_score: float = 0.5,
+    def __init__(self, *, num_threads: int = 2, tile_fractions: Sequence[float] = (0.5,), detector_score: float = 0.5,
                  max_faces: int = 30, dedupe_iou: float = 0.4) -> None:
         self.full_range = SSDDetector(model="face_detection_full", anchors=AnchorConfig(192, (4,), interpolated_scale=False),
                                       num_keypoints=6, value_range=(-1.0, 1.0), num_threads=num_threads)
         self.short_range = SSDDetector(model="face_detection_short", anchors=AnchorConfig(128, (8, 16, 16, 16)),
                                        num_keypoints=6, value_range=(-1.0, 1.0), num_threads=num_threads)
         self.landmarks = TFLiteModel("face_landmark", num_threads=num_threads)
-        self.tile_fraction = tile_fraction
+        self.tile_fractions = tuple(tile_fractions)
         self.detector_score = detector_score
         self.max_faces = max_faces
         self.dedupe_iou = dedupe_iou
@@ -56,7 +56,7 @@ class FaceExpert:
         check_image(image)
         h, w = image.shape[:2]
         thr = min(self.detector_score, min_score)
-        dets = self.full_range.detect(image, self.full_range.whole_image_views(w, h, self.tile_fraction), thr)
+        dets = self.full_range.detect(image, self.full_range.whole_image_views(w, h, self.tile_fractions), thr)
         dets += self.short_range.detect(image, list(regions), thr)
         dets = weighted_nms(dets, self.full_range.nms_iou)[: self.max_faces]
         poses = [p for p in (self._landmarks(image, d) for d in dets) if p is not None and p.score >= min_score]

@@ -27,7 +27,7 @@ class HandExpert:
 
     Args:
         num_threads: LiteRT CPU threads per model.
-        tile_fraction: tile side as a fraction of the image's longer side (1 = no tiles).
+        tile_fractions: tile sides as fractions of the image's longer side (empty: no tiles).
         detector_score: minimum palm-detector score for a landmark pass.
         max_hands: at most this many landmark passes per image.
         dedupe_iou: two hands whose boxes overlap above this are one hand.
@@ -36,12 +36,12 @@ class HandExpert:
 
     part = Part.HAND
 
-    def __init__(self, *, num_threads: int = 2, tile_fraction: float = 0.5, detector_score: float = 0.5,
+    def __init__(self, *, num_threads: int = 2, tile_fractions: Sequence[float] = (0.5,), detector_score: float = 0.5,
                  max_hands: int = 40, dedupe_iou: float = 0.3, mirrored: bool = False) -> None:
         self.detector = SSDDetector(model="palm_detection", anchors=AnchorConfig(192, (8, 16, 16, 16)),
                                     num_keypoints=7, value_range=(0.0, 1.0), num_threads=num_threads)
         self.landmarks = TFLiteModel("hand_landmark", num_threads=num_threads)
-        self.tile_fraction = tile_fraction
+        self.tile_fractions = tuple(tile_fractions)
         self.detector_score = detector_score
         self.max_hands = max_hands
         self.dedupe_iou = dedupe_iou
@@ -52,7 +52,7 @@ class HandExpert:
         """Hands in ``image``; ``landmark_regions`` are rotated regions tried without the palm detector."""
         check_image(image)
         h, w = image.shape[:2]
-        views = self.detector.whole_image_views(w, h, self.tile_fraction) + list(regions)
+        views = self.detector.whole_image_views(w, h, self.tile_fractions) + list(regions)
         dets = self.detector.detect(image, views, min(self.detector_score, min_score))[: self.max_hands]
         rects = [r for r in (self._palm_region(d) for d in dets) if r is not None] + list(landmark_regions)
         poses = [p for p in (self._landmarks(image, r) for r in rects) if p.score >= min_score]

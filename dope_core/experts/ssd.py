@@ -105,9 +105,9 @@ class SSDDetector:
             out.append(Detection(box=box, keypoints=kps * side + np.array([ox, oy]), score=float(scores[i])))
         return out
 
-    def whole_image_views(self, width: int, height: int, tile_fraction: float) -> list[np.ndarray]:
+    def whole_image_views(self, width: int, height: int, tile_fractions: Sequence[float]) -> list[np.ndarray]:
         """The whole image and, where they are at least 3/4 of the input wide, tiles (:func:`tile_views`)."""
-        return tile_views(width, height, tile_fraction=tile_fraction, min_side=0.75 * self.size)
+        return tile_views(width, height, tile_fractions=tile_fractions, min_side=0.75 * self.size)
 
     def detect(self, image: np.ndarray, views: Sequence[np.ndarray], min_score: float) -> list[Detection]:
         """Detect in every view and merge the results."""
@@ -147,22 +147,23 @@ def weighted_nms(dets: list[Detection], iou: float) -> list[Detection]:
     return out
 
 
-def tile_views(width: int, height: int, *, tile_fraction: float = 0.5, overlap: float = 0.25,
+def tile_views(width: int, height: int, *, tile_fractions: Sequence[float] = (0.5,), overlap: float = 0.25,
                min_side: float = 64.0) -> list[np.ndarray]:
-    """The whole image plus overlapping square tiles of side ``tile_fraction * max(width, height)``.
+    """The whole image plus, per fraction ``f``, overlapping square tiles of side ``f * max(width, height)``.
 
     Tiles let a detector with a small input find small people, hands and faces;
-    they are left out when smaller than ``min_side`` pixels (where they would show
-    the detector little more than the whole image does).
+    tiles smaller than ``min_side`` pixels are left out (they would show the
+    detector little more than the whole image does), as are fractions >= 1.
     """
     views = [np.array([0.0, 0.0, width, height])]
-    side = tile_fraction * max(width, height)
-    if tile_fraction >= 1 or side < min_side:
-        return views
-    step = side * (1 - overlap)
-    xs = _starts(width, side, step)
-    ys = _starts(height, side, step)
-    views += [np.array([x, y, min(x + side, width), min(y + side, height)]) for y in ys for x in xs]
+    for fraction in tile_fractions:
+        side = fraction * max(width, height)
+        if fraction >= 1 or side < min_side:
+            continue
+        step = side * (1 - overlap)
+        xs = _starts(width, side, step)
+        ys = _starts(height, side, step)
+        views += [np.array([x, y, min(x + side, width), min(y + side, height)]) for y in ys for x in xs]
     return views
 
 

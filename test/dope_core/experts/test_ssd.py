@@ -36,9 +36,15 @@ def test_weighted_nms_merges_overlaps_by_score():
 
 
 def test_tile_views_cover_the_image():
-    views = tile_views(1000, 500, tile_fraction=0.5)
+    views = tile_views(1000, 500, tile_fractions=(0.5,))
     assert np.array_equal(views[0], [0, 0, 1000, 500])
     tiles = np.stack(views[1:])
     assert tiles[:, 0].min() == 0 and tiles[:, 2].max() == 1000 and tiles[:, 3].max() == 500
-    assert len(tile_views(1000, 500, tile_fraction=1.0)) == 1
+    # 500-px tiles, at most 375 px apart: x starts 0, 250, 500 (evenly spread); y start 0.
+    np.testing.assert_allclose(tiles[:, 0], [0, 250, 500])
+    assert np.allclose(tiles[:, 2] - tiles[:, 0], 500)
+    assert len(tile_views(1000, 500, tile_fractions=(1.0,))) == 1
+    assert len(tile_views(1000, 500, tile_fractions=())) == 1
     assert len(tile_views(60, 40)) == 1  # tiles would be too small
+    two_levels = tile_views(1000, 500, tile_fractions=(0.5, 0.3))
+    assert len(two_levels) > len(views) and np.isclose(two_levels[-1][2] - two_levels[-1][0], 300)
