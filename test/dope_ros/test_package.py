@@ -101,3 +101,17 @@ def test_package_manifest():
             "diagnostic_msgs", "std_msgs", "geometry_msgs", "rosidl_default_runtime"} <= deps
     assert root.find("member_of_group").text == "rosidl_interface_packages"
     assert root.find("export/build_type").text == "ament_cmake"
+
+
+def test_rviz_and_fastdds_configs():
+    rviz = yaml.safe_load((REPO / "config" / "dope.rviz").read_text())
+    topics = [d["Topic"]["Value"] for d in rviz["Visualization Manager"]["Displays"] if "Topic" in d]
+    assert topics == ["/dope/markers", "/dope/annotated_image"]
+    assert rviz["Visualization Manager"]["Global Options"]["Fixed Frame"] == "camera_optical_frame"
+    root = ET.parse(REPO / "config" / "fastdds_large_images.xml").getroot()
+    ns = {"d": "http://www.eprosima.com"}
+    shm = [t for t in root.iterfind(".//d:transport_descriptor", ns) if t.findtext("d:type", namespaces=ns) == "SHM"]
+    assert int(shm[0].findtext("d:segment_size", namespaces=ns)) == 16 * 1024 * 1024
+    udp = [t for t in root.iterfind(".//d:transport_descriptor", ns) if t.findtext("d:type", namespaces=ns) == "UDPv4"]
+    assert [a.text for a in udp[0].iterfind(".//d:address", ns)] == ["127.0.0.1"]
+    assert root.findtext(".//d:useBuiltinTransports", namespaces=ns) == "false"
