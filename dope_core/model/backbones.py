@@ -5,8 +5,11 @@
   *same* torchvision ResNet object under ``resnet_backbone``, so a release state dict
   (every ResNet weight under both prefixes) loads with ``strict=True``. Batch norm is
   frozen.
-* MobileNetV2 (light variant): the body runs ``features[:14]`` (96 channels, stride 16),
-  the head runs ``features[14:]`` + average pooling (1280-d). Batch norm is frozen.
+* MobileNetV2 (light variant): the body runs ``features[:14]`` (96 channels, stride 16)
+  with frozen batch norm; the head is torchvision's ``TwoMLPHead`` (two 1024-d fully
+  connected layers on the flattened 96x7x7 RoI). Running MobileNetV2's own
+  ``features[14:]`` per RoI instead cost 17x more on a 2-core CPU (300 RoIs: 1306 ms
+  against 76 ms) and dominated the frame time.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from collections import OrderedDict
 import torch
 from torch import Tensor, nn
 from torchvision.models import mobilenet_v2, resnet50
+from torchvision.models.detection.faster_rcnn import TwoMLPHead
 from torchvision.ops.misc import FrozenBatchNorm2d
 
 MOBILENETV2_SPLIT = 14
-"""Index of the first MobileNetV2 ``features`` block run in the RoI head (stride 32 onwards)."""
+"""Index of the first MobileNetV2 ``features`` block left out of the body (stride 32 onwards)."""
 
 
 class ResNetC4Body(nn.Module):
@@ -68,20 +72,15 @@ class MobileNetV2Body(nn.Module):
         return OrderedDict([("0", self.body(x))])
 
 
-class MobileNetV2Head(nn.Module):
-    """MobileNetV2 ``features[14:]`` + average pooling: ``(N, 96, 7, 7)`` -> ``(N, 1280)``."""
-
-    def __init__(self, features: nn.Sequential) -> None:
-        super().__init__()
-        self.body = features
-        self.out_features = 1280
-
-    def forward(self, x: Tensor) -> Tensor:
-        return torch.flatten(nn.functional.adaptive_avg_pool2d(self.body(x), 1), 1)
+def mobilenetv2_mlp_head(*, in_channels: int = 96, output_size: int = 7, representation_size: int = 1024) -> TwoMLPHead:
+    """RoI head of the light variant: ``(N, C, 7, 7)`` -> ``(N, representation_size)``."""
+    head = TwoMLPHead(in_channels * output_size * output_size, representation_size)
+    head.out_features = representation_size
+    return head
 
 
-def mobilenetv2_split(state_dict: dict[str, Tensor] | None = None) -> tuple[MobileNetV2Body, MobileNetV2Head]:
-    """A frozen-BN MobileNetV2 split at stride 16, with ImageNet weights when ``state_dict`` is given.
+def mobilenetv2_body(state_dict: dict[str, Tensor] | None = None) -> MobileNetV2Body:
+    """A frozen-BN MobileNetV2 body (stride 16), with ImageNet weights when ``state_dict`` is given.
 
     Args:
         state_dict: a torchvision ``mobilenet_v2`` state dict (e.g. ``mobilenet_v2-b0353104.pth``).
@@ -89,6 +88,4 @@ def mobilenetv2_split(state_dict: dict[str, Tensor] | None = None) -> tuple[Mobi
     net = mobilenet_v2(weights=None, norm_layer=FrozenBatchNorm2d)
     if state_dict is not None:
         net.load_state_dict(state_dict, strict=True)
-    features = net.features
-    return (MobileNetV2Body(features[:MOBILENETV2_SPLIT]),
-            MobileNetV2Head(features[MOBILENETV2_SPLIT:]))
+    return MobileNetV2Body(net.features[:MOBILENETV2_SPLIT])

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from dope_core.codecs.anchor_pose import AnchorPoseCodec
-from dope_core.model.backbones import mobilenetv2_split, resnet50_c4
+from dope_core.model.backbones import mobilenetv2_body, mobilenetv2_mlp_head, resnet50_c4
 from dope_core.model.dope_rcnn import NUM_JOINTS, PARTS, DopeRCNN
 from dope_core.model.predictor import DopePredictor
 from dope_core.model.roi_heads import DopeRoIHeads
@@ -44,8 +44,9 @@ def build_dope_resnet50(*, num_anchor_poses: AnchorCounts = (20, 10, 10),
 
 def build_dope_mobilenetv2(*, pretrained_backbone: bool | str = True, num_anchor_poses: AnchorCounts = (20, 10, 10),
                            anchor_poses: Optional[Mapping[str, Tensor]] = None, min_size: int = 512,
-                           max_size: int = 853, **kwargs) -> DopeRCNN:
-    """The light variant: MobileNetV2 body (stride 16, 96 channels) and head (1280-d).
+                           max_size: int = 853, rpn_post_nms_top_n_test: int = 300,
+                           representation_size: int = 1024, **kwargs) -> DopeRCNN:
+    """The light variant: MobileNetV2 body (stride 16, 96 channels), two-layer MLP RoI head (1024-d).
 
     Args:
         pretrained_backbone: ``True`` loads ImageNet weights from the torch hub cache
@@ -53,6 +54,9 @@ def build_dope_mobilenetv2(*, pretrained_backbone: bool | str = True, num_anchor
             that file, ``False`` leaves the backbone random.
         num_anchor_poses, anchor_poses: as in :func:`build_dope_resnet50`.
         min_size, max_size: input resize (pixels; smaller than the release for speed).
+        rpn_post_nms_top_n_test: proposals kept at test time (300, not the release's 1000:
+            the RoI head runs once per proposal and dominates the CPU time).
+        representation_size: width of the MLP RoI head.
         **kwargs: settings of :func:`compose`.
     """
     state = None
@@ -60,9 +64,11 @@ def build_dope_mobilenetv2(*, pretrained_backbone: bool | str = True, num_anchor
         from dope_core.model.pretrained import load_mobilenet_v2_imagenet
 
         state = load_mobilenet_v2_imagenet(None if pretrained_backbone is True else pretrained_backbone)
-    body, head = mobilenetv2_split(state)
-    return compose(backbone=body, head=head, feature_dim=1280, num_anchor_poses=num_anchor_poses,
-                   anchor_poses=anchor_poses, min_size=min_size, max_size=max_size, **kwargs)
+    body = mobilenetv2_body(state)
+    head = mobilenetv2_mlp_head(in_channels=body.out_channels, representation_size=representation_size)
+    return compose(backbone=body, head=head, feature_dim=representation_size, num_anchor_poses=num_anchor_poses,
+                   anchor_poses=anchor_poses, min_size=min_size, max_size=max_size,
+                   rpn_post_nms_top_n_test=rpn_post_nms_top_n_test, **kwargs)
 
 
 def compose(

@@ -125,6 +125,6 @@ def test_mobilenetv2_pretrained_backbone_from_file_or_clear_error(tmp_path):
         pytest.skip(f"ImageNet MobileNetV2 weights not installed at {hub_file} (python -m dope_core.model.pretrained)")
     state = load_mobilenet_v2_imagenet()
     model = build_dope_mobilenetv2(pretrained_backbone=True)
-    first = model.backbone.body[0][0].weight
-    assert torch.equal(first, state["features.0.0.weight"])
-    assert torch.equal(model.roi_heads.dope_head.body[-1][0].weight, state["features.18.0.weight"])
+    assert torch.equal(model.backbone.body[0][0].weight, state["features.0.0.weight"])
+    assert torch.equal(model.backbone.body[13].conv[2].weight, state["features.13.conv.2.weight"])
+    assert model.backbone.out_channels == model.backbone.body[13].conv[2].weight.shape[0] == 96
