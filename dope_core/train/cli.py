@@ -4,6 +4,7 @@ Commands::
 
     dope-train label --input DIR_OR_VIDEO... --out CACHE [--stride N] [--workers N]
     dope-train fit --config config/train/student_mobilenetv2.yaml [--resume] [--device cpu|cuda]
+    dope-train validate --run RUN_DIR [--annotated ../shared/data/annotated] [--max-images N]
     dope-train export --run RUN_DIR [--out dope_core/weights/dope_student_mobilenetv2.pth] [--fp32]
 
 ``fit`` under ``torchrun --nproc_per_node N -m dope_core.train.cli fit ...`` trains with
@@ -39,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--resume", action="store_true", help="continue from output_dir/last.pth")
     fit.add_argument("--device", default="auto", help="auto, cpu, cuda (default auto)")
     fit.add_argument("--no-progress", action="store_true", help="no progress bar")
+    val = sub.add_parser("validate", help="agreement with the experts (and accuracy) of a run's last checkpoint")
+    val.add_argument("--run", required=True, help="the training output_dir")
+    val.add_argument("--annotated", default=None, help="the annotated folder, for accuracy on real labels")
+    val.add_argument("--max-images", type=int, default=None, help="held-out images to use (default: the config's)")
     export = sub.add_parser("export", help="write a run's student as a network-backend checkpoint")
     export.add_argument("--run", required=True, help="the training output_dir")
     export.add_argument("--out", default=None, help="default: dope_core/weights/dope_student_mobilenetv2.pth")
@@ -67,6 +72,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(json.dumps({"steps": [result.start_step, result.end_step], "seconds": round(result.seconds, 1),
                               "last_losses": last, "skipped_samples": result.skipped_samples,
                               "bad_steps": result.bad_steps, "validation": result.validation}, indent=1))
+        elif args.command == "validate":
+            from dope_core.train.dataset import load_records, split_records
+            from dope_core.train.export import load_run
+            from dope_core.train.validation import validate
+
+            model, cfg, state = load_run(args.run)
+            cfg.validation.annotated = args.annotated
+            cfg.validation.max_images = args.max_images or cfg.validation.max_images
+            _, val_records = split_records(load_records(cfg.data.caches), val_fraction=cfg.data.val_fraction,
+                                           seed=cfg.schedule.seed)
+            print(json.dumps({"step": int(state["step"]), **validate(model, val_records, cfg)}, indent=1))
         else:
             from dope_core.train.export import DEFAULT_EXPORT, export_run
 

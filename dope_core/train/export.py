@@ -1,4 +1,4 @@
-"""Export a training run as a project checkpoint for the ``network`` backend.
+"""Load a training run's student, and export it as a project checkpoint for the ``network`` backend.
 
 The student's weights (fp16 by default, halving the file) and its anchor poses go
 into the project format of :mod:`dope_core.checkpoint`, with the training provenance
@@ -12,18 +12,19 @@ import os
 from pathlib import Path
 from typing import Any, Optional
 
+from torch import nn
+
 from dope_core.checkpoint import save_checkpoint
 from dope_core.keypoints import Part
 from dope_core.train.checkpointing import load_training_state
-from dope_core.train.config import config_from_dict
+from dope_core.train.config import TrainConfig, config_from_dict
 from dope_core.train.trainer import _counts, build_model
 
 DEFAULT_EXPORT = Path(__file__).resolve().parents[1] / "weights" / "dope_student_mobilenetv2.pth"
 
 
-def export_run(run_dir: str | Path, out: str | Path = DEFAULT_EXPORT, *, half: bool = True,
-               extra_meta: Optional[dict[str, Any]] = None) -> Path:
-    """Write the last training state of ``run_dir`` as a project checkpoint at ``out``.
+def load_run(run_dir: str | Path) -> tuple[nn.Module, TrainConfig, dict[str, Any]]:
+    """The student of a run's last checkpoint (eval mode, CPU), its configuration and the raw state.
 
     Raises:
         FileNotFoundError: ``run_dir`` holds no training checkpoint.
@@ -35,7 +36,17 @@ def export_run(run_dir: str | Path, out: str | Path = DEFAULT_EXPORT, *, half: b
     anchors = {Part(p): a for p, a in state["anchor_poses"].items()}
     model = build_model(_with_no_download(cfg), anchors)
     model.load_state_dict(state["model"])
-    model.eval()
+    return model.eval(), cfg, state
+
+
+def export_run(run_dir: str | Path, out: str | Path = DEFAULT_EXPORT, *, half: bool = True,
+               extra_meta: Optional[dict[str, Any]] = None) -> Path:
+    """Write the last training state of ``run_dir`` as a project checkpoint at ``out``.
+
+    Raises:
+        FileNotFoundError: ``run_dir`` holds no training checkpoint.
+    """
+    model, cfg, state = load_run(run_dir)
     if half:
         model.half()
     kwargs = {**cfg.model.kwargs, "num_anchor_poses": _counts(cfg)}
@@ -49,7 +60,7 @@ def export_run(run_dir: str | Path, out: str | Path = DEFAULT_EXPORT, *, half: b
     return out
 
 
-def _with_no_download(cfg: Any) -> Any:
+def _with_no_download(cfg: TrainConfig) -> TrainConfig:
     """The config with an untouched backbone initialisation (the weights come from the run)."""
     if cfg.model.variant == "mobilenetv2":
         cfg.model.kwargs = {**cfg.model.kwargs, "pretrained_backbone": False}

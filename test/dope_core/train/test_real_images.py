@@ -51,6 +51,11 @@ def test_label_fit_export_run_on_real_photos(tmp_path: Path, shared_data: Path, 
     assert len(total) == 12
     assert np.mean(total[-4:]) < np.mean(total[:4]), total
 
+    capsys.readouterr()
+    assert cli.main(["validate", "--run", str(tmp_path / "run"), "--annotated", str(shared_data / "annotated")]) == 0
+    accuracy = json.loads(capsys.readouterr().out)["accuracy"]
+    assert accuracy["all/images"] > 10 and "h36m/body/detection_rate" in accuracy
+
     out = tmp_path / "student.pth"
     assert cli.main(["export", "--run", str(tmp_path / "run"), "--out", str(out)]) == 0
     estimator = build_estimator("network", checkpoint=out, device="cpu")

@@ -54,7 +54,7 @@ def test_shipped_configs_are_valid() -> None:
         load_config(path)
 
 
-def test_fit_export_and_load(tmp_path: Path, synthetic_cache) -> None:
+def test_fit_export_and_load(tmp_path: Path, synthetic_cache, capsys) -> None:
     torch.set_num_threads(1)
     raw = tiny_config(synthetic_cache.root, tmp_path / "run", steps=16, batch_size=3, lr=0.02, checkpoint_every=8)
     raw["data"]["val_fraction"] = 0.34
@@ -71,6 +71,10 @@ def test_fit_export_and_load(tmp_path: Path, synthetic_cache) -> None:
     state = load_training_state(tmp_path / "run")
     assert state["step"] == 16 and state["anchor_poses"]["hand"].shape == (2, 21, 5)
     assert list((tmp_path / "run" / "tb").glob("events.out.tfevents.*"))
+    capsys.readouterr()
+    assert cli.main(["validate", "--run", str(tmp_path / "run")]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["step"] == 16 and again["agreement"]["images"] == 2 and again["accuracy"] is None
     out = tmp_path / "student.pth"
     assert cli.main(["export", "--run", str(tmp_path / "run"), "--out", str(out)]) == 0
     loaded = load_checkpoint(out)
