@@ -3,7 +3,10 @@
 Per variant and input size: the network forward (median over ``--iters`` runs after one
 warm-up), the post-processing (PPI + fusion; with random weights its cost is only
 indicative, it grows with the number of confident proposals) and the throughput of a
-batch of ``--batch`` frames. Examples::
+batch of ``--batch`` frames. Wall-clock times (ms) and the CPU time the process used
+(CPU-ms, summed over its threads) are both reported: on a shared machine the CPU time
+is the steadier figure; with ``--threads 1`` it approximates one free core's latency.
+Examples::
 
     python benchmarks/bench_network.py                        # CPU, both variants, 640x480 and 1280x720
     python benchmarks/bench_network.py --device cuda --half   # GPU fp16
@@ -44,16 +47,18 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _timed(fn: Callable[[], object], device: torch.device, iters: int) -> tuple[float, object]:
+def _timed(fn: Callable[[], object], device: torch.device, iters: int) -> tuple[float, float, object]:
+    """Median wall-clock seconds, median CPU seconds of this process (all threads), last output."""
     out = fn()  # warm-up
     _sync(device)
-    times = []
+    wall, cpu = [], []
     for _ in range(iters):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = fn()
         _sync(device)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return statistics.median(wall), statistics.median(cpu), out
 
 
 def bench(variant: str, size: tuple[int, int], *, device: torch.device, half: bool, iters: int, batch: int) -> dict:
@@ -69,13 +74,14 @@ def bench(variant: str, size: tuple[int, int], *, device: torch.device, half: bo
     counts = {p: int(model.roi_heads.anchors(p).shape[0]) for p in ("body", "hand", "face")}
     config = PostprocessConfig()
     with torch.no_grad():
-        net_s, det = _timed(lambda: model([image]), device, iters)
-        post_s, _ = _timed(lambda: detections_to_poses(det[0], image_size=(w, h), parts=("body", "hand", "face"),
+        net_s, net_cpu, det = _timed(lambda: model([image]), device, iters)
+        post_s, post_cpu, _ = _timed(lambda: detections_to_poses(det[0], image_size=(w, h), parts=("body", "hand", "face"),
                                                        num_anchor_poses=counts, config=config), device, iters)
-        batch_s, _ = _timed(lambda: model([image] * batch), device, max(1, iters // 2))
+        batch_s, _, _ = _timed(lambda: model([image] * batch), device, max(1, iters // 2))
     scale = min(model.transform.min_size / min(h, w), model.transform.max_size / max(h, w))
     return {"variant": variant, "input": f"{w}x{h}", "resized": f"{round(w * scale)}x{round(h * scale)}",
             "network_ms": net_s * 1e3, "post_ms": post_s * 1e3, "total_ms": (net_s + post_s) * 1e3,
+            "network_cpu_ms": net_cpu * 1e3, "post_cpu_ms": post_cpu * 1e3,
             "fps": batch / batch_s, "proposals": int(det[0]["boxes"].shape[0])}
 
 
@@ -99,14 +105,15 @@ def main(argv: list[str] | None = None) -> int:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{platform.processor() or 'CPU'}, {torch.get_num_threads()} threads"
     print(f"device: {device} ({name}); precision: {'fp16' if half else 'fp32'}; torch {torch.__version__}; "
           f"median of {args.iters} runs; random weights; load average before: {os.getloadavg()[0]:.1f}\n")
-    print("| variant | input | network input | network ms | post-process ms | total ms | throughput fps (batch "
-          f"{args.batch}) | proposals |")
-    print("|---|---|---|---:|---:|---:|---:|---:|")
+    print("| variant | input | network input | network ms | post-process ms | total ms | network CPU-ms | "
+          f"post-process CPU-ms | throughput fps (batch {args.batch}) | proposals |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for variant in args.variants:
         for size in args.sizes:
             r = bench(variant, SIZES[size], device=device, half=half, iters=args.iters, batch=args.batch)
             print(f"| {r['variant']} | {r['input']} | {r['resized']} | {r['network_ms']:.0f} | {r['post_ms']:.0f} | "
-                  f"{r['total_ms']:.0f} | {r['fps']:.2f} | {r['proposals']} |", flush=True)
+                  f"{r['total_ms']:.0f} | {r['network_cpu_ms']:.0f} | {r['post_cpu_ms']:.0f} | {r['fps']:.2f} | "
+                  f"{r['proposals']} |", flush=True)
     print(f"\nload average after: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
     return 0
 
