@@ -234,13 +234,14 @@ def main(args: Optional[list[str]] = None) -> int:
     rclpy.init(args=args)
     node = None
     try:
-        node = DopeNode()
+        try:
+            node = DopeNode()
+        except Exception as e:  # bad parameters, missing checkpoint or model files
+            print(f"dope_node: cannot start: {type(e).__name__}: {e}", file=sys.stderr)
+            return 2
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
-    except (ValueError, FileNotFoundError, ImportError) as e:
-        print(f"dope_node: cannot start: {e}", file=sys.stderr)
-        return 2
     finally:
         if node is not None:
             node.shutdown()
