@@ -30,6 +30,11 @@ ensure_weights() {
     || echo "setup_env: warning: MobileNetV2 weights not installed (network training only needs them)" >&2
 }
 
+# One set-up at a time (test.sh and demo.sh may start together).
+mkdir -p "$ROOT/build"
+exec 9>"$ROOT/build/.setup_env.lock"
+flock 9
+
 HASH="$(inputs_hash)"
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$HASH" && -x "$VENV/bin/python" ]]; then
   ensure_weights
@@ -40,7 +45,7 @@ fi
 if [[ ! -x "$VENV/bin/python" ]]; then
   command -v "$PYTHON" >/dev/null || { echo "setup_env: $PYTHON not found; set PYTHON=/path/to/python3.11" >&2; exit 1; }
   echo "setup_env: creating $VENV with $PYTHON"
-  "$PYTHON" -m venv "$VENV"
+  "$PYTHON" -m venv "$VENV" || { echo "setup_env: cannot create $VENV (on Debian: apt-get install python3.11-venv)" >&2; exit 1; }
 fi
 PY="$VENV/bin/python"
 PIP=("$PY" -m pip --disable-pip-version-check)
