@@ -148,7 +148,8 @@ def _load_project(data: dict[str, Any], path: Any) -> LoadedCheckpoint:
         post = PostprocessConfig.from_dict(data.get("postprocess", {}))
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{path}: bad postprocess settings: {e}") from None
-    return LoadedCheckpoint(model=model.eval(), arch=arch, kind="project", half=False,
+    half = any(isinstance(v, Tensor) and v.dtype == torch.float16 for v in data["state_dict"].values())
+    return LoadedCheckpoint(model=model.eval(), arch=arch, kind="project", half=half,
                             num_anchor_poses=_anchor_counts(model), postprocess=post, meta=dict(data.get("meta", {})))
 
 
