@@ -115,7 +115,7 @@ class DopeNode(Node):
         try:
             k = validate_intrinsics(msg.k)
         except InvalidIntrinsicsError as e:
-            self._stats.bad_input["bad_camera_info"] += 1
+            self._stats.count_bad("bad_camera_info")
             self._k, self._camera_info_status = None, "invalid"
             self._warn(f"bad_camera_info/{e.reason}", f"ignoring CameraInfo on {msg.header.frame_id!r}: {e}; 3D poses stay "
                                           "part-relative until a valid one arrives")
@@ -135,7 +135,7 @@ class DopeNode(Node):
             try:
                 self._process(msg, received)
             except Exception as e:  # the node never dies on one frame
-                self._stats.bad_input["processing_error"] += 1
+                self._stats.count_bad("processing_error")
                 self._warn("processing_error", f"frame skipped: {type(e).__name__}: {e}")
 
     def _decode(self, msg: object) -> np.ndarray:
@@ -148,14 +148,14 @@ class DopeNode(Node):
         try:
             image = self._decode(msg)
         except ImageDecodeError as e:
-            self._stats.bad_input["bad_image"] += 1
+            self._stats.count_bad("bad_image")
             self._warn(f"bad_image/{e.reason}", f"image skipped: {e}")
             return
         start = time.monotonic()
         try:
             poses = self._estimator(image)
         except Exception as e:
-            self._stats.bad_input["inference_error"] += 1
+            self._stats.count_bad("inference_error")
             self._warn("inference_error", f"estimator failed, frame skipped: {type(e).__name__}: {e}")
             return
         inference_s = time.monotonic() - start

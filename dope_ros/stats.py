@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter, deque
 from typing import Callable
 
 
 class NodeStats:
-    """What the node reports in ``/diagnostics``.
+    """What the node reports in ``/diagnostics`` (thread-safe: the worker records, the timer reads).
 
     Attributes:
         received: images received (raw or compressed).
@@ -26,12 +27,19 @@ class NodeStats:
         self.dropped = 0
         self.bad_input: Counter[str] = Counter()
         self._done: deque[tuple[float, float, float]] = deque()  # (time, latency_s, inference_s)
+        self._lock = threading.Lock()
+
+    def count_bad(self, category: str) -> None:
+        """Count one bad input of ``category``."""
+        with self._lock:
+            self.bad_input[category] += 1
 
     def record_processed(self, latency_s: float, inference_s: float) -> None:
         """One image done: ``latency_s`` from reception to publication, ``inference_s`` in the estimator."""
-        self.processed += 1
-        self._done.append((self._clock(), latency_s, inference_s))
-        self._trim()
+        with self._lock:
+            self.processed += 1
+            self._done.append((self._clock(), latency_s, inference_s))
+            self._trim()
 
     def _trim(self) -> None:
         limit = self._clock() - self.window_s
@@ -40,15 +48,18 @@ class NodeStats:
 
     def rate_hz(self) -> float:
         """Processed images per second over the window."""
-        self._trim()
-        return len(self._done) / self.window_s
+        with self._lock:
+            self._trim()
+            return len(self._done) / self.window_s
 
     def mean_latency_ms(self) -> float:
         """Mean reception-to-publication latency over the window, ms (0 when idle)."""
-        self._trim()
-        return 1000.0 * sum(d[1] for d in self._done) / len(self._done) if self._done else 0.0
+        with self._lock:
+            self._trim()
+            return 1000.0 * sum(d[1] for d in self._done) / len(self._done) if self._done else 0.0
 
     def mean_inference_ms(self) -> float:
         """Mean estimator time over the window, ms (0 when idle)."""
-        self._trim()
-        return 1000.0 * sum(d[2] for d in self._done) / len(self._done) if self._done else 0.0
+        with self._lock:
+            self._trim()
+            return 1000.0 * sum(d[2] for d in self._done) / len(self._done) if self._done else 0.0

@@ -55,3 +55,6 @@ def test_stats_window():
     assert s.rate_hz() == 1.0 and abs(s.mean_latency_ms() - 300) < 1e-9 and abs(s.mean_inference_ms() - 200) < 1e-9
     clock.t += 1.5
     assert s.rate_hz() == 0.5 and s.processed == 2
+    s.count_bad("bad_image")
+    s.count_bad("bad_image")
+    assert s.bad_input["bad_image"] == 2 and s.bad_input["other"] == 0
