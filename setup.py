@@ -22,6 +22,7 @@ setup(
         "console_scripts": [
             "dope = dope_core.cli:main",
             "dope-train = dope_core.train.cli:main",
+            "dope_node = dope_ros.node:main",
         ],
     },
 )
