@@ -95,7 +95,7 @@ def _run_cli(args: list[str], **kw) -> subprocess.Popen:
 
 
 def test_resume_after_kill_matches_uninterrupted_run(tmp_path: Path, synthetic_cache) -> None:
-    steps = 10
+    steps = 16
     ref_cfg = _write(tiny_config(synthetic_cache.root, tmp_path / "ref", steps=steps, checkpoint_every=1),
                      tmp_path / "ref.yaml")
     cut_cfg = _write(tiny_config(synthetic_cache.root, tmp_path / "cut", steps=steps, checkpoint_every=1),
