@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from typing import Optional, Sequence
 
@@ -68,6 +69,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
             cfg = load_config(args.config)
             result = run_fit(cfg, resume=args.resume, device=args.device, show_progress=not args.no_progress)
+            if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 reports
+                return 0
             last = result.losses[-1] if result.losses else {}
             print(json.dumps({"steps": [result.start_step, result.end_step], "seconds": round(result.seconds, 1),
                               "last_losses": last, "skipped_samples": result.skipped_samples,
