@@ -231,7 +231,8 @@ def _validate(model: nn.Module, cfg: TrainConfig, val_records: list, writer: Any
 def _writer(out_dir: Path, start: int) -> Any:
     from torch.utils.tensorboard import SummaryWriter
 
-    return SummaryWriter(log_dir=str(out_dir / "tb"), purge_step=start if start else None)
+    # Step `start` was logged before its checkpoint was written: purge only what came after it.
+    return SummaryWriter(log_dir=str(out_dir / "tb"), purge_step=start + 1 if start else None)
 
 
 def _lr_factor(cfg: TrainConfig, step: int) -> float:
