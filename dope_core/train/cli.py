@@ -4,7 +4,8 @@ Commands::
 
     dope-train label --input DIR_OR_VIDEO... --out CACHE [--stride N] [--workers N]
     dope-train fit --config config/train/student_mobilenetv2.yaml [--resume] [--device cpu|cuda]
-    dope-train validate --run RUN_DIR [--annotated ../shared/data/annotated] [--max-images N]
+    dope-train validate --run RUN_DIR [--annotated ../shared/data/annotated] [--max-images N] [--out REPORT.json]
+    dope-train compare REPORT.json... (Markdown table of validation reports, e.g. with and without distillation)
     dope-train export --run RUN_DIR [--out dope_core/weights/dope_student_mobilenetv2.pth] [--fp32]
 
 ``fit`` under ``torchrun --nproc_per_node N -m dope_core.train.cli fit ...`` trains with
@@ -19,6 +20,7 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Optional, Sequence
 
 from dope_core.train.config import ConfigError
@@ -45,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--run", required=True, help="the training output_dir")
     val.add_argument("--annotated", default=None, help="the annotated folder, for accuracy on real labels")
     val.add_argument("--max-images", type=int, default=None, help="held-out images to use (default: the config's)")
+    val.add_argument("--out", default=None, help="also write the report (JSON) to this file")
+    compare = sub.add_parser("compare", help="Markdown table of validation reports written by validate --out")
+    compare.add_argument("reports", nargs="+", help="report files; each row is named after the file's folder")
     export = sub.add_parser("export", help="write a run's student as a network-backend checkpoint")
     export.add_argument("--run", required=True, help="the training output_dir")
     export.add_argument("--out", default=None, help="default: dope_core/weights/dope_student_mobilenetv2.pth")
@@ -85,7 +90,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             cfg.validation.max_images = args.max_images or cfg.validation.max_images
             _, val_records = split_records(load_records(cfg.data.caches), val_fraction=cfg.data.val_fraction,
                                            seed=cfg.schedule.seed)
-            print(json.dumps({"step": int(state["step"]), **validate(model, val_records, cfg)}, indent=1))
+            report = {"run": args.run, "step": int(state["step"]), "mode": cfg.data.mode,
+                      **validate(model, val_records, cfg)}
+            text = json.dumps(report, indent=1)
+            if args.out:
+                Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+                Path(args.out).write_text(text + "\n")
+            print(text)
+        elif args.command == "compare":
+            from dope_core.train.report import comparison_table
+
+            reports = {}
+            for path in map(Path, args.reports):
+                try:
+                    reports[path.parent.name or str(path)] = json.loads(path.read_text())
+                except json.JSONDecodeError as e:
+                    raise ValueError(f"{path} is not a validation report (JSON): {e}") from e
+            print(comparison_table(reports))
         else:
             from dope_core.train.export import DEFAULT_EXPORT, export_run
 

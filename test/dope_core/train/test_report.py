@@ -1,0 +1,22 @@
+"""The comparison table of validation reports."""
+
+from dope_core.train.report import comparison_table
+
+
+def _report(mode: str, pck: float, accuracy: dict | None) -> dict:
+    parts = {"body": {"pck": pck, "recall": 0.5, "precision": 0.75, "mpjpe_3d_mm": 123.4, "teachers": 10, "students": 6},
+             "hand": {"pck": 0.0, "recall": 0.0, "precision": None, "mpjpe_3d_mm": None, "teachers": 4, "students": 0}}
+    return {"step": 800, "mode": mode, "agreement": {"images": 3, "alpha": 0.1, "parts": parts}, "accuracy": accuracy}
+
+
+def test_one_row_per_run_and_part_with_formatted_values():
+    accuracy = {"all/body/detection_rate": 0.52, "all/body/pck@0.1": 0.1951, "all/body/mpjpe_mm": 254.2,
+                "h36m/body/pck@0.1": 0.9}
+    table = comparison_table({"distilled": _report("distillation", 0.2314, accuracy),
+                              "hard": _report("hard", 0.176, None)}).splitlines()
+    assert table[0].count("|") == table[1].count("|") == 13
+    assert table[2] == ("| distilled | distillation | 800 | body | 0.231 @0.1 | 0.50 | 0.75 | 123 "
+                        "| 0.52 | 0.195 | 254 | - |")
+    assert table[3] == "| distilled | distillation | 800 | hand | 0.000 @0.1 | 0.00 | - | - | - | - | - | - |"
+    assert table[4].startswith("| hard | hard | 800 | body | 0.176 @0.1 |") and table[4].endswith("| - | - | - | - |")
+    assert len(table) == 6
