@@ -55,16 +55,12 @@ class BodyExpert:
         detector_score: minimum person-detector score for a landmark pass.
         max_people: at most this many landmark passes per image (best detections first).
         dedupe_iou: two bodies whose boxes overlap above this are one person.
-        min_region_fill: a landmark pass whose landmarks span less than this fraction
-            of its region's side is dropped: the region is built to hold the whole
-            person (0.7-0.9 for real people), so a pose that fills little of it is the
-            landmark model collapsing onto a face or a limb.
     """
 
     part = Part.BODY
 
     def __init__(self, *, num_threads: int = 2, tile_fractions: Sequence[float] = (0.5,), detector_score: float = 0.5,
-                 max_people: int = 20, dedupe_iou: float = 0.5, min_region_fill: float = 0.4) -> None:
+                 max_people: int = 20, dedupe_iou: float = 0.5) -> None:
         self.detector = SSDDetector(model="pose_detection", anchors=AnchorConfig(224, (8, 16, 32, 32, 32)),
                                     num_keypoints=4, value_range=(-1.0, 1.0), num_threads=num_threads)
         self.landmarks = TFLiteModel("pose_landmark", num_threads=num_threads)
@@ -72,7 +68,6 @@ class BodyExpert:
         self.detector_score = detector_score
         self.max_people = max_people
         self.dedupe_iou = dedupe_iou
-        self.min_region_fill = min_region_fill
 
     def detect(self, image: np.ndarray, *, regions: Sequence[np.ndarray] = (), min_score: float = 0.5,
                whole_image: bool = True, detector_score: float | None = None,
@@ -107,8 +102,7 @@ class BodyExpert:
                 continue
             done.append(rect)
             body = self._landmarks(image, rect)
-            x1, y1, x2, y2 = body.pose.box
-            if body.pose.score >= min_score and max(x2 - x1, y2 - y1) >= self.min_region_fill * rect.side:
+            if body.pose.score >= min_score:
                 found.append(body)
         return dedupe(found, [b.pose.box for b in found], [b.pose.score for b in found], self.dedupe_iou)
 
