@@ -105,6 +105,20 @@ def body_regions_from_faces(faces: Sequence[PartPose]) -> list[np.ndarray]:
     return out
 
 
+def claims_face(body: PartPose, face: PartPose, *, min_size_ratio: float = 2.0) -> bool:
+    """Whether a body found below ``face`` is that face's person.
+
+    Its head must lie in the face's box (:func:`dope_core.fusion.assign_faces`) and its
+    box's larger side must be at least ``min_size_ratio`` times the face box's: even a
+    head-and-shoulders body is that much larger than its face, while a landmark pass
+    that collapses onto the face gives a "body" of the face's size.
+    """
+    def side(box: np.ndarray) -> float:
+        return float(max(box[2] - box[0], box[3] - box[1]))
+
+    return bool(assign_faces([body], [face])) and side(body.box) >= min_size_ratio * side(face.box)
+
+
 class ExpertsEstimator:
     """Whole-body estimator made of the three part experts (CPU, LiteRT).
 
@@ -158,7 +172,7 @@ class ExpertsEstimator:
                     for b in self.body.detect_landmarks(image, regions=[region], min_score=thr[Part.BODY],
                                                         whole_image=False, max_people=2,
                                                         detector_score=self.face_seeded_detector_score)
-                    if assign_faces([b.pose], [face])]
+                    if claims_face(b.pose, face)]
             if more:
                 found = dedupe(found + more, [b.pose.box for b in found + more],
                                [b.pose.score for b in found + more], self.body.dedupe_iou)

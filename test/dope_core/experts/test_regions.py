@@ -5,7 +5,8 @@ import math
 import numpy as np
 
 from dope_core.experts.body import BodyLandmarks
-from dope_core.experts.ensemble import body_regions_from_faces, face_regions, hand_regions, knuckle_hand_rois
+from dope_core.experts.ensemble import (body_regions_from_faces, claims_face, face_regions, hand_regions,
+                                       knuckle_hand_rois)
 from dope_core.keypoints import BODY_HEAD, BODY_JOINTS, Part
 from dope_core.structures import PartPose
 
@@ -40,6 +41,23 @@ def test_body_region_below_a_face():
                     keypoints_3d=np.zeros((84, 3)), confidence=np.ones(84))
     (box,) = body_regions_from_faces([face])
     np.testing.assert_allclose(box, [0, 20, 200, 220])
+
+
+def test_a_body_claims_a_face_with_its_head_and_twice_its_size():
+    face = PartPose(part=Part.FACE, score=1, box=[90, 40, 110, 60], keypoints_2d=np.zeros((84, 2)),
+                    keypoints_3d=np.zeros((84, 3)), confidence=np.ones(84))
+
+    def body(box, head):
+        kp = np.zeros((13, 2))
+        kp[:] = (100, 55)                 # shoulders just below the face
+        kp[BODY_HEAD] = head
+        return PartPose(part=Part.BODY, score=1, box=box, keypoints_2d=kp, keypoints_3d=np.zeros((13, 3)),
+                        confidence=np.ones(13))
+
+    assert claims_face(body([60, 40, 140, 200], (100, 40)), face)        # 160 px tall, head in the face box
+    assert claims_face(body([80, 40, 120, 80], (100, 40)), face)         # exactly twice the face's 20 px
+    assert not claims_face(body([85, 38, 115, 68], (100, 40)), face)     # 30 px: collapsed onto the face
+    assert not claims_face(body([60, 40, 140, 200], (300, 40)), face)    # head elsewhere
 
 
 def test_knuckle_rois_point_the_fingers_up():
