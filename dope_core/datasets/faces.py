@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-from dope_core.datasets.files import coco_annotations_by_image, read_json
+from dope_core.datasets.coco_style import load_coco_style
 from dope_core.datasets.sample import AnnotatedSample, GroundTruthInstance, box_of, xywh_to_xyxy
 from dope_core.keypoints import Part
 from dope_core.metrics.mappings import IBUG68_TO_FACE84_MAPPING, WFLW98_TO_FACE84, KeypointMapping
@@ -32,24 +32,18 @@ PTS_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp")
 
 def load_face_json(annotation_file: str | Path, dataset: str, image_dir: str | Path | None = None) -> list[AnnotatedSample]:
     """Samples of a COCO-style face landmark file with 68 (iBUG) or 98 (WFLW) points."""
-    annotation_file = Path(annotation_file)
-    image_dir = Path(image_dir) if image_dir is not None else annotation_file.parent
-    samples = []
-    for image, anns in coco_annotations_by_image(read_json(annotation_file), annotation_file):
-        instances = []
-        for ann in anns:
-            flat = np.asarray(ann.get("keypoints", []), dtype=np.float64)
-            mapping = FACE_MAPPING_BY_COUNT.get(flat.size // 3) if flat.size % 3 == 0 else None
-            if mapping is None:
-                log.warning("%s: skipping annotation %s: %d values is neither 68 nor 98 landmarks",
-                            annotation_file, ann.get("id"), flat.size)
-                continue
-            kpts = flat.reshape(-1, 3)
-            xy, visible = mapping.apply(kpts[:, :2], kpts[:, 2] > 0)
-            box = xywh_to_xyxy(ann["bbox"]) if "bbox" in ann else box_of(xy, visible)
-            instances.append(GroundTruthInstance(Part.FACE, xy, visible, box))
-        samples.append(AnnotatedSample(dataset, image_dir / image["file_name"], instances))
-    return samples
+    return load_coco_style(annotation_file, dataset, _face, image_dir=image_dir)
+
+
+def _face(ann: dict[str, Any]) -> GroundTruthInstance:
+    flat = np.asarray(ann.get("keypoints", []), dtype=np.float64)
+    mapping = FACE_MAPPING_BY_COUNT.get(flat.size // 3) if flat.size % 3 == 0 else None
+    if mapping is None:
+        raise ValueError(f"{flat.size} values is neither 68 nor 98 landmarks")
+    kpts = flat.reshape(-1, 3)
+    xy, visible = mapping.apply(kpts[:, :2], kpts[:, 2] > 0)
+    box = xywh_to_xyxy(ann["bbox"]) if "bbox" in ann else box_of(xy, visible)
+    return GroundTruthInstance(Part.FACE, xy, visible, box)
 
 
 def read_pts(path: str | Path) -> np.ndarray:

@@ -9,36 +9,22 @@ converted to metres, made wrist-relative (``root_camera`` = the wrist in the cam
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dope_core.datasets.files import coco_annotations_by_image, read_json
+from dope_core.datasets.coco_style import load_coco_style
 from dope_core.datasets.sample import AnnotatedSample, GroundTruthInstance, split_root, xywh_to_xyxy
 from dope_core.keypoints import Part
 from dope_core.metrics.mappings import RHD21_TO_HAND21
-
-log = logging.getLogger(__name__)
 
 MM_TO_M = 1e-3
 
 
 def load_rhd(annotation_file: str | Path, image_dir: str | Path | None = None) -> list[AnnotatedSample]:
     """Samples of an RHD JSON file (images in ``image_dir``, default the file's folder)."""
-    annotation_file = Path(annotation_file)
-    image_dir = Path(image_dir) if image_dir is not None else annotation_file.parent
-    samples = []
-    for image, anns in coco_annotations_by_image(read_json(annotation_file), annotation_file):
-        instances = []
-        for ann in anns:
-            try:
-                instances.append(_hand(ann))
-            except (KeyError, ValueError) as e:
-                log.warning("%s: skipping annotation %s: %s", annotation_file, ann.get("id"), e)
-        samples.append(AnnotatedSample("rhd", image_dir / image["file_name"], instances, _intrinsics(image)))
-    return samples
+    return load_coco_style(annotation_file, "rhd", _hand, image_dir=image_dir, intrinsics=_intrinsics)
 
 
 def _hand(ann: dict[str, Any]) -> GroundTruthInstance:

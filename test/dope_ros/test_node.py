@@ -19,7 +19,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-from dope_ros.msg import PartPose, WholeBodyPoseArray
+from dope_ros.msg import WholeBodyPoseArray
 
 from dope_ros_harness import wait_for
 

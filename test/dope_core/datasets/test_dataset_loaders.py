@@ -172,7 +172,7 @@ def test_mpii_handmade(tmp_path):
     assert not body.visible[J["left_ankle"]] and body.visible.sum() == 12
 
 
-def test_hand_json_handmade(tmp_path):
+def test_hand_json_handmade(tmp_path, caplog):
     k = np.stack([np.arange(21.0), np.arange(21.0) * 2, np.ones(21)], axis=1)
     k[3, 2] = 0
     anns = [{"id": 1, "image_id": 1, "bbox": [1, 2, 30, 40], "keypoints": k.ravel().tolist()},
@@ -180,7 +180,9 @@ def test_hand_json_handmade(tmp_path):
             {"id": 3, "image_id": 1, "keypoints": [1.0] * 60}]
     (tmp_path / "h.json").write_text(json.dumps({"images": [{"id": 1, "file_name": "h.jpg"}], "annotations": anns}))
     (sample,) = load_hand_json(tmp_path / "h.json", "onehand10k")
-    (hand,) = sample.instances    # no keypoint / wrong count: skipped
+    (hand,) = sample.instances    # no keypoint / wrong count: skipped, with the reason
+    assert "annotation 2: no annotated keypoint" in caplog.text
+    assert "annotation 3: 60 values, not 21 keypoints" in caplog.text
     assert hand.visible.sum() == 20 and not hand.visible[3]
     np.testing.assert_array_equal(hand.keypoints_2d[HAND_JOINTS.index("index_mcp")], [5, 10])
     np.testing.assert_array_equal(hand.box, [1, 2, 31, 42])
