@@ -15,38 +15,33 @@ from typing import Callable, Iterator
 import pytest
 from dope_ros_harness import NodeProcess, launch_command
 
+
+def _node_factory(tmp_path_factory) -> Iterator[Callable[..., NodeProcess]]:
+    """Yields a function that starts a node with launch-file arguments; stops them all afterwards."""
+    started: list[NodeProcess] = []
+
+    def start(**overrides: str) -> NodeProcess:
+        log = tmp_path_factory.mktemp("node") / "node.log"
+        node = NodeProcess(launch_command(**overrides), log)
+        started.append(node)
+        node.wait_ready()
+        return node
+
+    yield start
+    for node in started:
+        node.stop()
+
+
 @pytest.fixture
 def start_node(tmp_path_factory) -> Iterator[Callable[..., NodeProcess]]:
     """Factory: start a node with launch-file arguments, stopped at teardown."""
-    started: list[NodeProcess] = []
-
-    def start(**overrides: str) -> NodeProcess:
-        log = tmp_path_factory.mktemp("node") / "node.log"
-        node = NodeProcess(launch_command(**overrides), log)
-        started.append(node)
-        node.wait_ready()
-        return node
-
-    yield start
-    for node in started:
-        node.stop()
+    yield from _node_factory(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
-def module_node(tmp_path_factory, request) -> Iterator[Callable[..., NodeProcess]]:
+def module_node(tmp_path_factory) -> Iterator[Callable[..., NodeProcess]]:
     """Factory like ``start_node`` whose nodes live for the whole test module."""
-    started: list[NodeProcess] = []
-
-    def start(**overrides: str) -> NodeProcess:
-        log = tmp_path_factory.mktemp("node") / "node.log"
-        node = NodeProcess(launch_command(**overrides), log)
-        started.append(node)
-        node.wait_ready()
-        return node
-
-    yield start
-    for node in started:
-        node.stop()
+    yield from _node_factory(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
