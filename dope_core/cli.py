@@ -2,8 +2,9 @@
 
 For each input it writes, into the output folder, the annotated image or video
 (skeletons of body, hands and face, one colour per person), the poses as JSON
-(one file per image; one JSON object per line and frame for videos) and, on
-request, a 3D view. Bad inputs are reported and counted, never fatal.
+(one file per image; one JSON object per line and frame for videos, with track ids
+that persist across frames) and, on request, a 3D view. Bad inputs are reported and
+counted, never fatal.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dope_core.estimator import BACKENDS, PoseEstimator, build_estimator
 from dope_core.image_io import ImageError, VideoReader, is_video, list_inputs, read_image
 from dope_core.keypoints import Part
 from dope_core.structures import WholeBodyPoses
+from dope_core.tracking import PersonTracker
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write a 3D view (matplotlib) of the people: <name>_3d.png (for videos: of the last frame)")
     p.add_argument("--no-images", action="store_true", help="do not write annotated images/videos, only JSON")
     p.add_argument("--boxes", action="store_true", help="draw the part boxes too")
+    p.add_argument("--no-tracking", action="store_true",
+                   help="videos and webcams: do not give people track ids that persist across frames "
+                        "(with tracking, a person keeps its id and colour while seen)")
     p.add_argument("--stride", type=int, default=1, help="videos: process one frame in STRIDE")
     p.add_argument("--max-frames", type=int, default=None, help="videos and webcams: stop after this many processed frames")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-input lines; only the summary")
@@ -118,11 +123,14 @@ class Runner:
             return
         out = self.args.output
         writer = None
+        tracker = None if self.args.no_tracking else PersonTracker()
         last: tuple[np.ndarray, WholeBodyPoses] | None = None
         n = 0
         with open(out / f"{name}.jsonl", "w") as jsonl:
             for frame in _progress(reader, len(reader) or None, name, self.args.quiet):
                 poses = self.estimate(frame.image)
+                if tracker is not None:
+                    poses = tracker.update(poses)
                 jsonl.write(json.dumps({"frame": frame.index, **poses.to_dict()}) + "\n")
                 if not self.args.no_images:
                     annotated = draw_poses(frame.image, poses, boxes=self.args.boxes)
@@ -147,7 +155,7 @@ class Runner:
             render_3d(last[1], out / f"{name}_3d.png", title=f"{name}, last frame")
         self.done += 1
         if not self.args.quiet:
-            _say(f"{name}: {n} frames")
+            _say(f"{name}: {n} frames" + (f", {tracker.tracks_started} people tracked" if tracker is not None else ""))
 
     def summary(self) -> str:
         fps = self.frames / self.seconds if self.seconds > 0 else 0.0

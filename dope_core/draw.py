@@ -47,16 +47,17 @@ def draw_poses(image: np.ndarray, poses: WholeBodyPoses, *, min_confidence: floa
                boxes: bool = False, labels: bool = True) -> np.ndarray:
     """A copy of the RGB ``uint8`` image with every person's body, hands and face drawn.
 
-    Each person has its own colour; parts assigned to nobody are grey.
+    Each person has its own colour (from its track id when tracked, so that it keeps the
+    colour from frame to frame); parts assigned to nobody are grey.
     """
     out = np.ascontiguousarray(image.copy())
     for person in poses.people:
-        colour = person_colour(person.id)
+        colour = person_colour(person.display_id)
         for _, part in person.parts():
             draw_part(out, part, colour, min_confidence=min_confidence, box=boxes)
         if labels and person.body is not None:
             x1, y1 = person.body.box[:2]
-            cv2.putText(out, f"{person.id}:{person.score:.2f}", (int(x1), max(12, int(y1) - 4)),
+            cv2.putText(out, f"{person.display_id}:{person.score:.2f}", (int(x1), max(12, int(y1) - 4)),
                         cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1, cv2.LINE_AA)
     for part in poses.unassigned:
         draw_part(out, part, UNASSIGNED_COLOUR, min_confidence=min_confidence, box=boxes)

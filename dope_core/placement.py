@@ -21,7 +21,7 @@ from typing import Optional
 
 import numpy as np
 
-from dope_core.structures import PartPose, Person, WholeBodyPoses
+from dope_core.structures import PartPose, WholeBodyPoses
 
 
 class InvalidIntrinsicsError(ValueError):
@@ -125,10 +125,8 @@ def place_poses(poses: WholeBodyPoses, k: np.ndarray, *, min_confidence: float =
         InvalidIntrinsicsError: ``k`` is not a valid pinhole matrix.
     """
     k = validate_intrinsics(k)
-    people = [
-        Person(id=p.id, score=p.score,
-               **{slot: place_part(pose, k, min_confidence=min_confidence) for slot, pose in p.parts()})
-        for p in poses.people
-    ]
+    people = [replace(p, **{slot: place_part(pose, k, min_confidence=min_confidence)
+                            for slot, pose in p.parts()})
+              for p in poses.people]
     unassigned = [place_part(pose, k, min_confidence=min_confidence) for pose in poses.unassigned]
     return WholeBodyPoses(image_size=poses.image_size, people=people, unassigned=unassigned, backend=poses.backend)

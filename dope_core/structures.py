@@ -128,8 +128,10 @@ class Person:
     """One person: a body and the hands and face assigned to it (any may be missing).
 
     Attributes:
-        id: index of the person in the image's result (not a tracking id).
+        id: index of the person in the image's result.
         score: the person's score (the body's, or the best part's without a body).
+        track_id: the person's id across the frames of a stream
+            (:class:`dope_core.tracking.PersonTracker`), ``None`` when not tracked.
     """
 
     id: int
@@ -138,10 +140,12 @@ class Person:
     left_hand: Optional[PartPose] = None
     right_hand: Optional[PartPose] = None
     face: Optional[PartPose] = None
+    track_id: Optional[int] = None
 
     def __post_init__(self) -> None:
         self.id = int(self.id)
         self.score = float(self.score)
+        self.track_id = None if self.track_id is None else int(self.track_id)
         for name, want in (("body", Part.BODY), ("left_hand", Part.HAND), ("right_hand", Part.HAND), ("face", Part.FACE)):
             pose = getattr(self, name)
             if pose is not None and pose.part is not want:
@@ -154,8 +158,15 @@ class Person:
             if pose is not None:
                 yield name, pose
 
+    @property
+    def display_id(self) -> int:
+        """The id to show and colour the person by: ``track_id`` when tracked, else ``id``."""
+        return self.id if self.track_id is None else self.track_id
+
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "score": self.score}
+        if self.track_id is not None:
+            d["track_id"] = self.track_id
         for name, pose in self.parts():
             d[name] = pose.to_dict()
         return d
@@ -163,7 +174,7 @@ class Person:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Person":
         slots = {k: PartPose.from_dict(d[k]) for k in ("body", "left_hand", "right_hand", "face") if d.get(k) is not None}
-        return cls(id=d.get("id", 0), score=d.get("score", 0.0), **slots)
+        return cls(id=d.get("id", 0), score=d.get("score", 0.0), track_id=d.get("track_id"), **slots)
 
 
 @dataclass

@@ -53,7 +53,7 @@ def render_3d(poses: WholeBodyPoses, path: str | Path, *, title: str = "", size_
     order = sorted(poses.people, key=lambda p: p.body.box[0] if p.body is not None else 0.0)
     drawn = []
     for i, person in enumerate(order):
-        colour = np.array(person_colour(person.id)) / 255
+        colour = np.array(person_colour(person.display_id)) / 255
         for part, pts in person_points(person, np.array([1.0 * i, 0.0, 0.0])):
             _plot_part(ax, part, pts, colour)
             drawn.append(pts)

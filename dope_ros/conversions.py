@@ -84,14 +84,17 @@ def poses_to_msg(poses: WholeBodyPoses, header: Header, *, camera_info_valid: bo
                                       camera_info_valid=camera_info_valid)
     for person in poses.people:
         slots = {slot: part_to_msg(getattr(person, slot)) for slot in _SLOTS}
-        out.people.append(dope_msg.PersonPose(id=person.id, score=float(person.score), **slots))
+        track_id = dope_msg.PersonPose.TRACK_ID_NONE if person.track_id is None else person.track_id
+        out.people.append(dope_msg.PersonPose(id=person.id, score=float(person.score), track_id=track_id, **slots))
     out.unassigned = [part_to_msg(p) for p in poses.unassigned]
     return out
 
 
 def poses_from_msg(m: dope_msg.WholeBodyPoseArray) -> WholeBodyPoses:
     """Inverse of :func:`poses_to_msg` (the header is not part of :class:`WholeBodyPoses`)."""
-    people = [Person(id=p.id, score=p.score, **{slot: part_from_msg(getattr(p, slot)) for slot in _SLOTS})
+    none = dope_msg.PersonPose.TRACK_ID_NONE
+    people = [Person(id=p.id, score=p.score, track_id=None if p.track_id == none else p.track_id,
+                     **{slot: part_from_msg(getattr(p, slot)) for slot in _SLOTS})
               for p in m.people]
     unassigned = [part_from_msg(p) for p in m.unassigned]
     return WholeBodyPoses(image_size=(m.image_width, m.image_height), people=people,

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Optional
 
@@ -209,8 +210,10 @@ def summarize(sent: dict, answers: dict, diagnostics: dict, out_dir: Path, bag_c
     got = [(sent[s], answers[s][0], answers[s][1]) for s in sent if s in answers]
     latencies = np.array([1000.0 * (r - p) for p, r, _ in got]) if got else np.zeros(0)
     parts = {"bodies": 0, "hands": 0, "faces": 0, "people": 0, "placed_parts": 0, "parts": 0}
+    track_frames: Counter[int] = Counter()
     for _, _, msg in got:
         parts["people"] += len(msg.people)
+        track_frames.update(p.track_id for p in msg.people if p.track_id != p.TRACK_ID_NONE)
         for person in msg.people:
             for slot, key in (("body", "bodies"), ("left_hand", "hands"), ("right_hand", "hands"), ("face", "faces")):
                 p = getattr(person, slot)
@@ -226,6 +229,8 @@ def summarize(sent: dict, answers: dict, diagnostics: dict, out_dir: Path, bag_c
         "frames_answered": len(got),
         **{k: parts[k] for k in ("people", "bodies", "hands", "faces")},
         "people_per_frame": parts["people"] / len(got) if got else 0.0,
+        "person_tracks": len(track_frames),
+        "person_tracks_10_frames": sum(n >= 10 for n in track_frames.values()),
         "parts_placed_in_camera_frame": parts["placed_parts"],
         "rate_hz": len(got) / span if span > 0 else 0.0,
         "latency_ms_mean": float(latencies.mean()) if len(latencies) else 0.0,
@@ -243,8 +248,9 @@ def summarize(sent: dict, answers: dict, diagnostics: dict, out_dir: Path, bag_c
 def print_summary(s: dict) -> None:
     d = s["node_diagnostics"]
     print(f"frames: {s['frames_answered']}/{s['frames_sent']} answered; people: {s['people']} "
-          f"({s['people_per_frame']:.2f}/frame), bodies {s['bodies']}, hands {s['hands']}, faces {s['faces']}; "
-          f"{s['parts_placed_in_camera_frame']} parts placed in the camera frame")
+          f"({s['people_per_frame']:.2f}/frame) in {s['person_tracks']} tracks ({s['person_tracks_10_frames']} seen in "
+          f"10+ frames), bodies {s['bodies']}, "
+          f"hands {s['hands']}, faces {s['faces']}; {s['parts_placed_in_camera_frame']} parts placed in the camera frame")
     print(f"rate: {s['rate_hz']:.2f} frames/s; latency (publish -> poses): mean {s['latency_ms_mean']:.0f} ms, "
           f"p50 {s['latency_ms_p50']:.0f} ms, p95 {s['latency_ms_p95']:.0f} ms; node inference "
           f"{d.get('inference_ms', '?')} ms, dropped {d.get('frames_dropped', '?')}, backend {d.get('backend', '?')} "

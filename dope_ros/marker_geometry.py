@@ -61,7 +61,7 @@ def skeleton_geometry(poses: WholeBodyPoses, *, min_confidence: float = 0.3) -> 
     """Geometry of every placed part of every person, then of the unassigned parts."""
     out: list[PartGeometry] = []
     for person in poses.people:
-        colour = tuple(c / 255.0 for c in person_colour(person.id))
+        colour = tuple(c / 255.0 for c in person_colour(person.display_id))
         for slot, pose in person.parts():
             geo = part_geometry(pose, min_confidence=min_confidence)
             if geo is not None:

@@ -10,8 +10,9 @@ Topics (relative names resolve in the node's namespace; ``~`` is the node's priv
   ``/diagnostics`` (``diagnostic_msgs/DiagnosticArray``).
 
 The subscription callbacks only keep the newest image (a replaced one counts as dropped);
-a worker thread decodes it, runs the estimator and publishes, so the node keeps
-answering while inference runs. Bad input (undecodable image, invalid CameraInfo,
+a worker thread decodes it, runs the estimator, gives people track ids that persist
+across frames (:class:`dope_core.tracking.PersonTracker`) and publishes, so the node
+keeps answering while inference runs. Bad input (undecodable image, invalid CameraInfo,
 estimator failure) is logged at a limited rate, counted in ``/diagnostics``, and the
 next valid frame is served. All logic lives in ``dope_core`` and pure helper modules.
 """
@@ -39,6 +40,7 @@ from dope_core.estimator import build_estimator
 from dope_core.image_encoding import ImageDecodeError, decode_compressed, decode_raw, encode_raw
 from dope_core.keypoints import Part
 from dope_core.placement import InvalidIntrinsicsError, place_poses, validate_intrinsics
+from dope_core.tracking import PersonTracker
 from dope_ros.conversions import poses_to_msg
 from dope_ros.markers import poses_to_markers
 from dope_ros.msg import WholeBodyPoseArray
@@ -70,6 +72,8 @@ class DopeNode(Node):
         parts = [Part(p) for p in get("parts")]
         self._estimator = build_estimator(get("backend"), parts=parts, checkpoint=get("checkpoint") or None,
                                           device=get("device"), half=bool(get("fp16")))
+        self._tracker = (PersonTracker(iou_threshold=get("track_iou_threshold"), max_missed=get("track_max_missed"))
+                         if get("track_people") else None)
         self._stats = NodeStats()
         self._throttle = WarningThrottle(period_s=get("warning_period_s"))
         self._k: Optional[np.ndarray] = None
@@ -161,6 +165,8 @@ class DopeNode(Node):
         inference_s = time.monotonic() - start
         thresholds = {part: self.get_parameter(f"{part.value}_score_threshold").value for part in Part}
         poses = filter_by_score(poses, thresholds)
+        if self._tracker is not None:
+            poses = self._tracker.update(poses)
         min_conf = self.get_parameter("keypoint_confidence_threshold").value
         k = self._k
         if k is not None:
@@ -203,6 +209,9 @@ class DopeNode(Node):
             "frames_processed": str(s.processed),
             "frames_dropped": str(s.dropped),
         }
+        if self._tracker is not None:
+            values["tracks_active"] = str(self._tracker.active_tracks)
+            values["tracks_started"] = str(self._tracker.tracks_started)
         for category in ("bad_image", "bad_camera_info", "inference_error", "processing_error"):
             values[category] = str(s.bad_input[category])
         problems = []

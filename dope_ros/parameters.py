@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,11 @@ PARAMETERS: dict[str, Param] = {
                                (10.0, 170.0), False),
     "publish_markers": Param(True, "Publish ~/markers (visualization_msgs/MarkerArray).", None, False),
     "publish_annotated_image": Param(True, "Publish ~/annotated_image (sensor_msgs/Image, rgb8).", None, False),
+    "track_people": Param(True, "Give every person a track_id that stays the same from frame to frame while "
+                          "the person is seen (box-overlap tracking); off: track_id is TRACK_ID_NONE."),
+    "track_iou_threshold": Param(0.3, "Smallest box overlap (IoU) with the previous frames for a person to keep "
+                                 "its track id.", (0.0, 1.0)),
+    "track_max_missed": Param(5, "Frames a track survives without its person before its id is retired.", (0, 1000)),
     "diagnostics_period_s": Param(1.0, "Period of /diagnostics messages, seconds.", (0.1, 60.0)),
     "warning_period_s": Param(5.0, "Each kind of warning (bad input, dropped frames) is logged at most "
                               "once per this many seconds.", (0.0, 3600.0), False),
@@ -52,7 +57,9 @@ def descriptor(name: str) -> ParameterDescriptor:
     """The ROS descriptor of parameter ``name`` (description, range, read-only)."""
     p = PARAMETERS[name]
     d = ParameterDescriptor(name=name, description=p.description, read_only=p.read_only)
-    if p.range is not None:
+    if p.range is not None and isinstance(p.default, int) and not isinstance(p.default, bool):
+        d.integer_range = [IntegerRange(from_value=int(p.range[0]), to_value=int(p.range[1]), step=1)]
+    elif p.range is not None:
         d.floating_point_range = [FloatingPointRange(from_value=float(p.range[0]), to_value=float(p.range[1]),
                                                      step=0.0)]
     return d

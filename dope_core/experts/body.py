@@ -24,6 +24,17 @@ from dope_core.structures import PartPose
 _LEFT_HIP, _RIGHT_HIP = 23, 24
 
 
+def same_pose(a: PartPose, b: PartPose, *, fraction: float = 0.1) -> bool:
+    """Two bodies that are one person posed twice: the median distance between their
+    13 joints (2D, pixels) is under ``fraction`` of the taller box's height.
+
+    Box overlap misses such duplicates when one pass spreads the arms and the other
+    does not (a narrow box inside a wide one); the median ignores the arms.
+    """
+    height = max(a.box[3] - a.box[1], b.box[3] - b.box[1])
+    return bool(np.median(np.linalg.norm(a.keypoints_2d - b.keypoints_2d, axis=1)) < fraction * height)
+
+
 def _same_person(a: RotatedRect, b: RotatedRect) -> bool:
     """Two person regions (from detections in overlapping views) of about the same place and size."""
     close = np.hypot(a.cx - b.cx, a.cy - b.cy) < 0.08 * min(a.side, b.side)
@@ -54,7 +65,8 @@ class BodyExpert:
         tile_fractions: tile sides as fractions of the image's longer side (empty: no tiles).
         detector_score: minimum person-detector score for a landmark pass.
         max_people: at most this many landmark passes per image (best detections first).
-        dedupe_iou: two bodies whose boxes overlap above this are one person.
+        dedupe_iou: two bodies whose boxes overlap above this are one person (as are two
+            that :func:`same_pose` finds alike).
     """
 
     part = Part.BODY
@@ -104,7 +116,12 @@ class BodyExpert:
             body = self._landmarks(image, rect)
             if body.pose.score >= min_score:
                 found.append(body)
-        return dedupe(found, [b.pose.box for b in found], [b.pose.score for b in found], self.dedupe_iou)
+        return self.dedupe(found)
+
+    def dedupe(self, bodies: Sequence[BodyLandmarks]) -> list[BodyLandmarks]:
+        """The best-scoring body of each person among ``bodies`` (box overlap or :func:`same_pose`)."""
+        return dedupe(list(bodies), [b.pose.box for b in bodies], [b.pose.score for b in bodies], self.dedupe_iou,
+                      same=lambda a, b: same_pose(a.pose, b.pose))
 
     @staticmethod
     def _region(det: Detection) -> RotatedRect | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Callable, Optional
+
 import numpy as np
 
 from dope_core.experts.ssd import box_iou
@@ -22,12 +24,16 @@ def extent(points: np.ndarray) -> np.ndarray:
     return np.concatenate([points.min(axis=0), points.max(axis=0)])
 
 
-def dedupe(items: list, boxes: list[np.ndarray], scores: list[float], iou: float) -> list:
-    """Keep the best-scoring of any group of items whose boxes overlap above ``iou``."""
+def dedupe(items: list, boxes: list[np.ndarray], scores: list[float], iou: float,
+           same: Optional[Callable[[Any, Any], bool]] = None) -> list:
+    """Keep the best-scoring of any group of items whose boxes overlap above ``iou``
+    (or that ``same(item, kept_item)`` says are one)."""
     order = np.argsort(-np.asarray(scores, dtype=np.float64))
     kept: list[int] = []
     for i in order:
         if kept and box_iou(boxes[i][None], np.stack([boxes[k] for k in kept]))[0].max() > iou:
+            continue
+        if same is not None and any(same(items[i], items[k]) for k in kept):
             continue
         kept.append(int(i))
     return [items[k] for k in kept]

@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from dope_core.experts.body import BodyExpert, BodyLandmarks
-from dope_core.experts.common import check_image, dedupe
+from dope_core.experts.common import check_image
 from dope_core.experts.face import FaceExpert
 from dope_core.experts.hand import HandExpert
 from dope_core.experts.roi import RotatedRect, alignment_rotation
@@ -174,8 +174,7 @@ class ExpertsEstimator:
                                                         detector_score=self.face_seeded_detector_score)
                     if claims_face(b.pose, face)]
             if more:
-                found = dedupe(found + more, [b.pose.box for b in found + more],
-                               [b.pose.score for b in found + more], self.body.dedupe_iou)
+                found = self.body.dedupe(found + more)
                 bodies = [b.pose for b in found]
         out: dict[Part, list[PartPose]] = {}
         if Part.BODY in self.parts:

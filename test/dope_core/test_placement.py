@@ -99,7 +99,7 @@ def test_camera_info_layout_accepted():
 
 def test_place_poses_sets_every_root():
     tb, tl, tf, tu = (np.array(v) for v in ((0.0, 0.1, 3.0), (0.3, 0.2, 2.8), (0.0, -0.6, 3.1), (1.0, 0.0, 4.0)))
-    person = Person(id=0, score=0.9, body=_part(Part.BODY, tb, 0.4), left_hand=_part(Part.HAND, tl, 0.05),
+    person = Person(id=0, score=0.9, track_id=2, body=_part(Part.BODY, tb, 0.4), left_hand=_part(Part.HAND, tl, 0.05),
                     face=_part(Part.FACE, tf, 0.05))
     poses = WholeBodyPoses(image_size=(640, 480), people=[person], unassigned=[_part(Part.HAND, tu, 0.05)],
                            backend="test")
@@ -109,7 +109,7 @@ def test_place_poses_sets_every_root():
     np.testing.assert_allclose(placed.people[0].left_hand.root_camera, tl, atol=1e-8)
     np.testing.assert_allclose(placed.people[0].face.root_camera, tf, atol=1e-8)
     np.testing.assert_allclose(placed.unassigned[0].root_camera, tu, atol=1e-8)
-    assert placed.people[0].right_hand is None and placed.backend == "test"
+    assert placed.people[0].right_hand is None and placed.backend == "test" and placed.people[0].track_id == 2
     np.testing.assert_allclose(placed.people[0].body.keypoints_3d_camera,
                                poses.people[0].body.keypoints_3d + tb, atol=1e-8)
 

@@ -17,7 +17,7 @@ def test_json_round_trip_is_lossless():
     rng = np.random.default_rng(0)
     poses = WholeBodyPoses(
         image_size=(640, 480), backend="experts",
-        people=[Person(id=0, score=0.9, body=_part(Part.BODY, rng), face=_part(Part.FACE, rng),
+        people=[Person(id=0, score=0.9, track_id=7, body=_part(Part.BODY, rng), face=_part(Part.FACE, rng),
                        left_hand=_part(Part.HAND, rng, handedness="left"),
                        right_hand=_part(Part.HAND, rng, handedness=Handedness.RIGHT, root_camera=[0.1, 0.2, 2.5]))],
         unassigned=[_part(Part.HAND, rng)],
@@ -31,6 +31,9 @@ def test_json_round_trip_is_lossless():
                                   poses.people[0].right_hand.keypoints_3d + [0.1, 0.2, 2.5])
     assert json.loads(text)["people"][0]["left_hand"]["handedness"] == "left"
     assert back.counts() == {"people": 1, "bodies": 1, "hands": 3, "faces": 1}
+    assert back.people[0].track_id == 7 and back.people[0].display_id == 7
+    untracked = Person.from_dict({"id": 3, "score": 0.5})
+    assert untracked.track_id is None and untracked.display_id == 3 and "track_id" not in untracked.to_dict()
 
 
 def test_empty_result_round_trips():

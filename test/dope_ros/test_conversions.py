@@ -11,6 +11,7 @@ from dope_core.keypoints import Part
 from dope_core.structures import Handedness, PartPose, Person, WholeBodyPoses
 from dope_ros.conversions import part_from_msg, part_to_msg, poses_from_msg, poses_to_msg
 from dope_ros.msg import PartPose as PartPoseMsg
+from dope_ros.msg import PersonPose as PersonPoseMsg
 from dope_ros.msg import WholeBodyPoseArray
 
 RNG = np.random.default_rng(3)
@@ -29,7 +30,7 @@ def _poses() -> WholeBodyPoses:
     a = Person(id=0, score=0.9, body=_part(Part.BODY, root=np.array([0.1, 0.2, 3.0])),
                left_hand=_part(Part.HAND, handedness=Handedness.LEFT, root=np.array([0.3, 0.1, 2.9])),
                face=_part(Part.FACE))
-    b = Person(id=1, score=0.5, right_hand=_part(Part.HAND, handedness=Handedness.RIGHT))
+    b = Person(id=1, score=0.5, track_id=4, right_hand=_part(Part.HAND, handedness=Handedness.RIGHT))
     return WholeBodyPoses(image_size=(640, 480), people=[a, b], unassigned=[_part(Part.FACE)], backend="experts")
 
 
@@ -43,6 +44,8 @@ def test_round_trip_through_cdr():
     out = poses_from_msg(back)
     assert out.image_size == (640, 480) and out.backend == "experts"
     assert [p.id for p in out.people] == [0, 1]
+    assert [p.track_id for p in back.people] == [PersonPoseMsg.TRACK_ID_NONE, 4] == [-1, 4]
+    assert [p.track_id for p in out.people] == [None, 4]
     for got, want in zip(out.parts(), poses.parts()):
         assert got.part is want.part and got.handedness == want.handedness
         np.testing.assert_array_equal(got.keypoints_2d, want.keypoints_2d)

@@ -30,6 +30,7 @@ def test_demo_records_what_the_node_publishes(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["frames_answered"] == FRAMES and summary["node_diagnostics"]["backend"] == "experts"
     assert summary["latency_ms_mean"] > 0
+    assert summary["person_tracks"] == 0 and summary["people"] == 0   # plain grey frames: nobody
     messages = list(read_bag(out / "poses_bag", {"/demo/dope/poses"}))
     assert len(messages) == FRAMES
     first = deserialize(messages[0][3], messages[0][1])

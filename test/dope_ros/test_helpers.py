@@ -36,11 +36,11 @@ def _pose(part: Part, score: float) -> PartPose:
 
 def test_filter_by_score():
     poses = WholeBodyPoses(image_size=(4, 4), people=[
-        Person(id=0, score=0.9, body=_pose(Part.BODY, 0.9), face=_pose(Part.FACE, 0.2)),
+        Person(id=0, score=0.9, track_id=5, body=_pose(Part.BODY, 0.9), face=_pose(Part.FACE, 0.2)),
         Person(id=1, score=0.1, body=_pose(Part.BODY, 0.1)),
     ], unassigned=[_pose(Part.HAND, 0.6), _pose(Part.HAND, 0.4)])
     out = filter_by_score(poses, {Part.BODY: 0.5, Part.FACE: 0.5, Part.HAND: 0.5})
-    assert [p.id for p in out.people] == [0] and out.people[0].face is None
+    assert [p.id for p in out.people] == [0] and out.people[0].face is None and out.people[0].track_id == 5
     assert [p.score for p in out.unassigned] == [0.6]
     assert len(poses.people) == 2  # input untouched
 

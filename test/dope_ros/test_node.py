@@ -219,3 +219,14 @@ def test_compressed_good_and_corrupt(compressed_io):
     assert "corrupt" in compressed_io.process.output()
     png = CompressedImage(format="png", data=cv2.imencode(".png", IMAGE[:, :, ::-1])[1].tobytes())
     assert compressed_io.send_and_wait(png).image_height == H
+
+
+def test_a_person_keeps_the_track_id_across_frames(raw_io):
+    from matplotlib import cbook
+
+    portrait = cv2.cvtColor(cv2.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)), cv2.COLOR_BGR2RGB)
+    answers = [raw_io.send_and_wait(_raw("rgb8", portrait)) for _ in range(3)]
+    ids = [[p.track_id for p in a.people] for a in answers]
+    assert all(len(i) == 1 for i in ids), ids
+    assert ids[0] == ids[1] == ids[2] and ids[0][0] >= 0
+    wait_for(lambda: raw_io.counter("tracks_started") >= 1, 10, "tracks in the diagnostics")

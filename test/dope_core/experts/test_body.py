@@ -1,0 +1,41 @@
+"""The body expert's duplicate rule (pose similarity), hand-computed."""
+
+import numpy as np
+
+from dope_core.experts.body import same_pose
+from dope_core.keypoints import BODY_JOINTS, Part
+from dope_core.structures import PartPose
+
+_ARMS = [BODY_JOINTS.index(n) for n in ("right_wrist", "left_wrist", "right_elbow", "left_elbow")]
+
+
+def _body(kp: np.ndarray) -> PartPose:
+    box = np.r_[kp.min(axis=0), kp.max(axis=0)]
+    return PartPose(part=Part.BODY, score=0.9, box=box, keypoints_2d=kp, keypoints_3d=np.zeros((13, 3)),
+                    confidence=np.ones(13))
+
+
+def test_one_person_posed_twice_with_other_arms_is_one_person():
+    rng = np.random.default_rng(0)
+    kp = np.c_[rng.uniform(100, 140, 13), np.linspace(0, 200, 13)]       # 200 px tall
+    spread = kp.copy()
+    spread[_ARMS, 0] += [-80, 80, -60, 60]                                # arms out: a much wider box
+    a, b = _body(kp), _body(spread)
+    assert same_pose(a, b) and same_pose(b, a)                            # median joint distance 0 px
+
+
+def test_neighbours_and_shifted_poses_are_two_people():
+    kp = np.c_[np.full(13, 100.0), np.linspace(0, 200, 13)]
+    assert not same_pose(_body(kp), _body(kp + [25, 0]))                  # 25 px > 0.1 * 200 px
+    assert same_pose(_body(kp), _body(kp + [15, 0]))                      # 15 px < 20 px
+    assert not same_pose(_body(kp), _body(kp + [15, 0]), fraction=0.05)
+
+
+def test_dedupe_keeps_the_best_of_overlapping_or_alike_items():
+    from dope_core.experts.common import dedupe
+
+    boxes = [np.array(b, float) for b in ([0, 0, 10, 10], [1, 0, 11, 10], [50, 0, 60, 10], [80, 0, 90, 10])]
+    items = ["a", "b", "c", "d"]
+    scores = [0.5, 0.9, 0.7, 0.8]
+    assert dedupe(items, boxes, scores, 0.5) == ["b", "d", "c"]             # a overlaps b (IoU 0.82)
+    assert dedupe(items, boxes, scores, 0.5, same=lambda x, y: {x, y} == {"c", "d"}) == ["b", "d"]
