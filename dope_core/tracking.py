@@ -20,6 +20,7 @@ from typing import Optional
 
 import numpy as np
 
+from dope_core.boxes import box_iou
 from dope_core.structures import Person, WholeBodyPoses
 
 _KINDS = ("body", "face", "left_hand", "right_hand")
@@ -28,16 +29,6 @@ _KINDS = ("body", "face", "left_hand", "right_hand")
 def _boxes(person: Person) -> dict[str, np.ndarray]:
     """The person's part boxes by slot (pixels)."""
     return {slot: pose.box for slot, pose in person.parts()}
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
 
 
 @dataclass
@@ -119,5 +110,5 @@ class PersonTracker:
         """IoU of the first part kind both have (body, then face, then hands)."""
         for kind in _KINDS:
             if kind in track and kind in person:
-                return _iou(track[kind], person[kind])
+                return float(box_iou(track[kind][None], person[kind][None])[0, 0])
         return 0.0

@@ -6,7 +6,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from dope_core.experts.ssd import box_iou
+from dope_core.boxes import box_iou
 
 
 def sigmoid(x: np.ndarray | float) -> np.ndarray:

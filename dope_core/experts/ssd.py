@@ -14,6 +14,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from dope_core.boxes import box_iou
 from dope_core.experts.tflite import TFLiteModel
 
 
@@ -113,15 +114,6 @@ class SSDDetector:
         """Detect in every view and merge the results."""
         dets = [d for v in views for d in self.detect_view(image, np.asarray(v, dtype=np.float64), min_score)]
         return weighted_nms(dets, self.nms_iou)
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU between ``(N, 4)`` and ``(M, 4)`` boxes ``x1, y1, x2, y2``."""
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(-1)
-    area = lambda x: np.clip(x[:, 2:] - x[:, :2], 0, None).prod(-1)  # noqa: E731
-    return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-9)
 
 
 def weighted_nms(dets: list[Detection], iou: float) -> list[Detection]:

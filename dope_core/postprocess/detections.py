@@ -41,18 +41,3 @@ def pose_boxes(pose2d: np.ndarray, margin: float = 0.1) -> np.ndarray:
     lo, hi = pose2d.min(axis=1), pose2d.max(axis=1)
     pad = (hi - lo) * margin
     return np.concatenate([lo - pad, hi + pad], axis=1)
-
-
-def box_iou_one(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """IoU of one ``(4,)`` box with ``(M, 4)`` boxes (0 where the union is empty)."""
-    x1 = np.maximum(box[0], boxes[:, 0])
-    y1 = np.maximum(box[1], boxes[:, 1])
-    x2 = np.minimum(box[2], boxes[:, 2])
-    y2 = np.minimum(box[3], boxes[:, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    union = _area(box) + _area(boxes) - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
-
-
-def _area(boxes: np.ndarray) -> np.ndarray:
-    return np.clip(boxes[..., 2] - boxes[..., 0], 0, None) * np.clip(boxes[..., 3] - boxes[..., 1], 0, None)

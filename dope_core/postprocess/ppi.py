@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from dope_core.postprocess.detections import PartDetections, box_iou_one, pose_boxes
+from dope_core.boxes import box_iou
+from dope_core.postprocess.detections import PartDetections, pose_boxes
 
 
 def pose_proposal_integration(
@@ -56,7 +57,7 @@ def pose_proposal_integration(
     out: list[tuple[float, np.ndarray, np.ndarray, int]] = []
     while remaining.any():
         seed = int(np.flatnonzero(remaining)[0])  # candidates are sorted: first remaining is best
-        group = remaining & (box_iou_one(boxes[seed], boxes) > iou_threshold)
+        group = remaining & (box_iou(boxes[seed][None], boxes)[0] > iou_threshold)
         group[seed] = True
         remaining &= ~group
         mode = _best_mode(np.flatnonzero(group), c3d, cand_score, pose3d_threshold)

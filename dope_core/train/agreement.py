@@ -16,6 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
+from dope_core.boxes import box_iou
 from dope_core.keypoints import Part
 from dope_core.structures import PartPose
 
@@ -64,7 +65,7 @@ class Agreement:
         acc.keypoints += len(teachers) * part.num_keypoints
         if not teachers or not students:
             return
-        iou = _box_iou(np.stack([t.box for t in teachers]), np.stack([s.box for s in students]))
+        iou = box_iou(np.stack([t.box for t in teachers]), np.stack([s.box for s in students]))
         free = np.ones(len(students), dtype=bool)
         for ti in sorted(range(len(teachers)), key=lambda i: -teachers[i].score):
             cand = np.where(free, iou[ti], -1.0)
@@ -83,12 +84,3 @@ class Agreement:
         return {p.value: {"pck": a.pck, "recall": a.recall, "precision": a.precision,
                           "mpjpe_3d_mm": a.mpjpe_3d_mm, "teachers": a.teachers, "students": a.students}
                 for p, a in self.parts.items()}
-
-
-def _box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(-1)
-    area_a = (a[:, 2:] - a[:, :2]).clip(0).prod(-1)
-    area_b = (b[:, 2:] - b[:, :2]).clip(0).prod(-1)
-    return inter / np.maximum(area_a[:, None] + area_b[None] - inter, 1e-9)

@@ -1,6 +1,6 @@
 import numpy as np
 
-from dope_core.experts.ssd import AnchorConfig, Detection, box_iou, tile_views, weighted_nms
+from dope_core.experts.ssd import AnchorConfig, Detection, tile_views, weighted_nms
 
 
 def test_anchor_counts_match_the_models():
@@ -16,12 +16,6 @@ def test_anchor_centres_hand_computed():
     b = AnchorConfig(16, (8, 16, 16)).anchors()
     # 2x2 grid with 2 anchors each, then 1x1 grid with 2 layers x 2 anchors.
     assert len(b) == 8 + 4 and np.allclose(b[8:], 0.5)
-
-
-def test_box_iou():
-    a = np.array([[0, 0, 2, 2.0]])
-    b = np.array([[1, 1, 3, 3.0], [5, 5, 6, 6.0]])
-    np.testing.assert_allclose(box_iou(a, b), [[1 / 7, 0.0]])
 
 
 def test_weighted_nms_merges_overlaps_by_score():

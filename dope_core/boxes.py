@@ -1,0 +1,19 @@
+"""Axis-aligned boxes ``x1, y1, x2, y2`` in pixels (x right, y down): areas and overlaps."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def box_area(boxes: np.ndarray) -> np.ndarray:
+    """Areas (square pixels) of ``(..., 4)`` boxes; 0 for empty or inverted boxes."""
+    return np.clip(boxes[..., 2] - boxes[..., 0], 0, None) * np.clip(boxes[..., 3] - boxes[..., 1], 0, None)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union between ``(N, 4)`` and ``(M, 4)`` boxes: ``(N, M)`` in [0, 1]
+    (0 where both boxes are empty)."""
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.clip(rb - lt, 0, None).prod(-1)
+    return inter / np.maximum(box_area(a)[:, None] + box_area(b)[None, :] - inter, 1e-9)

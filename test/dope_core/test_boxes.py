@@ -1,0 +1,18 @@
+"""Box areas and IoU, hand-computed."""
+
+import numpy as np
+
+from dope_core.boxes import box_area, box_iou
+
+
+def test_box_iou():
+    a = np.array([[0, 0, 2, 2.0]])
+    b = np.array([[1, 1, 3, 3.0], [5, 5, 6, 6.0], [0, 0, 2, 2.0]])
+    np.testing.assert_allclose(box_iou(a, b), [[1 / 7, 0.0, 1.0]])
+    assert box_iou(a, np.zeros((0, 4))).shape == (1, 0)
+
+
+def test_empty_and_inverted_boxes_have_no_area_nor_overlap():
+    boxes = np.array([[0, 0, 3, 2.0], [5, 5, 5, 9.0], [4, 4, 1, 1.0]])
+    np.testing.assert_allclose(box_area(boxes), [6, 0, 0])
+    np.testing.assert_allclose(box_iou(boxes[1:], boxes[1:]), [[0, 0], [0, 0]])
