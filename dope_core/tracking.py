@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Optional
-
 import numpy as np
 
 from dope_core.boxes import box_iou
@@ -94,14 +92,15 @@ class PersonTracker:
                 survivors.append(track)
         people = []
         for p, person in enumerate(poses.people):
-            track: Optional[_Track] = self._tracks[track_of[p]] if p in track_of else None
-            if track is None:
-                track = _Track(self._next_id, {})
+            if p in track_of:
+                match = self._tracks[track_of[p]]
+            else:
+                match = _Track(self._next_id, {})
                 self._next_id += 1
-                survivors.append(track)
-            track.boxes.update(current[p])
-            track.missed = 0
-            people.append(dataclasses.replace(person, track_id=track.track_id))
+                survivors.append(match)
+            match.boxes.update(current[p])
+            match.missed = 0
+            people.append(dataclasses.replace(person, track_id=match.track_id))
         self._tracks = survivors
         return dataclasses.replace(poses, people=people)
 
