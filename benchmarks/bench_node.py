@@ -1,4 +1,4 @@
-"""Node rate and latency on the demo video (experts backend by default, CPU).
+"""Node rate and latency on the demo video (experts backend by default, or --backend network; CPU by default).
 
 Two runs of the demo pipeline (camera player -> node process -> recorder):
 
@@ -41,6 +41,9 @@ def main() -> int:
     p.add_argument("--frames", type=int, default=60)
     p.add_argument("--max-width", type=int, default=960)
     p.add_argument("--out", type=Path, default=REPO / "out" / "bench_node")
+    p.add_argument("--backend", default="experts", choices=("experts", "network"))
+    p.add_argument("--checkpoint", default="", help="network checkpoint (default: the shipped student)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     args = p.parse_args()
     _reexec_isolated()
     from dope_ros.demo import run
@@ -48,14 +51,16 @@ def main() -> int:
     results = {}
     for mode in ("lockstep", "realtime"):
         s = run(args.video, args.out / mode, frames=args.frames, max_width=args.max_width, hfov_deg=60.0,
-                realtime=mode == "realtime", namespace=f"bench_{mode}")
+                realtime=mode == "realtime", namespace=f"bench_{mode}", backend=args.backend,
+                checkpoint=args.checkpoint, device=args.device)
         d = s["node_diagnostics"]
         results[mode] = {k: s[k] for k in ("frames_sent", "frames_answered", "rate_hz", "latency_ms_mean",
                                             "latency_ms_p50", "latency_ms_p95", "people_per_frame")}
         results[mode].update(node_inference_ms=float(d.get("inference_ms", "nan")),
                              node_frames_dropped=int(d.get("frames_dropped", "0")))
     results["machine"] = {"cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-                          "video": str(args.video), "max_width": args.max_width, "backend": "experts", "device": "cpu"}
+                          "video": str(args.video), "max_width": args.max_width, "backend": args.backend,
+                          "checkpoint": args.checkpoint, "device": args.device}
     (args.out / "bench_node.json").write_text(json.dumps(results, indent=2))
     print("| mode | frames answered/sent | rate (frames/s) | latency mean / p50 / p95 (ms) | node inference (ms, last 5 s) | dropped |")
     print("|---|---|---|---|---|---|")

@@ -39,13 +39,14 @@ from dope_ros.video_source import intrinsics_from_fov, video_fps, video_frames
 REPO = Path(__file__).resolve().parents[1]
 
 
-def node_command(*, namespace: str, device: str = "cpu", backend: str = "experts",
+def node_command(*, namespace: str, device: str = "cpu", backend: str = "experts", checkpoint: str = "",
                  extra_parameters: Optional[dict[str, str]] = None) -> list[str]:
     """Command line of a DOPE node reading ``/<namespace>/camera/{image_raw,camera_info}``."""
     installed = Path(sys.prefix) / "lib" / "dope_ros" / "dope_node"
     exe = installed if installed.exists() else REPO / "scripts" / "dope_node"
     params = {"image_topic": f"/{namespace}/camera/image_raw", "camera_info_topic": f"/{namespace}/camera/camera_info",
-              "backend": backend, "device": device, **(extra_parameters or {})}
+              "backend": backend, "device": device, **({"checkpoint": checkpoint} if checkpoint else {}),
+              **(extra_parameters or {})}
     cmd = [sys.executable, str(exe), "--ros-args", "-r", "__node:=dope", "-r", f"__ns:=/{namespace}",
            "--params-file", str(REPO / "config" / "dope.yaml")]
     for k, v in params.items():
@@ -141,7 +142,8 @@ def _info_msg(k: np.ndarray, width: int, height: int, stamp: tuple[int, int]) ->
 
 
 def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: float, realtime: bool,
-        device: str = "cpu", timeout_s: float = 60.0, namespace: str = "demo") -> dict:
+        device: str = "cpu", backend: str = "experts", checkpoint: str = "", timeout_s: float = 60.0,
+        namespace: str = "demo") -> dict:
     """Play ``video`` into a node process and record its outputs in ``out_dir``; returns the summary."""
     out_dir.mkdir(parents=True, exist_ok=True)
     bag_path = out_dir / "poses_bag"
@@ -151,7 +153,8 @@ def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: fl
         shutil.rmtree(bag_path)
     fps = video_fps(video)
     log = open(out_dir / "node.log", "w")
-    node_proc = subprocess.Popen(node_command(namespace=namespace, device=device), stdout=log,
+    node_proc = subprocess.Popen(node_command(namespace=namespace, device=device, backend=backend,
+                                              checkpoint=checkpoint), stdout=log,
                                  stderr=subprocess.STDOUT, cwd=REPO)
     rclpy.init()
     bag = BagWriter(bag_path)
@@ -267,11 +270,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--hfov", type=float, default=60.0, help="horizontal field of view for CameraInfo, degrees")
     p.add_argument("--realtime", action="store_true", help="play at the video's frame rate (the node drops frames)")
     p.add_argument("--device", default="cpu", help="device of the node (cpu, cuda, auto)")
+    p.add_argument("--backend", default="experts", choices=("experts", "network"),
+                   help="the node's estimator: the part experts, or the whole-body network (default: the shipped student)")
+    p.add_argument("--checkpoint", default="", help="network checkpoint for --backend network (default: the shipped student)")
     args = p.parse_args(argv)
     if args.frames <= 0:
         p.error("--frames must be positive")
     summary = run(args.video, args.out, frames=args.frames, max_width=args.max_width, hfov_deg=args.hfov,
-                  realtime=args.realtime, device=args.device)
+                  realtime=args.realtime, device=args.device, backend=args.backend, checkpoint=args.checkpoint)
     print_summary(summary)
     return 0 if summary["frames_answered"] > 0 else 1
 

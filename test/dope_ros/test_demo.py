@@ -8,6 +8,7 @@ import sys
 
 import cv2
 import numpy as np
+import pytest
 
 from dope_ros.bag_io import deserialize, read_bag
 from dope_ros_harness import REPO
@@ -15,7 +16,8 @@ from dope_ros_harness import REPO
 FRAMES = 3
 
 
-def test_demo_records_what_the_node_publishes(tmp_path):
+@pytest.mark.parametrize("backend", ["experts", "network"])
+def test_demo_records_what_the_node_publishes(tmp_path, backend):
     video = tmp_path / "clip.avi"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (320, 240))
     for i in range(FRAMES + 2):
@@ -24,11 +26,11 @@ def test_demo_records_what_the_node_publishes(tmp_path):
     writer.release()
     out = tmp_path / "out"
     run = subprocess.run([sys.executable, "-m", "dope_ros.demo", "--video", str(video), "--frames", str(FRAMES),
-                          "--out", str(out)], cwd=REPO, capture_output=True, text=True, timeout=240)
+                          "--out", str(out), "--backend", backend], cwd=REPO, capture_output=True, text=True, timeout=240)
     assert run.returncode == 0, run.stdout + run.stderr
     assert f"frames: {FRAMES}/{FRAMES} answered" in run.stdout
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["frames_answered"] == FRAMES and summary["node_diagnostics"]["backend"] == "experts"
+    assert summary["frames_answered"] == FRAMES and summary["node_diagnostics"]["backend"] == backend
     assert summary["latency_ms_mean"] > 0
     assert summary["person_tracks"] == 0 and summary["people"] == 0   # plain grey frames: nobody
     messages = list(read_bag(out / "poses_bag", {"/demo/dope/poses"}))
