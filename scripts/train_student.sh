@@ -32,14 +32,14 @@ usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --input) shift; while [[ $# -gt 0 && "$1" != --* ]]; do INPUTS+=("$1"); shift; done; continue ;;
-    --config) CONFIG="$2" ;;
-    --ablation) ABLATION="$2" ;;
-    --stride) STRIDE="$2" ;;
-    --workers) WORKERS="$2" ;;
-    --gpus) GPUS="$2" ;;
-    --device) DEVICE="$2" ;;
-    --annotated) ANNOTATED="$2" ;;
-    --export) EXPORT="$2" ;;
+    --config) CONFIG="${2:-}" ;;
+    --ablation) ABLATION="${2:-}" ;;
+    --stride) STRIDE="${2:-}" ;;
+    --workers) WORKERS="${2:-}" ;;
+    --gpus) GPUS="${2:-}" ;;
+    --device) DEVICE="${2:-}" ;;
+    --annotated) ANNOTATED="${2:-}" ;;
+    --export) EXPORT="${2:-}" ;;
     -h|--help) usage 0 ;;
     *) echo "train_student: unknown option $1" >&2; usage 2 ;;
   esac

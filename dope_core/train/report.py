@@ -8,6 +8,7 @@ root-aligned MPJPE in mm, face NME), from the totals over all annotated sets (``
 
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping, Optional
 
 from dope_core.keypoints import Part
@@ -17,7 +18,8 @@ _HEADER = ("| run | mode | step | part | agreement PCK | recall | precision | 3D
 
 
 def _fmt(value: Optional[float], pattern: str) -> str:
-    return "-" if value is None else pattern.format(value)
+    """``value`` formatted, or ``-`` when absent or NaN (e.g. the precision of a part never detected)."""
+    return "-" if value is None or math.isnan(value) else pattern.format(value)
 
 
 def _pck(accuracy: Mapping[str, float], part: Part) -> Optional[float]:

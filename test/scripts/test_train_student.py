@@ -65,3 +65,6 @@ def test_unknown_option_is_a_usage_error() -> None:
     run = subprocess.run([str(REPO / "scripts" / "train_student.sh"), "--epochs", "3"],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and "unknown option --epochs" in run.stderr
+    run = subprocess.run([str(REPO / "scripts" / "train_student.sh"), "--config"], capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 2 and "--config needs a value" in run.stderr

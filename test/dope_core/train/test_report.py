@@ -5,7 +5,7 @@ from dope_core.train.report import comparison_table
 
 def _report(mode: str, pck: float, accuracy: dict | None) -> dict:
     parts = {"body": {"pck": pck, "recall": 0.5, "precision": 0.75, "mpjpe_3d_mm": 123.4, "teachers": 10, "students": 6},
-             "hand": {"pck": 0.0, "recall": 0.0, "precision": None, "mpjpe_3d_mm": None, "teachers": 4, "students": 0}}
+             "hand": {"pck": 0.0, "recall": 0.0, "precision": float("nan"), "mpjpe_3d_mm": None, "teachers": 4, "students": 0}}
     return {"step": 800, "mode": mode, "agreement": {"images": 3, "alpha": 0.1, "parts": parts}, "accuracy": accuracy}
 
 
