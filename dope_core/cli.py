@@ -130,7 +130,7 @@ class Runner:
             for frame in _progress(reader, len(reader) or None, name, self.args.quiet):
                 poses = self.estimate(frame.image)
                 if tracker is not None:
-                    poses = tracker.update(poses)
+                    poses = tracker.update(poses, stamp=frame.index / reader.fps)
                 jsonl.write(json.dumps({"frame": frame.index, **poses.to_dict()}) + "\n")
                 if not self.args.no_images:
                     annotated = draw_poses(frame.image, poses, boxes=self.args.boxes)

@@ -11,7 +11,13 @@ Units and frames, for every backend:
 * ``root_camera``, when known, is the part root's position in the camera optical
   frame in metres, so ``keypoints_3d + root_camera`` places the part in the camera
   frame (set by :mod:`dope_core.placement` when intrinsics are given);
-* ``confidence`` is a per-keypoint score in [0, 1].
+* ``confidence`` is a per-keypoint score in [0, 1];
+* ``frame`` (:class:`PartFrame`, :mod:`dope_core.part_frames`) is the part's 6-DoF frame:
+  an origin (part-relative, metres) and a rotation of the part's axes into the camera
+  optical frame (quaternion x, y, z, w), or no rotation when too few keypoints are
+  confident; ``grasp`` (:class:`Grasp`, hands, :mod:`dope_core.grasp`) is the
+  thumb-index aperture; ``velocity`` (m/s, camera optical frame) and ``velocity_2d``
+  (pixels/s) are the part root's, set by :mod:`dope_core.smoothing` on a stream.
 
 A :class:`WholeBodyPoses` holds the people found in one image and the parts that
 belong to nobody; it converts to JSON and back without loss (floats are written
@@ -28,6 +34,95 @@ from typing import Any, Iterator, Optional
 import numpy as np
 
 from dope_core.keypoints import Part
+
+
+class TrackState(str, Enum):
+    """Where a person's track stands at this frame (:mod:`dope_core.tracking`).
+
+    ``NEW``: first frame of the track; ``TRACKED``: seen again; ``PREDICTED``: not seen
+    in this frame, the pose is a prediction for a short gap; ``UNSEEN``: alive but
+    unseen for longer than the prediction gap (never attached to a person);
+    ``LOST``: the track ended (its id is listed in ``WholeBodyPoses.lost_track_ids``).
+    """
+
+    NEW = "new"
+    TRACKED = "tracked"
+    PREDICTED = "predicted"
+    UNSEEN = "unseen"
+    LOST = "lost"
+
+
+@dataclass
+class PartFrame:
+    """The 6-DoF frame of a part (conventions in :mod:`dope_core.part_frames`).
+
+    Attributes:
+        origin: ``(3,)`` metres, the frame's origin relative to the part root (camera
+            optical axes): zero for hands (wrist) and bodies (mid-hips), the point
+            between the eyes for faces.
+        quaternion: ``(4,)`` unit quaternion ``x, y, z, w`` rotating the part's axes into
+            the camera optical frame's axes, or ``None`` when too few keypoints were
+            confident to orient the part (then ``confidence`` is 0).
+        confidence: orientation confidence in [0, 1].
+    """
+
+    origin: np.ndarray
+    quaternion: Optional[np.ndarray] = None
+    confidence: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.origin = _as_array(self.origin, (3,), "origin")
+        self.confidence = float(self.confidence)
+        if self.quaternion is not None:
+            q = _as_array(self.quaternion, (4,), "quaternion")
+            norm = float(np.linalg.norm(q))
+            if not np.isfinite(norm) or abs(norm - 1.0) > 1e-6:
+                raise ValueError(f"quaternion must be a finite unit quaternion, got {q.tolist()}")
+            self.quaternion = q
+        elif self.confidence != 0.0:
+            raise ValueError("a frame without orientation has confidence 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"origin": self.origin.tolist(), "confidence": self.confidence}
+        if self.quaternion is not None:
+            d["quaternion"] = self.quaternion.tolist()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "PartFrame":
+        return cls(origin=d["origin"], quaternion=d.get("quaternion"), confidence=d.get("confidence", 0.0))
+
+
+@dataclass
+class Grasp:
+    """The grasp state of one hand (:mod:`dope_core.grasp`).
+
+    Attributes:
+        aperture_m: thumb-tip to index-tip distance in metres, from the hand's own 3D.
+        aperture_normalised: ``aperture_m`` divided by the hand's size (wrist to
+            middle-finger base), so comparable between hands and people.
+        confidence: in [0, 1], the lower confidence of the two finger tips.
+        pinch: thumb and index closed (with hysteresis on a stream).
+    """
+
+    aperture_m: float
+    aperture_normalised: float
+    confidence: float
+    pinch: bool
+
+    def __post_init__(self) -> None:
+        self.aperture_m = float(self.aperture_m)
+        self.aperture_normalised = float(self.aperture_normalised)
+        self.confidence = float(self.confidence)
+        self.pinch = bool(self.pinch)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"aperture_m": self.aperture_m, "aperture_normalised": self.aperture_normalised,
+                "confidence": self.confidence, "pinch": self.pinch}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Grasp":
+        return cls(**{k: d[k] for k in ("aperture_m", "aperture_normalised", "confidence", "pinch")})
 
 
 class Handedness(str, Enum):
@@ -51,6 +146,12 @@ class PartPose:
         handedness: for hands, the person's left or right hand; ``None`` otherwise.
         root_camera: ``(3,)`` position in metres of the part root in the camera
             optical frame, or ``None`` when the camera is unknown.
+        frame: the part's 6-DoF frame, or ``None`` when not computed.
+        grasp: for hands, the grasp state, or ``None``.
+        velocity: ``(3,)`` m/s of the part root in the camera optical frame (placed
+            parts on a stream), or ``None``.
+        velocity_2d: ``(2,)`` pixels/s of the part root's image position (on a
+            stream), or ``None``.
     """
 
     part: Part
@@ -61,6 +162,10 @@ class PartPose:
     confidence: np.ndarray
     handedness: Optional[Handedness] = None
     root_camera: Optional[np.ndarray] = None
+    frame: Optional[PartFrame] = None
+    grasp: Optional[Grasp] = None
+    velocity: Optional[np.ndarray] = None
+    velocity_2d: Optional[np.ndarray] = None
 
     def __post_init__(self) -> None:
         self.part = Part(self.part)
@@ -76,6 +181,12 @@ class PartPose:
             self.root_camera = _as_array(self.root_camera, (3,), "root_camera")
         if self.handedness is not None and self.part is not Part.HAND:
             raise ValueError(f"handedness is only defined for hands, not for a {self.part.value}")
+        if self.grasp is not None and self.part is not Part.HAND:
+            raise ValueError(f"grasp is only defined for hands, not for a {self.part.value}")
+        if self.velocity is not None:
+            self.velocity = _as_array(self.velocity, (3,), "velocity")
+        if self.velocity_2d is not None:
+            self.velocity_2d = _as_array(self.velocity_2d, (2,), "velocity_2d")
 
     @property
     def keypoints_3d_camera(self) -> Optional[np.ndarray]:
@@ -83,6 +194,13 @@ class PartPose:
         if self.root_camera is None:
             return None
         return self.keypoints_3d + self.root_camera
+
+    @property
+    def frame_position(self) -> Optional[np.ndarray]:
+        """``(3,)`` origin of :attr:`frame`: camera optical frame when placed, else part-relative."""
+        if self.frame is None:
+            return None
+        return self.frame.origin if self.root_camera is None else self.frame.origin + self.root_camera
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (lists of floats)."""
@@ -98,6 +216,14 @@ class PartPose:
             d["handedness"] = self.handedness.value
         if self.root_camera is not None:
             d["root_camera"] = self.root_camera.tolist()
+        if self.frame is not None:
+            d["frame"] = self.frame.to_dict()
+        if self.grasp is not None:
+            d["grasp"] = self.grasp.to_dict()
+        if self.velocity is not None:
+            d["velocity"] = self.velocity.tolist()
+        if self.velocity_2d is not None:
+            d["velocity_2d"] = self.velocity_2d.tolist()
         return d
 
     @classmethod
@@ -113,6 +239,10 @@ class PartPose:
                 confidence=d["confidence"],
                 handedness=d.get("handedness"),
                 root_camera=d.get("root_camera"),
+                frame=PartFrame.from_dict(d["frame"]) if d.get("frame") is not None else None,
+                grasp=Grasp.from_dict(d["grasp"]) if d.get("grasp") is not None else None,
+                velocity=d.get("velocity"),
+                velocity_2d=d.get("velocity_2d"),
             )
         except KeyError as e:
             raise ValueError(f"part pose is missing the key {e.args[0]!r}") from None
@@ -132,6 +262,7 @@ class Person:
         score: the person's score (the body's, or the best part's without a body).
         track_id: the person's id across the frames of a stream
             (:class:`dope_core.tracking.PersonTracker`), ``None`` when not tracked.
+        track_state: the track's state at this frame, ``None`` when not tracked.
     """
 
     id: int
@@ -141,11 +272,13 @@ class Person:
     right_hand: Optional[PartPose] = None
     face: Optional[PartPose] = None
     track_id: Optional[int] = None
+    track_state: Optional[TrackState] = None
 
     def __post_init__(self) -> None:
         self.id = int(self.id)
         self.score = float(self.score)
         self.track_id = None if self.track_id is None else int(self.track_id)
+        self.track_state = None if self.track_state is None else TrackState(self.track_state)
         for name, want in (("body", Part.BODY), ("left_hand", Part.HAND), ("right_hand", Part.HAND), ("face", Part.FACE)):
             pose = getattr(self, name)
             if pose is not None and pose.part is not want:
@@ -167,6 +300,8 @@ class Person:
         d: dict[str, Any] = {"id": self.id, "score": self.score}
         if self.track_id is not None:
             d["track_id"] = self.track_id
+        if self.track_state is not None:
+            d["track_state"] = self.track_state.value
         for name, pose in self.parts():
             d[name] = pose.to_dict()
         return d
@@ -174,7 +309,8 @@ class Person:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Person":
         slots = {k: PartPose.from_dict(d[k]) for k in ("body", "left_hand", "right_hand", "face") if d.get(k) is not None}
-        return cls(id=d.get("id", 0), score=d.get("score", 0.0), track_id=d.get("track_id"), **slots)
+        return cls(id=d.get("id", 0), score=d.get("score", 0.0), track_id=d.get("track_id"),
+                   track_state=d.get("track_state"), **slots)
 
 
 @dataclass
@@ -186,15 +322,18 @@ class WholeBodyPoses:
         people: the people, each with its assigned parts.
         unassigned: parts that belong to no body (a hand or face without a visible body).
         backend: name of what produced the result (``"experts"``, ``"network"``, ...).
+        lost_track_ids: track ids that ended at this frame (on a tracked stream).
     """
 
     image_size: tuple[int, int]
     people: list[Person] = field(default_factory=list)
     unassigned: list[PartPose] = field(default_factory=list)
     backend: str = ""
+    lost_track_ids: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.image_size = (int(self.image_size[0]), int(self.image_size[1]))
+        self.lost_track_ids = [int(i) for i in self.lost_track_ids]
 
     def parts(self, part: Part | str | None = None) -> list[PartPose]:
         """All part poses (assigned and not), optionally of one part type only."""
@@ -208,12 +347,15 @@ class WholeBodyPoses:
         return {"people": len(self.people), **{p.value + "s" if p is not Part.BODY else "bodies": len(self.parts(p)) for p in Part}}
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "image_size": list(self.image_size),
             "backend": self.backend,
             "people": [p.to_dict() for p in self.people],
             "unassigned": [p.to_dict() for p in self.unassigned],
         }
+        if self.lost_track_ids:
+            d["lost_track_ids"] = list(self.lost_track_ids)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "WholeBodyPoses":
@@ -224,6 +366,7 @@ class WholeBodyPoses:
             people=[Person.from_dict(p) for p in d.get("people", [])],
             unassigned=[PartPose.from_dict(p) for p in d.get("unassigned", [])],
             backend=d.get("backend", ""),
+            lost_track_ids=d.get("lost_track_ids", []),
         )
 
     def to_json(self, **kwargs: Any) -> str:

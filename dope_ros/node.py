@@ -72,7 +72,8 @@ class DopeNode(Node):
         parts = [Part(p) for p in get("parts")]
         self._estimator = build_estimator(get("backend"), parts=parts, checkpoint=get("checkpoint") or None,
                                           device=get("device"), half=bool(get("fp16")))
-        self._tracker = (PersonTracker(iou_threshold=get("track_iou_threshold"), max_missed=get("track_max_missed"))
+        self._tracker = (PersonTracker(iou_threshold=get("track_iou_threshold"), timeout_s=get("track_timeout_s"),
+                                       predict_s=min(get("track_predict_s"), get("track_timeout_s")))
                          if get("track_people") else None)
         self._stats = NodeStats()
         self._throttle = WarningThrottle(period_s=get("warning_period_s"))
@@ -165,8 +166,9 @@ class DopeNode(Node):
         inference_s = time.monotonic() - start
         thresholds = {part: self.get_parameter(f"{part.value}_score_threshold").value for part in Part}
         poses = filter_by_score(poses, thresholds)
+        stamp_s = msg.header.stamp.sec + 1e-9 * msg.header.stamp.nanosec
         if self._tracker is not None:
-            poses = self._tracker.update(poses)
+            poses = self._tracker.update(poses, stamp_s)
         min_conf = self.get_parameter("keypoint_confidence_threshold").value
         k = self._k
         if k is not None:

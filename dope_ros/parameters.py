@@ -46,7 +46,10 @@ PARAMETERS: dict[str, Param] = {
                           "the person is seen (box-overlap tracking); off: track_id is TRACK_ID_NONE."),
     "track_iou_threshold": Param(0.3, "Smallest box overlap (IoU) with the previous frames for a person to keep "
                                  "its track id.", (0.0, 1.0)),
-    "track_max_missed": Param(5, "Frames a track survives without its person before its id is retired.", (0, 1000)),
+    "track_timeout_s": Param(1.0, "Seconds (image stamps) a track survives without its person before its id is "
+                             "retired and listed in lost_track_ids.", (0.0, 3600.0)),
+    "track_predict_s": Param(0.2, "Seconds (image stamps) an unseen track is still published, as a person with "
+                             "track_state PREDICTED (last pose carried on at its velocity); 0: never.", (0.0, 3600.0)),
     "diagnostics_period_s": Param(1.0, "Period of /diagnostics messages, seconds.", (0.1, 60.0)),
     "warning_period_s": Param(5.0, "Each kind of warning (bad input, dropped frames) is logged at most "
                               "once per this many seconds.", (0.0, 3600.0), False),

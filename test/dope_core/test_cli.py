@@ -87,9 +87,12 @@ def test_video_people_keep_their_track_id(tmp_path, capsys):
     def height(person):
         return person["body"]["box"][3] - person["body"]["box"][1] if "body" in person else 0.0
 
-    # The portrait's person (the tallest body) keeps track 0 in every frame; the experts
-    # sometimes add a short-lived second body on the cut-off torso, which gets its own id.
-    assert [max(f["people"], key=height)["track_id"] for f in frames] == [0] * 5
+    # The portrait's person (the tallest body) keeps one track id in every frame (ids start at a
+    # random session block, so that they do not repeat across runs); the experts sometimes add
+    # a short-lived second body on the cut-off torso, which gets its own id.
+    first = frames[0]["people"][0]["track_id"]
+    assert [max(f["people"], key=height)["track_id"] for f in frames] == [first] * 5 and first % 100_000 == 0
+    assert {max(f["people"], key=height)["track_state"] for f in frames[1:]} == {"tracked"}
     assert all(len({p["track_id"] for p in f["people"]}) == len(f["people"]) for f in frames)
     assert main([str(video), "-o", str(tmp_path / "off"), "--no-images", "--no-tracking", "--quiet"]) == 0
     frames = [json.loads(line) for line in (tmp_path / "off" / "walk.jsonl").read_text().splitlines()]

@@ -1,11 +1,12 @@
-"""PersonTracker on hand-made sequences of boxes."""
+"""PersonTracker, TrackRegistry and TrackIdAllocator on hand-made sequences of boxes and stamps."""
 
 import numpy as np
 import pytest
 
 from dope_core.keypoints import Part
 from dope_core.structures import PartPose, Person, WholeBodyPoses
-from dope_core.tracking import PersonTracker
+from dope_core.structures import TrackState
+from dope_core.tracking import MAX_SESSION, SESSION_BLOCK, PersonTracker, TrackIdAllocator, TrackRegistry
 
 
 def _part(part: Part, box) -> PartPose:
@@ -30,41 +31,101 @@ def _ids(poses: WholeBodyPoses) -> list[int]:
 
 
 def test_two_walkers_keep_their_ids_whatever_the_order():
-    tracker = PersonTracker()
+    tracker = PersonTracker(session=0)
     assert _ids(tracker.update(_frame([0, 0, 100, 300], [300, 0, 400, 300]))) == [0, 1]
     for dx in range(10, 60, 10):   # 10 px per frame, listed in the other order
         assert _ids(tracker.update(_frame([300 - dx, 0, 400 - dx, 300], [dx, 0, 100 + dx, 300]))) == [1, 0]
     assert tracker.active_tracks == 2 and tracker.tracks_started == 2
 
 
-def test_a_person_missing_for_a_few_frames_keeps_the_id_then_it_is_retired():
-    tracker = PersonTracker(max_missed=2)
-    tracker.update(_frame([0, 0, 100, 300]))
-    tracker.update(_frame())
-    tracker.update(_frame())
-    assert _ids(tracker.update(_frame([5, 0, 105, 300]))) == [0]     # missed 2 frames: same id
-    for _ in range(3):
-        tracker.update(_frame())
-    assert _ids(tracker.update(_frame([5, 0, 105, 300]))) == [1]     # missed 3: a new id, never reused
+def test_a_person_missing_for_less_than_the_timeout_keeps_the_id_then_it_is_retired():
+    tracker = PersonTracker(timeout_s=0.5, session=0)
+    tracker.update(_frame([0, 0, 100, 300]), stamp=10.0)
+    tracker.update(_frame(), stamp=10.2)
+    tracker.update(_frame(), stamp=10.4)
+    assert _ids(tracker.update(_frame([5, 0, 105, 300]), stamp=10.5)) == [0]   # unseen 0.5 s: same id
+    out = tracker.update(_frame(), stamp=11.01)                                # unseen 0.51 s: lost
+    assert out.lost_track_ids == [0] and tracker.active_tracks == 0
+    assert _ids(tracker.update(_frame([5, 0, 105, 300]), stamp=11.02)) == [1]  # a new id, never reused
     assert tracker.active_tracks == 1
 
 
+def test_the_timeout_is_in_seconds_whatever_the_frame_rate():
+    for fps in (2.0, 30.0):
+        tracker = PersonTracker(timeout_s=1.0, session=0)
+        tracker.update(_frame([0, 0, 100, 300]), stamp=0.0)
+        n = 0
+        while not tracker.update(_frame(), stamp=(n + 1) / fps).lost_track_ids:
+            n += 1
+        assert (n + 1) / fps == pytest.approx(1.0 + 1.0 / fps)   # lost at the first frame past 1 s
+
+
+def test_states_new_tracked_predicted_lost():
+    tracker = PersonTracker(timeout_s=0.3, predict_s=0.1, session=0)
+    states = lambda out: [(p.track_id, p.track_state) for p in out.people]  # noqa: E731
+    assert states(tracker.update(_frame([0, 0, 100, 300]), stamp=0.0)) == [(0, TrackState.NEW)]
+    assert states(tracker.update(_frame([2, 0, 102, 300]), stamp=0.05)) == [(0, TrackState.TRACKED)]
+    out = tracker.update(_frame(), stamp=0.1)   # a 0.05 s gap: reported as predicted, holding its last pose
+    assert states(out) == [(0, TrackState.PREDICTED)]
+    assert out.people[0].body.box.tolist() == [2, 0, 102, 300]
+    out = tracker.update(_frame(), stamp=0.2)   # 0.15 s: alive but not reported
+    assert states(out) == [] and tracker.active_tracks == 1 and out.lost_track_ids == []
+    assert tracker.update(_frame(), stamp=0.4).lost_track_ids == [0]
+
+
+def test_a_stamp_going_backwards_forgets_the_tracks_but_not_the_ids():
+    tracker = PersonTracker(session=0)
+    tracker.update(_frame([0, 0, 100, 300]), stamp=5.0)
+    out = tracker.update(_frame([0, 0, 100, 300]), stamp=1.0)   # a bag that loops
+    assert _ids(out) == [1] and out.people[0].track_state is TrackState.NEW and out.lost_track_ids == [0]
+    assert tracker.resets == 1
+
+
+def test_ids_do_not_repeat_across_sessions():
+    a = TrackIdAllocator()
+    assert 1 <= a.session <= MAX_SESSION and a.next() == a.session * SESSION_BLOCK
+    sessions = {TrackIdAllocator().session for _ in range(50)}
+    assert len(sessions) > 40
+    assert [TrackIdAllocator(session=0).next() for _ in range(2)] == [0, 0]
+    zero = TrackIdAllocator(session=0)
+    assert [zero.next(), zero.next()] == [0, 1] and zero.issued == 2
+    assert TrackIdAllocator(session=MAX_SESSION).next() + SESSION_BLOCK - 1 < 2**31
+    with pytest.raises(ValueError):
+        TrackIdAllocator(session=MAX_SESSION + 1)
+
+
+def test_registry_alone_for_other_matchers():
+    reg = TrackRegistry(timeout_s=1.0, predict_s=0.5, ids=TrackIdAllocator(session=3))
+    assert reg.advance(0.0) == []
+    t = reg.start()
+    assert t == 3 * SESSION_BLOCK and reg.state(t) is TrackState.NEW
+    reg.advance(0.4)
+    assert reg.state(t) is TrackState.PREDICTED and reg.unseen_for(t) == pytest.approx(0.4)
+    reg.seen(t)
+    assert reg.state(t) is TrackState.TRACKED
+    reg.advance(1.0)
+    assert reg.state(t) is TrackState.UNSEEN
+    assert reg.advance(1.5) == [t] and reg.state(t) is TrackState.LOST
+    with pytest.raises(ValueError):
+        reg.advance(float("nan"))
+
+
 def test_overlap_below_the_threshold_starts_a_new_track():
-    tracker = PersonTracker(iou_threshold=0.5)
+    tracker = PersonTracker(iou_threshold=0.5, session=0)
     tracker.update(_frame([0, 0, 100, 100]))
     # IoU of [0,0,100,100] and [50,0,150,100] = 5000 / 15000 = 1/3 < 0.5
     assert _ids(tracker.update(_frame([50, 0, 150, 100]))) == [1]
 
 
 def test_best_overlap_wins_when_two_people_claim_one_track():
-    tracker = PersonTracker()
+    tracker = PersonTracker(session=0)
     tracker.update(_frame([0, 0, 100, 100]))
     # IoU 0.9 with [0,0,90,100] ... vs 0.43 with [40,0,140,100]: the closer one continues the track.
     assert _ids(tracker.update(_frame([40, 0, 140, 100], [0, 0, 90, 100]))) == [1, 0]
 
 
 def test_a_face_holds_the_track_while_the_body_is_lost():
-    tracker = PersonTracker()
+    tracker = PersonTracker(session=0)
     body_and_face = WholeBodyPoses(image_size=(640, 480), people=[
         Person(id=0, score=0.9, body=_part(Part.BODY, [0, 0, 100, 300]), face=_part(Part.FACE, [30, 0, 60, 30]))])
     tracker.update(body_and_face)
@@ -72,17 +133,18 @@ def test_a_face_holds_the_track_while_the_body_is_lost():
     assert _ids(tracker.update(body_and_face)) == [0]
 
 
-def test_poses_are_copied_and_reset_starts_over():
-    tracker = PersonTracker()
+def test_poses_are_copied_and_reset_forgets_the_tracks():
+    tracker = PersonTracker(session=0)
     frame = _frame([0, 0, 100, 300])
     tracked = tracker.update(frame)
     assert frame.people[0].track_id is None and tracked.people[0].track_id == 0
     assert tracked.people[0].body is frame.people[0].body and tracked.image_size == frame.image_size
     tracker.reset()
-    assert tracker.active_tracks == 0 and _ids(tracker.update(_frame([200, 0, 300, 300]))) == [0]
+    assert tracker.active_tracks == 0 and _ids(tracker.update(_frame([200, 0, 300, 300]))) == [1]
 
 
-@pytest.mark.parametrize("kwargs", [{"iou_threshold": 1.5}, {"iou_threshold": -0.1}, {"max_missed": -1}])
+@pytest.mark.parametrize("kwargs", [{"iou_threshold": 1.5}, {"iou_threshold": -0.1}, {"timeout_s": -1.0},
+                                    {"timeout_s": 1.0, "predict_s": 2.0}])
 def test_invalid_settings_are_refused(kwargs):
     with pytest.raises(ValueError):
         PersonTracker(**kwargs)

@@ -1,0 +1,267 @@
+"""One Euro filtering of tracked poses, timed by the image stamps.
+
+The One Euro filter (Casiez, Roussel and Vogel, CHI 2012) is a low-pass filter whose
+cutoff frequency rises with speed: ``cutoff = min_cutoff + beta * |speed|``, where the
+speed is itself low-passed at ``d_cutoff``. At rest it removes jitter (low cutoff); in
+motion it follows with little lag (high cutoff). Each step uses the real time between
+two frames (``dt`` from the image stamps), so a dropped frame or a variable rate
+does not change its behaviour.
+
+* :class:`OneEuroFilter` filters ``(N, D)`` arrays (N points, D coordinates): the speed
+  of each point is the norm of its filtered derivative. Its ``velocity`` (units/s) is
+  the derivative of the filtered signal, low-passed at ``d_cutoff``: unbiased on a
+  steady motion, unlike the filter's internal speed (measured from the lagging estimate).
+* :class:`RotationOneEuroFilter` filters unit quaternions as rotations: the derivative
+  is the angular velocity from the log map of the relative rotation between the last
+  estimate and the new measurement, and the update is a slerp by the filter's
+  ``alpha`` (never component-wise, never leaves the unit sphere).
+* :class:`PoseSmoother` keeps one set of filters per tracked person and part slot and
+  filters 2D keypoints (pixels), part-relative 3D keypoints and the root in the camera
+  frame (metres), the frame origin and orientation; it sets ``velocity`` (m/s, camera
+  optical frame) and ``velocity_2d`` (pixels/s) of each part root. A stamp earlier than
+  the previous one (a bag that loops) resets every filter; a part unseen for more than
+  ``max_gap_s`` restarts its filters; untracked people and unassigned parts pass
+  through unfiltered.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from dope_core.keypoints import BODY_LEFT_HIP, BODY_RIGHT_HIP, HAND_WRIST, Part
+from dope_core.rotations import canonical, exp_map, multiply, relative_rotation_vector, slerp
+from dope_core.structures import PartFrame, PartPose, Person, TrackState, WholeBodyPoses
+
+
+def smoothing_factor(cutoff_hz: np.ndarray | float, dt: float) -> np.ndarray | float:
+    """Exponential smoothing factor ``alpha`` of a first-order low-pass at ``cutoff_hz`` for a step ``dt`` (s)."""
+    tau = 1.0 / (2.0 * math.pi * np.asarray(cutoff_hz))
+    return 1.0 / (1.0 + tau / dt)
+
+
+@dataclass(frozen=True)
+class OneEuroParams:
+    """Parameters of one One Euro filter.
+
+    Attributes:
+        min_cutoff_hz: cutoff at rest, Hz (lower: less jitter, more lag at low speed).
+        beta: cutoff increase per unit of speed (Hz per unit/s: per pixel/s, m/s or rad/s).
+        d_cutoff_hz: cutoff of the speed estimate, Hz.
+    """
+
+    min_cutoff_hz: float = 1.0
+    beta: float = 0.0
+    d_cutoff_hz: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not (self.min_cutoff_hz > 0 and self.d_cutoff_hz > 0 and self.beta >= 0):
+            raise ValueError(f"need min_cutoff_hz > 0, d_cutoff_hz > 0, beta >= 0, got {self}")
+
+
+class OneEuroFilter:
+    """One Euro filter of ``(N, D)`` arrays (module docstring); non-finite inputs keep the estimate."""
+
+    def __init__(self, params: OneEuroParams) -> None:
+        self.params = params
+        self.reset()
+
+    def reset(self) -> None:
+        self.value: Optional[np.ndarray] = None
+        self.velocity: Optional[np.ndarray] = None
+        self.t: Optional[float] = None
+        self._dx: Optional[np.ndarray] = None
+
+    def __call__(self, x: np.ndarray, t: float) -> np.ndarray:
+        """The filtered value of measurement ``x`` taken at time ``t`` (seconds)."""
+        x = np.asarray(x, dtype=np.float64)
+        if self.value is None or self.value.shape != x.shape:
+            self.value, self.velocity, self._dx, self.t = x.copy(), np.zeros_like(x), np.zeros_like(x), t
+            return self.value.copy()
+        dt = t - self.t
+        if dt <= 0.0:
+            return self.value.copy()
+        ok = np.all(np.isfinite(x), axis=-1, keepdims=True) & np.all(np.isfinite(self.value), axis=-1, keepdims=True)
+        x = np.where(ok, x, self.value)
+        p = self.params
+        a_d = smoothing_factor(p.d_cutoff_hz, dt)
+        self._dx = self._dx + a_d * ((x - self.value) / dt - self._dx)
+        speed = np.linalg.norm(self._dx, axis=-1, keepdims=True)
+        alpha = smoothing_factor(p.min_cutoff_hz + p.beta * speed, dt)
+        previous = self.value
+        self.value = self.value + alpha * (x - self.value)
+        self.velocity = self.velocity + a_d * ((self.value - previous) / dt - self.velocity)
+        self.t = t
+        return self.value.copy()
+
+    def predict(self, t: float) -> np.ndarray:
+        """The estimate extrapolated at constant velocity to time ``t`` (state unchanged)."""
+        return self.value + self.velocity * max(0.0, t - self.t)
+
+
+class RotationOneEuroFilter:
+    """One Euro filter of unit quaternions ``x, y, z, w`` as rotations (module docstring)."""
+
+    def __init__(self, params: OneEuroParams) -> None:
+        self.params = params
+        self.reset()
+
+    def reset(self) -> None:
+        self.value: Optional[np.ndarray] = None
+        self.angular_velocity = np.zeros(3)
+        self.t: Optional[float] = None
+        self._w = np.zeros(3)
+
+    def __call__(self, q: np.ndarray, t: float) -> np.ndarray:
+        """The filtered orientation of measurement ``q`` at time ``t`` (seconds)."""
+        q = canonical(q)
+        if self.value is None:
+            self.value, self.angular_velocity, self._w, self.t = q, np.zeros(3), np.zeros(3), t
+            return q.copy()
+        dt = t - self.t
+        if dt <= 0.0:
+            return self.value.copy()
+        p = self.params
+        a_d = float(smoothing_factor(p.d_cutoff_hz, dt))
+        self._w = self._w + a_d * (relative_rotation_vector(self.value, q) / dt - self._w)
+        alpha = float(smoothing_factor(p.min_cutoff_hz + p.beta * float(np.linalg.norm(self._w)), dt))
+        previous = self.value
+        self.value = slerp(self.value, q, alpha)
+        w = relative_rotation_vector(previous, self.value) / dt
+        self.angular_velocity = self.angular_velocity + a_d * (w - self.angular_velocity)
+        self.t = t
+        return self.value.copy()
+
+    def predict(self, t: float) -> np.ndarray:
+        """The estimate rotated on at its angular velocity to time ``t`` (state unchanged)."""
+        return canonical(multiply(self.value, exp_map(self.angular_velocity * max(0.0, t - self.t))))
+
+
+@dataclass(frozen=True)
+class SmoothingConfig:
+    """Parameters of :class:`PoseSmoother` (the node's ``smoothing.*``).
+
+    Attributes:
+        min_cutoff_hz: One Euro cutoff at rest, Hz, for every quantity.
+        d_cutoff_hz: cutoff of the speed estimates, Hz.
+        beta_px: cutoff increase per pixel/s (2D keypoints).
+        beta_m: cutoff increase per m/s (3D keypoints, part roots, frame origins).
+        beta_rad: cutoff increase per rad/s (orientations).
+        max_gap_s: a part unseen for longer restarts its filters, seconds.
+    """
+
+    min_cutoff_hz: float = 0.5
+    d_cutoff_hz: float = 1.0
+    beta_px: float = 0.05
+    beta_m: float = 20.0
+    beta_rad: float = 2.0
+    max_gap_s: float = 0.5
+
+    def params(self, beta: float) -> OneEuroParams:
+        return OneEuroParams(min_cutoff_hz=self.min_cutoff_hz, beta=beta, d_cutoff_hz=self.d_cutoff_hz)
+
+
+def root_rows(part: Part) -> list[int] | slice:
+    """Keypoints whose mean is the part root (hand: wrist, body: hips, face: all)."""
+    if part is Part.HAND:
+        return [HAND_WRIST]
+    if part is Part.BODY:
+        return [BODY_RIGHT_HIP, BODY_LEFT_HIP]
+    return slice(None)
+
+
+class _PartFilters:
+    def __init__(self, cfg: SmoothingConfig) -> None:
+        self.kp2d = OneEuroFilter(cfg.params(cfg.beta_px))
+        self.kp3d = OneEuroFilter(cfg.params(cfg.beta_m))
+        self.root = OneEuroFilter(cfg.params(cfg.beta_m))
+        self.origin = OneEuroFilter(cfg.params(cfg.beta_m))
+        self.rotation = RotationOneEuroFilter(cfg.params(cfg.beta_rad))
+        self.last_t: Optional[float] = None
+
+    def update(self, pose: PartPose, t: float) -> PartPose:
+        kp2d = self.kp2d(pose.keypoints_2d, t)
+        changes: dict = {"keypoints_2d": kp2d, "keypoints_3d": self.kp3d(pose.keypoints_3d, t)}
+        moving = self.last_t is not None and t > self.last_t
+        changes["velocity_2d"] = self.kp2d.velocity[root_rows(pose.part)].mean(axis=0) if moving else None
+        if pose.root_camera is None:
+            self.root.reset()
+            changes["velocity"] = None
+        else:
+            had_root = self.root.value is not None
+            changes["root_camera"] = self.root(pose.root_camera[None], t)[0]
+            changes["velocity"] = self.root.velocity[0].copy() if had_root else None
+        if pose.frame is not None:
+            origin = self.origin(pose.frame.origin[None], t)[0]
+            if pose.frame.quaternion is not None:
+                q = self.rotation(pose.frame.quaternion, t)
+                changes["frame"] = PartFrame(origin=origin, quaternion=q, confidence=pose.frame.confidence)
+            else:
+                changes["frame"] = PartFrame(origin=origin)
+        self.last_t = t
+        return dataclasses.replace(pose, **changes)
+
+    def predict(self, pose: PartPose, t: float) -> PartPose:
+        """The last estimate carried to ``t`` at constant velocity (for a predicted person)."""
+        if self.last_t is None:
+            return pose
+        changes: dict = {"keypoints_2d": self.kp2d.predict(t), "keypoints_3d": self.kp3d.value.copy()}
+        if pose.root_camera is not None and self.root.value is not None:
+            changes["root_camera"] = self.root.predict(t)[0]
+        if pose.frame is not None and self.origin.value is not None:
+            q = self.rotation.predict(t) if pose.frame.quaternion is not None and self.rotation.value is not None else None
+            changes["frame"] = PartFrame(origin=self.origin.value[0].copy(), quaternion=q,
+                                         confidence=pose.frame.confidence if q is not None else 0.0)
+        return dataclasses.replace(pose, **changes)
+
+
+class PoseSmoother:
+    """Per-track One Euro filtering of a stream of poses (module docstring).
+
+    Args:
+        config: filter parameters.
+    """
+
+    def __init__(self, config: SmoothingConfig = SmoothingConfig()) -> None:
+        self.config = config
+        self._filters: dict[tuple[int, str], _PartFilters] = {}
+        self._t: Optional[float] = None
+        self.resets = 0
+
+    def reset(self) -> None:
+        """Forget every filter (a new stream)."""
+        self._filters.clear()
+        self._t = None
+
+    def update(self, poses: WholeBodyPoses, stamp: float) -> WholeBodyPoses:
+        """Filtered copy of ``poses`` taken at ``stamp`` (seconds, the image stamp)."""
+        if self._t is not None and stamp < self._t:
+            self.reset()
+            self.resets += 1
+        self._t = stamp
+        lost = set(poses.lost_track_ids)
+        for key in [k for k, f in self._filters.items()
+                    if k[0] in lost or (f.last_t is not None and stamp - f.last_t > self.config.max_gap_s)]:
+            del self._filters[key]
+        people = [self._person(p, stamp) for p in poses.people]
+        return dataclasses.replace(poses, people=people)
+
+    def _person(self, person: Person, stamp: float) -> Person:
+        if person.track_id is None:
+            return person
+        changes = {}
+        for slot, pose in person.parts():
+            key = (person.track_id, slot)
+            if person.track_state is TrackState.PREDICTED:
+                f = self._filters.get(key)
+                changes[slot] = f.predict(pose, stamp) if f is not None else pose
+                continue
+            f = self._filters.get(key)
+            if f is None:
+                f = self._filters[key] = _PartFilters(self.config)
+            changes[slot] = f.update(pose, stamp)
+        return dataclasses.replace(person, **changes)

@@ -1,0 +1,128 @@
+"""One Euro filters (vectors and rotations) and the per-track pose smoother."""
+
+import numpy as np
+import pytest
+
+from dope_core.keypoints import Part
+from dope_core.rotations import angle_between, exp_map, multiply
+from dope_core.smoothing import (OneEuroFilter, OneEuroParams, PoseSmoother, RotationOneEuroFilter,
+                                 SmoothingConfig, smoothing_factor)
+from dope_core.structures import PartFrame, PartPose, Person, TrackState, WholeBodyPoses
+
+
+def test_smoothing_factor_known_values():
+    # tau = 1 / (2 pi) s at 1 Hz; dt = tau gives alpha 1/2
+    assert smoothing_factor(1.0, 1.0 / (2 * np.pi)) == pytest.approx(0.5)
+
+
+def test_first_sample_passes_then_an_exponential_at_rest():
+    f = OneEuroFilter(OneEuroParams(min_cutoff_hz=1.0, beta=0.0))
+    assert f(np.array([[1.0, 2.0]]), 0.0).tolist() == [[1.0, 2.0]]
+    dt = 1.0 / (2 * np.pi)   # alpha = 0.5 at 1 Hz
+    assert f(np.array([[3.0, 2.0]]), dt).tolist() == [[2.0, 2.0]]
+    assert f(np.array([[3.0, 2.0]]), dt).tolist() == [[2.0, 2.0]]   # same stamp: no update
+    assert f(np.array([[np.nan, 4.0]]), 2 * dt).tolist() == [[2.0, 2.0]]   # a non-finite point keeps its estimate
+
+
+def test_noise_is_reduced_and_a_moving_point_followed():
+    rng = np.random.default_rng(0)
+    t = np.arange(300) / 30.0
+    still = rng.normal(0.0, 0.003, (3000, 1, 3))
+    f = OneEuroFilter(OneEuroParams(min_cutoff_hz=0.5, beta=0.0))
+    out = np.array([f(x, s) for x, s in zip(still, np.arange(3000) / 30.0)])
+    # white noise through an exponential filter: std ratio sqrt(alpha / (2 - alpha)), alpha = 0.0948
+    alpha = smoothing_factor(0.5, 1 / 30)
+    assert out[30:].std() / still.std() == pytest.approx(np.sqrt(alpha / (2 - alpha)), rel=0.15)
+    # a ramp at 0.5 m/s: the estimate settles within a frame's worth of distance
+    f = OneEuroFilter(OneEuroParams(min_cutoff_hz=0.5, beta=20.0))
+    ramp = 0.5 * t[:, None, None] * np.ones((1, 1, 3))
+    out = np.array([f(x, s) for x, s in zip(ramp, t)])
+    assert np.abs(out[60:] - ramp[60:]).max() < 0.5 / 30
+    assert np.allclose(f.velocity, 0.5, atol=0.01) and np.allclose(f.predict(t[-1] + 0.1) - f.value, 0.05, atol=1e-3)
+
+
+def test_the_filter_uses_stamps_not_frame_counts():
+    a, b = (OneEuroFilter(OneEuroParams(min_cutoff_hz=1.0, beta=0.0)) for _ in range(2))
+    xs = np.linspace(0, 1, 31)[:, None, None]
+    for i, x in enumerate(xs):
+        ya = a(x, i / 30.0)
+        if i % 2 == 0:
+            yb = b(x, i / 30.0)   # half the frames dropped
+    assert abs(ya - yb).max() < 0.02
+
+
+def _rot(axis, angle):
+    return exp_map(np.asarray(axis, float) / np.linalg.norm(axis) * angle)
+
+
+def test_rotation_filter_stays_on_the_sphere_and_removes_jitter():
+    rng = np.random.default_rng(1)
+    base = _rot([1, 2, 3], 2.5)
+    f = RotationOneEuroFilter(OneEuroParams(min_cutoff_hz=0.5, beta=0.3))
+    raw, out = [], []
+    for i in range(200):
+        q = multiply(base, _rot(rng.normal(size=3), np.radians(3.0)))
+        raw.append(angle_between(q, base))
+        out.append(f(q, i / 30.0))
+    err = [angle_between(q, base) for q in out[30:]]
+    assert all(abs(np.linalg.norm(q) - 1.0) < 1e-9 for q in out)
+    assert np.mean(err) < np.mean(raw) / 3
+
+
+def test_rotation_filter_follows_a_turn_across_the_sign_flip():
+    f = RotationOneEuroFilter(OneEuroParams(min_cutoff_hz=0.5, beta=2.0))
+    for i in range(91):   # 0 to 270 degrees about z at 90 deg/s: q crosses w = 0
+        q = _rot([0, 0, 1], np.radians(3.0 * i))
+        out = f(q, i / 30.0)
+    assert angle_between(out, q) < np.radians(3.0) and np.linalg.norm(f.angular_velocity) == pytest.approx(np.pi / 2, rel=0.05)
+
+
+def _hand(x: float, q=None, root=True) -> PartPose:
+    kp2d = np.full((21, 2), 100.0)
+    kp2d[:, 0] += x * 100
+    return PartPose(part=Part.HAND, score=1, box=[0, 0, 1, 1], keypoints_2d=kp2d, keypoints_3d=np.zeros((21, 3)),
+                    confidence=np.ones(21), handedness="right", root_camera=[x, 0.0, 1.0] if root else None,
+                    frame=PartFrame(origin=np.zeros(3), quaternion=q, confidence=0.9 if q is not None else 0.0))
+
+
+def _frame(x, track_id=5, state=TrackState.TRACKED, q=(0, 0, 0, 1.0), lost=()):
+    person = Person(id=0, score=1, right_hand=_hand(x, None if q is None else np.array(q)), track_id=track_id,
+                    track_state=state)
+    return WholeBodyPoses(image_size=(640, 480), people=[person], lost_track_ids=list(lost))
+
+
+def test_pose_smoother_filters_per_track_and_gives_velocities():
+    s = PoseSmoother(SmoothingConfig())
+    out = s.update(_frame(0.0), 0.0)
+    assert out.people[0].right_hand.velocity is None
+    for i in range(1, 60):   # moving right at 0.3 m/s (30 px/s in 2D)
+        out = s.update(_frame(0.3 * i / 30), i / 30)
+    hand = out.people[0].right_hand
+    assert np.allclose(hand.velocity, [0.3, 0, 0], atol=0.02) and np.allclose(hand.velocity_2d, [30, 0], atol=2)
+    assert hand.root_camera[0] == pytest.approx(0.3 * 59 / 30, abs=0.01)
+    # a predicted frame carries the hand on at its velocity
+    pred = s.update(_frame(0.0, state=TrackState.PREDICTED), 60 / 30).people[0].right_hand
+    assert pred.root_camera[0] == pytest.approx(0.3 * 60 / 30, abs=0.015)
+    # untracked people pass unchanged
+    raw = _frame(0.7, track_id=None, state=None)
+    assert s.update(raw, 61 / 30) == raw
+
+
+def test_backwards_stamp_resets_and_no_orientation_stays_none():
+    s = PoseSmoother()
+    s.update(_frame(0.0), 10.0)
+    s.update(_frame(0.1), 10.1)
+    out = s.update(_frame(1.0), 1.0)   # bag loop
+    assert s.resets == 1 and out.people[0].right_hand.root_camera[0] == 1.0
+    assert out.people[0].right_hand.velocity is None
+    none = s.update(_frame(1.0, q=None), 1.1).people[0].right_hand.frame
+    assert none.quaternion is None and none.confidence == 0.0
+
+
+def test_lost_tracks_and_long_gaps_restart_the_filters():
+    s = PoseSmoother(SmoothingConfig(max_gap_s=0.5))
+    s.update(_frame(0.0), 0.0)
+    assert s.update(_frame(1.0), 1.0).people[0].right_hand.root_camera[0] == 1.0   # 1 s gap: restarted
+    s.update(_frame(1.0, track_id=9), 1.1)
+    out = s.update(_frame(2.0, track_id=9, lost=[9]), 1.2)
+    assert out.people[0].right_hand.root_camera[0] == 2.0
