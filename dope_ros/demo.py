@@ -44,10 +44,10 @@ def node_command(*, namespace: str, device: str = "cpu", backend: str = "experts
     """Command line of a DOPE node reading ``/<namespace>/camera/{image_raw,camera_info}``."""
     installed = Path(sys.prefix) / "lib" / "dope_ros" / "dope_node"
     exe = installed if installed.exists() else REPO / "scripts" / "dope_node"
-    params = {"image_topic": f"/{namespace}/camera/image_raw", "camera_info_topic": f"/{namespace}/camera/camera_info",
-              "backend": backend, "device": device, **({"checkpoint": checkpoint} if checkpoint else {}),
+    params = {"backend": backend, "device": device, **({"checkpoint": checkpoint} if checkpoint else {}),
               **(extra_parameters or {})}
     cmd = [sys.executable, str(exe), "--ros-args", "-r", "__node:=dope", "-r", f"__ns:=/{namespace}",
+           "-r", "image:=camera/image_raw", "-r", "camera_info:=camera/camera_info",
            "--params-file", str(REPO / "config" / "dope.yaml")]
     for k, v in params.items():
         cmd += ["-p", f"{k}:={v}"]

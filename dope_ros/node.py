@@ -2,9 +2,11 @@
 
 Topics (relative names resolve in the node's namespace; ``~`` is the node's private namespace):
 
-* in: ``image_topic`` (``sensor_msgs/Image``) or ``<image_topic>/compressed``
-  (``sensor_msgs/CompressedImage``), ``camera_info_topic`` (``sensor_msgs/CameraInfo``);
-  sensor-data QoS (best effort, depth 1), so best-effort and reliable cameras both match;
+* in: ``image`` (``sensor_msgs/Image``) or, with ``image_transport: compressed``,
+  ``image/compressed`` (``sensor_msgs/CompressedImage``), and ``camera_info``
+  (``sensor_msgs/CameraInfo``): relative names, moved by the namespace and by remappings
+  as image_transport resolves them (:mod:`dope_ros.topics`); sensor-data QoS (best effort,
+  depth 1), so best-effort and reliable cameras both match;
 * out: ``~/poses`` (``dope_ros/WholeBodyPoseArray``), ``~/markers``
   (``visualization_msgs/MarkerArray``), ``~/annotated_image`` (``sensor_msgs/Image``, rgb8),
   ``/diagnostics`` (``diagnostic_msgs/DiagnosticArray``).
@@ -42,12 +44,14 @@ from dope_core.keypoints import Part
 from dope_core.placement import InvalidIntrinsicsError, place_poses, validate_intrinsics
 from dope_core.tracking import PersonTracker
 from dope_ros.conversions import poses_to_msg
+from dope_ros.health import Check, FrequencyStatus, Level, StaleInput, merge
 from dope_ros.markers import poses_to_markers
 from dope_ros.msg import WholeBodyPoseArray
 from dope_ros.parameters import PARAMETERS, descriptor
 from dope_ros.score_filter import filter_by_score
 from dope_ros.stats import NodeStats
 from dope_ros.throttle import WarningThrottle
+from dope_ros.topics import input_topics
 
 _SENSOR_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.BEST_EFFORT,
                          durability=qos_profile_sensor_data.durability)
@@ -67,15 +71,21 @@ class DopeNode(Node):
             self.declare_parameter(name, p.default, descriptor(name))
         get = lambda name: self.get_parameter(name).value  # noqa: E731
         self._transport = get("image_transport")
-        if self._transport not in ("raw", "compressed"):
-            raise ValueError(f"image_transport must be 'raw' or 'compressed', got {self._transport!r}")
+        topics = input_topics(self.resolve_topic_name, lambda name: self.resolve_topic_name(name, only_expand=True),
+                              transport=self._transport, image_topic=get("image_topic"),
+                              camera_info_topic=get("camera_info_topic"))
         parts = [Part(p) for p in get("parts")]
         self._estimator = build_estimator(get("backend"), parts=parts, checkpoint=get("checkpoint") or None,
                                           device=get("device"), half=bool(get("fp16")))
         self._tracker = (PersonTracker(iou_threshold=get("track_iou_threshold"), timeout_s=get("track_timeout_s"),
                                        predict_s=min(get("track_predict_s"), get("track_timeout_s")))
                          if get("track_people") else None)
-        self._stats = NodeStats()
+        window = get("diagnostics_window")
+        self._stats = NodeStats(window=window)
+        self._rate = FrequencyStatus(min_hz=get("diagnostics_min_rate_hz"), max_hz=get("diagnostics_max_rate_hz"),
+                                     window=window)
+        self._stale = StaleInput(warn_after_s=get("input_stale_warn_s"),
+                                 error_after_s=get("input_stale_error_s"))
         self._throttle = WarningThrottle(period_s=get("warning_period_s"))
         self._k: Optional[np.ndarray] = None
         self._camera_info_status = "missing"
@@ -87,22 +97,24 @@ class DopeNode(Node):
         self._marker_pub = self.create_publisher(MarkerArray, "~/markers", 10)
         self._image_pub = self.create_publisher(Image, "~/annotated_image", 1)
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        if self._transport == "compressed":
-            topic = get("image_topic").rstrip("/") + "/compressed"
-            self.create_subscription(CompressedImage, topic, self._on_image, _SENSOR_QOS)
-        else:
-            topic = get("image_topic")
-            self.create_subscription(Image, topic, self._on_image, _SENSOR_QOS)
-        self._image_topic = self.resolve_topic_name(topic)
-        self.create_subscription(CameraInfo, get("camera_info_topic"), self._on_camera_info, _SENSOR_QOS)
+        image_type = CompressedImage if self._transport == "compressed" else Image
+        self.create_subscription(image_type, topics.image, self._on_image, _SENSOR_QOS)
+        self.create_subscription(CameraInfo, topics.camera_info, self._on_camera_info, _SENSOR_QOS)
+        self._topics = topics
+        for name in ("image_topic", "camera_info_topic"):
+            if get(name):
+                self.get_logger().warning(f"parameter {name} is deprecated: remap "
+                                          f"'{name.removesuffix('_topic')}' instead (e.g. "
+                                          f"--ros-args -r {name.removesuffix('_topic')}:={get(name)})")
         self.create_timer(get("diagnostics_period_s"), self._publish_diagnostics)
         self._worker = threading.Thread(target=self._work, name="dope_inference", daemon=True)
         self._worker.start()
         self.get_logger().info(f"ready: backend {self._estimator.name} on {self._estimator.device}, "
-                               f"images from {self._image_topic} ({self._transport})")
+                               f"images from {topics.image} ({self._transport}), camera info from {topics.camera_info}")
 
     # ----------------------------------------------------------------- callbacks
     def _on_image(self, msg: object) -> None:
+        self._stale.seen()
         with self._lock:
             self._stats.received += 1
             if self._pending is not None:
@@ -183,6 +195,7 @@ class DopeNode(Node):
             self._image_pub.publish(Image(header=header, height=h, width=w, encoding="rgb8", is_bigendian=0,
                                           step=step, data=data))
         self._stats.record_processed(time.monotonic() - received, inference_s)
+        self._rate.tick()
 
     def _fallback_k(self, shape: tuple[int, ...]) -> np.ndarray:
         h, w = shape[:2]
@@ -197,33 +210,37 @@ class DopeNode(Node):
             self.get_logger().warning(text + suffix)
 
     def diagnostic_status(self) -> DiagnosticStatus:
-        """The node's health: rate, latency, counters, backend, device, camera-info status."""
+        """The node's health, as ``diagnostic_updater`` would report it (one update of every check).
+
+        Named ``<fully qualified node name>: whole-body pose estimation``; the level is the
+        worst of: processing rate, input staleness, bad input in the recent window, camera info.
+        """
         s = self._stats
+        info = Check(Level.OK if self._camera_info_status == "valid" else Level.WARN,
+                     f"camera info {self._camera_info_status}: 3D poses are part-relative")
+        stale = self._stale.update()
+        if stale.level != Level.OK:
+            self._warn("stale_input", f"{stale.message} on {self._topics.image}")
+        summary = merge([self._rate.update(), stale, s.bad.update(), info])
         values = {
             "backend": self._estimator.name,
             "device": self._estimator.device,
-            "image_topic": self._image_topic,
+            "image_topic": self._topics.image,
+            "camera_info_topic": self._topics.camera_info,
             "camera_info": self._camera_info_status,
-            "rate_hz": f"{s.rate_hz():.2f}",
             "latency_ms": f"{s.mean_latency_ms():.1f}",
             "inference_ms": f"{s.mean_inference_ms():.1f}",
             "frames_received": str(s.received),
             "frames_processed": str(s.processed),
             "frames_dropped": str(s.dropped),
+            **summary.values,
         }
         if self._tracker is not None:
             values["tracks_active"] = str(self._tracker.active_tracks)
             values["tracks_started"] = str(self._tracker.tracks_started)
-        for category in ("bad_image", "bad_camera_info", "inference_error", "processing_error"):
-            values[category] = str(s.bad_input[category])
-        problems = []
-        if self._camera_info_status != "valid":
-            problems.append(f"camera info {self._camera_info_status}: 3D poses are part-relative")
-        if sum(s.bad_input.values()):
-            problems.append(f"{sum(s.bad_input.values())} bad inputs skipped")
-        level = DiagnosticStatus.WARN if problems else DiagnosticStatus.OK
-        return DiagnosticStatus(level=level, name=f"{self.get_name()}: whole-body pose estimation",
-                                message="; ".join(problems) or "ok",
+        return DiagnosticStatus(level=bytes([int(summary.level)]),
+                                name=f"{self.get_fully_qualified_name()}: whole-body pose estimation",
+                                message=summary.message,
                                 hardware_id=f"{self._estimator.name}@{self._estimator.device}",
                                 values=[KeyValue(key=k, value=v) for k, v in values.items()])
 

@@ -22,10 +22,12 @@ class Param:
 
 
 PARAMETERS: dict[str, Param] = {
-    "image_topic": Param("/camera/image_raw", "Camera image topic (sensor_msgs/Image); with "
-                         "image_transport 'compressed' the node subscribes to <image_topic>/compressed."),
-    "camera_info_topic": Param("/camera/camera_info", "CameraInfo topic; its K places 3D poses in the camera frame."),
-    "image_transport": Param("raw", "'raw' (sensor_msgs/Image) or 'compressed' (sensor_msgs/CompressedImage)."),
+    "image_topic": Param("", "Deprecated (remap 'image' instead, e.g. image:=/camera/image_raw). Non-empty: the "
+                         "image topic, replacing the relative input 'image'; a warning says so at start-up."),
+    "camera_info_topic": Param("", "Deprecated (remap 'camera_info' instead). Non-empty: the CameraInfo topic, "
+                               "replacing the relative input 'camera_info'."),
+    "image_transport": Param("raw", "'raw': sensor_msgs/Image on 'image'; 'compressed': "
+                             "sensor_msgs/CompressedImage on '<image>/compressed' (as image_transport names it)."),
     "backend": Param("experts", "Estimator backend: 'experts' (frozen part experts, CPU) or 'network' "
                      "(DOPE network; needs checkpoint)."),
     "checkpoint": Param("", "Network checkpoint path (backend 'network')."),
@@ -51,6 +53,17 @@ PARAMETERS: dict[str, Param] = {
     "track_predict_s": Param(0.2, "Seconds (image stamps) an unseen track is still published, as a person with "
                              "track_state PREDICTED (last pose carried on at its velocity); 0: never.", (0.0, 3600.0)),
     "diagnostics_period_s": Param(1.0, "Period of /diagnostics messages, seconds.", (0.1, 60.0)),
+    "diagnostics_window": Param(5, "Diagnostics periods over which the processing rate and the recent bad-input "
+                                "counts are measured (a WARN for bad input clears this long after it stops).",
+                                (1, 1000)),
+    "diagnostics_min_rate_hz": Param(1.0, "Lowest acceptable processing rate (frames/s); below it (less 10 %) "
+                                     "diagnostics say WARN; no frame at all in the window: ERROR.", (0.0, 1000.0)),
+    "diagnostics_max_rate_hz": Param(0.0, "Highest acceptable processing rate (frames/s), 0: no limit.",
+                                     (0.0, 1000.0)),
+    "input_stale_warn_s": Param(1.0, "Diagnostics say WARN when no image arrived for this many seconds.",
+                                (0.05, 3600.0)),
+    "input_stale_error_s": Param(3.0, "Diagnostics say ERROR when no image arrived for this many seconds "
+                                 "(>= input_stale_warn_s).", (0.05, 3600.0)),
     "warning_period_s": Param(5.0, "Each kind of warning (bad input, dropped frames) is logged at most "
                               "once per this many seconds.", (0.0, 3600.0), False),
 }

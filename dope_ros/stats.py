@@ -1,4 +1,4 @@
-"""Counters and sliding-window rate/latency of the node (pure Python, no ROS)."""
+"""Counters and sliding-window latency of the node (pure Python, no ROS)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,11 @@ import threading
 import time
 from collections import Counter, deque
 from typing import Callable
+
+from dope_ros.health import WindowedCounters
+
+BAD_INPUT_CATEGORIES = ("bad_image", "bad_camera_info", "inference_error", "processing_error")
+"""Bad-input counters always reported in ``/diagnostics`` (others appear once counted)."""
 
 
 class NodeStats:
@@ -15,24 +20,29 @@ class NodeStats:
         received: images received (raw or compressed).
         processed: images that went through the estimator.
         dropped: images replaced by a newer one before the worker took them.
-        bad_input: counts per bad-input category (``bad_image``, ``bad_camera_info``,
-            ``inference_error``...).
+        bad: bad-input counters per category (``bad_image``, ``bad_camera_info``,
+            ``inference_error``...), in total and over the last ``window`` diagnostics updates.
     """
 
-    def __init__(self, *, window_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, *, window_s: float = 5.0, window: int = 5,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.window_s = window_s
         self._clock = clock
         self.received = 0
         self.processed = 0
         self.dropped = 0
-        self.bad_input: Counter[str] = Counter()
+        self.bad = WindowedCounters(BAD_INPUT_CATEGORIES, window=window, describe=lambda c: c.replace("_", " "))
         self._done: deque[tuple[float, float, float]] = deque()  # (time, latency_s, inference_s)
         self._lock = threading.Lock()
 
+    @property
+    def bad_input(self) -> Counter[str]:
+        """Bad-input counts per category since start-up."""
+        return self.bad.totals
+
     def count_bad(self, category: str) -> None:
         """Count one bad input of ``category``."""
-        with self._lock:
-            self.bad_input[category] += 1
+        self.bad.count(category)
 
     def record_processed(self, latency_s: float, inference_s: float) -> None:
         """One image done: ``latency_s`` from reception to publication, ``inference_s`` in the estimator."""
@@ -46,20 +56,14 @@ class NodeStats:
         while self._done and self._done[0][0] < limit:
             self._done.popleft()
 
-    def rate_hz(self) -> float:
-        """Processed images per second over the window."""
-        with self._lock:
-            self._trim()
-            return len(self._done) / self.window_s
-
     def mean_latency_ms(self) -> float:
-        """Mean reception-to-publication latency over the window, ms (0 when idle)."""
+        """Mean reception-to-publication latency over the last ``window_s``, ms (0 when idle)."""
         with self._lock:
             self._trim()
             return 1000.0 * sum(d[1] for d in self._done) / len(self._done) if self._done else 0.0
 
     def mean_inference_ms(self) -> float:
-        """Mean estimator time over the window, ms (0 when idle)."""
+        """Mean estimator time over the last ``window_s``, ms (0 when idle)."""
         with self._lock:
             self._trim()
             return 1000.0 * sum(d[2] for d in self._done) / len(self._done) if self._done else 0.0

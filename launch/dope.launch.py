@@ -1,12 +1,16 @@
 """Launch the DOPE node on a camera: ``ros2 launch dope_ros dope.launch.py image_topic:=/cam/image_raw``.
 
 Arguments (name: default): see ``ARGUMENTS``. The node reads ``params_file`` first,
-then the other arguments override the matching parameters.
+then the arguments of ``NODE_PARAMETERS`` override the matching parameters.
+``image_topic`` and ``camera_info_topic`` are remappings of the node's relative inputs
+``image`` and ``camera_info`` (``REMAPPINGS``); relative values resolve in the node's
+namespace, so ``namespace:=cam1`` reads ``/cam1/camera/image_raw`` by default.
 """
 
 ARGUMENTS = {
-    "image_topic": ("/camera/image_raw", "camera image topic (sensor_msgs/Image)"),
-    "camera_info_topic": ("/camera/camera_info", "camera info topic (sensor_msgs/CameraInfo)"),
+    "image_topic": ("camera/image_raw", "image topic remapped to the node's 'image' input (relative: in the "
+                                        "namespace); compressed transport reads <image_topic>/compressed"),
+    "camera_info_topic": ("camera/camera_info", "camera info topic remapped to the node's 'camera_info' input"),
     "image_transport": ("raw", "raw or compressed (subscribes <image_topic>/compressed)"),
     "backend": ("experts", "experts or network"),
     "checkpoint": ("", "network checkpoint path (backend network)"),
@@ -16,8 +20,11 @@ ARGUMENTS = {
 }
 """Launch arguments: name -> (default, description)."""
 
-NODE_PARAMETERS = ("image_topic", "camera_info_topic", "image_transport", "backend", "checkpoint", "device")
+NODE_PARAMETERS = ("image_transport", "backend", "checkpoint", "device")
 """Arguments passed to the node as parameter overrides (after params_file)."""
+
+REMAPPINGS = (("image", "image_topic"), ("camera_info", "camera_info_topic"))
+"""(node's topic name, launch argument whose value it is remapped to)."""
 
 
 def generate_launch_description():
@@ -31,6 +38,7 @@ def generate_launch_description():
     default_params = PathJoinSubstitution([FindPackageShare("dope_ros"), "config", "dope.yaml"])
     use_default = PythonExpression(["'", LaunchConfiguration("params_file"), "' == ''"])
     overrides = {name: LaunchConfiguration(name) for name in NODE_PARAMETERS}
+    remappings = [(name, LaunchConfiguration(argument)) for name, argument in REMAPPINGS]
 
     def node(params_file, condition):
         return Node(
@@ -39,6 +47,7 @@ def generate_launch_description():
             name="dope",
             namespace=LaunchConfiguration("namespace"),
             parameters=[params_file, overrides],
+            remappings=remappings,
             output="screen",
             condition=condition,
         )

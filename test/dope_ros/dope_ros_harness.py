@@ -16,14 +16,17 @@ REPO = Path(__file__).resolve().parents[2]
 LAUNCH_FILE = REPO / "launch" / "dope.launch.py"
 
 
-def launch_arguments() -> tuple[dict[str, tuple[str, str]], tuple[str, ...]]:
-    """``ARGUMENTS`` and ``NODE_PARAMETERS`` of the launch file, read with ast (launch is not importable here)."""
+def launch_arguments() -> tuple[dict[str, tuple[str, str]], tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """``ARGUMENTS``, ``NODE_PARAMETERS`` and ``REMAPPINGS`` of the launch file, read with ast.
+
+    (launch is not importable here.)
+    """
     tree = ast.parse(LAUNCH_FILE.read_text())
     values = {}
     for node in tree.body:
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
             values[node.targets[0].id] = ast.literal_eval(node.value)
-    return values["ARGUMENTS"], values["NODE_PARAMETERS"]
+    return values["ARGUMENTS"], values["NODE_PARAMETERS"], values["REMAPPINGS"]
 
 
 def node_executable() -> Path:
@@ -32,12 +35,13 @@ def node_executable() -> Path:
     return installed if installed.exists() else REPO / "scripts" / "dope_node"
 
 
-def launch_command(**overrides: str) -> list[str]:
-    """The command the launch file runs: its node executable with the parameters it would pass.
+def launch_command(*, parameters: dict[str, str] | None = None, **overrides: str) -> list[str]:
+    """The command the launch file runs: its node executable with the parameters and remappings it would pass.
 
-    ``overrides`` are launch arguments (as ``ros2 launch ... name:=value`` gives them).
+    ``overrides`` are launch arguments (as ``ros2 launch ... name:=value`` gives them);
+    ``parameters`` are further ``-p`` overrides (as a ``params_file`` would give them).
     """
-    arguments, node_parameters = launch_arguments()
+    arguments, node_parameters, remappings = launch_arguments()
     values = {name: default for name, (default, _) in arguments.items()}
     values.update(overrides)
     params_file = values["params_file"] or str(REPO / "config" / "dope.yaml")
@@ -45,8 +49,11 @@ def launch_command(**overrides: str) -> list[str]:
     if values["namespace"]:
         cmd += ["-r", "__ns:=/" + values["namespace"].lstrip("/")]
     cmd += ["--params-file", params_file]
-    for name in node_parameters:
-        cmd += ["-p", f"{name}:={values[name]}" if values[name] != "" else f"{name}:=''"]
+    for name, argument in remappings:
+        cmd += ["-r", f"{name}:={values[argument]}"]
+    extra = {name: values[name] for name in node_parameters} | dict(parameters or {})
+    for name, value in extra.items():
+        cmd += ["-p", f"{name}:={value}" if value != "" else f"{name}:=''"]
     return cmd
 
 

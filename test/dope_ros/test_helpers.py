@@ -47,14 +47,16 @@ def test_filter_by_score():
 
 def test_stats_window():
     clock = FakeClock()
-    s = NodeStats(window_s=2.0, clock=clock)
-    assert s.rate_hz() == 0 and s.mean_latency_ms() == 0
+    s = NodeStats(window_s=2.0, window=2, clock=clock)
+    assert s.mean_latency_ms() == 0
     s.record_processed(0.2, 0.1)
     clock.t += 1.0
     s.record_processed(0.4, 0.3)
-    assert s.rate_hz() == 1.0 and abs(s.mean_latency_ms() - 300) < 1e-9 and abs(s.mean_inference_ms() - 200) < 1e-9
+    assert abs(s.mean_latency_ms() - 300) < 1e-9 and abs(s.mean_inference_ms() - 200) < 1e-9
     clock.t += 1.5
-    assert s.rate_hz() == 0.5 and s.processed == 2
+    assert abs(s.mean_latency_ms() - 400) < 1e-9 and s.processed == 2
     s.count_bad("bad_image")
     s.count_bad("bad_image")
     assert s.bad_input["bad_image"] == 2 and s.bad_input["other"] == 0
+    values = s.bad.update().values
+    assert values["bad_image_recent"] == "2" and values["inference_error"] == "0"

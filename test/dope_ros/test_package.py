@@ -59,15 +59,20 @@ def test_launch_file_structure():
     assert "generate_launch_description" in functions
     # launch/launch_ros are imported inside the function only: the module loads without them.
     assert not [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
-    arguments, node_parameters = launch_arguments()
+    arguments, node_parameters, remappings = launch_arguments()
     assert {"image_topic", "camera_info_topic", "backend", "device", "params_file"} <= set(arguments)
     assert set(node_parameters) <= set(PARAMETERS)
+    # The topic arguments remap the node's relative inputs; they are not (deprecated) parameters.
+    assert dict(remappings) == {"image": "image_topic", "camera_info": "camera_info_topic"}
+    assert not {"image_topic", "camera_info_topic"} & set(node_parameters)
+    assert not arguments["image_topic"][0].startswith("/")  # relative: namespace:= moves it
     for name in node_parameters:
         assert arguments[name][0] == PARAMETERS[name].default, name
     calls = {n.func.id: n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
     node_call = calls["Node"]
     kwargs = {k.arg: k.value for k in node_call.keywords}
     assert ast.literal_eval(kwargs["package"]) == "dope_ros" and ast.literal_eval(kwargs["executable"]) == "dope_node"
+    assert isinstance(kwargs["remappings"], ast.Name) and kwargs["remappings"].id == "remappings"
     assert "DeclareLaunchArgument" in calls
     cmake = (REPO / "CMakeLists.txt").read_text()
     assert "install(PROGRAMS scripts/dope_node DESTINATION lib/${PROJECT_NAME})" in cmake
@@ -76,7 +81,8 @@ def test_launch_file_structure():
 def test_launch_command_passes_arguments():
     cmd = launch_command(backend="experts", device="cpu", namespace="ns1", image_topic="/cam/img")
     assert cmd[2:4] == ["--ros-args", "-r"] and "__ns:=/ns1" in cmd
-    assert "device:=cpu" in cmd and "image_topic:=/cam/img" in cmd and "checkpoint:=''" in cmd
+    assert "device:=cpu" in cmd and "checkpoint:=''" in cmd
+    assert cmd[cmd.index("image:=/cam/img") - 1] == "-r" and "camera_info:=camera/camera_info" in cmd
     assert cmd[cmd.index("--params-file") + 1] == str(REPO / "config" / "dope.yaml")
 
 
@@ -84,6 +90,14 @@ def test_launch_arguments_start_the_node(start_node):
     """The node started exactly as the launch file would start it comes up; a bad backend fails cleanly."""
     node = start_node(namespace="launch_check", device="cpu")
     assert "backend experts on cpu" in node.output()
+    assert "images from /launch_check/camera/image_raw (raw), camera info from /launch_check/camera/camera_info" \
+        in node.output()
+    assert node.stop() == 0
+    # The deprecated topic parameter still works (it replaces the remapped name) and says so.
+    node = start_node(namespace="launch_check", device="cpu", parameters={"image_topic": "/legacy/image_raw"})
+    out = node.output()
+    assert "parameter image_topic is deprecated: remap 'image' instead" in out
+    assert "images from /legacy/image_raw (raw), camera info from /launch_check/camera/camera_info" in out
     assert node.stop() == 0
 
 

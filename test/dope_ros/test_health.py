@@ -1,0 +1,91 @@
+"""Health checks (pure): frequency against a range, stale input, windowed counters, merging."""
+
+from __future__ import annotations
+
+import pytest
+
+from dope_ros.health import Check, FrequencyStatus, Level, StaleInput, WindowedCounters, merge
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _run(status: FrequencyStatus, clock: FakeClock, hz: float, seconds: int) -> Check:
+    """``seconds`` updates one second apart with ``hz`` events in each second; the last check."""
+    for _ in range(seconds):
+        for _ in range(int(hz)):
+            status.tick()
+        clock.t += 1.0
+        check = status.update()
+    return check
+
+
+def test_frequency_levels_and_window():
+    clock = FakeClock()
+    f = FrequencyStatus(min_hz=4.0, max_hz=10.0, tolerance=0.1, window=3, clock=clock)
+    clock.t += 1.0
+    assert f.update().level == Level.ERROR  # nothing processed yet
+    check = _run(f, clock, 5, 4)
+    assert check.level == Level.OK and check.values["rate_hz"] == "5.00" and check.values["rate_window_s"] == "3.0"
+    assert _run(f, clock, 3, 3).level == Level.WARN  # 3 Hz < 4 Hz - 10 %
+    assert _run(f, clock, 12, 3).message.startswith("rate too high")
+    assert _run(f, clock, 11, 3).level == Level.OK  # within the 10 % tolerance
+    # The camera stops: the rate falls over the window, then no event in the window is an ERROR.
+    assert _run(f, clock, 0, 2).values["rate_hz"] == "3.67"
+    check = _run(f, clock, 0, 1)
+    assert check.level == Level.ERROR and "no frame processed in the last 3.0 s" in check.message
+    assert f.total == 4 * 5 + 3 * 3 + 12 * 3 + 11 * 3
+
+
+def test_frequency_without_upper_limit():
+    clock = FakeClock()
+    f = FrequencyStatus(min_hz=0.0, window=2, clock=clock)
+    check = _run(f, clock, 500, 2)
+    assert check.level == Level.OK and check.values["max_rate_hz"] == "none"
+
+
+def test_stale_input_warn_then_error():
+    clock = FakeClock()
+    s = StaleInput(warn_after_s=1.0, error_after_s=3.0, clock=clock)
+    assert s.update().level == Level.OK
+    clock.t += 1.5
+    check = s.update()
+    assert check.level == Level.WARN and "since start-up" in check.message and check.values["image_age_s"] == "never"
+    s.seen()
+    clock.t += 0.5
+    assert s.update().level == Level.OK
+    clock.t += 0.6
+    assert s.update().level == Level.WARN
+    clock.t += 2.0
+    check = s.update()
+    assert check.level == Level.ERROR and check.message == "no image received for 3.1 s"
+    s.seen()
+    assert s.update().level == Level.OK
+    with pytest.raises(ValueError):
+        StaleInput(warn_after_s=2.0, error_after_s=1.0)
+
+
+def test_windowed_counters_clear_after_the_window():
+    c = WindowedCounters(["bad_image", "bad_camera_info"], window=2, describe=lambda k: k.replace("_", " "))
+    assert c.update().level == Level.OK
+    c.count("bad_image")
+    c.count("bad_image")
+    check = c.update()
+    assert check.level == Level.WARN and check.message == "recent bad input: 2 bad image"
+    assert check.values["bad_image"] == "2" and check.values["bad_image_recent"] == "2"
+    assert c.update().level == Level.WARN  # still inside the 2-update window
+    check = c.update()
+    assert check.level == Level.OK and check.values["bad_image"] == "2" and check.values["bad_image_recent"] == "0"
+    c.count("other")
+    assert c.update().values["other"] == "1"
+
+
+def test_merge_worst_level_and_messages():
+    out = merge([Check(Level.OK, "", {"a": "1"}), Check(Level.WARN, "w", {"b": "2"}), Check(Level.ERROR, "e")])
+    assert out.level == Level.ERROR and out.message == "w; e" and out.values == {"a": "1", "b": "2"}
+    assert merge([Check(Level.OK, "")]).message == "ok"
