@@ -2,37 +2,84 @@
 
 ROS-free: takes the fields of an image message (encoding, height, width, step,
 is_bigendian, data) and returns an ``(H, W, 3)`` RGB ``uint8`` array in pixels,
-row-major, origin at the top-left. Row padding (``step`` larger than the packed row)
-and the byte order of 16-bit encodings are honoured. Compressed images (JPEG, PNG
-bytes) decode through OpenCV. Every malformed input raises :class:`ImageDecodeError`
-with a message that says what is wrong.
+row-major, origin at the top-left. Every photo encoding a camera driver commonly sends
+(``sensor_msgs/image_encodings``: RGB/BGR with or without alpha, 8 and 16 bits, grey,
+packed YUV 4:2:2, NV12/NV21, Bayer mosaics) is converted; depth encodings (16UC1,
+32FC1) are refused with a reason, never estimated as photos. Row padding (``step``
+larger than the packed row) and the byte order of 16-bit encodings are honoured.
+Compressed images (JPEG, PNG bytes) decode through OpenCV. Every malformed input raises
+:class:`ImageDecodeError` with a message that says what is wrong.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Optional
+
 import cv2
 import numpy as np
 
-# encoding -> (channels, bytes per channel)
-_LAYOUTS: dict[str, tuple[int, int]] = {
-    "rgb8": (3, 1),
-    "bgr8": (3, 1),
-    "rgba8": (4, 1),
-    "bgra8": (4, 1),
-    "mono8": (1, 1),
-    "8uc1": (1, 1),
-    "mono16": (1, 2),
-    "16uc1": (1, 2),
+
+@dataclass(frozen=True)
+class _Layout:
+    """How one encoding lays its pixels out.
+
+    Attributes:
+        channels: values per pixel in a row (2 for packed YUV 4:2:2: one Y and one U or V).
+        depth: bytes per value (1 or 2).
+        convert: OpenCV colour conversion to RGB (``None``: channels are taken as they are).
+        order: with ``convert`` None, the indices of R, G, B among the channels (one index: grey).
+        rows: rows of data per image row, in halves (3 for the NV12/NV21 4:2:0 planes: 1.5).
+        even: width (and, for 4:2:0, height) must be even.
+    """
+
+    channels: int
+    depth: int = 1
+    convert: Optional[int] = None
+    order: tuple[int, ...] = (0, 1, 2)
+    rows: int = 2
+    even: bool = False
+
+
+# Keys are lower case (encodings are matched case-insensitively). Byte orders follow
+# sensor_msgs/image_encodings: "yuv422" (deprecated alias of "uyvy") is U Y0 V Y1,
+# "yuv422_yuy2" (alias of "yuyv") is Y0 U Y1 V; bayer_<pattern> names the colours of the
+# top-left 2x2 cell row by row; "8UC3"/"8UC4" carry no colour order and are read as
+# OpenCV (and cv_bridge) read them: BGR(A).
+_YUYV = _Layout(2, convert=cv2.COLOR_YUV2RGB_YUYV, even=True)
+_UYVY = _Layout(2, convert=cv2.COLOR_YUV2RGB_UYVY, even=True)
+_LAYOUTS: dict[str, _Layout] = {
+    "rgb8": _Layout(3), "rgba8": _Layout(4), "rgb16": _Layout(3, 2), "rgba16": _Layout(4, 2),
+    "bgr8": _Layout(3, order=(2, 1, 0)), "bgra8": _Layout(4, order=(2, 1, 0)), "8uc3": _Layout(3, order=(2, 1, 0)),
+    "8uc4": _Layout(4, order=(2, 1, 0)), "bgr16": _Layout(3, 2, order=(2, 1, 0)),
+    "bgra16": _Layout(4, 2, order=(2, 1, 0)),
+    "mono8": _Layout(1, order=(0,)), "8uc1": _Layout(1, order=(0,)), "mono16": _Layout(1, 2, order=(0,)),
+    "uyvy": _UYVY, "yuv422": _UYVY, "yuyv": _YUYV, "yuv422_yuy2": _YUYV,
+    "nv12": _Layout(1, convert=cv2.COLOR_YUV2RGB_NV12, rows=3, even=True),
+    "nv21": _Layout(1, convert=cv2.COLOR_YUV2RGB_NV21, rows=3, even=True),
+    # OpenCV names a Bayer pattern by the second row's first two pixels: ROS's RGGB is its BG.
+    "bayer_rggb8": _Layout(1, convert=cv2.COLOR_BayerBG2RGB), "bayer_bggr8": _Layout(1, convert=cv2.COLOR_BayerRG2RGB),
+    "bayer_gbrg8": _Layout(1, convert=cv2.COLOR_BayerGR2RGB), "bayer_grbg8": _Layout(1, convert=cv2.COLOR_BayerGB2RGB),
+    "bayer_rggb16": _Layout(1, 2, convert=cv2.COLOR_BayerBG2RGB),
+    "bayer_bggr16": _Layout(1, 2, convert=cv2.COLOR_BayerRG2RGB),
+    "bayer_gbrg16": _Layout(1, 2, convert=cv2.COLOR_BayerGR2RGB),
+    "bayer_grbg16": _Layout(1, 2, convert=cv2.COLOR_BayerGB2RGB),
 }
-SUPPORTED_ENCODINGS: tuple[str, ...] = ("rgb8", "bgr8", "rgba8", "bgra8", "mono8", "8UC1", "mono16", "16UC1")
+SUPPORTED_ENCODINGS: tuple[str, ...] = (
+    "rgb8", "bgr8", "rgba8", "bgra8", "rgb16", "bgr16", "rgba16", "bgra16", "mono8", "mono16", "8UC1", "8UC3", "8UC4",
+    "uyvy", "yuv422", "yuyv", "yuv422_yuy2", "nv12", "nv21", "bayer_rggb8", "bayer_bggr8", "bayer_gbrg8",
+    "bayer_grbg8", "bayer_rggb16", "bayer_bggr16", "bayer_gbrg16", "bayer_grbg16")
+"""Encodings :func:`decode_raw` turns into RGB photos."""
+DEPTH_ENCODINGS: tuple[str, ...] = ("16UC1", "32FC1")
+"""Depth image encodings (REP 118: 16UC1 millimetres, 32FC1 metres): rejected, never estimated as photos."""
 
 
 class ImageDecodeError(ValueError):
     """An image buffer that cannot be turned into an RGB image (the message says why).
 
     Attributes:
-        reason: short code of the problem: ``unsupported_encoding``, ``zero_size``,
-            ``step``, ``size_mismatch`` or ``corrupt``.
+        reason: short code of the problem: ``unsupported_encoding``, ``depth_image``,
+            ``zero_size``, ``odd_size``, ``step``, ``size_mismatch`` or ``corrupt``.
     """
 
     def __init__(self, message: str, reason: str) -> None:
@@ -45,43 +92,54 @@ def decode_raw(
 ) -> np.ndarray:
     """Convert the fields of a raw image to an ``(height, width, 3)`` RGB ``uint8`` array.
 
-    16-bit encodings (``mono16``, ``16UC1``) are scaled to 8 bits by their maximum
-    (a depth or infrared image becomes a visible grey image; an all-zero image stays black).
+    Every encoding of :data:`SUPPORTED_ENCODINGS`: 16-bit colour and Bayer values keep
+    their 8 high bits; ``mono16`` (an infrared or grey camera) is scaled to 8 bits by
+    its maximum (an all-zero image stays black); packed YUV 4:2:2 and NV12/NV21 4:2:0
+    and Bayer mosaics are converted with OpenCV (BT.601 YUV, bilinear demosaicing).
 
     Raises:
-        ImageDecodeError: unsupported encoding, zero size, or ``step``/``data`` sizes
-            that do not match ``height``, ``width`` and the encoding.
+        ImageDecodeError: unsupported or depth encoding, zero or odd size, or
+            ``step``/``data`` sizes that do not match ``height``, ``width`` and the encoding.
     """
     key = encoding.lower()
-    if key not in _LAYOUTS:
+    if key in ("16uc1", "32fc1"):
+        raise ImageDecodeError(
+            f"{encoding!r} is a depth image encoding (REP 118: 16UC1 millimetres, 32FC1 metres), not a photo: "
+            "remap the node's 'image' input to the camera's colour (or infrared mono8/mono16) stream",
+            "depth_image")
+    layout = _LAYOUTS.get(key)
+    if layout is None:
         raise ImageDecodeError(
             f"unsupported image encoding {encoding!r}; supported: {', '.join(SUPPORTED_ENCODINGS)}",
             "unsupported_encoding")
-    channels, depth = _LAYOUTS[key]
     if height <= 0 or width <= 0:
         raise ImageDecodeError(f"zero-size image ({width}x{height} pixels)", "zero_size")
-    row_bytes = width * channels * depth
+    if layout.even and (width % 2 or (layout.rows == 3 and height % 2)):
+        raise ImageDecodeError(f"{encoding} needs an even {'width' if width % 2 else 'height'}, "
+                               f"got {width}x{height} pixels", "odd_size")
+    row_bytes = width * layout.channels * layout.depth
+    data_rows = height * layout.rows // 2
     if step < row_bytes:
         raise ImageDecodeError(
             f"step {step} is smaller than one {encoding} row of {width} pixels ({row_bytes} bytes)", "step")
     buf = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) else data.reshape(-1).view(np.uint8)
-    if buf.size != step * height:
+    if buf.size != step * data_rows:
         raise ImageDecodeError(
-            f"data holds {buf.size} bytes but step x height = {step} x {height} = {step * height}",
+            f"data holds {buf.size} bytes but step x rows = {step} x {data_rows} = {step * data_rows}",
             "size_mismatch")
-    rows = buf.reshape(height, step)[:, :row_bytes]
-    if depth == 2:
-        dtype = np.dtype(">u2" if is_bigendian else "<u2")
-        values = np.ascontiguousarray(rows).view(dtype).reshape(height, width).astype(np.float32)
-        peak = float(values.max())
-        grey = (values * (255.0 / peak)).round().astype(np.uint8) if peak > 0 else np.zeros((height, width), np.uint8)
-        return np.repeat(grey[:, :, None], 3, axis=2)
-    pixels = rows.reshape(height, width, channels)
-    if channels == 1:
-        return np.repeat(pixels, 3, axis=2)
-    if key in ("bgr8", "bgra8"):
-        return np.ascontiguousarray(pixels[:, :, 2::-1])
-    return np.ascontiguousarray(pixels[:, :, :3])
+    rows = np.ascontiguousarray(buf.reshape(data_rows, step)[:, :row_bytes])
+    if layout.depth == 2:
+        values = rows.view(np.dtype(">u2" if is_bigendian else "<u2")).reshape(data_rows, -1)
+        if key == "mono16":
+            peak = float(values.max())
+            scaled = values.astype(np.float32) * (255.0 / peak) if peak > 0 else np.zeros(values.shape, np.float32)
+            rows = scaled.round().astype(np.uint8)
+        else:
+            rows = (values >> 8).astype(np.uint8)
+    pixels = rows.reshape(data_rows, width, layout.channels)
+    if layout.convert is not None:
+        return cv2.cvtColor(pixels if layout.channels > 1 else pixels[:, :, 0], layout.convert)
+    return np.ascontiguousarray(pixels[:, :, list(layout.order) * (3 if len(layout.order) == 1 else 1)])
 
 
 def decode_compressed(data: bytes | bytearray | memoryview | np.ndarray) -> np.ndarray:

@@ -37,14 +37,13 @@ def test_8bit_encodings(encoding, make, expect, pad):
     np.testing.assert_array_equal(out, expect())
 
 
-@pytest.mark.parametrize("encoding", ["mono16", "16UC1"])
 @pytest.mark.parametrize("bigendian", [False, True])
 @pytest.mark.parametrize("pad", [0, 2])
-def test_16bit_encodings_endianness_and_padding(encoding, bigendian, pad):
+def test_mono16_endianness_and_padding(bigendian, pad):
     values = RNG.integers(0, 4000, size=(H, W)).astype(np.uint16)
     values[0, 0] = 4000  # the maximum, scaled to 255
     step, data = _pack(values.astype(">u2" if bigendian else "<u2"), pad)
-    out = decode_raw(encoding=encoding, height=H, width=W, step=step, is_bigendian=bigendian, data=data)
+    out = decode_raw(encoding="mono16", height=H, width=W, step=step, is_bigendian=bigendian, data=data)
     expect = np.round(values.astype(np.float32) * (255.0 / 4000)).astype(np.uint8)
     np.testing.assert_array_equal(out[:, :, 0], expect)
     np.testing.assert_array_equal(out[:, :, 2], expect)
@@ -54,8 +53,8 @@ def test_16bit_encodings_endianness_and_padding(encoding, bigendian, pad):
 def test_16bit_wrong_endianness_gives_other_image():
     values = np.arange(H * W, dtype=np.uint16).reshape(H, W) * 300
     step, data = _pack(values.astype("<u2"), 0)
-    right = decode_raw(encoding="16UC1", height=H, width=W, step=step, is_bigendian=False, data=data)
-    wrong = decode_raw(encoding="16UC1", height=H, width=W, step=step, is_bigendian=True, data=data)
+    right = decode_raw(encoding="mono16", height=H, width=W, step=step, is_bigendian=False, data=data)
+    wrong = decode_raw(encoding="mono16", height=H, width=W, step=step, is_bigendian=True, data=data)
     assert not np.array_equal(right, wrong)
 
 
@@ -72,7 +71,7 @@ def test_accepts_numpy_and_memoryview_data():
     np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("encoding", ["yuv422", "32FC1", "bayer_rggb8", ""])
+@pytest.mark.parametrize("encoding", ["8UC2", "64FC1", "nv24", "jpeg", ""])
 def test_unsupported_encoding(encoding):
     with pytest.raises(ImageDecodeError, match="unsupported image encoding") as e:
         decode_raw(encoding=encoding, height=2, width=2, step=6, is_bigendian=False, data=bytes(12))
@@ -130,3 +129,137 @@ def test_encode_raw_rejects_bad_input():
         encode_raw(RGB[:, :, 0])
     with pytest.raises(ValueError):
         encode_raw(RGB, "mono8")
+
+
+# ---------------------------------------------------------------- real frames, every encoding
+def _photo() -> np.ndarray:
+    """A real photo (matplotlib's Grace Hopper portrait), RGB, cropped to even 120x96."""
+    from matplotlib import cbook
+
+    bgr = cv2.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    return cv2.cvtColor(cv2.resize(bgr, (96, 120), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+
+
+PHOTO = _photo()
+
+
+def _bayer(rgb: np.ndarray, pattern: str) -> np.ndarray:
+    """Mosaic ``rgb`` with the 2x2 ``pattern`` (ROS naming: the top-left cell's colours, row by row)."""
+    channel = {"r": 0, "g": 1, "b": 2}
+    out = np.empty(rgb.shape[:2], rgb.dtype)
+    for k, colour in enumerate(pattern):
+        dy, dx = divmod(k, 2)
+        out[dy::2, dx::2] = rgb[dy::2, dx::2, channel[colour]]
+    return out
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+def _wide(x: np.ndarray) -> np.ndarray:
+    """8-bit values as 16-bit ones (the 8 high bits), as a 16-bit camera would give them."""
+    return x.astype(np.uint16) * 257
+
+
+def _grey(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+# encoding -> (what the camera sends, from the RGB photo, converted with OpenCV or numpy; minimum PSNR, dB)
+CAMERA_FRAMES = {
+    "mono8": (_grey, np.inf),
+    "8UC1": (_grey, np.inf),
+    "mono16": (lambda p: _wide(_grey(p)), 40.0),
+    "rgb8": (lambda p: p, np.inf),
+    "bgr8": (lambda p: cv2.cvtColor(p, cv2.COLOR_RGB2BGR), np.inf),
+    "rgba8": (lambda p: cv2.cvtColor(p, cv2.COLOR_RGB2RGBA), np.inf),
+    "bgra8": (lambda p: cv2.cvtColor(p, cv2.COLOR_RGB2BGRA), np.inf),
+    "8UC3": (lambda p: cv2.cvtColor(p, cv2.COLOR_RGB2BGR), np.inf),
+    "8UC4": (lambda p: cv2.cvtColor(p, cv2.COLOR_RGB2BGRA), np.inf),
+    "rgb16": (lambda p: _wide(p), np.inf),
+    "bgr16": (lambda p: _wide(cv2.cvtColor(p, cv2.COLOR_RGB2BGR)), np.inf),
+    "rgba16": (lambda p: _wide(cv2.cvtColor(p, cv2.COLOR_RGB2RGBA)), np.inf),
+    "bgra16": (lambda p: _wide(cv2.cvtColor(p, cv2.COLOR_RGB2BGRA)), np.inf),
+    "uyvy": (lambda p: cv2.cvtColor(p, cv2.COLOR_RGB2YUV_UYVY), 30.0),
+    "yuv422": (lambda p: cv2.cvtColor(p, cv2.COLOR_RGB2YUV_UYVY), 30.0),
+    "yuyv": (lambda p: cv2.cvtColor(p, cv2.COLOR_RGB2YUV_YUYV), 30.0),
+    "yuv422_yuy2": (lambda p: cv2.cvtColor(p, cv2.COLOR_RGB2YUV_YUY2), 30.0),
+    "nv12": (lambda p: _nv(p, swap=False), 28.0),
+    "nv21": (lambda p: _nv(p, swap=True), 28.0),
+    "bayer_rggb8": (lambda p: _bayer(p, "rggb"), 22.0),
+    "bayer_bggr8": (lambda p: _bayer(p, "bggr"), 22.0),
+    "bayer_gbrg8": (lambda p: _bayer(p, "gbrg"), 22.0),
+    "bayer_grbg8": (lambda p: _bayer(p, "grbg"), 22.0),
+    "bayer_rggb16": (lambda p: _wide(_bayer(p, "rggb")), 22.0),
+    "bayer_grbg16": (lambda p: _wide(_bayer(p, "grbg")), 22.0),
+}
+
+
+def _nv(rgb: np.ndarray, *, swap: bool) -> np.ndarray:
+    """NV12 (Y plane, then interleaved U V at half resolution) or NV21 (V U), from OpenCV's I420."""
+    h, w = rgb.shape[:2]
+    i420 = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).reshape(-1)
+    y, u, v = i420[:h * w], i420[h * w:h * w * 5 // 4], i420[h * w * 5 // 4:]
+    uv = np.stack([v, u] if swap else [u, v], axis=1).reshape(-1)
+    return np.concatenate([y, uv]).reshape(h * 3 // 2, w)
+
+
+def test_every_supported_encoding_has_a_real_frame_test():
+    from dope_core.image_encoding import SUPPORTED_ENCODINGS
+
+    untested = set(SUPPORTED_ENCODINGS) - set(CAMERA_FRAMES) - {"bayer_bggr16", "bayer_gbrg16"}
+    assert not untested
+
+
+@pytest.mark.parametrize("pad", [0, 4])
+@pytest.mark.parametrize("encoding", list(CAMERA_FRAMES))
+def test_real_frame_in_every_camera_encoding(encoding, pad):
+    make, min_psnr = CAMERA_FRAMES[encoding]
+    frame = np.ascontiguousarray(make(PHOTO))
+    step, data = _pack(frame.astype(frame.dtype.newbyteorder(">")) if frame.dtype == np.uint16 else frame, pad)
+    h, w = PHOTO.shape[:2]
+    out = decode_raw(encoding=encoding, height=h, width=w, step=step, is_bigendian=frame.dtype == np.uint16,
+                     data=data)
+    assert out.shape == PHOTO.shape and out.dtype == np.uint8
+    expect = PHOTO
+    if encoding in ("mono8", "8UC1", "mono16"):
+        grey = _grey(PHOTO).astype(np.float64)
+        if encoding == "mono16":  # scaled by its maximum
+            grey = np.round(grey * 255.0 / grey.max())
+        expect = np.repeat(grey[:, :, None], 3, axis=2).astype(np.uint8)
+    assert _psnr(out, expect) >= min_psnr, (encoding, _psnr(out, expect))
+    # Colours in the right order: the mean of every channel matches the photo's.
+    np.testing.assert_allclose(out.reshape(-1, 3).mean(0), expect.reshape(-1, 3).mean(0), atol=4.0)
+
+
+def test_yuv_byte_orders_are_not_interchangeable():
+    uyvy = cv2.cvtColor(PHOTO, cv2.COLOR_RGB2YUV_UYVY)
+    h, w = PHOTO.shape[:2]
+    wrong = decode_raw(encoding="yuv422_yuy2", height=h, width=w, step=2 * w, is_bigendian=False, data=uyvy.tobytes())
+    assert _psnr(wrong, PHOTO) < 15
+
+
+def test_bayer_patterns_are_not_interchangeable():
+    h, w = PHOTO.shape[:2]
+    mosaic = _bayer(PHOTO, "rggb")
+    wrong = decode_raw(encoding="bayer_bggr8", height=h, width=w, step=w, is_bigendian=False, data=mosaic.tobytes())
+    right = decode_raw(encoding="bayer_rggb8", height=h, width=w, step=w, is_bigendian=False, data=mosaic.tobytes())
+    assert _psnr(right, PHOTO) > _psnr(wrong, PHOTO) + 6
+
+
+@pytest.mark.parametrize("encoding,dtype", [("16UC1", np.uint16), ("32FC1", np.float32)])
+def test_depth_encodings_are_refused_with_a_reason(encoding, dtype):
+    depth = np.full((4, 6), 1500, dtype)
+    with pytest.raises(ImageDecodeError, match="depth image encoding") as e:
+        decode_raw(encoding=encoding, height=4, width=6, step=6 * depth.itemsize, is_bigendian=False,
+                   data=depth.tobytes())
+    assert e.value.reason == "depth_image"
+
+
+@pytest.mark.parametrize("encoding,h,w", [("yuyv", 4, 5), ("nv12", 3, 4)])
+def test_odd_sizes_of_subsampled_encodings(encoding, h, w):
+    with pytest.raises(ImageDecodeError, match="even") as e:
+        decode_raw(encoding=encoding, height=h, width=w, step=2 * w, is_bigendian=False, data=bytes(2 * w * h))
+    assert e.value.reason == "odd_size"

@@ -132,14 +132,23 @@ def compressed_io(module_node, ros_client):
 IMAGE = _test_image()
 
 
+def _bayer_rggb(rgb: np.ndarray) -> np.ndarray:
+    out = rgb[:, :, 1].copy()
+    out[0::2, 0::2], out[1::2, 1::2] = rgb[0::2, 0::2, 0], rgb[1::2, 1::2, 2]
+    return out
+
+
 @pytest.mark.parametrize("encoding,pixels,bigendian", [
     ("rgb8", IMAGE, False),
     ("bgr8", IMAGE[:, :, ::-1].copy(), False),
     ("rgba8", np.dstack([IMAGE, np.full((H, W), 255, np.uint8)]), False),
     ("bgra8", np.dstack([IMAGE[:, :, ::-1], np.full((H, W), 255, np.uint8)]), False),
+    ("8UC3", IMAGE[:, :, ::-1].copy(), False),
     ("mono8", IMAGE[:, :, 0].copy(), False),
     ("mono16", (IMAGE[:, :, 1].astype(np.uint16) * 200).astype(">u2"), True),
-    ("16UC1", (IMAGE[:, :, 2].astype(np.uint16) * 200).astype("<u2"), False),
+    ("yuv422", cv2.cvtColor(IMAGE, cv2.COLOR_RGB2YUV_UYVY), False),
+    ("yuv422_yuy2", cv2.cvtColor(IMAGE, cv2.COLOR_RGB2YUV_YUY2), False),
+    ("bayer_rggb8", _bayer_rggb(IMAGE), False),
 ])
 def test_every_encoding_is_served(raw_io, encoding, pixels, bigendian):
     bad_before = raw_io.counter("bad_image")
@@ -155,7 +164,9 @@ def test_padded_rows_are_served(raw_io):
 
 
 @pytest.mark.parametrize("make_bad,why", [
-    (lambda: _raw("yuv422", IMAGE[:, :, :2].copy()), "unsupported image encoding"),
+    (lambda: _raw("8UC2", IMAGE[:, :, :2].copy()), "unsupported image encoding"),
+    (lambda: _raw("16UC1", np.full((H, W), 1200, "<u2")), "'16UC1' is a depth image encoding"),
+    (lambda: _raw("32FC1", np.full((H, W), 1.2, "<f4")), "is a depth image encoding"),
     (lambda: Image(height=0, width=0, encoding="rgb8", step=0, data=b""), "zero-size"),
     (lambda: Image(height=H, width=W, encoding="rgb8", step=3 * W, data=bytes(3 * W * H - 5)), "data holds"),
 ])
