@@ -125,6 +125,15 @@ class Grasp:
         return cls(**{k: d[k] for k in ("aperture_m", "aperture_normalised", "confidence", "pinch")})
 
 
+class PlacementSource(str, Enum):
+    """What fixed a part's position in the camera frame (:mod:`dope_core.placement`, :mod:`dope_core.depth`)."""
+
+    NONE = "none"
+    MONOCULAR = "monocular"
+    BODY_ANCHORED = "body_anchored"
+    DEPTH = "depth"
+
+
 class Handedness(str, Enum):
     """Which hand a hand detection is (the person's own left or right)."""
 
@@ -152,6 +161,8 @@ class PartPose:
             parts on a stream), or ``None``.
         velocity_2d: ``(2,)`` pixels/s of the part root's image position (on a
             stream), or ``None``.
+        placement: what fixed ``root_camera`` (``NONE`` while it is ``None``).
+        placement_uncertainty: one-sigma error of ``root_camera`` in metres, or ``None``.
     """
 
     part: Part
@@ -166,9 +177,14 @@ class PartPose:
     grasp: Optional[Grasp] = None
     velocity: Optional[np.ndarray] = None
     velocity_2d: Optional[np.ndarray] = None
+    placement: PlacementSource = PlacementSource.NONE
+    placement_uncertainty: Optional[float] = None
 
     def __post_init__(self) -> None:
         self.part = Part(self.part)
+        self.placement = PlacementSource(self.placement)
+        if self.placement_uncertainty is not None:
+            self.placement_uncertainty = float(self.placement_uncertainty)
         if self.handedness is not None:
             self.handedness = Handedness(self.handedness)
         j = self.part.num_keypoints
@@ -224,6 +240,10 @@ class PartPose:
             d["velocity"] = self.velocity.tolist()
         if self.velocity_2d is not None:
             d["velocity_2d"] = self.velocity_2d.tolist()
+        if self.placement is not PlacementSource.NONE:
+            d["placement"] = self.placement.value
+        if self.placement_uncertainty is not None:
+            d["placement_uncertainty"] = self.placement_uncertainty
         return d
 
     @classmethod
@@ -243,6 +263,8 @@ class PartPose:
                 grasp=Grasp.from_dict(d["grasp"]) if d.get("grasp") is not None else None,
                 velocity=d.get("velocity"),
                 velocity_2d=d.get("velocity_2d"),
+                placement=d.get("placement", PlacementSource.NONE.value),
+                placement_uncertainty=d.get("placement_uncertainty"),
             )
         except KeyError as e:
             raise ValueError(f"part pose is missing the key {e.args[0]!r}") from None

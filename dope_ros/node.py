@@ -41,7 +41,7 @@ from dope_core.draw import draw_poses
 from dope_core.estimator import build_estimator
 from dope_core.image_encoding import ImageDecodeError, decode_compressed, decode_raw, encode_raw
 from dope_core.keypoints import Part
-from dope_core.placement import InvalidIntrinsicsError, place_poses, validate_intrinsics
+from dope_core.placement import InvalidIntrinsicsError, PlacementSettings, place_poses, validate_intrinsics
 from dope_core.tracking import PersonTracker
 from dope_ros.conversions import poses_to_msg
 from dope_ros.health import Check, FrequencyStatus, Level, StaleInput, merge
@@ -184,11 +184,11 @@ class DopeNode(Node):
         min_conf = self.get_parameter("keypoint_confidence_threshold").value
         k = self._k
         if k is not None:
-            poses = place_poses(poses, k, min_confidence=min_conf)
+            poses = place_poses(poses, k, PlacementSettings(min_confidence=min_conf))
         header = Header(stamp=msg.header.stamp, frame_id=msg.header.frame_id)
         self._pose_pub.publish(poses_to_msg(poses, header, camera_info_valid=k is not None))
         if self.get_parameter("publish_markers").value and self._marker_pub.get_subscription_count() > 0:
-            shown = poses if k is not None else place_poses(poses, self._fallback_k(image.shape), min_confidence=min_conf)
+            shown = poses if k is not None else place_poses(poses, self._fallback_k(image.shape), PlacementSettings(min_confidence=min_conf))
             self._marker_pub.publish(poses_to_markers(shown, header, min_confidence=min_conf))
         if self.get_parameter("publish_annotated_image").value and self._image_pub.get_subscription_count() > 0:
             h, w, step, data = encode_raw(draw_poses(image, poses, min_confidence=min_conf))
