@@ -41,6 +41,16 @@ def _same_person(a: RotatedRect, b: RotatedRect) -> bool:
     return bool(close and 2 / 3 < a.side / b.side < 3 / 2)
 
 
+def region_from_points(centre: np.ndarray, scale_point: np.ndarray) -> RotatedRect | None:
+    """The landmark model's region from a body centre and scale point (pixels): a square of
+    side ``2.5 |scale_point - centre|`` about the centre, rotated so that the scale point is
+    up; ``None`` when under 5 pixels."""
+    side = 2.0 * float(np.linalg.norm(scale_point - centre))
+    if side < 4:
+        return None
+    return RotatedRect(centre[0], centre[1], side, alignment_rotation(centre, scale_point, np.pi / 2)).scaled(1.25)
+
+
 @dataclass
 class BodyLandmarks:
     """A body with the 33 native BlazePose landmarks it was mapped from.
@@ -50,11 +60,15 @@ class BodyLandmarks:
         landmarks_2d: ``(33, 2)`` native landmarks in pixels (hand knuckles and
             face points included, which guide the hand and face experts).
         visibility: ``(33,)`` landmark visibilities in [0, 1].
+        roi_points: ``(2, 2)`` the model's two auxiliary landmarks in pixels (body centre,
+            then the point whose distance to it is the body's half extent): the region of
+            the next video frame, as the person detector's two keypoints give it.
     """
 
     pose: PartPose
     landmarks_2d: np.ndarray
     visibility: np.ndarray
+    roi_points: np.ndarray | None = None
 
 
 class BodyExpert:
@@ -113,7 +127,7 @@ class BodyExpert:
             if rect is None or any(_same_person(rect, other) for other in done):
                 continue
             done.append(rect)
-            body = self._landmarks(image, rect)
+            body = self.landmarks_in(image, rect)
             if body.pose.score >= min_score:
                 found.append(body)
         return self.dedupe(found)
@@ -125,17 +139,16 @@ class BodyExpert:
 
     @staticmethod
     def _region(det: Detection) -> RotatedRect | None:
-        hip, scale_point = det.keypoints[0], det.keypoints[1]
-        side = 2.0 * float(np.linalg.norm(scale_point - hip))
-        if side < 4:
-            return None
-        return RotatedRect(hip[0], hip[1], side, alignment_rotation(hip, scale_point, np.pi / 2)).scaled(1.25)
+        return region_from_points(det.keypoints[0], det.keypoints[1])
 
-    def _landmarks(self, image: np.ndarray, rect: RotatedRect) -> BodyLandmarks:
+    def landmarks_in(self, image: np.ndarray, rect: RotatedRect) -> BodyLandmarks:
+        """One landmark pass in the rotated region ``rect`` (pixels) of ``image``; the pose's
+        score is the model's presence probability (low: no body there)."""
         size = self.landmarks.input_size
         raw, flag, _seg, _heat, world = self.landmarks(rect.crop(image, size, (0.0, 1.0)))
+        native = rect.to_image(raw.reshape(-1, 5)[:, :2] / np.array(size))
         lm = raw.reshape(-1, 5)[:33]
-        xy = rect.to_image(lm[:, :2] / np.array(size))
+        xy = native[:33]
         visibility = sigmoid(lm[:, 3])
         world = rotate_xy(world.reshape(-1, 3)[:33].astype(np.float64), rect.rotation)
         world = world - (world[_LEFT_HIP] + world[_RIGHT_HIP]) / 2
@@ -148,4 +161,4 @@ class BodyExpert:
             keypoints_3d=body_from_blazepose(world),
             confidence=body_confidence_from_blazepose(visibility),
         )
-        return BodyLandmarks(pose=pose, landmarks_2d=xy, visibility=visibility)
+        return BodyLandmarks(pose=pose, landmarks_2d=xy, visibility=visibility, roi_points=native[33:35])

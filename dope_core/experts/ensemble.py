@@ -61,18 +61,23 @@ def knuckle_hand_rois(bodies: Sequence[BodyLandmarks], *, scale: float = 4.0, sh
     model expects of a region from a palm (the palm detector's rule: palm box scaled
     2.6, shifted half a palm towards the fingers).
     """
-    out = []
-    for body in bodies:
-        lm = body.landmarks_2d
-        for wrist, (pinky, index) in _KNUCKLES_OF_WRIST.items():
-            w = lm[wrist]
-            v = (lm[pinky] + lm[index]) / 2 - w
-            side = scale * float(np.linalg.norm(v))
-            if side < min_side:
-                continue
-            c = w + shift * v
-            out.append(RotatedRect(c[0], c[1], side, alignment_rotation(w, w + v, np.pi / 2)))
-    return out
+    rois = (knuckle_hand_roi(body.landmarks_2d, wrist, scale=scale, shift=shift, min_side=min_side)
+            for body in bodies for wrist in _KNUCKLES_OF_WRIST)
+    return [r for r in rois if r is not None]
+
+
+def knuckle_hand_roi(landmarks_2d: np.ndarray, wrist: int, *, scale: float = 4.0, shift: float = 0.8,
+                     min_side: float = 16.0) -> RotatedRect | None:
+    """:func:`knuckle_hand_rois` for one wrist (BlazePose 16: right, 15: left) of ``(33, 2)``
+    landmarks (pixels); ``None`` when the region's side is under ``min_side`` pixels."""
+    pinky, index = _KNUCKLES_OF_WRIST[wrist]
+    w = landmarks_2d[wrist]
+    v = (landmarks_2d[pinky] + landmarks_2d[index]) / 2 - w
+    side = scale * float(np.linalg.norm(v))
+    if side < min_side:
+        return None
+    c = w + shift * v
+    return RotatedRect(c[0], c[1], side, alignment_rotation(w, w + v, np.pi / 2))
 
 
 def face_regions(bodies: Sequence[PartPose], *, min_side: float = 24.0) -> list[np.ndarray]:
@@ -156,6 +161,23 @@ class ExpertsEstimator:
             min_score: one threshold for all parts (e.g. low, for distillation);
                 ``None`` uses the per-part ``scores``.
         """
+        found, hands, faces = self.detect_landmarks(image, min_score=min_score)
+        out: dict[Part, list[PartPose]] = {}
+        if Part.BODY in self.parts:
+            out[Part.BODY] = [b.pose for b in found]
+        if self.hand is not None:
+            out[Part.HAND] = hands
+        if self.face is not None:
+            out[Part.FACE] = faces
+        return out
+
+    def detect_landmarks(self, image: np.ndarray, *, min_score: float | None = None
+                         ) -> tuple[list[BodyLandmarks], list[PartPose], list[PartPose]]:
+        """:meth:`detect_parts` with the bodies' native landmarks: ``(bodies, hands, faces)``.
+
+        Bodies are searched (they guide the hands and faces) whenever a body expert is
+        built, requested or not; hands and faces are empty lists when not requested.
+        """
         check_image(image)
         thr = {p: self.scores[p] if min_score is None else min_score for p in Part}
         # Bodies guide the search for hands and faces even when not requested themselves.
@@ -176,16 +198,12 @@ class ExpertsEstimator:
             if more:
                 found = self.body.dedupe(found + more)
                 bodies = [b.pose for b in found]
-        out: dict[Part, list[PartPose]] = {}
-        if Part.BODY in self.parts:
-            out[Part.BODY] = bodies
+        hands = []
         if self.hand is not None:
             guides = [b for b in found if b.pose.score >= self.scores[Part.BODY]]
-            out[Part.HAND] = self.hand.detect(image, regions=hand_regions([b.pose for b in guides]),
-                                              min_score=thr[Part.HAND], landmark_regions=knuckle_hand_rois(guides))
-        if self.face is not None:
-            out[Part.FACE] = faces
-        return out
+            hands = self.hand.detect(image, regions=hand_regions([b.pose for b in guides]),
+                                     min_score=thr[Part.HAND], landmark_regions=knuckle_hand_rois(guides))
+        return found, hands, faces
 
     def __call__(self, image: np.ndarray) -> WholeBodyPoses:
         """The people in ``image`` (RGB ``uint8`` ``(H, W, 3)``), fused from the experts."""

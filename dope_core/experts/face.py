@@ -59,16 +59,22 @@ class FaceExpert:
         dets = self.full_range.detect(image, self.full_range.whole_image_views(w, h, self.tile_fractions), thr)
         dets += self.short_range.detect(image, list(regions), thr)
         dets = weighted_nms(dets, self.full_range.nms_iou)[: self.max_faces]
-        poses = [p for p in (self._landmarks(image, d) for d in dets) if p is not None and p.score >= min_score]
+        rects = [r for r in (self._region(d) for d in dets) if r is not None]
+        poses = [p for p in (self.landmarks_in(image, r) for r in rects) if p is not None and p.score >= min_score]
         return dedupe(poses, [p.box for p in poses], [p.score for p in poses], self.dedupe_iou)
 
-    def _landmarks(self, image: np.ndarray, det: Detection) -> PartPose | None:
+    @staticmethod
+    def _region(det: Detection) -> RotatedRect | None:
         right_eye, left_eye = det.keypoints[0], det.keypoints[1]
         bw, bh = det.box[2] - det.box[0], det.box[3] - det.box[1]
         if max(bw, bh) < 2:
             return None
         centre = (det.box[:2] + det.box[2:]) / 2
-        rect = RotatedRect(centre[0], centre[1], max(bw, bh), alignment_rotation(right_eye, left_eye, 0.0)).scaled(1.5)
+        return RotatedRect(centre[0], centre[1], max(bw, bh), alignment_rotation(right_eye, left_eye, 0.0)).scaled(1.5)
+
+    def landmarks_in(self, image: np.ndarray, rect: RotatedRect) -> PartPose | None:
+        """One face-mesh pass in the rotated region ``rect`` (pixels) of ``image``; the score is
+        the model's presence probability (low: no face there); ``None`` for a degenerate mesh."""
         size = self.landmarks.input_size
         mesh_raw, flag = self.landmarks(rect.crop(image, size, (0.0, 1.0)))
         presence = probability(flag.ravel()[0])

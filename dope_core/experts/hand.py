@@ -55,7 +55,7 @@ class HandExpert:
         views = self.detector.whole_image_views(w, h, self.tile_fractions) + list(regions)
         dets = self.detector.detect(image, views, min(self.detector_score, min_score))[: self.max_hands]
         rects = [r for r in (self._palm_region(d) for d in dets) if r is not None] + list(landmark_regions)
-        poses = [p for p in (self._landmarks(image, r) for r in rects) if p.score >= min_score]
+        poses = [p for p in (self.landmarks_in(image, r) for r in rects) if p.score >= min_score]
         return dedupe(poses, [p.box for p in poses], [p.score for p in poses], self.dedupe_iou)
 
     @staticmethod
@@ -68,7 +68,9 @@ class HandExpert:
         rect = RotatedRect(centre[0], centre[1], max(bw, bh), alignment_rotation(wrist, middle_mcp, np.pi / 2))
         return rect.scaled(2.6, shift_y=-0.5 * bh / max(bw, bh))
 
-    def _landmarks(self, image: np.ndarray, rect: RotatedRect) -> PartPose:
+    def landmarks_in(self, image: np.ndarray, rect: RotatedRect) -> PartPose:
+        """One landmark pass in the rotated region ``rect`` (pixels) of ``image``; the score is
+        the model's presence probability (low: no hand there)."""
         size = self.landmarks.input_size
         raw, flag, handed, world = self.landmarks(rect.crop(image, size, (0.0, 1.0)))
         presence = probability(flag.ravel()[0])

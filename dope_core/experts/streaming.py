@@ -1,0 +1,411 @@
+"""The part experts streamed across the frames of a video: detect once, then follow.
+
+:class:`StreamingExpertsEstimator` is for streams (a camera topic, a video, a
+webcam), where people are about where they were a frame ago. Each tracked person
+carries the regions where the landmark models look in the next frame: the body's
+from the pose model's auxiliary landmarks, each hand's and the face's from their
+own landmarks, or, for a hand or face not tracked yet, from the body's landmarks
+(:mod:`dope_core.experts.propagation`). A frame then costs one landmark pass per
+region, the passes of one frame running in parallel threads (one LiteRT
+interpreter per thread and model; LiteRT releases the GIL while it computes).
+
+The full per-frame search of :class:`~dope_core.experts.ensemble.ExpertsEstimator`
+(person, palm and face detectors on the image and its tiles) runs:
+
+* on the first frame and after :meth:`StreamingExpertsEstimator.reset`;
+* on a schedule (:class:`DetectionSchedule`: every N frames and/or every T seconds),
+  which finds people who entered since the last search: a newcomer waits at most
+  that long;
+* on the frame after a body was lost;
+* on a scene cut, which also ends every track: the frame's coarse grey thumbnail
+  (32 x 18) correlates under ``cut_correlation`` with the previous frame's (measured on
+  the real clips of ``../shared/data/video``: consecutive frames 0.89-1.0 except
+  within edited clips, different videos down to -0.3), or the image size changed.
+
+A region whose landmark model's presence score falls under the part's threshold
+(``experts.scores``) is dropped at once, so a scene cut or a jump leaves no ghost: a
+lost body ends its track (and makes the next frame search); a lost hand or face of a
+tracked body is sought again where the body puts it; a hand or face found without a
+body by the last search is followed until lost, then waits for the next search.
+
+On a search frame the people found keep the ids of the tracks whose last body box
+they overlap most (IoU at least ``match_iou``); a tracked person the search missed
+gets its landmark passes too and stays if they find it. A person's ``track_id``
+therefore comes from the region that follows it; ids are never reused within an
+estimator (until :meth:`reset`). Fusion into people is the per-frame mode's
+(:func:`dope_core.fusion.assemble`), so both modes give the same kind of result.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence
+
+import cv2
+import numpy as np
+
+from dope_core.boxes import box_iou
+from dope_core.experts.body import BodyLandmarks
+from dope_core.experts.common import check_image, dedupe
+from dope_core.experts.ensemble import ExpertsEstimator, knuckle_hand_roi
+from dope_core.experts.propagation import body_roi, face_roi, face_roi_from_body, hand_roi, in_image
+from dope_core.experts.roi import RotatedRect
+from dope_core.experts.tflite import TFLiteModel
+from dope_core.fusion import assemble
+from dope_core.keypoints import Part
+from dope_core.structures import PartPose, WholeBodyPoses
+
+_WRIST_OF_SLOT = {"right_hand": 16, "left_hand": 15}
+"""BlazePose wrist landmark of each hand slot of a person."""
+
+
+@dataclass(frozen=True)
+class DetectionSchedule:
+    """When the detectors search the whole frame while people are tracked.
+
+    Attributes:
+        every_frames: search every this many frames (0: never by count).
+        every_s: search when this many seconds passed since the last search (0: never by time).
+    """
+
+    every_frames: int = 30
+    every_s: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.every_frames < 0 or self.every_s < 0:
+            raise ValueError(f"detection schedule must be >= 0, got every_frames={self.every_frames}, "
+                             f"every_s={self.every_s}")
+
+
+@dataclass
+class FrameReport:
+    """What one frame cost and why.
+
+    Attributes:
+        searched: the detectors searched the whole frame.
+        reason: why they did (``"first frame"``, ``"scene cut"``, ``"region lost"``,
+            ``"every_frames"``, ``"every_s"``), empty when they did not.
+        landmark_passes: landmark-model passes on tracked or body-derived regions.
+        regions_dropped: regions whose landmark model found no part.
+        tracks: tracked people after the frame.
+    """
+
+    searched: bool
+    reason: str
+    landmark_passes: int = 0
+    regions_dropped: int = 0
+    tracks: int = 0
+
+
+@dataclass
+class _Track:
+    """A tracked person: its id and where to look for its parts in the next frame (pixels)."""
+
+    track_id: int
+    body: RotatedRect
+    box: np.ndarray
+    hands: dict[str, RotatedRect] = field(default_factory=dict)
+    face: Optional[RotatedRect] = None
+
+
+@dataclass
+class _Found:
+    """The parts of one frame before fusion, with the track each body continues (``None``: new)."""
+
+    bodies: list[BodyLandmarks] = field(default_factory=list)
+    owners: dict[int, int] = field(default_factory=dict)       # id(body) -> track id
+    hands: list[PartPose] = field(default_factory=list)
+    faces: list[PartPose] = field(default_factory=list)
+    detected: set[int] = field(default_factory=set)            # ids of parts from detectors or part tracks
+    passes: int = 0
+    dropped: int = 0
+    lost: bool = False
+
+
+def _thumbnail(image: np.ndarray) -> np.ndarray:
+    """The image as a 32 x 18 grey thumbnail, zero-mean and unit-norm (for cut detection)."""
+    grey = cv2.resize(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), (32, 18), interpolation=cv2.INTER_AREA)
+    v = grey.astype(np.float64).ravel()
+    v -= v.mean()
+    return v / max(float(np.linalg.norm(v)), 1e-9)
+
+
+class StreamingExpertsEstimator:
+    """The part experts on a stream of frames (see the module docstring).
+
+    Args:
+        experts: the per-frame estimator whose models and search it uses (built with
+            ``parts``, ``num_threads`` and ``tile_fractions`` when not given).
+        schedule: when the detectors search the whole frame.
+        num_threads: landmark passes of one frame run in this many threads (each with
+            its own single-threaded LiteRT interpreters); the detectors and a lone pass
+            use the experts' own interpreters.
+        match_iou: smallest body-box IoU for a searched person to continue a track.
+        cut_correlation: thumbnails of two consecutive frames correlating under this are
+            a scene cut (-1: never).
+        track_ids: set ``Person.track_id`` (off: ``None``, as untracked results).
+        clock: seconds, monotonic (for the schedule; a parameter for tests).
+        parts, tile_fractions: as :class:`ExpertsEstimator`, when ``experts`` is not given.
+    """
+
+    name = "experts"
+    device = "cpu"
+    tracks_people = True
+
+    def __init__(self, experts: ExpertsEstimator | None = None, *, schedule: DetectionSchedule = DetectionSchedule(),
+                 num_threads: int = 2, match_iou: float = 0.3, cut_correlation: float = 0.5, track_ids: bool = True,
+                 clock: Callable[[], float] = time.monotonic, parts: Sequence[Part | str] = tuple(Part),
+                 tile_fractions: Sequence[float] = (0.5,)) -> None:
+        if num_threads < 1:
+            raise ValueError(f"num_threads must be at least 1, got {num_threads}")
+        self.experts = experts or ExpertsEstimator(parts=parts, num_threads=num_threads, tile_fractions=tile_fractions)
+        if self.experts.body is None:
+            raise ValueError("streaming follows people by their bodies: the experts need a body expert")
+        self.schedule = schedule
+        self.num_threads = num_threads
+        self.match_iou = match_iou
+        self.cut_correlation = cut_correlation
+        self.track_ids = track_ids
+        self._clock = clock
+        self._pool = (ThreadPoolExecutor(max_workers=num_threads, thread_name_prefix="dope_landmarks")
+                      if num_threads > 1 else None)
+        self._local = threading.local()
+        self.searches = 0
+        self.frames = 0
+        self.last_frame: FrameReport | None = None
+        self.reset()
+
+    # ----------------------------------------------------------------- state
+    def reset(self) -> None:
+        """Forget every track and search the next frame (a new stream)."""
+        self._tracks: list[_Track] = []
+        self._part_tracks: list[tuple[Part, RotatedRect]] = []
+        self._next_id = 0
+        self._last_search: tuple[int, float] | None = None      # (frame number, clock)
+        self._lost = False
+        self._thumbnail: np.ndarray | None = None
+        self._size: tuple[int, ...] = ()
+
+    @property
+    def active_tracks(self) -> int:
+        """People tracked now."""
+        return len(self._tracks)
+
+    @property
+    def tracks_started(self) -> int:
+        """Tracks started since construction or :meth:`reset`."""
+        return self._next_id
+
+    def close(self) -> None:
+        """Stop the landmark threads."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    def _search_reason(self, image: np.ndarray, now: float) -> str:
+        thumbnail, size = _thumbnail(image), image.shape
+        cut = self._thumbnail is not None and (size != self._size
+                                               or float(thumbnail @ self._thumbnail) < self.cut_correlation)
+        self._thumbnail, self._size = thumbnail, size
+        if cut:
+            self._tracks, self._part_tracks = [], []
+            return "scene cut"
+        if self._last_search is None:
+            return "first frame"
+        if self._lost:
+            return "region lost"
+        frame, t = self._last_search
+        if self.schedule.every_frames and self.frames - frame >= self.schedule.every_frames:
+            return "every_frames"
+        if self.schedule.every_s and now - t >= self.schedule.every_s:
+            return "every_s"
+        return ""
+
+    # ----------------------------------------------------------------- landmark passes
+    def _twin(self, part: Part):
+        """This thread's copy of the expert of ``part``, with its own single-threaded landmark interpreter."""
+        twins = getattr(self._local, "twins", None)
+        if twins is None:
+            twins = self._local.twins = {}
+        if part not in twins:
+            expert = {Part.BODY: self.experts.body, Part.HAND: self.experts.hand, Part.FACE: self.experts.face}[part]
+            twin = copy.copy(expert)
+            twin.landmarks = TFLiteModel(expert.landmarks.name, num_threads=1)
+            twins[part] = twin
+        return twins[part]
+
+    def _passes(self, image: np.ndarray, jobs: list[tuple[Part, RotatedRect]]) -> list:
+        """Landmark passes ``(part, region)`` on ``image``, in parallel when there are several."""
+        def one(job: tuple[Part, RotatedRect], twin: bool):
+            part, rect = job
+            expert = self._twin(part) if twin else {Part.BODY: self.experts.body, Part.HAND: self.experts.hand,
+                                                   Part.FACE: self.experts.face}[part]
+            return expert.landmarks_in(image, rect)
+
+        if self._pool is None or len(jobs) < 2:
+            return [one(j, False) for j in jobs]
+        return list(self._pool.map(lambda j: one(j, True), jobs))
+
+    # ----------------------------------------------------------------- one frame
+    def __call__(self, image: np.ndarray) -> WholeBodyPoses:
+        """The people in the next frame of the stream (RGB ``uint8`` ``(H, W, 3)``), with track ids."""
+        check_image(image)
+        now = self._clock()
+        reason = self._search_reason(image, now)
+        self._lost = False
+        found = self._search(image) if reason else self._follow(image, self._tracks, self._part_tracks)
+        if reason:
+            self._last_search = (self.frames, now)
+            self.searches += 1
+        self.frames += 1
+        result = self._fuse(image, found)
+        self._lost = self._lost or found.lost
+        self.last_frame = FrameReport(searched=bool(reason), reason=reason, landmark_passes=found.passes,
+                                      regions_dropped=found.dropped, tracks=len(self._tracks))
+        return result
+
+    def _search(self, image: np.ndarray) -> _Found:
+        """The per-frame search; searched people continue the tracks they overlap; missed tracks are followed."""
+        bodies, hands, faces = self.experts.detect_landmarks(image)
+        found = _Found(bodies=list(bodies), hands=list(hands), faces=list(faces))
+        found.detected = {id(p) for p in hands + faces}
+        pairs = []
+        if self._tracks and bodies:
+            iou = box_iou(np.stack([t.box for t in self._tracks]), np.stack([b.pose.box for b in bodies]))
+            pairs = sorted(((iou[t, b], t, b) for t in range(len(self._tracks)) for b in range(len(bodies))
+                            if iou[t, b] >= self.match_iou), reverse=True)
+        matched_tracks: set[int] = set()
+        for _, t, b in pairs:
+            if t not in matched_tracks and id(bodies[b]) not in found.owners:
+                matched_tracks.add(t)
+                found.owners[id(bodies[b])] = self._tracks[t].track_id
+        missed = [track for t, track in enumerate(self._tracks) if t not in matched_tracks]
+        if missed:
+            more = self._follow(image, missed, [])
+            found.passes, found.dropped, found.lost = more.passes, more.dropped, more.lost
+            found.owners.update(more.owners)
+            found.bodies += more.bodies
+            found.hands += more.hands
+            found.faces += more.faces
+            self._dedupe(found)
+        return found
+
+    def _follow(self, image: np.ndarray, tracks: Sequence[_Track], part_tracks: Sequence[tuple[Part, RotatedRect]]
+                ) -> _Found:
+        """Landmark passes in the regions of ``tracks`` (then where their bodies put missing hands and faces)."""
+        ex = self.experts
+        thr = ex.scores
+        jobs: list[tuple[Part, RotatedRect]] = []
+        keys: list[tuple[str, int, str]] = []   # (kind, index, slot)
+        for i, track in enumerate(tracks):
+            jobs.append((Part.BODY, track.body))
+            keys.append(("body", i, ""))
+            if ex.hand is not None:
+                for slot, rect in track.hands.items():
+                    jobs.append((Part.HAND, rect))
+                    keys.append(("hand", i, slot))
+            if ex.face is not None and track.face is not None:
+                jobs.append((Part.FACE, track.face))
+                keys.append(("face", i, ""))
+        for j, (part, rect) in enumerate(part_tracks):
+            if (ex.hand if part is Part.HAND else ex.face) is not None:
+                jobs.append((part, rect))
+                keys.append(("part", j, ""))
+        results = self._passes(image, jobs)
+        found = _Found(passes=len(jobs))
+        alive: dict[int, BodyLandmarks] = {}
+        have: set[tuple[int, str]] = set()
+        attached: list[PartPose] = []
+        for (kind, i, slot), res in zip(keys, results):
+            part = Part.BODY if kind == "body" else (res.part if res is not None else Part.FACE)
+            score = (res.pose.score if kind == "body" else res.score) if res is not None else 0.0
+            if score < thr[part]:
+                found.dropped += 1
+                found.lost = found.lost or kind == "body"
+                continue
+            if kind == "body":
+                alive[i] = res
+            elif kind == "part":
+                found.detected.add(id(res))
+                (found.hands if res.part is Part.HAND else found.faces).append(res)
+            else:
+                have.add((i, slot if kind == "hand" else "face"))
+                attached.append(res)
+        # Parts of tracked bodies whose region was lost or never set: where the body puts them.
+        seeds: list[tuple[Part, RotatedRect]] = []
+        for i, body in alive.items():
+            if ex.hand is not None:
+                for slot, wrist in _WRIST_OF_SLOT.items():
+                    if (i, slot) not in have:
+                        rect = knuckle_hand_roi(body.landmarks_2d, wrist)
+                        if rect is not None and in_image(rect, image.shape[1], image.shape[0]):
+                            seeds.append((Part.HAND, rect))
+            if ex.face is not None and (i, "face") not in have:
+                rect = face_roi_from_body(body)
+                if rect is not None and in_image(rect, image.shape[1], image.shape[0]):
+                    seeds.append((Part.FACE, rect))
+        more = self._passes(image, seeds)
+        found.passes += len(seeds)
+        for (part, _), res in zip(seeds, more):
+            if res is not None and res.score >= thr[part]:
+                attached.append(res)
+        for i, body in alive.items():
+            found.bodies.append(body)
+            found.owners[id(body)] = tracks[i].track_id
+        for res in attached:
+            (found.hands if res.part is Part.HAND else found.faces).append(res)
+        self._dedupe(found)
+        return found
+
+    def _dedupe(self, found: _Found) -> None:
+        """One body per person, one hand per hand, one face per face (the per-frame rules)."""
+        found.bodies = self.experts.body.dedupe(found.bodies)
+        if self.experts.hand is not None:
+            found.hands = dedupe(found.hands, [p.box for p in found.hands], [p.score for p in found.hands],
+                                 self.experts.hand.dedupe_iou)
+        if self.experts.face is not None:
+            found.faces = dedupe(found.faces, [p.box for p in found.faces], [p.score for p in found.faces],
+                                 self.experts.face.dedupe_iou)
+
+    def _fuse(self, image: np.ndarray, found: _Found) -> WholeBodyPoses:
+        """People from the frame's parts; the tracks and regions of the next frame from them."""
+        h, w = image.shape[:2]
+        everyone = assemble([b.pose for b in found.bodies], found.hands, found.faces, image_size=(w, h),
+                            backend=self.name)
+        landmarks = {id(b.pose): b for b in found.bodies}
+        tracks: list[_Track] = []
+        people = []
+        for person in everyone.people:
+            body = landmarks[id(person.body)]
+            track_id = found.owners.get(id(body))
+            if track_id is None:
+                track_id = self._next_id
+                self._next_id += 1
+            people.append(dataclasses.replace(person, track_id=track_id if self.track_ids else None))
+            rect = body_roi(body)
+            if rect is None or not in_image(rect, w, h) or len(tracks) >= self.experts.body.max_people:
+                self._lost = True
+                continue
+            track = _Track(track_id=track_id, body=rect, box=person.body.box.copy())
+            for slot in ("left_hand", "right_hand"):
+                hand = getattr(person, slot)
+                hand_rect = hand_roi(hand) if hand is not None else None
+                if hand_rect is not None and in_image(hand_rect, w, h):
+                    track.hands[slot] = hand_rect
+            face_rect = face_roi(person.face) if person.face is not None else None
+            track.face = face_rect if face_rect is not None and in_image(face_rect, w, h) else None
+            tracks.append(track)
+        self._tracks = tracks
+        self._part_tracks = []
+        for part in everyone.unassigned:
+            rect = hand_roi(part) if part.part is Part.HAND else face_roi(part)
+            if id(part) in found.detected and rect is not None and in_image(rect, w, h):
+                self._part_tracks.append((part.part, rect))
+        parts = self.experts.parts
+        if Part.BODY in parts:
+            return dataclasses.replace(everyone, people=people)
+        return assemble([], found.hands, found.faces, image_size=(w, h), backend=self.name)

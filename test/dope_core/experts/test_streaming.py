@@ -1,0 +1,184 @@
+"""Streaming the experts across frames, on real frames.
+
+Default tier: a camera pan over a real portrait (matplotlib's Grace Hopper), a jump of
+the person across the image and a cut to a real photo without people. Real-data tier:
+the sports2d clip (two people walking) cut into another real video.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dope_core.experts.streaming import DetectionSchedule, StreamingExpertsEstimator
+from dope_core.image_io import read_image
+from dope_core.keypoints import Part
+
+
+@pytest.fixture(scope="module")
+def experts():
+    from dope_core.experts.ensemble import ExpertsEstimator
+
+    return ExpertsEstimator()
+
+
+@pytest.fixture(scope="module")
+def portrait() -> np.ndarray:
+    from matplotlib import cbook
+
+    return read_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+
+
+@pytest.fixture(scope="module")
+def no_people() -> np.ndarray:
+    from matplotlib import cbook
+
+    return read_image(cbook.get_sample_data("Minduka_Present_Blue_Pack.png", asfileobj=False))
+
+
+def _pan(image: np.ndarray, n: int, *, step: int = 6, width: int = 440, height: int = 600) -> list[np.ndarray]:
+    """``n`` frames of a camera panning right over ``image`` (``step`` pixels a frame)."""
+    return [np.ascontiguousarray(image[:height, i * step:i * step + width]) for i in range(n)]
+
+
+def _fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    import cv2
+
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _head(person) -> np.ndarray:
+    return person.body.keypoints_2d.mean(axis=0)
+
+
+def test_a_panned_person_is_followed_without_searching(experts, portrait):
+    stream = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=0, every_s=0), num_threads=2)
+    frames = _pan(portrait, 6)
+    results = [stream(f) for f in frames]
+    assert [r.people and True for r in results] == [True] * 6
+    assert stream.last_frame is not None and stream.searches == 1            # only the first frame searched
+    assert {p.track_id for r in results for p in r.people} == {0}            # one person, one id
+    # The regions follow the pan: the face moves left by `step` pixels a frame.
+    shift = (results[-1].people[0].face.keypoints_2d - results[0].people[0].face.keypoints_2d).mean(axis=0)
+    assert -35 < shift[0] < -25 and abs(shift[1]) < 5
+    # Followed frames agree with searching each frame from scratch (2D, pixels).
+    for frame, got in zip(frames[1:], results[1:]):
+        ref = experts.detect_parts(frame)
+        person = got.people[0]
+        body, face = ref[Part.BODY][0], ref[Part.FACE][0]       # per-frame fusion may leave the face unassigned
+        size = np.ptp(body.keypoints_2d, axis=0).max()
+        assert np.median(np.linalg.norm(person.body.keypoints_2d - body.keypoints_2d, axis=1)) < 0.05 * size
+        assert person.face is not None
+        assert np.median(np.linalg.norm(person.face.keypoints_2d - face.keypoints_2d, axis=1)) < 0.02 * size
+
+
+def test_search_runs_on_the_schedule(experts, portrait):
+    clock = FakeClock()
+    stream = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=3, every_s=0), num_threads=1,
+                                       clock=clock)
+    searched = []
+    for frame in _pan(portrait, 7):
+        stream(frame)
+        searched.append(stream.last_frame.searched)
+    assert searched == [True, False, False, True, False, False, True]
+    by_time = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=0, every_s=1.0),
+                                        num_threads=1, clock=clock)
+    reasons = []
+    for i, frame in enumerate(_pan(portrait, 5)):
+        clock.t = 0.4 * i                  # 2.5 frames/s: a search every 1 s
+        by_time(frame)
+        reasons.append(by_time.last_frame.reason)
+    assert reasons == ["first frame", "", "", "every_s", ""]
+
+
+def test_a_jump_and_a_cut_leave_no_ghost(experts, portrait, no_people):
+    # The cut detector off: the landmark models alone must drop the regions.
+    stream = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=0, every_s=0), num_threads=2,
+                                       cut_correlation=-1)
+    small = _fit(portrait, 256, 300)
+    left, right = np.zeros((400, 1200, 3), np.uint8), np.zeros((400, 1200, 3), np.uint8)
+    left[100:, :256] = small
+    right[100:, 944:] = small
+    stream(left)
+    stream(left)
+    assert stream.last_frame.searched is False and stream.active_tracks >= 1
+    # The person jumps 944 px to the right: her regions now show black; they are dropped at once.
+    jumped = stream(right)
+    assert all(_head(p)[0] > 900 for p in jumped.people)                       # nobody at the old place
+    assert stream.last_frame.regions_dropped >= 1
+    found = stream(right)                                                        # the loss triggers a search
+    assert stream.last_frame.reason == "region lost"
+    assert found.people and all(_head(p)[0] > 900 for p in found.people)
+    # A cut to a photo without people: the tracked regions find nothing and are dropped.
+    photo = _fit(no_people, 1200, 400)
+    cut = stream(photo)
+    assert cut.people == [] and stream.active_tracks == 0 and not stream.last_frame.searched
+    again = stream(photo)
+    assert stream.last_frame.reason == "region lost" and again.people == []
+    quiet = stream(photo)
+    assert stream.last_frame.searched is False and quiet.people == []         # nothing tracked, nothing lost
+    # With the cut detector (the default), the cut itself ends the tracks and searches.
+    guarded = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=0, every_s=0), num_threads=2)
+    guarded(left)
+    guarded(left)
+    assert guarded(photo).people == [] and guarded.last_frame.reason == "scene cut" and guarded.active_tracks == 0
+
+
+def test_reset_starts_a_new_stream(experts, portrait):
+    stream = StreamingExpertsEstimator(experts, num_threads=1)
+    stream(portrait)
+    stream(portrait)
+    assert stream.tracks_started == 1 and stream.searches == 1
+    stream.reset()
+    out = stream(portrait)
+    assert stream.last_frame.reason == "first frame" and out.people[0].track_id == 0
+
+
+def test_bad_arguments_are_clear_errors(experts):
+    with pytest.raises(ValueError, match="num_threads"):
+        StreamingExpertsEstimator(experts, num_threads=0)
+    with pytest.raises(ValueError, match="schedule"):
+        DetectionSchedule(every_frames=-1)
+    with pytest.raises(ValueError, match="RGB uint8"):
+        StreamingExpertsEstimator(experts, num_threads=1)(np.zeros((4, 4), np.float32))
+
+
+@pytest.mark.timeout(300)
+def test_a_cut_between_two_real_videos_leaves_no_ghost(experts, shared_data):
+    from dope_ros.video_source import video_frames
+
+    first = list(video_frames(shared_data / "video" / "sports2d_demo.mp4", max_frames=6, max_width=960))
+    second = list(video_frames(shared_data / "video" / "openpose_video.avi", max_frames=4, max_width=960))
+    second = [_fit(f, 960, 540) for f in second]
+    stream = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=30, every_s=0), num_threads=2)
+    before = [stream(f) for f in first]
+    old_ids = {p.track_id for r in before for p in r.people}
+    assert old_ids
+    after, reasons = [], []
+    for frame in second:
+        after.append(stream(frame))
+        reasons.append(stream.last_frame.reason)
+    new_ids = {p.track_id for r in after for p in r.people}
+    assert not new_ids & old_ids                          # nobody of the first video survives the cut
+    assert reasons[0] == "scene cut"                      # the cut ends the tracks and searches
+    # Without the cut detector, the tracked regions still leave no one behind: a region
+    # either finds a person of the new scene or is dropped, and the next search takes over.
+    blind = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=2, every_s=0), num_threads=2,
+                                      cut_correlation=-1)
+    for frame in first[-2:]:
+        blind(frame)
+    for frame in second:
+        out = blind(frame)
+        ref = experts(frame)
+        assert len(out.people) <= len(ref.people) + 1
+    # After the search, the people found match the per-frame mode's on the same frame.
+    ref = experts(second[-1])
+    assert abs(len(after[-1].people) - len(ref.people)) <= 1
