@@ -3,8 +3,11 @@
 For each input it writes, into the output folder, the annotated image or video
 (skeletons of body, hands and face, one colour per person), the poses as JSON
 (one file per image; one JSON object per line and frame for videos, with track ids
-that persist across frames) and, on request, a 3D view. Bad inputs are reported and
-counted, never fatal.
+that persist across frames) and, on request, a 3D view. With ``--camera FILE`` (a ROS
+``camera_calibration`` YAML) or ``--hfov DEG`` each person is placed in the camera
+optical frame (:mod:`dope_core.placement`: ``root_camera``, ``placement`` and
+``placement_uncertainty`` per part in the JSON). Bad inputs are reported and counted,
+never fatal; a camera file that cannot be read is one line and exit status 2.
 """
 
 from __future__ import annotations
@@ -15,15 +18,17 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Sequence
+from typing import Optional, Sequence
 
 import cv2
 import numpy as np
 
+from dope_core.camera import CameraFileError, CameraModel, InvalidIntrinsicsError, load_camera_yaml
 from dope_core.draw import draw_poses
 from dope_core.estimator import BACKENDS, PoseEstimator, build_estimator
 from dope_core.image_io import ImageError, VideoReader, is_video, list_inputs, read_image
 from dope_core.keypoints import Part
+from dope_core.placement import place_poses
 from dope_core.structures import WholeBodyPoses
 from dope_core.tracking import PersonTracker
 
@@ -61,15 +66,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stride", type=int, default=1, help="videos: process one frame in STRIDE")
     p.add_argument("--max-frames", type=int, default=None, help="videos and webcams: stop after this many processed frames")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-input lines; only the summary")
+    cam = p.add_mutually_exclusive_group()
+    cam.add_argument("--camera", type=Path, default=None, metavar="FILE",
+                     help="camera calibration (the YAML of ROS's camera_calibration): people are placed in the camera "
+                          "frame (metres; each part's root_camera in the JSON), lens distortion removed; images of "
+                          "another size with the same aspect ratio use the calibration scaled")
+    cam.add_argument("--hfov", type=float, default=None, metavar="DEG",
+                     help="no calibration at hand: assume a distortion-free camera with this horizontal field of view "
+                          "(degrees) and the principal point at the image centre, and place people in its frame")
+    p.add_argument("--rectified", action="store_true",
+                   help="with --camera: the inputs are rectified images (use the projection matrix P, not K and D)")
     return p
 
 
 class Runner:
     """Runs one estimator over inputs, writes outputs and counts what happened."""
 
-    def __init__(self, estimator: PoseEstimator, args: argparse.Namespace) -> None:
+    def __init__(self, estimator: PoseEstimator, args: argparse.Namespace, camera: Optional[CameraModel] = None) -> None:
         self.estimator = estimator
         self.args = args
+        self.camera = camera
+        self.placed_parts = 0
+        self.unplaced_images: Counter[str] = Counter()
         self.failures: Counter[str] = Counter()
         self.failed_inputs: list[tuple[str, str]] = []
         self.done = 0
@@ -85,6 +103,22 @@ class Runner:
         self.totals.update(poses.counts())
         return poses
 
+    def place(self, poses: WholeBodyPoses, source: str) -> WholeBodyPoses:
+        """Place the people in the camera frame (``--camera`` or ``--hfov``); unchanged without either."""
+        if self.camera is None and self.args.hfov is None:
+            return poses
+        w, h = poses.image_size
+        try:
+            camera = CameraModel.from_hfov(w, h, self.args.hfov) if self.camera is None else self.camera.resized(w, h)
+        except InvalidIntrinsicsError as e:
+            if not self.unplaced_images[str(e)] and not self.args.quiet:
+                print(f"warning: {source}: {e}; its 3D stays part-relative", file=sys.stderr)
+            self.unplaced_images[str(e)] += 1
+            return poses
+        placed = place_poses(poses, camera)
+        self.placed_parts += sum(p.root_camera is not None for p in placed.parts())
+        return placed
+
     def fail(self, source: str, reason: str) -> None:
         self.failures[reason.split(":")[-1].strip()] += 1
         self.failed_inputs.append((source, reason))
@@ -98,7 +132,7 @@ class Runner:
             self.fail(str(path), str(e))
             return
         t = time.perf_counter()
-        poses = self.estimate(image)
+        poses = self.place(self.estimate(image), str(path))
         dt = time.perf_counter() - t
         out = self.args.output
         (out / f"{path.stem}.json").write_text(poses.to_json())
@@ -128,7 +162,7 @@ class Runner:
         n = 0
         with open(out / f"{name}.jsonl", "w") as jsonl:
             for frame in _progress(reader, len(reader) or None, name, self.args.quiet):
-                poses = self.estimate(frame.image)
+                poses = self.place(self.estimate(frame.image), str(source))
                 if tracker is not None:
                     poses = tracker.update(poses, stamp=frame.index / reader.fps)
                 jsonl.write(json.dumps({"frame": frame.index, **poses.to_dict()}) + "\n")
@@ -163,6 +197,10 @@ class Runner:
                  f"{self.totals['people']} people, {self.totals['hands']} hands, {self.totals['faces']} faces; "
                  f"{1000 * self.seconds / max(self.frames, 1):.0f} ms per image on average ({fps:.1f} images/s), "
                  f"backend {self.estimator.name} on {self.estimator.device}; outputs in {self.args.output}"]
+        if self.camera is not None or self.args.hfov is not None:
+            lines.append(f"{self.placed_parts} parts placed in the camera frame"
+                         + "".join(f"; {n} image(s)/frame(s) left part-relative: {why}"
+                                   for why, n in self.unplaced_images.items()))
         if self.failed_inputs:
             lines.append(f"failed {len(self.failed_inputs)} input(s): "
                          + "; ".join(f"{n} x {reason}" for reason, n in self.failures.most_common()))
@@ -192,6 +230,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--stride must be at least 1")
     if args.max_frames is not None and args.max_frames < 1:
         parser.error("--max-frames must be at least 1")
+    if args.hfov is not None and not 0.0 < args.hfov < 180.0:
+        parser.error("--hfov must be between 0 and 180 degrees")
+    if args.rectified and args.camera is None:
+        parser.error("--rectified needs --camera")
+    camera = None
+    if args.camera is not None:
+        try:
+            camera = load_camera_yaml(args.camera, rectified=args.rectified)
+        except CameraFileError as e:
+            print(f"dope: {e}", file=sys.stderr)
+            return 2
     sources: list[tuple[Path | int, str]] = []
     missing: list[tuple[str, str]] = []
     for item in args.inputs:
@@ -210,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dope: cannot build the {args.backend} backend: {e}", file=sys.stderr)
         return 2
     args.output.mkdir(parents=True, exist_ok=True)
-    runner = Runner(estimator, args)
+    runner = Runner(estimator, args, camera)
     for item, reason in missing:
         runner.fail(item, reason)
     images = [s for s in sources if isinstance(s[0], Path) and not is_video(s[0])]

@@ -97,3 +97,68 @@ def test_video_people_keep_their_track_id(tmp_path, capsys):
     assert main([str(video), "-o", str(tmp_path / "off"), "--no-images", "--no-tracking", "--quiet"]) == 0
     frames = [json.loads(line) for line in (tmp_path / "off" / "walk.jsonl").read_text().splitlines()]
     assert all("track_id" not in p for f in frames for p in f["people"]) and len(frames) == 5
+
+
+def _calibration(path, width: int, height: int, f: float, d=(0.0, 0.0, 0.0, 0.0, 0.0)) -> str:
+    path.write_text(f"""image_width: {width}
+image_height: {height}
+camera_name: test_camera
+camera_matrix: {{rows: 3, cols: 3, data: [{f}, 0, {width / 2}, 0, {f}, {height / 2}, 0, 0, 1]}}
+distortion_model: plumb_bob
+distortion_coefficients: {{rows: 1, cols: 5, data: {list(d)}}}
+rectification_matrix: {{rows: 3, cols: 3, data: [1, 0, 0, 0, 1, 0, 0, 0, 1]}}
+projection_matrix: {{rows: 3, cols: 4, data: [{f}, 0, {width / 2}, 0, 0, {f}, {height / 2}, 0, 0, 0, 1, 0]}}
+""")
+    return str(path)
+
+
+@pytest.fixture()
+def hopper(tmp_path):
+    from matplotlib import cbook
+
+    path = tmp_path / "hopper.jpg"
+    shutil.copy(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False), path)
+    return path  # 512x600
+
+
+def test_camera_file_places_people_in_the_camera_frame(hopper, tmp_path, capsys):
+    # Calibrated at twice the resolution (same aspect ratio), slight barrel distortion.
+    camera = _calibration(tmp_path / "cam.yaml", 1024, 1200, 1400.0, (-0.1, 0.02, 0.0, 0.0, 0.0))
+    assert main([str(hopper), "-o", str(tmp_path / "a"), "--camera", camera, "--no-images", "--quiet"]) == 0
+    assert "parts placed in the camera frame" in capsys.readouterr().out
+    raw = json.loads((tmp_path / "a" / "hopper.json").read_text())
+    body = raw["people"][0]["body"]
+    assert body["placement"] == "monocular" and body["placement_uncertainty"] > 0
+    assert 0.3 < body["root_camera"][2] < 5.0
+    face = raw["people"][0]["face"]
+    assert face["placement"] == "body_anchored" and len(face["root_camera"]) == 3
+    # Another aspect ratio: said once, the image stays part-relative.
+    other = _calibration(tmp_path / "hd.yaml", 1920, 1080, 1400.0)
+    assert main([str(hopper), "-o", str(tmp_path / "b"), "--camera", other, "--no-images"]) == 0
+    captured = capsys.readouterr()
+    assert "another aspect ratio" in captured.err and "left part-relative" in captured.out
+    assert "root_camera" not in (tmp_path / "b" / "hopper.json").read_text()
+
+
+def test_hfov_places_people(hopper, tmp_path, capsys):
+    assert main([str(hopper), "-o", str(tmp_path / "o"), "--hfov", "60", "--no-images", "--quiet"]) == 0
+    poses = WholeBodyPoses.from_json((tmp_path / "o" / "hopper.json").read_text())
+    assert poses.people[0].body.root_camera is not None
+    with pytest.raises(SystemExit):
+        main([str(hopper), "--hfov", "180"])
+    with pytest.raises(SystemExit):
+        main([str(hopper), "--hfov", "60", "--camera", "x.yaml"])
+
+
+@pytest.mark.parametrize("text,why", [
+    ("camera_matrix: [1, 2\n", "not valid YAML"),
+    ("image_width: 640\nimage_height: 480\ncamera_matrix: {rows: 3, cols: 3, data: [0, 0, 0, 0, 0, 0, 0, 0, 0]}\n",
+     "all zero"),
+])
+def test_bad_camera_file_is_one_line_and_exit_2(tmp_path, capsys, text, why):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    assert main([str(tmp_path), "--camera", str(bad), "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert why in err and "bad.yaml" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "o").exists()
