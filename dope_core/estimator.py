@@ -46,17 +46,21 @@ def build_estimator(
             DOPE whole-body network; needs ``checkpoint`` unless a default ships).
         parts: which parts to estimate.
         checkpoint: path of a network checkpoint (release or project format).
-        device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (network backend;
-            CUDA asked for and absent falls back to the CPU with a warning).
+        device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``. The network backend
+            honours it (CUDA asked for and absent falls back to the CPU with a warning);
+            the experts backend runs on the CPU only (LiteRT) and refuses a CUDA device.
         half: run the network in fp16 (CUDA only).
         tile_fractions: experts backend: tile sizes of the whole-image detector passes
             (:class:`dope_core.experts.ensemble.ExpertsEstimator`).
 
     Raises:
-        ValueError: unknown backend or part.
+        ValueError: unknown backend or part, or a CUDA device for the experts backend.
     """
     parts = tuple(Part(p) for p in parts)
     if backend == "experts":
+        if device not in ("auto", "cpu"):
+            raise ValueError(f"the experts backend runs on the CPU only (LiteRT), device {device!r} cannot be "
+                             "honoured: use device 'auto' or 'cpu', or backend 'network' for a GPU")
         from dope_core.experts.ensemble import ExpertsEstimator
 
         return ExpertsEstimator(parts=parts, tile_fractions=tile_fractions)

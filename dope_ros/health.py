@@ -9,7 +9,7 @@ are joined. The tasks here follow it:
   between updates in a ring of the last ``window`` updates; ERROR with no event in the
   window, WARN below ``min_hz * (1 - tolerance)`` or above ``max_hz * (1 + tolerance)``.
 * :class:`StaleInput`: age of the newest input; WARN past ``warn_after_s``, ERROR past
-  ``error_after_s`` (also before the first input, counted from start-up).
+  ``error_after_s`` (also before the first input, counted from construction or the last restart).
 * :class:`WindowedCounters`: problem counters over the same sliding window of updates,
   so a WARN caused by bad input clears once the bad input stops; totals are kept too.
 
@@ -82,6 +82,12 @@ class FrequencyStatus:
         with self._lock:
             self._count += 1
 
+    def clear(self) -> None:
+        """Start a new window now (after a pause in which no event was expected)."""
+        with self._lock:
+            self._ring.clear()
+            self._ring.append((self._clock(), self._count))
+
     @property
     def total(self) -> int:
         """Events since start-up."""
@@ -125,6 +131,11 @@ class StaleInput:
         self._last: Optional[float] = None
         self._lock = threading.Lock()
 
+    def restart(self) -> None:
+        """Count the age from now, as if just constructed (after a pause in which no input was expected)."""
+        with self._lock:
+            self._start, self._last = self._clock(), None
+
     def seen(self) -> None:
         """An input arrived now."""
         with self._lock:
@@ -136,7 +147,7 @@ class StaleInput:
         age = self._clock() - (self._start if last is None else last)
         values = {f"{self.what}_age_s": f"{age:.2f}" if last is not None else "never"}
         since = f"no {self.what} received for {age:.1f} s" if last is not None else \
-            f"no {self.what} received since start-up ({age:.1f} s)"
+            f"no {self.what} received since subscribing ({age:.1f} s)"
         if age > self.error_after_s:
             return Check(Level.ERROR, since, values)
         if age > self.warn_after_s:

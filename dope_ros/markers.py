@@ -1,7 +1,10 @@
 """RViz markers of whole-body poses: one LINE_LIST (bones) and one SPHERE_LIST (joints) per part.
 
 Every array starts with a DELETEALL marker so the markers of the previous image never
-linger. Coordinates in metres in the camera optical frame (the header's frame_id).
+linger, and every marker has a lifetime so they go when images stop. Coordinates in
+metres in the camera optical frame (the header's frame_id). Skeletons are drawn only
+for parts placed with a valid CameraInfo; without one the array holds a single text
+marker that says so (no 3D skeleton is guessed).
 """
 
 from __future__ import annotations
@@ -15,16 +18,30 @@ from dope_core.structures import WholeBodyPoses
 from dope_ros.marker_geometry import JOINT_DIAMETER_M, LINE_WIDTH_M, skeleton_geometry
 
 
-def poses_to_markers(poses: WholeBodyPoses, header: Header, *, min_confidence: float = 0.3,
-                     lifetime_s: float = 0.0) -> MarkerArray:
+NO_CAMERA_INFO_TEXT = "no valid CameraInfo: 3D skeletons not shown"
+"""Text of the marker shown instead of skeletons while the camera is not calibrated."""
+
+
+def poses_to_markers(poses: WholeBodyPoses, header: Header, *, camera_info_valid: bool = True,
+                     min_confidence: float = 0.3, lifetime_s: float = 0.0) -> MarkerArray:
     """The markers of one image's poses (only parts placed in the camera frame).
 
+    ``camera_info_valid`` False gives, after the DELETEALL, one TEXT_VIEW_FACING marker
+    (namespace ``status``, 1 m in front of the camera) saying so, and no skeleton.
     ``lifetime_s`` > 0 makes RViz drop markers that are not refreshed in time (0: forever,
     until the next DELETEALL).
     """
     out = MarkerArray()
     out.markers.append(Marker(header=header, action=Marker.DELETEALL))
-    life = Duration(sec=int(lifetime_s), nanosec=int((lifetime_s % 1.0) * 1e9))
+    life = Duration(sec=int(lifetime_s), nanosec=int(round((lifetime_s % 1.0) * 1e9)) % 1_000_000_000)
+    if not camera_info_valid:
+        text = Marker(header=header, ns="status", id=0, type=Marker.TEXT_VIEW_FACING, action=Marker.ADD,
+                      text=NO_CAMERA_INFO_TEXT, lifetime=life, color=ColorRGBA(r=1.0, g=0.6, b=0.0, a=1.0))
+        text.pose.position.z = 1.0
+        text.pose.orientation.w = 1.0
+        text.scale.z = 0.05
+        out.markers.append(text)
+        return out
     for geo in skeleton_geometry(poses, min_confidence=min_confidence):
         colour = ColorRGBA(r=geo.colour[0], g=geo.colour[1], b=geo.colour[2], a=1.0)
         bones = Marker(header=header, ns=geo.namespace, id=2 * geo.index, type=Marker.LINE_LIST,

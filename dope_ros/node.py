@@ -21,7 +21,6 @@ next valid frame is served. All logic lives in ``dope_core`` and pure helper mod
 
 from __future__ import annotations
 
-import math
 import sys
 import threading
 import time
@@ -30,8 +29,10 @@ from typing import Optional
 import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
@@ -41,6 +42,7 @@ from dope_core.draw import draw_poses
 from dope_core.estimator import build_estimator
 from dope_core.image_encoding import ImageDecodeError, decode_compressed, decode_raw, encode_raw
 from dope_core.keypoints import Part
+from dope_core.mirror import mirror_poses_2d, unmirror_image, unmirror_intrinsics
 from dope_core.placement import InvalidIntrinsicsError, PlacementSettings, place_poses, validate_intrinsics
 from dope_core.tracking import PersonTracker
 from dope_ros.conversions import poses_to_msg
@@ -53,6 +55,8 @@ from dope_ros.stats import NodeStats
 from dope_ros.throttle import WarningThrottle
 from dope_ros.topics import input_topics
 
+_LAZY_CHECK_PERIOD_S = 0.5
+"""How often lazy mode looks for subscribers to the outputs, seconds."""
 _SENSOR_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.BEST_EFFORT,
                          durability=qos_profile_sensor_data.durability)
 
@@ -97,10 +101,14 @@ class DopeNode(Node):
         self._marker_pub = self.create_publisher(MarkerArray, "~/markers", 10)
         self._image_pub = self.create_publisher(Image, "~/annotated_image", 1)
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        image_type = CompressedImage if self._transport == "compressed" else Image
-        self.create_subscription(image_type, topics.image, self._on_image, _SENSOR_QOS)
+        self._image_type = CompressedImage if self._transport == "compressed" else Image
+        self._image_sub = None
         self.create_subscription(CameraInfo, topics.camera_info, self._on_camera_info, _SENSOR_QOS)
         self._topics = topics
+        self._mirrored = bool(get("mirrored"))
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self._update_image_subscription()
+        self.create_timer(_LAZY_CHECK_PERIOD_S, self._update_image_subscription)
         for name in ("image_topic", "camera_info_topic"):
             if get(name):
                 self.get_logger().warning(f"parameter {name} is deprecated: remap "
@@ -111,6 +119,39 @@ class DopeNode(Node):
         self._worker.start()
         self.get_logger().info(f"ready: backend {self._estimator.name} on {self._estimator.device}, "
                                f"images from {topics.image} ({self._transport}), camera info from {topics.camera_info}")
+
+    # ----------------------------------------------------------------- subscriptions, parameters
+    def _has_output_subscribers(self) -> bool:
+        """Whether anyone subscribes to an output (any publisher of the node but /diagnostics, /parameter_events)."""
+        return any(pub.get_subscription_count() > 0 for pub in self.publishers
+                   if pub.topic_name not in ("/diagnostics", "/parameter_events"))
+
+    def _update_image_subscription(self) -> None:
+        """Lazy mode: subscribe to the camera only while an output has a subscriber (polled; all distros)."""
+        want = not self.get_parameter("lazy").value or self._has_output_subscribers()
+        if want and self._image_sub is None:
+            self._image_sub = self.create_subscription(self._image_type, self._topics.image, self._on_image,
+                                                       _SENSOR_QOS)
+            self._rate.clear()
+            self._stale.restart()
+            self.get_logger().info(f"subscribed to {self._topics.image}")
+        elif not want and self._image_sub is not None:
+            self.destroy_subscription(self._image_sub)
+            self._image_sub = None
+            with self._lock:
+                self._pending = None
+            self.get_logger().info(f"lazy: nobody subscribes to an output, unsubscribed from {self._topics.image}")
+
+    def _on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
+        """Runtime changes: ranges and read-only flags are checked by rclpy first; here what they cannot say."""
+        for p in params:
+            if p.name == "frame_id" and (p.value.startswith("/") or any(c.isspace() for c in p.value)):
+                return SetParametersResult(successful=False,
+                                           reason=f"frame_id {p.value!r}: no leading '/' nor spaces (tf2 frames)")
+        for p in params:
+            if p.name == "warning_period_s":
+                self._throttle.period_s = float(p.value)
+        return SetParametersResult(successful=True)
 
     # ----------------------------------------------------------------- callbacks
     def _on_image(self, msg: object) -> None:
@@ -168,9 +209,10 @@ class DopeNode(Node):
             self._stats.count_bad("bad_image")
             self._warn(f"bad_image/{e.reason}", f"image skipped: {e}")
             return
+        mirrored = self._mirrored
         start = time.monotonic()
         try:
-            poses = self._estimator(image)
+            poses = self._estimator(unmirror_image(image) if mirrored else image)
         except Exception as e:
             self._stats.count_bad("inference_error")
             self._warn("inference_error", f"estimator failed, frame skipped: {type(e).__name__}: {e}")
@@ -184,23 +226,26 @@ class DopeNode(Node):
         min_conf = self.get_parameter("keypoint_confidence_threshold").value
         k = self._k
         if k is not None:
-            poses = place_poses(poses, k, PlacementSettings(min_confidence=min_conf))
-        header = Header(stamp=msg.header.stamp, frame_id=msg.header.frame_id)
+            poses = place_poses(poses, unmirror_intrinsics(k, image.shape[1]) if mirrored else k,
+                                PlacementSettings(min_confidence=min_conf))
+        if mirrored:
+            poses = mirror_poses_2d(poses, image.shape[1])
+        header = Header(stamp=msg.header.stamp, frame_id=self.get_parameter("frame_id").value or msg.header.frame_id)
         self._pose_pub.publish(poses_to_msg(poses, header, camera_info_valid=k is not None))
         if self.get_parameter("publish_markers").value and self._marker_pub.get_subscription_count() > 0:
-            shown = poses if k is not None else place_poses(poses, self._fallback_k(image.shape), PlacementSettings(min_confidence=min_conf))
-            self._marker_pub.publish(poses_to_markers(shown, header, min_confidence=min_conf))
+            if header.frame_id:
+                self._marker_pub.publish(poses_to_markers(
+                    poses, header, camera_info_valid=k is not None, min_confidence=min_conf,
+                    lifetime_s=self.get_parameter("marker_lifetime_s").value))
+            else:
+                self._warn("empty_frame_id", "no markers: the image's header.frame_id is empty and the frame_id "
+                                             "parameter is not set (RViz refuses markers without a frame)")
         if self.get_parameter("publish_annotated_image").value and self._image_pub.get_subscription_count() > 0:
             h, w, step, data = encode_raw(draw_poses(image, poses, min_confidence=min_conf))
             self._image_pub.publish(Image(header=header, height=h, width=w, encoding="rgb8", is_bigendian=0,
                                           step=step, data=data))
         self._stats.record_processed(time.monotonic() - received, inference_s)
         self._rate.tick()
-
-    def _fallback_k(self, shape: tuple[int, ...]) -> np.ndarray:
-        h, w = shape[:2]
-        f = (w / 2.0) / math.tan(math.radians(self.get_parameter("fallback_hfov_deg").value) / 2.0)
-        return np.array([[f, 0.0, w / 2.0], [0.0, f, h / 2.0], [0.0, 0.0, 1.0]])
 
     # ----------------------------------------------------------------- reporting
     def _warn(self, category: str, text: str) -> None:
@@ -218,10 +263,16 @@ class DopeNode(Node):
         s = self._stats
         info = Check(Level.OK if self._camera_info_status == "valid" else Level.WARN,
                      f"camera info {self._camera_info_status}: 3D poses are part-relative")
-        stale = self._stale.update()
-        if stale.level != Level.OK:
-            self._warn("stale_input", f"{stale.message} on {self._topics.image}")
-        summary = merge([self._rate.update(), stale, s.bad.update(), info])
+        if self._image_sub is None:  # lazy and idle: nothing expected
+            checks = [Check(Level.OK, "", {"rate_hz": "0.00", "image_age_s": "unsubscribed"})]
+        else:
+            stale = self._stale.update()
+            if stale.level != Level.OK:
+                self._warn("stale_input", f"{stale.message} on {self._topics.image}")
+            checks = [self._rate.update(), stale]
+        summary = merge(checks + [s.bad.update(), info])
+        if self._image_sub is None and summary.level == Level.OK:
+            summary.message = "idle (lazy): no subscriber to any output, camera unsubscribed"
         values = {
             "backend": self._estimator.name,
             "device": self._estimator.device,

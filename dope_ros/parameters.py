@@ -31,7 +31,9 @@ PARAMETERS: dict[str, Param] = {
     "backend": Param("experts", "Estimator backend: 'experts' (frozen part experts, CPU) or 'network' "
                      "(DOPE network; needs checkpoint)."),
     "checkpoint": Param("", "Network checkpoint path (backend 'network')."),
-    "device": Param("auto", "'auto', 'cpu', 'cuda' or 'cuda:N' (network backend)."),
+    "device": Param("auto", "'auto', 'cpu', 'cuda' or 'cuda:N'. The network backend honours it (CUDA absent: "
+                    "CPU with a warning); the experts backend runs on the CPU only (LiteRT) and refuses "
+                    "'cuda'/'cuda:N' at start-up."),
     "fp16": Param(False, "Run the network in half precision (CUDA only)."),
     "parts": Param(["body", "hand", "face"], "Parts to estimate, any of 'body', 'hand', 'face'."),
     "body_score_threshold": Param(0.3, "Minimum body detection score to publish.", (0.0, 1.0), False),
@@ -39,11 +41,17 @@ PARAMETERS: dict[str, Param] = {
     "face_score_threshold": Param(0.3, "Minimum face detection score to publish.", (0.0, 1.0), False),
     "keypoint_confidence_threshold": Param(0.2, "Keypoints below this confidence are not drawn (markers, "
                                            "annotated image) nor used to place parts in 3D.", (0.0, 1.0), False),
-    "fallback_hfov_deg": Param(60.0, "Horizontal field of view (degrees) assumed for the RViz markers only, "
-                               "while no valid CameraInfo has arrived; messages stay part-relative.",
-                               (10.0, 170.0), False),
     "publish_markers": Param(True, "Publish ~/markers (visualization_msgs/MarkerArray).", None, False),
     "publish_annotated_image": Param(True, "Publish ~/annotated_image (sensor_msgs/Image, rgb8).", None, False),
+    "frame_id": Param("", "Frame id of every output; empty: the image's header.frame_id (an image with an empty "
+                      "frame_id then gives no markers, which RViz would refuse).", None, False),
+    "marker_lifetime_s": Param(1.0, "Lifetime of the RViz markers, seconds (a person who leaves, or a camera that "
+                               "stops, leaves no skeleton behind); 0: until the next image.", (0.0, 3600.0), False),
+    "mirrored": Param(False, "The images are mirrored (a selfie view): estimate on the flipped-back view so "
+                      "hands, left/right joints and 3D are the person's real ones; 2D stays on the received "
+                      "image."),
+    "lazy": Param(True, "Subscribe to the camera only while someone subscribes to an output (poses, markers, "
+                  "annotated image...; /diagnostics does not count), as image_pipeline nodes do.", None, False),
     "track_people": Param(True, "Give every person a track_id that stays the same from frame to frame while "
                           "the person is seen (box-overlap tracking); off: track_id is TRACK_ID_NONE."),
     "track_iou_threshold": Param(0.3, "Smallest box overlap (IoU) with the previous frames for a person to keep "

@@ -17,6 +17,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 
+from dope_ros.msg import WholeBodyPoseArray
 from dope_ros_harness import wait_for
 
 W, H = 96, 72
@@ -69,6 +70,7 @@ def diag_node(module_node, ros_client):
         statuses.extend((time.monotonic(), s) for s in msg.status if s.name == name)
 
     ros_client.create_subscription(DiagnosticArray, "/diagnostics", on_diag, 10)
+    ros_client.create_subscription(WholeBodyPoseArray, f"/{ns}/dope/poses", lambda _: None, 10)  # lazy node
     camera = Camera(ros_client, ns)
     wait_for(lambda: camera.image_pub.get_subscription_count() > 0, 20, "the node's image subscription")
     yield node, camera, statuses
@@ -97,7 +99,7 @@ def test_diagnostics_states(diag_node):
     node, camera, statuses = diag_node
     # Before any image: the named status says the input is missing (stale from start-up).
     _, first = _wait_level(statuses, DiagnosticStatus.ERROR[0], 0.0, 15, "ERROR before any image",
-                           "no image received since start-up")
+                           "no image received since subscribing")
     values = {kv.key: kv.value for kv in first.values}
     assert values["image_topic"].endswith("/camera/image_raw") and values["image_age_s"] == "never"
 

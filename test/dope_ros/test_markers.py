@@ -55,3 +55,18 @@ def test_marker_array_structure():
     assert abs(joints.points[0].z - (3 + poses.people[0].body.keypoints_3d[0, 2])) < 1e-9
     # An empty image still clears what the previous one drew.
     assert [m.action for m in poses_to_markers(WholeBodyPoses(image_size=(1, 1)), header).markers] == [Marker.DELETEALL]
+
+
+def test_without_camera_info_no_skeleton_only_a_flag():
+    poses = WholeBodyPoses(image_size=(10, 10), people=[Person(id=0, score=1, body=_part(Part.BODY, (0, 0, 3)))])
+    markers = poses_to_markers(poses, Header(frame_id="cam"), camera_info_valid=False, lifetime_s=1.5).markers
+    assert [m.action for m in markers] == [Marker.DELETEALL, Marker.ADD]
+    text = markers[1]
+    assert text.type == Marker.TEXT_VIEW_FACING and text.ns == "status" and "no valid CameraInfo" in text.text
+    assert (text.lifetime.sec, text.lifetime.nanosec) == (1, 500_000_000)
+
+
+def test_lifetime_on_every_marker():
+    poses = WholeBodyPoses(image_size=(10, 10), people=[Person(id=0, score=1, body=_part(Part.BODY, (0, 0, 3)))])
+    markers = poses_to_markers(poses, Header(frame_id="cam"), lifetime_s=0.25).markers[1:]
+    assert markers and all((m.lifetime.sec, m.lifetime.nanosec) == (0, 250_000_000) for m in markers)

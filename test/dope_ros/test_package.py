@@ -106,6 +106,12 @@ def test_unknown_backend_exits_with_message(tmp_path):
     assert out.returncode == 2 and "unknown backend 'nope'" in out.stderr
 
 
+def test_experts_backend_refuses_cuda(tmp_path):
+    out = subprocess.run(launch_command(backend="experts", device="cuda:0"), capture_output=True, text=True,
+                         timeout=120, cwd=REPO)
+    assert out.returncode == 2 and "the experts backend runs on the CPU only (LiteRT)" in out.stderr
+
+
 def test_package_manifest():
     root = ET.parse(REPO / "package.xml").getroot()
     assert root.get("format") == "3" and root.findtext("name") == "dope_ros"
@@ -120,7 +126,11 @@ def test_rviz_and_fastdds_configs():
     rviz = yaml.safe_load((REPO / "config" / "dope.rviz").read_text())
     topics = [d["Topic"]["Value"] for d in rviz["Visualization Manager"]["Displays"] if "Topic" in d]
     assert topics == ["/dope/markers", "/dope/annotated_image"]
-    assert rviz["Visualization Manager"]["Global Options"]["Fixed Frame"] == "camera_optical_frame"
+    # The frame of the README's RealSense example (image_topic:=/camera/color/image_raw).
+    fixed = rviz["Visualization Manager"]["Global Options"]["Fixed Frame"]
+    assert fixed == "camera_color_optical_frame"
+    readme = (REPO / "README.md").read_text()
+    assert "image_topic:=/camera/color/image_raw" in readme and fixed in readme
     root = ET.parse(REPO / "config" / "fastdds_large_images.xml").getroot()
     ns = {"d": "http://www.eprosima.com"}
     shm = [t for t in root.iterfind(".//d:transport_descriptor", ns) if t.findtext("d:type", namespaces=ns) == "SHM"]
