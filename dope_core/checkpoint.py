@@ -12,14 +12,18 @@
      "postprocess": {...},           # PostprocessConfig.to_dict()
      "meta": {...}}                  # free-form provenance (str/int/float/list/dict)
 
-Files are read with ``torch.load(weights_only=True)``: a file that tries to unpickle
-anything but tensors and plain containers is refused. Truncated files, missing entries
-and state dicts that do not match the architecture raise :class:`CheckpointError`
-naming what is wrong.
+Files are read with ``torch.load(weights_only=True)``, allowing only the numpy
+scalar and dtype objects a release file's settings may hold (:data:`NUMPY_SAFE_GLOBALS`):
+a file that tries to unpickle anything else is refused. Truncated files, missing
+entries and state dicts that do not match the architecture raise
+:class:`CheckpointError` naming what is wrong.
 
-3D axes of the release: DOPE's notes say its 3D output is "y up"; release files are
-loaded with ``PostprocessConfig.axes_3d = "y_up"`` (y and z negated into camera axes).
-Set :data:`RELEASE_AXES_3D` accordingly once verified on a real checkpoint.
+A release file runs as the release's inference script runs it: 1000 test proposals
+whatever ``dope_kwargs`` says, frozen batch norm without epsilon (the torchvision of
+its time), its ``*_ppi_kwargs`` for PPI (summed scores, no final 0.3 cut), hand
+classes below the hand ``K`` are right hands, a body's wrist 2D replaced by its
+assigned hand's wrist; its poses are mapped into the public conventions
+(:mod:`dope_core.codecs.release`).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -41,13 +46,31 @@ from dope_core.postprocess.pipeline import PostprocessConfig
 PROJECT_FORMAT = "dope_ros/1"
 ARCHS = ("resnet50", "mobilenetv2")
 RELEASE_KEYS = ("dope_kwargs", "half", "state_dict", "body_ppi_kwargs", "hand_ppi_kwargs", "face_ppi_kwargs")
-RELEASE_AXES_3D = "y_up"
-"""Axes assumed for the release's 3D output (unverified here: no release file was at hand)."""
+RELEASE_TEST_PROPOSALS = 1000
+"""Proposals kept after the RPN's NMS at test time: the release's inference script forces
+1000 on every checkpoint (the real-time file stores 50)."""
 
-# Release PPI argument -> pose_proposal_integration argument; the others (K, iou_func,
-# th_persondetect, verbose) have no counterpart and are ignored.
+# Release PPI argument -> pose_proposal_integration argument. ``K`` is the number of
+# anchor classes per half: bodies -> first upper-body class, hands -> right-hand
+# classes (PostprocessConfig.right_hand_classes); faces have no halves. ``iou_func``
+# must be the default "bbox"; ``verbose`` is ignored.
 _RELEASE_PPI_NAMES = {"th_pose3D": "pose3d_threshold", "th_iou": "iou_threshold",
-                      "score_th": "score_threshold", "min_mode_score": "min_mode_score"}
+                      "score_th": "score_threshold", "min_mode_score": "min_mode_score",
+                      "th_persondetect": "detection_threshold"}
+_RELEASE_PPI_IGNORED = ("K", "iou_func", "verbose")
+
+
+def _numpy_safe_globals() -> list[Any]:
+    scalar = np.core.multiarray.scalar  # the reconstructor of pickled numpy scalars
+    dtypes = [np.dtype(t) for t in (np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
+                                    np.uint32, np.uint64, np.float16, np.float32, np.float64)]
+    return [np.dtype, (scalar, "numpy.core.multiarray.scalar"), (scalar, "numpy._core.multiarray.scalar"),
+            *{type(d) for d in dtypes if type(d) is not np.dtype}]
+
+
+NUMPY_SAFE_GLOBALS: list[Any] = _numpy_safe_globals()
+"""The only non-torch objects a checkpoint may unpickle: numpy scalars (e.g. a
+``numpy.float64`` threshold in a release's ``*_ppi_kwargs``) and their dtypes."""
 # Old torchvision RPN head names (before 0.13) -> current ones.
 _OLD_RPN_KEYS = {"rpn.head.conv.weight": "rpn.head.conv.0.0.weight", "rpn.head.conv.bias": "rpn.head.conv.0.0.bias"}
 
@@ -89,7 +112,8 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals(NUMPY_SAFE_GLOBALS):
+            data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise CheckpointError(
@@ -155,18 +179,31 @@ def _load_project(data: dict[str, Any], path: Any) -> LoadedCheckpoint:
 
 def _load_release(data: dict[str, Any], path: Any) -> LoadedCheckpoint:
     _require(data, RELEASE_KEYS, path)
+    kwargs = dict(data["dope_kwargs"])
+    kwargs["rpn_post_nms_top_n_test"] = RELEASE_TEST_PROPOSALS
     try:
-        model = build_dope_resnet50(**dict(data["dope_kwargs"]))
+        model = build_dope_resnet50(frozen_bn_eps=0.0, **kwargs)
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{path}: dope_kwargs do not fit the release architecture: {e}") from None
     state = {_OLD_RPN_KEYS.get(k, k): v for k, v in data["state_dict"].items()}
     _load_state(model, state, path)
-    ppi = {}
+    ppi: dict[str, dict[str, Any]] = {}
+    halves: dict[str, Optional[int]] = {}
     for part in PARTS:
         given = dict(data[f"{part}_ppi_kwargs"] or {})
+        unknown = set(map(str, given)) - set(_RELEASE_PPI_NAMES) - set(_RELEASE_PPI_IGNORED)
+        if unknown:
+            raise CheckpointError(f"{path}: unknown {part}_ppi_kwargs {sorted(unknown)}")
+        if given.get("iou_func", "bbox") != "bbox":
+            raise CheckpointError(f"{path}: {part}_ppi_kwargs iou_func={given['iou_func']!r} is not supported "
+                                  "(only the default 'bbox': proposal-box IoU)")
         ppi[part] = {ours: float(given[theirs]) for theirs, ours in _RELEASE_PPI_NAMES.items()
                      if given.get(theirs) is not None}
-    post = PostprocessConfig(method="ppi", ppi=ppi, axes_3d=RELEASE_AXES_3D)
+        halves[part] = int(given["K"]) if given.get("K") is not None else None
+    if halves["body"] is not None:
+        ppi["body"]["upper_body_from"] = halves["body"]
+    post = PostprocessConfig(method="ppi", ppi=ppi, min_score=0.0, conventions="release",
+                             right_hand_classes=halves["hand"], wrist_from_hand=True)
     return LoadedCheckpoint(model=model.eval(), arch="resnet50", kind="release", half=bool(data["half"]),
                             num_anchor_poses=_anchor_counts(model), postprocess=post, meta={"source": str(path)})
 

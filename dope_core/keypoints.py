@@ -1,13 +1,19 @@
 """Keypoint sets of the three parts: names, order and skeleton edges, defined once.
 
-The sets are those of the DOPE release (Weinzaepfel et al., ECCV 2020):
+The sets are those of DOPE (Weinzaepfel et al., ECCV 2020); the orders are the
+project's public ones:
 
-* body, 13 joints in LCR-Net order (``BODY_JOINTS``); joint 12 is the top of the head;
+* body, 13 joints in LCR-Net order (``BODY_JOINTS``), as in the DOPE release; joint 12
+  is the top of the head;
 * hand, 21 joints: the wrist, then four joints per finger from the palm outwards,
-  thumb, index, middle, ring, little (``HAND_JOINTS``);
+  thumb, index, middle, ring, little (``HAND_JOINTS``): the common MediaPipe /
+  OpenPose / FreiHAND order. The DOPE release orders its hand joints differently
+  (the wrist, the five finger bases, then three joints per finger); release outputs
+  are mapped into this order by :mod:`dope_core.codecs.release`;
 * face, 84 landmarks: an iBUG-68 layout whose 17-point jaw contour is replaced by a
   denser 33-point contour (``FACE_LANDMARKS``). Contour point ``2 * i`` is iBUG point
-  ``i`` (0..16); inner iBUG point ``i`` (17..67) is landmark ``i + 16``.
+  ``i`` (0..16); inner iBUG point ``i`` (17..67) is landmark ``i + 16`` (the release's
+  order).
 
 Every other module takes these names, orders and edges from here.
 """

@@ -4,7 +4,7 @@
   stride 16), the head runs layer4 + average pooling (2048-d). Body and head hold the
   *same* torchvision ResNet object under ``resnet_backbone``, so a release state dict
   (every ResNet weight under both prefixes) loads with ``strict=True``. Batch norm is
-  frozen.
+  frozen; its epsilon is a parameter (the release's frozen batch norm had none: 0).
 * MobileNetV2 (light variant): the body runs ``features[:14]`` (96 channels, stride 16)
   with frozen batch norm; the head is torchvision's ``TwoMLPHead`` (two 1024-d fully
   connected layers on the flattened 96x7x7 RoI). Running MobileNetV2's own
@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from functools import partial
 
 import torch
 from torch import Tensor, nn
@@ -54,9 +55,13 @@ class ResNetLayer4Head(nn.Module):
         return torch.flatten(r.avgpool(r.layer4(x)), 1)
 
 
-def resnet50_c4() -> tuple[ResNetC4Body, ResNetLayer4Head]:
-    """A randomly initialised frozen-BN ResNet-50 shared by a C4 body and a layer4 head."""
-    resnet = resnet50(weights=None, norm_layer=FrozenBatchNorm2d)
+def resnet50_c4(*, frozen_bn_eps: float = 1e-5) -> tuple[ResNetC4Body, ResNetLayer4Head]:
+    """A randomly initialised frozen-BN ResNet-50 shared by a C4 body and a layer4 head.
+
+    Args:
+        frozen_bn_eps: epsilon added to the running variance (0 for the release's weights).
+    """
+    resnet = resnet50(weights=None, norm_layer=partial(FrozenBatchNorm2d, eps=frozen_bn_eps))
     return ResNetC4Body(resnet), ResNetLayer4Head(resnet)
 
 

@@ -29,21 +29,23 @@ PerPart = float | Mapping[str, float]
 
 
 def build_dope_resnet50(*, num_anchor_poses: AnchorCounts = (20, 10, 10),
-                        anchor_poses: Optional[Mapping[str, Tensor]] = None, **kwargs) -> DopeRCNN:
+                        anchor_poses: Optional[Mapping[str, Tensor]] = None, frozen_bn_eps: float = 1e-5,
+                        **kwargs) -> DopeRCNN:
     """The released DOPE architecture: ResNet-50 C4 body, layer4 head, frozen BN.
 
     Args:
         num_anchor_poses: ``K`` per part, as ``(body, hand, face)`` or ``{part: K}``.
         anchor_poses: ``{part: (K, J, 5)}``; placeholders when ``None``.
+        frozen_bn_eps: batch-norm epsilon (the checkpoint loader uses 0 for release files).
         **kwargs: settings of :func:`compose` (transform, RPN, RoI sampling, codec weights).
     """
-    body, head = resnet50_c4()
+    body, head = resnet50_c4(frozen_bn_eps=frozen_bn_eps)
     return compose(backbone=body, head=head, feature_dim=2048, num_anchor_poses=num_anchor_poses,
                    anchor_poses=anchor_poses, **kwargs)
 
 
 def build_dope_mobilenetv2(*, pretrained_backbone: bool | str = True, num_anchor_poses: AnchorCounts = (20, 10, 10),
-                           anchor_poses: Optional[Mapping[str, Tensor]] = None, min_size: int = 512,
+                           anchor_poses: Optional[Mapping[str, Tensor]] = None, min_size: int | Sequence[int] = 512,
                            max_size: int = 853, rpn_post_nms_top_n_test: int = 300,
                            representation_size: int = 1024, **kwargs) -> DopeRCNN:
     """The light variant: MobileNetV2 body (stride 16, 96 channels), two-layer MLP RoI head (1024-d).
@@ -78,7 +80,7 @@ def compose(
     feature_dim: int,
     num_anchor_poses: AnchorCounts,
     anchor_poses: Optional[Mapping[str, Tensor]] = None,
-    min_size: int = 800,
+    min_size: int | Sequence[int] = 800,
     max_size: int = 1333,
     image_mean: Sequence[float] = IMAGENET_MEAN,
     image_std: Sequence[float] = IMAGENET_STD,

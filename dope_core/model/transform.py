@@ -1,7 +1,9 @@
 """Input transform: ImageNet normalisation, resizing, batching; rescaling of targets and outputs.
 
 Images are float tensors ``(3, H, W)``, RGB in [0, 1]. The resize factor of an image is
-``min(min_size / min(H, W), max_size / max(H, W))``; boxes and 2D poses (pixels) of the
+``min(s / min(H, W), max_size / max(H, W))`` with ``s = min_size``; a sequence of
+``min_size`` values (torchvision's convention, as a release's ``dope_kwargs`` may hold)
+gives its last value at test time and a random one per image in training; boxes and 2D poses (pixels) of the
 targets are scaled by the same factors, and outputs are scaled back to the input pixels.
 """
 
@@ -22,7 +24,7 @@ class DopeTransform(nn.Module):
     """Normalise, resize and pad a list of images into one batch.
 
     Args:
-        min_size: target length in pixels of the shorter image side.
+        min_size: target length in pixels of the shorter image side (or a sequence of them).
         max_size: upper bound in pixels of the longer side after resizing.
         image_mean, image_std: per-channel normalisation (RGB, [0, 1] scale).
         size_divisible: the batch is zero-padded to a multiple of this (pixels).
@@ -31,14 +33,17 @@ class DopeTransform(nn.Module):
     def __init__(
         self,
         *,
-        min_size: int = 800,
+        min_size: int | Sequence[int] = 800,
         max_size: int = 1333,
         image_mean: Sequence[float] = IMAGENET_MEAN,
         image_std: Sequence[float] = IMAGENET_STD,
         size_divisible: int = 32,
     ) -> None:
         super().__init__()
-        self.min_size = int(min_size)
+        sizes = tuple(min_size) if isinstance(min_size, Sequence) else (min_size,)
+        if not sizes or any(int(m) < 1 for m in sizes):
+            raise ValueError(f"min_size must be a positive number of pixels or a non-empty sequence of them, got {min_size!r}")
+        self.min_sizes = tuple(int(m) for m in sizes)
         self.max_size = int(max_size)
         self.image_mean = list(image_mean)
         self.image_std = list(image_std)
@@ -55,7 +60,7 @@ class DopeTransform(nn.Module):
                 raise ValueError(f"image {i} must be a (3, H, W) tensor, got shape {tuple(image.shape)}")
             image = self._normalise(image)
             h, w = image.shape[-2:]
-            scale = min(self.min_size / min(h, w), self.max_size / max(h, w))
+            scale = min(self._min_size() / min(h, w), self.max_size / max(h, w))
             image = F.interpolate(image[None], scale_factor=scale, mode="bilinear",
                                   recompute_scale_factor=True, align_corners=False)[0]
             resized.append(image)
@@ -77,6 +82,16 @@ class DopeTransform(nn.Module):
                 det[key] = det[key] * ratio
         return detections
 
+    @property
+    def min_size(self) -> int:
+        """The shorter side's target length at test time (pixels)."""
+        return self.min_sizes[-1]
+
+    def _min_size(self) -> int:
+        if self.training and len(self.min_sizes) > 1:
+            return self.min_sizes[int(torch.randint(len(self.min_sizes), ()))]
+        return self.min_size
+
     def _normalise(self, image: Tensor) -> Tensor:
         mean = torch.as_tensor(self.image_mean, dtype=image.dtype, device=image.device)[:, None, None]
         std = torch.as_tensor(self.image_std, dtype=image.dtype, device=image.device)[:, None, None]
@@ -93,7 +108,7 @@ class DopeTransform(nn.Module):
         return batch
 
     def extra_repr(self) -> str:
-        return f"min_size={self.min_size}, max_size={self.max_size}, size_divisible={self.size_divisible}"
+        return f"min_size={self.min_sizes if len(self.min_sizes) > 1 else self.min_sizes[0]}, max_size={self.max_size}, size_divisible={self.size_divisible}"
 
 
 def _scale_targets(target: dict[str, Any], ratio: Tensor) -> dict[str, dict[str, Tensor]]:

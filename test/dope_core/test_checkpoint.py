@@ -2,14 +2,15 @@
 
 import os
 
+import numpy as np
 import pytest
 import torch
 
 from dope_core.checkpoint import CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
 from dope_core.model import build_dope_mobilenetv2, build_dope_resnet50
 
-RELEASE_PPI = {"K": 10, "score_th": None, "th_pose3D": 0.3, "th_iou": 0.2, "iou_func": "bbox",
-               "min_mode_score": 0.05, "th_persondetect": 0.002}
+RELEASE_PPI = {"K": 5, "score_th": None, "th_pose3D": 0.3, "th_iou": 0.2, "iou_func": "bbox",
+               "min_mode_score": 0.05, "th_persondetect": np.float64(0.002)}
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +22,9 @@ def release_file(tmp_path_factory):
     for part, k, j in (("body", 20, 13), ("hand", 10, 21), ("face", 10, 84)):
         state[f"roi_heads.{part}_anchor_poses"] = torch.rand(k, j, 5).half()
     assert len(state) == 555
-    ckpt = {"dope_kwargs": {"num_anchor_poses": {"body": 20, "hand": 10, "face": 10}, "min_size": 800, "max_size": 1333},
-            "half": True, "state_dict": state, "body_ppi_kwargs": dict(RELEASE_PPI, K=20),
+    ckpt = {"dope_kwargs": {"num_anchor_poses": {"body": 20, "hand": 10, "face": 10}, "min_size": (400,),
+                            "max_size": np.int64(667), "rpn_post_nms_top_n_test": 50},
+            "half": True, "state_dict": state, "body_ppi_kwargs": dict(RELEASE_PPI, K=10),
             "hand_ppi_kwargs": dict(RELEASE_PPI), "face_ppi_kwargs": dict(RELEASE_PPI, th_pose3D=0.1)}
     path = tmp_path_factory.mktemp("release") / "DOPErealtime_v1_0_0.pth.tgz"
     torch.save(ckpt, path)
@@ -40,14 +42,42 @@ def test_release_structure_loads_strictly(release_file):
     assert torch.equal(sd["roi_heads.dope_head.resnet_backbone.layer4.0.conv1.weight"],
                        state["backbone.resnet_backbone.layer4.0.conv1.weight"].float())
     post = loaded.postprocess
-    assert post.method == "ppi" and post.axes_3d == "y_up"
-    assert post.ppi["face"] == {"pose3d_threshold": 0.1, "iou_threshold": 0.2, "min_mode_score": 0.05}
+    assert post.method == "ppi" and post.conventions == "release" and post.wrist_from_hand and post.min_score == 0
+    assert post.ppi["face"] == {"pose3d_threshold": 0.1, "iou_threshold": 0.2, "min_mode_score": 0.05,
+                                "detection_threshold": 0.002}
+    assert post.ppi["body"]["upper_body_from"] == 10 and "upper_body_from" not in post.ppi["hand"]
+    assert post.right_hand_classes == 5
     assert not loaded.model.training
+
+
+def test_release_files_run_as_the_release_runs_them(release_file):
+    model = load_checkpoint(release_file[0]).model
+    assert model.rpn._post_nms_top_n["testing"] == 1000            # forced, whatever the file stores (50)
+    assert model.transform.min_size == 400 and model.transform.max_size == 667   # tuple min_size, numpy max_size
+    bns = [m for m in model.modules() if type(m).__name__ == "FrozenBatchNorm2d"]
+    assert bns and all(m.eps == 0.0 for m in bns)                     # the release's frozen BN had no epsilon
+    assert build_dope_resnet50().backbone.resnet_backbone.bn1.eps == 1e-5
+
+
+def test_release_ppi_settings_are_checked(release_file, tmp_path):
+    ckpt = torch.load(release_file[0], weights_only=False)
+    ckpt["body_ppi_kwargs"]["iou_func"] = "torsohead"
+    bad = tmp_path / "bad.pth"
+    torch.save(ckpt, bad)
+    with pytest.raises(CheckpointError, match="iou_func='torsohead' is not supported"):
+        load_checkpoint(bad)
+
+
+def test_numpy_arrays_are_not_in_the_allow_list(tmp_path):
+    path = tmp_path / "array.pth"
+    torch.save({"format": "dope_ros/1", "meta": {"a": np.zeros(3)}}, path)
+    with pytest.raises(CheckpointError, match="refused"):
+        read_checkpoint(path)
 
 
 def test_mismatched_state_dicts_name_the_problem(release_file, tmp_path):
     path, state = release_file
-    ckpt = torch.load(path, weights_only=True)
+    ckpt = torch.load(path, weights_only=False)
     del ckpt["state_dict"]["roi_heads.dope_predictor.face_cls_score.bias"]
     ckpt["state_dict"]["roi_heads.dope_predictor.hand_cls_score.weight"] = torch.zeros(5, 2048)
     ckpt["state_dict"]["extra.weight"] = torch.zeros(1)
@@ -57,7 +87,7 @@ def test_mismatched_state_dicts_name_the_problem(release_file, tmp_path):
         load_checkpoint(bad)
     msg = str(e.value)
     assert "face_cls_score.bias" in msg and "extra.weight" in msg and "hand_cls_score.weight (5, 2048)" in msg
-    ckpt = torch.load(path, weights_only=True)
+    ckpt = torch.load(path, weights_only=False)
     del ckpt["hand_ppi_kwargs"]
     torch.save(ckpt, bad)
     with pytest.raises(CheckpointError, match="hand_ppi_kwargs"):

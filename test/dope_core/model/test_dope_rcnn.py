@@ -128,3 +128,34 @@ def test_mobilenetv2_pretrained_backbone_from_file_or_clear_error(tmp_path):
     assert torch.equal(model.backbone.body[0][0].weight, state["features.0.0.weight"])
     assert torch.equal(model.backbone.body[13].conv[2].weight, state["features.13.conv.2.weight"])
     assert model.backbone.out_channels == model.backbone.body[13].conv[2].weight.shape[0] == 96
+
+
+def test_roi_align_runs_in_fp32_under_fp16():
+    torch.manual_seed(0)
+    heads = build_dope_mobilenetv2(pretrained_backbone=False, representation_size=32).roi_heads
+    seen = []
+    pool = heads.dope_roi_pool
+    pool.register_forward_pre_hook(lambda m, args: seen.append((args[0]["0"].dtype, args[1][0].dtype)))
+    features = {"0": torch.rand(1, 96, 8, 8)}
+    boxes = [torch.tensor([[0.0, 0.0, 60.0, 60.0], [10.0, 20.0, 100.0, 90.0]])]
+    ref = pool(features, boxes, [(128, 128)])
+    seen.clear()
+    heads.half()
+    heads.dope_head = torch.nn.Identity()
+    heads.dope_predictor = torch.nn.Identity()
+    pooled = heads.predict({"0": features["0"].half()}, [boxes[0].half()], [(128, 128)])
+    assert seen == [(torch.float32, torch.float32)] and pooled.dtype == torch.float16
+    torch.testing.assert_close(pooled.float(), ref, atol=2e-3, rtol=0)   # fp16 features, fp32 sampling
+
+
+def test_a_tuple_min_size_uses_its_last_value_at_test_time_and_any_in_training():
+    t = DopeTransform(min_size=(200, 300), max_size=1000)
+    assert t.min_size == 300
+    batch, _ = t.eval()([torch.rand(3, 100, 150)])
+    assert batch.image_sizes == [(300, 450)]
+    t.train()
+    torch.manual_seed(0)
+    sizes = {t([torch.rand(3, 100, 150)])[0].image_sizes[0][0] for _ in range(20)}
+    assert sizes == {200, 300}
+    with pytest.raises(ValueError, match="min_size"):
+        DopeTransform(min_size=())

@@ -18,6 +18,12 @@ def proposal_set(poses2d, poses3d, class_scores, k=2):
     return (scores, np.repeat(poses2d[:, None], k, axis=1), np.repeat(poses3d[:, None], k, axis=1))
 
 
+def proposal_boxes(poses2d):
+    """``(N, 4)`` proposal boxes: the tight box of each 2D pose."""
+    poses2d = np.asarray(poses2d, float)
+    return np.concatenate([poses2d.min(axis=1), poses2d.max(axis=1)], axis=1)
+
+
 def square_pose(x, y, size=10.0):
     """A 2-joint 2D pose along the diagonal of a square at ``(x, y)``."""
     return [[x, y], [x + size, y + size]]
