@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "default: the student shipped with the package")
     p.add_argument("--device", default="auto", help="network backend: auto, cpu, cuda or cuda:N")
     p.add_argument("--half", action="store_true", help="network backend: fp16 inference (CUDA only)")
+    p.add_argument("--postprocess", choices=("ppi", "nms"), default=None,
+                   help="network backend: 'ppi' (pose-proposal integration) or 'nms'; default: the checkpoint's")
     p.add_argument("--parts", nargs="+", choices=[q.value for q in Part], default=[q.value for q in Part],
                    help="which parts to estimate")
     p.add_argument("--thorough", action="store_true",
@@ -253,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             missing.append((item, str(e)))
     try:
         estimator = build_estimator(args.backend, parts=args.parts, checkpoint=args.checkpoint,
-                                    device=args.device, half=args.half,
+                                    device=args.device, half=args.half, postprocess=args.postprocess,
                                     tile_fractions=(0.5, 0.3) if args.thorough else (0.5,))
     except (FileNotFoundError, ValueError, RuntimeError) as e:
         print(f"dope: cannot build the {args.backend} backend: {e}", file=sys.stderr)

@@ -37,6 +37,7 @@ def build_estimator(
     checkpoint: str | Path | None = None,
     device: str = "auto",
     half: bool = False,
+    postprocess: str | None = None,
     tile_fractions: Sequence[float] = (0.5,),
 ) -> PoseEstimator:
     """Build an estimator.
@@ -50,6 +51,8 @@ def build_estimator(
             honours it (CUDA asked for and absent falls back to the CPU with a warning);
             the experts backend runs on the CPU only (LiteRT) and refuses a CUDA device.
         half: run the network in fp16 (CUDA only).
+        postprocess: network backend: ``"ppi"`` (pose-proposal integration) or
+            ``"nms"``; ``None`` keeps the checkpoint's choice.
         tile_fractions: experts backend: tile sizes of the whole-image detector passes
             (:class:`dope_core.experts.ensemble.ExpertsEstimator`).
 
@@ -67,5 +70,6 @@ def build_estimator(
     if backend == "network":
         from dope_core.model.inference import NetworkEstimator
 
-        return NetworkEstimator(checkpoint=checkpoint, parts=parts, device=device, half=half)
+        return NetworkEstimator(checkpoint=checkpoint, parts=parts, device=device, half=half,
+                                postprocess_method=postprocess)
     raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")

@@ -80,7 +80,8 @@ class DopeNode(Node):
                               camera_info_topic=get("camera_info_topic"))
         parts = [Part(p) for p in get("parts")]
         self._estimator = build_estimator(get("backend"), parts=parts, checkpoint=get("checkpoint") or None,
-                                          device=get("device"), half=bool(get("fp16")))
+                                          device=get("device"), half=bool(get("fp16")),
+                                          postprocess=get("postprocess") or None)
         self._tracker = (PersonTracker(iou_threshold=get("track_iou_threshold"), timeout_s=get("track_timeout_s"),
                                        predict_s=min(get("track_predict_s"), get("track_timeout_s")))
                          if get("track_people") else None)

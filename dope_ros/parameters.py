@@ -35,6 +35,8 @@ PARAMETERS: dict[str, Param] = {
                     "CPU with a warning); the experts backend runs on the CPU only (LiteRT) and refuses "
                     "'cuda'/'cuda:N' at start-up."),
     "fp16": Param(False, "Run the network in half precision (CUDA only)."),
+    "postprocess": Param("", "Network post-processing: 'ppi' (pose-proposal integration) or 'nms'; '' keeps "
+                         "the checkpoint's choice."),
     "parts": Param(["body", "hand", "face"], "Parts to estimate, any of 'body', 'hand', 'face'."),
     "body_score_threshold": Param(0.3, "Minimum body detection score to publish.", (0.0, 1.0), False),
     "hand_score_threshold": Param(0.3, "Minimum hand detection score to publish.", (0.0, 1.0), False),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -19,7 +20,7 @@ import torch
 
 from dope_core.checkpoint import CheckpointError, load_checkpoint
 from dope_core.keypoints import Part
-from dope_core.postprocess.pipeline import PostprocessConfig, detections_to_poses
+from dope_core.postprocess.pipeline import METHODS, PostprocessConfig, detections_to_poses
 from dope_core.structures import WholeBodyPoses
 
 LOG = logging.getLogger(__name__)
@@ -49,12 +50,17 @@ class NetworkEstimator:
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         half: fp16 inference (CUDA only; ignored with a warning on the CPU).
         postprocess: overrides the checkpoint's post-processing settings.
+        postprocess_method: ``"ppi"`` or ``"nms"`` instead of the checkpoint's (or
+            ``postprocess``'s) method; ``None`` keeps it.
     """
 
     name = "network"
 
     def __init__(self, *, checkpoint: Optional[str | os.PathLike], parts: Sequence[Part | str] = tuple(Part),
-                 device: str = "auto", half: bool = False, postprocess: Optional[PostprocessConfig] = None) -> None:
+                 device: str = "auto", half: bool = False, postprocess: Optional[PostprocessConfig] = None,
+                 postprocess_method: Optional[str] = None) -> None:
+        if postprocess_method is not None and postprocess_method not in METHODS:
+            raise ValueError(f"post-processing must be one of {', '.join(METHODS)}, got {postprocess_method!r}")
         if checkpoint is None:
             if not DEFAULT_CHECKPOINT.is_file():
                 raise CheckpointError(
@@ -66,6 +72,8 @@ class NetworkEstimator:
         self.arch = loaded.arch
         self.num_anchor_poses = loaded.num_anchor_poses
         self.postprocess = postprocess or loaded.postprocess
+        if postprocess_method is not None:
+            self.postprocess = replace(self.postprocess, method=postprocess_method)
         dev = resolve_device(device)
         self.half = bool(half) and dev.type == "cuda"
         if half and not self.half:

@@ -97,3 +97,14 @@ def test_missing_default_checkpoint_names_the_fix(monkeypatch, tmp_path):
     monkeypatch.setattr(inference, "DEFAULT_CHECKPOINT", tmp_path / "absent.pth")
     with pytest.raises(CheckpointError, match="--checkpoint"):
         NetworkEstimator(checkpoint=None)
+
+
+def test_the_post_processing_can_be_chosen(checkpoints):
+    image = np.random.default_rng(1).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    ppi = build_estimator("network", checkpoint=checkpoints["mobilenetv2"], device="cpu")
+    nms = build_estimator("network", checkpoint=checkpoints["mobilenetv2"], device="cpu", postprocess="nms")
+    assert ppi.postprocess.method == "ppi" and nms.postprocess.method == "nms"
+    assert nms.postprocess.min_score == ppi.postprocess.min_score       # only the method changes
+    ppi(image), nms(image)
+    with pytest.raises(ValueError, match="ppi, nms"):
+        build_estimator("network", checkpoint=checkpoints["mobilenetv2"], device="cpu", postprocess="mean")
