@@ -138,3 +138,49 @@ def test_rviz_and_fastdds_configs():
     udp = [t for t in root.iterfind(".//d:transport_descriptor", ns) if t.findtext("d:type", namespaces=ns) == "UDPv4"]
     assert [a.text for a in udp[0].iterfind(".//d:address", ns)] == ["127.0.0.1"]
     assert root.findtext(".//d:useBuiltinTransports", namespaces=ns) == "false"
+
+
+# ROS packages the code may import that this machine cannot install (no registry carries them).
+_ROS_NOT_INSTALLABLE_HERE = {"launch", "launch_ros", "tf2_ros", "tf2_msgs", "hri_msgs", "rclpy_components"}
+# rosdep keys of the system Python packages the code imports.
+_PYTHON_ROSDEP_KEYS = {"numpy": "python3-numpy", "cv2": "python3-opencv", "yaml": "python3-yaml"}
+
+
+def _imported_top_level_modules() -> dict[str, str]:
+    """Top-level module -> first file importing it, over the shipped code (not the tests)."""
+    found: dict[str, str] = {}
+    files = [*REPO.glob("dope_ros/**/*.py"), *REPO.glob("dope_core/**/*.py"), *REPO.glob("launch/*.py"),
+             REPO / "scripts" / "dope_node"]
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                found.setdefault(name.split(".")[0], str(path.relative_to(REPO)))
+    return found
+
+
+def _is_ros_package(name: str) -> bool:
+    """A ROS package: it has share/<name>/package.xml in an installed prefix (or cannot be installed here)."""
+    import os
+
+    prefixes = [sys.prefix, *os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep)]
+    return name in _ROS_NOT_INSTALLABLE_HERE or any((Path(p) / "share" / name / "package.xml").is_file()
+                                                    for p in prefixes if p)
+
+
+def test_every_imported_ros_package_is_declared():
+    root = ET.parse(REPO / "package.xml").getroot()
+    run_deps = {e.text for e in root if e.tag in ("depend", "exec_depend")}
+    imported = _imported_top_level_modules()
+    ros = {name: where for name, where in imported.items() if name != "dope_ros" and _is_ros_package(name)}
+    assert {"rclpy", "rcl_interfaces", "builtin_interfaces", "sensor_msgs", "ament_index_python"} <= set(ros)
+    missing = {name: where for name, where in ros.items() if name not in run_deps}
+    assert not missing, f"imported but not in package.xml: {missing}"
+    for module, key in _PYTHON_ROSDEP_KEYS.items():
+        assert module not in imported or key in run_deps, key
+    assert "rosbags" in imported and "rosbags" in (REPO / "package.xml").read_text()  # said how it is installed
