@@ -47,6 +47,7 @@ from dope_core.placement import InvalidIntrinsicsError, PlacementSettings, place
 from dope_core.tracking import PersonTracker
 from dope_ros.conversions import poses_to_msg
 from dope_ros.health import Check, FrequencyStatus, Level, StaleInput, merge
+from dope_ros.hri_bridge import make_hri_bridge
 from dope_ros.markers import poses_to_markers
 from dope_ros.msg import WholeBodyPoseArray
 from dope_ros.parameters import PARAMETERS, descriptor
@@ -102,6 +103,8 @@ class DopeNode(Node):
         self._marker_pub = self.create_publisher(MarkerArray, "~/markers", 10)
         self._image_pub = self.create_publisher(Image, "~/annotated_image", 1)
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self._hri = (make_hri_bridge(self, self.get_logger().info)
+                     if get("publish_hri") and self._tracker is not None else None)
         self._image_type = CompressedImage if self._transport == "compressed" else Image
         self._image_sub = None
         self.create_subscription(CameraInfo, topics.camera_info, self._on_camera_info, _SENSOR_QOS)
@@ -233,6 +236,8 @@ class DopeNode(Node):
             poses = mirror_poses_2d(poses, image.shape[1])
         header = Header(stamp=msg.header.stamp, frame_id=self.get_parameter("frame_id").value or msg.header.frame_id)
         self._pose_pub.publish(poses_to_msg(poses, header, camera_info_valid=k is not None))
+        if self._hri is not None:
+            self._hri.publish(poses, header)
         if self.get_parameter("publish_markers").value and self._marker_pub.get_subscription_count() > 0:
             if header.frame_id:
                 self._marker_pub.publish(poses_to_markers(

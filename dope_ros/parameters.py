@@ -52,6 +52,8 @@ PARAMETERS: dict[str, Param] = {
     "mirrored": Param(False, "The images are mirrored (a selfie view): estimate on the flipped-back view so "
                       "hands, left/right joints and 3D are the person's real ones; 2D stays on the received "
                       "image."),
+    "publish_hri": Param(True, "Publish ROS4HRI topics (/humans/bodies/tracked, /humans/bodies/<id>/skeleton2d "
+                         "and roi) when hri_msgs is importable and track_people is on."),
     "lazy": Param(True, "Subscribe to the camera only while someone subscribes to an output (poses, markers, "
                   "annotated image...; /diagnostics does not count), as image_pipeline nodes do.", None, False),
     "track_people": Param(True, "Give every person a track_id that stays the same from frame to frame while "
