@@ -6,8 +6,11 @@ For each input it writes, into the output folder, the annotated image or video
 that persist across frames) and, on request, a 3D view. With ``--camera FILE`` (a ROS
 ``camera_calibration`` YAML) or ``--hfov DEG`` each person is placed in the camera
 optical frame (:mod:`dope_core.placement`: ``root_camera``, ``placement`` and
-``placement_uncertainty`` per part in the JSON). Bad inputs are reported and counted,
-never fatal; a camera file that cannot be read is one line and exit status 2.
+``placement_uncertainty`` per part in the JSON). Output names follow
+:mod:`dope_core.output_names`: each input gets its own, and no input file is ever
+written to. Bad inputs (unreadable, over the size limit, or anything that makes the
+estimator fail) are reported and counted, never fatal; the exit status says whether
+any input failed. A camera file that cannot be read is one line and exit status 2.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ import numpy as np
 from dope_core.camera import CameraFileError, CameraModel, InvalidIntrinsicsError, load_camera_yaml
 from dope_core.draw import draw_poses
 from dope_core.estimator import BACKENDS, PoseEstimator, build_estimator
+from dope_core.image_header import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, ImageLimits
 from dope_core.image_io import ImageError, VideoReader, is_video, list_inputs, read_image
+from dope_core.output_names import InputGuard, OverwriteRefused, assign_names
 from dope_core.keypoints import Part
 from dope_core.placement import place_poses
 from dope_core.structures import WholeBodyPoses
@@ -67,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "(with tracking, a person keeps its id and colour while seen)")
     p.add_argument("--stride", type=int, default=1, help="videos: process one frame in STRIDE")
     p.add_argument("--max-frames", type=int, default=None, help="videos and webcams: stop after this many processed frames")
+    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                   help="images and video frames with more pixels (width x height, read from the file's header "
+                        "before decoding) are skipped")
+    p.add_argument("--max-side", type=int, default=DEFAULT_MAX_SIDE,
+                   help="images and video frames with a longer side (pixels) are skipped")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-input lines; only the summary")
     cam = p.add_mutually_exclusive_group()
     cam.add_argument("--camera", type=Path, default=None, metavar="FILE",
@@ -81,12 +91,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+OUTPUT_SUFFIXES = (".json", ".jpg", "_3d.png", ".jsonl", ".mp4")
+"""Endings appended to an input's output name to make its output files."""
+
+
 class Runner:
     """Runs one estimator over inputs, writes outputs and counts what happened."""
 
-    def __init__(self, estimator: PoseEstimator, args: argparse.Namespace, camera: Optional[CameraModel] = None) -> None:
+    def __init__(self, estimator: PoseEstimator, args: argparse.Namespace, guard: InputGuard,
+                 camera: Optional[CameraModel] = None) -> None:
         self.estimator = estimator
         self.args = args
+        self.guard = guard
+        self.limits = ImageLimits(max_pixels=args.max_pixels, max_side=args.max_side)
         self.camera = camera
         self.placed_parts = 0
         self.unplaced_images: Counter[str] = Counter()
@@ -121,30 +138,46 @@ class Runner:
         self.placed_parts += sum(p.root_camera is not None for p in placed.parts())
         return placed
 
-    def fail(self, source: str, reason: str) -> None:
-        self.failures[reason.split(":")[-1].strip()] += 1
-        self.failed_inputs.append((source, reason))
+    def fail(self, source: str, message: str, reason: str | None = None) -> None:
+        """Count an input as failed: ``message`` says what happened, ``reason`` is its kind (for the summary)."""
+        self.failures[reason or message.split(":")[-1].strip()] += 1
+        self.failed_inputs.append((source, message))
         if not self.args.quiet:
-            print(f"skipped: {reason}" if source in reason else f"skipped {source}: {reason}", file=sys.stderr)
+            print(f"skipped: {message}" if source in message else f"skipped {source}: {message}", file=sys.stderr)
 
-    def run_image(self, path: Path) -> None:
+    def run(self, source: Path | int, name: str) -> None:
+        """Process one input (image, video or camera); any failure is counted, never raised."""
         try:
-            image = read_image(path)
+            if isinstance(source, Path) and not is_video(source):
+                self.run_image(source, name)
+            else:
+                self.run_video(source, name)
         except ImageError as e:
-            self.fail(str(path), str(e))
-            return
+            self.fail(str(source), str(e), e.reason)
+        except OverwriteRefused as e:
+            self.fail(str(source), str(e), "output would overwrite an input")
+        except Exception as e:  # one input's failure never ends the run
+            self.fail(str(source), f"{type(e).__name__}: {e}", f"error while processing ({type(e).__name__})")
+
+    def target(self, name: str, suffix: str) -> Path:
+        """The output file ``<name><suffix>``, never an input file."""
+        return self.guard.check(self.args.output / f"{name}{suffix}")
+
+    def run_image(self, path: Path, name: str) -> None:
+        image = read_image(path, self.limits)
         t = time.perf_counter()
         poses = self.place(self.estimate(image), str(path))
         dt = time.perf_counter() - t
-        out = self.args.output
-        (out / f"{path.stem}.json").write_text(poses.to_json())
+        self.target(name, ".json").write_text(poses.to_json())
         if not self.args.no_images:
             annotated = draw_poses(image, poses, boxes=self.args.boxes)
-            cv2.imwrite(str(out / f"{path.stem}.jpg"), cv2.cvtColor(annotated, cv2.COLOR_RGB2BGR))
+            target = self.target(name, ".jpg")
+            if not cv2.imwrite(str(target), cv2.cvtColor(annotated, cv2.COLOR_RGB2BGR)):
+                raise OSError(f"cannot write {target}")
         if self.args.view_3d:
             from dope_core.viz3d import render_3d
 
-            render_3d(poses, out / f"{path.stem}_3d.png", title=path.name)
+            render_3d(poses, self.target(name, "_3d.png"), title=path.name)
         self.done += 1
         if not self.args.quiet:
             c = poses.counts()
@@ -152,43 +185,40 @@ class Runner:
                   f"({len(poses.unassigned)} parts unassigned) in {dt * 1000:.0f} ms")
 
     def run_video(self, source: Path | int, name: str) -> None:
-        try:
-            reader = VideoReader(source, stride=self.args.stride, max_frames=self.args.max_frames)
-        except ImageError as e:
-            self.fail(str(source), str(e))
-            return
-        out = self.args.output
+        reader = VideoReader(source, stride=self.args.stride, max_frames=self.args.max_frames, limits=self.limits)
         writer = None
         tracker = None if self.args.no_tracking else PersonTracker()
         last: tuple[np.ndarray, WholeBodyPoses] | None = None
         n = 0
-        with open(out / f"{name}.jsonl", "w") as jsonl:
-            for frame in _progress(reader, len(reader) or None, name, self.args.quiet):
-                poses = self.place(self.estimate(frame.image), str(source))
-                if tracker is not None:
-                    poses = tracker.update(poses, stamp=frame.index / reader.fps)
-                jsonl.write(json.dumps({"frame": frame.index, **poses.to_dict()}) + "\n")
-                if not self.args.no_images:
-                    annotated = draw_poses(frame.image, poses, boxes=self.args.boxes)
-                    if writer is None:
-                        h, w = annotated.shape[:2]
-                        writer = cv2.VideoWriter(str(out / f"{name}.mp4"), cv2.VideoWriter_fourcc(*"mp4v"),
-                                                 reader.fps / self.args.stride, (w, h))
-                    writer.write(cv2.cvtColor(annotated, cv2.COLOR_RGB2BGR))
-                last = (frame.image, poses)
-                n += 1
-        if writer is not None:
-            writer.release()
+        video_target = self.target(name, ".mp4")
+        try:
+            with open(self.target(name, ".jsonl"), "w") as jsonl:
+                for frame in _progress(reader, len(reader) or None, name, self.args.quiet):
+                    poses = self.place(self.estimate(frame.image), str(source))
+                    if tracker is not None:
+                        poses = tracker.update(poses, stamp=frame.index / reader.fps)
+                    jsonl.write(json.dumps({"frame": frame.index, **poses.to_dict()}) + "\n")
+                    if not self.args.no_images:
+                        annotated = draw_poses(frame.image, poses, boxes=self.args.boxes)
+                        if writer is None:
+                            h, w = annotated.shape[:2]
+                            writer = cv2.VideoWriter(str(video_target), cv2.VideoWriter_fourcc(*"mp4v"),
+                                                     reader.fps / self.args.stride, (w, h))
+                        writer.write(cv2.cvtColor(annotated, cv2.COLOR_RGB2BGR))
+                    last = (frame.image, poses)
+                    n += 1
+        finally:
+            if writer is not None:
+                writer.release()
         if n == 0:
-            self.fail(str(source), "no readable frame")
-            return
+            raise ImageError(f"{source}: no readable frame")
         if reader.ended_early:
             print(f"warning: {source}: video ended after {reader.frames_read} of {reader.announced_frames} "
                   "announced frames (truncated?); the frames read were processed", file=sys.stderr)
         if self.args.view_3d and last is not None:
             from dope_core.viz3d import render_3d
 
-            render_3d(last[1], out / f"{name}_3d.png", title=f"{name}, last frame")
+            render_3d(last[1], self.target(name, "_3d.png"), title=f"{name}, last frame")
         self.done += 1
         if not self.args.quiet:
             _say(f"{name}: {n} frames" + (f", {tracker.tracks_started} people tracked" if tracker is not None else ""))
@@ -225,7 +255,13 @@ def _progress(iterable, total: int | None, desc: str, quiet: bool):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``dope``. Returns 0 when at least one input was processed, 1 when none, 2 on usage errors."""
+    """Entry point of ``dope``.
+
+    Returns:
+        0 when every input was processed; 1 when at least one input failed or was
+        skipped (the others were processed; the summary counts the failures by
+        reason); 2 on usage errors or a backend that cannot be built.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.stride < 1:
@@ -243,16 +279,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         except CameraFileError as e:
             print(f"dope: {e}", file=sys.stderr)
             return 2
-    sources: list[tuple[Path | int, str]] = []
-    missing: list[tuple[str, str]] = []
+    if args.max_pixels < 1 or args.max_side < 1:
+        parser.error("--max-pixels and --max-side must be at least 1")
+    sources: list[Path | int] = []
+    seen: set[Path] = set()
+    missing: list[tuple[str, ImageError]] = []
     for item in args.inputs:
         if item.isdigit() and not Path(item).exists():
-            sources.append((int(item), f"camera{item}"))
+            sources.append(int(item))
             continue
         try:
-            sources += [(p, p.stem) for p in list_inputs(item)]
+            files = list_inputs(item)
         except ImageError as e:
-            missing.append((item, str(e)))
+            missing.append((item, e))
+            continue
+        for p in files:
+            if p.resolve() not in seen:   # the same file given twice is processed once
+                seen.add(p.resolve())
+                sources.append(p)
+    guard = InputGuard(p for p in sources if isinstance(p, Path))
+    names = assign_names([p if isinstance(p, Path) else Path(f"camera{p}") for p in sources],
+                         out_dir=args.output, suffixes=OUTPUT_SUFFIXES, guard=guard)
+    for source, name in zip(sources, names):
+        if isinstance(source, Path) and name != source.stem:
+            print(f"note: the outputs of {source} are named {name}.* (another input has the same name, or an "
+                  "output would overwrite an input)", file=sys.stderr)
     try:
         estimator = build_estimator(args.backend, parts=args.parts, checkpoint=args.checkpoint,
                                     device=args.device, half=args.half, postprocess=args.postprocess,
@@ -261,17 +312,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dope: cannot build the {args.backend} backend: {e}", file=sys.stderr)
         return 2
     args.output.mkdir(parents=True, exist_ok=True)
-    runner = Runner(estimator, args, camera)
-    for item, reason in missing:
-        runner.fail(item, reason)
-    images = [s for s in sources if isinstance(s[0], Path) and not is_video(s[0])]
-    videos = [s for s in sources if not (isinstance(s[0], Path) and not is_video(s[0]))]
-    for path, _ in _progress(images, len(images), "images", args.quiet or len(images) < 2):
-        runner.run_image(path)
+    runner = Runner(estimator, args, guard, camera)
+    for item, error in missing:
+        runner.fail(item, str(error), error.reason)
+    pairs = list(zip(sources, names))
+    images = [s for s in pairs if isinstance(s[0], Path) and not is_video(s[0])]
+    videos = [s for s in pairs if not (isinstance(s[0], Path) and not is_video(s[0]))]
+    for path, name in _progress(images, len(images), "images", args.quiet or len(images) < 2):
+        runner.run(path, name)
     for source, name in videos:
-        runner.run_video(source, name)
+        runner.run(source, name)
     print(runner.summary())
-    return 0 if runner.done > 0 else 1
+    return 0 if runner.done > 0 and not runner.failed_inputs else 1
 
 
 if __name__ == "__main__":

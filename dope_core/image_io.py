@@ -14,6 +14,8 @@ from typing import Iterator
 import cv2
 import numpy as np
 
+from dope_core.image_header import ImageHeaderError, ImageLimits, check_encoded
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
 MIN_SIDE = 2
@@ -21,7 +23,20 @@ MIN_SIDE = 2
 
 
 class ImageError(ValueError):
-    """An input image or video that cannot be used, with the reason."""
+    """An input image or video that cannot be used, with the reason.
+
+    Attributes:
+        reason: a short description of the kind of problem, the same for every input
+            with that problem (for counting); by default the message's last part.
+    """
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message.split(":")[-1].strip()
+
+
+_HEADER_REASONS = {"too_large": "image over the size limit", "unknown_format": "unknown image format",
+                   "truncated": "truncated or malformed image header"}
 
 
 def to_rgb8(image: np.ndarray, *, bgr: bool = False) -> np.ndarray:
@@ -46,7 +61,7 @@ def to_rgb8(image: np.ndarray, *, bgr: bool = False) -> np.ndarray:
         raise ImageError(f"unsupported image shape {image.shape}: expected (H, W), (H, W, 3) or (H, W, 4)")
     h, w = image.shape[:2]
     if h < MIN_SIDE or w < MIN_SIDE:
-        raise ImageError(f"image of {w}x{h} pixels is too small (at least {MIN_SIDE}x{MIN_SIDE})")
+        raise ImageError(f"image of {w}x{h} pixels is too small (at least {MIN_SIDE}x{MIN_SIDE})", reason="image too small")
     image = _to_uint8(image)
     if image.ndim == 2:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
@@ -73,11 +88,14 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
     raise ImageError(f"unsupported image dtype {image.dtype}")
 
 
-def read_image(path: str | Path) -> np.ndarray:
+def read_image(path: str | Path, limits: ImageLimits = ImageLimits()) -> np.ndarray:
     """Read an image file as RGB ``uint8`` (any bit depth and channel count OpenCV reads).
 
+    The width and height are read from the file's header and checked against
+    ``limits`` before the image is decoded (:mod:`dope_core.image_header`).
+
     Raises:
-        ImageError: missing, empty, unreadable or degenerate file.
+        ImageError: missing, empty, unreadable, too large or degenerate file.
     """
     path = Path(path)
     if not path.is_file():
@@ -85,13 +103,17 @@ def read_image(path: str | Path) -> np.ndarray:
     data = np.fromfile(str(path), dtype=np.uint8)
     if data.size == 0:
         raise ImageError(f"{path}: empty file")
+    try:
+        check_encoded(data, limits)
+    except ImageHeaderError as e:
+        raise ImageError(f"{path}: {e}", reason=_HEADER_REASONS[e.reason]) from None
     image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if image is None:
         raise ImageError(f"{path}: not a readable image (corrupt or unsupported format)")
     try:
         return to_rgb8(image, bgr=True)
     except ImageError as e:
-        raise ImageError(f"{path}: {e}") from None
+        raise ImageError(f"{path}: {e}", reason=e.reason) from None
 
 
 @dataclass
@@ -130,9 +152,14 @@ class VideoReader:
         source: a file path, or a camera index such as ``0``.
         stride: keep one frame in ``stride``.
         max_frames: stop after this many kept frames (``None``: no limit).
+        limits: largest frame accepted (the size the container declares is checked when opening).
+
+    Raises:
+        ImageError: the source cannot be opened, or declares frames over ``limits``.
     """
 
-    def __init__(self, source: str | Path | int, *, stride: int = 1, max_frames: int | None = None) -> None:
+    def __init__(self, source: str | Path | int, *, stride: int = 1, max_frames: int | None = None,
+                 limits: ImageLimits = ImageLimits()) -> None:
         if stride < 1:
             raise ValueError("stride must be at least 1")
         self.source = source
@@ -142,6 +169,12 @@ class VideoReader:
         if not self._cap.isOpened():
             what = f"camera {source}" if isinstance(source, int) else f"{source}"
             raise ImageError(f"{what}: cannot be opened as a video")
+        width, height = int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        try:
+            limits.check(width, height, "video frame")
+        except ImageHeaderError as e:
+            self._cap.release()
+            raise ImageError(f"{source}: {e}", reason=_HEADER_REASONS[e.reason]) from None
         self.fps = float(self._cap.get(cv2.CAP_PROP_FPS)) or 30.0
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.announced_frames = count if count > 0 else None

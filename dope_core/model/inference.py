@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Optional, Sequence
 
+import cv2
 import numpy as np
 import torch
 
@@ -93,18 +94,45 @@ class NetworkEstimator:
         """People in each of several RGB ``uint8`` images (run as one network batch)."""
         if not images:
             return []
-        tensors = [self._to_tensor(im, i) for i, im in enumerate(images)]
+        shrunk = [self._shrink(self._check(im, i)) for i, im in enumerate(images)]
+        tensors = [self._to_tensor(small) for small, _ in shrunk]
         outputs = self.model(tensors)
+        for out, (_, ratio) in zip(outputs, shrunk):
+            if ratio is not None:   # back to the pixels of the image given
+                r = torch.tensor(ratio, dtype=out["boxes"].dtype, device=out["boxes"].device)
+                out["boxes"] = out["boxes"] * r.repeat(2)
+                for key in [k for k in out if k.endswith("_pose2d")]:
+                    out[key] = out[key] * r
         return [detections_to_poses(out, image_size=(im.shape[1], im.shape[0]), parts=self.parts,
                                     num_anchor_poses=self.num_anchor_poses, config=self.postprocess,
                                     backend=self.name) for out, im in zip(outputs, images)]
 
-    def _to_tensor(self, image: np.ndarray, index: int) -> torch.Tensor:
+    @staticmethod
+    def _check(image: np.ndarray, index: int) -> np.ndarray:
         if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             desc = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
             raise ValueError(f"image {index} must be an RGB uint8 array of shape (H, W, 3), got {desc}")
         if image.shape[0] < 2 or image.shape[1] < 2:
             raise ValueError(f"image {index} is too small: {image.shape[1]}x{image.shape[0]} pixels")
+        return image
+
+    def _shrink(self, image: np.ndarray) -> tuple[np.ndarray, Optional[tuple[float, float]]]:
+        """Shrink a larger image to the network's input size while still ``uint8`` (before any float copy).
+
+        Returns the image and the ``(x, y)`` ratio from its pixels back to the original's
+        (``None`` when the image was not shrunk). Each side keeps at least one pixel, so
+        images of extreme aspect ratio (2x8000) still run.
+        """
+        h, w = image.shape[:2]
+        transform = self.model.transform
+        scale = min(transform.min_size / min(h, w), transform.max_size / max(h, w))
+        if scale >= 1.0:
+            return image, None
+        nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+        small = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR)
+        return small, (w / nw, h / nh)
+
+    def _to_tensor(self, image: np.ndarray) -> torch.Tensor:
         t = torch.from_numpy(np.ascontiguousarray(image)).to(self._torch_device).permute(2, 0, 1)
         t = t.half() if self.half else t.float()
         return t / 255.0

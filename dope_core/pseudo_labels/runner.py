@@ -24,9 +24,11 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 import cv2
+import numpy as np
 from tqdm import tqdm
 
 from dope_core.fusion import assemble
+from dope_core.image_header import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, ImageHeaderError, ImageLimits, check_encoded
 from dope_core.keypoints import Part
 from dope_core.pseudo_labels.cache import LabelCache, LabelRecord, atomic_write_text
 from dope_core.pseudo_labels.sources import Item, Skip, extract_frames, find_media, image_items
@@ -44,10 +46,18 @@ class LabelSettings:
         min_score: lowest expert score kept in the raw detections (distillation targets).
         gt_threshold: per-part score from which a detection enters the fused pseudo
             ground truth (the hard labels).
+        max_pixels, max_side: larger images (width x height, longest side; pixels, read
+            from the file's header before decoding) are recorded as unreadable, not decoded.
     """
 
     min_score: float = 0.05
     gt_threshold: Mapping[str, float] = field(default_factory=lambda: {"body": 0.5, "hand": 0.5, "face": 0.5})
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_side: int = DEFAULT_MAX_SIDE
+
+    @property
+    def limits(self) -> ImageLimits:
+        return ImageLimits(max_pixels=self.max_pixels, max_side=self.max_side)
 
     def threshold(self, part: Part) -> float:
         return float(self.gt_threshold.get(part.value, 0.5))
@@ -91,7 +101,12 @@ def resolve(spec: str) -> Callable[..., Any]:
 def label_image(estimator: Any, item: Item, cache: LabelCache, settings: LabelSettings) -> LabelRecord:
     """Label one image with ``estimator`` and build its record (never raises on bad images)."""
     image_ref = _image_ref(item.image, cache.root)
-    bgr = cv2.imread(str(item.image), cv2.IMREAD_COLOR)
+    data = np.fromfile(str(item.image), dtype=np.uint8)
+    try:
+        check_encoded(data, settings.limits)
+    except ImageHeaderError as e:
+        return LabelRecord(item.key, image_ref, (0, 0), "unreadable", reason=f"image not decoded: {e}")
+    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if bgr is None or bgr.size == 0:
         return LabelRecord(item.key, image_ref, (0, 0), "unreadable", reason="image cannot be decoded")
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
@@ -160,12 +175,13 @@ def run_labelling(
     if workers < 0:
         raise ValueError(f"workers must be >= 0, got {workers}")
     cache = LabelCache(out)
-    images, videos = find_media(inputs)
+    images, videos = find_media(inputs, exclude=cache.frames_dir)
     summary = LabelSummary()
     items = image_items(images)
     with tqdm(desc="extracting frames", unit="frame", disable=not show_progress or not videos) as bar:
         for video in videos:
-            frames, skip = extract_frames(video, cache.frames_dir, stride=stride, progress=bar.update)
+            frames, skip = extract_frames(video, cache.frames_dir, stride=stride, progress=bar.update,
+                                          limits=settings.limits)
             items += frames
             if skip is not None:
                 summary.skipped_sources.append(skip)

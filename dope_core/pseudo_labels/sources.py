@@ -1,7 +1,11 @@
 """What to label: image files and video frames found under the inputs.
 
 An input is an image file, a video file or a folder (searched recursively for
-both). Video frames are decoded once, every ``stride``-th frame, into the
+both; the cache's ``frames/`` folder is left out, so that a cache inside an input
+folder does not label its own extracted frames). Nothing is ever written to an input: the
+cache holds only ``items/<key>.json`` records, ``summary.json`` and the extracted
+``frames/<key>.jpg``, whose keys (:func:`item_key`) carry a hash of the source's
+absolute path, so inputs with the same name in different folders get their own. Video frames are decoded once, every ``stride``-th frame, into the
 cache's ``frames/`` folder as JPEG files, so that labelling and training read
 plain images (random access, parallel workers) and an interrupted extraction
 resumes by skipping the frames already written.
@@ -18,6 +22,8 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import cv2
+
+from dope_core.image_header import ImageHeaderError, ImageLimits
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"})
@@ -39,8 +45,8 @@ class Skip:
     reason: str
 
 
-def find_media(inputs: Sequence[str | Path]) -> tuple[list[Path], list[Path]]:
-    """Image and video files under ``inputs`` (sorted, each listed once).
+def find_media(inputs: Sequence[str | Path], *, exclude: Optional[Path] = None) -> tuple[list[Path], list[Path]]:
+    """Image and video files under ``inputs`` (sorted, each listed once), none of them under ``exclude``.
 
     Raises:
         FileNotFoundError: an input does not exist.
@@ -48,12 +54,15 @@ def find_media(inputs: Sequence[str | Path]) -> tuple[list[Path], list[Path]]:
     """
     images: set[Path] = set()
     videos: set[Path] = set()
+    skip = exclude.resolve() if exclude is not None else None
     for raw in inputs:
         path = Path(raw)
         if not path.exists():
             raise FileNotFoundError(f"input {str(path)!r} does not exist")
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for f in files:
+            if path.is_dir() and skip is not None and f.resolve().is_relative_to(skip):
+                continue
             suffix = f.suffix.lower()
             if suffix in IMAGE_SUFFIXES:
                 images.add(f.resolve())
@@ -86,17 +95,23 @@ def extract_frames(
     stride: int = 1,
     jpeg_quality: int = 95,
     progress: Optional[Callable[[int], None]] = None,
+    limits: ImageLimits = ImageLimits(),
 ) -> tuple[list[Item], Optional[Skip]]:
     """Decode every ``stride``-th frame of ``video`` into ``frames_dir`` (JPEG, atomic writes).
 
-    Frames already on disk are not written again. A video that cannot be opened
-    or gives no frame is returned as a :class:`Skip`, not raised.
+    Frames already on disk are not written again. A video that cannot be opened,
+    declares frames over ``limits`` or gives no frame is returned as a :class:`Skip`, not raised.
     """
     if stride < 1:
         raise ValueError(f"stride must be >= 1, got {stride}")
     cap = cv2.VideoCapture(str(video))
     if not cap.isOpened():
         return [], Skip(str(video), "video cannot be opened")
+    try:
+        limits.check(int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), "video frame")
+    except ImageHeaderError as e:
+        cap.release()
+        return [], Skip(str(video), str(e))
     items: list[Item] = []
     frames_dir.mkdir(parents=True, exist_ok=True)
     index = 0

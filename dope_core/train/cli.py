@@ -10,7 +10,9 @@ Commands::
 
 ``fit`` under ``torchrun --nproc_per_node N -m dope_core.train.cli fit ...`` trains with
 DDP (NCCL on GPUs, gloo on CPUs). Errors in the inputs or the configuration are
-reported as one line and exit status 2, before any work starts.
+reported as one line and exit status 2, before any work starts. ``label`` exits with
+status 1 when some inputs could not be labelled (the others were; the summary counts
+the failures by reason).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from dope_core.image_header import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE
 from dope_core.train.config import ConfigError
 
 
@@ -38,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     label.add_argument("--min-score", type=float, default=0.05, help="lowest expert score kept as a soft target")
     label.add_argument("--gt-threshold", type=float, default=0.5, help="score from which detections enter the pseudo GT")
     label.add_argument("--parts", nargs="+", default=["body", "hand", "face"], choices=["body", "hand", "face"])
+    label.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                       help=f"larger images (pixels, read from the header before decoding) are skipped "
+                            f"(default {DEFAULT_MAX_PIXELS})")
+    label.add_argument("--max-side", type=int, default=DEFAULT_MAX_SIDE,
+                       help=f"images with a longer side (pixels) are skipped (default {DEFAULT_MAX_SIDE})")
     fit = sub.add_parser("fit", help="train the network on pseudo-label caches")
     fit.add_argument("--config", required=True, help="YAML training configuration")
     fit.add_argument("--resume", action="store_true", help="continue from output_dir/last.pth")
@@ -64,10 +72,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.command == "label":
             from dope_core.pseudo_labels.runner import LabelSettings, run_labelling
 
-            settings = LabelSettings(min_score=args.min_score, gt_threshold={p: args.gt_threshold for p in args.parts})
+            settings = LabelSettings(min_score=args.min_score, gt_threshold={p: args.gt_threshold for p in args.parts},
+                                     max_pixels=args.max_pixels, max_side=args.max_side)
             summary = run_labelling(args.input, args.out, stride=args.stride, workers=args.workers,
                                     estimator_kwargs={"parts": list(args.parts), "num_threads": args.threads}, settings=settings)
             print(summary.text())
+            if summary.status.get("unreadable") or summary.skipped_sources:
+                return 1   # the other items were labelled; the summary says what failed and why
         elif args.command == "fit":
             from dope_core.train.config import load_config
             from dope_core.train.trainer import fit as run_fit

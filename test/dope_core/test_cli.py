@@ -1,4 +1,6 @@
+import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -31,10 +33,11 @@ def inputs(tmp_path):
 
 def test_folder_run_writes_outputs_and_counts_failures(inputs, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main([str(inputs), "-o", str(out), "--view-3d", "--quiet"]) == 0
+    assert main([str(inputs), "-o", str(out), "--view-3d", "--quiet"]) == 1   # some inputs failed
     summary = capsys.readouterr().out
     assert "processed 3 input(s)" in summary
-    assert "failed 3 input(s)" in summary and "empty file" in summary and "too small" in summary
+    assert "failed 3 input(s)" in summary and "1 x empty file" in summary and "1 x image too small" in summary
+    assert "1 x truncated or malformed image header" in summary
     poses = WholeBodyPoses.from_json((out / "hopper.json").read_text())
     assert len(poses.people) == 1 and poses.people[0].face is not None
     assert cv2.imread(str(out / "hopper.jpg")).shape[:2] == (poses.image_size[1], poses.image_size[0])
@@ -162,3 +165,91 @@ def test_bad_camera_file_is_one_line_and_exit_2(tmp_path, capsys, text, why):
     err = capsys.readouterr().err.strip()
     assert why in err and "bad.yaml" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+def _snapshot(folder):
+    return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture()
+def portrait():
+    from matplotlib import cbook
+
+    image = cv2.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    return cv2.resize(image, (256, 300))
+
+
+def test_output_folder_equal_to_inputs_never_touches_them(tmp_path, portrait, capsys):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    cv2.imwrite(str(a / "photo.jpg"), portrait)
+    cv2.imwrite(str(a / "photo.png"), portrait[:, ::-1])
+    cv2.imwrite(str(b / "photo.jpg"), portrait[::2, ::2])
+    cv2.imwrite(str(a / "solo.jpg"), portrait)
+    writer = cv2.VideoWriter(str(a / "clip.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 5, (64, 48))
+    for i in range(3):
+        writer.write(np.full((48, 64, 3), 60 * i, np.uint8))
+    writer.release()
+    before = {**_snapshot(a), **_snapshot(b)}
+    assert main([str(a), str(b), str(a / "solo.jpg"), "-o", str(a), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    after = {**_snapshot(a), **_snapshot(b)}
+    assert {p: after[p] for p in before} == before   # bytes and mtimes of every input unchanged
+    outputs = sorted(p.name for p in set(after) - set(before))
+    # one output per input, named by the documented rules
+    h_a = hashlib.sha1(str((a / "photo.jpg").resolve()).encode()).hexdigest()[:8]
+    h_b = hashlib.sha1(str((b / "photo.jpg").resolve()).encode()).hexdigest()[:8]
+    assert outputs == sorted([f"photo_jpg-{h_a}.json", f"photo_jpg-{h_a}.jpg", f"photo_jpg-{h_b}.json",
+                              f"photo_jpg-{h_b}.jpg", "photo_png.json", "photo_png.jpg", "solo_dope.json",
+                              "solo_dope.jpg", "clip_dope.jsonl", "clip_dope.mp4"])
+    assert "outputs of" in err and "solo_dope" in err and "clip_dope" in err
+    sizes = {json.loads((a / f"{n}.json").read_text())["image_size"][0]
+             for n in (f"photo_jpg-{h_a}", f"photo_jpg-{h_b}", "photo_png")}
+    assert sizes == {256, 128}
+
+
+def test_guard_refuses_links_to_inputs(tmp_path):
+    from dope_core.output_names import InputGuard, OverwriteRefused
+
+    (tmp_path / "in.jpg").write_bytes(b"x")
+    (tmp_path / "sym.jpg").symlink_to(tmp_path / "in.jpg")
+    os.link(tmp_path / "in.jpg", tmp_path / "hard.jpg")
+    guard = InputGuard([tmp_path / "in.jpg"])
+    for p in ("in.jpg", "sym.jpg", "hard.jpg"):
+        with pytest.raises(OverwriteRefused, match="input file"):
+            guard.check(tmp_path / p)
+    assert guard.check(tmp_path / "new.jpg") == tmp_path / "new.jpg"
+
+
+def test_one_bad_input_is_a_counted_skip_and_the_rest_is_processed(tmp_path, portrait, capsys, monkeypatch):
+    import dope_core.cli as cli
+
+    d = tmp_path / "in"
+    d.mkdir()
+    cv2.imwrite(str(d / "a_good.jpg"), portrait)
+    cv2.imwrite(str(d / "b_huge.png"), np.zeros((40, 33000), np.uint8))    # over the 16384-pixel side limit
+    cv2.imwrite(str(d / "c_wide.png"), np.zeros((2, 8000), np.uint8))      # odd but valid
+    cv2.imwrite(str(d / "d_raises.png"), np.zeros((77, 33), np.uint8))     # the estimator fails on this one
+    cv2.imwrite(str(d / "e_good.jpg"), portrait[:, ::-1])
+    real = cli.build_estimator
+
+    def flaky(*args, **kwargs):
+        est = real(*args, **kwargs)
+
+        class Flaky:
+            name, device = est.name, est.device
+
+            def __call__(self, image):
+                if image.shape[:2] == (77, 33):
+                    raise RuntimeError("simulated failure inside the estimator")
+                return est(image)
+        return Flaky()
+
+    monkeypatch.setattr(cli, "build_estimator", flaky)
+    before = _snapshot(d)
+    assert main([str(d), "-o", str(d), "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "processed 3 input(s)" in out and "failed 2 input(s)" in out
+    assert "1 x image over the size limit" in out and "1 x error while processing (RuntimeError)" in out
+    assert {p: v for p, v in _snapshot(d).items() if p in before} == before
+    assert {p.name for p in d.glob("*.json")} == {"a_good_dope.json", "c_wide.json", "e_good_dope.json"}

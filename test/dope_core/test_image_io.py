@@ -1,7 +1,10 @@
+import struct
+
 import cv2
 import numpy as np
 import pytest
 
+from dope_core.image_header import ImageLimits
 from dope_core.image_io import ImageError, VideoReader, list_inputs, read_image, to_rgb8
 
 
@@ -42,10 +45,30 @@ def test_read_image_bad_files(tmp_path):
     (tmp_path / "bad.png").write_bytes(b"not an image")
     with pytest.raises(ImageError, match="empty file"):
         read_image(tmp_path / "empty.jpg")
-    with pytest.raises(ImageError, match="not a readable image"):
+    with pytest.raises(ImageError, match="unknown image format"):
         read_image(tmp_path / "bad.png")
     with pytest.raises(ImageError, match="no such file"):
         read_image(tmp_path / "missing.png")
+    ok, png = cv2.imencode(".png", np.random.default_rng(0).integers(0, 255, (30, 40, 3), dtype=np.uint8))
+    (tmp_path / "cut.png").write_bytes(png.tobytes()[:60])
+    with pytest.raises(ImageError, match="not a readable image"):
+        read_image(tmp_path / "cut.png")
+
+
+def test_read_image_checks_the_declared_size_before_decoding(tmp_path):
+    ok, png = cv2.imencode(".png", np.zeros((30, 40, 3), np.uint8))
+    data = bytearray(png.tobytes())
+    data[16:24] = struct.pack(">II", 20000, 20000)   # a header declaring 400 megapixels
+    (tmp_path / "huge.png").write_bytes(bytes(data))
+    with pytest.raises(ImageError, match="20000x20000 pixels exceeds the limit") as e:
+        read_image(tmp_path / "huge.png")
+    assert e.value.reason == "image over the size limit"
+    cv2.imwrite(str(tmp_path / "ok.png"), np.zeros((30, 40, 3), np.uint8))
+    assert read_image(tmp_path / "ok.png", ImageLimits(max_pixels=1200, max_side=40)).shape == (30, 40, 3)
+    with pytest.raises(ImageError, match="exceeds the limit"):
+        read_image(tmp_path / "ok.png", ImageLimits(max_pixels=1199))
+    with pytest.raises(ImageError, match="exceeds the limit"):
+        read_image(tmp_path / "ok.png", ImageLimits(max_side=39))
 
 
 def test_read_image_16bit_and_rgba_files(tmp_path):

@@ -108,3 +108,19 @@ def test_the_post_processing_can_be_chosen(checkpoints):
     ppi(image), nms(image)
     with pytest.raises(ValueError, match="ppi, nms"):
         build_estimator("network", checkpoint=checkpoints["mobilenetv2"], device="cpu", postprocess="mean")
+
+
+def test_extreme_aspect_ratios_run_and_large_images_shrink_before_float():
+    """A 2x8000 image once failed in the resize; a large image's boxes come back in its own pixels."""
+    from matplotlib import cbook
+
+    est = build_estimator("network")
+    for shape in [(2, 8000, 3), (8000, 2, 3), (40, 33000, 3)]:
+        assert isinstance(est(np.full(shape, 128, np.uint8)), WholeBodyPoses)
+    image = cv2.cvtColor(cv2.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)), cv2.COLOR_BGR2RGB)
+    small, ratio = est._shrink(np.ascontiguousarray(np.tile(image, (2, 2, 1))))
+    assert small.dtype == np.uint8 and min(small.shape[:2]) == est.model.transform.min_size
+    assert ratio == pytest.approx((1024 / small.shape[1], 1200 / small.shape[0]))
+    base = est(image).people[0].body.box
+    big = est(cv2.resize(image, None, fx=3, fy=3)).people[0].body.box
+    np.testing.assert_allclose(big, 3 * base, rtol=0.05, atol=6)

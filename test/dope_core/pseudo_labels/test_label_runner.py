@@ -91,3 +91,31 @@ def test_bad_record_is_a_clear_error() -> None:
         LabelRecord.from_dict({"version": 99})
     with pytest.raises(ValueError, match="missing the key"):
         LabelRecord.from_dict({"version": 1, "key": "k"})
+
+
+def test_labelling_into_the_input_folder_never_touches_inputs(tmp_path: Path, monkeypatch) -> None:
+    import functools
+    import struct
+
+    import dope_core.pseudo_labels.runner as runner
+    from dope_core.train.cli import main as train_main
+
+    d = _media(tmp_path)
+    (d / "other").mkdir()
+    cv2.imwrite(str(d / "other" / "a.jpg"), np.full((30, 40, 3), 200, np.uint8))   # same name as d/a.jpg
+    cv2.imwrite(str(d / "a.png"), np.full((30, 40, 3), 150, np.uint8))             # same stem
+    ok, png = cv2.imencode(".png", np.full((30, 40, 3), 90, np.uint8))
+    huge = bytearray(png.tobytes())
+    huge[16:24] = struct.pack(">II", 30000, 30000)       # declares 900 megapixels: refused before decoding
+    (d / "huge.png").write_bytes(bytes(huge))
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in d.rglob("*") if p.is_file()}
+    args = ["label", "--input", str(d), "--out", str(d), "--workers", "0", "--stride", "3"]
+    monkeypatch.setattr(runner, "run_labelling", functools.partial(runner.run_labelling, estimator=FAKE))
+    assert train_main(args) == 1          # corrupt.jpg, huge.png and broken.mp4 failed; the rest was labelled
+    assert train_main(args) == 1          # a second run resumes; the cache's own frames are not inputs
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in before} == before
+    records = list(LabelCache(d).records())
+    assert len(records) == 7 + 3     # 7 images (other/a.jpg, a.jpg and a.png apart) + frames 0, 3, 6
+    assert len({r.key for r in records}) == len(records)
+    huge_record = next(r for r in records if r.image.endswith("huge.png"))
+    assert huge_record.status == "unreadable" and "30000x30000 pixels exceeds" in huge_record.reason

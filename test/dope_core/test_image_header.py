@@ -1,0 +1,55 @@
+import struct
+
+import cv2
+import numpy as np
+import pytest
+
+from dope_core.image_header import ImageHeaderError, ImageLimits, check_encoded, read_dimensions
+
+IMAGE = np.random.default_rng(0).integers(0, 255, (37, 53, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("ext, params", [
+    (".png", []), (".jpg", []), (".jpg", [cv2.IMWRITE_JPEG_PROGRESSIVE, 1]), (".bmp", []), (".webp", []),
+    (".webp", [cv2.IMWRITE_WEBP_QUALITY, 101]), (".tiff", []), (".ppm", []), (".pgm", []), (".pbm", []),
+    (".pam", []), (".pfm", []), (".ras", []), (".hdr", []),
+])
+def test_dimensions_of_every_format_opencv_writes(ext, params):
+    image = IMAGE[:, :, 0] if ext in (".pgm", ".pbm") else IMAGE
+    if ext in (".pfm", ".hdr"):
+        image = image.astype(np.float32) / 255
+    ok, buf = cv2.imencode(ext, image, params)
+    assert ok
+    assert read_dimensions(buf) == (53, 37)
+    assert read_dimensions(buf.tobytes()) == (53, 37)
+
+
+def test_jpeg_size_found_after_large_metadata_segments():
+    ok, jpg = cv2.imencode(".jpg", IMAGE)
+    app = b"\xff\xe1" + struct.pack(">H", 65535) + bytes(65533)   # a 64 KB APP1 (EXIF-like) segment
+    data = jpg.tobytes()[:2] + app * 3 + jpg.tobytes()[2:]
+    assert read_dimensions(data) == (53, 37)
+    assert cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR).shape == (37, 53, 3)
+
+
+def test_limits_refuse_before_decoding():
+    ok, png = cv2.imencode(".png", np.zeros((20000, 200), np.uint8))   # 4 megapixels but a 20000-pixel side
+    with pytest.raises(ImageHeaderError, match="200x20000 pixels exceeds") as e:
+        check_encoded(png)
+    assert e.value.reason == "too_large"
+    assert check_encoded(png, ImageLimits(max_side=20000)) == (200, 20000)
+    with pytest.raises(ImageHeaderError, match="exceeds"):
+        check_encoded(png, ImageLimits(max_pixels=3_999_999, max_side=20000))
+    with pytest.raises(ValueError):
+        ImageLimits(max_pixels=0)
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"", "unknown_format"), (b"hello, world", "unknown_format"), (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "unknown_format"),
+    (b"\x89PNG\r\n\x1a\n", "truncated"), (b"\xff\xd8\xff\xe0\x00\x10JFIF", "truncated"), (b"\xff\xd8junk", "truncated"),
+    (b"II*\x00\xff\xff\xff\x00", "truncated"), (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "truncated"), (b"P6\n", "truncated"),
+])
+def test_unknown_or_truncated_headers_are_refused(data, reason):
+    with pytest.raises(ImageHeaderError) as e:
+        read_dimensions(data)
+    assert e.value.reason == reason
