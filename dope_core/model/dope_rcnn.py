@@ -55,7 +55,11 @@ class DopeRCNN(nn.Module):
             rpn_targets = [{"boxes": torch.cat([t[p]["boxes"].reshape(-1, 4) for p in PARTS if p in t]
                                                or [batch.tensors.new_zeros((0, 4))])} for t in targets]
         proposals, rpn_losses = self.rpn(batch, features, rpn_targets)
-        detections, head_losses = self.roi_heads(features, proposals, batch.image_sizes, targets)
+        # The RoI pooler infers the feature map's scale from the sizes it is given on its first call
+        # and keeps it; the padded batch size gives the backbone's exact stride whatever the first
+        # image (an image a pixel high would otherwise fix a wrong scale for the model's lifetime).
+        padded = [(int(batch.tensors.shape[-2]), int(batch.tensors.shape[-1]))] * len(batch.image_sizes)
+        detections, head_losses = self.roi_heads(features, proposals, padded, targets)
         if self.training:
             return {**rpn_losses, **head_losses}
         return self.transform.postprocess(detections, batch.image_sizes, original_sizes)

@@ -74,7 +74,11 @@ class DopeRoIHeads(nn.Module):
         self, features: Mapping[str, Tensor], proposals: list[Tensor], image_sizes: list[tuple[int, int]],
         targets: Optional[list[dict[str, dict[str, Tensor]]]] = None,
     ) -> tuple[list[dict[str, Tensor]], dict[str, Tensor]]:
-        """Detections (eval) or named losses (training), as ``(detections, losses)``."""
+        """Detections (eval) or named losses (training), as ``(detections, losses)``.
+
+        ``image_sizes`` are the padded batch's ``(H, W)`` per image (pixels): the RoI pooler
+        infers the features' scale from them once, on its first call.
+        """
         if self.training:
             if targets is None:
                 raise ValueError("targets are required in training mode")

@@ -111,13 +111,16 @@ def test_the_post_processing_can_be_chosen(checkpoints):
 
 
 def test_extreme_aspect_ratios_run_and_large_images_shrink_before_float():
-    """A 2x8000 image once failed in the resize; a large image's boxes come back in its own pixels."""
+    """A 2x8000 image once failed in the resize, and as a first image it fixed a wrong RoI scale for good;
+    a large image's boxes come back in its own pixels."""
     from matplotlib import cbook
 
+    image = cv2.cvtColor(cv2.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)), cv2.COLOR_BGR2RGB)
+    fresh = build_estimator("network")(image)
     est = build_estimator("network")
     for shape in [(2, 8000, 3), (8000, 2, 3), (40, 33000, 3)]:
         assert isinstance(est(np.full(shape, 128, np.uint8)), WholeBodyPoses)
-    image = cv2.cvtColor(cv2.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)), cv2.COLOR_BGR2RGB)
+    assert est(image).to_json() == fresh.to_json()
     small, ratio = est._shrink(np.ascontiguousarray(np.tile(image, (2, 2, 1))))
     assert small.dtype == np.uint8 and min(small.shape[:2]) == est.model.transform.min_size
     assert ratio == pytest.approx((1024 / small.shape[1], 1200 / small.shape[0]))
