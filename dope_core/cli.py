@@ -70,6 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-tracking", action="store_true",
                    help="videos and webcams: do not give people track ids that persist across frames "
                         "(with tracking, a person keeps its id and colour while seen)")
+    p.add_argument("--no-streaming", action="store_true",
+                   help="experts backend, videos and webcams: search every frame from scratch (slower) instead of "
+                        "following people from frame to frame with the detectors on a schedule")
+    p.add_argument("--detect-every", type=int, default=30, metavar="N",
+                   help="streaming: search the whole frame every N processed frames (0: never by count); "
+                        "a person who enters waits at most that long")
+    p.add_argument("--detect-every-s", type=float, default=2.0, metavar="S",
+                   help="streaming: ... or when S seconds of processing passed since the last search (0: never by time)")
+    p.add_argument("--num-threads", type=int, default=2,
+                   help="experts backend: CPU threads (per model; in streaming, also landmark passes run at once)")
     p.add_argument("--stride", type=int, default=1, help="videos: process one frame in STRIDE")
     p.add_argument("--max-frames", type=int, default=None, help="videos and webcams: stop after this many processed frames")
     p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
@@ -114,9 +124,9 @@ class Runner:
         self.seconds = 0.0
         self.frames = 0
 
-    def estimate(self, image: np.ndarray) -> WholeBodyPoses:
+    def estimate(self, image: np.ndarray, estimator: PoseEstimator | None = None) -> WholeBodyPoses:
         t = time.perf_counter()
-        poses = self.estimator(image)
+        poses = (estimator or self.estimator)(image)
         self.seconds += time.perf_counter() - t
         self.frames += 1
         self.totals.update(poses.counts())
@@ -188,13 +198,14 @@ class Runner:
         reader = VideoReader(source, stride=self.args.stride, max_frames=self.args.max_frames, limits=self.limits)
         writer = None
         tracker = None if self.args.no_tracking else PersonTracker()
+        stream = self.streaming(tracker)
         last: tuple[np.ndarray, WholeBodyPoses] | None = None
         n = 0
         video_target = self.target(name, ".mp4")
         try:
             with open(self.target(name, ".jsonl"), "w") as jsonl:
                 for frame in _progress(reader, len(reader) or None, name, self.args.quiet):
-                    poses = self.place(self.estimate(frame.image), str(source))
+                    poses = self.place(self.estimate(frame.image, stream), str(source))
                     if tracker is not None:
                         poses = tracker.update(poses, stamp=frame.index / reader.fps)
                     jsonl.write(json.dumps({"frame": frame.index, **poses.to_dict()}) + "\n")
@@ -210,6 +221,8 @@ class Runner:
         finally:
             if writer is not None:
                 writer.release()
+            if stream is not None:
+                stream.close()
         if n == 0:
             raise ImageError(f"{source}: no readable frame")
         if reader.ended_early:
@@ -222,6 +235,18 @@ class Runner:
         self.done += 1
         if not self.args.quiet:
             _say(f"{name}: {n} frames" + (f", {tracker.tracks_started} people tracked" if tracker is not None else ""))
+
+    def streaming(self, tracker: PersonTracker | None) -> PoseEstimator | None:
+        """The streaming estimator for one video (experts backend, unless ``--no-streaming``); ``None``: per frame."""
+        from dope_core.experts.ensemble import ExpertsEstimator
+
+        if self.args.no_streaming or not isinstance(self.estimator, ExpertsEstimator):
+            return None
+        from dope_core.experts.streaming import DetectionSchedule, StreamingExpertsEstimator
+
+        return StreamingExpertsEstimator(self.estimator, num_threads=self.args.num_threads,
+                                         schedule=DetectionSchedule(self.args.detect_every, self.args.detect_every_s),
+                                         ids=tracker.registry.ids if tracker is not None else None)
 
     def summary(self) -> str:
         fps = self.frames / self.seconds if self.seconds > 0 else 0.0
@@ -268,6 +293,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--stride must be at least 1")
     if args.max_frames is not None and args.max_frames < 1:
         parser.error("--max-frames must be at least 1")
+    if args.detect_every < 0 or args.detect_every_s < 0:
+        parser.error("--detect-every and --detect-every-s must be >= 0")
+    if args.num_threads < 1:
+        parser.error("--num-threads must be at least 1")
     if args.hfov is not None and not 0.0 < args.hfov < 180.0:
         parser.error("--hfov must be between 0 and 180 degrees")
     if args.rectified and args.camera is None:
@@ -307,7 +336,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         estimator = build_estimator(args.backend, parts=args.parts, checkpoint=args.checkpoint,
                                     device=args.device, half=args.half, postprocess=args.postprocess,
-                                    tile_fractions=(0.5, 0.3) if args.thorough else (0.5,))
+                                    tile_fractions=(0.5, 0.3) if args.thorough else (0.5,),
+                                    num_threads=args.num_threads)
     except (FileNotFoundError, ValueError, RuntimeError) as e:
         print(f"dope: cannot build the {args.backend} backend: {e}", file=sys.stderr)
         return 2

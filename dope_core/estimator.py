@@ -7,12 +7,16 @@ Every consumer (command line, ROS node, evaluation, pseudo-labelling) goes throu
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import TYPE_CHECKING, Optional, Protocol, Sequence
 
 import numpy as np
 
 from dope_core.keypoints import Part
 from dope_core.structures import WholeBodyPoses
+
+if TYPE_CHECKING:
+    from dope_core.experts.streaming import DetectionSchedule
+    from dope_core.tracking import TrackIdAllocator
 
 BACKENDS = ("experts", "network")
 
@@ -39,6 +43,9 @@ def build_estimator(
     half: bool = False,
     postprocess: str | None = None,
     tile_fractions: Sequence[float] = (0.5,),
+    streaming: Optional["DetectionSchedule"] = None,
+    num_threads: int = 2,
+    track_ids: Optional["TrackIdAllocator"] = None,
 ) -> PoseEstimator:
     """Build an estimator.
 
@@ -55,6 +62,14 @@ def build_estimator(
             ``"nms"``; ``None`` keeps the checkpoint's choice.
         tile_fractions: experts backend: tile sizes of the whole-image detector passes
             (:class:`dope_core.experts.ensemble.ExpertsEstimator`).
+        streaming: experts backend: for a stream of frames (camera, video), follow people
+            from frame to frame and search the whole frame on this schedule
+            (:class:`dope_core.experts.streaming.StreamingExpertsEstimator`); ``None``:
+            every image searched from scratch. The network backend ignores it.
+        num_threads: experts backend: CPU threads (LiteRT threads of each model; in
+            streaming, also the number of landmark passes run at once).
+        track_ids: streaming: where track ids come from (a
+            :class:`~dope_core.tracking.PersonTracker`'s ``registry.ids``); ``None``: none.
 
     Raises:
         ValueError: unknown backend or part, or a CUDA device for the experts backend.
@@ -66,7 +81,12 @@ def build_estimator(
                              "honoured: use device 'auto' or 'cpu', or backend 'network' for a GPU")
         from dope_core.experts.ensemble import ExpertsEstimator
 
-        return ExpertsEstimator(parts=parts, tile_fractions=tile_fractions)
+        experts = ExpertsEstimator(parts=parts, tile_fractions=tile_fractions, num_threads=num_threads)
+        if streaming is None:
+            return experts
+        from dope_core.experts.streaming import StreamingExpertsEstimator
+
+        return StreamingExpertsEstimator(experts, schedule=streaming, num_threads=num_threads, ids=track_ids)
     if backend == "network":
         from dope_core.model.inference import NetworkEstimator
 

@@ -17,7 +17,10 @@ Three pieces, usable apart:
   (boxes here, image regions in a streaming estimator) can use it.
 * :class:`PersonTracker` matches people to tracks by greedy box overlap (IoU): pairs
   are taken best IoU first, each track and person at most once, pairs under
-  ``iou_threshold`` are not matched; an unmatched person starts a new track.
+  ``iou_threshold`` are not matched; an unmatched person starts a new track. A person
+  that arrives with a ``track_id`` (from an estimator that follows people by their
+  image regions, :class:`dope_core.experts.streaming.StreamingExpertsEstimator`) keeps
+  it: that id's track continues (or starts) without box matching.
 
 The box of a person is its body's when there is one, else its face's, else a hand's
 (pixels, ``x1, y1, x2, y2``); a track compares with the box of the same kind seen
@@ -133,11 +136,12 @@ class TrackRegistry:
         self._now = stamp
         return lost
 
-    def start(self) -> int:
-        """A new track seen now; returns its id."""
+    def start(self, track_id: Optional[int] = None) -> int:
+        """A new track seen now; returns its id: ``track_id`` when given (an id that the
+        caller drew from :attr:`ids`, e.g. a streaming estimator's), else a new one."""
         if self._now is None:
             raise RuntimeError("advance() the registry to a stamp first")
-        track_id = self.ids.next()
+        track_id = self.ids.next() if track_id is None else int(track_id)
         self._lives[track_id] = _Life(self._now, self._now)
         return track_id
 
@@ -237,14 +241,17 @@ class PersonTracker:
         for track_id in lost:
             self._tracks.pop(track_id, None)
         current = [_boxes(p) for p in poses.people]
-        ids = list(self._tracks)
+        given = {p: person.track_id for p, person in enumerate(poses.people) if person.track_id is not None}
+        ids = [i for i in self._tracks if i not in set(given.values())]
         pairs = []
         for t, track_id in enumerate(ids):
             for p, boxes in enumerate(current):
+                if p in given:
+                    continue
                 iou = self._similarity(self._tracks[track_id].boxes, boxes)
                 if iou >= self.iou_threshold and iou > 0.0:
                     pairs.append((iou, t, p))
-        track_of: dict[int, int] = {}
+        track_of: dict[int, int] = dict(given)
         used: set[int] = set()
         for _, t, p in sorted(pairs, key=lambda pair: -pair[0]):
             if t not in used and p not in track_of:
@@ -253,8 +260,8 @@ class PersonTracker:
         people = []
         for p, person in enumerate(poses.people):
             track_id = track_of.get(p)
-            if track_id is None:
-                track_id = self.registry.start()
+            if track_id is None or track_id not in self._tracks:
+                track_id = self.registry.start(track_id)
                 self._tracks[track_id] = _Track({}, person)
             else:
                 self.registry.seen(track_id)

@@ -40,6 +40,7 @@ from visualization_msgs.msg import MarkerArray
 
 from dope_core.draw import draw_poses
 from dope_core.estimator import build_estimator
+from dope_core.experts.streaming import DetectionSchedule
 from dope_core.image_encoding import ImageDecodeError, decode_compressed, decode_raw, encode_raw
 from dope_core.keypoints import Part
 from dope_core.mirror import mirror_poses_2d, unmirror_image, unmirror_intrinsics
@@ -80,12 +81,16 @@ class DopeNode(Node):
                               transport=self._transport, image_topic=get("image_topic"),
                               camera_info_topic=get("camera_info_topic"))
         parts = [Part(p) for p in get("parts")]
-        self._estimator = build_estimator(get("backend"), parts=parts, checkpoint=get("checkpoint") or None,
-                                          device=get("device"), half=bool(get("fp16")),
-                                          postprocess=get("postprocess") or None)
         self._tracker = (PersonTracker(iou_threshold=get("track_iou_threshold"), timeout_s=get("track_timeout_s"),
                                        predict_s=min(get("track_predict_s"), get("track_timeout_s")))
                          if get("track_people") else None)
+        schedule = (DetectionSchedule(every_frames=get("detect_every_frames"), every_s=get("detect_every_s"))
+                    if get("streaming") else None)
+        self._estimator = build_estimator(get("backend"), parts=parts, checkpoint=get("checkpoint") or None,
+                                          device=get("device"), half=bool(get("fp16")),
+                                          postprocess=get("postprocess") or None, streaming=schedule,
+                                          num_threads=get("num_threads"),
+                                          track_ids=self._tracker.registry.ids if self._tracker else None)
         window = get("diagnostics_window")
         self._stats = NodeStats(window=window)
         self._rate = FrequencyStatus(min_hz=get("diagnostics_min_rate_hz"), max_hz=get("diagnostics_max_rate_hz"),
@@ -282,6 +287,7 @@ class DopeNode(Node):
         values = {
             "backend": self._estimator.name,
             "device": self._estimator.device,
+            "streaming": str(hasattr(self._estimator, "searches")).lower(),
             "image_topic": self._topics.image,
             "camera_info_topic": self._topics.camera_info,
             "camera_info": self._camera_info_status,
@@ -292,6 +298,8 @@ class DopeNode(Node):
             "frames_dropped": str(s.dropped),
             **summary.values,
         }
+        if hasattr(self._estimator, "searches"):
+            values["whole_frame_searches"] = str(self._estimator.searches)
         if self._tracker is not None:
             values["tracks_active"] = str(self._tracker.active_tracks)
             values["tracks_started"] = str(self._tracker.tracks_started)

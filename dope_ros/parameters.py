@@ -37,6 +37,17 @@ PARAMETERS: dict[str, Param] = {
     "fp16": Param(False, "Run the network in half precision (CUDA only)."),
     "postprocess": Param("", "Network post-processing: 'ppi' (pose-proposal integration) or 'nms'; '' keeps "
                          "the checkpoint's choice."),
+    "streaming": Param(True, "Experts backend: follow each person from frame to frame (this frame's landmarks give "
+                       "the next frame's body, hand and face regions) and search the whole frame with the "
+                       "detectors only on the schedule below, after a person is lost and on scene cuts; track ids "
+                       "then come from the regions. Off: every frame searched from scratch (several times slower). "
+                       "The network backend ignores it."),
+    "detect_every_frames": Param(30, "Streaming: search the whole frame every this many frames (0: never by count); "
+                                 "a person who enters waits at most this long.", (0, 100000)),
+    "detect_every_s": Param(2.0, "Streaming: search the whole frame when this many seconds passed since the last "
+                            "search (0: never by time).", (0.0, 3600.0)),
+    "num_threads": Param(2, "Experts backend: CPU threads (LiteRT threads of each model; in streaming, also the "
+                         "landmark passes of a frame run at once).", (1, 64)),
     "parts": Param(["body", "hand", "face"], "Parts to estimate, any of 'body', 'hand', 'face'."),
     "body_score_threshold": Param(0.3, "Minimum body detection score to publish.", (0.0, 1.0), False),
     "hand_score_threshold": Param(0.3, "Minimum hand detection score to publish.", (0.0, 1.0), False),

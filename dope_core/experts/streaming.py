@@ -16,7 +16,9 @@ The full per-frame search of :class:`~dope_core.experts.ensemble.ExpertsEstimato
 * on a schedule (:class:`DetectionSchedule`: every N frames and/or every T seconds),
   which finds people who entered since the last search: a newcomer waits at most
   that long;
-* on the frame after a body was lost;
+* on the frame after a confirmed person (one seen in at least ``confirm_frames``
+  frames) was lost; a body that a search found and that vanishes within a frame or
+  two (a spurious detection) just ends, without searching again;
 * on a scene cut, which also ends every track: the frame's coarse grey thumbnail
   (32 x 18) correlates under ``cut_correlation`` with the previous frame's (measured on
   the real clips of ``../shared/data/video``: consecutive frames 0.89-1.0 except
@@ -31,8 +33,10 @@ body by the last search is followed until lost, then waits for the next search.
 On a search frame the people found keep the ids of the tracks whose last body box
 they overlap most (IoU at least ``match_iou``); a tracked person the search missed
 gets its landmark passes too and stays if they find it. A person's ``track_id``
-therefore comes from the region that follows it; ids are never reused within an
-estimator (until :meth:`reset`). Fusion into people is the per-frame mode's
+therefore comes from the region that follows it; ids come from a
+:class:`~dope_core.tracking.TrackIdAllocator` (the node's and the ``dope`` command's
+:class:`~dope_core.tracking.PersonTracker` shares its own, keeps these ids and adds the
+track states), never reused. Fusion into people is the per-frame mode's
 (:func:`dope_core.fusion.assemble`), so both modes give the same kind of result.
 """
 
@@ -59,6 +63,7 @@ from dope_core.experts.tflite import TFLiteModel
 from dope_core.fusion import assemble
 from dope_core.keypoints import Part
 from dope_core.structures import PartPose, WholeBodyPoses
+from dope_core.tracking import TrackIdAllocator
 
 _WRIST_OF_SLOT = {"right_hand": 16, "left_hand": 15}
 """BlazePose wrist landmark of each hand slot of a person."""
@@ -109,6 +114,7 @@ class _Track:
     track_id: int
     body: RotatedRect
     box: np.ndarray
+    frames: int = 1
     hands: dict[str, RotatedRect] = field(default_factory=dict)
     face: Optional[RotatedRect] = None
 
@@ -146,9 +152,12 @@ class StreamingExpertsEstimator:
             its own single-threaded LiteRT interpreters); the detectors and a lone pass
             use the experts' own interpreters.
         match_iou: smallest body-box IoU for a searched person to continue a track.
+        confirm_frames: frames a person must have been seen in for its loss to trigger a search.
         cut_correlation: thumbnails of two consecutive frames correlating under this are
             a scene cut (-1: never).
-        track_ids: set ``Person.track_id`` (off: ``None``, as untracked results).
+        ids: where ``Person.track_id`` comes from: share a :class:`~dope_core.tracking.PersonTracker`'s
+            (``tracker.registry.ids``), which then keeps these ids and adds track states;
+            ``None``: people get no ``track_id``.
         clock: seconds, monotonic (for the schedule; a parameter for tests).
         parts, tile_fractions: as :class:`ExpertsEstimator`, when ``experts`` is not given.
     """
@@ -158,7 +167,9 @@ class StreamingExpertsEstimator:
     tracks_people = True
 
     def __init__(self, experts: ExpertsEstimator | None = None, *, schedule: DetectionSchedule = DetectionSchedule(),
-                 num_threads: int = 2, match_iou: float = 0.3, cut_correlation: float = 0.5, track_ids: bool = True,
+                 num_threads: int = 2, match_iou: float = 0.3, confirm_frames: int = 3,
+                 cut_correlation: float = 0.5,
+                 ids: TrackIdAllocator | None = None,
                  clock: Callable[[], float] = time.monotonic, parts: Sequence[Part | str] = tuple(Part),
                  tile_fractions: Sequence[float] = (0.5,)) -> None:
         if num_threads < 1:
@@ -169,8 +180,9 @@ class StreamingExpertsEstimator:
         self.schedule = schedule
         self.num_threads = num_threads
         self.match_iou = match_iou
+        self.confirm_frames = confirm_frames
         self.cut_correlation = cut_correlation
-        self.track_ids = track_ids
+        self.ids = ids
         self._clock = clock
         self._pool = (ThreadPoolExecutor(max_workers=num_threads, thread_name_prefix="dope_landmarks")
                       if num_threads > 1 else None)
@@ -182,10 +194,10 @@ class StreamingExpertsEstimator:
 
     # ----------------------------------------------------------------- state
     def reset(self) -> None:
-        """Forget every track and search the next frame (a new stream)."""
+        """Forget every track and search the next frame (a new stream); ids are not reused."""
         self._tracks: list[_Track] = []
         self._part_tracks: list[tuple[Part, RotatedRect]] = []
-        self._next_id = 0
+        self._started = 0
         self._last_search: tuple[int, float] | None = None      # (frame number, clock)
         self._lost = False
         self._thumbnail: np.ndarray | None = None
@@ -199,7 +211,7 @@ class StreamingExpertsEstimator:
     @property
     def tracks_started(self) -> int:
         """Tracks started since construction or :meth:`reset`."""
-        return self._next_id
+        return self._started
 
     def close(self) -> None:
         """Stop the landmark threads."""
@@ -325,7 +337,7 @@ class StreamingExpertsEstimator:
             score = (res.pose.score if kind == "body" else res.score) if res is not None else 0.0
             if score < thr[part]:
                 found.dropped += 1
-                found.lost = found.lost or kind == "body"
+                found.lost = found.lost or (kind == "body" and tracks[i].frames >= self.confirm_frames)
                 continue
             if kind == "body":
                 alive[i] = res
@@ -377,20 +389,22 @@ class StreamingExpertsEstimator:
         everyone = assemble([b.pose for b in found.bodies], found.hands, found.faces, image_size=(w, h),
                             backend=self.name)
         landmarks = {id(b.pose): b for b in found.bodies}
+        seen_in = {t.track_id: t.frames for t in self._tracks}
         tracks: list[_Track] = []
         people = []
         for person in everyone.people:
             body = landmarks[id(person.body)]
             track_id = found.owners.get(id(body))
             if track_id is None:
-                track_id = self._next_id
-                self._next_id += 1
-            people.append(dataclasses.replace(person, track_id=track_id if self.track_ids else None))
+                track_id = self.ids.next() if self.ids is not None else -1 - self._started
+                self._started += 1
+            people.append(dataclasses.replace(person, track_id=track_id if self.ids is not None else None))
             rect = body_roi(body)
+            frames = seen_in.get(track_id, 0) + 1
             if rect is None or not in_image(rect, w, h) or len(tracks) >= self.experts.body.max_people:
-                self._lost = True
+                self._lost = self._lost or frames >= self.confirm_frames
                 continue
-            track = _Track(track_id=track_id, body=rect, box=person.body.box.copy())
+            track = _Track(track_id=track_id, body=rect, box=person.body.box.copy(), frames=frames)
             for slot in ("left_hand", "right_hand"):
                 hand = getattr(person, slot)
                 hand_rect = hand_roi(hand) if hand is not None else None

@@ -64,10 +64,12 @@ def test_help_explains_every_option():
     for action in parser._actions:
         assert action.help, action.dest
     text = subprocess.run([sys.executable, "-m", "dope_core.cli", "--help"], capture_output=True, text=True, check=True).stdout
-    for flag in ("--backend", "--checkpoint", "--view-3d", "--stride", "--max-frames", "webcam"):
+    for flag in ("--backend", "--checkpoint", "--view-3d", "--stride", "--max-frames", "webcam", "--no-streaming",
+                 "--detect-every", "--num-threads"):
         assert flag in text
-    with pytest.raises(SystemExit):
-        main(["x", "--stride", "0"])
+    for bad in (["--stride", "0"], ["--detect-every", "-1"], ["--num-threads", "0"]):
+        with pytest.raises(SystemExit):
+            main(["x", *bad])
 
 
 def test_video_people_keep_their_track_id(tmp_path, capsys):
@@ -100,6 +102,12 @@ def test_video_people_keep_their_track_id(tmp_path, capsys):
     assert main([str(video), "-o", str(tmp_path / "off"), "--no-images", "--no-tracking", "--quiet"]) == 0
     frames = [json.loads(line) for line in (tmp_path / "off" / "walk.jsonl").read_text().splitlines()]
     assert all("track_id" not in p for f in frames for p in f["people"]) and len(frames) == 5
+    # Streaming (the default above) and searching every frame (--no-streaming) see the same person.
+    assert main([str(video), "-o", str(tmp_path / "per_frame"), "--no-images", "--no-streaming", "--quiet"]) == 0
+    per_frame = [json.loads(line) for line in (tmp_path / "per_frame" / "walk.jsonl").read_text().splitlines()]
+    for a, b in zip(frames, per_frame):
+        head = [np.array(max(f["people"], key=height)["body"]["keypoints_2d"][12]) for f in (a, b)]
+        assert np.linalg.norm(head[0] - head[1]) < 0.05 * height(max(b["people"], key=height))
 
 
 def _calibration(path, width: int, height: int, f: float, d=(0.0, 0.0, 0.0, 0.0, 0.0)) -> str:

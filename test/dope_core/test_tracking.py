@@ -148,3 +148,18 @@ def test_poses_are_copied_and_reset_forgets_the_tracks():
 def test_invalid_settings_are_refused(kwargs):
     with pytest.raises(ValueError):
         PersonTracker(**kwargs)
+
+
+def test_people_that_arrive_with_an_id_keep_it():
+    tracker = PersonTracker(session=0)
+    given = tracker.registry.ids.next()                  # an id drawn by a streaming estimator
+    frame = _frame([0, 0, 100, 300], [300, 0, 400, 300])
+    frame.people[1] = Person(id=1, score=0.9, body=frame.people[1].body, track_id=given)
+    first = tracker.update(frame)
+    assert _ids(first) == [1, 0] and [p.track_state for p in first.people] == [TrackState.NEW] * 2
+    # The given id wins over box overlap: the region-tracked person moved onto the other's box.
+    moved = _frame([0, 0, 100, 300], [5, 0, 105, 300])
+    moved.people[1] = Person(id=1, score=0.9, body=moved.people[1].body, track_id=given)
+    second = tracker.update(moved)
+    assert _ids(second) == [1, 0] and second.people[1].track_state is TrackState.TRACKED
+    assert tracker.tracks_started == 2

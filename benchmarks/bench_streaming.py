@@ -1,0 +1,171 @@
+"""Streaming vs per-frame experts on the same clips, side by side in one run (no ROS).
+
+For each clip, every frame goes through both modes in turn (same frames, same machine
+load): the per-frame experts (every frame searched from scratch, ``dope --no-streaming``)
+and the streaming experts (people followed from frame to frame, the detectors on a
+schedule; the default of ``dope`` on videos and of the node). Reported per mode:
+frames/s, latency mean / p95 (time in the estimator per frame, ms), CPU-ms per frame
+(process CPU time, all threads), people per frame, whole-frame searches; and their
+agreement: PCK@0.1 of the streaming parts against the per-frame parts on the same frame,
+over the parts both found (matched by box IoU >= 0.3; threshold 0.1 x the per-frame
+part's longer box side), and the bodies each mode found that the other did not.
+
+The streaming schedule runs on the streaming estimator's own processing time (as if it
+ran alone). The machine may be shared: the load average is printed; compare ratios.
+Usage:
+    .venv/bin/python benchmarks/bench_streaming.py --frames 60 [--video CLIP ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_VIDEO = REPO.parent / "shared" / "data" / "video"
+DEFAULT_CLIPS = ("sports2d_demo.mp4", "openpose_video.avi", "vtest.avi", "pose2sim/MultiPerson/cam01.mp4")
+
+sys.path.insert(0, str(REPO))
+
+from dope_core.keypoints import Part  # noqa: E402
+from dope_core.structures import WholeBodyPoses  # noqa: E402
+from dope_core.train.agreement import Agreement  # noqa: E402
+
+
+class OwnClock:
+    """Seconds spent inside the timed estimator only (the streaming schedule's clock)."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def parts_of(poses: WholeBodyPoses) -> dict[Part, list]:
+    """Every body, hand and face of a result (assigned or not)."""
+    out: dict[Part, list] = {p: [] for p in Part}
+    for person in poses.people:
+        for _, pose in person.parts():
+            out[pose.part].append(pose)
+    for pose in poses.unassigned:
+        out[pose.part].append(pose)
+    return out
+
+
+def load_avg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def run_clip(path: Path, frames: int, max_width: int, schedule, num_threads: int) -> dict:
+    from dope_core.experts.ensemble import ExpertsEstimator
+    from dope_core.experts.streaming import StreamingExpertsEstimator
+    from dope_core.tracking import TrackIdAllocator
+    from dope_ros.video_source import video_frames
+
+    images = list(video_frames(path, max_frames=frames, max_width=max_width))
+    per_frame = ExpertsEstimator(num_threads=num_threads)
+    clock = OwnClock()
+    stream = StreamingExpertsEstimator(per_frame, schedule=schedule, num_threads=num_threads, clock=clock,
+                                       ids=TrackIdAllocator(0))
+    per_frame(images[0])                       # warm-up (XNNPACK set-up), not timed
+    times = {"per_frame": [], "streaming": []}
+    cpu = {"per_frame": 0.0, "streaming": 0.0}
+    people = {"per_frame": 0, "streaming": 0}
+    agreement = Agreement(alpha=0.1, min_iou=0.3)
+    only = {"per_frame": 0, "streaming": 0}
+    for image in images:
+        results = {}
+        for mode, estimator in (("per_frame", per_frame), ("streaming", stream)):
+            c, t = time.process_time(), time.perf_counter()
+            results[mode] = estimator(image)
+            dt = time.perf_counter() - t
+            cpu[mode] += time.process_time() - c
+            times[mode].append(dt)
+            people[mode] += len(results[mode].people)
+            if mode == "streaming":
+                clock.t += dt
+        ref, got = parts_of(results["per_frame"]), parts_of(results["streaming"])
+        before = {p: (a.matched, a.teachers, a.students) for p, a in agreement.parts.items()}
+        for part in Part:
+            agreement.add(part, got[part], ref[part])
+        body = agreement.parts[Part.BODY]
+        matched = body.matched - before[Part.BODY][0]
+        only["per_frame"] += len(ref[Part.BODY]) - matched
+        only["streaming"] += len(got[Part.BODY]) - matched
+    stream.close()
+    n = len(images)
+    out = {"clip": str(path), "frames": n, "size": f"{images[0].shape[1]}x{images[0].shape[0]}",
+           "searches": stream.searches, "modes": {}, "agreement": {}, "bodies_only_found_by": only}
+    for mode in times:
+        t = np.array(times[mode])
+        out["modes"][mode] = {"fps": n / t.sum(), "latency_ms_mean": 1000 * t.mean(),
+                              "latency_ms_p95": 1000 * float(np.percentile(t, 95)),
+                              "cpu_ms_per_frame": 1000 * cpu[mode] / n, "people_per_frame": people[mode] / n}
+    for part, a in agreement.parts.items():
+        both = a.correct / (a.matched * part.num_keypoints) if a.matched else float("nan")
+        out["agreement"][part.value] = {"pck_both_found": both, "both_found": a.matched,
+                                        "per_frame_parts": a.teachers, "streaming_parts": a.students}
+    return out
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--video", type=Path, action="append", default=None,
+                   help="clip(s) to run (default: the demo clip and multi-person clips of ../shared/data/video)")
+    p.add_argument("--frames", type=int, default=60)
+    p.add_argument("--max-width", type=int, default=960)
+    p.add_argument("--detect-every", type=int, default=30, help="streaming: whole-frame search every N frames")
+    p.add_argument("--detect-every-s", type=float, default=2.0, help="streaming: ... or every S seconds")
+    p.add_argument("--num-threads", type=int, default=2)
+    p.add_argument("--out", type=Path, default=REPO / "out" / "bench_streaming")
+    args = p.parse_args()
+    from dope_core.experts.streaming import DetectionSchedule
+
+    clips = args.video or [SHARED_VIDEO / c for c in DEFAULT_CLIPS if (SHARED_VIDEO / c).is_file()]
+    if not clips:
+        p.error(f"no clip given and none found under {SHARED_VIDEO}")
+    schedule = DetectionSchedule(args.detect_every, args.detect_every_s)
+    machine = {"cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(),
+               "load_average_start": load_avg(), "num_threads": args.num_threads,
+               "schedule": {"every_frames": args.detect_every, "every_s": args.detect_every_s}}
+    print(f"CPUs: {os.cpu_count()}; load average (1, 5, 15 min) at start: {machine['load_average_start']}")
+    results = [run_clip(c, args.frames, args.max_width, schedule, args.num_threads) for c in clips]
+    machine["load_average_end"] = load_avg()
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench_streaming.json").write_text(json.dumps({"machine": machine, "clips": results}, indent=2))
+    print(f"load average at end: {machine['load_average_end']}")
+    print("| clip | size, frames | mode | frames/s | latency mean / p95 (ms) | CPU-ms/frame | people/frame | "
+          "whole-frame searches |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in results:
+        for mode, m in r["modes"].items():
+            print(f"| {Path(r['clip']).name} | {r['size']}, {r['frames']} | {mode.replace('_', '-')} | {m['fps']:.2f} | "
+                  f"{m['latency_ms_mean']:.0f} / {m['latency_ms_p95']:.0f} | {m['cpu_ms_per_frame']:.0f} | "
+                  f"{m['people_per_frame']:.2f} | {r['searches'] if mode == 'streaming' else r['frames']} |")
+    print()
+    print("| clip | streaming / per-frame rate | body PCK@0.1 (both found) | hand | face | "
+          "bodies found only per-frame / only streaming |")
+    print("|---|---|---|---|---|---|")
+    for r in results:
+        a = r["agreement"]
+        ratio = r["modes"]["streaming"]["fps"] / r["modes"]["per_frame"]["fps"]
+
+        def cell(part: str) -> str:
+            x = a[part]
+            return "-" if not x["both_found"] else f"{x['pck_both_found']:.3f} ({x['both_found']})"
+
+        print(f"| {Path(r['clip']).name} | {ratio:.1f}x | {cell('body')} | {cell('hand')} | {cell('face')} | "
+              f"{r['bodies_only_found_by']['per_frame']} / {r['bodies_only_found_by']['streaming']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
