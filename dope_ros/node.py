@@ -282,8 +282,9 @@ class DopeNode(Node):
                 self._warn("stale_input", f"{stale.message} on {self._topics.image}")
             checks = [self._rate.update(), stale]
         summary = merge(checks + [s.bad.update(), info])
-        if self._image_sub is None and summary.level == Level.OK:
-            summary.message = "idle (lazy): no subscriber to any output, camera unsubscribed"
+        if self._image_sub is None:
+            idle = "idle (lazy): no subscriber to any output, camera unsubscribed"
+            summary.message = idle if summary.level == Level.OK else f"{idle}; {summary.message}"
         values = {
             "backend": self._estimator.name,
             "device": self._estimator.device,

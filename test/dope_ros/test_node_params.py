@@ -12,6 +12,7 @@ import uuid
 import cv2
 import numpy as np
 import pytest
+from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
 from rclpy.qos import qos_profile_sensor_data
@@ -59,8 +60,13 @@ def _set(client, ns: str, name: str, value) -> tuple[bool, str]:
 @pytest.mark.timeout(180)
 def test_lazy_subscribes_to_the_camera_only_while_an_output_is_wanted(node, ros_client):
     image_topic = f"/{node.ns}/camera/image_raw"
-    time.sleep(1.0)
+    messages: list[str] = []
+    name = f"/{node.ns}/dope: whole-body pose estimation"
+    ros_client.create_subscription(DiagnosticArray, "/diagnostics",
+                                   lambda m: messages.extend(s.message for s in m.status if s.name == name), 10)
+    wait_for(lambda: bool(messages), 10, "the node's diagnostics")
     assert ros_client.count_subscribers(image_topic) == 0  # nobody wants an output yet
+    assert messages[-1].startswith("idle (lazy): no subscriber to any output, camera unsubscribed")
     poses: list[WholeBodyPoseArray] = []
     sub = ros_client.create_subscription(WholeBodyPoseArray, f"/{node.ns}/dope/poses", poses.append, 10)
     wait_for(lambda: ros_client.count_subscribers(image_topic) == 1, 10, "the node subscribing to the camera")
