@@ -27,8 +27,7 @@ class _Layout:
     Attributes:
         channels: values per pixel in a row (2 for packed YUV 4:2:2: one Y and one U or V).
         depth: bytes per value (1 or 2).
-        convert: OpenCV colour conversion to RGB (``None``: channels are taken as they are).
-        order: with ``convert`` None, the indices of R, G, B among the channels (one index: grey).
+        convert: OpenCV colour conversion to RGB (``None``: the pixels are RGB already).
         rows: rows of data per image row, in halves (3 for the NV12/NV21 4:2:0 planes: 1.5).
         even: width (and, for 4:2:0, height) must be even.
     """
@@ -36,7 +35,6 @@ class _Layout:
     channels: int
     depth: int = 1
     convert: Optional[int] = None
-    order: tuple[int, ...] = (0, 1, 2)
     rows: int = 2
     even: bool = False
 
@@ -49,11 +47,13 @@ class _Layout:
 _YUYV = _Layout(2, convert=cv2.COLOR_YUV2RGB_YUYV, even=True)
 _UYVY = _Layout(2, convert=cv2.COLOR_YUV2RGB_UYVY, even=True)
 _LAYOUTS: dict[str, _Layout] = {
-    "rgb8": _Layout(3), "rgba8": _Layout(4), "rgb16": _Layout(3, 2), "rgba16": _Layout(4, 2),
-    "bgr8": _Layout(3, order=(2, 1, 0)), "bgra8": _Layout(4, order=(2, 1, 0)), "8uc3": _Layout(3, order=(2, 1, 0)),
-    "8uc4": _Layout(4, order=(2, 1, 0)), "bgr16": _Layout(3, 2, order=(2, 1, 0)),
-    "bgra16": _Layout(4, 2, order=(2, 1, 0)),
-    "mono8": _Layout(1, order=(0,)), "8uc1": _Layout(1, order=(0,)), "mono16": _Layout(1, 2, order=(0,)),
+    "rgb8": _Layout(3), "rgba8": _Layout(4, convert=cv2.COLOR_RGBA2RGB),
+    "bgr8": _Layout(3, convert=cv2.COLOR_BGR2RGB), "bgra8": _Layout(4, convert=cv2.COLOR_BGRA2RGB),
+    "8uc3": _Layout(3, convert=cv2.COLOR_BGR2RGB), "8uc4": _Layout(4, convert=cv2.COLOR_BGRA2RGB),
+    "rgb16": _Layout(3, 2), "rgba16": _Layout(4, 2, convert=cv2.COLOR_RGBA2RGB),
+    "bgr16": _Layout(3, 2, convert=cv2.COLOR_BGR2RGB), "bgra16": _Layout(4, 2, convert=cv2.COLOR_BGRA2RGB),
+    "mono8": _Layout(1, convert=cv2.COLOR_GRAY2RGB), "8uc1": _Layout(1, convert=cv2.COLOR_GRAY2RGB),
+    "mono16": _Layout(1, 2, convert=cv2.COLOR_GRAY2RGB),
     "uyvy": _UYVY, "yuv422": _UYVY, "yuyv": _YUYV, "yuv422_yuy2": _YUYV,
     "nv12": _Layout(1, convert=cv2.COLOR_YUV2RGB_NV12, rows=3, even=True),
     "nv21": _Layout(1, convert=cv2.COLOR_YUV2RGB_NV21, rows=3, even=True),
@@ -132,14 +132,13 @@ def decode_raw(
         values = rows.view(np.dtype(">u2" if is_bigendian else "<u2")).reshape(data_rows, -1)
         if key == "mono16":
             peak = float(values.max())
-            scaled = values.astype(np.float32) * (255.0 / peak) if peak > 0 else np.zeros(values.shape, np.float32)
-            rows = scaled.round().astype(np.uint8)
+            rows = cv2.convertScaleAbs(values.astype(np.uint16), alpha=255.0 / peak if peak > 0 else 0.0)
         else:
             rows = (values >> 8).astype(np.uint8)
-    pixels = rows.reshape(data_rows, width, layout.channels)
-    if layout.convert is not None:
-        return cv2.cvtColor(pixels if layout.channels > 1 else pixels[:, :, 0], layout.convert)
-    return np.ascontiguousarray(pixels[:, :, list(layout.order) * (3 if len(layout.order) == 1 else 1)])
+    if layout.convert is None:
+        return rows.reshape(data_rows, width, layout.channels)
+    pixels = rows.reshape(data_rows, width, layout.channels) if layout.channels > 1 else rows.reshape(data_rows, width)
+    return cv2.cvtColor(pixels, layout.convert)
 
 
 def decode_compressed(data: bytes | bytearray | memoryview | np.ndarray) -> np.ndarray:
