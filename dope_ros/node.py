@@ -9,7 +9,12 @@ Topics (relative names resolve in the node's namespace; ``~`` is the node's priv
   depth 1), so best-effort and reliable cameras both match;
 * out: ``~/poses`` (``dope_ros/WholeBodyPoseArray``), ``~/markers``
   (``visualization_msgs/MarkerArray``), ``~/annotated_image`` (``sensor_msgs/Image``, rgb8),
-  ``/diagnostics`` (``diagnostic_msgs/DiagnosticArray``).
+  ``/diagnostics`` (``diagnostic_msgs/DiagnosticArray``, :mod:`dope_ros.health`), and the
+  ROS4HRI ``/humans/bodies/...`` topics where ``hri_msgs`` imports (:mod:`dope_ros.hri_bridge`).
+
+With ``lazy`` (default) the camera is subscribed only while an output has a subscriber;
+with ``mirrored`` a selfie-view image is estimated on its flipped-back view and the 2D
+mapped back (:mod:`dope_core.mirror`).
 
 The subscription callbacks only keep the newest image (a replaced one counts as dropped);
 a worker thread decodes it, runs the estimator, gives people track ids that persist
