@@ -48,7 +48,7 @@ from dope_core.estimator import build_estimator
 from dope_core.experts.streaming import DetectionSchedule
 from dope_core.image_encoding import ImageDecodeError, decode_compressed, decode_raw, encode_raw
 from dope_core.keypoints import Part
-from dope_core.mirror import mirror_poses_2d, unmirror_image, unmirror_intrinsics
+from dope_core.mirror import mirror_poses_2d, unmirror_image, unmirror_camera
 from dope_core.placement import InvalidIntrinsicsError, PlacementSettings, place_poses, validate_intrinsics
 from dope_core.tracking import PersonTracker
 from dope_ros.conversions import poses_to_msg
@@ -240,7 +240,7 @@ class DopeNode(Node):
         min_conf = self.get_parameter("keypoint_confidence_threshold").value
         k = self._k
         if k is not None:
-            poses = place_poses(poses, unmirror_intrinsics(k, image.shape[1]) if mirrored else k,
+            poses = place_poses(poses, unmirror_camera(k, image.shape[1]) if mirrored else k,
                                 PlacementSettings(min_confidence=min_conf))
         if mirrored:
             poses = mirror_poses_2d(poses, image.shape[1])

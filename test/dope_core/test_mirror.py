@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from dope_core.keypoints import BODY_JOINTS, Part
-from dope_core.mirror import mirror_poses_2d, unmirror_image, unmirror_intrinsics
+from dope_core.mirror import mirror_poses_2d, unmirror_camera, unmirror_image
 from dope_core.structures import Handedness, PartPose, Person, WholeBodyPoses
 
 
@@ -33,11 +33,34 @@ def test_mirror_poses_2d_flips_2d_only():
     assert poses.people[0].left_hand.box[0] == 10  # input untouched
 
 
-def test_unmirror_intrinsics_and_image():
+def test_unmirror_matrix_and_image():
     k = np.array([[500.0, 0, 300.0], [0, 500.0, 240.0], [0, 0, 1]])
-    np.testing.assert_allclose(unmirror_intrinsics(k, 640)[0], [500.0, 0, 339.0])
+    np.testing.assert_allclose(unmirror_camera(k, 640), [[500.0, 0, 340.0], [0, 500.0, 240.0], [0, 0, 1]])
     image = np.arange(24, dtype=np.uint8).reshape(2, 4, 3)
     np.testing.assert_array_equal(unmirror_image(image)[:, 0], image[:, 3])
+
+
+@pytest.mark.parametrize("kind", ["plumb_bob", "rational_polynomial", "equidistant", "rectified", "binned_roi"])
+def test_unmirrored_camera_projects_the_true_view(kind):
+    """What the mirrored camera shows at u, the flipped-back camera shows at width - u (distortion included)."""
+    from dope_core.camera import CameraModel
+
+    k = np.array([[520.0, 0.0, 300.0], [0.0, 515.0, 250.0], [0.0, 0.0, 1.0]])
+    d = {"plumb_bob": [0.1, -0.05, 0.002, -0.003, 0.01], "rational_polynomial": [0.1, -0.05, 0.002, -0.003, 0.01,
+         0.001, 0.0, 0.0], "equidistant": [0.05, 0.01, 0.0, 0.0]}.get(kind, [0.1, -0.05, 0.002, -0.003, 0.0])
+    rot = cv2.Rodrigues(np.array([0.02, -0.03, 0.01]))[0]
+    p = np.hstack([k, [[-30.0], [0.0], [0.0]]])
+    model = {"plumb_bob": "plumb_bob", "rational_polynomial": "rational_polynomial", "equidistant": "equidistant"}
+    camera = CameraModel(width=640, height=480, k=k, distortion_model=model.get(kind, "plumb_bob"), d=np.array(d),
+                         r=rot, p=p, rectified=kind == "rectified")
+    if kind == "binned_roi":
+        camera = CameraModel(width=300, height=200, k=k, distortion_model="plumb_bob", d=np.array(d), binning=(2, 2),
+                             roi_offset=(20, 40))
+    points = np.random.default_rng(1).uniform([-0.5, -0.4, 1.5], [0.5, 0.4, 4.0], (20, 3))
+    true_view = unmirror_camera(camera, camera.width)
+    mirrored_px = camera.project(points * [-1.0, 1.0, 1.0])
+    np.testing.assert_allclose(true_view.project(points), np.c_[camera.width - mirrored_px[:, 0], mirrored_px[:, 1]],
+                               atol=1e-6)
 
 
 @pytest.fixture(scope="module")
