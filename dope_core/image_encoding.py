@@ -7,7 +7,9 @@ row-major, origin at the top-left. Every photo encoding a camera driver commonly
 packed YUV 4:2:2, NV12/NV21, Bayer mosaics) is converted; depth encodings (16UC1,
 32FC1) are refused with a reason, never estimated as photos. Row padding (``step``
 larger than the packed row) and the byte order of 16-bit encodings are honoured.
-Compressed images (JPEG, PNG bytes) decode through OpenCV. Every malformed input raises
+Compressed images (JPEG, PNG bytes) decode through OpenCV, after their width and height
+were read from their header and checked against :class:`~dope_core.image_header.ImageLimits`;
+raw images are checked against the same limits. Every malformed or oversized input raises
 :class:`ImageDecodeError` with a message that says what is wrong.
 """
 
@@ -18,6 +20,8 @@ from typing import Optional
 
 import cv2
 import numpy as np
+
+from dope_core.image_header import ImageHeaderError, ImageLimits, check_encoded
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,8 @@ class ImageDecodeError(ValueError):
 
     Attributes:
         reason: short code of the problem: ``unsupported_encoding``, ``depth_image``,
-            ``zero_size``, ``odd_size``, ``step``, ``size_mismatch`` or ``corrupt``.
+            ``zero_size``, ``odd_size``, ``step``, ``size_mismatch``, ``too_large``,
+            ``unknown_format``, ``truncated`` or ``corrupt``.
     """
 
     def __init__(self, message: str, reason: str) -> None:
@@ -88,7 +93,8 @@ class ImageDecodeError(ValueError):
 
 
 def decode_raw(
-    *, encoding: str, height: int, width: int, step: int, is_bigendian: bool, data: bytes | bytearray | memoryview | np.ndarray
+    *, encoding: str, height: int, width: int, step: int, is_bigendian: bool,
+    data: bytes | bytearray | memoryview | np.ndarray, limits: ImageLimits = ImageLimits(),
 ) -> np.ndarray:
     """Convert the fields of a raw image to an ``(height, width, 3)`` RGB ``uint8`` array.
 
@@ -98,8 +104,9 @@ def decode_raw(
     and Bayer mosaics are converted with OpenCV (BT.601 YUV, bilinear demosaicing).
 
     Raises:
-        ImageDecodeError: unsupported or depth encoding, zero or odd size, or
-            ``step``/``data`` sizes that do not match ``height``, ``width`` and the encoding.
+        ImageDecodeError: unsupported or depth encoding, zero or odd size, ``width`` x
+            ``height`` over ``limits``, or ``step``/``data`` sizes that do not match
+            ``height``, ``width`` and the encoding.
     """
     key = encoding.lower()
     if key in ("16uc1", "32fc1"):
@@ -114,6 +121,10 @@ def decode_raw(
             "unsupported_encoding")
     if height <= 0 or width <= 0:
         raise ImageDecodeError(f"zero-size image ({width}x{height} pixels)", "zero_size")
+    try:
+        limits.check(width, height, f"{encoding} image")
+    except ImageHeaderError as e:
+        raise ImageDecodeError(str(e), e.reason) from None
     if layout.even and (width % 2 or (layout.rows == 3 and height % 2)):
         raise ImageDecodeError(f"{encoding} needs an even {'width' if width % 2 else 'height'}, "
                                f"got {width}x{height} pixels", "odd_size")
@@ -141,15 +152,20 @@ def decode_raw(
     return cv2.cvtColor(pixels, layout.convert)
 
 
-def decode_compressed(data: bytes | bytearray | memoryview | np.ndarray) -> np.ndarray:
-    """Decode JPEG/PNG (any format OpenCV reads) bytes to an ``(H, W, 3)`` RGB ``uint8`` array.
+def decode_compressed(data: bytes | bytearray | memoryview | np.ndarray, limits: ImageLimits = ImageLimits()) -> np.ndarray:
+    """Decode JPEG/PNG (formats of :mod:`dope_core.image_header`) bytes to an ``(H, W, 3)`` RGB ``uint8`` array.
 
     Raises:
-        ImageDecodeError: empty or corrupt data.
+        ImageDecodeError: empty or corrupt data, an unknown format, or a declared size over ``limits``
+            (checked from the header, before decoding).
     """
     buf = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) else data.reshape(-1).view(np.uint8)
     if buf.size == 0:
         raise ImageDecodeError("compressed image holds no data", "corrupt")
+    try:
+        check_encoded(buf, limits)
+    except ImageHeaderError as e:
+        raise ImageDecodeError(f"compressed image of {buf.size} bytes refused: {e}", e.reason) from None
     image = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
         raise ImageDecodeError(f"compressed image of {buf.size} bytes is corrupt or in an unknown format", "corrupt")

@@ -84,7 +84,7 @@ def read_dimensions(data: BytesLike) -> tuple[int, int]:
             except (struct.error, IndexError, ValueError):
                 size = None
             if size is None:
-                raise ImageHeaderError("image header is truncated or malformed: its size cannot be read", "truncated")
+                raise ImageHeaderError("image header is truncated or corrupt: its size cannot be read", "truncated")
             return size
     raise ImageHeaderError("unknown image format: its size cannot be read before decoding (accepted: PNG, JPEG, "
                            "BMP, WebP, TIFF, PNM/PAM/PFM, Sun raster, GIF, Radiance HDR)", "unknown_format")

@@ -47,6 +47,7 @@ from dope_core.draw import draw_poses
 from dope_core.estimator import build_estimator
 from dope_core.experts.streaming import DetectionSchedule
 from dope_core.image_encoding import ImageDecodeError, decode_compressed, decode_raw, encode_raw
+from dope_core.image_header import ImageLimits
 from dope_core.keypoints import Part
 from dope_core.mirror import mirror_poses_2d, unmirror_image, unmirror_camera
 from dope_core.placement import InvalidIntrinsicsError, PlacementSettings, place_poses, validate_intrinsics
@@ -120,6 +121,7 @@ class DopeNode(Node):
         self.create_subscription(CameraInfo, topics.camera_info, self._on_camera_info, _SENSOR_QOS)
         self._topics = topics
         self._mirrored = bool(get("mirrored"))
+        self._limits = ImageLimits(max_pixels=get("max_image_pixels"), max_side=get("max_image_side"))
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self._update_image_subscription()
         self.create_timer(_LAZY_CHECK_PERIOD_S, self._update_image_subscription)
@@ -212,9 +214,9 @@ class DopeNode(Node):
 
     def _decode(self, msg: object) -> np.ndarray:
         if isinstance(msg, CompressedImage):
-            return decode_compressed(bytes(msg.data))
+            return decode_compressed(bytes(msg.data), self._limits)
         return decode_raw(encoding=msg.encoding, height=msg.height, width=msg.width, step=msg.step,
-                          is_bigendian=bool(msg.is_bigendian), data=bytes(msg.data))
+                          is_bigendian=bool(msg.is_bigendian), data=bytes(msg.data), limits=self._limits)
 
     def _process(self, msg: object, received: float) -> None:
         try:

@@ -48,6 +48,11 @@ PARAMETERS: dict[str, Param] = {
                             "search (0: never by time).", (0.0, 3600.0)),
     "num_threads": Param(2, "Experts backend: CPU threads (LiteRT threads of each model; in streaming, also the "
                          "landmark passes of a frame run at once).", (1, 64)),
+    "max_image_pixels": Param(50_000_000, "Largest image processed, in pixels (width x height): raw images "
+                              "declaring more, and compressed images whose header declares more, are skipped "
+                              "(counted as bad_image/too_large) without being decoded.", (1, 2**31 - 1)),
+    "max_image_side": Param(16384, "Longest image side processed, in pixels (same handling as max_image_pixels).",
+                            (1, 2**31 - 1)),
     "parts": Param(["body", "hand", "face"], "Parts to estimate, any of 'body', 'hand', 'face'."),
     "body_score_threshold": Param(0.3, "Minimum body detection score to publish.", (0.0, 1.0), False),
     "hand_score_threshold": Param(0.3, "Minimum hand detection score to publish.", (0.0, 1.0), False),

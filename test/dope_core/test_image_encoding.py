@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import struct
+
 import cv2
 import numpy as np
 import pytest
 
 from dope_core.image_encoding import ImageDecodeError, decode_compressed, decode_raw, encode_raw
+from dope_core.image_header import ImageLimits
 
 RNG = np.random.default_rng(0)
 H, W = 5, 7
@@ -114,7 +117,29 @@ def test_compressed_roundtrip(ext):
 def test_corrupt_compressed(data):
     with pytest.raises(ImageDecodeError) as e:
         decode_compressed(data)
-    assert e.value.reason == "corrupt"
+    assert e.value.reason in ("corrupt", "unknown_format", "truncated")
+
+
+def test_sizes_over_the_limits_are_refused_before_decoding():
+    ok, png = cv2.imencode(".png", RGB)
+    huge = bytearray(png.tobytes())
+    huge[16:24] = struct.pack(">II", 20000, 20000)
+    with pytest.raises(ImageDecodeError, match="20000x20000 pixels exceeds") as e:
+        decode_compressed(bytes(huge))
+    assert e.value.reason == "too_large"
+    h, w = RGB.shape[:2]
+    assert decode_compressed(png.tobytes(), ImageLimits(max_pixels=h * w)).shape == RGB.shape
+    with pytest.raises(ImageDecodeError, match="exceeds"):
+        decode_compressed(png.tobytes(), ImageLimits(max_pixels=h * w - 1))
+    # raw: declared sizes far larger than the data, or than the limits, are refused without allocating
+    with pytest.raises(ImageDecodeError, match="exceeds") as e:
+        decode_raw(encoding="rgb8", height=100000, width=100000, step=300000, is_bigendian=False, data=bytes(12))
+    assert e.value.reason == "too_large"
+    with pytest.raises(ImageDecodeError, match="data holds"):
+        decode_raw(encoding="rgb8", height=4000, width=4000, step=12000, is_bigendian=False, data=bytes(12))
+    with pytest.raises(ImageDecodeError, match="exceeds"):
+        decode_raw(encoding="mono8", height=h, width=w, step=w, is_bigendian=False, data=bytes(h * w),
+                   limits=ImageLimits(max_side=min(h, w) - 1))
 
 
 @pytest.mark.parametrize("encoding", ["rgb8", "bgr8"])

@@ -8,6 +8,7 @@ and ``/diagnostics``.
 from __future__ import annotations
 
 import itertools
+import struct
 import threading
 import time
 import uuid
@@ -169,6 +170,8 @@ def test_padded_rows_are_served(raw_io):
     (lambda: _raw("32FC1", np.full((H, W), 1.2, "<f4")), "is a depth image encoding"),
     (lambda: Image(height=0, width=0, encoding="rgb8", step=0, data=b""), "zero-size"),
     (lambda: Image(height=H, width=W, encoding="rgb8", step=3 * W, data=bytes(3 * W * H - 5)), "data holds"),
+    (lambda: Image(height=20000, width=20000, encoding="rgb8", step=60000, data=bytes(3 * W * H)),
+     "rgb8 image of 20000x20000 pixels exceeds the limit"),
 ])
 def test_bad_raw_image_is_counted_and_next_frame_served(raw_io, make_bad, why):
     before = raw_io.counter("bad_image")
@@ -228,6 +231,11 @@ def test_compressed_good_and_corrupt(compressed_io):
     compressed_io.send(CompressedImage(format="jpeg", data=b"\xff\xd8\xff\xe0 this is not a jpeg"))
     compressed_io.wait_counter("bad_image", before)
     assert "corrupt" in compressed_io.process.output()
+    huge = bytearray(cv2.imencode(".png", IMAGE)[1].tobytes())
+    huge[16:24] = struct.pack(">II", 20000, 20000)    # declares 400 megapixels: refused before decoding
+    compressed_io.send(CompressedImage(format="png", data=bytes(huge)))
+    compressed_io.wait_counter("bad_image", before + 1)
+    assert "20000x20000 pixels exceeds the limit" in compressed_io.process.output()
     png = CompressedImage(format="png", data=cv2.imencode(".png", IMAGE[:, :, ::-1])[1].tobytes())
     assert compressed_io.send_and_wait(png).image_height == H
 

@@ -137,7 +137,7 @@ def test_rviz_and_fastdds_configs():
     root = ET.parse(REPO / "config" / "fastdds_large_images.xml").getroot()
     ns = {"d": "http://www.eprosima.com"}
     shm = [t for t in root.iterfind(".//d:transport_descriptor", ns) if t.findtext("d:type", namespaces=ns) == "SHM"]
-    assert int(shm[0].findtext("d:segment_size", namespaces=ns)) == 16 * 1024 * 1024
+    assert int(shm[0].findtext("d:segment_size", namespaces=ns)) >= 2 * 3840 * 2160 * 3   # two 4K rgb8 frames
     udp = [t for t in root.iterfind(".//d:transport_descriptor", ns) if t.findtext("d:type", namespaces=ns) == "UDPv4"]
     assert [a.text for a in udp[0].iterfind(".//d:address", ns)] == ["127.0.0.1"]
     assert root.findtext(".//d:useBuiltinTransports", namespaces=ns) == "false"
