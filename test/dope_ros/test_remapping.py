@@ -3,7 +3,8 @@
 ``--ros-args -r __ns:=/<ns> -r image:=/<cam>/color/image_raw -p mirrored:=true`` (no
 camera_info remapping): the image input follows the remapping, camera_info is its
 sibling (image_transport's rule), the outputs follow the namespace; a selfie-view image
-keeps the person's own left and right.
+keeps the person's own left and right. The deprecated ``camera_info_topic`` parameter,
+given the same topic, is honoured with a warning.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ def ros2_run_node(ros_client, tmp_path_factory):
     topics = {"image": f"/{cam}/color/image_raw", "info": f"/{cam}/color/camera_info", "poses": f"/{ns}/dope/poses"}
     cmd = [sys.executable, str(node_executable()), "--ros-args", "-r", "__node:=dope", "-r", f"__ns:=/{ns}",
            "-r", f"image:={topics['image']}", "--params-file", str(REPO / "config" / "dope.yaml"),
-           "-p", "device:=cpu", "-p", "parts:=[body]", "-p", "mirrored:=true"]
+           "-p", "device:=cpu", "-p", "parts:=[body]", "-p", "mirrored:=true",
+           "-p", f"camera_info_topic:={topics['info']}"]  # deprecated, still honoured (the sibling anyway)
     node = NodeProcess(cmd, tmp_path_factory.mktemp("node") / "node.log")
     try:
         node.wait_ready()
@@ -60,6 +62,7 @@ def _send_until_answered(answers, image_pub, info_pub, image: Image, info: Camer
 def test_ros2_run_remapping_moves_inputs_and_namespace_moves_outputs(ros2_run_node, ros_client):
     node, topics, answers, image_pub, info_pub = ros2_run_node
     assert f"images from {topics['image']} (raw), camera info from {topics['info']}" in node.output()
+    assert "parameter camera_info_topic is deprecated: remap 'camera_info' instead" in node.output()
     wait_for(lambda: image_pub.get_subscription_count() == 1 and info_pub.get_subscription_count() == 1, 20,
              "the node's subscriptions on the remapped topics")
     assert ros_client.count_subscribers(f"/{topics['poses'].split('/')[1]}/image") == 0  # the unremapped name
