@@ -445,4 +445,4 @@ def place_poses(poses: WholeBodyPoses, camera: CameraModel | np.ndarray,
     people = [place_person(p, camera, settings) for p in poses.people]
     unassigned = [_place_alone(scale_to_priors(p, settings.priors, min_confidence=settings.min_confidence), camera, settings)
                   for p in poses.unassigned]
-    return WholeBodyPoses(image_size=poses.image_size, people=people, unassigned=unassigned, backend=poses.backend)
+    return replace(poses, people=people, unassigned=unassigned)
