@@ -288,11 +288,15 @@ class CameraModel:
         if abs(sx / sy - 1.0) > 0.01:
             raise InvalidIntrinsicsError(f"camera model is for {self.width}x{self.height} images, the image is "
                                          f"{width}x{height} (another aspect ratio)", "image_size")
-        scale = np.diag([sx / self.binning[0], sy / self.binning[1], 1.0])
-        shift = np.array([[1.0, 0.0, -self.roi_offset[0]], [0.0, 1.0, -self.roi_offset[1]], [0.0, 0.0, 1.0]])
-        m = scale @ shift
-        return replace(self, width=int(width), height=int(height), k=m @ self.k,
-                       p=None if self.p is None else m @ self.p, binning=(1, 1), roi_offset=(0, 0))
+        flat = self._folded()
+        m = np.diag([sx, sy, 1.0])
+        return replace(flat, width=int(width), height=int(height), k=m @ flat.k, p=None if flat.p is None else m @ flat.p)
+
+    def _folded(self) -> "CameraModel":
+        """The same camera with binning and ROI folded into ``K`` and ``P`` (binning 1, no offset)."""
+        m = np.diag([1.0 / self.binning[0], 1.0 / self.binning[1], 1.0]) @ np.array(
+            [[1.0, 0.0, -self.roi_offset[0]], [0.0, 1.0, -self.roi_offset[1]], [0.0, 0.0, 1.0]])
+        return replace(self, k=m @ self.k, p=None if self.p is None else m @ self.p, binning=(1, 1), roi_offset=(0, 0))
 
     def _to_full(self, points_px: np.ndarray) -> np.ndarray:
         return points_px * np.array(self.binning, dtype=np.float64) + np.array(self.roi_offset, dtype=np.float64)

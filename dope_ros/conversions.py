@@ -2,7 +2,9 @@
 
 Units and frames are those of :mod:`dope_core.structures`: boxes and 2D keypoints in
 pixels; 3D keypoints in metres, in the camera optical frame when the part was placed
-(``PartPose.root_camera`` known; ``frame_3d = FRAME_CAMERA``), part-relative otherwise.
+(``PartPose.root_camera`` known; ``frame_3d = FRAME_CAMERA``), part-relative otherwise;
+``placement`` says what placed the part and ``placement_uncertainty`` (metres, float32,
+NaN when not placed) how well.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from geometry_msgs.msg import Point
 from std_msgs.msg import Header
 
 from dope_core.keypoints import Part
-from dope_core.structures import Handedness, PartPose, Person, WholeBodyPoses
+from dope_core.structures import Handedness, PartPose, Person, PlacementSource, WholeBodyPoses
 from dope_ros import msg as dope_msg
 
 _PART_CODES = {Part.BODY: dope_msg.PartPose.BODY, Part.HAND: dope_msg.PartPose.HAND, Part.FACE: dope_msg.PartPose.FACE}
@@ -22,6 +24,11 @@ _CODE_PARTS = {v: k for k, v in _PART_CODES.items()}
 _HAND_CODES = {None: dope_msg.PartPose.HANDEDNESS_NONE, Handedness.LEFT: dope_msg.PartPose.HANDEDNESS_LEFT,
                Handedness.RIGHT: dope_msg.PartPose.HANDEDNESS_RIGHT}
 _CODE_HANDS = {v: k for k, v in _HAND_CODES.items()}
+_PLACEMENT_CODES = {PlacementSource.NONE: dope_msg.PartPose.PLACEMENT_NONE,
+                    PlacementSource.MONOCULAR: dope_msg.PartPose.PLACEMENT_MONOCULAR,
+                    PlacementSource.BODY_ANCHORED: dope_msg.PartPose.PLACEMENT_BODY_ANCHORED,
+                    PlacementSource.DEPTH: dope_msg.PartPose.PLACEMENT_DEPTH}
+_CODE_PLACEMENTS = {v: k for k, v in _PLACEMENT_CODES.items()}
 _SLOTS = ("body", "left_hand", "right_hand", "face")
 
 
@@ -45,6 +52,10 @@ def part_to_msg(pose: Optional[PartPose]) -> dope_msg.PartPose:
         points = pose.keypoints_3d
     out.keypoints_3d = [Point(x=float(x), y=float(y), z=float(z)) for x, y, z in points]
     out.confidence = pose.confidence.astype(np.float32)
+    placed = pose.root_camera is not None
+    out.placement = _PLACEMENT_CODES[pose.placement if placed else PlacementSource.NONE]
+    out.placement_uncertainty = (float(pose.placement_uncertainty)
+                                 if placed and pose.placement_uncertainty is not None else float("nan"))
     return out
 
 
@@ -60,6 +71,8 @@ def part_from_msg(m: dope_msg.PartPose) -> Optional[PartPose]:
         raise ValueError(f"unknown part code {m.part}")
     if m.handedness not in _CODE_HANDS:
         raise ValueError(f"unknown handedness code {m.handedness}")
+    if m.placement not in _CODE_PLACEMENTS:
+        raise ValueError(f"unknown placement code {m.placement}")
     points = np.array([(p.x, p.y, p.z) for p in m.keypoints_3d], dtype=np.float64).reshape(-1, 3)
     root = None
     if m.frame_3d == dope_msg.PartPose.FRAME_CAMERA:
@@ -74,6 +87,9 @@ def part_from_msg(m: dope_msg.PartPose) -> Optional[PartPose]:
         confidence=np.asarray(m.confidence, dtype=np.float64),
         handedness=_CODE_HANDS[m.handedness],
         root_camera=root,
+        placement=_CODE_PLACEMENTS[m.placement] if root is not None else PlacementSource.NONE,
+        placement_uncertainty=(float(m.placement_uncertainty)
+                               if root is not None and np.isfinite(m.placement_uncertainty) else None),
     )
 
 

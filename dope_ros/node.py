@@ -6,7 +6,8 @@ Topics (relative names resolve in the node's namespace; ``~`` is the node's priv
   ``image/compressed`` (``sensor_msgs/CompressedImage``), and ``camera_info``
   (``sensor_msgs/CameraInfo``): relative names, moved by the namespace and by remappings
   as image_transport resolves them (:mod:`dope_ros.topics`); sensor-data QoS (best effort,
-  depth 1), so best-effort and reliable cameras both match;
+  depth 1), so best-effort and reliable cameras both match; optionally ``depth_topic``
+  (an aligned depth image, :mod:`dope_ros.placement_inputs`);
 * out: ``~/poses`` (``dope_ros/WholeBodyPoseArray``), ``~/markers``
   (``visualization_msgs/MarkerArray``), ``~/annotated_image`` (``sensor_msgs/Image``, rgb8),
   ``/diagnostics`` (``diagnostic_msgs/DiagnosticArray``, :mod:`dope_ros.health`), and the
@@ -19,9 +20,11 @@ mapped back (:mod:`dope_core.mirror`).
 The subscription callbacks only keep the newest image (a replaced one counts as dropped);
 a worker thread decodes it, runs the estimator, gives people track ids that persist
 across frames (:class:`dope_core.tracking.PersonTracker`) and publishes, so the node
-keeps answering while inference runs. Bad input (undecodable image, invalid CameraInfo,
-estimator failure) is logged at a limited rate, counted in ``/diagnostics``, and the
-next valid frame is served. All logic lives in ``dope_core`` and pure helper modules.
+keeps answering while inference runs. People are placed in the camera frame with the
+CameraInfo paired with the image by stamp (and the paired depth image), or sent
+part-relative when there is none to trust. Bad input (undecodable image, invalid or
+mismatched CameraInfo, bad depth, estimator failure) is logged at a limited rate,
+counted in ``/diagnostics``, and the next valid frame is served. All logic lives in ``dope_core`` and pure helper modules.
 """
 
 from __future__ import annotations
@@ -43,14 +46,17 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
+from dope_core.camera import CameraModel
+from dope_core.depth import DepthSettings, fix_distances
 from dope_core.draw import draw_poses
 from dope_core.estimator import build_estimator
 from dope_core.experts.streaming import DetectionSchedule
 from dope_core.image_encoding import ImageDecodeError, decode_compressed, decode_raw, encode_raw
 from dope_core.image_header import ImageLimits
 from dope_core.keypoints import Part
-from dope_core.mirror import mirror_poses_2d, unmirror_image, unmirror_camera
-from dope_core.placement import InvalidIntrinsicsError, PlacementSettings, place_poses, validate_intrinsics
+from dope_core.mirror import mirror_poses_2d, unmirror_camera, unmirror_image
+from dope_core.placement import AnthropometricPriors, PlacementSettings, place_poses
+from dope_core.structures import WholeBodyPoses
 from dope_core.tracking import PersonTracker
 from dope_ros.conversions import poses_to_msg
 from dope_ros.health import Check, FrequencyStatus, Level, StaleInput, merge
@@ -58,6 +64,7 @@ from dope_ros.hri_bridge import make_hri_bridge
 from dope_ros.markers import poses_to_markers
 from dope_ros.msg import WholeBodyPoseArray
 from dope_ros.parameters import PARAMETERS, descriptor
+from dope_ros.placement_inputs import PlacementInputs
 from dope_ros.score_filter import filter_by_score
 from dope_ros.stats import NodeStats
 from dope_ros.throttle import WarningThrottle
@@ -104,8 +111,13 @@ class DopeNode(Node):
         self._stale = StaleInput(warn_after_s=get("input_stale_warn_s"),
                                  error_after_s=get("input_stale_error_s"))
         self._throttle = WarningThrottle(period_s=get("warning_period_s"))
-        self._k: Optional[np.ndarray] = None
-        self._camera_info_status = "missing"
+        self._inputs = PlacementInputs(rectified=bool(get("rectified_images")),
+                                       camera_tolerance_s=get("camera_info_sync_tolerance_s"),
+                                       depth_tolerance_s=get("depth_sync_tolerance_s"))
+        self._priors = (AnthropometricPriors(stature_m=get("prior_stature_m"), hand_length_m=get("prior_hand_length_m"),
+                                             eye_corner_distance_m=get("prior_eye_corner_distance_m"))
+                        if get("scale_priors") else None)
+        self._depth = DepthSettings(window_px=get("depth_window_px")) if get("depth_topic") else None
         self._lock = threading.Condition()
         self._pending: Optional[tuple[object, float]] = None
         self._stop = False
@@ -119,6 +131,8 @@ class DopeNode(Node):
         self._image_type = CompressedImage if self._transport == "compressed" else Image
         self._image_sub = None
         self.create_subscription(CameraInfo, topics.camera_info, self._on_camera_info, _SENSOR_QOS)
+        if self._depth is not None:
+            self.create_subscription(Image, get("depth_topic"), self._inputs.add_depth, _SENSOR_QOS)
         self._topics = topics
         self._mirrored = bool(get("mirrored"))
         self._limits = ImageLimits(max_pixels=get("max_image_pixels"), max_side=get("max_image_side"))
@@ -186,15 +200,9 @@ class DopeNode(Node):
                                   "dropped so far, the newest frame is always processed")
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
-        try:
-            k = validate_intrinsics(msg.k)
-        except InvalidIntrinsicsError as e:
-            self._stats.count_bad("bad_camera_info")
-            self._k, self._camera_info_status = None, "invalid"
-            self._warn(f"bad_camera_info/{e.reason}", f"ignoring CameraInfo on {msg.header.frame_id!r}: {e}; 3D poses stay "
-                                          "part-relative until a valid one arrives")
-            return
-        self._k, self._camera_info_status = k, "valid"
+        problem = self._inputs.add_camera_info(msg)
+        if problem is not None:
+            self._problem(*problem)
 
     # ----------------------------------------------------------------- worker
     def _work(self) -> None:
@@ -240,20 +248,21 @@ class DopeNode(Node):
         if self._tracker is not None:
             poses = self._tracker.update(poses, stamp_s)
         min_conf = self.get_parameter("keypoint_confidence_threshold").value
-        k = self._k
-        if k is not None:
-            poses = place_poses(poses, unmirror_camera(k, image.shape[1]) if mirrored else k,
-                                PlacementSettings(min_confidence=min_conf))
+        settings = PlacementSettings(priors=self._priors, min_confidence=min_conf)
+        camera = self._camera_for(msg.header, image.shape)
+        if camera is not None:
+            view = unmirror_camera(camera, image.shape[1]) if mirrored else camera
+            poses = self._place_with_depth(place_poses(poses, view, settings), msg.header, min_conf, mirrored)
         if mirrored:
             poses = mirror_poses_2d(poses, image.shape[1])
         header = Header(stamp=msg.header.stamp, frame_id=self.get_parameter("frame_id").value or msg.header.frame_id)
-        self._pose_pub.publish(poses_to_msg(poses, header, camera_info_valid=k is not None))
+        self._pose_pub.publish(poses_to_msg(poses, header, camera_info_valid=camera is not None))
         if self._hri is not None:
             self._hri.publish(poses, header)
         if self.get_parameter("publish_markers").value and self._marker_pub.get_subscription_count() > 0:
             if header.frame_id:
                 self._marker_pub.publish(poses_to_markers(
-                    poses, header, camera_info_valid=k is not None, min_confidence=min_conf,
+                    poses, header, camera_info_valid=camera is not None, min_confidence=min_conf,
                     lifetime_s=self.get_parameter("marker_lifetime_s").value))
             else:
                 self._warn("empty_frame_id", "no markers: the image's header.frame_id is empty and the frame_id "
@@ -264,6 +273,38 @@ class DopeNode(Node):
                                           step=step, data=data))
         self._stats.record_processed(time.monotonic() - received, inference_s)
         self._rate.tick()
+
+    def _camera_for(self, header: Header, shape: tuple[int, ...]) -> Optional[CameraModel]:
+        """The camera model paired with this image, or ``None`` (problems counted and logged)."""
+        camera, problems = self._inputs.camera_for(header, shape[1], shape[0])
+        for category, text in problems:
+            self._problem(category, text)
+        return camera
+
+    def _place_with_depth(self, poses: WholeBodyPoses, header: Header, min_conf: float,
+                          mirrored: bool) -> WholeBodyPoses:
+        """``poses`` (placed, in the true view) at the distances the paired depth image measures."""
+        if self._depth is None:
+            return poses
+        depth, problems = self._inputs.depth_for(header, poses.image_size[0], poses.image_size[1])
+        for category, text in problems:
+            self._problem(category, text)
+        if depth is None:
+            return poses
+        if mirrored:  # the depth image is registered to the received (mirrored) view
+            depth = np.ascontiguousarray(depth[:, ::-1])
+        poses, report = fix_distances(poses, depth, self._depth, min_confidence=min_conf)
+        for _ in range(report.without_depth):
+            self._stats.count_bad("depth_holes")
+        if report.without_depth:
+            self._warn("depth_holes", f"{report.without_depth} people without usable depth at their hips and "
+                                      "shoulders (holes): placed from the image alone")
+        return poses
+
+    def _problem(self, category: str, text: str) -> None:
+        """Count a placement-input problem (``category`` up to its first '/') and log it at a limited rate."""
+        self._stats.count_bad(category.split("/")[0])
+        self._warn(category, text)
 
     # ----------------------------------------------------------------- reporting
     def _warn(self, category: str, text: str) -> None:
@@ -279,8 +320,8 @@ class DopeNode(Node):
         worst of: processing rate, input staleness, bad input in the recent window, camera info.
         """
         s = self._stats
-        info = Check(Level.OK if self._camera_info_status == "valid" else Level.WARN,
-                     f"camera info {self._camera_info_status}: 3D poses are part-relative")
+        status = self._inputs.camera_status
+        info = Check(Level.OK if status == "valid" else Level.WARN, f"camera info {status}: 3D poses are part-relative")
         if self._image_sub is None:  # lazy and idle: nothing expected
             checks = [Check(Level.OK, "", {"rate_hz": "0.00", "image_age_s": "unsubscribed"})]
         else:
@@ -298,7 +339,7 @@ class DopeNode(Node):
             "streaming": str(hasattr(self._estimator, "searches")).lower(),
             "image_topic": self._topics.image,
             "camera_info_topic": self._topics.camera_info,
-            "camera_info": self._camera_info_status,
+            "camera_info": status,
             "latency_ms": f"{s.mean_latency_ms():.1f}",
             "inference_ms": f"{s.mean_inference_ms():.1f}",
             "frames_received": str(s.received),

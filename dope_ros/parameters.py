@@ -92,6 +92,26 @@ PARAMETERS: dict[str, Param] = {
                                 (0.05, 3600.0)),
     "input_stale_error_s": Param(3.0, "Diagnostics say ERROR when no image arrived for this many seconds "
                                  "(>= input_stale_warn_s).", (0.05, 3600.0)),
+    # --- metric placement (dope_core.placement, dope_core.depth; docs/ros.md "Metric 3D") ---
+    "rectified_images": Param(False, "The images are rectified (e.g. image_rect): place people with the CameraInfo's "
+                              "P and R. False: raw images, placed with K after removing the distortion D."),
+    "camera_info_sync_tolerance_s": Param(0.05, "An image is placed with the CameraInfo nearest in stamp within this "
+                                          "many seconds (one stamped 0 matches any image); none: the poses go out "
+                                          "part-relative and camera_info_unsynced is counted.", (0.0, 10.0), False),
+    "depth_topic": Param("", "Depth image registered to the colour image (sensor_msgs/Image, 16UC1/mono16 in mm or "
+                         "32FC1 in m), e.g. aligned_depth_to_color/image_raw: fixes each person's distance. "
+                         "Empty: no depth."),
+    "depth_sync_tolerance_s": Param(0.05, "Largest stamp difference, seconds, between an image and the depth image "
+                                    "paired with it.", (0.0, 10.0), False),
+    "depth_window_px": Param(2, "Half-side of the window of depth values (median) read at each hip and shoulder, "
+                             "pixels.", (0, 50)),
+    "scale_priors": Param(True, "Bring bodies, hands and faces to adult proportions before placing them "
+                          "(dope_core.placement.AnthropometricPriors); false: each expert's own scale."),
+    "prior_stature_m": Param(1.70, "Assumed standing height, metres (body bone priors are fractions of it).",
+                             (0.5, 2.5)),
+    "prior_hand_length_m": Param(0.18, "Assumed wrist-to-middle-fingertip length, metres.", (0.05, 0.3)),
+    "prior_eye_corner_distance_m": Param(0.09, "Assumed distance between the outer eye corners, metres.",
+                                         (0.03, 0.15)),
     "warning_period_s": Param(5.0, "Each kind of warning (bad input, dropped frames) is logged at most "
                               "once per this many seconds.", (0.0, 3600.0), False),
 }

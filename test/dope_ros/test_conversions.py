@@ -80,3 +80,25 @@ def test_bad_codes_and_counts_raise():
     m.keypoints_2d = m.keypoints_2d[:5]
     with pytest.raises(ValueError, match="shape"):
         part_from_msg(m)
+
+
+def test_placement_source_and_uncertainty():
+    from dataclasses import replace
+
+    from dope_core.structures import PlacementSource
+
+    for source, code in ((PlacementSource.MONOCULAR, PartPoseMsg.PLACEMENT_MONOCULAR),
+                         (PlacementSource.BODY_ANCHORED, PartPoseMsg.PLACEMENT_BODY_ANCHORED),
+                         (PlacementSource.DEPTH, PartPoseMsg.PLACEMENT_DEPTH)):
+        placed = replace(_part(Part.HAND, handedness=Handedness.LEFT, root=np.array([0.1, 0.0, 2.0])),
+                         placement=source, placement_uncertainty=0.125)
+        m = deserialize_message(serialize_message(part_to_msg(placed)), PartPoseMsg)
+        assert m.placement == code and m.placement_uncertainty == 0.125
+        back = part_from_msg(m)
+        assert back.placement is source and back.placement_uncertainty == 0.125
+    rel = part_to_msg(_part(Part.FACE))
+    assert rel.placement == PartPoseMsg.PLACEMENT_NONE and np.isnan(rel.placement_uncertainty)
+    assert part_from_msg(rel).placement is PlacementSource.NONE and part_from_msg(rel).placement_uncertainty is None
+    rel.placement = 9
+    with pytest.raises(ValueError, match="placement code"):
+        part_from_msg(rel)
