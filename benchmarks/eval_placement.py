@@ -35,6 +35,7 @@ import os
 import platform
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -72,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache", type=Path, default=None,
                    help="JSON file of the estimator's detections: read when present, written otherwise")
     p.add_argument("--json", type=Path, default=None, help="also write every number as JSON")
+    p.add_argument("--figure", type=Path, default=None,
+                   help="also write a 3D view (PNG) of the largest person of the photos with a face and both hands, "
+                        "placed with the defaults")
     return p
 
 
@@ -173,6 +177,28 @@ def eval_photos(dets: dict[str, WholeBodyPoses]) -> dict[str, dict[str, list[flo
     return res
 
 
+def _figure(photos: Sequence[Path], dets: dict[str, WholeBodyPoses], path: Path) -> str:
+    """Render the largest person with a face and both hands (default placement, focal = image width)."""
+    from dope_core.viz3d import render_3d
+
+    best = None
+    for photo in photos:
+        poses = dets[str(photo)]
+        w, h = poses.image_size
+        placed = place_poses(poses, CameraModel.from_matrix([w, 0, w / 2, 0, w, h / 2, 0, 0, 1], w, h))
+        for person in placed.people:
+            parts = [person.body, person.face, person.left_hand, person.right_hand]
+            if all(p is not None and p.root_camera is not None for p in parts):
+                size = float(np.prod(person.body.box[2:] - person.body.box[:2]))
+                if best is None or size > best[0]:
+                    best = (size, photo, replace(placed, people=[person], unassigned=[]))
+    if best is None:
+        return "no person with a face and both hands"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    render_3d(best[2], path, title="one person in the camera frame (metres): body, hands, face", size_px=600)
+    return f"{path} ({best[1].name})"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     annotated = args.data / "annotated"
@@ -215,6 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             v = np.median(r[b]) if r[b] else float("nan")
             cells.append(f"{v:.3f} ({100 * (v / prior - 1):+.0f} %, n={len(r[b])})")
         print(f"| {name} | " + " | ".join(cells) + " |")
+    if args.figure is not None:
+        print(f"\nfigure: {_figure(photos, dets, args.figure)}")
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"body3d": body3d, "photos": photo}, indent=1))
