@@ -181,6 +181,10 @@ class DopeNode(Node):
         for p in params:
             if p.name == "warning_period_s":
                 self._throttle.period_s = float(p.value)
+            elif p.name == "camera_info_sync_tolerance_s":
+                self._inputs.camera_tolerance_s = float(p.value)
+            elif p.name == "depth_sync_tolerance_s":
+                self._inputs.depth_tolerance_s = float(p.value)
         return SetParametersResult(successful=True)
 
     # ----------------------------------------------------------------- callbacks

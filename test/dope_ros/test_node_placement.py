@@ -166,6 +166,17 @@ def test_camera_info_far_in_stamp_is_not_used(io):
     io.wait_counter("camera_info_unsynced", before)
 
 
+def test_sync_tolerance_applies_at_run_time(io, ros_client):
+    from test_node_params import _set
+
+    assert _set(ros_client, io.ns, "camera_info_sync_tolerance_s", 10.0) == (True, "")
+    try:
+        stamp = next(_stamps)
+        assert io.send(info=_info(stamp - 5), stamp=stamp).camera_info_valid
+    finally:
+        assert _set(ros_client, io.ns, "camera_info_sync_tolerance_s", 0.05) == (True, "")
+
+
 def test_other_frame_id_is_warned_and_used(io):
     before = io.counter("camera_info_frame_mismatch")
     stamp = next(_stamps)
