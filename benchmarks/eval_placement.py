@@ -199,6 +199,21 @@ def _figure(photos: Sequence[Path], dets: dict[str, WholeBodyPoses], path: Path)
     return f"{path} ({best[1].name})"
 
 
+def _placement_ms(poses_list: Sequence[WholeBodyPoses], repeat: int = 5) -> tuple[float, float]:
+    """Mean time of :func:`place_poses` per image (ms) with a pinhole and with a distorted camera."""
+    out = []
+    for model, d in (("none", ()), ("plumb_bob", (-0.2, 0.05, 0.001, 0.001, 0.0))):
+        cams = [CameraModel.from_calibration(width=p.image_size[0], height=p.image_size[1], distortion_model=model, d=d,
+                                             k=[p.image_size[0], 0, p.image_size[0] / 2, 0, p.image_size[0],
+                                                p.image_size[1] / 2, 0, 0, 1]) for p in poses_list]
+        t = time.perf_counter()
+        for _ in range(repeat):
+            for poses, cam in zip(poses_list, cams):
+                place_poses(poses, cam)
+        out.append(1000 * (time.perf_counter() - t) / (repeat * len(poses_list)))
+    return out[0], out[1]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     annotated = args.data / "annotated"
@@ -241,6 +256,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             v = np.median(r[b]) if r[b] else float("nan")
             cells.append(f"{v:.3f} ({100 * (v / prior - 1):+.0f} %, n={len(r[b])})")
         print(f"| {name} | " + " | ".join(cells) + " |")
+    cost = _placement_ms([dets[str(p)] for p in photos])
+    print(f"\nplacement (default settings, pinhole and plumb_bob cameras): {cost[0]:.1f} / {cost[1]:.1f} ms per photo "
+          f"({np.mean([len(dets[str(p)].parts()) for p in photos]):.1f} parts per photo)")
     if args.figure is not None:
         print(f"\nfigure: {_figure(photos, dets, args.figure)}")
     if args.json is not None:

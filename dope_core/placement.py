@@ -390,11 +390,10 @@ def place_person(person: Person, camera: CameraModel | np.ndarray, settings: Pla
     """
     mc = settings.min_confidence
     parts = {slot: scale_to_priors(pose, settings.priors, min_confidence=mc) for slot, pose in person.parts()}
-    alone = {slot: _place_alone(p, camera, settings) for slot, p in parts.items()}
     body = parts.get("body")
-    body_block = _block(body, camera, settings) if body is not None else None
-    if not settings.attach or body_block is None or alone["body"].root_camera is None:
-        return replace(person, **alone)
+    body_block = _block(body, camera, settings) if body is not None and settings.attach else None
+    if body_block is None:
+        return replace(person, **{slot: _place_alone(p, camera, settings) for slot, p in parts.items()})
     blocks, slots, ties = [body_block], ["body"], []
     for slot, pose in parts.items():
         if slot == "body":
@@ -418,9 +417,9 @@ def place_person(person: Person, camera: CameraModel | np.ndarray, settings: Pla
         slots.append(slot)
     solved = _fit(blocks, ties)
     if solved is None:  # degenerate together: every part alone
-        return replace(person, **alone)
+        return replace(person, **{slot: _place_alone(p, camera, settings) for slot, p in parts.items()})
     t, cov = solved
-    out = dict(alone)
+    out = {slot: _place_alone(p, camera, settings) for slot, p in parts.items() if slot not in slots}
     for i, slot in enumerate(slots):
         source = PlacementSource.MONOCULAR if slot == "body" else PlacementSource.BODY_ANCHORED
         out[slot] = replace(parts[slot], root_camera=t[i], placement=source,
