@@ -30,9 +30,10 @@ REPO = Path(__file__).resolve().parents[1]
 def _reexec_isolated() -> None:
     if os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE") == "LOCALHOST" and os.environ.get("DOPE_BENCH_ISOLATED"):
         return
-    cmd = " ".join(["source", str(REPO / "scripts" / "ros_env.sh"), "&&", "DOPE_BENCH_ISOLATED=1", "run_isolated",
-                    sys.executable] + [f"'{a}'" for a in [__file__] + sys.argv[1:]])
-    sys.exit(subprocess.call(["bash", "-c", cmd]))
+    # The script is a constant; the paths and arguments travel as argv ("$@"), never inside the script text.
+    script = 'source "$1" && shift && DOPE_BENCH_ISOLATED=1 run_isolated "$@"'
+    sys.exit(subprocess.call(["bash", "-c", script, "bench_node", str(REPO / "scripts" / "ros_env.sh"),
+                              sys.executable, __file__, *sys.argv[1:]]))
 
 
 def main() -> int:

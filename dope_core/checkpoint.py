@@ -33,12 +33,13 @@ import pickle
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from dope_core.checkpoint_checks import check_builder_kwargs, check_state_against_kwargs, unpickling_refusal
 from dope_core.model.builders import build_dope_mobilenetv2, build_dope_resnet50
 from dope_core.model.dope_rcnn import PARTS, DopeRCNN
 from dope_core.postprocess.pipeline import PostprocessConfig
@@ -115,10 +116,9 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         with torch.serialization.safe_globals(NUMPY_SAFE_GLOBALS):
             data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise CheckpointError(
             f"refused to load {path}: it holds objects other than tensors and plain containers, which could "
-            f"run code when unpickled (loaded with weights_only=True). Detail: {first}") from None
+            f"run code when unpickled ({unpickling_refusal(e)})") from None
     except (EOFError, zipfile.BadZipFile) as e:
         raise CheckpointError(f"checkpoint {path} is truncated or corrupt ({type(e).__name__}: {e})") from None
     except RuntimeError as e:
@@ -161,12 +161,16 @@ def _load_project(data: dict[str, Any], path: Any) -> LoadedCheckpoint:
     arch = data["arch"]
     if arch not in ARCHS:
         raise CheckpointError(f"{path}: unknown arch {arch!r}; expected one of {ARCHS}")
-    kwargs = dict(data["model_kwargs"])
-    try:
-        model = (build_dope_resnet50(**kwargs) if arch == "resnet50"
-                 else build_dope_mobilenetv2(pretrained_backbone=False, **kwargs))
-    except TypeError as e:
-        raise CheckpointError(f"{path}: model_kwargs do not fit the {arch} builder: {e}") from None
+    if not isinstance(data.get("meta", {}), Mapping):
+        raise CheckpointError(f"{path}: meta must be a dict, got a {type(data['meta']).__name__}")
+    kwargs = _checked_kwargs(data["model_kwargs"], "model_kwargs", path)
+
+    def build() -> DopeRCNN:
+        return (build_dope_resnet50(**kwargs) if arch == "resnet50"
+                else build_dope_mobilenetv2(pretrained_backbone=False, **kwargs))
+
+    _check_state(build, data["state_dict"], "model_kwargs", path)   # before any memory is spent on the network
+    model = build()
     _load_state(model, data["state_dict"], path)
     try:
         post = PostprocessConfig.from_dict(data.get("postprocess", {}))
@@ -179,13 +183,23 @@ def _load_project(data: dict[str, Any], path: Any) -> LoadedCheckpoint:
 
 def _load_release(data: dict[str, Any], path: Any) -> LoadedCheckpoint:
     _require(data, RELEASE_KEYS, path)
-    kwargs = dict(data["dope_kwargs"])
+    if not isinstance(data["half"], bool):
+        raise CheckpointError(f"{path}: half must be true or false, got {data['half']!r}")
+    for part in PARTS:
+        if not isinstance(data[f"{part}_ppi_kwargs"], (Mapping, type(None))):
+            raise CheckpointError(f"{path}: {part}_ppi_kwargs must be a dict, got a "
+                                  f"{type(data[f'{part}_ppi_kwargs']).__name__}")
+    kwargs = _checked_kwargs(data["dope_kwargs"], "dope_kwargs", path)
     kwargs["rpn_post_nms_top_n_test"] = RELEASE_TEST_PROPOSALS
-    try:
-        model = build_dope_resnet50(frozen_bn_eps=0.0, **kwargs)
-    except (TypeError, ValueError) as e:
-        raise CheckpointError(f"{path}: dope_kwargs do not fit the release architecture: {e}") from None
+
+    def build() -> DopeRCNN:
+        return build_dope_resnet50(frozen_bn_eps=0.0, **kwargs)
+
+    if not isinstance(data["state_dict"], Mapping):
+        raise CheckpointError(f"{path}: state_dict must map names to tensors")
     state = {_OLD_RPN_KEYS.get(k, k): v for k, v in data["state_dict"].items()}
+    _check_state(build, state, "dope_kwargs", path)   # before any memory is spent on the network
+    model = build()
     _load_state(model, state, path)
     ppi: dict[str, dict[str, Any]] = {}
     halves: dict[str, Optional[int]] = {}
@@ -206,6 +220,20 @@ def _load_release(data: dict[str, Any], path: Any) -> LoadedCheckpoint:
                              right_hand_classes=halves["hand"], wrist_from_hand=True)
     return LoadedCheckpoint(model=model.eval(), arch="resnet50", kind="release", half=bool(data["half"]),
                             num_anchor_poses=_anchor_counts(model), postprocess=post, meta={"source": str(path)})
+
+
+def _checked_kwargs(kwargs: Any, what: str, path: Any) -> dict[str, Any]:
+    try:
+        return check_builder_kwargs(kwargs, what=what)
+    except ValueError as e:
+        raise CheckpointError(f"{path}: {e}") from None
+
+
+def _check_state(build: Callable[[], DopeRCNN], state: Any, what: str, path: Any) -> None:
+    try:
+        check_state_against_kwargs(build, state, what=what)
+    except ValueError as e:
+        raise CheckpointError(f"{path}: {e}") from None
 
 
 def _require(data: Mapping[str, Any], keys: tuple[str, ...], path: Any) -> None:

@@ -8,7 +8,9 @@ and ``counters`` (skipped samples and non-finite losses so far).
 
 It is written to a temporary file in the same folder, flushed to disk, then
 ``os.replace``-d over ``last.pth``: a kill at any moment leaves either the
-previous or the new checkpoint, never a truncated one.
+previous or the new checkpoint, never a truncated one. The temporary file of a
+write that was killed stays behind (``.last.pth.<random>.tmp``, as large as a
+checkpoint); :func:`remove_stale_temporaries` deletes them when training starts.
 """
 
 from __future__ import annotations
@@ -39,6 +41,19 @@ def save_training_state(out_dir: str | Path, state: dict[str, Any]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def remove_stale_temporaries(out_dir: str | Path) -> list[Path]:
+    """Delete the temporary files of checkpoint writes that were killed; returns what was deleted.
+
+    Call it before training starts, when no write of this folder can be in progress.
+    """
+    removed = []
+    for tmp in sorted(Path(out_dir).glob(f".{LAST}.*.tmp")):
+        if tmp.is_file() and not tmp.is_symlink():
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
 
 
 def load_training_state(out_dir: str | Path) -> Optional[dict[str, Any]]:

@@ -41,7 +41,7 @@ from tqdm import tqdm
 from dope_core.anchors import anchor_poses, collect_samples
 from dope_core.keypoints import Part
 from dope_core.pseudo_labels.cache import atomic_write_text
-from dope_core.train.checkpointing import load_training_state, save_training_state
+from dope_core.train.checkpointing import load_training_state, remove_stale_temporaries, save_training_state
 from dope_core.train.config import TrainConfig
 from dope_core.train.dataset import PseudoLabelDataset, StepSampler, collate, load_records, split_records
 
@@ -86,6 +86,9 @@ def fit(cfg: TrainConfig, *, resume: bool = False, device: str = "auto", show_pr
     dev = _device(device, rank)
     out_dir = Path(cfg.output_dir)
     sched = cfg.schedule
+    if rank == 0:   # only rank 0 writes checkpoints; none is being written yet
+        for tmp in remove_stale_temporaries(out_dir):
+            LOG.info("removed %s, left by a checkpoint write that was killed", tmp)
     records = load_records(cfg.data.caches)
     train_records, val_records = split_records(records, val_fraction=cfg.data.val_fraction, seed=sched.seed)
     state = load_training_state(out_dir) if resume else None

@@ -120,9 +120,10 @@ def test_a_pickle_that_runs_code_is_refused(tmp_path):
     marker = tmp_path / "pwned"
     evil = tmp_path / "evil.pth"
     torch.save({"state_dict": {}, "payload": _RunsCode(str(marker))}, evil)
-    with pytest.raises(CheckpointError, match="refused"):
+    with pytest.raises(CheckpointError, match="refused") as e:
         load_checkpoint(evil)
     assert not marker.exists()
+    assert "Unsupported global: io.open" in str(e.value) and "will likely succeed" not in str(e.value)
 
 
 def test_project_format_round_trip(tmp_path):
@@ -141,3 +142,63 @@ def test_project_format_round_trip(tmp_path):
     assert torch.equal(a["boxes"], b["boxes"]) and torch.allclose(a["hand_pose2d"], b["hand_pose2d"])
     with pytest.raises(ValueError, match="arch"):
         save_checkpoint(path, model, arch="vgg", model_kwargs={})
+
+
+@pytest.fixture(scope="module")
+def small_project(tmp_path_factory):
+    """A small project checkpoint (random weights) and its raw dict."""
+    torch.manual_seed(0)
+    kwargs = {"min_size": 128, "max_size": 192, "rpn_post_nms_top_n_test": 100, "representation_size": 64}
+    path = tmp_path_factory.mktemp("ckpt") / "small.pth"
+    save_checkpoint(path, build_dope_mobilenetv2(pretrained_backbone=False, **kwargs), arch="mobilenetv2",
+                    model_kwargs=kwargs)
+    return path, torch.load(path, weights_only=False)
+
+
+@pytest.mark.parametrize("change, why", [
+    (lambda d: d.update(model_kwargs=[("min_size", 128)]), "model_kwargs must be a dict"),
+    (lambda d: d["model_kwargs"].update(representation_size=40000), "representation_size'] = 40000 is not a int"),
+    (lambda d: d["model_kwargs"].update(representation_size=2048),
+     "does not match the network its model_kwargs describe; 10 with wrong shapes"),
+    (lambda d: d["model_kwargs"].update(num_anchor_poses=[20, 10]), "must be 3 counts"),
+    (lambda d: d["model_kwargs"].update(num_anchor_poses=[21, 10, 10]),
+     "roi_heads.body_anchor_poses (20, 13, 5) (expected (21, 13, 5))"),
+    (lambda d: d["model_kwargs"].update(min_size="big"), "min_size'] = 'big' is not a int"),
+    (lambda d: d["model_kwargs"].update(max_size=float("nan")), "max_size'] = nan"),
+    (lambda d: d["model_kwargs"].update(min_size=256, max_size=192), "larger than max_size"),
+    (lambda d: d["model_kwargs"].update(image_std=[0.2, 0.0, 0.2]), "image_std"),
+    (lambda d: d["model_kwargs"].update(evil_hook="os.system"), "unknown argument 'evil_hook'"),
+    (lambda d: d.update(meta=[1, 2]), "meta must be a dict"),
+    (lambda d: d["state_dict"].update({"roi_heads.body_anchor_poses": [1.0]}), "state_dict must map names to tensors"),
+])
+def test_project_metadata_is_checked_before_any_network_is_built(small_project, tmp_path, monkeypatch, change, why):
+    import copy
+
+    import dope_core.checkpoint as checkpoint
+
+    path, raw = small_project
+    data = copy.deepcopy(raw)
+    change(data)
+    bad = tmp_path / "bad.pth"
+    torch.save(data, bad)
+    built = []
+    real = checkpoint.build_dope_mobilenetv2
+    monkeypatch.setattr(checkpoint, "build_dope_mobilenetv2",
+                        lambda **kw: built.append(torch.empty(0).device.type) or real(**kw))
+    with pytest.raises(CheckpointError) as e:
+        load_checkpoint(bad)
+    assert why in str(e.value) and str(bad) in str(e.value)
+    assert set(built) <= {"meta"}      # only ever built on the meta device (shapes, no memory)
+    built.clear()
+    assert load_checkpoint(path).model.transform.max_size == 192 and "cpu" in built
+
+
+def test_release_metadata_is_checked(release_file, tmp_path):
+    path, _ = release_file
+    for key, value, why in [("dope_kwargs", ["x"], "dope_kwargs must be a dict"), ("half", "yes", "half must be"),
+                            ("hand_ppi_kwargs", [1], "hand_ppi_kwargs must be a dict")]:
+        ckpt = torch.load(path, weights_only=False)
+        ckpt[key] = value
+        torch.save(ckpt, tmp_path / "bad.pth")
+        with pytest.raises(CheckpointError, match=why):
+            load_checkpoint(tmp_path / "bad.pth")

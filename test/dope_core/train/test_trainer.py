@@ -119,6 +119,9 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path: Path, synthetic_c
     assert ref.wait(timeout=240) == 0, ref.stdout.read()
     before = load_training_state(tmp_path / "cut")["step"]
     assert killed_at <= before < steps
+    # What a kill during a checkpoint write leaves (the kill above may or may not have hit one).
+    (tmp_path / "cut" / ".last.pth.k1ll3d.tmp").write_bytes(b"half a checkpoint")
+    (tmp_path / "cut" / "notes.tmp").write_text("not ours")
     resumed = _run_cli(["fit", "--config", str(cut_cfg), "--resume", "--no-progress"])
     out = resumed.communicate(timeout=240)[0]
     assert resumed.returncode == 0, out
@@ -130,6 +133,7 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path: Path, synthetic_c
     for k, v in a["model"].items():
         torch.testing.assert_close(b["model"][k], v, rtol=1e-5, atol=1e-6, msg=f"parameter {k} differs")
     assert a["scheduler"]["last_epoch"] == b["scheduler"]["last_epoch"]
+    assert not list((tmp_path / "cut").glob(".last.pth.*.tmp")) and (tmp_path / "cut" / "notes.tmp").exists()
 
 
 def _free_port() -> int:
