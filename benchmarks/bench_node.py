@@ -1,12 +1,16 @@
 """Node rate and latency on the demo video (experts backend by default, or --backend network; CPU by default).
 
-Two runs of the demo pipeline (camera player -> node process -> recorder):
+Runs of the demo pipeline (camera player -> node process -> recorder), for the experts
+backend with streaming on (the default: people followed across frames, detectors on a
+schedule) and off (every frame searched from scratch), one after the other:
 
 * lock step: the next frame leaves when the node has answered the previous one:
   latency of one frame through the node, and the node's best sustained rate;
 * real time: frames at the video's 30 fps, faster than inference: the node's rate,
   its latency and how many frames it drops.
 
+The node's CPU time per answered frame comes from /proc. The machine may be shared: the
+load average before each run is printed; compare the two modes' ratio.
 Latency is measured in the player process from the image publication to the reception
 of the pose array (transport both ways, decoding, inference, placement, publication).
 Re-executes itself in the loopback-only ROS environment (scripts/ros_env.sh) when
@@ -45,32 +49,58 @@ def main() -> int:
     p.add_argument("--backend", default="experts", choices=("experts", "network"))
     p.add_argument("--checkpoint", default="", help="network checkpoint (default: the shipped student)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    p.add_argument("--no-per-frame", action="store_true",
+                   help="experts backend: run the streaming node only (default: streaming and per-frame, side by side)")
     args = p.parse_args()
     _reexec_isolated()
     from dope_ros.demo import run
 
-    results = {}
-    for mode in ("lockstep", "realtime"):
-        s = run(args.video, args.out / mode, frames=args.frames, max_width=args.max_width, hfov_deg=60.0,
-                realtime=mode == "realtime", namespace=f"bench_{mode}", backend=args.backend,
-                checkpoint=args.checkpoint, device=args.device)
-        d = s["node_diagnostics"]
-        results[mode] = {k: s[k] for k in ("frames_sent", "frames_answered", "rate_hz", "latency_ms_mean",
-                                            "latency_ms_p50", "latency_ms_p95", "people_per_frame")}
-        results[mode].update(node_inference_ms=float(d.get("inference_ms", "nan")),
-                             node_frames_dropped=int(d.get("frames_dropped", "0")))
+    streams = [True] if args.backend == "network" or args.no_per_frame else [True, False]
+    results: dict = {"runs": []}
+    print(f"CPUs: {os.cpu_count()}; load average (1, 5, 15 min) at start: {_load()}")
+    for streaming in streams:
+        for mode in ("lockstep", "realtime"):
+            name = f"{mode}_{'streaming' if streaming else 'per_frame'}"
+            load = _load()
+            s = run(args.video, args.out / name, frames=args.frames, max_width=args.max_width, hfov_deg=60.0,
+                    realtime=mode == "realtime", namespace=f"bench_{name}", backend=args.backend,
+                    checkpoint=args.checkpoint, device=args.device,
+                    parameters={"streaming": str(streaming).lower()})
+            d = s["node_diagnostics"]
+            r = {k: s[k] for k in ("frames_sent", "frames_answered", "rate_hz", "latency_ms_mean", "latency_ms_p50",
+                                   "latency_ms_p95", "people_per_frame", "person_tracks", "person_tracks_10_frames",
+                                   "node_cpu_ms_per_frame")}
+            r.update(mode=mode, streaming=args.backend == "experts" and streaming, load_average_before=load,
+                     node_inference_ms=float(d.get("inference_ms", "nan")),
+                     node_frames_dropped=int(d.get("frames_dropped", "0")),
+                     whole_frame_searches=d.get("whole_frame_searches", "-"))
+            results["runs"].append(r)
     results["machine"] = {"cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(),
                           "video": str(args.video), "max_width": args.max_width, "backend": args.backend,
-                          "checkpoint": args.checkpoint, "device": args.device}
+                          "checkpoint": args.checkpoint, "device": args.device, "load_average_end": _load()}
     (args.out / "bench_node.json").write_text(json.dumps(results, indent=2))
-    print("| mode | frames answered/sent | rate (frames/s) | latency mean / p50 / p95 (ms) | node inference (ms, last 5 s) | dropped |")
-    print("|---|---|---|---|---|---|")
-    for mode in ("lockstep", "realtime"):
-        r = results[mode]
-        print(f"| {mode} | {r['frames_answered']}/{r['frames_sent']} | {r['rate_hz']:.2f} | "
+    print(f"load average at end: {results['machine']['load_average_end']}")
+    print("| experts | mode | frames answered/sent | rate (frames/s) | latency mean / p50 / p95 (ms) | "
+          "node inference (ms, mean of the last 5 s) | node CPU (ms/frame) | dropped | whole-frame searches | "
+          "person tracks (10+ frames) | load avg before |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in results["runs"]:
+        kind = "streaming" if r["streaming"] else ("per frame" if args.backend == "experts" else args.backend)
+        print(f"| {kind} | {r['mode']} | {r['frames_answered']}/{r['frames_sent']} | {r['rate_hz']:.2f} | "
               f"{r['latency_ms_mean']:.0f} / {r['latency_ms_p50']:.0f} / {r['latency_ms_p95']:.0f} | "
-              f"{r['node_inference_ms']:.0f} | {r['node_frames_dropped']} |")
+              f"{r['node_inference_ms']:.0f} | {r['node_cpu_ms_per_frame']:.0f} | {r['node_frames_dropped']} | "
+              f"{r['whole_frame_searches']} | {r['person_tracks']} ({r['person_tracks_10_frames']}) | "
+              f"{r['load_average_before']} |")
+    by = {(r["streaming"], r["mode"]): r for r in results["runs"]}
+    for mode in ("lockstep", "realtime"):
+        if (True, mode) in by and (False, mode) in by and by[(False, mode)]["rate_hz"] > 0:
+            print(f"{mode}: streaming answers {by[(True, mode)]['rate_hz'] / by[(False, mode)]['rate_hz']:.1f}x "
+                  "the per-frame node's rate")
     return 0
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

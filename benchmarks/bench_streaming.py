@@ -123,7 +123,7 @@ def main() -> int:
     p.add_argument("--frames", type=int, default=60)
     p.add_argument("--max-width", type=int, default=960)
     p.add_argument("--detect-every", type=int, default=30, help="streaming: whole-frame search every N frames")
-    p.add_argument("--detect-every-s", type=float, default=2.0, help="streaming: ... or every S seconds")
+    p.add_argument("--detect-every-s", type=float, default=0.0, help="streaming: ... or every S seconds (0: never)")
     p.add_argument("--num-threads", type=int, default=2)
     p.add_argument("--out", type=Path, default=REPO / "out" / "bench_streaming")
     args = p.parse_args()

@@ -76,8 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--detect-every", type=int, default=30, metavar="N",
                    help="streaming: search the whole frame every N processed frames (0: never by count); "
                         "a person who enters waits at most that long")
-    p.add_argument("--detect-every-s", type=float, default=2.0, metavar="S",
-                   help="streaming: ... or when S seconds of processing passed since the last search (0: never by time)")
+    p.add_argument("--detect-every-s", type=float, default=0.0, metavar="S",
+                   help="streaming: also search when S seconds passed since the last search (0: never by time; "
+                        "bounds a newcomer's wait on a slow machine, at the cost of more searches)")
     p.add_argument("--num-threads", type=int, default=2,
                    help="experts backend: CPU threads (per model; in streaming, also landmark passes run at once)")
     p.add_argument("--stride", type=int, default=1, help="videos: process one frame in STRIDE")

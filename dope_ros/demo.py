@@ -143,8 +143,11 @@ def _info_msg(k: np.ndarray, width: int, height: int, stamp: tuple[int, int]) ->
 
 def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: float, realtime: bool,
         device: str = "cpu", backend: str = "experts", checkpoint: str = "", timeout_s: float = 60.0,
-        namespace: str = "demo") -> dict:
-    """Play ``video`` into a node process and record its outputs in ``out_dir``; returns the summary."""
+        namespace: str = "demo", parameters: Optional[dict[str, str]] = None) -> dict:
+    """Play ``video`` into a node process and record its outputs in ``out_dir``; returns the summary.
+
+    ``parameters`` are extra node parameters (``{"streaming": "false"}``...).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     bag_path = out_dir / "poses_bag"
     if bag_path.exists():
@@ -154,7 +157,7 @@ def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: fl
     fps = video_fps(video)
     log = open(out_dir / "node.log", "w")
     node_proc = subprocess.Popen(node_command(namespace=namespace, device=device, backend=backend,
-                                              checkpoint=checkpoint), stdout=log,
+                                              checkpoint=checkpoint, extra_parameters=parameters), stdout=log,
                                  stderr=subprocess.STDOUT, cwd=REPO)
     rclpy.init()
     bag = BagWriter(bag_path)
@@ -164,6 +167,7 @@ def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: fl
     spinner = threading.Thread(target=executor.spin, daemon=True)
     spinner.start()
     sent: dict[tuple[int, int], float] = {}
+    cpu_s = [float("nan"), float("nan")]
     try:
         deadline = time.monotonic() + 120
         while client.image_pub.get_subscription_count() == 0 or client.count_publishers(client.poses_topic) == 0:
@@ -171,6 +175,7 @@ def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: fl
                 raise RuntimeError(f"the node did not come up; see {out_dir / 'node.log'}")
             time.sleep(0.1)
         time.sleep(0.5)
+        cpu_s[0] = _cpu_seconds(node_proc.pid)
         base_ns = time.time_ns()
         started = time.monotonic()
         for i, frame in enumerate(video_frames(video, max_frames=frames, max_width=max_width)):
@@ -191,6 +196,7 @@ def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: fl
                 raise RuntimeError(f"the node exited; see {out_dir / 'node.log'}")
         if sent:
             client.wait_for(max(sent), 10.0)
+        cpu_s[1] = _cpu_seconds(node_proc.pid)
         time.sleep(1.5)  # last diagnostics
     finally:
         executor.shutdown()
@@ -205,11 +211,24 @@ def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: fl
         except subprocess.TimeoutExpired:
             node_proc.kill()
         log.close()
-    return summarize(sent, client.answers, diagnostics, out_dir, bag.counts)
+    return summarize(sent, client.answers, diagnostics, out_dir, bag.counts, node_cpu_s=cpu_s[1] - cpu_s[0])
 
 
-def summarize(sent: dict, answers: dict, diagnostics: dict, out_dir: Path, bag_counts: dict) -> dict:
-    """Counts, rate and latency of a run (latency: image publication to pose reception, ms)."""
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) a process has used, seconds; NaN where /proc is absent."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    import os
+
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def summarize(sent: dict, answers: dict, diagnostics: dict, out_dir: Path, bag_counts: dict,
+              node_cpu_s: float = float("nan")) -> dict:
+    """Counts, rate and latency of a run (latency: image publication to pose reception, ms);
+    ``node_cpu_s``: CPU seconds the node used while the frames were played."""
     got = [(sent[s], answers[s][0], answers[s][1]) for s in sent if s in answers]
     latencies = np.array([1000.0 * (r - p) for p, r, _ in got]) if got else np.zeros(0)
     parts = {"bodies": 0, "hands": 0, "faces": 0, "people": 0, "placed_parts": 0, "parts": 0}
@@ -239,6 +258,7 @@ def summarize(sent: dict, answers: dict, diagnostics: dict, out_dir: Path, bag_c
         "latency_ms_mean": float(latencies.mean()) if len(latencies) else 0.0,
         "latency_ms_p50": float(np.percentile(latencies, 50)) if len(latencies) else 0.0,
         "latency_ms_p95": float(np.percentile(latencies, 95)) if len(latencies) else 0.0,
+        "node_cpu_ms_per_frame": 1000.0 * node_cpu_s / len(got) if got else float("nan"),
         "node_diagnostics": diagnostics,
         "bag": str(out_dir / "poses_bag"),
         "bag_messages": bag_counts,
@@ -256,8 +276,9 @@ def print_summary(s: dict) -> None:
           f"hands {s['hands']}, faces {s['faces']}; {s['parts_placed_in_camera_frame']} parts placed in the camera frame")
     print(f"rate: {s['rate_hz']:.2f} frames/s; latency (publish -> poses): mean {s['latency_ms_mean']:.0f} ms, "
           f"p50 {s['latency_ms_p50']:.0f} ms, p95 {s['latency_ms_p95']:.0f} ms; node inference "
-          f"{d.get('inference_ms', '?')} ms, dropped {d.get('frames_dropped', '?')}, backend {d.get('backend', '?')} "
-          f"on {d.get('device', '?')}")
+          f"{d.get('inference_ms', '?')} ms, CPU {s['node_cpu_ms_per_frame']:.0f} ms/frame, dropped "
+          f"{d.get('frames_dropped', '?')}, backend {d.get('backend', '?')} on {d.get('device', '?')}"
+          + (" (streaming)" if d.get("streaming") == "true" else " (per frame)" if d.get("streaming") else ""))
     print(f"wrote {s['bag']} ({s['bag_messages']}) and {s['annotated_video']}")
 
 
@@ -273,11 +294,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--backend", default="experts", choices=("experts", "network"),
                    help="the node's estimator: the part experts, or the whole-body network (default: the shipped student)")
     p.add_argument("--checkpoint", default="", help="network checkpoint for --backend network (default: the shipped student)")
+    p.add_argument("--no-streaming", action="store_true",
+                   help="experts backend: the node searches every frame from scratch instead of following people")
     args = p.parse_args(argv)
     if args.frames <= 0:
         p.error("--frames must be positive")
     summary = run(args.video, args.out, frames=args.frames, max_width=args.max_width, hfov_deg=args.hfov,
-                  realtime=args.realtime, device=args.device, backend=args.backend, checkpoint=args.checkpoint)
+                  realtime=args.realtime, device=args.device, backend=args.backend, checkpoint=args.checkpoint,
+                  parameters={"streaming": "false"} if args.no_streaming else None)
     print_summary(summary)
     return 0 if summary["frames_answered"] > 0 else 1
 

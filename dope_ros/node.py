@@ -18,7 +18,9 @@ with ``mirrored`` a selfie-view image is estimated on its flipped-back view and 
 mapped back (:mod:`dope_core.mirror`).
 
 The subscription callbacks only keep the newest image (a replaced one counts as dropped);
-a worker thread decodes it, runs the estimator, gives people track ids that persist
+a worker thread decodes it, runs the estimator (with the experts backend, streaming by
+default: :mod:`dope_core.experts.streaming` follows people from frame to frame and runs
+the detectors on a schedule), gives people track ids that persist
 across frames (:class:`dope_core.tracking.PersonTracker`) and publishes, so the node
 keeps answering while inference runs. People are placed in the camera frame with the
 CameraInfo paired with the image by stamp (and the paired depth image), or sent
@@ -372,6 +374,8 @@ class DopeNode(Node):
             self._stop = True
             self._lock.notify()
         self._worker.join(timeout=10.0)
+        if hasattr(self._estimator, "close"):   # the streaming experts' landmark threads
+            self._estimator.close()
         self.destroy_node()
 
 

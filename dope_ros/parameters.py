@@ -44,8 +44,9 @@ PARAMETERS: dict[str, Param] = {
                        "The network backend ignores it."),
     "detect_every_frames": Param(30, "Streaming: search the whole frame every this many frames (0: never by count); "
                                  "a person who enters waits at most this long.", (0, 100000)),
-    "detect_every_s": Param(2.0, "Streaming: search the whole frame when this many seconds passed since the last "
-                            "search (0: never by time).", (0.0, 3600.0)),
+    "detect_every_s": Param(0.0, "Streaming: also search the whole frame when this many seconds passed since the "
+                            "last search (0: never by time). Bounds a newcomer's wait on a slow machine, at the cost "
+                            "of more searches there.", (0.0, 3600.0)),
     "num_threads": Param(2, "Experts backend: CPU threads (LiteRT threads of each model; in streaming, also the "
                          "landmark passes of a frame run at once).", (1, 64)),
     "max_image_pixels": Param(50_000_000, "Largest image processed, in pixels (width x height): raw images "
