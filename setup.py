@@ -23,6 +23,7 @@ setup(
             "dope = dope_core.cli:main",
             "dope-train = dope_core.train.cli:main",
             "dope_node = dope_ros.node:main",
+            "dope-replay = dope_ros.replay:main",
         ],
     },
 )

@@ -34,7 +34,10 @@ from dope_core.image_io import ImageError, VideoReader, is_video, list_inputs, r
 from dope_core.output_names import InputGuard, OverwriteRefused, assign_names
 from dope_core.keypoints import Part
 from dope_core.placement import place_poses
+from dope_core.recording import Recorder
+from dope_core.smoothing import SmoothingConfig
 from dope_core.structures import WholeBodyPoses
+from dope_core.teleop import TeleopPipeline
 from dope_core.tracking import PersonTracker
 
 
@@ -88,6 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "before decoding) are skipped")
     p.add_argument("--max-side", type=int, default=DEFAULT_MAX_SIDE,
                    help="images and video frames with a longer side (pixels) are skipped")
+    p.add_argument("--no-smoothing", action="store_true",
+                   help="videos and webcams: no One Euro filtering of tracked people (part frames and grasp are "
+                        "computed either way; docs/teleop.md)")
+    p.add_argument("--record", type=Path, default=None, metavar="BAG",
+                   help="one video or webcam: also write a ROS 2 bag (MCAP, rosbag2 folder BAG, must not exist) of the "
+                        "compressed images, camera info, poses and TF on the frames' stamps; replay it with dope-replay")
+    p.add_argument("--record-format", choices=("jpeg", "png"), default="jpeg",
+                   help="image compression in the recording (png: lossless, re-estimation gives the same poses)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-input lines; only the summary")
     cam = p.add_mutually_exclusive_group()
     cam.add_argument("--camera", type=Path, default=None, metavar="FILE",
@@ -149,6 +160,16 @@ class Runner:
         self.placed_parts += sum(p.root_camera is not None for p in placed.parts())
         return placed
 
+    def intrinsics(self, image_size: tuple[int, int]) -> Optional[np.ndarray]:
+        """``(3, 3)`` K of ``--camera`` / ``--hfov`` at this image size, ``None`` without either."""
+        if self.camera is None and self.args.hfov is None:
+            return None
+        w, h = image_size
+        try:
+            return (CameraModel.from_hfov(w, h, self.args.hfov) if self.camera is None else self.camera.resized(w, h)).k
+        except InvalidIntrinsicsError:
+            return None
+
     def fail(self, source: str, message: str, reason: str | None = None) -> None:
         """Count an input as failed: ``message`` says what happened, ``reason`` is its kind (for the summary)."""
         self.failures[reason or message.split(":")[-1].strip()] += 1
@@ -200,16 +221,24 @@ class Runner:
         writer = None
         tracker = None if self.args.no_tracking else PersonTracker()
         stream = self.streaming(tracker)
+        teleop = TeleopPipeline(smoothing=None if self.args.no_smoothing or tracker is None else SmoothingConfig())
+        recorder = (Recorder(self.args.record, image_format=self.args.record_format)
+                    if self.args.record is not None else None)
+        start_ns = time.time_ns()
         last: tuple[np.ndarray, WholeBodyPoses] | None = None
         n = 0
         video_target = self.target(name, ".mp4")
         try:
             with open(self.target(name, ".jsonl"), "w") as jsonl:
                 for frame in _progress(reader, len(reader) or None, name, self.args.quiet):
+                    stamp_ns = start_ns + round(frame.index / reader.fps * 1e9)
                     poses = self.place(self.estimate(frame.image, stream), str(source))
                     if tracker is not None:
                         poses = tracker.update(poses, stamp=frame.index / reader.fps)
-                    jsonl.write(json.dumps({"frame": frame.index, **poses.to_dict()}) + "\n")
+                    poses = teleop(poses, frame.index / reader.fps)
+                    if recorder is not None:
+                        recorder.write(stamp_ns, frame.image, poses, intrinsics=self.intrinsics(poses.image_size))
+                    jsonl.write(json.dumps({"frame": frame.index, "stamp_ns": stamp_ns, **poses.to_dict()}) + "\n")
                     if not self.args.no_images:
                         annotated = draw_poses(frame.image, poses, boxes=self.args.boxes)
                         if writer is None:
@@ -224,6 +253,8 @@ class Runner:
                 writer.release()
             if stream is not None:
                 stream.close()
+            if recorder is not None:
+                recorder.close()
         if n == 0:
             raise ImageError(f"{source}: no readable frame")
         if reader.ended_early:
@@ -302,6 +333,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--hfov must be between 0 and 180 degrees")
     if args.rectified and args.camera is None:
         parser.error("--rectified needs --camera")
+    if args.record is not None and args.record.exists():
+        parser.error(f"--record {args.record}: exists; a recording never overwrites")
     camera = None
     if args.camera is not None:
         try:
@@ -349,6 +382,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     pairs = list(zip(sources, names))
     images = [s for s in pairs if isinstance(s[0], Path) and not is_video(s[0])]
     videos = [s for s in pairs if not (isinstance(s[0], Path) and not is_video(s[0]))]
+    if args.record is not None and (len(videos) != 1 or images):
+        parser.error("--record takes exactly one video or webcam input")
     for path, name in _progress(images, len(images), "images", args.quiet or len(images) < 2):
         runner.run(path, name)
     for source, name in videos:

@@ -17,7 +17,8 @@ does not change its behaviour.
   ``alpha`` (never component-wise, never leaves the unit sphere).
 * :class:`PoseSmoother` keeps one set of filters per tracked person and part slot and
   filters 2D keypoints (pixels), part-relative 3D keypoints and the root in the camera
-  frame (metres), the frame origin and orientation; it sets ``velocity`` (m/s, camera
+  frame (metres), the frame origin and orientation, all with one cutoff per part driven
+  by the part's image speed (:class:`SmoothingConfig`); it sets ``velocity`` (m/s, camera
   optical frame) and ``velocity_2d`` (pixels/s) of each part root. A stamp earlier than
   the previous one (a bag that loops) resets every filter; a part unseen for more than
   ``max_gap_s`` restarts its filters; untracked people and unassigned parts pass
@@ -76,8 +77,12 @@ class OneEuroFilter:
         self.t: Optional[float] = None
         self._dx: Optional[np.ndarray] = None
 
-    def __call__(self, x: np.ndarray, t: float) -> np.ndarray:
-        """The filtered value of measurement ``x`` taken at time ``t`` (seconds)."""
+    def __call__(self, x: np.ndarray, t: float, speed: Optional[float] = None) -> np.ndarray:
+        """The filtered value of measurement ``x`` taken at time ``t`` (seconds).
+
+        ``speed``, when given, replaces the filter's own speed estimate in the cutoff
+        (``min_cutoff + beta * speed``; a shared speed, in the unit ``beta`` expects).
+        """
         x = np.asarray(x, dtype=np.float64)
         if self.value is None or self.value.shape != x.shape:
             self.value, self.velocity, self._dx, self.t = x.copy(), np.zeros_like(x), np.zeros_like(x), t
@@ -90,7 +95,8 @@ class OneEuroFilter:
         p = self.params
         a_d = smoothing_factor(p.d_cutoff_hz, dt)
         self._dx = self._dx + a_d * ((x - self.value) / dt - self._dx)
-        speed = np.linalg.norm(self._dx, axis=-1, keepdims=True)
+        if speed is None:
+            speed = np.linalg.norm(self._dx, axis=-1, keepdims=True)
         alpha = smoothing_factor(p.min_cutoff_hz + p.beta * speed, dt)
         previous = self.value
         self.value = self.value + alpha * (x - self.value)
@@ -116,8 +122,9 @@ class RotationOneEuroFilter:
         self.t: Optional[float] = None
         self._w = np.zeros(3)
 
-    def __call__(self, q: np.ndarray, t: float) -> np.ndarray:
-        """The filtered orientation of measurement ``q`` at time ``t`` (seconds)."""
+    def __call__(self, q: np.ndarray, t: float, speed: Optional[float] = None) -> np.ndarray:
+        """The filtered orientation of measurement ``q`` at time ``t`` (seconds); ``speed`` as for
+        :meth:`OneEuroFilter.__call__` (default: the filtered angular speed, rad/s)."""
         q = canonical(q)
         if self.value is None:
             self.value, self.angular_velocity, self._w, self.t = q, np.zeros(3), np.zeros(3), t
@@ -128,7 +135,9 @@ class RotationOneEuroFilter:
         p = self.params
         a_d = float(smoothing_factor(p.d_cutoff_hz, dt))
         self._w = self._w + a_d * (relative_rotation_vector(self.value, q) / dt - self._w)
-        alpha = float(smoothing_factor(p.min_cutoff_hz + p.beta * float(np.linalg.norm(self._w)), dt))
+        if speed is None:
+            speed = float(np.linalg.norm(self._w))
+        alpha = float(smoothing_factor(p.min_cutoff_hz + p.beta * speed, dt))
         previous = self.value
         self.value = slerp(self.value, q, alpha)
         w = relative_rotation_vector(previous, self.value) / dt
@@ -145,24 +154,33 @@ class RotationOneEuroFilter:
 class SmoothingConfig:
     """Parameters of :class:`PoseSmoother` (the node's ``smoothing.*``).
 
+    Every filter of a part (2D and 3D keypoints, root, frame origin, orientation) uses
+    one cutoff, ``min_cutoff_hz + beta * speed``, where ``speed`` is the part root's
+    image speed in part sizes per second (the 2D root's filtered derivative divided by
+    the larger side of the part's box). The image position is the part's least noisy
+    measurement (monocular depth jitters far more), and a speed relative to the part's
+    size does not depend on the distance, the resolution nor the unit of each quantity.
+
     Attributes:
-        min_cutoff_hz: One Euro cutoff at rest, Hz, for every quantity.
-        d_cutoff_hz: cutoff of the speed estimates, Hz.
-        beta_px: cutoff increase per pixel/s (2D keypoints).
-        beta_m: cutoff increase per m/s (3D keypoints, part roots, frame origins).
-        beta_rad: cutoff increase per rad/s (orientations).
+        min_cutoff_hz: cutoff at rest, Hz.
+        beta: cutoff increase per part size per second of image speed, Hz.
+        d_cutoff_hz: cutoff of the speed estimate (and of the velocities), Hz.
         max_gap_s: a part unseen for longer restarts its filters, seconds.
     """
 
     min_cutoff_hz: float = 0.5
-    d_cutoff_hz: float = 1.0
-    beta_px: float = 0.05
-    beta_m: float = 20.0
-    beta_rad: float = 2.0
+    beta: float = 4.0
+    d_cutoff_hz: float = 0.5
     max_gap_s: float = 0.5
 
-    def params(self, beta: float) -> OneEuroParams:
-        return OneEuroParams(min_cutoff_hz=self.min_cutoff_hz, beta=beta, d_cutoff_hz=self.d_cutoff_hz)
+    def __post_init__(self) -> None:
+        OneEuroParams(min_cutoff_hz=self.min_cutoff_hz, beta=self.beta, d_cutoff_hz=self.d_cutoff_hz)
+        if not self.max_gap_s >= 0.0:
+            raise ValueError(f"max_gap_s must be >= 0, got {self.max_gap_s}")
+
+    @property
+    def params(self) -> OneEuroParams:
+        return OneEuroParams(min_cutoff_hz=self.min_cutoff_hz, beta=self.beta, d_cutoff_hz=self.d_cutoff_hz)
 
 
 def root_rows(part: Part) -> list[int] | slice:
@@ -174,18 +192,39 @@ def root_rows(part: Part) -> list[int] | slice:
     return slice(None)
 
 
+class _PartSpeed:
+    """Image speed of a part root in part sizes per second (see :class:`SmoothingConfig`)."""
+
+    def __init__(self, d_cutoff_hz: float) -> None:
+        self.d_cutoff_hz = d_cutoff_hz
+        self._last: Optional[tuple[np.ndarray, float]] = None
+        self._v = np.zeros(2)
+
+    def __call__(self, root_2d: np.ndarray, size_px: float, t: float) -> float:
+        if not np.all(np.isfinite(root_2d)):
+            return float(np.linalg.norm(self._v)) / size_px
+        if self._last is not None and t > self._last[1]:
+            dt = t - self._last[1]
+            self._v = self._v + smoothing_factor(self.d_cutoff_hz, dt) * ((root_2d - self._last[0]) / dt - self._v)
+        self._last = (root_2d, t)
+        return float(np.linalg.norm(self._v)) / size_px
+
+
 class _PartFilters:
     def __init__(self, cfg: SmoothingConfig) -> None:
-        self.kp2d = OneEuroFilter(cfg.params(cfg.beta_px))
-        self.kp3d = OneEuroFilter(cfg.params(cfg.beta_m))
-        self.root = OneEuroFilter(cfg.params(cfg.beta_m))
-        self.origin = OneEuroFilter(cfg.params(cfg.beta_m))
-        self.rotation = RotationOneEuroFilter(cfg.params(cfg.beta_rad))
+        self.speed = _PartSpeed(cfg.d_cutoff_hz)
+        self.kp2d = OneEuroFilter(cfg.params)
+        self.kp3d = OneEuroFilter(cfg.params)
+        self.root = OneEuroFilter(cfg.params)
+        self.origin = OneEuroFilter(cfg.params)
+        self.rotation = RotationOneEuroFilter(cfg.params)
         self.last_t: Optional[float] = None
 
     def update(self, pose: PartPose, t: float) -> PartPose:
-        kp2d = self.kp2d(pose.keypoints_2d, t)
-        changes: dict = {"keypoints_2d": kp2d, "keypoints_3d": self.kp3d(pose.keypoints_3d, t)}
+        size = max(1.0, float(max(pose.box[2] - pose.box[0], pose.box[3] - pose.box[1])))
+        speed = self.speed(pose.keypoints_2d[root_rows(pose.part)].mean(axis=0), size, t)
+        kp2d = self.kp2d(pose.keypoints_2d, t, speed)
+        changes: dict = {"keypoints_2d": kp2d, "keypoints_3d": self.kp3d(pose.keypoints_3d, t, speed)}
         moving = self.last_t is not None and t > self.last_t
         changes["velocity_2d"] = self.kp2d.velocity[root_rows(pose.part)].mean(axis=0) if moving else None
         if pose.root_camera is None:
@@ -193,12 +232,12 @@ class _PartFilters:
             changes["velocity"] = None
         else:
             had_root = self.root.value is not None
-            changes["root_camera"] = self.root(pose.root_camera[None], t)[0]
+            changes["root_camera"] = self.root(pose.root_camera[None], t, speed)[0]
             changes["velocity"] = self.root.velocity[0].copy() if had_root else None
         if pose.frame is not None:
-            origin = self.origin(pose.frame.origin[None], t)[0]
+            origin = self.origin(pose.frame.origin[None], t, speed)[0]
             if pose.frame.quaternion is not None:
-                q = self.rotation(pose.frame.quaternion, t)
+                q = self.rotation(pose.frame.quaternion, t, speed)
                 changes["frame"] = PartFrame(origin=origin, quaternion=q, confidence=pose.frame.confidence)
             else:
                 changes["frame"] = PartFrame(origin=origin)

@@ -60,6 +60,19 @@ class BagWriter:
         self._writer.write(self._connections[topic], int(stamp_ns), bytes(data))
         self.counts[topic] += 1
 
+    def flush(self) -> None:
+        """Close the pending MCAP chunk and flush the file: a process killed later loses nothing written so far.
+
+        (rosbags closes a chunk every MiB; this reaches into its MCAP writer, guarded.)
+        """
+        storage = getattr(self._writer, "storage", None)
+        chunk = getattr(storage, "chunk", None)
+        if chunk is not None and chunk.bio.tell() > 0:
+            storage.close_chunk()
+        bio = getattr(storage, "bio", None)
+        if bio is not None:
+            bio.flush()
+
     def close(self) -> None:
         """Finish the bag (writes metadata.yaml)."""
         self._writer.close()

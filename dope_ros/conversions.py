@@ -12,11 +12,12 @@ from __future__ import annotations
 from typing import Optional
 
 import numpy as np
-from geometry_msgs.msg import Point
+from geometry_msgs.msg import Point, Pose, Quaternion, Vector3
 from std_msgs.msg import Header
 
 from dope_core.keypoints import Part
-from dope_core.structures import Handedness, PartPose, Person, PlacementSource, WholeBodyPoses
+from dope_core.structures import (Grasp, Handedness, PartFrame, PartPose, Person, PlacementSource, TrackState,
+                                  WholeBodyPoses)
 from dope_ros import msg as dope_msg
 
 _PART_CODES = {Part.BODY: dope_msg.PartPose.BODY, Part.HAND: dope_msg.PartPose.HAND, Part.FACE: dope_msg.PartPose.FACE}
@@ -30,6 +31,53 @@ _PLACEMENT_CODES = {PlacementSource.NONE: dope_msg.PartPose.PLACEMENT_NONE,
                     PlacementSource.DEPTH: dope_msg.PartPose.PLACEMENT_DEPTH}
 _CODE_PLACEMENTS = {v: k for k, v in _PLACEMENT_CODES.items()}
 _SLOTS = ("body", "left_hand", "right_hand", "face")
+_STATE_CODES = {None: dope_msg.PersonPose.TRACK_STATE_NONE, TrackState.NEW: dope_msg.PersonPose.TRACK_STATE_NEW,
+                TrackState.TRACKED: dope_msg.PersonPose.TRACK_STATE_TRACKED,
+                TrackState.PREDICTED: dope_msg.PersonPose.TRACK_STATE_PREDICTED}
+_CODE_STATES = {v: k for k, v in _STATE_CODES.items()}
+
+
+def _teleop_to_msg(pose: PartPose, out: dope_msg.PartPose) -> None:
+    """Frame, grasp and velocity fields (the contiguous teleop block of PartPose.msg)."""
+    if pose.frame is not None:
+        out.has_frame = True
+        x, y, z = (float(v) for v in pose.frame_position)
+        q = pose.frame.quaternion
+        out.has_orientation = q is not None
+        out.orientation_confidence = pose.frame.confidence
+        q = (0.0, 0.0, 0.0, 1.0) if q is None else tuple(float(v) for v in q)
+        out.pose = Pose(position=Point(x=x, y=y, z=z), orientation=Quaternion(x=q[0], y=q[1], z=q[2], w=q[3]))
+    if pose.grasp is not None:
+        out.has_grasp = True
+        out.grasp_aperture = pose.grasp.aperture_m
+        out.grasp_aperture_normalised = pose.grasp.aperture_normalised
+        out.grasp_confidence = pose.grasp.confidence
+        out.pinch = pose.grasp.pinch
+    if pose.velocity is not None:
+        out.has_velocity = True
+        out.velocity = Vector3(x=float(pose.velocity[0]), y=float(pose.velocity[1]), z=float(pose.velocity[2]))
+    if pose.velocity_2d is not None:
+        out.has_velocity_2d = True
+        out.velocity_2d = pose.velocity_2d.astype(np.float64)
+
+
+def _teleop_from_msg(m: dope_msg.PartPose, root: Optional[np.ndarray]) -> dict:
+    """Inverse of :func:`_teleop_to_msg`: keyword arguments of :class:`PartPose`."""
+    out: dict = {}
+    if m.has_frame:
+        p, o = m.pose.position, m.pose.orientation
+        position = np.array([p.x, p.y, p.z])
+        q = np.array([o.x, o.y, o.z, o.w]) if m.has_orientation else None
+        out["frame"] = PartFrame(origin=position if root is None else position - root, quaternion=q,
+                                 confidence=m.orientation_confidence if m.has_orientation else 0.0)
+    if m.has_grasp:
+        out["grasp"] = Grasp(aperture_m=m.grasp_aperture, aperture_normalised=m.grasp_aperture_normalised,
+                             confidence=m.grasp_confidence, pinch=m.pinch)
+    if m.has_velocity:
+        out["velocity"] = np.array([m.velocity.x, m.velocity.y, m.velocity.z])
+    if m.has_velocity_2d:
+        out["velocity_2d"] = np.asarray(m.velocity_2d, dtype=np.float64)
+    return out
 
 
 def part_to_msg(pose: Optional[PartPose]) -> dope_msg.PartPose:
@@ -56,6 +104,7 @@ def part_to_msg(pose: Optional[PartPose]) -> dope_msg.PartPose:
     out.placement = _PLACEMENT_CODES[pose.placement if placed else PlacementSource.NONE]
     out.placement_uncertainty = (float(pose.placement_uncertainty)
                                  if placed and pose.placement_uncertainty is not None else float("nan"))
+    _teleop_to_msg(pose, out)
     return out
 
 
@@ -90,6 +139,7 @@ def part_from_msg(m: dope_msg.PartPose) -> Optional[PartPose]:
         placement=_CODE_PLACEMENTS[m.placement] if root is not None else PlacementSource.NONE,
         placement_uncertainty=(float(m.placement_uncertainty)
                                if root is not None and np.isfinite(m.placement_uncertainty) else None),
+        **_teleop_from_msg(m, root),
     )
 
 
@@ -97,11 +147,12 @@ def poses_to_msg(poses: WholeBodyPoses, header: Header, *, camera_info_valid: bo
     """The people of one image as a :class:`WholeBodyPoseArray` with the source image's header."""
     out = dope_msg.WholeBodyPoseArray(header=header, image_width=poses.image_size[0],
                                       image_height=poses.image_size[1], backend=poses.backend,
-                                      camera_info_valid=camera_info_valid)
+                                      camera_info_valid=camera_info_valid, lost_track_ids=list(poses.lost_track_ids))
     for person in poses.people:
         slots = {slot: part_to_msg(getattr(person, slot)) for slot in _SLOTS}
         track_id = dope_msg.PersonPose.TRACK_ID_NONE if person.track_id is None else person.track_id
-        out.people.append(dope_msg.PersonPose(id=person.id, score=float(person.score), track_id=track_id, **slots))
+        out.people.append(dope_msg.PersonPose(id=person.id, score=float(person.score), track_id=track_id,
+                                              track_state=_STATE_CODES.get(person.track_state, 0), **slots))
     out.unassigned = [part_to_msg(p) for p in poses.unassigned]
     return out
 
@@ -110,8 +161,9 @@ def poses_from_msg(m: dope_msg.WholeBodyPoseArray) -> WholeBodyPoses:
     """Inverse of :func:`poses_to_msg` (the header is not part of :class:`WholeBodyPoses`)."""
     none = dope_msg.PersonPose.TRACK_ID_NONE
     people = [Person(id=p.id, score=p.score, track_id=None if p.track_id == none else p.track_id,
-                     **{slot: part_from_msg(getattr(p, slot)) for slot in _SLOTS})
+                     track_state=_CODE_STATES.get(p.track_state), **{slot: part_from_msg(getattr(p, slot)) for slot in _SLOTS})
               for p in m.people]
     unassigned = [part_from_msg(p) for p in m.unassigned]
     return WholeBodyPoses(image_size=(m.image_width, m.image_height), people=people,
-                          unassigned=[p for p in unassigned if p is not None], backend=m.backend)
+                          unassigned=[p for p in unassigned if p is not None], backend=m.backend,
+                          lost_track_ids=list(m.lost_track_ids))

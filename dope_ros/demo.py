@@ -2,7 +2,8 @@
 
 This process publishes each frame as ``sensor_msgs/Image`` (rgb8) with a
 ``sensor_msgs/CameraInfo`` (pinhole intrinsics from an assumed field of view), and
-records the node's ``~/poses`` and ``~/markers`` into an MCAP bag and its
+records the frames (compressed), their camera info and the node's ``~/poses``,
+``~/markers`` and TF into an MCAP bag, all on the image stamps, and its
 ``~/annotated_image`` into a video. By default frames go in lock step (the next frame
 leaves when the node has answered the previous one, so every frame is processed);
 ``--realtime`` plays at the video's frame rate instead, and the node drops what it
@@ -27,8 +28,9 @@ import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
-from rclpy.serialization import deserialize_message
-from sensor_msgs.msg import CameraInfo, Image
+from rclpy.serialization import deserialize_message, serialize_message
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
 
 from dope_core.image_encoding import encode_raw
@@ -57,8 +59,9 @@ def node_command(*, namespace: str, device: str = "cpu", backend: str = "experts
 class DemoClient(Node):
     """Camera player and recorder: publishes frames, collects the node's outputs by image stamp."""
 
-    def __init__(self, namespace: str, bag: BagWriter, video_path: Path, fps: float) -> None:
+    def __init__(self, namespace: str, bag: BagWriter, video_path: Path, fps: float, image_format: str = "jpeg") -> None:
         super().__init__("dope_demo_client")
+        self.image_format = image_format
         self._bag = bag
         self._video_path = video_path
         self._fps = fps
@@ -73,8 +76,14 @@ class DemoClient(Node):
         self.markers_topic = f"/{namespace}/dope/markers"
         bag.add_topic(self.poses_topic, "dope_ros/msg/WholeBodyPoseArray")
         bag.add_topic(self.markers_topic, "visualization_msgs/msg/MarkerArray")
+        self.camera_topics = {"image": f"/{namespace}/camera/image_raw/compressed",
+                              "info": f"/{namespace}/camera/camera_info"}
+        bag.add_topic(self.camera_topics["image"], "sensor_msgs/msg/CompressedImage")
+        bag.add_topic(self.camera_topics["info"], "sensor_msgs/msg/CameraInfo")
+        bag.add_topic("/tf", "tf2_msgs/msg/TFMessage")
         self.create_subscription(WholeBodyPoseArray, self.poses_topic, self._on_poses, 50, raw=True)
         self.create_subscription(MarkerArray, self.markers_topic, self._on_markers, 50, raw=True)
+        self.create_subscription(TFMessage, "/tf", self._on_tf, 100, raw=True)
         self.create_subscription(Image, f"/{namespace}/dope/annotated_image", self._on_annotated, 50)
         self.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
 
@@ -87,7 +96,23 @@ class DemoClient(Node):
             self._lock.notify_all()
 
     def _on_markers(self, data: bytes) -> None:
-        self._bag.write(self.markers_topic, time.time_ns(), data)
+        markers = deserialize_message(data, MarkerArray).markers
+        if markers:   # one clock: the image stamp the markers carry
+            self._bag.write(self.markers_topic, _ns(markers[0].header.stamp), data)
+
+    def _on_tf(self, data: bytes) -> None:
+        transforms = deserialize_message(data, TFMessage).transforms
+        if transforms:
+            self._bag.write("/tf", _ns(transforms[0].header.stamp), data)
+
+    def record_camera(self, frame: np.ndarray, info: CameraInfo, stamp_ns: int) -> None:
+        """Record the frame (compressed) and its camera info at the image stamp."""
+        bgr = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
+        ok, data = cv2.imencode(".png" if self.image_format == "png" else ".jpg", bgr)
+        msg = CompressedImage(header=info.header, format=f"rgb8; {self.image_format} compressed bgr8",
+                              data=data.tobytes())
+        self._bag.write(self.camera_topics["image"], stamp_ns, serialize_message(msg))
+        self._bag.write(self.camera_topics["info"], stamp_ns, serialize_message(info))
 
     def _on_annotated(self, msg: Image) -> None:
         image = np.frombuffer(bytes(msg.data), np.uint8).reshape(msg.height, msg.step)[:, :3 * msg.width]
@@ -122,6 +147,10 @@ class DemoClient(Node):
             self._video.release()
 
 
+def _ns(stamp) -> int:
+    return stamp.sec * 1_000_000_000 + stamp.nanosec
+
+
 def _image_msg(frame: np.ndarray, stamp: tuple[int, int]) -> Image:
     h, w, step, data = encode_raw(frame)
     msg = Image(height=h, width=w, encoding="rgb8", is_bigendian=0, step=step, data=data)
@@ -143,10 +172,13 @@ def _info_msg(k: np.ndarray, width: int, height: int, stamp: tuple[int, int]) ->
 
 def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: float, realtime: bool,
         device: str = "cpu", backend: str = "experts", checkpoint: str = "", timeout_s: float = 60.0,
-        namespace: str = "demo", parameters: Optional[dict[str, str]] = None) -> dict:
+        namespace: str = "demo", parameters: Optional[dict[str, str]] = None, image_format: str = "jpeg") -> dict:
     """Play ``video`` into a node process and record its outputs in ``out_dir``; returns the summary.
 
-    ``parameters`` are extra node parameters (``{"streaming": "false"}``...).
+    ``parameters`` are extra node parameters (``{"streaming": "false"}``...). The bag
+    holds, on one clock (the image stamps), the frames as ``CompressedImage``
+    (``image_format`` ``jpeg``, or ``png`` for a lossless recording that replays to the
+    same poses), their ``CameraInfo``, the node's poses, markers and TF.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     bag_path = out_dir / "poses_bag"
@@ -157,11 +189,13 @@ def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: fl
     fps = video_fps(video)
     log = open(out_dir / "node.log", "w")
     node_proc = subprocess.Popen(node_command(namespace=namespace, device=device, backend=backend,
-                                              checkpoint=checkpoint, extra_parameters=parameters), stdout=log,
+                                              checkpoint=checkpoint,
+                                              extra_parameters={"publish_tf": "true", **(parameters or {})}),
+                                 stdout=log,
                                  stderr=subprocess.STDOUT, cwd=REPO)
     rclpy.init()
     bag = BagWriter(bag_path)
-    client = DemoClient(namespace, bag, out_dir / "annotated.mp4", fps)
+    client = DemoClient(namespace, bag, out_dir / "annotated.mp4", fps, image_format)
     executor = rclpy.executors.SingleThreadedExecutor()
     executor.add_node(client)
     spinner = threading.Thread(target=executor.spin, daemon=True)
@@ -184,6 +218,7 @@ def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: fl
             h, w = frame.shape[:2]
             image, info = _image_msg(frame, stamp), _info_msg(intrinsics_from_fov(w, h, hfov_deg), w, h, stamp)
             sent[stamp] = time.monotonic()
+            client.record_camera(frame, info, t_ns)
             client.info_pub.publish(info)
             client.image_pub.publish(image)
             if realtime:
@@ -296,12 +331,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--checkpoint", default="", help="network checkpoint for --backend network (default: the shipped student)")
     p.add_argument("--no-streaming", action="store_true",
                    help="experts backend: the node searches every frame from scratch instead of following people")
+    p.add_argument("--image-format", choices=("jpeg", "png"), default="jpeg",
+                   help="frames in the bag (png: lossless, dope-replay through a node gives the same poses)")
     args = p.parse_args(argv)
     if args.frames <= 0:
         p.error("--frames must be positive")
     summary = run(args.video, args.out, frames=args.frames, max_width=args.max_width, hfov_deg=args.hfov,
                   realtime=args.realtime, device=args.device, backend=args.backend, checkpoint=args.checkpoint,
-                  parameters={"streaming": "false"} if args.no_streaming else None)
+                  parameters={"streaming": "false"} if args.no_streaming else None, image_format=args.image_format)
     print_summary(summary)
     return 0 if summary["frames_answered"] > 0 else 1
 

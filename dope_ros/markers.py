@@ -55,4 +55,34 @@ def poses_to_markers(poses: WholeBodyPoses, header: Header, *, camera_info_valid
         joints.scale.x = joints.scale.y = joints.scale.z = JOINT_DIAMETER_M[geo.part]
         joints.points = [Point(x=float(p[0]), y=float(p[1]), z=float(p[2])) for p in geo.joints]
         out.markers.extend([bones, joints])
+    out.markers.extend(grasp_markers(poses, header, life))
+    return out
+
+
+def grasp_markers(poses: WholeBodyPoses, header: Header, lifetime: Duration) -> list[Marker]:
+    """Namespace ``grasp``: per placed hand with a grasp, a text 2 cm beyond the index tip
+    ("pinch 1.2 cm" in red, or the aperture in white) and a line from the thumb tip to
+    the index tip (camera optical frame, metres)."""
+    out = []
+    for person in poses.people:
+        for slot in ("left_hand", "right_hand"):
+            hand = getattr(person, slot)
+            if hand is None or hand.grasp is None or hand.root_camera is None:
+                continue
+            pts = hand.keypoints_3d_camera
+            thumb, index = pts[4], pts[8]
+            colour = ColorRGBA(r=1.0, g=0.15, b=0.15, a=1.0) if hand.grasp.pinch else ColorRGBA(r=1.0, g=1.0, b=1.0, a=1.0)
+            marker_id = 2 * person.display_id + (slot == "right_hand")
+            text = Marker(header=header, ns="grasp", id=2 * marker_id, type=Marker.TEXT_VIEW_FACING,
+                          action=Marker.ADD, color=colour, lifetime=lifetime,
+                          text=("pinch " if hand.grasp.pinch else "") + f"{100 * hand.grasp.aperture_m:.1f} cm")
+            text.pose.position = Point(x=float(index[0]), y=float(index[1]) - 0.02, z=float(index[2]))
+            text.pose.orientation.w = 1.0
+            text.scale.z = 0.02
+            line = Marker(header=header, ns="grasp", id=2 * marker_id + 1, type=Marker.LINE_STRIP, action=Marker.ADD,
+                          color=colour, lifetime=lifetime)
+            line.pose.orientation.w = 1.0
+            line.scale.x = 0.003
+            line.points = [Point(x=float(p[0]), y=float(p[1]), z=float(p[2])) for p in (thumb, index)]
+            out.extend([text, line])
     return out

@@ -11,7 +11,9 @@ Topics (relative names resolve in the node's namespace; ``~`` is the node's priv
 * out: ``~/poses`` (``dope_ros/WholeBodyPoseArray``), ``~/markers``
   (``visualization_msgs/MarkerArray``), ``~/annotated_image`` (``sensor_msgs/Image``, rgb8),
   ``/diagnostics`` (``diagnostic_msgs/DiagnosticArray``, :mod:`dope_ros.health`), and the
-  ROS4HRI ``/humans/bodies/...`` topics where ``hri_msgs`` imports (:mod:`dope_ros.hri_bridge`).
+  ROS4HRI ``/humans/bodies/...`` topics where ``hri_msgs`` imports (:mod:`dope_ros.hri_bridge`),
+  ``~/operator`` (the one person followed) and, with ``publish_tf``, ``/tf``
+  (:mod:`dope_ros.teleop_outputs`).
 
 With ``lazy`` (default) the camera is subscribed only while an output has a subscriber;
 with ``mirrored`` a selfie-view image is estimated on its flipped-back view and the 2D
@@ -21,7 +23,8 @@ The subscription callbacks only keep the newest image (a replaced one counts as 
 a worker thread decodes it, runs the estimator (with the experts backend, streaming by
 default: :mod:`dope_core.experts.streaming` follows people from frame to frame and runs
 the detectors on a schedule), gives people track ids that persist
-across frames (:class:`dope_core.tracking.PersonTracker`) and publishes, so the node
+across frames (:class:`dope_core.tracking.PersonTracker`), adds part frames, smoothing
+and grasp (:class:`dope_core.teleop.TeleopPipeline`) and publishes, so the node
 keeps answering while inference runs. People are placed in the camera frame with the
 CameraInfo paired with the image by stamp (and the paired depth image), or sent
 part-relative when there is none to trust. Bad input (undecodable image, invalid or
@@ -69,6 +72,7 @@ from dope_ros.parameters import PARAMETERS, descriptor
 from dope_ros.placement_inputs import PlacementInputs
 from dope_ros.score_filter import filter_by_score
 from dope_ros.stats import NodeStats
+from dope_ros.teleop_outputs import TeleopOutputs
 from dope_ros.throttle import WarningThrottle
 from dope_ros.topics import input_topics
 
@@ -130,6 +134,7 @@ class DopeNode(Node):
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self._hri = (make_hri_bridge(self, self.get_logger().info)
                      if get("publish_hri") and self._tracker is not None else None)
+        self._teleop = TeleopOutputs(self, get, min_confidence=get("keypoint_confidence_threshold"))
         self._image_type = CompressedImage if self._transport == "compressed" else Image
         self._image_sub = None
         self.create_subscription(CameraInfo, topics.camera_info, self._on_camera_info, _SENSOR_QOS)
@@ -261,10 +266,12 @@ class DopeNode(Node):
             poses = self._place_with_depth(place_poses(poses, view, settings), msg.header, min_conf, mirrored)
         if mirrored:
             poses = mirror_poses_2d(poses, image.shape[1])
+        poses = self._teleop.process(poses, stamp_s)
         header = Header(stamp=msg.header.stamp, frame_id=self.get_parameter("frame_id").value or msg.header.frame_id)
         self._pose_pub.publish(poses_to_msg(poses, header, camera_info_valid=camera is not None))
         if self._hri is not None:
             self._hri.publish(poses, header)
+        self._teleop.publish(poses, header, camera_info_valid=camera is not None)
         if self.get_parameter("publish_markers").value and self._marker_pub.get_subscription_count() > 0:
             if header.frame_id:
                 self._marker_pub.publish(poses_to_markers(

@@ -81,6 +81,27 @@ PARAMETERS: dict[str, Param] = {
                              "retired and listed in lost_track_ids.", (0.0, 3600.0)),
     "track_predict_s": Param(0.2, "Seconds (image stamps) an unseen track is still published, as a person with "
                              "track_state PREDICTED (last pose carried on at its velocity); 0: never.", (0.0, 3600.0)),
+    # --- teleoperation outputs (dope_ros/teleop_outputs.py, docs/teleop.md) ---
+    "smoothing.enabled": Param(True, "One Euro filtering of tracked people's keypoints, part roots and orientations, "
+                               "timed by the image stamps; also gives part velocities. Needs track_people."),
+    "smoothing.min_cutoff_hz": Param(0.5, "One Euro cutoff at rest, Hz: lower removes more jitter.", (0.01, 100.0)),
+    "smoothing.d_cutoff_hz": Param(0.5, "Cutoff of the speed estimate and of the velocities, Hz.", (0.01, 100.0)),
+    "smoothing.beta": Param(4.0, "Cutoff increase per part size per second of the part's image speed, Hz: higher "
+                            "follows fast motion with less lag, lower removes more jitter.", (0.0, 1000.0)),
+    "smoothing.max_gap_s": Param(0.5, "A part unseen for longer than this restarts its filters, seconds.",
+                                 (0.0, 3600.0)),
+    "grasp.close_below": Param(0.3, "Pinch starts when the thumb-index aperture divided by the hand size (wrist to "
+                               "middle-finger base) drops under this.", (0.0, 10.0)),
+    "grasp.open_above": Param(0.45, "Pinch ends when the normalised aperture rises above this (>= close_below).",
+                              (0.0, 10.0)),
+    "grasp.min_confidence": Param(0.2, "Finger tips less confident keep the previous pinch state.", (0.0, 1.0)),
+    "operator.mode": Param("closest", "Whom ~/operator carries: 'largest' (box), 'closest' (placed root nearest the "
+                           "camera), 'track_id' (operator.track_id), 'none'; the chosen person is kept while their "
+                           "track lives."),
+    "operator.track_id": Param(-1, "The track to follow with operator.mode 'track_id'.", (-1, 2**31 - 1)),
+    "publish_tf": Param(False, "Broadcast a TF frame per placed, oriented part: {tf_prefix}body_<id>, "
+                        "hand_left_<id>, hand_right_<id>, face_<id>, parented to the image's frame_id."),
+    "tf_prefix": Param("", "Prefix of the TF frame names."),
     "diagnostics_period_s": Param(1.0, "Period of /diagnostics messages, seconds.", (0.1, 60.0)),
     "diagnostics_window": Param(5, "Diagnostics periods over which the processing rate and the recent bad-input "
                                 "counts are measured (a WARN for bad input clears this long after it stops).",

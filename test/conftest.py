@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("DOPE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))  # env: worktrees elsewhere
 
 
 def _loopback_ros_env() -> None:

@@ -261,3 +261,31 @@ def test_one_bad_input_is_a_counted_skip_and_the_rest_is_processed(tmp_path, por
     assert "1 x image over the size limit" in out and "1 x error while processing (RuntimeError)" in out
     assert {p: v for p, v in _snapshot(d).items() if p in before} == before
     assert {p.name for p in d.glob("*.json")} == {"a_good_dope.json", "c_wide.json", "e_good_dope.json"}
+
+
+def test_video_recording_holds_the_frames_stamps_and_poses_of_the_json(tmp_path):
+    from matplotlib import cbook
+
+    from dope_core.recording import read_recording
+
+    portrait = cv2.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))[::2, ::2]
+    video = tmp_path / "still.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, portrait.shape[1::-1])
+    for _ in range(3):
+        writer.write(portrait)
+    writer.release()
+    bag = tmp_path / "rec"
+    assert main([str(video), "-o", str(tmp_path / "out"), "--no-images", "--quiet", "--hfov", "60",
+                 "--record", str(bag), "--record-format", "png"]) == 0
+    lines = [json.loads(line) for line in (tmp_path / "out" / "still.jsonl").read_text().splitlines()]
+    frames = list(read_recording(bag))
+    assert [f.stamp_ns for f in frames] == [line["stamp_ns"] for line in lines]
+    assert np.diff([f.stamp_ns for f in frames]).tolist() == [100_000_000, 100_000_000]   # 10 fps
+    for f, line in zip(frames, lines):
+        assert f.intrinsics is not None and f.image.shape[:2] == portrait.shape[:2]
+        assert [p.track_id for p in f.poses.people] == [p["track_id"] for p in line["people"]]
+        assert f.poses.people and f.poses.people[0].face.frame is not None   # frames in the recording too
+    still = lines[2]["people"][0]
+    assert np.linalg.norm(still["face"]["velocity"]) < 0.5   # a smoothed stream has velocities; a still person (m/s)
+    with pytest.raises(SystemExit):
+        main([str(video), "-o", str(tmp_path / "out2"), "--record", str(bag)])   # never overwrites

@@ -52,3 +52,26 @@ def test_bad_shapes_and_slots_are_clear_errors():
         Person(id=0, score=1, left_hand=_part(Part.FACE, rng))
     with pytest.raises(ValueError, match="missing the key 'score'"):
         PartPose.from_dict({"part": "body"})
+
+
+def test_teleop_fields_round_trip_through_json_without_loss():
+    from dope_core.structures import Grasp, PartFrame, TrackState
+
+    j = Part.HAND.num_keypoints
+    rng = np.random.default_rng(4)
+    hand = PartPose(part=Part.HAND, score=0.8, box=rng.uniform(0, 9, 4), keypoints_2d=rng.uniform(0, 9, (j, 2)),
+                    keypoints_3d=rng.normal(size=(j, 3)), confidence=rng.uniform(size=j), handedness="left",
+                    root_camera=rng.normal(size=3),
+                    frame=PartFrame(origin=np.zeros(3), quaternion=np.array([0.36, 0.48, 0.0, 0.8]), confidence=0.1 / 3),
+                    grasp=Grasp(aperture_m=1 / 30, aperture_normalised=0.3, confidence=0.9, pinch=True),
+                    velocity=rng.normal(size=3), velocity_2d=rng.normal(size=2))
+    poses = WholeBodyPoses(image_size=(9, 9), lost_track_ids=[100001], people=[
+        Person(id=0, score=1, left_hand=hand, track_id=100002, track_state=TrackState.NEW)])
+    back = WholeBodyPoses.from_json(poses.to_json())
+    assert back == poses and back.people[0].left_hand.frame.quaternion.tolist() == [0.36, 0.48, 0.0, 0.8]
+    assert back.people[0].track_state is TrackState.NEW and back.lost_track_ids == [100001]
+    with pytest.raises(ValueError, match="unit quaternion"):
+        PartFrame(origin=np.zeros(3), quaternion=np.array([np.nan, 0, 0, 1.0]))
+    with pytest.raises(ValueError, match="grasp"):
+        PartPose(part=Part.FACE, score=1, box=np.zeros(4), keypoints_2d=np.zeros((84, 2)),
+                 keypoints_3d=np.zeros((84, 3)), confidence=np.zeros(84), grasp=hand.grasp)

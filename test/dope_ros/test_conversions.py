@@ -102,3 +102,31 @@ def test_placement_source_and_uncertainty():
     rel.placement = 9
     with pytest.raises(ValueError, match="placement code"):
         part_from_msg(rel)
+
+
+def test_frames_grasp_velocity_and_track_state_round_trip():
+    from dope_core.structures import Grasp, PartFrame, TrackState
+
+    placed = _part(Part.HAND, handedness=Handedness.RIGHT, root=np.array([0.3, 0.1, 2.9]))
+    placed.frame = PartFrame(origin=np.zeros(3), quaternion=np.array([0.0, 0.6, 0.0, 0.8]), confidence=0.7)
+    placed.grasp = Grasp(aperture_m=0.031, aperture_normalised=0.33, confidence=0.8, pinch=True)
+    placed.velocity, placed.velocity_2d = np.array([0.1, -0.2, 0.05]), np.array([12.5, -3.0])
+    face = _part(Part.FACE)
+    face.frame = PartFrame(origin=np.array([0.0, -0.02, 0.01]))   # part-relative, no orientation
+    poses = WholeBodyPoses(image_size=(640, 480), lost_track_ids=[7, 9], people=[
+        Person(id=0, score=0.9, track_id=3, track_state=TrackState.PREDICTED, right_hand=placed, face=face)])
+    msg = deserialize_message(serialize_message(poses_to_msg(poses, Header(), camera_info_valid=True)),
+                              WholeBodyPoseArray)
+    hand = msg.people[0].right_hand
+    assert msg.people[0].track_state == PersonPoseMsg.TRACK_STATE_PREDICTED and list(msg.lost_track_ids) == [7, 9]
+    assert hand.has_orientation and hand.pose.position.z == pytest.approx(2.9) and hand.pose.orientation.w == 0.8
+    assert hand.pinch and hand.grasp_aperture == 0.031 and hand.velocity.y == -0.2
+    f = msg.people[0].face
+    assert f.has_frame and not f.has_orientation and f.pose.orientation.w == 1.0 and not f.has_grasp
+    back = poses_from_msg(msg)
+    assert back.lost_track_ids == [7, 9] and back.people[0].track_state is TrackState.PREDICTED
+    got = back.people[0].right_hand
+    np.testing.assert_allclose(got.frame.origin, 0.0, atol=1e-12)
+    assert got.frame.quaternion.tolist() == [0.0, 0.6, 0.0, 0.8] and got.grasp == placed.grasp
+    assert got.velocity.tolist() == [0.1, -0.2, 0.05] and got.velocity_2d.tolist() == [12.5, -3.0]
+    assert back.people[0].face.frame.to_dict() == face.frame.to_dict()

@@ -45,7 +45,11 @@ def test_generated_messages_not_shadowed_by_source_folder(cwd, tmp_path):
 
 def test_yaml_defaults_match_declared_parameters():
     data = yaml.safe_load((REPO / "config" / "dope.yaml").read_text())
-    params = data["/**"]["ros__parameters"]
+    def flat(d, prefix=""):   # nested YAML groups are dotted ROS names (smoothing: {enabled} -> smoothing.enabled)
+        for k, v in d.items():
+            yield from flat(v, f"{prefix}{k}.") if isinstance(v, dict) else [(f"{prefix}{k}", v)]
+
+    params = dict(flat(data["/**"]["ros__parameters"]))
     assert set(params) == set(PARAMETERS)
     for name, p in PARAMETERS.items():
         assert params[name] == p.default, name
@@ -179,3 +183,14 @@ def test_every_imported_ros_package_is_declared():
     for module, key in _PYTHON_ROSDEP_KEYS.items():
         assert module not in imported or key in run_deps, key
     assert "rosbags" in imported and "rosbags" in (REPO / "package.xml").read_text()  # said how it is installed
+
+
+def test_record_launch_file():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("record_launch", REPO / "launch" / "record.launch.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)   # launch is imported inside the function only: loads without it
+    assert callable(module.generate_launch_description)
+    assert {"{image_topic}/compressed", "{camera_info_topic}", "dope/poses", "/tf", "/diagnostics"} <= set(module.TOPICS)
+    assert set(module.ARGUMENTS) == {"namespace", "output", "image_topic", "camera_info_topic"}

@@ -1,0 +1,210 @@
+"""Demonstration recordings without ROS: one MCAP bag of images, camera info, poses and TF.
+
+:class:`Recorder` writes, for every frame of a stream, on one time base (the image
+stamp is both the header stamp and the bag's log time, nanoseconds):
+
+* ``/camera/image_raw/compressed`` (``sensor_msgs/msg/CompressedImage``, JPEG, or PNG
+  for lossless recordings whose re-estimation gives the same poses);
+* ``/camera/camera_info`` (``sensor_msgs/msg/CameraInfo``, pinhole ``k``, ``p``), when the
+  intrinsics are known;
+* ``/dope/poses`` (``dope_ros/msg/WholeBodyPoseArray``), the message the node publishes
+  for the same poses;
+* ``/tf`` (``tf2_msgs/msg/TFMessage``), one transform per placed, oriented part, as the
+  node's ``publish_tf`` sends them.
+
+Messages are built with ``rosbags`` (pure Python) from the message definitions of
+``msg/``; no ROS installation is needed to write or read. Every frame is flushed to
+disk as one MCAP chunk, so a recording whose process was killed can still be read up
+to its last complete frame (:func:`read_recording` then reads the ``.mcap`` file
+itself, :mod:`dope_core.mcap_tail`, as ``metadata.yaml`` is missing).
+
+:func:`read_recording` yields the frames back: image (RGB), stamp, intrinsics and poses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+import cv2
+import numpy as np
+
+from dope_core.structures import WholeBodyPoses
+from dope_core.mcap_tail import read_complete_messages
+from dope_core.msg_fields import poses_fields, poses_from_fields, transforms_fields
+
+IMAGE_TOPIC = "/camera/image_raw/compressed"
+CAMERA_INFO_TOPIC = "/camera/camera_info"
+POSES_TOPIC = "/dope/poses"
+TF_TOPIC = "/tf"
+FRAME_ID = "camera_optical_frame"
+
+_NUMPY = {"bool": np.bool_, "int8": np.int8, "uint8": np.uint8, "byte": np.uint8, "char": np.uint8,
+          "int16": np.int16, "uint16": np.uint16, "int32": np.int32, "uint32": np.uint32, "int64": np.int64,
+          "uint64": np.uint64, "float32": np.float32, "float64": np.float64}
+
+
+_MSG_DEFAULTS = {"geometry_msgs/msg/Quaternion": {"w": 1.0}}
+"""Default values declared in .msg files (rosbags' typestore does not carry them)."""
+
+
+def build_message(store: Any, typename: str, values: Any = None) -> Any:
+    """A rosbags message of ``typename`` from a nested dict of field values; missing fields get ROS defaults."""
+    from rosbags.typesys.base import Nodetype
+
+    if values is not None and not isinstance(values, dict):
+        return values
+    values = {**_MSG_DEFAULTS.get(typename, {}), **(values or {})}
+    unknown = set(values) - {name for name, _ in store.fielddefs[typename][1]}
+    if unknown:
+        raise ValueError(f"{typename} has no field(s) {sorted(unknown)}")
+    kwargs = {}
+    for name, (kind, spec) in store.fielddefs[typename][1]:
+        v = values.get(name)
+        if kind == Nodetype.BASE:
+            base = spec[0]
+            kwargs[name] = ("" if v is None else str(v)) if base == "string" else (
+                _NUMPY[base](0 if v is None else v).item() if base != "bool" else bool(v))
+        elif kind == Nodetype.NAME:
+            kwargs[name] = build_message(store, spec, v)
+        else:
+            (sub_kind, sub_spec), length = spec
+            if sub_kind == Nodetype.BASE and sub_spec[0] != "string":
+                arr = np.asarray([] if v is None else v, dtype=_NUMPY[sub_spec[0]])
+                if kind == Nodetype.ARRAY and v is None:
+                    arr = np.zeros(length, dtype=_NUMPY[sub_spec[0]])
+                kwargs[name] = arr
+            elif sub_kind == Nodetype.BASE:
+                kwargs[name] = [str(s) for s in (v or [])]
+            else:
+                items = list(v or [])
+                if kind == Nodetype.ARRAY and not items:
+                    items = [None] * length
+                kwargs[name] = [build_message(store, sub_spec, item) for item in items]
+    return store.types[typename](**kwargs)
+
+
+def _stamp(stamp_ns: int) -> dict:
+    return {"sec": stamp_ns // 1_000_000_000, "nanosec": stamp_ns % 1_000_000_000}
+
+
+@dataclass
+class RecordedFrame:
+    """One frame read back from a recording."""
+
+    stamp_ns: int
+    image: np.ndarray
+    intrinsics: Optional[np.ndarray]
+    poses: Optional[WholeBodyPoses]
+
+
+class Recorder:
+    """Writes a recording (module docstring) frame by frame.
+
+    Args:
+        path: output folder (rosbag2 layout: ``metadata.yaml`` + ``.mcap``); must not exist.
+        image_format: ``"jpeg"`` or ``"png"`` (lossless).
+        jpeg_quality: JPEG quality of the recorded images, 1-100.
+        tf_prefix: prefix of the TF frame names.
+    """
+
+    def __init__(self, path: str | Path, *, image_format: str = "jpeg", jpeg_quality: int = 90,
+                 tf_prefix: str = "") -> None:
+        if image_format not in ("jpeg", "png"):
+            raise ValueError(f"image_format must be 'jpeg' or 'png', got {image_format!r}")
+        self._format = image_format
+        from dope_ros.bag_io import BagWriter, dope_typestore
+
+        self.path = Path(path)
+        if self.path.exists():
+            raise FileExistsError(f"{self.path} exists; a recording never overwrites")
+        self._store = dope_typestore()
+        self._bag = BagWriter(self.path, typestore=self._store)
+        for topic, msgtype in ((IMAGE_TOPIC, "sensor_msgs/msg/CompressedImage"),
+                               (CAMERA_INFO_TOPIC, "sensor_msgs/msg/CameraInfo"),
+                               (POSES_TOPIC, "dope_ros/msg/WholeBodyPoseArray"), (TF_TOPIC, "tf2_msgs/msg/TFMessage")):
+            self._bag.add_topic(topic, msgtype)
+        self._quality = int(jpeg_quality)
+        self._prefix = tf_prefix
+        self.frames = 0
+
+    def _write(self, topic: str, msgtype: str, stamp_ns: int, fields: dict) -> None:
+        msg = build_message(self._store, msgtype, fields)
+        self._bag.write(topic, stamp_ns, bytes(self._store.serialize_cdr(msg, msgtype)))
+
+    def write(self, stamp_ns: int, image: np.ndarray, poses: Optional[WholeBodyPoses], *,
+              intrinsics: Optional[np.ndarray] = None, camera_info_valid: Optional[bool] = None) -> None:
+        """Record one frame: ``image`` (RGB uint8), its stamp (ns), the poses found in it and the intrinsics."""
+        header = {"stamp": _stamp(int(stamp_ns)), "frame_id": FRAME_ID}
+        params = [cv2.IMWRITE_JPEG_QUALITY, self._quality] if self._format == "jpeg" else []
+        ok, data = cv2.imencode(".jpg" if self._format == "jpeg" else ".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR),
+                                params)
+        if not ok:
+            raise ValueError(f"the image could not be {self._format}-encoded")
+        self._write(IMAGE_TOPIC, "sensor_msgs/msg/CompressedImage", stamp_ns,
+                    {"header": header, "format": f"rgb8; {self._format} compressed bgr8", "data": data.reshape(-1)})
+        if intrinsics is not None:
+            k = np.asarray(intrinsics, dtype=np.float64).reshape(3, 3)
+            h, w = image.shape[:2]
+            self._write(CAMERA_INFO_TOPIC, "sensor_msgs/msg/CameraInfo", stamp_ns, {
+                "header": header, "height": h, "width": w, "distortion_model": "plumb_bob", "d": [0.0] * 5,
+                "k": k.reshape(-1), "r": np.eye(3).reshape(-1), "p": np.hstack([k, np.zeros((3, 1))]).reshape(-1)})
+        if poses is not None:
+            valid = intrinsics is not None if camera_info_valid is None else camera_info_valid
+            self._write(POSES_TOPIC, "dope_ros/msg/WholeBodyPoseArray", stamp_ns,
+                        poses_fields(poses, header, camera_info_valid=valid))
+            transforms = transforms_fields(poses, header, prefix=self._prefix)
+            if transforms:
+                self._write(TF_TOPIC, "tf2_msgs/msg/TFMessage", stamp_ns, {"transforms": transforms})
+        self._bag.flush()
+        self.frames += 1
+
+    def close(self) -> None:
+        self._bag.close()
+
+    def __enter__(self) -> "Recorder":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def recording_messages(path: Path, topics: Optional[set[str]]) -> Iterator[tuple[str, str, int, bytes]]:
+    """Messages of a recording; a folder without metadata.yaml (cut off) is read from its .mcap file."""
+    from dope_ros.bag_io import read_bag
+
+    if path.is_dir() and not (path / "metadata.yaml").exists():
+        files = sorted(path.glob("*.mcap"))
+        if not files:
+            raise FileNotFoundError(f"{path} holds no .mcap file")
+        path = files[0]
+    if path.suffix == ".mcap":
+        yield from read_complete_messages(path, topics)
+    else:
+        yield from read_bag(path, topics)
+
+
+def read_recording(path: str | Path) -> Iterator[RecordedFrame]:
+    """The frames of a recording in stamp order (image decoded to RGB, poses when recorded)."""
+    from dope_ros.bag_io import dope_typestore
+
+    store = dope_typestore()
+    pending: dict[int, dict] = {}
+    order: list[int] = []
+    for topic, msgtype, t, data in recording_messages(Path(path), {IMAGE_TOPIC, CAMERA_INFO_TOPIC, POSES_TOPIC}):
+        msg = store.deserialize_cdr(data, msgtype)
+        stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        if stamp not in pending:
+            pending[stamp] = {}
+            order.append(stamp)
+        pending[stamp][topic] = msg
+    for stamp in sorted(order):
+        got = pending[stamp]
+        if IMAGE_TOPIC not in got:
+            continue
+        bgr = cv2.imdecode(np.frombuffer(bytes(got[IMAGE_TOPIC].data), np.uint8), cv2.IMREAD_COLOR)
+        info = got.get(CAMERA_INFO_TOPIC)
+        k = None if info is None else np.asarray(info.k, dtype=np.float64).reshape(3, 3)
+        poses = poses_from_fields(got[POSES_TOPIC]) if POSES_TOPIC in got else None
+        yield RecordedFrame(stamp_ns=stamp, image=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), intrinsics=k, poses=poses)

@@ -1,0 +1,1 @@
+"""Worked examples of consuming the DOPE node (docs/teleop.md)."""

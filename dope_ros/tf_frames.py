@@ -1,0 +1,40 @@
+"""TF frames of the placed, oriented parts of one image, as ``geometry_msgs/TransformStamped``.
+
+One frame per part whose position is in the camera optical frame (placed) and whose
+orientation is known (:mod:`dope_core.part_frames`): ``{prefix}body_<id>``,
+``{prefix}hand_left_<id>``, ``{prefix}hand_right_<id>``, ``{prefix}face_<id>``, where
+``<id>`` is the person's track id (the index in the image when untracked), each
+parented to the image's ``frame_id`` and stamped with the image's stamp. Unassigned
+parts get no frame (they have no person id).
+"""
+
+from __future__ import annotations
+
+from geometry_msgs.msg import Quaternion, TransformStamped, Vector3
+from std_msgs.msg import Header
+
+from dope_core.structures import WholeBodyPoses
+
+FRAME_NAMES = {"body": "body", "left_hand": "hand_left", "right_hand": "hand_right", "face": "face"}
+
+
+def frame_name(slot: str, person_id: int, prefix: str = "") -> str:
+    """The TF frame of a part slot of a person (``hand_left_17``...)."""
+    return f"{prefix}{FRAME_NAMES[slot]}_{person_id}"
+
+
+def part_transforms(poses: WholeBodyPoses, header: Header, *, prefix: str = "") -> list[TransformStamped]:
+    """Transforms from ``header.frame_id`` to every placed, oriented part (module docstring)."""
+    out = []
+    for person in poses.people:
+        for slot, pose in person.parts():
+            if pose.root_camera is None or pose.frame is None or pose.frame.quaternion is None:
+                continue
+            x, y, z = (float(v) for v in pose.frame_position)
+            qx, qy, qz, qw = (float(v) for v in pose.frame.quaternion)
+            t = TransformStamped(header=Header(stamp=header.stamp, frame_id=header.frame_id),
+                                 child_frame_id=frame_name(slot, person.display_id, prefix))
+            t.transform.translation = Vector3(x=x, y=y, z=z)
+            t.transform.rotation = Quaternion(x=qx, y=qy, z=qz, w=qw)
+            out.append(t)
+    return out

@@ -1,0 +1,114 @@
+"""Recordings without ROS: MCAP round trip, one time base, cut-off files, message fields."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from dope_core.keypoints import Part
+from dope_core.recording import (CAMERA_INFO_TOPIC, IMAGE_TOPIC, POSES_TOPIC, TF_TOPIC, Recorder, build_message,
+                                 read_recording)
+from dope_core.structures import Grasp, PartFrame, PartPose, Person, TrackState, WholeBodyPoses
+
+K = np.array([[500.0, 0, 160], [0, 500.0, 120], [0, 0, 1]])
+
+
+def _image(i: int) -> np.ndarray:
+    y, x = np.mgrid[0:240, 0:320]
+    return np.stack([(x + 10 * i) % 256, y % 256, np.full_like(x, 40 * i % 256)], axis=2).astype(np.uint8)
+
+
+def _poses(i: int) -> WholeBodyPoses:
+    rng = np.random.default_rng(i)
+    # values the message keeps exactly: float32 scores, 2D and confidences; 3D in 1/1024 m steps
+    hand = PartPose(part=Part.HAND, score=0.75, box=np.float32([10, 20, 60, 90]),
+                    keypoints_2d=rng.uniform(0, 300, (21, 2)).astype(np.float32),
+                    keypoints_3d=rng.integers(-60, 60, (21, 3)) / 1024,
+                    confidence=rng.uniform(size=21).astype(np.float32), handedness="right",
+                    root_camera=np.array([0.1, 0.0, 1.0 + i]), placement="body_anchored", placement_uncertainty=0.0625,
+                    frame=PartFrame(origin=np.zeros(3), quaternion=np.array([0.0, 0.0, 0.6, 0.8]), confidence=0.5),
+                    grasp=Grasp(aperture_m=0.02, aperture_normalised=0.2, confidence=0.9, pinch=True),
+                    velocity=np.array([0.0, 0.1, 0.0]))
+    return WholeBodyPoses(image_size=(320, 240), backend="experts", people=[
+        Person(id=0, score=0.5, track_id=700000 + i // 2, track_state=TrackState.TRACKED, right_hand=hand)])
+
+
+def _record(path, n=4):
+    stamps = [1_700_000_000_000_000_000 + i * 33_333_333 for i in range(n)]
+    with Recorder(path) as rec:
+        for i, t in enumerate(stamps):
+            rec.write(t, _image(i), _poses(i), intrinsics=K)
+    return stamps
+
+
+def test_round_trip_same_frames_stamps_and_poses(tmp_path):
+    stamps = _record(tmp_path / "rec")
+    frames = list(read_recording(tmp_path / "rec"))
+    assert [f.stamp_ns for f in frames] == stamps
+    for i, f in enumerate(frames):
+        assert f.poses == _poses(i) and np.allclose(f.intrinsics, K)
+        assert np.abs(f.image.astype(int) - _image(i)).mean() < 3   # JPEG
+    with pytest.raises(FileExistsError):
+        Recorder(tmp_path / "rec")
+
+
+def test_one_time_base_and_tf(tmp_path):
+    from dope_ros.bag_io import deserialize, read_bag
+
+    stamps = _record(tmp_path / "rec", n=2)
+    seen = {}
+    for topic, msgtype, t, data in read_bag(tmp_path / "rec"):
+        msg = deserialize(data, msgtype)
+        header = msg.transforms[0].header if topic == TF_TOPIC else msg.header
+        assert header.stamp.sec * 1_000_000_000 + header.stamp.nanosec == t   # log time = image stamp
+        seen.setdefault(topic, []).append(t)
+        if topic == TF_TOPIC:
+            tf = msg.transforms[0]
+            assert tf.child_frame_id == "hand_right_700000" and tf.header.frame_id == "camera_optical_frame"
+            assert tf.transform.rotation.w == 0.8
+    assert {k: v for k, v in seen.items()} == {IMAGE_TOPIC: stamps, CAMERA_INFO_TOPIC: stamps, POSES_TOPIC: stamps,
+                                               TF_TOPIC: stamps}
+
+
+def test_a_cut_off_recording_reads_up_to_its_last_complete_frame(tmp_path):
+    path = tmp_path / "rec"
+    rec = Recorder(path)
+    for i in range(3):
+        rec.write(1_000_000_000 * (i + 1), _image(i), _poses(i), intrinsics=K)
+    # the process is killed here: no metadata.yaml, no MCAP summary; and a partly written record at the end
+    mcap = next(path.glob("*.mcap"))
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    data = mcap.read_bytes()
+    (cut / mcap.name).write_bytes(data + b"\x06\xff\xff\x00\x00\x00\x00\x00\x00partial")
+    frames = list(read_recording(cut))
+    assert [f.stamp_ns for f in frames] == [1_000_000_000, 2_000_000_000, 3_000_000_000]
+    assert frames[2].poses == _poses(2)
+    rec.close()
+    shutil.rmtree(cut)
+
+
+def test_recorded_poses_are_the_message_the_node_publishes():
+    from rclpy.serialization import deserialize_message
+    from std_msgs.msg import Header
+
+    from dope_core.msg_fields import poses_fields
+    from dope_ros.bag_io import dope_typestore
+    from dope_ros.conversions import poses_to_msg
+
+    store = dope_typestore()
+    poses = _poses(3)
+    poses.lost_track_ids = [5]
+    header = Header(frame_id="cam")
+    header.stamp.sec, header.stamp.nanosec = 17, 5
+    ours = store.serialize_cdr(build_message(store, "dope_ros/msg/WholeBodyPoseArray", poses_fields(
+        poses, {"stamp": {"sec": 17, "nanosec": 5}, "frame_id": "cam"}, camera_info_valid=True)),
+        "dope_ros/msg/WholeBodyPoseArray")
+    # equal as rclpy messages (CDR padding bytes are unspecified, so the bytes may differ there)
+    from dope_ros.msg import WholeBodyPoseArray
+
+    assert deserialize_message(bytes(ours), WholeBodyPoseArray) == poses_to_msg(poses, header, camera_info_valid=True)
+    with pytest.raises(ValueError, match="no field"):
+        build_message(store, "dope_ros/msg/Keypoint2D", {"x": 1.0, "w": 2.0})

@@ -1,0 +1,93 @@
+"""Record and replay across processes: the demo records a live node, dope-replay plays the bag into a new node.
+
+Same frames, same stamps, same poses (track ids aside: each node draws its own id
+session), and every topic of the demo's bag on the image stamps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+import uuid
+
+import cv2
+import numpy as np
+import pytest
+
+from dope_core.msg_fields import poses_from_fields
+from dope_ros.bag_io import deserialize, read_bag
+from dope_ros.replay import BagPlayer, recorded_frames
+from dope_ros_harness import REPO
+
+FRAMES = 3
+
+
+def _comparable(poses, track_ids: list) -> dict:
+    """The poses as a dict, the people's track ids replaced by ``track_ids`` (ids are session-specific)."""
+    people = [dataclasses.replace(p, track_id=i) for p, i in zip(poses.people, track_ids)]
+    d = dataclasses.replace(poses, people=people).to_dict()
+    d.pop("lost_track_ids", None)
+    return d
+
+
+@pytest.fixture(scope="module")
+def demo_bag(tmp_path_factory):
+    from matplotlib import cbook
+
+    tmp = tmp_path_factory.mktemp("replay")
+    portrait = cv2.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))[::2, ::2]
+    h, w = portrait.shape[:2]
+    video = tmp / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (w + 20, h))
+    for i in range(FRAMES):
+        frame = np.zeros((h, w + 20, 3), np.uint8)
+        frame[:, 5 * i:5 * i + w] = portrait
+        writer.write(frame)
+    writer.release()
+    out = tmp / "out"
+    run = subprocess.run([sys.executable, "-m", "dope_ros.demo", "--video", str(video), "--frames", str(FRAMES),
+                          "--out", str(out), "--image-format", "png"], cwd=REPO, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return out / "poses_bag"
+
+
+@pytest.mark.timeout(300)
+def test_the_demo_bag_is_on_one_clock_and_holds_the_images(demo_bag):
+    stamps = [s for s, _, _ in recorded_frames(demo_bag)]
+    assert len(stamps) == FRAMES
+    by_topic: dict[str, list[int]] = {}
+    for topic, msgtype, t, data in read_bag(demo_bag):
+        msg = deserialize(data, msgtype)
+        header = msg.transforms[0].header if topic == "/tf" else msg.markers[0].header if "markers" in topic \
+            else msg.header
+        assert header.stamp.sec * 1_000_000_000 + header.stamp.nanosec == t, topic   # log time = image stamp
+        by_topic.setdefault(topic, []).append(t)
+    for topic in ("/demo/camera/image_raw/compressed", "/demo/camera/camera_info", "/demo/dope/poses",
+                  "/demo/dope/markers"):
+        assert sorted(by_topic[topic]) == stamps, topic
+    assert set(by_topic.get("/tf", [])) <= set(stamps) and by_topic.get("/tf")   # the portrait's face frame
+
+
+@pytest.mark.timeout(300)
+def test_replay_through_a_node_gives_the_live_poses(demo_bag, start_node, ros_client):
+    live = {}
+    for _, msgtype, t, data in read_bag(demo_bag, {"/demo/dope/poses"}):
+        live[t] = poses_from_fields(deserialize(data, msgtype))
+    ns = f"rp_{uuid.uuid4().hex[:6]}"
+    start_node(namespace=ns, image_topic="camera/image_raw", camera_info_topic="camera/camera_info",
+               image_transport="compressed", device="cpu", parameters={"publish_tf": "true"})
+    player = BagPlayer(ros_client, ns)
+    assert player.wait_for_node(60)
+    sent = player.play(demo_bag, timeout_s=90)
+    assert sent == sorted(live)   # same frames, same stamps
+    from dope_ros.conversions import poses_from_msg
+
+    replayed = {t: poses_from_msg(player.answers[t]) for t in sent}
+    assert any(p.people for p in live.values())
+    for t in sent:
+        a, b = live[t], replayed[t]
+        assert len(a.people) == len(b.people)
+        order = list(range(len(a.people)))
+        assert _comparable(a, order) == _comparable(b, order)
