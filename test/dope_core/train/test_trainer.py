@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -136,15 +135,11 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path: Path, synthetic_c
     assert not list((tmp_path / "cut").glob(".last.pth.*.tmp")) and (tmp_path / "cut" / "notes.tmp").exists()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _ddp_worker(rank: int, world: int, port: int, cfg: dict, out: str) -> None:
-    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1",
-                      MASTER_PORT=str(port), GLOO_SOCKET_IFNAME="lo")
+def _ddp_worker(rank: int, world: int, store: str, cfg: dict, out: str) -> None:
+    # Loopback only: the ranks meet through a file store (torch's TCPStore server listens on every
+    # interface, "::"), and gloo's connections use the loopback interface's address, no host name.
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), GLOO_SOCKET_IFNAME="lo")
+    torch.distributed.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world)
     torch.set_num_threads(1)
     result = fit(config_from_dict(cfg), device="cpu", show_progress=False)
     torch.save({"state": result.model.state_dict(), "losses": result.losses}, Path(out) / f"rank{rank}.pt")
@@ -152,7 +147,8 @@ def _ddp_worker(rank: int, world: int, port: int, cfg: dict, out: str) -> None:
 
 def test_ddp_two_cpu_processes(tmp_path: Path, synthetic_cache) -> None:
     cfg = tiny_config(synthetic_cache.root, tmp_path / "ddp", steps=3, batch_size=1, checkpoint_every=3)
-    torch.multiprocessing.spawn(_ddp_worker, args=(2, _free_port(), cfg, str(tmp_path)), nprocs=2, join=True)
+    torch.multiprocessing.spawn(_ddp_worker, args=(2, str(tmp_path / "store"), cfg, str(tmp_path)), nprocs=2,
+                                join=True)
     r0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
     r1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
     assert len(r0["losses"]) == len(r1["losses"]) == 3
