@@ -171,7 +171,8 @@ class Recorder:
 
 
 def recording_messages(path: Path, topics: Optional[set[str]]) -> Iterator[tuple[str, str, int, bytes]]:
-    """Messages of a recording; a folder without metadata.yaml (cut off) is read from its .mcap file."""
+    """Messages of a recording (of ``topics``; ``None``: all); a folder without metadata.yaml
+    (cut off) is read from its .mcap file."""
     from dope_ros.bag_io import read_bag
 
     if path.is_dir() and not (path / "metadata.yaml").exists():
@@ -186,19 +187,27 @@ def recording_messages(path: Path, topics: Optional[set[str]]) -> Iterator[tuple
 
 
 def read_recording(path: str | Path) -> Iterator[RecordedFrame]:
-    """The frames of a recording in stamp order (image decoded to RGB, poses when recorded)."""
+    """The frames of a recording in stamp order (image decoded to RGB, poses when recorded).
+
+    Topics are recognised by their ending (``.../camera/image_raw/compressed``,
+    ``.../camera/camera_info``, ``.../dope/poses``), so namespaced recordings (the
+    demo's) read too.
+    """
     from dope_ros.bag_io import dope_typestore
 
     store = dope_typestore()
     pending: dict[int, dict] = {}
     order: list[int] = []
-    for topic, msgtype, t, data in recording_messages(Path(path), {IMAGE_TOPIC, CAMERA_INFO_TOPIC, POSES_TOPIC}):
+    for topic, msgtype, t, data in recording_messages(Path(path), None):
+        kind = next((k for k in (IMAGE_TOPIC, CAMERA_INFO_TOPIC, POSES_TOPIC) if topic.endswith(k)), None)
+        if kind is None:
+            continue
         msg = store.deserialize_cdr(data, msgtype)
         stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
         if stamp not in pending:
             pending[stamp] = {}
             order.append(stamp)
-        pending[stamp][topic] = msg
+        pending[stamp][kind] = msg
     for stamp in sorted(order):
         got = pending[stamp]
         if IMAGE_TOPIC not in got:

@@ -88,6 +88,8 @@ def read_bag(path: str | Path, topics: set[str] | None = None) -> Iterator[tuple
     """Yield ``(topic, msgtype, stamp_ns, CDR bytes)`` of a bag, in time order."""
     with Reader(Path(path)) as reader:
         connections = [c for c in reader.connections if topics is None or c.topic in topics]
+        if not connections:   # rosbags reads every topic for an empty list
+            return
         for connection, stamp, data in reader.messages(connections=connections):
             yield connection.topic, connection.msgtype, stamp, bytes(data)
 

@@ -112,3 +112,10 @@ def test_recorded_poses_are_the_message_the_node_publishes():
     assert deserialize_message(bytes(ours), WholeBodyPoseArray) == poses_to_msg(poses, header, camera_info_valid=True)
     with pytest.raises(ValueError, match="no field"):
         build_message(store, "dope_ros/msg/Keypoint2D", {"x": 1.0, "w": 2.0})
+
+
+def test_topics_absent_from_the_bag_give_no_message(tmp_path):
+    from dope_ros.bag_io import read_bag
+
+    _record(tmp_path / "rec", n=1)
+    assert list(read_bag(tmp_path / "rec", {"/no/such/topic"})) == []
