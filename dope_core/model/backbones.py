@@ -4,7 +4,8 @@
   stride 16), the head runs layer4 + average pooling (2048-d). Body and head hold the
   *same* torchvision ResNet object under ``resnet_backbone``, so a release state dict
   (every ResNet weight under both prefixes) loads with ``strict=True``. Batch norm is
-  frozen; its epsilon is a parameter (the release's frozen batch norm had none: 0).
+  frozen; its epsilon is a parameter (the release's frozen batch norm had none: 0). The
+  ResNet's classification layer ``fc`` is unused and frozen.
 * MobileNetV2 (light variant): the body runs ``features[:14]`` (96 channels, stride 16)
   with frozen batch norm; the head is torchvision's ``TwoMLPHead`` (two 1024-d fully
   connected layers on the flattened 96x7x7 RoI). Running MobileNetV2's own
@@ -62,6 +63,10 @@ def resnet50_c4(*, frozen_bn_eps: float = 1e-5) -> tuple[ResNetC4Body, ResNetLay
         frozen_bn_eps: epsilon added to the running variance (0 for the release's weights).
     """
     resnet = resnet50(weights=None, norm_layer=partial(FrozenBatchNorm2d, eps=frozen_bn_eps))
+    # The ImageNet classifier is never run (body and head stop at layer4's pooling) but stays
+    # in the state dict, which the release's files hold: frozen, so no optimizer or gradient
+    # averaging expects a gradient for it.
+    resnet.fc.requires_grad_(False)
     return ResNetC4Body(resnet), ResNetLayer4Head(resnet)
 
 

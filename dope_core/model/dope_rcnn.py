@@ -55,6 +55,10 @@ class DopeRCNN(nn.Module):
             rpn_targets = [{"boxes": torch.cat([t[p]["boxes"].reshape(-1, 4) for p in PARTS if p in t]
                                                or [batch.tensors.new_zeros((0, 4))])} for t in targets]
         proposals, rpn_losses = self.rpn(batch, features, rpn_targets)
+        if self.training:
+            # Under autocast the RPN decodes its boxes in the features' precision; the RoI
+            # heads' target matching and encoding run in fp32.
+            proposals = [p.float() for p in proposals]
         # The RoI pooler infers the feature map's scale from the sizes it is given on its first call
         # and keeps it; the padded batch size gives the backbone's exact stride whatever the first
         # image (an image a pixel high would otherwise fix a wrong scale for the model's lifetime).

@@ -67,7 +67,7 @@ class PseudoLabelDataset(Dataset):
 
     Args:
         records: ``(cache, record)`` pairs (:func:`load_records`).
-        mode: ``"hard"`` or ``"distillation"`` (see :mod:`dope_core.train.targets`).
+        mode: ``"distillation"``, ``"hard_scores"`` or ``"hard"`` (see :mod:`dope_core.train.targets`).
         parts: parts to produce targets for.
         min_score: lowest expert score used as a soft target (distillation mode).
         hard_threshold: pseudo ground-truth threshold (hard mode).

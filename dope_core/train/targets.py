@@ -1,12 +1,14 @@
 """Training targets of one image from its pseudo-label record.
 
-Two modes, as in the paper's ablation:
+Three modes:
 
-* ``"hard"``: only the fused pseudo ground truth above ``hard_threshold``, every
-  instance with score 1; parts the experts did not label stay background
-  ("without distillation");
 * ``"distillation"``: every raw expert detection above ``min_score`` with its score
-  as a soft classification target and its 2D/3D pose as regression target.
+  as a soft classification target and its 2D/3D pose as regression target;
+* ``"hard_scores"``: the same detections (same ``min_score``, same boxes and poses),
+  every score set to 1: the ablation of the soft scores alone (the distillation loss);
+* ``"hard"``: only the fused pseudo ground truth above ``hard_threshold``, every
+  instance with score 1; parts the experts did not label stay background (changes the
+  threshold and the instances as well as the scores).
 
 Targets of a part are ``{"boxes": (N, 4) px, "pose2d": (N, J, 2) px,
 "pose3d": (N, J, 3) m part-relative, "scores": (N,)}`` (float32 numpy arrays;
@@ -24,7 +26,7 @@ from dope_core.keypoints import Part
 from dope_core.pseudo_labels.cache import LabelRecord
 from dope_core.structures import PartPose
 
-MODES = ("hard", "distillation")
+MODES = ("distillation", "hard_scores", "hard")
 PartTargets = dict[str, np.ndarray]
 
 
@@ -48,7 +50,7 @@ def record_targets(
             scores = np.ones(len(poses), dtype=np.float32)
         else:
             poses = [p for p in record.detections.get(part, []) if p.score >= min_score]
-            scores = np.array([p.score for p in poses], dtype=np.float32)
+            scores = np.array([1.0 if mode == "hard_scores" else p.score for p in poses], dtype=np.float32)
         keep = [i for i, p in enumerate(poses) if _box_ok(p, min_box_size)]
         out[part] = stack_poses(part, [poses[i] for i in keep], scores[keep])
     return out

@@ -17,7 +17,14 @@
 
 Distributed training: started by ``torchrun`` (``RANK``/``WORLD_SIZE`` in the
 environment), one process per GPU with NCCL, or per CPU process with gloo; each
-rank takes its own slice of every step's samples.
+rank takes its own slice of every step's samples. Data-parallel averaging is explicit:
+rank 0's initial weights are broadcast, and after every step's backward each rank
+all-reduces its gradients (one flat tensor) together with a 0/1 flag saying whether it
+had a finite loss. A rank that has nothing to contribute (all its images unreadable, a
+non-finite loss) still takes part with zero gradients, so no rank ever waits on
+another; the update is the mean over the ranks that contributed, and a step where no
+rank did is skipped by all. Parameters without a gradient (the ResNet-50's unused
+classification layer is frozen) count as zero.
 """
 
 from __future__ import annotations
@@ -116,9 +123,9 @@ def fit(cfg: TrainConfig, *, resume: bool = False, device: str = "auto", show_pr
         scaler.load_state_dict(state["scaler"])
         start = int(state["step"])
         counters.update(state.get("counters", {}))
-    net: nn.Module = model
     if world > 1:
-        net = nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+        for tensor in model.state_dict().values():
+            dist.broadcast(tensor, src=0)
     dataset = PseudoLabelDataset(train_records, mode=cfg.data.mode, parts=[Part(p) for p in cfg.data.parts],
                                  min_score=cfg.data.min_score, hard_threshold=cfg.data.hard_threshold,
                                  max_size=cfg.data.max_size, scale_jitter=tuple(cfg.data.scale_jitter),
@@ -138,16 +145,15 @@ def fit(cfg: TrainConfig, *, resume: bool = False, device: str = "auto", show_pr
         for images, targets, _keys, dropped in loader:
             counters["skipped_samples"] += dropped
             torch.manual_seed(_step_seed(sched.seed, step, rank))
-            losses = _train_step(net, optimizer, scaler, cfg, images, targets, dev, use_amp) if images else None
+            losses, contributors = _train_step(model, optimizer, scaler, cfg, images, targets, dev, use_amp, world)
             if losses is None or not math.isfinite(losses["loss"]):
                 counters["bad_steps"] += 1
-                consecutive_bad += 1
-                if consecutive_bad >= MAX_CONSECUTIVE_BAD_STEPS:
-                    raise RuntimeError(f"{consecutive_bad} consecutive steps without a finite loss at step {step}: "
-                                       "check the data (empty images?) and lower the learning rate")
             else:
-                consecutive_bad = 0
                 result.losses.append(losses)
+            consecutive_bad = consecutive_bad + 1 if contributors == 0 else 0   # the same on every rank
+            if consecutive_bad >= MAX_CONSECUTIVE_BAD_STEPS:
+                raise RuntimeError(f"{consecutive_bad} consecutive steps without a finite loss on any rank at step "
+                                   f"{step}: check the data (empty images?) and lower the learning rate")
             scheduler.step()
             step += 1
             bar.update(1)
@@ -179,26 +185,62 @@ def fit(cfg: TrainConfig, *, resume: bool = False, device: str = "auto", show_pr
     return result
 
 
-def _train_step(net: nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, cfg: TrainConfig,
-                images: list[torch.Tensor], targets: list[dict], dev: torch.device, use_amp: bool) -> dict[str, float]:
-    images = [im.to(dev, non_blocking=True) for im in images]
-    targets = [{p: {k: v.to(dev, non_blocking=True) for k, v in t.items()} for p, t in tg.items()} for tg in targets]
-    ctx = torch.autocast(device_type="cuda", dtype=torch.float16) if use_amp else nullcontext()
-    with ctx:
-        loss_dict = net(images, targets)
-    total = sum(cfg.loss_weights.get(name, 1.0) * value.float() for name, value in loss_dict.items())
-    out = {name: float(v.detach()) for name, v in loss_dict.items()}
-    out["loss"] = float(total.detach())
+def _train_step(model: nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, cfg: TrainConfig,
+                images: list[torch.Tensor], targets: list[dict], dev: torch.device, use_amp: bool,
+                world: int = 1) -> tuple[Optional[dict[str, float]], int]:
+    """One optimizer step; returns this rank's losses (``None`` without images) and the
+    number of ranks that contributed gradients (0: no update anywhere)."""
     optimizer.zero_grad(set_to_none=True)
-    if not math.isfinite(out["loss"]):
-        return out
-    scaler.scale(total).backward()
+    out: Optional[dict[str, float]] = None
+    if images:
+        images = [im.to(dev, non_blocking=True) for im in images]
+        targets = [{p: {k: v.to(dev, non_blocking=True) for k, v in t.items()} for p, t in tg.items()} for tg in targets]
+        with _autocast(dev, use_amp):
+            loss_dict = model(images, targets)
+        total = sum(cfg.loss_weights.get(name, 1.0) * value.float() for name, value in loss_dict.items())
+        out = {name: float(v.detach()) for name, v in loss_dict.items()}
+        out["loss"] = float(total.detach())
+        if math.isfinite(out["loss"]):
+            scaler.scale(total).backward()
+    ok = out is not None and math.isfinite(out["loss"])
+    params = [p for g in optimizer.param_groups for p in g["params"]]
+    contributors = _average_gradients(params, ok, dev) if world > 1 else int(ok)
+    if contributors == 0:
+        return out, 0
     scaler.unscale_(optimizer)
     if cfg.schedule.grad_clip > 0:
-        torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], cfg.schedule.grad_clip)
+        torch.nn.utils.clip_grad_norm_(params, cfg.schedule.grad_clip)
     scaler.step(optimizer)
     scaler.update()
-    return out
+    return out, contributors
+
+
+def _autocast(dev: torch.device, use_amp: bool) -> Any:
+    """fp16 autocast on CUDA, bfloat16 on the CPU, when AMP is on."""
+    if not use_amp:
+        return nullcontext()
+    return torch.autocast(device_type=dev.type, dtype=torch.float16 if dev.type == "cuda" else torch.bfloat16)
+
+
+def _average_gradients(params: list[torch.Tensor], ok: bool, dev: torch.device) -> int:
+    """All-reduce every rank's gradients and a contributed flag; leave the mean over the
+    contributing ranks in ``.grad``. Every rank calls this every step. Returns the number
+    of contributing ranks."""
+    flat = torch.cat([(p.grad.reshape(-1).float() if ok and p.grad is not None else p.new_zeros(p.numel(), dtype=torch.float32))
+                      for p in params] + [torch.ones(1, device=dev) if ok else torch.zeros(1, device=dev)])
+    dist.all_reduce(flat)
+    contributors = int(round(float(flat[-1])))
+    if contributors:
+        flat = flat[:-1] / contributors
+        offset = 0
+        for p in params:
+            g = flat[offset:offset + p.numel()].view_as(p).to(p.dtype)
+            offset += p.numel()
+            if p.grad is None:
+                p.grad = g.clone()
+            else:
+                p.grad.copy_(g)
+    return contributors
 
 
 def _checkpoint(rank: int, out_dir: Path, step: int, model: nn.Module, optimizer: Any, scheduler: Any, scaler: Any,

@@ -1,0 +1,54 @@
+"""Dataset and sampler of the trainer: deterministic per (seed, step, rank), disjoint across ranks, unreadable images dropped."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dope_core.keypoints import Part
+from dope_core.train.dataset import PseudoLabelDataset, StepSampler, collate, load_records, split_records
+
+
+def test_sampler_is_a_function_of_seed_step_and_rank():
+    full = list(StepSampler(10, batch_size=3, start_step=0, total_steps=5, seed=4))
+    resumed = list(StepSampler(10, batch_size=3, start_step=2, total_steps=5, seed=4))
+    assert resumed == full[6:] and len(full) == 15
+    # each epoch (10 positions) is a permutation of the dataset
+    assert sorted(i for i, _ in full[:10]) == list(range(10))
+    assert full != list(StepSampler(10, batch_size=3, start_step=0, total_steps=5, seed=5))
+    # two ranks split every step's positions between them, without overlap
+    r0 = list(StepSampler(10, batch_size=1, start_step=0, total_steps=5, seed=4, rank=0, world_size=2))
+    r1 = list(StepSampler(10, batch_size=1, start_step=0, total_steps=5, seed=4, rank=1, world_size=2))
+    assert sorted(i for i, _ in r0 + r1) == list(range(10))
+    single = list(StepSampler(10, batch_size=2, start_step=0, total_steps=5, seed=4))
+    assert [s for pair in zip(r0, r1) for s in pair] == single
+    with pytest.raises(ValueError, match="empty"):
+        StepSampler(0, batch_size=1, start_step=0, total_steps=1)
+
+
+def test_dataset_items_and_unreadable_images(synthetic_cache):
+    records = load_records([synthetic_cache.root])
+    train, val = split_records(records, val_fraction=0.34, seed=0)
+    assert len(train) + len(val) == 6 and len(val) == 2
+    assert not {r.key for _, r in train} & {r.key for _, r in val}
+    ds = PseudoLabelDataset(train, mode="distillation", max_size=64, scale_jitter=(1.0, 1.0), flip=True)
+    image, targets, key = ds[0]
+    assert image.shape == (3, 48, 64) and image.dtype == torch.float32 and 0 <= image.min() and image.max() <= 1
+    assert key == train[0][1].key
+    assert targets["hand"]["scores"].tolist() == pytest.approx([0.8, 0.3])      # both hands, soft scores
+    assert targets["body"]["pose2d"].shape == (1, 13, 2)
+    # boxes shrink with the image (128 -> 64 px wide): half of the cache's pixels
+    src = train[0][1].detections[Part.BODY][0].box
+    np.testing.assert_allclose(targets["body"]["boxes"][0].numpy(), np.asarray(src) / 2, atol=1e-4)
+    # an augmentation seed decides the flip: the same seed gives the same sample
+    a, b = ds[(0, 123)], ds[(0, 123)]
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1]["body"]["pose2d"], b[1]["body"]["pose2d"])
+    flips = {bool(torch.equal(ds[(0, s)][0], image)) for s in range(8)}
+    assert flips == {True, False}                                                 # some seeds flip, some not
+    hard = PseudoLabelDataset(train, mode="hard", max_size=64, scale_jitter=(1.0, 1.0), flip=False)
+    assert hard[0][1]["hand"]["scores"].tolist() == [1.0]                           # the 0.3 hand is not pseudo GT
+    synthetic_cache.image_path(train[1][1]).unlink()
+    assert ds[1] is None
+    images, tgts, keys, dropped = collate([ds[0], ds[1]])
+    assert len(images) == len(tgts) == len(keys) == 1 and dropped == 1
