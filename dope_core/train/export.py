@@ -15,6 +15,7 @@ from typing import Any, Optional
 from torch import nn
 
 from dope_core.checkpoint import save_checkpoint
+from dope_core.postprocess.pipeline import PostprocessConfig
 from dope_core.keypoints import Part
 from dope_core.train.checkpointing import load_training_state
 from dope_core.train.config import TrainConfig, config_from_dict
@@ -55,7 +56,10 @@ def export_run(run_dir: str | Path, out: str | Path = DEFAULT_EXPORT, *, half: b
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
-    save_checkpoint(tmp, model, arch=cfg.model.variant, model_kwargs=kwargs, meta=meta)
+    post = PostprocessConfig()
+    if cfg.model.body_halves:  # upper-body anchors from K/2 on: their legs weigh 0.1 in PPI
+        post.ppi["body"]["upper_body_from"] = kwargs["num_anchor_poses"]["body"] // 2
+    save_checkpoint(tmp, model, arch=cfg.model.variant, model_kwargs=kwargs, postprocess=post, meta=meta)
     os.replace(tmp, out)
     return out
 
