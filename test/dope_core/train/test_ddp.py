@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import os
-import socket
 from pathlib import Path
 
 import pytest
@@ -20,17 +19,11 @@ from train_fixtures import TINY_MODEL, tiny_config
 TINY_RESNET = {k: v for k, v in TINY_MODEL.items() if k != "pretrained_backbone"} | {"roi_batch_size_per_image": 8}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _worker(rank: int, world: int, port: int, cfg: dict, out: str) -> None:
+def _worker(rank: int, world: int, store: str, cfg: dict, out: str) -> None:
+    # Loopback only: the ranks meet through a file store (no TCPStore server), gloo on the loopback interface.
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), GLOO_SOCKET_IFNAME="lo")
     torch.set_num_threads(1)
-    store = dist.TCPStore("127.0.0.1", port, world, is_master=rank == 0)     # an address, no host name lookup
-    dist.init_process_group("gloo", store=store, rank=rank, world_size=world)
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world)
     result = fit(config_from_dict(cfg), device="cpu", show_progress=False)
     torch.save({"state": result.model.state_dict(), "losses": result.losses, "bad_steps": result.bad_steps,
                 "skipped": result.skipped_samples}, Path(out) / f"rank{rank}.pt")
@@ -46,7 +39,7 @@ def test_two_ranks_stay_in_step_when_one_skips(tmp_path: Path, synthetic_cache, 
     train, _ = split_records(load_records([synthetic_cache.root]), val_fraction=0.0, seed=0)
     index = list(StepSampler(len(train), batch_size=1, start_step=0, total_steps=2, seed=0, rank=1, world_size=2))[1][0]
     synthetic_cache.image_path(train[index][1]).unlink()
-    torch.multiprocessing.spawn(_worker, args=(2, _free_port(), cfg, str(tmp_path)), nprocs=2, join=True)
+    torch.multiprocessing.spawn(_worker, args=(2, str(tmp_path / "store"), cfg, str(tmp_path)), nprocs=2, join=True)
     r0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
     r1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
     assert len(r0["losses"]) == 2 and r0["bad_steps"] == 0
