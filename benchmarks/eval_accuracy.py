@@ -7,9 +7,17 @@ prints one row per dataset and part: detection rate, 2D PCK (and PCKh on MPII), 
 Procrustes-aligned, mm), hand 3D AUC (0-50 mm), face NME (inter-ocular, %),
 handedness accuracy and CPU/GPU time per image.
 
+With ``--multi-person``, instead: multi-person body recall and recall-aware PCK on
+the COCO / COCO-WholeBody (same images and bodies as COCO) / CrowdPose / OCHuman /
+PoseTrack18 samples (:func:`dope_core.evaluation.score_multi_person`), and ms per
+image on the multi-person photos of ``../shared/data/images``, for several experts
+configurations side by side in one run (each image goes through every
+configuration in turn, so machine load hits them alike).
+
 Examples::
 
     .venv/bin/python benchmarks/eval_accuracy.py
+    .venv/bin/python benchmarks/eval_accuracy.py --multi-person --configs legacy default thorough
     .venv/bin/python benchmarks/eval_accuracy.py --datasets h36m rhd --json out/acc.json
     .venv/bin/python benchmarks/eval_accuracy.py --backend network --checkpoint DOPE_v1_0_0.pth.tgz --device cuda
 """
@@ -19,8 +27,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import platform
 import sys
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -32,10 +42,15 @@ from tqdm import tqdm  # noqa: E402
 
 from dope_core.datasets import DATASET_NAMES, load_annotated  # noqa: E402
 from dope_core.estimator import BACKENDS, build_estimator  # noqa: E402
-from dope_core.evaluation import evaluate  # noqa: E402
+from dope_core.datasets.multi_person import MULTI_PERSON_SETS, load_multi_person  # noqa: E402
+from dope_core.evaluation import (MultiPersonSettings, PersonScore, evaluate, multi_person_metrics,  # noqa: E402
+                                  score_multi_person)
+from dope_core.experts.config import PRESETS, ExpertsConfig, experts_config_from_dict, load_experts_config  # noqa: E402
+from dope_core.image_io import list_inputs, read_image  # noqa: E402
 from dope_core.keypoints import Part  # noqa: E402
 
 DEFAULT_ROOT = REPO_ROOT.parent / "shared" / "data" / "annotated"
+DEFAULT_PHOTOS = [REPO_ROOT.parent / "shared" / "data" / "images" / d for d in ("multihmr", "alphapose", "coco_val2014")]
 
 COLUMNS = (  # (header, metric key suffix, scale, format)
     ("n", "instances", 1.0, "{:.0f}"),
@@ -68,6 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, default=None, help="also write all metrics to this JSON file")
     p.add_argument("--markdown", action="store_true", help="print the table in Markdown")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no per-image warnings")
+    mp = p.add_argument_group("multi-person section (--multi-person)")
+    mp.add_argument("--multi-person", action="store_true",
+                    help="score multi-person body recall / PCK and time per photo for several experts configurations")
+    mp.add_argument("--configs", nargs="+", default=["legacy", "default"], metavar="NAME_OR_YAML",
+                    help=f"experts presets ({', '.join(PRESETS)}) or YAML files with an 'experts' section")
+    mp.add_argument("--photos", type=Path, nargs="*", default=DEFAULT_PHOTOS,
+                    help="folders of multi-person photos to time (ms per image)")
+    mp.add_argument("--threads", type=int, default=2, help="LiteRT CPU threads per model")
     return p
 
 
@@ -95,6 +118,11 @@ def table_rows(metrics: dict[str, float], datasets: Sequence[str]) -> list[list[
 
 def format_table(rows: list[list[str]], *, markdown: bool) -> str:
     header = ["dataset", "part", *(c[0] for c in COLUMNS), "s/image", "images"]
+    return format_table_with(header, rows, markdown=markdown)
+
+
+def format_table_with(header: list[str], rows: list[list[str]], *, markdown: bool) -> str:
+    """Rows under ``header``, as Markdown or aligned plain text."""
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
@@ -103,12 +131,93 @@ def format_table(rows: list[list[str]], *, markdown: bool) -> str:
     return "\n".join([fmt.format(*header)] + [fmt.format(*r) for r in rows])
 
 
+def experts_config(name: str) -> ExpertsConfig:
+    """A preset by name, else the ``experts`` section of a YAML file."""
+    return experts_config_from_dict({"preset": name}) if name in PRESETS else load_experts_config(name)
+
+
+def run_multi_person(configs: dict[str, ExpertsConfig], data_root: Path, photos: Sequence[Path], *,
+                     threads: int = 2, quiet: bool = False) -> dict[str, dict[str, float]]:
+    """Recall, recall-aware PCK and ms per image of each experts configuration, side by side.
+
+    Every annotated image and then every photo goes through each configuration in turn.
+    Returns ``{config: metrics}`` (:func:`dope_core.evaluation.multi_person_metrics`
+    plus ``ms_annotated`` and ``ms_photos``, the mean estimator wall time per image, and
+    ``ms_annotated_cpu`` and ``ms_photos_cpu``, its CPU time (all threads): steadier than
+    wall time on a loaded machine).
+    """
+    from dope_core.experts.ensemble import ExpertsEstimator
+
+    estimators = {name: ExpertsEstimator(config=cfg, num_threads=threads) for name, cfg in configs.items()}
+    samples = [s for name in MULTI_PERSON_SETS for s in load_multi_person(name, data_root)]
+    scores: dict[str, list[PersonScore]] = {name: [] for name in estimators}
+    per_set: dict[tuple[str, str], list[PersonScore]] = {}
+    seconds: dict[tuple[str, str], list[float]] = {}
+    photo_files = [f for folder in photos if folder.is_dir() for f in list_inputs(folder)]
+    work = [("annotated", s.image_path, s) for s in samples] + [("photos", f, None) for f in photo_files]
+    for kind, path, sample in tqdm(work, desc="multi-person", unit="image", disable=quiet):
+        image = read_image(path)
+        for name, estimator in estimators.items():
+            start, cpu = time.perf_counter(), time.process_time()
+            bodies = estimator(image).parts(Part.BODY)
+            seconds.setdefault((name, kind), []).append(time.perf_counter() - start)
+            seconds.setdefault((name, kind + "_cpu"), []).append(time.process_time() - cpu)
+            if sample is not None:
+                got = score_multi_person(sample.of_part(Part.BODY), bodies)
+                scores[name] += got
+                per_set.setdefault((name, sample.dataset), []).extend(got)
+    out = {}
+    for name in estimators:
+        m = multi_person_metrics(scores[name])
+        for (n, dataset), got in per_set.items():
+            if n == name:
+                m[f"{dataset}/recall"] = multi_person_metrics(got)["recall"]
+        for kind in ("annotated", "photos", "annotated_cpu", "photos_cpu"):
+            if (name, kind) in seconds:
+                m[f"ms_{kind}"] = 1000 * float(sum(seconds[(name, kind)]) / len(seconds[(name, kind)]))
+        m["photos"] = float(len(photo_files))
+        out[name] = m
+    return out
+
+
+def format_multi_person(results: dict[str, dict[str, float]], *, markdown: bool) -> str:
+    """One row per configuration."""
+    pck = f"pck@{MultiPersonSettings().pck_threshold:g}_torso"
+    header = ["config", "people", "recall", "large", "recall large", "PCK@0.2 torso",
+              *(f"recall {d}" for d in MULTI_PERSON_SETS), "ms/image annotated (CPU)", "ms/photo (CPU)"]
+    rows = []
+    for name, m in results.items():
+        rows.append([name, f"{m['people']:.0f}", f"{m['recall']:.2f}", f"{m['large_people']:.0f}",
+                     f"{m['recall_large']:.2f}", f"{m[pck]:.2f}",
+                     *(f"{m[f'{d}/recall']:.2f}" if f"{d}/recall" in m else "-" for d in MULTI_PERSON_SETS),
+                     f"{m.get('ms_annotated', float('nan')):.0f} ({m.get('ms_annotated_cpu', float('nan')):.0f})",
+                     f"{m.get('ms_photos', float('nan')):.0f} ({m.get('ms_photos_cpu', float('nan')):.0f}), "
+                     f"{m['photos']:.0f} photos"])
+    return format_table_with(header, rows, markdown=markdown)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.ERROR if args.quiet else logging.WARNING, format="%(levelname)s %(message)s")
     if not args.data_root.is_dir():
         print(f"error: data folder {args.data_root} not found (give --data-root)", file=sys.stderr)
         return 2
+    if args.multi_person:
+        try:
+            configs = {name: experts_config(name) for name in args.configs}
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        load = os.getloadavg()
+        results = run_multi_person(configs, args.data_root, args.photos, threads=args.threads, quiet=args.quiet)
+        print(f"experts configurations side by side; {platform.processor() or platform.machine()}, "
+              f"{os.cpu_count()} CPUs, load average {load[0]:.1f} at start, {os.getloadavg()[0]:.1f} at end")
+        print(format_multi_person(results, markdown=args.markdown))
+        if args.json is not None:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps({"configs": {n: c.to_dict() for n, c in configs.items()},
+                                             "results": results}, indent=1, sort_keys=True))
+        return 0
     try:
         samples = []
         for name in args.datasets:

@@ -29,6 +29,8 @@ import numpy as np
 from dope_core.camera import CameraFileError, CameraModel, InvalidIntrinsicsError, load_camera_yaml
 from dope_core.draw import draw_poses
 from dope_core.estimator import BACKENDS, PoseEstimator, build_estimator
+from dope_core.experts.config import (PERSON_DETECTORS, ExpertsConfig, ExpertsConfigError, experts_config_from_dict,
+                                      load_experts_config)
 from dope_core.image_header import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, ImageLimits
 from dope_core.image_io import ImageError, VideoReader, is_video, list_inputs, read_image
 from dope_core.output_names import InputGuard, OverwriteRefused, assign_names
@@ -65,7 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--parts", nargs="+", choices=[q.value for q in Part], default=[q.value for q in Part],
                    help="which parts to estimate")
     p.add_argument("--thorough", action="store_true",
-                   help="experts backend: also search smaller image tiles; finds smaller people, about 2x slower")
+                   help="experts backend: the 'thorough' preset and finer hand/face tiles; finds smaller people, slower")
+    p.add_argument("--experts-config", type=Path, default=None, metavar="YAML",
+                   help="experts backend: a YAML file whose 'experts' section chooses the person detectors and part "
+                        "experts (docs/accuracy.md)")
+    p.add_argument("--person-detectors", nargs="+", default=None, metavar="NAME",
+                   help="experts backend: person proposal sources, overriding the configuration "
+                        f"(available: {', '.join(PERSON_DETECTORS)})")
     p.add_argument("--view-3d", action="store_true",
                    help="also write a 3D view (matplotlib) of the people: <name>_3d.png (for videos: of the last frame)")
     p.add_argument("--no-images", action="store_true", help="do not write annotated images/videos, only JSON")
@@ -311,6 +319,20 @@ def _progress(iterable, total: int | None, desc: str, quiet: bool):
     return tqdm(iterable, total=total, desc=desc, unit="frame", leave=False)
 
 
+def experts_config_from_args(args: argparse.Namespace) -> ExpertsConfig:
+    """The experts configuration of ``--experts-config``, ``--thorough`` and ``--person-detectors``.
+
+    Raises:
+        ExpertsConfigError: unreadable file, unknown or uninstalled expert.
+    """
+    config = load_experts_config(args.experts_config)
+    if args.thorough:
+        config = experts_config_from_dict({"preset": "thorough"}) if args.experts_config is None else config
+    if args.person_detectors:
+        config = config.replace(person_detectors=tuple(args.person_detectors))
+    return config
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``dope``.
 
@@ -368,10 +390,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"note: the outputs of {source} are named {name}.* (another input has the same name, or an "
                   "output would overwrite an input)", file=sys.stderr)
     try:
+        experts_config = experts_config_from_args(args) if args.backend == "experts" else None
+    except ExpertsConfigError as e:
+        print(f"dope: {e}", file=sys.stderr)
+        return 2
+    try:
         estimator = build_estimator(args.backend, parts=args.parts, checkpoint=args.checkpoint,
                                     device=args.device, half=args.half, postprocess=args.postprocess,
                                     tile_fractions=(0.5, 0.3) if args.thorough else (0.5,),
-                                    num_threads=args.num_threads)
+                                    num_threads=args.num_threads, experts_config=experts_config)
     except (FileNotFoundError, ValueError, RuntimeError) as e:
         print(f"dope: cannot build the {args.backend} backend: {e}", file=sys.stderr)
         return 2

@@ -17,6 +17,7 @@ from dope_core.structures import WholeBodyPoses
 if TYPE_CHECKING:
     from dope_core.experts.streaming import DetectionSchedule
     from dope_core.tracking import TrackIdAllocator
+    from dope_core.experts.config import ExpertsConfig
 
 BACKENDS = ("experts", "network")
 
@@ -46,6 +47,7 @@ def build_estimator(
     streaming: Optional["DetectionSchedule"] = None,
     num_threads: int = 2,
     track_ids: Optional["TrackIdAllocator"] = None,
+    experts_config: "ExpertsConfig | None" = None,
 ) -> PoseEstimator:
     """Build an estimator.
 
@@ -60,8 +62,10 @@ def build_estimator(
         half: run the network in fp16 (CUDA only).
         postprocess: network backend: ``"ppi"`` (pose-proposal integration) or
             ``"nms"``; ``None`` keeps the checkpoint's choice.
-        tile_fractions: experts backend: tile sizes of the whole-image detector passes
-            (:class:`dope_core.experts.ensemble.ExpertsEstimator`).
+        tile_fractions: experts backend: tile sizes of the hand and face detectors' whole-image
+            passes (:class:`dope_core.experts.ensemble.ExpertsEstimator`).
+        experts_config: experts backend: person detectors and part experts
+            (:class:`dope_core.experts.config.ExpertsConfig`; default: the ``default`` preset).
         streaming: experts backend: for a stream of frames (camera, video), follow people
             from frame to frame and search the whole frame on this schedule
             (:class:`dope_core.experts.streaming.StreamingExpertsEstimator`); ``None``:
@@ -72,7 +76,8 @@ def build_estimator(
             :class:`~dope_core.tracking.PersonTracker`'s ``registry.ids``); ``None``: none.
 
     Raises:
-        ValueError: unknown backend or part, or a CUDA device for the experts backend.
+        ValueError: unknown backend or part, or a CUDA device for the experts backend
+            (:class:`~dope_core.experts.config.ExpertsConfigError` for a bad experts configuration).
     """
     parts = tuple(Part(p) for p in parts)
     if backend == "experts":
@@ -81,7 +86,8 @@ def build_estimator(
                              "honoured: use device 'auto' or 'cpu', or backend 'network' for a GPU")
         from dope_core.experts.ensemble import ExpertsEstimator
 
-        experts = ExpertsEstimator(parts=parts, tile_fractions=tile_fractions, num_threads=num_threads)
+        experts = ExpertsEstimator(parts=parts, tile_fractions=tile_fractions, num_threads=num_threads,
+                                   config=experts_config)
         if streaming is None:
             return experts
         from dope_core.experts.streaming import StreamingExpertsEstimator

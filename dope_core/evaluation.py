@@ -43,10 +43,10 @@ import numpy as np
 from dope_core.datasets.sample import ROOT_JOINTS, AnnotatedSample, GroundTruthInstance
 from dope_core.estimator import PoseEstimator
 from dope_core.image_io import read_image
-from dope_core.keypoints import Part
+from dope_core.keypoints import BODY_JOINTS, Part
 from dope_core.metrics.matching import match_instances
 from dope_core.metrics.nme import nme
-from dope_core.metrics.pck import bbox_size, pck_correct
+from dope_core.metrics.pck import bbox_size, pck_correct, torso_size
 from dope_core.metrics.pose3d import auc, joint_errors_mm
 from dope_core.structures import PartPose, WholeBodyPoses
 
@@ -253,3 +253,94 @@ def _part_metrics(part: Part, ps: _PartStats, settings: EvaluationSettings) -> d
     if ps.handedness_hits:
         out["handedness_accuracy"] = float(np.mean(ps.handedness_hits))
     return out
+
+
+# --- Multi-person body recall and recall-aware PCK -------------------------------------------------------------
+
+LIMB_JOINTS: tuple[int, ...] = tuple(i for i, name in enumerate(BODY_JOINTS) if name != "head_top")
+"""The 12 limb joints (shoulders, elbows, wrists, hips, knees, ankles) that every multi-person set labels."""
+
+
+@dataclass(frozen=True)
+class MultiPersonSettings:
+    """Protocol of :func:`score_multi_person`.
+
+    Attributes:
+        min_limb_joints: a person counts when at least this many of the 12 limb joints are labelled.
+        large_side: a person is "large" when both sides of the box are at least this many pixels.
+        pck_threshold: a joint is right within this fraction of the person's torso diameter.
+        match_kappa: per-joint tolerance of the matching similarity (fraction of the box's larger side).
+        min_similarity: smallest similarity that makes a match.
+    """
+
+    min_limb_joints: int = 6
+    large_side: float = 96.0
+    pck_threshold: float = 0.2
+    match_kappa: float = 0.1
+    min_similarity: float = 0.05
+
+
+@dataclass
+class PersonScore:
+    """How one labelled person fared: found or not, and its limb joints placed right.
+
+    Attributes:
+        large: the person's box is at least ``large_side`` on both sides.
+        found: a predicted body was matched to the person.
+        correct: limb joints within ``pck_threshold`` torso diameters (0 when missed).
+        labelled: labelled limb joints (the PCK denominator; 0 when the torso diameter is unknown).
+    """
+
+    large: bool
+    found: bool
+    correct: int
+    labelled: int
+
+
+def score_multi_person(gts: Sequence[GroundTruthInstance], bodies: Sequence[PartPose],
+                       settings: MultiPersonSettings = MultiPersonSettings()) -> list[PersonScore]:
+    """Score the predicted ``bodies`` of one image against its labelled bodies.
+
+    Predictions are matched one-to-one to **all** labelled people of the image by
+    OKS-like similarity over the limb joints (so a prediction on a lightly labelled
+    person is not counted for a neighbour); scores are returned for the people with
+    at least ``min_limb_joints`` labelled limb joints. A person's PCK normaliser is
+    the torso diameter (:func:`dope_core.metrics.pck.torso_size`); people without
+    one (a shoulder and the opposite hip) count for recall only.
+    """
+    limbs = list(LIMB_JOINTS)
+    visible = [g.visible & np.isin(np.arange(len(g.visible)), limbs) for g in gts]
+    matches = match_instances([p.keypoints_2d for p in bodies], [g.keypoints_2d for g in gts], visible,
+                              [bbox_size(g.box) for g in gts], kappa=settings.match_kappa,
+                              min_similarity=settings.min_similarity)
+    out = []
+    for g, (gt, vis) in enumerate(zip(gts, visible)):
+        if vis.sum() < settings.min_limb_joints:
+            continue
+        w, h = gt.box[2] - gt.box[0], gt.box[3] - gt.box[1]
+        torso = torso_size(gt.keypoints_2d, gt.visible)
+        labelled = int(vis.sum()) if np.isfinite(torso) and torso > 0 else 0
+        correct = 0
+        if g in matches and labelled:
+            correct = int(pck_correct(bodies[matches[g]].keypoints_2d, gt.keypoints_2d, vis, torso,
+                                      settings.pck_threshold).sum())
+        out.append(PersonScore(large=bool(min(w, h) >= settings.large_side), found=g in matches,
+                               correct=correct, labelled=labelled))
+    return out
+
+
+def multi_person_metrics(scores: Sequence[PersonScore], settings: MultiPersonSettings = MultiPersonSettings(),
+                         ) -> dict[str, float]:
+    """``people``, ``recall``, ``large_people``, ``recall_large`` and ``pck@<t>_torso`` over ``scores``.
+
+    Recall and PCK are NaN when there is nobody to average over.
+    """
+    large = [s for s in scores if s.large]
+    labelled = sum(s.labelled for s in scores)
+    return {
+        "people": float(len(scores)),
+        "recall": float(np.mean([s.found for s in scores])) if scores else float("nan"),
+        "large_people": float(len(large)),
+        "recall_large": float(np.mean([s.found for s in large])) if large else float("nan"),
+        f"pck@{settings.pck_threshold:g}_torso": sum(s.correct for s in scores) / labelled if labelled else float("nan"),
+    }

@@ -56,6 +56,7 @@ from dope_core.depth import DepthSettings, fix_distances
 from dope_core.draw import draw_poses
 from dope_core.estimator import build_estimator
 from dope_core.experts.streaming import DetectionSchedule
+from dope_core.experts.config import load_experts_config
 from dope_core.image_encoding import ImageDecodeError, decode_compressed, decode_raw, encode_raw
 from dope_core.image_header import ImageLimits
 from dope_core.keypoints import Part
@@ -100,6 +101,8 @@ class DopeNode(Node):
                               transport=self._transport, image_topic=get("image_topic"),
                               camera_info_topic=get("camera_info_topic"))
         parts = [Part(p) for p in get("parts")]
+        experts = (load_experts_config(get("experts_config") or None).replace(
+            person_detectors=tuple(get("person_detectors"))) if get("backend") == "experts" else None)
         self._tracker = (PersonTracker(iou_threshold=get("track_iou_threshold"), timeout_s=get("track_timeout_s"),
                                        predict_s=min(get("track_predict_s"), get("track_timeout_s")))
                          if get("track_people") else None)
@@ -108,7 +111,7 @@ class DopeNode(Node):
         self._estimator = build_estimator(get("backend"), parts=parts, checkpoint=get("checkpoint") or None,
                                           device=get("device"), half=bool(get("fp16")),
                                           postprocess=get("postprocess") or None, streaming=schedule,
-                                          num_threads=get("num_threads"),
+                                          num_threads=get("num_threads"), experts_config=experts,
                                           track_ids=self._tracker.registry.ids if self._tracker else None)
         window = get("diagnostics_window")
         self._stats = NodeStats(window=window)

@@ -55,6 +55,10 @@ PARAMETERS: dict[str, Param] = {
     "max_image_side": Param(16384, "Longest image side processed, in pixels (same handling as max_image_pixels).",
                             (1, 2**31 - 1)),
     "parts": Param(["body", "hand", "face"], "Parts to estimate, any of 'body', 'hand', 'face'."),
+    "experts_config": Param("", "Experts backend: YAML file whose 'experts' section chooses the person detectors "
+                            "and part experts (config/experts.yaml); empty: the defaults."),
+    "person_detectors": Param(["blazepose", "faces"], "Experts backend: person proposal sources (overrides "
+                              "experts_config); unknown or uninstalled ones stop the node with exit code 2."),
     "body_score_threshold": Param(0.3, "Minimum body detection score to publish.", (0.0, 1.0), False),
     "hand_score_threshold": Param(0.3, "Minimum hand detection score to publish.", (0.0, 1.0), False),
     "face_score_threshold": Param(0.3, "Minimum face detection score to publish.", (0.0, 1.0), False),

@@ -1,27 +1,46 @@
-"""The body expert: BlazePose person detector + BlazePose (full) landmark model.
+"""The body expert: person proposals, then the BlazePose (full) landmark model per proposal.
 
-Multi-person: the person detector runs on the whole image and on overlapping
-tiles; every detected person gets a landmark pass in its own rotated region.
-Outputs 13 joints in 2D (pixels) and 3D (metres, origin at the middle of the
-hips, camera-aligned axes: the model's world landmarks rotated back to the image).
+Two stages behind small interfaces:
+
+1. person proposals (:mod:`dope_core.experts.proposals`) from one or more sources
+   (BlazePose's person detector on the whole image and tiles by default), merged by
+   box overlap and capped;
+2. :func:`body_landmarks_in`, the landmark model on the aligned region of interest of
+   each proposal, best first. A proposal that a body already found explains (same
+   place and scale) gets no pass of its own; a proposal that is a plain box (no
+   alignment points) is re-cropped: the landmark model runs again on the aligned region
+   its own auxiliary landmarks give (BlazePose's tracking re-crop).
+
+Outputs 13 joints in 2D (pixels) and 3D (metres, origin at the middle of the hips,
+camera-aligned axes: the model's world landmarks rotated back to the image).
 """
 
 from __future__ import annotations
 
+import logging
+import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
 from dope_core.experts.common import check_image, dedupe, extent, probability, sigmoid
 from dope_core.experts.mapping import body_confidence_from_blazepose, body_from_blazepose
-from dope_core.experts.roi import RotatedRect, alignment_rotation, rotate_xy
-from dope_core.experts.ssd import AnchorConfig, Detection, SSDDetector
+from dope_core.experts.proposals import (BlazePoseDetector, Proposal, ProposalSource, merge_proposals,
+                                         region_from_points)
+from dope_core.experts.roi import RotatedRect, rotate_xy
 from dope_core.experts.tflite import TFLiteModel
 from dope_core.keypoints import Part
 from dope_core.structures import PartPose
 
+log = logging.getLogger(__name__)
+
 _LEFT_HIP, _RIGHT_HIP = 23, 24
+_ALIGN_HIP, _ALIGN_SCALE = 33, 34
+"""The landmark model's two auxiliary landmarks (after its 33): body centre, scale point."""
+
+__all__ = ["BodyExpert", "BodyLandmarks", "body_landmarks_in", "inside", "needs_recrop", "region_from_points", "same_pose",
+           "same_region"]
 
 
 def same_pose(a: PartPose, b: PartPose, *, fraction: float = 0.1) -> bool:
@@ -35,20 +54,11 @@ def same_pose(a: PartPose, b: PartPose, *, fraction: float = 0.1) -> bool:
     return bool(np.median(np.linalg.norm(a.keypoints_2d - b.keypoints_2d, axis=1)) < fraction * height)
 
 
-def _same_person(a: RotatedRect, b: RotatedRect) -> bool:
-    """Two person regions (from detections in overlapping views) of about the same place and size."""
-    close = np.hypot(a.cx - b.cx, a.cy - b.cy) < 0.08 * min(a.side, b.side)
-    return bool(close and 2 / 3 < a.side / b.side < 3 / 2)
-
-
-def region_from_points(centre: np.ndarray, scale_point: np.ndarray) -> RotatedRect | None:
-    """The landmark model's region from a body centre and scale point (pixels): a square of
-    side ``2.5 |scale_point - centre|`` about the centre, rotated so that the scale point is
-    up; ``None`` when under 5 pixels."""
-    side = 2.0 * float(np.linalg.norm(scale_point - centre))
-    if side < 4:
-        return None
-    return RotatedRect(centre[0], centre[1], side, alignment_rotation(centre, scale_point, np.pi / 2)).scaled(1.25)
+def same_region(a: RotatedRect, b: RotatedRect, *, offset: float = 0.08, ratio: float = 1.5) -> bool:
+    """Two regions of about the same place (centres closer than ``offset`` times the
+    smaller side) and size (sides within a factor ``ratio``)."""
+    close = math.hypot(a.cx - b.cx, a.cy - b.cy) < offset * min(a.side, b.side)
+    return bool(close and 1 / ratio < a.side / b.side < ratio)
 
 
 @dataclass
@@ -62,38 +72,114 @@ class BodyLandmarks:
         visibility: ``(33,)`` landmark visibilities in [0, 1].
         roi_points: ``(2, 2)`` the model's two auxiliary landmarks in pixels (body centre,
             then the point whose distance to it is the body's half extent): the region of
-            the next video frame, as the person detector's two keypoints give it.
+            the next video frame, or of a re-crop, as the person detector's two keypoints give it.
+        roi: the region the landmark model ran on.
     """
 
     pose: PartPose
     landmarks_2d: np.ndarray
     visibility: np.ndarray
-    roi_points: np.ndarray | None = None
+    roi_points: Optional[np.ndarray] = None
+    roi: Optional[RotatedRect] = None
+
+    def next_roi(self) -> Optional[RotatedRect]:
+        """The region the model's own auxiliary landmarks give (BlazePose's re-crop); ``None`` without them."""
+        return None if self.roi_points is None else region_from_points(self.roi_points[0], self.roi_points[1])
+
+
+def body_landmarks_in(model: TFLiteModel, image: np.ndarray, roi: RotatedRect) -> BodyLandmarks:
+    """One pass of the BlazePose landmark ``model`` in the rotated region ``roi`` (pixels) of the
+    RGB ``uint8`` ``image``: 2D pixels, 3D metres hip-centred; the pose's score is the model's
+    presence probability (low: no body there). The second stage of the body expert, also used
+    frame to frame by :mod:`dope_core.experts.streaming`."""
+    size = model.input_size
+    raw, flag, _seg, _heat, world = model(roi.crop(image, size, (0.0, 1.0)))
+    lm = raw.reshape(-1, 5)
+    native = roi.to_image(lm[:, :2] / np.array(size))
+    xy = native[:33]
+    visibility = sigmoid(lm[:33, 3])
+    world = rotate_xy(world.reshape(-1, 3)[:33].astype(np.float64), roi.rotation)
+    world = world - (world[_LEFT_HIP] + world[_RIGHT_HIP]) / 2
+    kp2d = body_from_blazepose(xy)
+    pose = PartPose(
+        part=Part.BODY,
+        score=probability(flag.ravel()[0]),
+        box=extent(np.concatenate([xy, kp2d])),
+        keypoints_2d=kp2d,
+        keypoints_3d=body_from_blazepose(world),
+        confidence=body_confidence_from_blazepose(visibility),
+    )
+    points = native[_ALIGN_HIP:_ALIGN_SCALE + 1] if len(native) > _ALIGN_SCALE else None
+    return BodyLandmarks(pose=pose, landmarks_2d=xy, visibility=visibility, roi_points=points, roi=roi)
+
+
+def inside(roi: RotatedRect, box: np.ndarray) -> bool:
+    """Whether the centre of ``roi`` lies in ``box`` (``x1, y1, x2, y2``, pixels)."""
+    return bool(box[0] <= roi.cx <= box[2] and box[1] <= roi.cy <= box[3])
+
+
+def needs_recrop(body: BodyLandmarks, *, offset: float = 0.1, ratio: float = 1.25,
+                 angle: float = math.radians(20)) -> bool:
+    """Whether the model's own region differs from the one it ran on by more than
+    ``offset`` sides, a size factor ``ratio`` or ``angle`` radians."""
+    a, b = body.roi, body.next_roi()
+    if a is None or b is None:
+        return False
+    turn = abs((a.rotation - b.rotation + math.pi) % (2 * math.pi) - math.pi)
+    return not same_region(a, b, offset=offset, ratio=ratio) or turn > angle
 
 
 class BodyExpert:
-    """Multi-person body expert.
+    """Multi-person body expert: proposals, then landmarks per proposal.
 
     Args:
         num_threads: LiteRT CPU threads per model.
-        tile_fractions: tile sides as fractions of the image's longer side (empty: no tiles).
-        detector_score: minimum person-detector score for a landmark pass.
-        max_people: at most this many landmark passes per image (best detections first).
+        tile_fractions: tile sides of BlazePose's detector, as fractions of the image's
+            longer side (empty: whole image only).
+        min_tile_side: smallest tile side (pixels) of the detector.
+        sources: extra proposal sources (each a :class:`~dope_core.experts.proposals.ProposalSource`),
+            searched after BlazePose's detector.
+        detector_score: minimum proposal score for a landmark pass.
+        max_people: at most this many landmark passes (re-crops included) per image.
+        max_candidates: at most this many merged proposals are considered (best first; logged when capped).
+        recrop: also re-crop proposals that come with alignment points (BlazePose's detector):
+            run the landmark model again on the region its own auxiliary landmarks give when that
+            region differs from the proposal's. Box-only proposals are always re-cropped (they
+            need the alignment). Measured: no change in recall or PCK on the multi-person sets.
         dedupe_iou: two bodies whose boxes overlap above this are one person (as are two
             that :func:`same_pose` finds alike).
+        detector_whole_image: BlazePose's detector searches the whole image and tiles (else only
+            the regions it is given, e.g. below faces).
+        confident_score: proposals scoring below this (but above ``detector_score``) get a
+            landmark pass only where no body found so far lies (their centre outside every
+            found body's box): weak proposals are mostly parts of people already found.
     """
 
     part = Part.BODY
 
-    def __init__(self, *, num_threads: int = 2, tile_fractions: Sequence[float] = (0.5,), detector_score: float = 0.5,
-                 max_people: int = 20, dedupe_iou: float = 0.5) -> None:
-        self.detector = SSDDetector(model="pose_detection", anchors=AnchorConfig(224, (8, 16, 32, 32, 32)),
-                                    num_keypoints=4, value_range=(-1.0, 1.0), num_threads=num_threads)
+    def __init__(self, *, num_threads: int = 2, tile_fractions: Sequence[float] = (0.5,), min_tile_side: float = 168.0,
+                 sources: Sequence[ProposalSource] = (), detector_score: float = 0.5, max_people: int = 20,
+                 max_candidates: int = 100, recrop: bool = False, dedupe_iou: float = 0.5,
+                 detector_whole_image: bool = True, confident_score: float = 0.5) -> None:
+        self.detector = BlazePoseDetector(num_threads=num_threads, tile_fractions=tile_fractions,
+                                          min_tile_side=min_tile_side)
+        self.sources = tuple(sources)
         self.landmarks = TFLiteModel("pose_landmark", num_threads=num_threads)
-        self.tile_fractions = tuple(tile_fractions)
         self.detector_score = detector_score
         self.max_people = max_people
+        self.max_candidates = max_candidates
+        self.recrop = recrop
         self.dedupe_iou = dedupe_iou
+        self.detector_whole_image = detector_whole_image
+        self.confident_score = confident_score
+
+    @property
+    def tile_fractions(self) -> tuple[float, ...]:
+        return self.detector.tile_fractions
+
+    def landmarks_in(self, image: np.ndarray, roi: RotatedRect) -> BodyLandmarks:
+        """One landmark pass in ``roi`` (:func:`body_landmarks_in` with this expert's model)."""
+        return body_landmarks_in(self.landmarks, image, roi)
 
     def detect(self, image: np.ndarray, *, regions: Sequence[np.ndarray] = (), min_score: float = 0.5,
                whole_image: bool = True, detector_score: float | None = None,
@@ -103,62 +189,56 @@ class BodyExpert:
                                                        whole_image=whole_image, detector_score=detector_score,
                                                        max_people=max_people)]
 
+    def proposals(self, image: np.ndarray, *, regions: Sequence[np.ndarray] = (), whole_image: bool = True,
+                  min_score: float = 0.5) -> list[Proposal]:
+        """Merged person proposals of every source (only BlazePose's detector in ``regions`` when not ``whole_image``)."""
+        found = self.detector.propose(image, min_score=min_score, regions=regions,
+                                      whole_image=whole_image and self.detector_whole_image)
+        if whole_image:
+            for source in self.sources:
+                found += source.propose(image, min_score=min_score)
+        return merge_proposals(found, max_candidates=self.max_candidates)
+
     def detect_landmarks(self, image: np.ndarray, *, regions: Sequence[np.ndarray] = (), min_score: float = 0.5,
                          whole_image: bool = True, detector_score: float | None = None,
                          max_people: int | None = None) -> list[BodyLandmarks]:
         """Bodies in ``image``, each with the model's 33 native landmarks.
 
         Args:
-            regions: extra ``(4,)`` boxes (pixels) searched at their own scale.
+            regions: extra ``(4,)`` boxes (pixels) searched by BlazePose's detector at their own scale.
             min_score: minimum body score (the landmark model's presence probability).
-            whole_image: also search the whole image and its tiles.
-            detector_score: person-detector threshold for this call (default: the constructor's).
+            whole_image: also search the whole image, its tiles and the other sources.
+            detector_score: proposal threshold for this call (default: the constructor's).
             max_people: landmark passes for this call (default: the constructor's).
         """
         check_image(image)
-        h, w = image.shape[:2]
-        views = (self.detector.whole_image_views(w, h, self.tile_fractions) if whole_image else []) + list(regions)
         gate = self.detector_score if detector_score is None else detector_score
-        dets = self.detector.detect(image, views, min(gate, min_score))[: max_people or self.max_people]
+        budget = max_people or self.max_people
         found: list[BodyLandmarks] = []
         done: list[RotatedRect] = []
-        for det in dets:  # best first
-            rect = self._region(det)
-            if rect is None or any(_same_person(rect, other) for other in done):
+        for proposal in self.proposals(image, regions=regions, whole_image=whole_image, min_score=min(gate, min_score)):
+            if budget <= 0:
+                break
+            roi = proposal.roi()
+            if roi is None or any(same_region(roi, other) for other in done):
                 continue
-            done.append(rect)
-            body = self.landmarks_in(image, rect)
+            if proposal.score < self.confident_score and any(inside(roi, b.pose.box) for b in found):
+                continue
+            done.append(roi)
+            body = self.landmarks_in(image, roi)
+            budget -= 1
+            again = body.next_roi()
+            if (proposal.alignment is None or (self.recrop and body.pose.score >= min_score)) and budget > 0 \
+                    and needs_recrop(body) and not any(same_region(again, other) for other in done):
+                done.append(again)
+                body = self.landmarks_in(image, again)
+                budget -= 1
             if body.pose.score >= min_score:
                 found.append(body)
+                done.append(body.next_roi() or roi)
         return self.dedupe(found)
 
     def dedupe(self, bodies: Sequence[BodyLandmarks]) -> list[BodyLandmarks]:
         """The best-scoring body of each person among ``bodies`` (box overlap or :func:`same_pose`)."""
         return dedupe(list(bodies), [b.pose.box for b in bodies], [b.pose.score for b in bodies], self.dedupe_iou,
                       same=lambda a, b: same_pose(a.pose, b.pose))
-
-    @staticmethod
-    def _region(det: Detection) -> RotatedRect | None:
-        return region_from_points(det.keypoints[0], det.keypoints[1])
-
-    def landmarks_in(self, image: np.ndarray, rect: RotatedRect) -> BodyLandmarks:
-        """One landmark pass in the rotated region ``rect`` (pixels) of ``image``; the pose's
-        score is the model's presence probability (low: no body there)."""
-        size = self.landmarks.input_size
-        raw, flag, _seg, _heat, world = self.landmarks(rect.crop(image, size, (0.0, 1.0)))
-        native = rect.to_image(raw.reshape(-1, 5)[:, :2] / np.array(size))
-        lm = raw.reshape(-1, 5)[:33]
-        xy = native[:33]
-        visibility = sigmoid(lm[:, 3])
-        world = rotate_xy(world.reshape(-1, 3)[:33].astype(np.float64), rect.rotation)
-        world = world - (world[_LEFT_HIP] + world[_RIGHT_HIP]) / 2
-        kp2d = body_from_blazepose(xy)
-        pose = PartPose(
-            part=Part.BODY,
-            score=probability(flag.ravel()[0]),
-            box=extent(np.concatenate([xy, kp2d])),
-            keypoints_2d=kp2d,
-            keypoints_3d=body_from_blazepose(world),
-            confidence=body_confidence_from_blazepose(visibility),
-        )
-        return BodyLandmarks(pose=pose, landmarks_2d=xy, visibility=visibility, roi_points=native[33:35])

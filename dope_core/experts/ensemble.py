@@ -2,11 +2,13 @@
 
 Order of the passes on one image:
 
-1. bodies on the whole image (and tiles);
+1. bodies: person proposals (:mod:`dope_core.experts.proposals`, chosen by
+   :class:`~dope_core.experts.config.ExpertsConfig`), then the landmark model per proposal;
 2. faces on the whole image and in regions around the bodies' heads;
-3. bodies again, in regions below the faces that no body claimed, with a low
-   person-detector threshold: a new body is kept only if it claims its face
-   (a crowd's person detector misses people whose faces are plain to see);
+3. bodies again, in regions below the faces that no body claimed (the ``faces``
+   person detector), with a low person-detector threshold: a new body is kept
+   only if it claims its face (a crowd's person detector misses people whose
+   faces are plain to see);
 4. hands on the whole image, around every body's wrists, and in regions set by
    the body model's wrist and knuckle landmarks.
 
@@ -21,6 +23,7 @@ import numpy as np
 
 from dope_core.experts.body import BodyExpert, BodyLandmarks
 from dope_core.experts.common import check_image
+from dope_core.experts.config import PRESETS, ExpertsConfig
 from dope_core.experts.face import FaceExpert
 from dope_core.experts.hand import HandExpert
 from dope_core.experts.roi import RotatedRect, alignment_rotation
@@ -142,14 +145,20 @@ class ExpertsEstimator:
 
     def __init__(self, *, parts: Sequence[Part | str] = tuple(Part), scores: dict[Part, float] | None = None,
                  num_threads: int = 2, tile_fractions: Sequence[float] = (0.5,), mirrored: bool = False,
-                 face_seeded_detector_score: float = 0.1) -> None:
+                 face_seeded_detector_score: float = 0.1, config: ExpertsConfig | None = None) -> None:
         self.parts = tuple(Part(p) for p in parts)
         if not self.parts:
             raise ValueError("at least one part must be estimated")
+        self.config = config or PRESETS["default"]
         self.scores = {Part.BODY: 0.5, Part.HAND: 0.5, Part.FACE: 0.5, **(scores or {})}
         self.face_seeded_detector_score = face_seeded_detector_score
         kw = dict(num_threads=num_threads, tile_fractions=tile_fractions)
-        self.body = BodyExpert(**kw) if Part.BODY in self.parts or len(self.parts) < 3 else None
+        cfg = self.config
+        self.body = BodyExpert(num_threads=num_threads, tile_fractions=cfg.tile_fractions,
+                               min_tile_side=cfg.min_tile_side, detector_score=cfg.detector_score,
+                               max_people=cfg.max_people, max_candidates=cfg.max_candidates, recrop=cfg.recrop,
+                               detector_whole_image="blazepose" in cfg.person_detectors,
+                               ) if Part.BODY in self.parts or len(self.parts) < 3 else None
         self.hand = HandExpert(mirrored=mirrored, **kw) if Part.HAND in self.parts else None
         self.face = FaceExpert(**kw) if Part.FACE in self.parts else None
 
@@ -187,7 +196,7 @@ class ExpertsEstimator:
         if self.face is not None:
             guides = [b for b in bodies if b.score >= self.scores[Part.BODY]]
             faces = self.face.detect(image, regions=face_regions(guides), min_score=thr[Part.FACE])
-        if self.body is not None and faces:
+        if self.body is not None and faces and "faces" in self.config.person_detectors:
             claimed = assign_faces(bodies, faces)
             orphans = [f for i, f in enumerate(faces) if i not in claimed and f.score >= self.scores[Part.FACE]]
             more = [b for face, region in zip(orphans, body_regions_from_faces(orphans))

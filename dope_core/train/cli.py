@@ -46,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
                             f"(default {DEFAULT_MAX_PIXELS})")
     label.add_argument("--max-side", type=int, default=DEFAULT_MAX_SIDE,
                        help=f"images with a longer side (pixels) are skipped (default {DEFAULT_MAX_SIDE})")
+    label.add_argument("--experts-config", default=None, metavar="YAML",
+                       help="YAML whose 'experts' section chooses the person detectors and part experts "
+                            "(as `dope --experts-config`; default: the defaults)")
+    label.add_argument("--person-detectors", nargs="+", default=None, metavar="NAME",
+                       help="person proposal sources, overriding the configuration")
     fit = sub.add_parser("fit", help="train the network on pseudo-label caches")
     fit.add_argument("--config", required=True, help="YAML training configuration")
     fit.add_argument("--resume", action="store_true", help="continue from output_dir/last.pth")
@@ -72,10 +77,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.command == "label":
             from dope_core.pseudo_labels.runner import LabelSettings, run_labelling
 
+            from dope_core.experts.config import load_experts_config
+
+            experts = load_experts_config(args.experts_config)
+            if args.person_detectors:
+                experts = experts.replace(person_detectors=tuple(args.person_detectors))
             settings = LabelSettings(min_score=args.min_score, gt_threshold={p: args.gt_threshold for p in args.parts},
                                      max_pixels=args.max_pixels, max_side=args.max_side)
             summary = run_labelling(args.input, args.out, stride=args.stride, workers=args.workers,
-                                    estimator_kwargs={"parts": list(args.parts), "num_threads": args.threads}, settings=settings)
+                                    estimator_kwargs={"parts": list(args.parts), "num_threads": args.threads,
+                                                      "config": experts}, settings=settings)
             print(summary.text())
             if summary.status.get("unreadable") or summary.skipped_sources:
                 return 1   # the other items were labelled; the summary says what failed and why

@@ -59,6 +59,19 @@ def test_unbuildable_backend_is_a_clear_message(tmp_path, capsys):
     assert "cannot build the network backend" in capsys.readouterr().err
 
 
+@pytest.mark.timeout(120)
+def test_unknown_person_detector_is_one_line_and_exit_2(tmp_path):
+    """In a fresh process, as a user runs it: one line on stderr, no traceback, exit code 2."""
+    bad = tmp_path / "experts.yaml"
+    bad.write_text("experts:\n  body: openpose\n")
+    for extra in (["--person-detectors", "blazepose", "yolo9000"], ["--experts-config", str(bad)]):
+        run = subprocess.run([sys.executable, "-m", "dope_core.cli", str(tmp_path), "-o", str(tmp_path / "o"), *extra],
+                             capture_output=True, text=True, timeout=100)
+        assert run.returncode == 2, run.stderr
+        assert len(run.stderr.strip().splitlines()) == 1 and "Traceback" not in run.stderr
+        assert "yolo9000" in run.stderr or "openpose" in run.stderr
+
+
 def test_help_explains_every_option():
     parser = build_parser()
     for action in parser._actions:

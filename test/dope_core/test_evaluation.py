@@ -179,3 +179,53 @@ def test_real_sets_with_ground_truth_predictions(shared_data):
         for s in samples if s.dataset in ("h36m", "coco_wholebody")])
     assert shifted["h36m/body/pck@0.1"] == 0.0
     assert shifted["h36m/body/mpjpe_mm"] == pytest.approx(0.0, abs=1e-9)  # 3D untouched
+
+
+def _limb_person(x0: float, height: float = 200.0, labelled: int = 12) -> GroundTruthInstance:
+    """A standing stick person: 13 joints over ``height`` px at ``x0``; the first ``labelled`` limb joints labelled."""
+    kp = np.zeros((13, 2))
+    rows = {"ankle": 1.0, "knee": 0.75, "hip": 0.5, "wrist": 0.5, "elbow": 0.35, "shoulder": 0.2, "top": 0.0}
+    for j, name in enumerate(BODY_JOINTS):
+        side = -1 if name.startswith("right") else 1
+        kp[j] = [x0 + side * 0.1 * height * (name != "head_top"), rows[name.split("_")[-1]] * height]
+    visible = np.zeros(13, bool)
+    visible[:labelled] = True
+    return GroundTruthInstance(Part.BODY, kp, visible, [kp[:, 0].min() - 40, 0, kp[:, 0].max() + 40, height])
+
+
+def test_multi_person_recall_and_recall_aware_pck():
+    from dope_core.evaluation import multi_person_metrics, score_multi_person
+
+    a, b, sparse = _limb_person(100), _limb_person(400, height=80), _limb_person(700, labelled=5)
+    pred_a = _pose_from_gt(a)
+    wrong_arms = _pose_from_gt(a, shift_2d=(0.0, 0.0))
+    wrong_arms.keypoints_2d[[6, 7]] += 30            # wrists 30 px off: torso diameter ~ 72 px, 0.2 -> 14 px
+    scores = score_multi_person([a, b, sparse], [wrong_arms])
+    assert len(scores) == 2                           # `sparse` has 5 labelled limb joints: not counted
+    found, missed = scores
+    assert found.found and found.large and found.correct == 10 and found.labelled == 12
+    assert not missed.found and not missed.large and missed.correct == 0 and missed.labelled == 12
+    m = multi_person_metrics(scores)
+    assert m["recall"] == 0.5 and m["large_people"] == 1 and m["recall_large"] == 1.0
+    assert m["pck@0.2_torso"] == 10 / 24
+    # a prediction on the lightly labelled person is that person's, not a miss of another
+    assert [s.found for s in score_multi_person([a, sparse], [_pose_from_gt(sparse)])] == [False]
+    assert [s.found for s in score_multi_person([a], [pred_a])] == [True]
+    assert np.isnan(multi_person_metrics([])["recall"])
+
+
+def test_multi_person_sets_load_their_limb_joints(shared_data):
+    from dope_core.datasets.multi_person import MULTI_PERSON_SETS, load_multi_person
+    from dope_core.evaluation import LIMB_JOINTS, MultiPersonSettings
+
+    counted = {}
+    for name in MULTI_PERSON_SETS:
+        samples = load_multi_person(name, shared_data / "annotated")
+        assert samples and all(s.image_path.is_file() for s in samples)
+        people = [g for s in samples for g in s.of_part(Part.BODY)
+                  if g.visible[list(LIMB_JOINTS)].sum() >= MultiPersonSettings().min_limb_joints]
+        counted[name] = len(people)
+        for g in people:                              # left/right as labelled: left shoulder on the left hip's side
+            r, l = BODY_JOINTS.index("right_shoulder"), BODY_JOINTS.index("left_shoulder")
+            assert g.visible[r] or g.visible[l]
+    assert counted == {"coco": 12, "crowdpose": 3, "ochuman": 5, "posetrack18": 14}

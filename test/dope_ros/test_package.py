@@ -109,6 +109,13 @@ def test_unknown_backend_exits_with_message(tmp_path):
 
 
 
+def test_unknown_person_detector_exits_with_one_line():
+    cmd = launch_command() + ["-p", "person_detectors:=[blazepose,yolo9000]"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert out.returncode == 2 and "unknown person detector 'yolo9000'" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
 def test_package_manifest():
     root = ET.parse(REPO / "package.xml").getroot()
     assert root.get("format") == "3" and root.findtext("name") == "dope_ros"

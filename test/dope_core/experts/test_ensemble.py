@@ -86,10 +86,11 @@ def test_tennis_group_finds_people_faces_and_hands(experts, shared_data):
 
 
 def test_thorough_search_gives_no_collapsed_bodies_on_a_group(shared_data):
+    from dope_core.experts.config import PRESETS
     from dope_core.experts.ensemble import ExpertsEstimator
 
     image = read_image(shared_data / "images" / "multihmr" / "39742984604_46934fbd50_c.jpg")  # 7 standing people
-    result = ExpertsEstimator(tile_fractions=(0.5, 0.3))(image)
+    result = ExpertsEstimator(tile_fractions=(0.5, 0.3), config=PRESETS["thorough"])(image)
     heights = [p.body.box[3] - p.body.box[1] for p in result.people if p.body is not None]
     assert 6 <= len(heights) <= 8
     assert min(heights) > 100, heights    # the people are 350-430 px tall; a collapsed pass gave 22 px

@@ -56,9 +56,9 @@ def portrait_parts():
     experts = ExpertsEstimator()
     h, w = image.shape[:2]
     face_dets = experts.face.full_range.detect(image, experts.face.full_range.whole_image_views(w, h, (0.5,)), 0.5)
-    body_dets = experts.body.detector.detect(image, experts.body.detector.whole_image_views(w, h, (0.5,)), 0.5)
+    body_proposals = experts.body.detector.propose(image, min_score=0.5)
     bodies, _, faces = experts.detect_landmarks(image)
-    return {"face_region": experts.face._region(face_dets[0]), "body_region": experts.body._region(body_dets[0]),
+    return {"face_region": experts.face._region(face_dets[0]), "body_region": body_proposals[0].roi(),
             "face": faces[0], "body": bodies[0]}
 
 

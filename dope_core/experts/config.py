@@ -1,0 +1,159 @@
+"""Which experts run, and how: the ``experts`` section of a YAML configuration.
+
+Example (every key optional; these are the defaults)::
+
+    experts:
+      person_detectors: [blazepose, faces]   # person proposal sources, see PERSON_DETECTORS
+      tile_fractions: [0.5, 0.3, 0.2]        # BlazePose detector tiles, fractions of the longer side
+      min_tile_side: 320                     # pixels; smaller tiles are left out
+      detector_score: 0.5                    # proposal threshold (weak ones only where no body was found)
+      recrop: false                          # landmark model again on its own aligned region
+      max_people: 20                         # landmark passes per image (re-crops included)
+      max_candidates: 100                    # merged proposals considered per image (logged when capped)
+      body: blazepose                        # see BODY_EXPERTS
+      hand: mediapipe                        # see HAND_EXPERTS
+      face: mediapipe                        # see FACE_EXPERTS
+
+:data:`PRESETS` names whole configurations (``default``, ``thorough`` and
+``legacy``, the body pass before person proposals, kept to measure against). An unknown name or key, or an
+expert whose package is not installed, raises :class:`ExpertsConfigError` with one
+line that says what to change; the command line and the node turn it into exit code 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+PERSON_DETECTORS: dict[str, str] = {
+    "blazepose": "BlazePose's person detector (keys on faces and upper bodies) on the whole image and tiles",
+    "faces": "regions below the faces that no body claimed (needs the face part)",
+}
+"""Person proposal sources of the default (permissive) install."""
+
+BODY_EXPERTS: dict[str, str] = {"blazepose": "BlazePose full landmark model (33 landmarks, 2D + 3D)"}
+HAND_EXPERTS: dict[str, str] = {"mediapipe": "BlazePalm detector + MediaPipe hand landmark model (21 joints, 2D + 3D)"}
+FACE_EXPERTS: dict[str, str] = {"mediapipe": "BlazeFace detectors + MediaPipe face mesh (468 points mapped to 84)"}
+
+
+class ExpertsConfigError(ValueError):
+    """A configuration of the experts that cannot run (unknown or uninstalled expert, bad value)."""
+
+
+@dataclass(frozen=True)
+class ExpertsConfig:
+    """Configuration of :class:`dope_core.experts.ensemble.ExpertsEstimator` (see the module docstring)."""
+
+    person_detectors: tuple[str, ...] = ("blazepose", "faces")
+    tile_fractions: tuple[float, ...] = (0.5, 0.3, 0.2)
+    min_tile_side: float = 320.0
+    detector_score: float = 0.5
+    recrop: bool = False
+    max_people: int = 20
+    max_candidates: int = 100
+    body: str = "blazepose"
+    hand: str = "mediapipe"
+    face: str = "mediapipe"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "person_detectors", tuple(self.person_detectors))
+        object.__setattr__(self, "tile_fractions", tuple(float(f) for f in self.tile_fractions))
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`ExpertsConfigError` (one line) unless every name is known and every value in range."""
+        if not self.person_detectors:
+            raise ExpertsConfigError("experts.person_detectors is empty: name at least one of "
+                                     + ", ".join(PERSON_DETECTORS))
+        for name in self.person_detectors:
+            if name not in PERSON_DETECTORS:
+                raise ExpertsConfigError(f"unknown person detector {name!r}; choose from {', '.join(PERSON_DETECTORS)}")
+        for key, known in (("body", BODY_EXPERTS), ("hand", HAND_EXPERTS), ("face", FACE_EXPERTS)):
+            if getattr(self, key) not in known:
+                raise ExpertsConfigError(f"unknown {key} expert {getattr(self, key)!r}; choose from {', '.join(known)}")
+        if any(not 0 < f <= 1 for f in self.tile_fractions):
+            raise ExpertsConfigError(f"experts.tile_fractions must lie in (0, 1], got {list(self.tile_fractions)}")
+        if not 0 <= self.detector_score <= 1:
+            raise ExpertsConfigError(f"experts.detector_score must lie in [0, 1], got {self.detector_score}")
+        for key in ("max_people", "max_candidates"):
+            if int(getattr(self, key)) < 1:
+                raise ExpertsConfigError(f"experts.{key} must be at least 1, got {getattr(self, key)}")
+        if self.min_tile_side < 0:
+            raise ExpertsConfigError(f"experts.min_tile_side must be >= 0 pixels, got {self.min_tile_side}")
+        if importlib.util.find_spec("ai_edge_litert") is None:
+            raise ExpertsConfigError("the experts need the ai-edge-litert package: run scripts/setup_env.sh")
+
+    def replace(self, **changes: Any) -> "ExpertsConfig":
+        """A copy with ``changes`` (validated)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The configuration as the ``experts`` section of a YAML file."""
+        return {f.name: (list(v) if isinstance(v, tuple) else v)
+                for f in dataclasses.fields(self) for v in [getattr(self, f.name)]}
+
+
+PRESETS: dict[str, ExpertsConfig] = {
+    "default": ExpertsConfig(),
+    "thorough": ExpertsConfig(tile_fractions=(0.5, 0.3, 0.2), min_tile_side=200.0, detector_score=0.3, max_people=30),
+    "legacy": ExpertsConfig(tile_fractions=(0.5,), min_tile_side=168.0),
+}
+"""Named configurations; docs/accuracy.md measures them side by side. ``legacy`` is the body
+pass before person proposals: BlazePose's detector on the whole image and half-size tiles."""
+
+
+def experts_config_from_dict(section: Mapping[str, Any] | None, *, base: ExpertsConfig | None = None) -> ExpertsConfig:
+    """An :class:`ExpertsConfig` from the ``experts`` section of a configuration.
+
+    ``preset: NAME`` (one of :data:`PRESETS`) starts from that configuration; other keys override it.
+
+    Raises:
+        ExpertsConfigError: unknown key, preset or expert, or a bad value.
+    """
+    section = dict(section or {})
+    base = base or PRESETS["default"]
+    preset = section.pop("preset", None)
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ExpertsConfigError(f"unknown experts preset {preset!r}; choose from {', '.join(PRESETS)}")
+        base = PRESETS[preset]
+    names = {f.name for f in dataclasses.fields(ExpertsConfig)}
+    unknown = sorted(set(section) - names)
+    if unknown:
+        raise ExpertsConfigError(f"unknown experts option(s) {', '.join(unknown)}; known: preset, {', '.join(sorted(names))}")
+    for key in ("person_detectors", "tile_fractions"):
+        if key in section:
+            value = section[key]
+            section[key] = tuple(value) if isinstance(value, (list, tuple)) else (value,)
+    try:
+        return base.replace(**section)
+    except (TypeError, ValueError) as e:
+        if isinstance(e, ExpertsConfigError):
+            raise
+        raise ExpertsConfigError(f"bad experts configuration: {e}") from None
+
+
+def load_experts_config(path: Optional[str | Path]) -> ExpertsConfig:
+    """The ``experts`` section of the YAML file ``path`` (defaults when ``path`` is ``None`` or the section absent).
+
+    Raises:
+        ExpertsConfigError: unreadable file, not a mapping, or a bad ``experts`` section.
+    """
+    if path is None:
+        return PRESETS["default"]
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ExpertsConfigError(f"experts configuration {path} not found") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise ExpertsConfigError(f"cannot read experts configuration {path}: {str(e).splitlines()[0]}") from None
+    if data is None:
+        return PRESETS["default"]
+    if not isinstance(data, dict) or not isinstance(data.get("experts", {}), dict):
+        raise ExpertsConfigError(f"{path}: expected a mapping with an 'experts' section")
+    return experts_config_from_dict(data.get("experts"))

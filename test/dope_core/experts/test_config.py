@@ -1,0 +1,56 @@
+"""The experts configuration: presets, YAML sections and one-line errors."""
+
+import pytest
+
+from dope_core.experts.config import (PERSON_DETECTORS, PRESETS, ExpertsConfig, ExpertsConfigError,
+                                      experts_config_from_dict, load_experts_config)
+
+
+def test_defaults_and_presets_are_valid_and_distinct():
+    assert load_experts_config(None) == PRESETS["default"] == ExpertsConfig()
+    assert set(PRESETS["default"].person_detectors) <= set(PERSON_DETECTORS)
+    legacy = PRESETS["legacy"]
+    assert legacy.tile_fractions == (0.5,) and legacy.min_tile_side == 168 and legacy.detector_score == 0.5
+    assert len({PRESETS[n] for n in PRESETS}) == len(PRESETS)
+
+
+def test_yaml_section_overrides_a_preset(tmp_path):
+    f = tmp_path / "experts.yaml"
+    f.write_text("experts:\n  preset: legacy\n  person_detectors: blazepose\n  max_people: 7\n  recrop: true\n")
+    cfg = load_experts_config(f)
+    assert cfg.person_detectors == ("blazepose",) and cfg.max_people == 7 and cfg.recrop
+    assert cfg.tile_fractions == (0.5,)
+
+
+def test_shipped_experts_yaml_is_the_default():
+    from pathlib import Path
+
+    shipped = Path(__file__).resolve().parents[3] / "config" / "experts.yaml"
+    assert load_experts_config(shipped) == PRESETS["default"]
+
+
+@pytest.mark.parametrize("section, message", [
+    ({"person_detectors": ["blazepose", "nope"]}, "unknown person detector 'nope'"),
+    ({"person_detectors": []}, "person_detectors is empty"),
+    ({"preset": "fastest"}, "unknown experts preset 'fastest'"),
+    ({"body": "openpose"}, "unknown body expert 'openpose'"),
+    ({"tile_fraction": [0.5]}, "unknown experts option"),
+    ({"tile_fractions": [1.5]}, "tile_fractions must lie in"),
+    ({"max_people": 0}, "max_people must be at least 1"),
+])
+def test_bad_sections_are_one_line_errors(section, message):
+    with pytest.raises(ExpertsConfigError, match=message) as e:
+        experts_config_from_dict(section)
+    assert "\n" not in str(e.value)
+
+
+def test_bad_files_are_one_line_errors(tmp_path):
+    with pytest.raises(ExpertsConfigError, match="not found"):
+        load_experts_config(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("experts: [1, 2\n")
+    with pytest.raises(ExpertsConfigError, match="cannot read"):
+        load_experts_config(bad)
+    bad.write_text("experts: 3\n")
+    with pytest.raises(ExpertsConfigError, match="'experts' section"):
+        load_experts_config(bad)
