@@ -24,7 +24,7 @@ def _pose(part: Part, box: tuple[float, float, float, float], score: float, hand
 
 
 class FakeExperts:
-    def __init__(self, *, parts=tuple(Part), num_threads: int = 1) -> None:
+    def __init__(self, *, parts=tuple(Part), num_threads: int = 1, config=None) -> None:   # ExpertsEstimator's arguments
         self.parts = tuple(Part(p) for p in parts)
 
     def detect_parts(self, image: np.ndarray, *, min_score: float) -> dict[Part, list[PartPose]]:
