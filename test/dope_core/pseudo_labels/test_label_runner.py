@@ -119,3 +119,25 @@ def test_labelling_into_the_input_folder_never_touches_inputs(tmp_path: Path, mo
     assert len({r.key for r in records}) == len(records)
     huge_record = next(r for r in records if r.image.endswith("huge.png"))
     assert huge_record.status == "unreadable" and "30000x30000 pixels exceeds" in huge_record.reason
+
+
+def test_label_uses_the_configured_experts(tmp_path: Path, monkeypatch, capsys) -> None:
+    import dope_core.pseudo_labels.runner as runner
+    from dope_core.experts.config import PRESETS
+    from dope_core.train.cli import main as train_main
+
+    seen = {}
+
+    def fake_run(inputs, out, **kw):
+        seen.update(kw["estimator_kwargs"])
+        return runner.LabelSummary()
+
+    monkeypatch.setattr(runner, "run_labelling", fake_run)
+    cfg = tmp_path / "experts.yaml"
+    cfg.write_text("experts:\n  preset: thorough\n")
+    assert train_main(["label", "--input", str(tmp_path), "--out", str(tmp_path / "o"), "--experts-config", str(cfg),
+                       "--person-detectors", "blazepose"]) == 0
+    assert seen["config"] == PRESETS["thorough"].replace(person_detectors=("blazepose",))
+    assert train_main(["label", "--input", str(tmp_path), "--out", str(tmp_path / "o"),
+                       "--person-detectors", "nope"]) == 2
+    assert "unknown person detector 'nope'" in capsys.readouterr().err
