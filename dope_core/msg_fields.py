@@ -29,6 +29,11 @@ SLOTS = ("body", "left_hand", "right_hand", "face")
 TF_NAMES = {"body": "body", "left_hand": "hand_left", "right_hand": "hand_right", "face": "face"}
 
 
+def frame_name(slot: str, person_id: int, prefix: str = "") -> str:
+    """The TF frame of a part slot of a person (``hand_left_17``...)."""
+    return f"{prefix}{TF_NAMES[slot]}_{person_id}"
+
+
 def _xyz(v: np.ndarray) -> dict:
     return {"x": float(v[0]), "y": float(v[1]), "z": float(v[2])}
 
@@ -88,26 +93,40 @@ def transforms_fields(poses: WholeBodyPoses, header: dict, *, prefix: str = "") 
         for slot, pose in person.parts():
             if pose.root_camera is None or pose.frame is None or pose.frame.quaternion is None:
                 continue
-            out.append({"header": header, "child_frame_id": f"{prefix}{TF_NAMES[slot]}_{person.display_id}",
+            out.append({"header": header, "child_frame_id": frame_name(slot, person.display_id, prefix),
                         "transform": {"translation": _xyz(pose.frame_position),
                                       "rotation": dict(zip("xyzw", (float(v) for v in pose.frame.quaternion)))}})
     return out
 
 
-def _part_from(m: Any) -> Optional[PartPose]:
+_CODE_PARTS = {v: k for k, v in PART_CODES.items()}
+_CODE_HANDS = {v: k for k, v in HAND_CODES.items()}
+_CODE_PLACEMENTS = {v: k for k, v in PLACEMENT_CODES.items()}
+_CODE_STATES = {v: k for k, v in STATE_CODES.items()}
+
+
+def part_from_fields(m: Any) -> Optional[PartPose]:
+    """One ``PartPose`` message (rclpy or rosbags, any object with its attributes) as a part.
+
+    ``None`` for an empty slot (``present`` False). 3D keypoints come back part-relative
+    (metres) with ``root_camera`` set when the message holds them in the camera frame.
+
+    Raises:
+        ValueError: unknown part, handedness or placement code.
+    """
     if not m.present:
         return None
-    parts = {v: k for k, v in PART_CODES.items()}
-    hands = {v: k for k, v in HAND_CODES.items()}
+    for name, codes in (("part", _CODE_PARTS), ("handedness", _CODE_HANDS), ("placement", _CODE_PLACEMENTS)):
+        if getattr(m, name) not in codes:
+            raise ValueError(f"unknown {name} code {getattr(m, name)}")
     points = np.array([(p.x, p.y, p.z) for p in m.keypoints_3d], dtype=np.float64).reshape(-1, 3)
     root = None
     if m.frame_3d == FRAME_CAMERA:
         root = np.array([m.root_camera.x, m.root_camera.y, m.root_camera.z])
         points = points - root
-    placements = {v: k for k, v in PLACEMENT_CODES.items()}
     extra: dict[str, Any] = {}
     if root is not None:
-        extra["placement"] = placements[m.placement]
+        extra["placement"] = _CODE_PLACEMENTS[m.placement]
         if np.isfinite(m.placement_uncertainty):
             extra["placement_uncertainty"] = float(m.placement_uncertainty)
     if m.has_frame:
@@ -123,18 +142,20 @@ def _part_from(m: Any) -> Optional[PartPose]:
         extra["velocity"] = np.array([m.velocity.x, m.velocity.y, m.velocity.z])
     if m.has_velocity_2d:
         extra["velocity_2d"] = np.asarray(m.velocity_2d, dtype=np.float64)
-    return PartPose(part=parts[m.part], score=float(m.score), box=np.asarray(m.box, dtype=np.float64),
+    return PartPose(part=_CODE_PARTS[m.part], score=float(m.score), box=np.asarray(m.box, dtype=np.float64),
                     keypoints_2d=np.array([(k.x, k.y) for k in m.keypoints_2d], dtype=np.float64).reshape(-1, 2),
                     keypoints_3d=points, confidence=np.asarray(m.confidence, dtype=np.float64),
-                    handedness=hands[m.handedness], root_camera=root, **extra)
+                    handedness=_CODE_HANDS[m.handedness], root_camera=root, **extra)
 
 
 def poses_from_fields(m: Any) -> WholeBodyPoses:
-    """Poses of a ``WholeBodyPoseArray`` read from a bag (any object with its attributes)."""
-    states = {v: k for k, v in STATE_CODES.items()}
+    """Poses of a ``WholeBodyPoseArray`` (rclpy or rosbags, any object with its attributes).
+
+    The header is not part of :class:`WholeBodyPoses`. Raises ``ValueError`` on unknown codes.
+    """
     people = [Person(id=p.id, score=float(p.score), track_id=None if p.track_id == TRACK_ID_NONE else p.track_id,
-                     track_state=states.get(p.track_state), **{slot: _part_from(getattr(p, slot)) for slot in SLOTS})
+                     track_state=_CODE_STATES.get(p.track_state), **{slot: part_from_fields(getattr(p, slot)) for slot in SLOTS})
               for p in m.people]
-    unassigned = [q for q in (_part_from(p) for p in m.unassigned) if q is not None]
+    unassigned = [q for q in (part_from_fields(p) for p in m.unassigned) if q is not None]
     return WholeBodyPoses(image_size=(m.image_width, m.image_height), people=people, unassigned=unassigned,
                           backend=m.backend, lost_track_ids=[int(i) for i in m.lost_track_ids])

@@ -13,14 +13,8 @@ from __future__ import annotations
 from geometry_msgs.msg import Quaternion, TransformStamped, Vector3
 from std_msgs.msg import Header
 
+from dope_core.msg_fields import frame_name
 from dope_core.structures import WholeBodyPoses
-
-FRAME_NAMES = {"body": "body", "left_hand": "hand_left", "right_hand": "hand_right", "face": "face"}
-
-
-def frame_name(slot: str, person_id: int, prefix: str = "") -> str:
-    """The TF frame of a part slot of a person (``hand_left_17``...)."""
-    return f"{prefix}{FRAME_NAMES[slot]}_{person_id}"
 
 
 def part_transforms(poses: WholeBodyPoses, header: Header, *, prefix: str = "") -> list[TransformStamped]:

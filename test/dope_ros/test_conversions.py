@@ -130,3 +130,24 @@ def test_frames_grasp_velocity_and_track_state_round_trip():
     assert got.frame.quaternion.tolist() == [0.0, 0.6, 0.0, 0.8] and got.grasp == placed.grasp
     assert got.velocity.tolist() == [0.1, -0.2, 0.05] and got.velocity_2d.tolist() == [12.5, -3.0]
     assert back.people[0].face.frame.to_dict() == face.frame.to_dict()
+
+
+def test_shared_codes_are_the_message_constants():
+    """dope_core.msg_fields holds the codes without ROS; they must be those of msg/*.msg."""
+    from dope_core.msg_fields import (FRAME_CAMERA, FRAME_PART_RELATIVE, HAND_CODES, PART_CODES, PLACEMENT_CODES,
+                                      STATE_CODES, TRACK_ID_NONE)
+    from dope_core.structures import PlacementSource, TrackState
+    from dope_ros.msg import PersonPose
+
+    assert PART_CODES == {Part.BODY: PartPoseMsg.BODY, Part.HAND: PartPoseMsg.HAND, Part.FACE: PartPoseMsg.FACE}
+    assert HAND_CODES == {None: PartPoseMsg.HANDEDNESS_NONE, Handedness.LEFT: PartPoseMsg.HANDEDNESS_LEFT,
+                          Handedness.RIGHT: PartPoseMsg.HANDEDNESS_RIGHT}
+    assert PLACEMENT_CODES == {PlacementSource.NONE: PartPoseMsg.PLACEMENT_NONE,
+                               PlacementSource.MONOCULAR: PartPoseMsg.PLACEMENT_MONOCULAR,
+                               PlacementSource.BODY_ANCHORED: PartPoseMsg.PLACEMENT_BODY_ANCHORED,
+                               PlacementSource.DEPTH: PartPoseMsg.PLACEMENT_DEPTH}
+    assert STATE_CODES == {None: PersonPose.TRACK_STATE_NONE, TrackState.NEW: PersonPose.TRACK_STATE_NEW,
+                           TrackState.TRACKED: PersonPose.TRACK_STATE_TRACKED,
+                           TrackState.PREDICTED: PersonPose.TRACK_STATE_PREDICTED}
+    assert (FRAME_CAMERA, FRAME_PART_RELATIVE) == (PartPoseMsg.FRAME_CAMERA, PartPoseMsg.FRAME_PART_RELATIVE)
+    assert TRACK_ID_NONE == PersonPose.TRACK_ID_NONE
