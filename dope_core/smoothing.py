@@ -65,7 +65,11 @@ class OneEuroParams:
 
 
 class OneEuroFilter:
-    """One Euro filter of ``(N, D)`` arrays (module docstring); non-finite inputs keep the estimate."""
+    """One Euro filter of ``(N, D)`` arrays (module docstring).
+
+    A point with a non-finite measurement keeps its estimate; a point whose estimate is
+    not finite yet (never measured) starts at its first finite measurement.
+    """
 
     def __init__(self, params: OneEuroParams) -> None:
         self.params = params
@@ -90,8 +94,12 @@ class OneEuroFilter:
         dt = t - self.t
         if dt <= 0.0:
             return self.value.copy()
-        ok = np.all(np.isfinite(x), axis=-1, keepdims=True) & np.all(np.isfinite(self.value), axis=-1, keepdims=True)
-        x = np.where(ok, x, self.value)
+        seen = np.all(np.isfinite(x), axis=-1, keepdims=True)
+        fresh = seen & ~np.all(np.isfinite(self.value), axis=-1, keepdims=True)
+        if fresh.any():  # first finite measurement of a point: it starts there, at rest
+            self.value = np.where(fresh, x, self.value)
+            self._dx, self.velocity = np.where(fresh, 0.0, self._dx), np.where(fresh, 0.0, self.velocity)
+        x = np.where(seen, x, self.value)
         p = self.params
         a_d = smoothing_factor(p.d_cutoff_hz, dt)
         self._dx = self._dx + a_d * ((x - self.value) / dt - self._dx)

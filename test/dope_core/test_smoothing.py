@@ -24,6 +24,16 @@ def test_first_sample_passes_then_an_exponential_at_rest():
     assert f(np.array([[np.nan, 4.0]]), 2 * dt).tolist() == [[2.0, 2.0]]   # a non-finite point keeps its estimate
 
 
+def test_a_point_missing_in_the_first_frame_starts_at_its_first_measurement():
+    f = OneEuroFilter(OneEuroParams(min_cutoff_hz=1.0, beta=0.0))
+    assert np.isnan(f(np.array([[np.nan, np.nan], [1.0, 1.0]]), 0.0)[0]).all()
+    out = f(np.array([[5.0, 6.0], [1.0, 1.0]]), 0.1)
+    assert out.tolist() == [[5.0, 6.0], [1.0, 1.0]]          # not NaN for ever
+    assert f.velocity.tolist() == [[0.0, 0.0], [0.0, 0.0]]   # starts at rest, no jump from NaN
+    out = f(np.array([[7.0, 6.0], [1.0, 1.0]]), 0.2)
+    assert 5.0 < out[0, 0] < 7.0 and np.isfinite(f.velocity).all()
+
+
 def test_noise_is_reduced_and_a_moving_point_followed():
     rng = np.random.default_rng(0)
     t = np.arange(300) / 30.0
