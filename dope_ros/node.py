@@ -70,7 +70,7 @@ from dope_ros.hri_bridge import make_hri_bridge
 from dope_ros.markers import poses_to_markers
 from dope_ros.msg import WholeBodyPoseArray
 from dope_ros.parameters import PARAMETERS, descriptor
-from dope_ros.placement_inputs import PlacementInputs
+from dope_ros.placement_inputs import PlacementInputs, stamp_seconds
 from dope_ros.score_filter import filter_by_score
 from dope_ros.stats import NodeStats
 from dope_ros.teleop_outputs import TeleopOutputs
@@ -258,7 +258,11 @@ class DopeNode(Node):
         inference_s = time.monotonic() - start
         thresholds = {part: self.get_parameter(f"{part.value}_score_threshold").value for part in Part}
         poses = filter_by_score(poses, thresholds)
-        stamp_s = msg.header.stamp.sec + 1e-9 * msg.header.stamp.nanosec
+        stamp_s = stamp_seconds(msg.header)
+        if stamp_s == 0.0:  # unstamped: at one stamp, tracks would never age and the filters never move
+            stamp_s = received
+            self._warn("unstamped_image", "image stamped 0: tracking and smoothing are timed by the arrival "
+                                          "time; stamp the images with the capture time")
         if self._tracker is not None:
             poses = self._tracker.update(poses, stamp_s)
         min_conf = self.get_parameter("keypoint_confidence_threshold").value

@@ -133,3 +133,23 @@ def test_a_stamp_going_backwards_restarts_tracks_and_filters(teleop_io):
     assert set(back.lost_track_ids) >= {p.track_id for p in first.people}
     assert not any(p.face.has_velocity for p in back.people if p.face.present)
     assert teleop_io.process.proc.poll() is None
+
+
+@pytest.mark.timeout(120)
+def test_unstamped_images_are_timed_by_their_arrival(teleop_io):
+    """Images stamped 0 (last: it takes the node's clock past the stamps above): the filtered
+    poses follow the person instead of staying at the first frame for ever."""
+    image = _portrait()
+    first = teleop_io.send(image, 0)
+    with teleop_io.lock:
+        del teleop_io.poses[0], teleop_io.operator[0]
+    shifted = np.concatenate([np.repeat(image[:, :1], 24, axis=1), image[:, :-24]], axis=1)   # 24 px right
+    moved = teleop_io.send(shifted, 0)
+
+    def face_x(answer: WholeBodyPoseArray) -> float:
+        person = max((p for p in answer.people if p.face.present), key=lambda p: p.score)
+        return float(np.mean([k.x for k in person.face.keypoints_2d]))
+
+    assert moved.people and all(p.track_state == PersonPose.TRACK_STATE_TRACKED for p in moved.people)
+    assert face_x(moved) - face_x(first) > 8.0   # 24 px to the right, low-passed (frozen: exactly 0)
+    assert teleop_io.process.proc.poll() is None
