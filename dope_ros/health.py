@@ -179,19 +179,25 @@ class WindowedCounters:
         with self._lock:
             self.totals[category] += 1
 
+    def snapshot(self) -> Counter[str]:
+        """A copy of the totals (safe to read while other threads count)."""
+        with self._lock:
+            return Counter(self.totals)
+
     def recent(self) -> Counter[str]:
         """Counts since the oldest snapshot of the window."""
         with self._lock:
             return self.totals - self._ring[0]
 
     def update(self) -> Check:
-        with self._lock:
-            recent = self.totals - self._ring[0]
-            self._ring.append(Counter(self.totals))
-        categories = self._categories + sorted(set(self.totals) - set(self._categories))
+        with self._lock:  # one snapshot: the worker thread may count a new category meanwhile
+            totals = Counter(self.totals)
+            recent = totals - self._ring[0]
+            self._ring.append(totals)
+        categories = self._categories + sorted(set(totals) - set(self._categories))
         values = {}
         for c in categories:
-            values[c] = str(self.totals[c])
+            values[c] = str(totals[c])
             values[f"{c}_recent"] = str(recent[c])
         if not recent:
             return Check(Level.OK, "", values)

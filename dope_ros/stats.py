@@ -37,8 +37,8 @@ class NodeStats:
 
     @property
     def bad_input(self) -> Counter[str]:
-        """Bad-input counts per category since start-up."""
-        return self.bad.totals
+        """Bad-input counts per category since start-up (a copy)."""
+        return self.bad.snapshot()
 
     def count_bad(self, category: str) -> None:
         """Count one bad input of ``category``."""
