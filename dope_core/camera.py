@@ -26,7 +26,7 @@ Pixel coordinates put the origin at the top-left corner of the top-left pixel
 (:mod:`dope_core.structures`), so the image centre is ``(w/2, h/2)``.
 
 Every constructor checks its input (:func:`validate_intrinsics` and the shapes of
-``D``, ``R``, ``P``) and raises :class:`InvalidCameraError` with a one-line reason.
+``D``, ``R``, ``P``) and raises :class:`InvalidIntrinsicsError` with a one-line reason.
 :func:`load_camera_yaml` reads the YAML that ROS's ``camera_calibration`` writes.
 """
 
@@ -68,9 +68,6 @@ class InvalidIntrinsicsError(ValueError):
         super().__init__(message)
         self.reason = reason
 
-
-InvalidCameraError = InvalidIntrinsicsError
-"""The same error under the name that reads better for whole camera models and files."""
 
 
 def validate_intrinsics(k: np.ndarray | Sequence[float], image_size: Optional[tuple[int, int]] = None) -> np.ndarray:
