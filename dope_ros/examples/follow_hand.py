@@ -35,7 +35,13 @@ from dope_ros.msg import WholeBodyPoseArray
 
 
 def gripper_command(aperture_normalised: float, pinch: bool, *, open_at: float = 1.0) -> float:
-    """Gripper opening in [0, 1] (0 closed) from the normalised thumb-index aperture."""
+    """Gripper opening in [0, 1] (0 closed) from the normalised thumb-index aperture.
+
+    Raises:
+        ValueError: ``open_at`` not positive.
+    """
+    if not open_at > 0.0:
+        raise ValueError(f"open_at must be > 0, got {open_at}")
     if pinch:
         return 0.0
     return float(min(1.0, max(0.0, aperture_normalised / open_at)))
@@ -90,6 +96,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--open-at", type=float, default=1.0, help="normalised aperture read as a fully open gripper")
     p.add_argument("--count", type=int, default=0, help="exit after this many images (0: run until Ctrl-C)")
     args, ros_args = p.parse_known_args(argv)
+    if not args.open_at > 0.0:
+        p.error(f"--open-at must be > 0, got {args.open_at}")
     rclpy.init(args=ros_args)
     node = FollowHand(args.operator_topic, open_at=args.open_at, count=args.count)
     try:

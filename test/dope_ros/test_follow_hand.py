@@ -20,6 +20,8 @@ from dope_ros_harness import REPO, wait_for
 def test_gripper_command():
     assert gripper_command(0.5, False) == 0.5 and gripper_command(1.7, False) == 1.0
     assert gripper_command(0.9, True) == 0.0 and gripper_command(0.3, False, open_at=0.6) == 0.5
+    with pytest.raises(ValueError, match="open_at"):   # never a ZeroDivisionError inside the callback
+        gripper_command(0.3, False, open_at=0.0)
 
 
 @pytest.mark.timeout(300)
