@@ -163,8 +163,13 @@ class DopeNode(Node):
     # ----------------------------------------------------------------- subscriptions, parameters
     def _has_output_subscribers(self) -> bool:
         """Whether anyone subscribes to an output (any publisher of the node but /diagnostics, /parameter_events)."""
-        return any(pub.get_subscription_count() > 0 for pub in self.publishers
-                   if pub.topic_name not in ("/diagnostics", "/parameter_events"))
+        for pub in list(self.publishers):
+            try:
+                if pub.topic_name not in ("/diagnostics", "/parameter_events") and pub.get_subscription_count() > 0:
+                    return True
+            except RuntimeError:  # destroyed meanwhile by the worker thread (ROS4HRI per-body publishers)
+                continue
+        return False
 
     def _update_image_subscription(self) -> None:
         """Lazy mode: subscribe to the camera only while an output has a subscriber (polled; all distros)."""

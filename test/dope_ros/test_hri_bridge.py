@@ -57,3 +57,23 @@ def test_bridge_publishes_tracked_ids_skeleton_and_roi(ros_client):
         assert bridge.body_ids == []  # the body's publishers go with it
     finally:
         node.destroy_node()
+
+
+def test_lazy_check_survives_a_publisher_destroyed_by_the_worker():
+    """The lazy timer (executor thread) counts subscribers while the worker may destroy a
+    per-body publisher: a destroyed handle is skipped, never an exception in the timer."""
+    from types import SimpleNamespace
+
+    from dope_ros.node import DopeNode
+
+    class Destroyed:
+        @property
+        def topic_name(self) -> str:
+            raise RuntimeError("InvalidHandle: destroyed")
+
+    def pub(topic: str, count: int) -> SimpleNamespace:
+        return SimpleNamespace(topic_name=topic, get_subscription_count=lambda: count)
+
+    check = DopeNode._has_output_subscribers
+    assert check(SimpleNamespace(publishers=[Destroyed(), pub("/ns/dope/poses", 1)]))
+    assert not check(SimpleNamespace(publishers=[Destroyed(), pub("/diagnostics", 3), pub("/ns/dope/poses", 0)]))
