@@ -100,17 +100,15 @@ class BagPlayer:
 
     def play(self, bag: Path, *, realtime: bool = False, timeout_s: float = 60.0) -> list[int]:
         """Publish every frame (serialized bytes as recorded); returns the stamps sent."""
-        sent = []
-        previous: Optional[int] = None
+        sent: list[int] = []
         started = time.monotonic()
         for stamp, info, image in recorded_frames(bag):
-            if realtime and previous is not None:
+            if realtime and sent:   # the recorded time since the first frame, on the wall clock
                 time.sleep(max(0.0, (stamp - sent[0]) / 1e9 - (time.monotonic() - started)))
             if info is not None:
                 self.info_pub.publish(info)
             self.image_pub.publish(image)
             sent.append(stamp)
-            previous = stamp
             if not realtime:
                 for _ in range(3):   # best-effort input: resend a frame that got no answer
                     if self._wait(stamp, timeout_s / 3):
@@ -157,6 +155,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = p.parse_args(argv)
     if not args.bag.exists():
         p.error(f"{args.bag} does not exist")
+    bag, out = args.bag.resolve(), args.output.resolve()
+    if args.offline and (out == bag or bag in out.parents):
+        p.error(f"--output {args.output} would write into the recording {args.bag}")
     if args.offline:
         return _offline(args.bag, args.output, args.backend, args.device)
     import rclpy

@@ -99,6 +99,12 @@ def test_offline_replay_re_estimates_every_recorded_frame(demo_bag, tmp_path):
 
     from dope_ros.replay import main
 
+    mcap = next(demo_bag.glob("*.mcap")) if demo_bag.is_dir() else demo_bag
+    for inside in (mcap, mcap.parent / "replay.jsonl"):   # never written over nor into the recording
+        size = mcap.stat().st_size
+        with pytest.raises(SystemExit):
+            main([str(demo_bag), "--offline", "-o", str(inside)])
+        assert mcap.stat().st_size == size and not (mcap.parent / "replay.jsonl").exists()
     out = tmp_path / "replay.jsonl"
     assert main([str(demo_bag), "--offline", "-o", str(out)]) == 0
     lines = [json.loads(line) for line in out.read_text().splitlines()]
