@@ -216,8 +216,11 @@ class BodyExpert:
         budget = max_people or self.max_people
         found: list[BodyLandmarks] = []
         done: list[RotatedRect] = []
-        for proposal in self.proposals(image, regions=regions, whole_image=whole_image, min_score=min(gate, min_score)):
+        proposals = self.proposals(image, regions=regions, whole_image=whole_image, min_score=min(gate, min_score))
+        for i, proposal in enumerate(proposals):
             if budget <= 0:
+                log.info("landmark passes capped at %d: %d person proposals left unexamined",
+                         max_people or self.max_people, len(proposals) - i)
                 break
             roi = proposal.roi()
             if roi is None or any(same_region(roi, other) for other in done):

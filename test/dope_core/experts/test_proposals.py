@@ -66,3 +66,19 @@ def test_finer_tiles_only_on_large_images():
     assert all(np.array_equal(a, b) for a, b in zip(small, legacy))
     sides = {round(float(v[2] - v[0])) for v in large[1:]}
     assert sides == {960, 576}                        # half tiles and 0.3 tiles (576 px >= 320)
+
+
+def test_a_crowd_is_capped_and_logged(caplog):
+    """Twelve portraits in one image: at most max_people landmark passes, and a log line."""
+    from matplotlib import cbook
+
+    from dope_core.experts.body import BodyExpert
+    from dope_core.image_io import read_image
+
+    image = read_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    crowd = np.tile(image[::2, ::2], (3, 4, 1)).copy()          # 12 portraits
+    expert = BodyExpert(max_people=3)
+    with caplog.at_level(logging.INFO, logger="dope_core.experts.body"):
+        bodies = expert.detect(crowd)
+    assert 1 <= len(bodies) <= 3
+    assert "landmark passes capped at 3" in caplog.text
