@@ -186,34 +186,42 @@ def recording_messages(path: Path, topics: Optional[set[str]]) -> Iterator[tuple
         yield from read_bag(path, topics)
 
 
+def frames_by_stamp(path: str | Path, kinds: tuple[str, ...]) -> Iterator[tuple[int, dict[str, tuple[bytes, Any]]]]:
+    """``(stamp ns, {kind: (CDR bytes, message)})`` per header stamp holding an image, in stamp order.
+
+    ``kinds`` are topic endings (:data:`IMAGE_TOPIC`, :data:`CAMERA_INFO_TOPIC`,
+    :data:`POSES_TOPIC`): a topic is recognised by its ending, so namespaced recordings
+    (the demo's) read too. Messages are paired by their header stamps, not log times.
+    """
+    from dope_ros.bag_io import dope_typestore
+
+    store = dope_typestore()
+    by_stamp: dict[int, dict[str, tuple[bytes, Any]]] = {}
+    for topic, msgtype, _, data in recording_messages(Path(path), None):
+        kind = next((k for k in kinds if topic.endswith(k)), None)
+        if kind is None:
+            continue
+        msg = store.deserialize_cdr(data, msgtype)
+        by_stamp.setdefault(msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec, {})[kind] = (data, msg)
+    for stamp in sorted(by_stamp):
+        if IMAGE_TOPIC in by_stamp[stamp]:
+            yield stamp, by_stamp[stamp]
+
+
 def read_recording(path: str | Path) -> Iterator[RecordedFrame]:
     """The frames of a recording in stamp order (image decoded to RGB, poses when recorded).
+
+    Raises ``ValueError`` at a recorded image that does not decode.
 
     Topics are recognised by their ending (``.../camera/image_raw/compressed``,
     ``.../camera/camera_info``, ``.../dope/poses``), so namespaced recordings (the
     demo's) read too.
     """
-    from dope_ros.bag_io import dope_typestore
-
-    store = dope_typestore()
-    pending: dict[int, dict] = {}
-    order: list[int] = []
-    for topic, msgtype, t, data in recording_messages(Path(path), None):
-        kind = next((k for k in (IMAGE_TOPIC, CAMERA_INFO_TOPIC, POSES_TOPIC) if topic.endswith(k)), None)
-        if kind is None:
-            continue
-        msg = store.deserialize_cdr(data, msgtype)
-        stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-        if stamp not in pending:
-            pending[stamp] = {}
-            order.append(stamp)
-        pending[stamp][kind] = msg
-    for stamp in sorted(order):
-        got = pending[stamp]
-        if IMAGE_TOPIC not in got:
-            continue
-        bgr = cv2.imdecode(np.frombuffer(bytes(got[IMAGE_TOPIC].data), np.uint8), cv2.IMREAD_COLOR)
-        info = got.get(CAMERA_INFO_TOPIC)
+    for stamp, got in frames_by_stamp(path, (IMAGE_TOPIC, CAMERA_INFO_TOPIC, POSES_TOPIC)):
+        bgr = cv2.imdecode(np.frombuffer(bytes(got[IMAGE_TOPIC][1].data), np.uint8), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise ValueError(f"{path}: the image stamped {stamp} ns is not a JPEG or PNG that decodes")
+        info = got[CAMERA_INFO_TOPIC][1] if CAMERA_INFO_TOPIC in got else None
         k = None if info is None else np.asarray(info.k, dtype=np.float64).reshape(3, 3)
-        poses = poses_from_fields(got[POSES_TOPIC]) if POSES_TOPIC in got else None
+        poses = poses_from_fields(got[POSES_TOPIC][1]) if POSES_TOPIC in got else None
         yield RecordedFrame(stamp_ns=stamp, image=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), intrinsics=k, poses=poses)

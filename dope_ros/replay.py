@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Iterator, Optional
 
-from dope_core.recording import CAMERA_INFO_TOPIC, IMAGE_TOPIC, read_recording, recording_messages
+from dope_core.recording import CAMERA_INFO_TOPIC, IMAGE_TOPIC, frames_by_stamp, read_recording
 
 
 def recorded_frames(bag: Path) -> Iterator[tuple[int, Optional[bytes], bytes]]:
@@ -36,20 +36,8 @@ def recorded_frames(bag: Path) -> Iterator[tuple[int, Optional[bytes], bytes]]:
     Topics are recognised by their ending (``.../camera/image_raw/compressed``,
     ``.../camera/camera_info``), so namespaced recordings (the demo's) play too.
     """
-    from dope_ros.bag_io import dope_typestore
-
-    store = dope_typestore()
-    by_stamp: dict[int, dict[str, bytes]] = {}
-    for topic, msgtype, _, data in recording_messages(Path(bag), None):
-        kind = next((t for t in (IMAGE_TOPIC, CAMERA_INFO_TOPIC) if topic.endswith(t)), None)
-        if kind is None:
-            continue
-        header = store.deserialize_cdr(data, msgtype).header
-        by_stamp.setdefault(header.stamp.sec * 1_000_000_000 + header.stamp.nanosec, {})[kind] = data
-    for stamp in sorted(by_stamp):
-        got = by_stamp[stamp]
-        if IMAGE_TOPIC in got:
-            yield stamp, got.get(CAMERA_INFO_TOPIC), got[IMAGE_TOPIC]
+    for stamp, got in frames_by_stamp(bag, (IMAGE_TOPIC, CAMERA_INFO_TOPIC)):
+        yield stamp, got[CAMERA_INFO_TOPIC][0] if CAMERA_INFO_TOPIC in got else None, got[IMAGE_TOPIC][0]
 
 
 class BagPlayer:
