@@ -11,6 +11,7 @@ import pytest
 import torch
 import torch.distributed as dist
 
+from dope_core.train.checkpointing import load_training_state
 from dope_core.train.config import config_from_dict
 from dope_core.train.dataset import PseudoLabelDataset, StepSampler, collate, load_records, split_records
 from dope_core.train.trainer import _train_step, build_model, fit
@@ -47,6 +48,7 @@ def test_two_ranks_stay_in_step_when_one_skips(tmp_path: Path, synthetic_cache, 
     assert r0["losses"][0]["loss"] != r1["losses"][0]["loss"]             # each rank saw its own samples
     for k, v in r0["state"].items():
         torch.testing.assert_close(r1["state"][k], v, msg=f"ranks disagree on {k}")
+    assert load_training_state(tmp_path / "run")["step"] == 2                # rank 0 wrote the checkpoint
     if variant == "resnet50":                                              # the unused classifier stays frozen
         assert not build_model(config_from_dict(cfg)).backbone.resnet_backbone.fc.weight.requires_grad
 

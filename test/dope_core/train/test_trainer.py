@@ -1,4 +1,4 @@
-"""End-to-end tests of dope-train on a synthetic cache: fit, export, load, resume after a kill, DDP."""
+"""End-to-end tests of dope-train on a synthetic cache: fit, export, load, resume after a kill (DDP: test_ddp.py)."""
 
 from __future__ import annotations
 
@@ -133,26 +133,3 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path: Path, synthetic_c
         torch.testing.assert_close(b["model"][k], v, rtol=1e-5, atol=1e-6, msg=f"parameter {k} differs")
     assert a["scheduler"]["last_epoch"] == b["scheduler"]["last_epoch"]
     assert not list((tmp_path / "cut").glob(".last.pth.*.tmp")) and (tmp_path / "cut" / "notes.tmp").exists()
-
-
-def _ddp_worker(rank: int, world: int, store: str, cfg: dict, out: str) -> None:
-    # Loopback only: the ranks meet through a file store (torch's TCPStore server listens on every
-    # interface, "::"), and gloo's connections use the loopback interface's address, no host name.
-    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), GLOO_SOCKET_IFNAME="lo")
-    torch.distributed.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world)
-    torch.set_num_threads(1)
-    result = fit(config_from_dict(cfg), device="cpu", show_progress=False)
-    torch.save({"state": result.model.state_dict(), "losses": result.losses}, Path(out) / f"rank{rank}.pt")
-
-
-def test_ddp_two_cpu_processes(tmp_path: Path, synthetic_cache) -> None:
-    cfg = tiny_config(synthetic_cache.root, tmp_path / "ddp", steps=3, batch_size=1, checkpoint_every=3)
-    torch.multiprocessing.spawn(_ddp_worker, args=(2, str(tmp_path / "store"), cfg, str(tmp_path)), nprocs=2,
-                                join=True)
-    r0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
-    r1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
-    assert len(r0["losses"]) == len(r1["losses"]) == 3
-    assert r0["losses"][0]["loss"] != r1["losses"][0]["loss"]  # each rank saw its own samples
-    for k, v in r0["state"].items():
-        torch.testing.assert_close(r1["state"][k], v, msg=f"ranks disagree on {k}")
-    assert load_training_state(tmp_path / "ddp")["step"] == 3
