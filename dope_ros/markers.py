@@ -14,6 +14,7 @@ from geometry_msgs.msg import Point
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
+from dope_core.grasp import INDEX_TIP, THUMB_TIP
 from dope_core.structures import WholeBodyPoses
 from dope_ros.marker_geometry import JOINT_DIAMETER_M, LINE_WIDTH_M, skeleton_geometry
 
@@ -33,7 +34,8 @@ def poses_to_markers(poses: WholeBodyPoses, header: Header, *, camera_info_valid
     """
     out = MarkerArray()
     out.markers.append(Marker(header=header, action=Marker.DELETEALL))
-    life = Duration(sec=int(lifetime_s), nanosec=int(round((lifetime_s % 1.0) * 1e9)) % 1_000_000_000)
+    sec, nanosec = divmod(int(round(lifetime_s * 1e9)), 1_000_000_000)
+    life = Duration(sec=sec, nanosec=nanosec)
     if not camera_info_valid:
         text = Marker(header=header, ns="status", id=0, type=Marker.TEXT_VIEW_FACING, action=Marker.ADD,
                       text=NO_CAMERA_INFO_TEXT, lifetime=life, color=ColorRGBA(r=1.0, g=0.6, b=0.0, a=1.0))
@@ -64,15 +66,15 @@ def grasp_markers(poses: WholeBodyPoses, header: Header, lifetime: Duration) -> 
     ("pinch 1.2 cm" in red, or the aperture in white) and a line from the thumb tip to
     the index tip (camera optical frame, metres)."""
     out = []
-    for person in poses.people:
+    for n, person in enumerate(poses.people):
         for slot in ("left_hand", "right_hand"):
             hand = getattr(person, slot)
             if hand is None or hand.grasp is None or hand.root_camera is None:
                 continue
             pts = hand.keypoints_3d_camera
-            thumb, index = pts[4], pts[8]
+            thumb, index = pts[THUMB_TIP], pts[INDEX_TIP]
             colour = ColorRGBA(r=1.0, g=0.15, b=0.15, a=1.0) if hand.grasp.pinch else ColorRGBA(r=1.0, g=1.0, b=1.0, a=1.0)
-            marker_id = 2 * person.display_id + (slot == "right_hand")
+            marker_id = 2 * n + (slot == "right_hand")   # per image (DELETEALL first); track ids overflow int32
             text = Marker(header=header, ns="grasp", id=2 * marker_id, type=Marker.TEXT_VIEW_FACING,
                           action=Marker.ADD, color=colour, lifetime=lifetime,
                           text=("pinch " if hand.grasp.pinch else "") + f"{100 * hand.grasp.aperture_m:.1f} cm")

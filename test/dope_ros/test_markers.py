@@ -70,3 +70,24 @@ def test_lifetime_on_every_marker():
     poses = WholeBodyPoses(image_size=(10, 10), people=[Person(id=0, score=1, body=_part(Part.BODY, (0, 0, 3)))])
     markers = poses_to_markers(poses, Header(frame_id="cam"), lifetime_s=0.25).markers[1:]
     assert markers and all((m.lifetime.sec, m.lifetime.nanosec) == (0, 250_000_000) for m in markers)
+
+
+def test_grasp_markers_of_long_track_ids_and_lifetime_rounding():
+    """Grasp marker ids stay small whatever the track id (int32 field; session-block ids are ~2e9),
+    at the finger tips; a lifetime a hair under 2 s is 2 s, not 1 s."""
+    from dataclasses import replace
+
+    from dope_core.grasp import INDEX_TIP, THUMB_TIP
+    from dope_core.structures import Grasp
+
+    hand = replace(_part(Part.HAND, [0.1, 0.0, 1.0], handedness=Handedness.RIGHT),
+                   grasp=Grasp(aperture_m=0.02, aperture_normalised=0.2, confidence=0.9, pinch=True))
+    people = [Person(id=i, score=0.9, track_id=2_056_100_000 + i, right_hand=hand) for i in range(2)]
+    markers = poses_to_markers(WholeBodyPoses(image_size=(640, 480), people=people), Header(frame_id="cam"),
+                               lifetime_s=1.9999999999).markers
+    grasp = [m for m in markers if m.ns == "grasp"]
+    assert sorted(m.id for m in grasp) == [2, 3, 6, 7]   # 2 per hand, right hands of persons 0 and 1
+    line = next(m for m in grasp if m.type == Marker.LINE_STRIP)
+    tips = hand.keypoints_3d_camera[[THUMB_TIP, INDEX_TIP]]
+    np.testing.assert_allclose([(p.x, p.y, p.z) for p in line.points], tips)
+    assert all((m.lifetime.sec, m.lifetime.nanosec) == (2, 0) for m in markers[1:])
