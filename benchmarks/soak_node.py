@@ -417,14 +417,16 @@ def main(argv: Optional[list[str]] = None) -> int:
     import rclpy
 
     rclpy.init()
+    results = {"load_average_start": os.getloadavg(), "cpu_count": os.cpu_count(), "video": str(args.video),
+               "max_width": args.max_width, "frames": args.frames, "backends": []}
     try:
-        results = {"load_average_start": os.getloadavg(), "cpu_count": os.cpu_count(), "video": str(args.video),
-                   "max_width": args.max_width, "backends": [run_backend(b, args) for b in args.backends],
-                   "load_average_end": os.getloadavg()}
+        for backend in args.backends:
+            results["backends"].append(run_backend(backend, args))
+            results["load_average_end"] = os.getloadavg()
+            (args.out / "soak_node.json").write_text(json.dumps(results, indent=1) + "\n")   # kept if a later one fails
     finally:
         rclpy.try_shutdown()
     text = json.dumps(results, indent=1)
-    (args.out / "soak_node.json").write_text(text + "\n")
     print(text)
     ok = all(b["bad_raw"]["all_next_valid_answered"] and b.get("bad_compressed", b["bad_raw"])["all_next_valid_answered"]
              and b["flood"]["next_valid_answered"] and b["soak"]["answered"] == b["soak"]["frames"]
