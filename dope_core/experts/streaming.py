@@ -19,6 +19,10 @@ The full per-frame search of :class:`~dope_core.experts.ensemble.ExpertsEstimato
 * on the frame after a confirmed person (one seen in at least ``confirm_frames``
   frames) was lost; a body that a search found and that vanishes within a frame or
   two (a spurious detection) just ends, without searching again;
+* (between searches, a light *person scan* runs the person detector on one view of the
+  frame, the whole image or one tile in turn, every ``scan_every_frames`` frames: a
+  person it finds outside the followed bodies is followed from then on, so a newcomer
+  usually waits ``scan_every_frames`` x (1 + tiles) frames, not a whole search period;)
 * on a scene cut, which also ends every track: the frame's coarse grey thumbnail
   (32 x 18) correlates under ``cut_correlation`` with the previous frame's (measured on
   the real clips of ``../shared/data/video``: consecutive frames 0.89-1.0 except
@@ -156,6 +160,9 @@ class StreamingExpertsEstimator:
             use the experts' own interpreters.
         match_iou: smallest body-box IoU for a searched person to continue a track.
         confirm_frames: frames a person must have been seen in for its loss to trigger a search.
+        scan_every_frames: between searches, run the person detector on one view of the
+            frame (whole image, then each tile, in turn) every this many frames, to pick up
+            newcomers sooner (0: off).
         cut_correlation: thumbnails of two consecutive frames correlating under this are
             a scene cut (-1: never).
         ids: where ``Person.track_id`` comes from: share a :class:`~dope_core.tracking.PersonTracker`'s
@@ -170,7 +177,7 @@ class StreamingExpertsEstimator:
     tracks_people = True
 
     def __init__(self, experts: ExpertsEstimator | None = None, *, schedule: DetectionSchedule = DetectionSchedule(),
-                 num_threads: int = 2, match_iou: float = 0.3, confirm_frames: int = 3,
+                 num_threads: int = 2, match_iou: float = 0.3, confirm_frames: int = 3, scan_every_frames: int = 2,
                  cut_correlation: float = 0.5,
                  ids: TrackIdAllocator | None = None,
                  clock: Callable[[], float] = time.monotonic, parts: Sequence[Part | str] = tuple(Part),
@@ -184,6 +191,7 @@ class StreamingExpertsEstimator:
         self.num_threads = num_threads
         self.match_iou = match_iou
         self.confirm_frames = confirm_frames
+        self.scan_every_frames = scan_every_frames
         self.cut_correlation = cut_correlation
         self.ids = ids
         self._clock = clock
@@ -204,6 +212,8 @@ class StreamingExpertsEstimator:
         self._last_search: tuple[int, float] | None = None      # (frame number, clock)
         self._lost = False
         self._thumbnail: np.ndarray | None = None
+        self._scan_turn = 0
+        self._scan_passes = 0
         self._size: tuple[int, ...] = ()
 
     @property
@@ -272,7 +282,8 @@ class StreamingExpertsEstimator:
         now = self._clock()
         reason = self._search_reason(image, now)
         self._lost = False
-        found = self._search(image) if reason else self._follow(image, self._tracks, self._part_tracks)
+        found = (self._search(image) if reason
+                 else self._follow(image, self._tracks, self._part_tracks, scan=True))
         if reason:
             self._last_search = (self.frames, now)
             self.searches += 1
@@ -309,9 +320,10 @@ class StreamingExpertsEstimator:
             self._dedupe(found)
         return found
 
-    def _follow(self, image: np.ndarray, tracks: Sequence[_Track], part_tracks: Sequence[tuple[Part, RotatedRect]]
-                ) -> _Found:
-        """Landmark passes in the regions of ``tracks`` (then where their bodies put missing hands and faces)."""
+    def _follow(self, image: np.ndarray, tracks: Sequence[_Track], part_tracks: Sequence[tuple[Part, RotatedRect]],
+                *, scan: bool = False) -> _Found:
+        """Landmark passes in the regions of ``tracks`` (then where their bodies put missing hands and
+        faces); with ``scan``, the frame's turn of the person scan (:meth:`_scan`) too."""
         ex = self.experts
         thr = ex.scores
         jobs: list[tuple[Part, RotatedRect]] = []
@@ -350,9 +362,11 @@ class StreamingExpertsEstimator:
             else:
                 have.add((i, slot if kind == "hand" else "face"))
                 attached.append(res)
+        newcomers = self._scan(image, list(alive.values())) if scan else []
+        found.passes += self._scan_passes
         # Parts of tracked bodies whose region was lost or never set: where the body puts them.
         seeds: list[tuple[Part, RotatedRect]] = []
-        for i, body in alive.items():
+        for i, body in [*alive.items(), *((None, b) for b in newcomers)]:
             if ex.hand is not None:
                 for slot, wrist in _WRIST_OF_SLOT.items():
                     if (i, slot) not in have:
@@ -371,10 +385,38 @@ class StreamingExpertsEstimator:
         for i, body in alive.items():
             found.bodies.append(body)
             found.owners[id(body)] = tracks[i].track_id
+        found.bodies += newcomers
         for res in attached:
             (found.hands if res.part is Part.HAND else found.faces).append(res)
         self._dedupe(found)
         return found
+
+    def _scan(self, image: np.ndarray, bodies: Sequence[BodyLandmarks]) -> list[BodyLandmarks]:
+        """Newcomers between searches: every ``scan_every_frames`` frames, the person detector
+        on one view of the frame (the whole image, then each tile, in turn); a detection
+        whose body centre lies in no followed body's box gets a landmark pass."""
+        self._scan_passes = 0
+        body = self.experts.body
+        if not self.scan_every_frames or self.frames % self.scan_every_frames:
+            return []
+        h, w = image.shape[:2]
+        views = body.detector.whole_image_views(w, h, body.tile_fractions)
+        view = views[self._scan_turn % len(views)]
+        self._scan_turn += 1
+        threshold = self.experts.scores[Part.BODY]
+        boxes = [b.pose.box for b in bodies]
+        rects = []
+        for det in body.detector.detect(image, [view], min(body.detector_score, threshold)):
+            cx, cy = det.keypoints[0]
+            if any(x1 <= cx <= x2 and y1 <= cy <= y2 for x1, y1, x2, y2 in boxes):
+                continue
+            rect = body._region(det)
+            if rect is not None:
+                rects.append(rect)
+        rects = rects[: max(0, body.max_people - len(bodies))]
+        self._scan_passes = len(rects)
+        found = self._passes(image, [(Part.BODY, r) for r in rects])
+        return [b for b in found if b.pose.score >= threshold]
 
     def _dedupe(self, found: _Found) -> None:
         """One body per person, one hand per hand, one face per face (the per-frame rules)."""

@@ -136,6 +136,26 @@ def test_a_jump_and_a_cut_leave_no_ghost(experts, portrait, no_people):
     assert guarded(photo).people == [] and guarded.last_frame.reason == "scene cut" and guarded.active_tracks == 0
 
 
+def test_the_person_scan_finds_a_newcomer_between_searches(experts, portrait):
+    stream = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=0, every_s=0), num_threads=2,
+                                       ids=TrackIdAllocator(0), cut_correlation=-1)
+    small = _fit(portrait, 256, 300)
+    alone, both = np.zeros((400, 1200, 3), np.uint8), np.zeros((400, 1200, 3), np.uint8)
+    alone[100:, :256] = small
+    both[100:, :256] = small
+    both[100:, 944:] = small                               # a second person steps in on the right
+    for _ in range(3):
+        stream(alone)
+    first = {p.track_id for p in stream(alone).people}
+    seen = []
+    for _ in range(8):                                     # 4 views (image + 3 tiles), one every 2 frames
+        out = stream(both)
+        assert not stream.last_frame.searched
+        seen.append([p for p in out.people if _head(p)[0] > 900])
+    assert seen[-1] and all(p.track_id not in first for p in seen[-1])
+    assert any(not s for s in seen[:1])                    # not there at once: found by the scan
+
+
 def test_reset_starts_a_new_stream(experts, portrait):
     stream = StreamingExpertsEstimator(experts, num_threads=1, ids=TrackIdAllocator(7))
     stream(portrait)
