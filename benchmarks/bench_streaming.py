@@ -7,8 +7,9 @@ schedule; the default of ``dope`` on videos and of the node). Reported per mode:
 frames/s, latency mean / p95 (time in the estimator per frame, ms), CPU-ms per frame
 (process CPU time, all threads), people per frame, whole-frame searches; and their
 agreement: PCK@0.1 of the streaming parts against the per-frame parts on the same frame,
-over the parts both found (matched by box IoU >= 0.3; threshold 0.1 x the per-frame
-part's longer box side), and the bodies each mode found that the other did not.
+over the parts both found (pairs taken by decreasing box IoU, at least 0.3, each part
+once; threshold 0.1 x the per-frame part's longer box side), and the bodies each mode
+found that the other did not.
 
 The streaming schedule runs on the streaming estimator's own processing time (as if it
 ran alone). The machine may be shared: the load average is printed; compare ratios.
@@ -36,7 +37,7 @@ sys.path.insert(0, str(REPO))
 
 from dope_core.keypoints import Part  # noqa: E402
 from dope_core.structures import WholeBodyPoses  # noqa: E402
-from dope_core.train.agreement import Agreement  # noqa: E402
+from dope_core.boxes import box_iou  # noqa: E402
 
 
 class OwnClock:
@@ -60,6 +61,22 @@ def parts_of(poses: WholeBodyPoses) -> dict[Part, list]:
     return out
 
 
+def match(a: list, b: list, min_iou: float = 0.3) -> list[tuple[int, int]]:
+    """Pairs ``(i, j)`` of parts of ``a`` and ``b`` taken by decreasing box IoU, each part at most once."""
+    if not a or not b:
+        return []
+    iou = box_iou(np.stack([p.box for p in a]), np.stack([p.box for p in b]))
+    pairs, used_a, used_b = [], set(), set()
+    for i, j in zip(*np.unravel_index(np.argsort(-iou, axis=None), iou.shape)):
+        if iou[i, j] < min_iou:
+            break
+        if i not in used_a and j not in used_b:
+            used_a.add(i)
+            used_b.add(j)
+            pairs.append((int(i), int(j)))
+    return pairs
+
+
 def load_avg() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -79,7 +96,7 @@ def run_clip(path: Path, frames: int, max_width: int, schedule, num_threads: int
     times = {"per_frame": [], "streaming": []}
     cpu = {"per_frame": 0.0, "streaming": 0.0}
     people = {"per_frame": 0, "streaming": 0}
-    agreement = Agreement(alpha=0.1, min_iou=0.3)
+    agreement = {p: {"correct": 0, "keypoints": 0, "pairs": 0, "per_frame": 0, "streaming": 0} for p in Part}
     only = {"per_frame": 0, "streaming": 0}
     for image in images:
         results = {}
@@ -93,13 +110,20 @@ def run_clip(path: Path, frames: int, max_width: int, schedule, num_threads: int
             if mode == "streaming":
                 clock.t += dt
         ref, got = parts_of(results["per_frame"]), parts_of(results["streaming"])
-        before = {p: (a.matched, a.teachers, a.students) for p, a in agreement.parts.items()}
         for part in Part:
-            agreement.add(part, got[part], ref[part])
-        body = agreement.parts[Part.BODY]
-        matched = body.matched - before[Part.BODY][0]
-        only["per_frame"] += len(ref[Part.BODY]) - matched
-        only["streaming"] += len(got[Part.BODY]) - matched
+            acc = agreement[part]
+            pairs = match(ref[part], got[part])
+            for i, j in pairs:
+                r, g = ref[part][i], got[part][j]
+                size = max(r.box[2] - r.box[0], r.box[3] - r.box[1])
+                acc["correct"] += int((np.linalg.norm(g.keypoints_2d - r.keypoints_2d, axis=1) <= 0.1 * size).sum())
+                acc["keypoints"] += part.num_keypoints
+            acc["pairs"] += len(pairs)
+            acc["per_frame"] += len(ref[part])
+            acc["streaming"] += len(got[part])
+            if part is Part.BODY:
+                only["per_frame"] += len(ref[part]) - len(pairs)
+                only["streaming"] += len(got[part]) - len(pairs)
     stream.close()
     n = len(images)
     out = {"clip": str(path), "frames": n, "size": f"{images[0].shape[1]}x{images[0].shape[0]}",
@@ -109,10 +133,10 @@ def run_clip(path: Path, frames: int, max_width: int, schedule, num_threads: int
         out["modes"][mode] = {"fps": n / t.sum(), "latency_ms_mean": 1000 * t.mean(),
                               "latency_ms_p95": 1000 * float(np.percentile(t, 95)),
                               "cpu_ms_per_frame": 1000 * cpu[mode] / n, "people_per_frame": people[mode] / n}
-    for part, a in agreement.parts.items():
-        both = a.correct / (a.matched * part.num_keypoints) if a.matched else float("nan")
-        out["agreement"][part.value] = {"pck_both_found": both, "both_found": a.matched,
-                                        "per_frame_parts": a.teachers, "streaming_parts": a.students}
+    for part, a in agreement.items():
+        both = a["correct"] / a["keypoints"] if a["keypoints"] else float("nan")
+        out["agreement"][part.value] = {"pck_both_found": both, "both_found": a["pairs"],
+                                        "per_frame_parts": a["per_frame"], "streaming_parts": a["streaming"]}
     return out
 
 
