@@ -6,7 +6,7 @@ model looks for that part in frame ``t + 1``, with the same margins and rotation
 that a detection would give, so the detectors are needed only for parts not tracked.
 
 * body: the pose model's two auxiliary landmarks (body centre and scale point), as
-  the person detector's keypoints (:func:`dope_core.experts.body.region_from_points`);
+  the person detector's keypoints (:meth:`dope_core.experts.body.BodyLandmarks.next_roi`);
 * hand: wrist to the knuckles' middle points up; the square around the palm and finger
   bases, scaled 2, shifted a tenth towards the fingers;
 * face: eye corner to eye corner is horizontal; the square around the 84 landmarks,
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dope_core.experts.body import BodyLandmarks, region_from_points
+from dope_core.experts.body import BodyLandmarks
 from dope_core.experts.roi import RotatedRect, alignment_rotation
 from dope_core.keypoints import HAND_JOINTS, IBUG68_TO_FACE84
 from dope_core.structures import PartPose
@@ -52,9 +52,7 @@ def _aligned_square(points: np.ndarray, rotation: float) -> RotatedRect:
 
 def body_roi(body: BodyLandmarks) -> RotatedRect | None:
     """Next frame's region of a body from its auxiliary landmarks (``None`` without them or when tiny)."""
-    if body.roi_points is None:
-        return None
-    return region_from_points(body.roi_points[0], body.roi_points[1])
+    return body.next_roi()
 
 
 def hand_roi(hand: PartPose, *, scale: float = 2.0, shift_y: float = -0.1) -> RotatedRect | None:

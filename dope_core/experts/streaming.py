@@ -400,17 +400,18 @@ class StreamingExpertsEstimator:
         if not self.scan_every_frames or self.frames % self.scan_every_frames:
             return []
         h, w = image.shape[:2]
-        views = body.detector.whole_image_views(w, h, body.tile_fractions)
+        views = body.detector.whole_image_views(w, h)
         view = views[self._scan_turn % len(views)]
         self._scan_turn += 1
         threshold = self.experts.scores[Part.BODY]
         boxes = [b.pose.box for b in bodies]
         rects = []
-        for det in body.detector.detect(image, [view], min(body.detector_score, threshold)):
-            cx, cy = det.keypoints[0]
+        for proposal in body.detector.propose(image, min_score=min(body.detector_score, threshold), regions=[view],
+                                              whole_image=False):
+            cx, cy = proposal.alignment[0] if proposal.alignment is not None else (proposal.box[:2] + proposal.box[2:]) / 2
             if any(x1 <= cx <= x2 and y1 <= cy <= y2 for x1, y1, x2, y2 in boxes):
                 continue
-            rect = body._region(det)
+            rect = proposal.roi()
             if rect is not None:
                 rects.append(rect)
         rects = rects[: max(0, body.max_people - len(bodies))]
