@@ -15,7 +15,7 @@ Built from the node's parameters (``smoothing.*``, ``grasp.*``, ``operator.*``,
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Optional
 
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
@@ -41,7 +41,11 @@ def smoothing_config(get: Callable[[str], object]) -> SmoothingConfig | None:
 
 
 class _TfSender:
-    """tf2_ros's broadcaster when importable, else a plain ``/tf`` publisher of TFMessage."""
+    """tf2_ros's broadcaster when importable, else a plain ``/tf`` publisher of TFMessage.
+
+    Raises:
+        ImportError: neither tf2_ros nor tf2_msgs is importable.
+    """
 
     def __init__(self, node: Node) -> None:
         try:
@@ -66,6 +70,16 @@ class _TfSender:
             self._pub.publish(self._message(transforms=transforms))
 
 
+def make_tf_sender(node: Node) -> Optional[_TfSender]:
+    """A TF sender, or ``None`` (TF off, said once in the log) when no TF package is importable."""
+    try:
+        return _TfSender(node)
+    except ImportError as e:
+        node.get_logger().error(f"publish_tf: TF off, neither tf2_ros nor tf2_msgs is importable ({e}); run "
+                                "scripts/setup_env.sh (builds extras/tf2_msgs) or source a ROS 2 installation")
+        return None
+
+
 class TeleopOutputs:
     """Frames, smoothing, velocities, grasp; the operator topic and TF (module docstring).
 
@@ -83,7 +97,7 @@ class TeleopOutputs:
             min_confidence=min_confidence)
         self.operator = OperatorSelector(get("operator.mode"), track_id=get("operator.track_id"))
         self._operator_pub = node.create_publisher(WholeBodyPoseArray, "~/operator", 10)
-        self._tf = _TfSender(node) if get("publish_tf") else None
+        self._tf = make_tf_sender(node) if get("publish_tf") else None
         self._prefix = str(get("tf_prefix"))
 
     @property
