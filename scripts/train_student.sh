@@ -66,7 +66,15 @@ for cfg in "${RUNS[@]}"; do
 done
 
 echo "train_student: 1/4 pseudo-labels of ${INPUTS[*]} -> $CACHE"
-"${TRAIN[@]}" label --input "${INPUTS[@]}" --out "$CACHE" --stride "$STRIDE" --workers "$WORKERS"
+# exit 1 means that some inputs were skipped (the summary above says which and why):
+# the recipe goes on with the others; any other failure stops it.
+label_rc=0
+"${TRAIN[@]}" label --input "${INPUTS[@]}" --out "$CACHE" --stride "$STRIDE" --workers "$WORKERS" || label_rc=$?
+if [[ "$label_rc" -eq 1 ]]; then
+  echo "train_student: some inputs could not be labelled (skipped, counted above); training on the others" >&2
+elif [[ "$label_rc" -ne 0 ]]; then
+  exit "$label_rc"
+fi
 
 REPORTS=()
 for cfg in "${RUNS[@]}"; do

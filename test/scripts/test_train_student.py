@@ -39,12 +39,14 @@ def test_recipe_labels_trains_both_modes_compares_and_exports(tmp_path: Path) ->
     image = cv2.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
     cv2.imwrite(str(photos / "portrait.jpg"), image)
     cv2.imwrite(str(photos / "portrait_mirrored.jpg"), image[:, ::-1])
+    (photos / "truncated.jpg").write_bytes(b"\xff\xd8 truncated")  # a counted skip, not the end of the recipe
     distill, hard = _configs(tmp_path)
     export = tmp_path / "student.pth"
     cmd = [str(REPO / "scripts" / "train_student.sh"), "--input", str(photos), "--config", str(distill),
            "--ablation", str(hard), "--workers", "0", "--device", "cpu", "--annotated", "none", "--export", str(export)]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "some inputs could not be labelled" in run.stderr
 
     table = (tmp_path / "run_distillation" / "comparison.md").read_text().splitlines()
     assert table[0].startswith("| run | mode | step | part")

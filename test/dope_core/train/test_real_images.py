@@ -28,7 +28,8 @@ def test_label_fit_export_run_on_real_photos(tmp_path: Path, shared_data: Path, 
         shutil.copy(shared_data / "images" / rel, src / rel.replace("/", "_"))
     (src / "corrupt.jpg").write_bytes(b"\xff\xd8 truncated")
     cache = tmp_path / "labels"
-    assert cli.main(["label", "--input", str(src), "--out", str(cache), "--workers", "1"]) == 0
+    # exit 1: the other items were labelled, the corrupt one is a counted skip
+    assert cli.main(["label", "--input", str(src), "--out", str(cache), "--workers", "1"]) == 1
     summary = json.loads((cache / "summary.json").read_text())
     assert summary["labelled_now"]["ok"] == 4 and summary["labelled_now"]["unreadable"] == 1
     records = [r for r in LabelCache(cache).records() if r.status == "ok"]
