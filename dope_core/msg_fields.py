@@ -9,7 +9,7 @@ the message's attributes (a rosbags message read from a bag) back into poses.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import numpy as np
 
@@ -86,17 +86,21 @@ def poses_fields(poses: WholeBodyPoses, header: dict, *, camera_info_valid: bool
     }
 
 
-def transforms_fields(poses: WholeBodyPoses, header: dict, *, prefix: str = "") -> list[dict]:
-    """``geometry_msgs/TransformStamped`` fields of every placed, oriented part (as the node's TF)."""
-    out = []
+def tf_parts(poses: WholeBodyPoses, *, prefix: str = "") -> Iterator[tuple[str, PartPose]]:
+    """``(child frame name, part)`` of every part of a person that is placed in the camera
+    frame and oriented: the parts that get a TF frame."""
     for person in poses.people:
         for slot, pose in person.parts():
-            if pose.root_camera is None or pose.frame is None or pose.frame.quaternion is None:
-                continue
-            out.append({"header": header, "child_frame_id": frame_name(slot, person.display_id, prefix),
-                        "transform": {"translation": _xyz(pose.frame_position),
-                                      "rotation": dict(zip("xyzw", (float(v) for v in pose.frame.quaternion)))}})
-    return out
+            if pose.root_camera is not None and pose.frame is not None and pose.frame.quaternion is not None:
+                yield frame_name(slot, person.display_id, prefix), pose
+
+
+def transforms_fields(poses: WholeBodyPoses, header: dict, *, prefix: str = "") -> list[dict]:
+    """``geometry_msgs/TransformStamped`` fields of every placed, oriented part (as the node's TF)."""
+    return [{"header": header, "child_frame_id": name,
+             "transform": {"translation": _xyz(pose.frame_position),
+                           "rotation": dict(zip("xyzw", (float(v) for v in pose.frame.quaternion)))}}
+            for name, pose in tf_parts(poses, prefix=prefix)]
 
 
 _CODE_PARTS = {v: k for k, v in PART_CODES.items()}

@@ -13,22 +13,18 @@ from __future__ import annotations
 from geometry_msgs.msg import Quaternion, TransformStamped, Vector3
 from std_msgs.msg import Header
 
-from dope_core.msg_fields import frame_name
+from dope_core.msg_fields import tf_parts
 from dope_core.structures import WholeBodyPoses
 
 
 def part_transforms(poses: WholeBodyPoses, header: Header, *, prefix: str = "") -> list[TransformStamped]:
     """Transforms from ``header.frame_id`` to every placed, oriented part (module docstring)."""
     out = []
-    for person in poses.people:
-        for slot, pose in person.parts():
-            if pose.root_camera is None or pose.frame is None or pose.frame.quaternion is None:
-                continue
-            x, y, z = (float(v) for v in pose.frame_position)
-            qx, qy, qz, qw = (float(v) for v in pose.frame.quaternion)
-            t = TransformStamped(header=Header(stamp=header.stamp, frame_id=header.frame_id),
-                                 child_frame_id=frame_name(slot, person.display_id, prefix))
-            t.transform.translation = Vector3(x=x, y=y, z=z)
-            t.transform.rotation = Quaternion(x=qx, y=qy, z=qz, w=qw)
-            out.append(t)
+    for name, pose in tf_parts(poses, prefix=prefix):
+        x, y, z = (float(v) for v in pose.frame_position)
+        qx, qy, qz, qw = (float(v) for v in pose.frame.quaternion)
+        t = TransformStamped(header=Header(stamp=header.stamp, frame_id=header.frame_id), child_frame_id=name)
+        t.transform.translation = Vector3(x=x, y=y, z=z)
+        t.transform.rotation = Quaternion(x=qx, y=qy, z=qz, w=qw)
+        out.append(t)
     return out

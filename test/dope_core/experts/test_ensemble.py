@@ -8,20 +8,6 @@ from dope_core.keypoints import BODY_HEAD, BODY_JOINTS, Part
 from dope_core.structures import Handedness, WholeBodyPoses
 
 
-@pytest.fixture(scope="module")
-def experts():
-    from dope_core.experts.ensemble import ExpertsEstimator
-
-    return ExpertsEstimator()
-
-
-@pytest.fixture(scope="module")
-def portrait() -> np.ndarray:
-    from matplotlib import cbook
-
-    return read_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
-
-
 def test_portrait_gives_one_person_with_a_face(experts, portrait):
     res = experts(portrait)
     assert isinstance(res, WholeBodyPoses) and res.backend == "experts"

@@ -17,20 +17,6 @@ from dope_core.tracking import TrackIdAllocator
 
 
 @pytest.fixture(scope="module")
-def experts():
-    from dope_core.experts.ensemble import ExpertsEstimator
-
-    return ExpertsEstimator()
-
-
-@pytest.fixture(scope="module")
-def portrait() -> np.ndarray:
-    from matplotlib import cbook
-
-    return read_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
-
-
-@pytest.fixture(scope="module")
 def no_people() -> np.ndarray:
     from matplotlib import cbook
 
