@@ -33,6 +33,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
@@ -294,6 +295,27 @@ def stop_node(proc: subprocess.Popen) -> int:
         return proc.wait()
 
 
+@contextmanager
+def running_node(namespace: str, backend: str, log: Path, *, compressed: bool, rss_period: float,
+                 frames_done: Callable[[], int], out: dict, key: str) -> Iterator[tuple[subprocess.Popen, "Client", "RssSampler"]]:
+    """A node in its own process with a client and an RSS sampler; on exit the node is stopped
+    and ``out[key + "_node_exit"]`` and ``out[key + "_node_peak_rss_mb"]`` are filled in."""
+    proc = start_node(namespace, backend, log, compressed=compressed)
+    client = Client(namespace, compressed=compressed)
+    sampler = None
+    try:
+        wait_up(client, proc, log)
+        sampler = RssSampler(proc.pid, rss_period, frames_done)
+        sampler.start()
+        yield proc, client, sampler
+    finally:
+        if sampler is not None:
+            sampler.stop()
+        client.close()
+        out[f"{key}_node_exit"] = stop_node(proc)
+        out[f"{key}_node_peak_rss_mb"] = round(sampler.peak / 2**20, 1) if sampler else None
+
+
 def run_backend(backend: str, args: argparse.Namespace) -> dict:
     import cv2
     from sensor_msgs.msg import CompressedImage
@@ -309,16 +331,10 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict:
     frames = looped_frames(args.video, args.max_width)
     valid = next(frames)
     # --- raw node: soak, flood, bad raw inputs
-    ns = f"soak_{backend}"
     log = args.out / f"node_{backend}_raw.log"
-    proc = start_node(ns, backend, log, compressed=False)
-    client = Client(ns, compressed=False)
-    sampler = None
-    try:
-        wait_up(client, proc, log)
-        done = [0]
-        sampler = RssSampler(proc.pid, args.rss_period, lambda: done[0])
-        sampler.start()
+    done = [0]
+    with running_node(f"soak_{backend}", backend, log, compressed=False, rss_period=args.rss_period,
+                      frames_done=lambda: done[0], out=out, key="raw") as (proc, client, sampler):
         answered, t0 = 0, time.monotonic()
         for i in range(args.frames):
             answered += client.send_and_wait(image_msg(next(frames)), args.timeout)
@@ -346,32 +362,14 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict:
                         "node_frames_received": client.counter("frames_received") - before_received,
                         "node_frames_dropped": client.counter("frames_dropped")}
         out["bad_raw"] = probe(client, bad_inputs(valid), lambda: image_msg(valid), proc, args.timeout)
-    finally:
-        if sampler is not None:
-            sampler.stop()
-        client.close()
-        out["raw_node_exit"] = stop_node(proc)
-    out["raw_node_peak_rss_mb"] = round(sampler.peak / 2**20, 1) if sampler else None
     if args.skip_compressed:
         return out
     # --- compressed node: bad compressed inputs
-    ns_c = f"soak_{backend}_c"
     log_c = args.out / f"node_{backend}_compressed.log"
-    proc = start_node(ns_c, backend, log_c, compressed=True)
-    client = Client(ns_c, compressed=True)
-    sampler = None
-    try:
-        wait_up(client, proc, log_c)
-        sampler = RssSampler(proc.pid, 1.0, lambda: 0)
-        sampler.start()
+    with running_node(f"soak_{backend}_c", backend, log_c, compressed=True, rss_period=1.0,
+                      frames_done=lambda: 0, out=out, key="compressed") as (proc, client, _):
         good = lambda: CompressedImage(format="jpeg", data=cv2.imencode(".jpg", valid[:, :, ::-1])[1].tobytes())  # noqa: E731
         out["bad_compressed"] = probe(client, bad_compressed(valid), good, proc, args.timeout)
-    finally:
-        if sampler is not None:
-            sampler.stop()
-        client.close()
-        out["compressed_node_exit"] = stop_node(proc)
-    out["compressed_node_peak_rss_mb"] = round(sampler.peak / 2**20, 1) if sampler else None
     return out
 
 
