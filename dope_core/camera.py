@@ -355,6 +355,46 @@ class CameraModel:
                 f"distortion {self.distortion_model}, using {src}")
 
 
+def camera_from_info(msg: Any, *, rectified: bool) -> CameraModel:
+    """A checked :class:`CameraModel` from a ``sensor_msgs/CameraInfo`` (any object with its fields).
+
+    Args:
+        rectified: the images it goes with are rectified (use ``P``), else raw (``K`` and ``D``).
+
+    Raises:
+        InvalidIntrinsicsError: anything the model refuses (one-line message, ``reason`` set).
+    """
+    roi = msg.roi
+    return CameraModel.from_calibration(
+        width=int(msg.width), height=int(msg.height), k=np.asarray(msg.k, dtype=np.float64),
+        distortion_model=msg.distortion_model, d=np.asarray(msg.d, dtype=np.float64),
+        r=np.asarray(msg.r, dtype=np.float64), p=np.asarray(msg.p, dtype=np.float64), rectified=rectified,
+        binning=(int(msg.binning_x), int(msg.binning_y)),
+        roi=(int(roi.x_offset), int(roi.y_offset), int(roi.width), int(roi.height)),
+    )
+
+
+def camera_info_fields(camera: CameraModel) -> dict:
+    """The ``sensor_msgs/CameraInfo`` fields (without header) that :func:`camera_from_info` turns back
+    into ``camera``: ``K``, ``D`` and its model, ``R``, ``P``, binning and region of interest.
+
+    The calibrated size is the smallest that holds the region of interest (the model does not keep
+    the sensor's full size, and nothing it computes depends on it).
+    """
+    bx, by = camera.binning
+    x_off, y_off = camera.roi_offset
+    roi_w, roi_h = camera.width * bx, camera.height * by
+    full = (x_off, y_off) == (0, 0)
+    p = camera.p if camera.p is not None else np.hstack([camera.k, np.zeros((3, 1))])
+    return {"height": y_off + roi_h, "width": x_off + roi_w,
+            "distortion_model": "plumb_bob" if camera.distortion_model == "none" else camera.distortion_model,
+            "d": np.zeros(5) if camera.distortion_model == "none" else np.asarray(camera.d, dtype=np.float64),
+            "k": camera.k.reshape(-1), "r": camera.r.reshape(-1), "p": p.reshape(-1),
+            "binning_x": bx, "binning_y": by,
+            "roi": {"x_offset": x_off, "y_offset": y_off, "height": 0 if full else roi_h, "width": 0 if full else roi_w,
+                    "do_rectify": False}}
+
+
 class CameraFileError(ValueError):
     """A camera calibration file that cannot be read or is inconsistent (the message is one line)."""
 

@@ -154,27 +154,34 @@ class Runner:
 
     def place(self, poses: WholeBodyPoses, source: str) -> WholeBodyPoses:
         """Place the people in the camera frame (``--camera`` or ``--hfov``); unchanged without either."""
-        if self.camera is None and self.args.hfov is None:
-            return poses
-        w, h = poses.image_size
         try:
-            camera = CameraModel.from_hfov(w, h, self.args.hfov) if self.camera is None else self.camera.resized(w, h)
+            camera = self.camera_for(poses.image_size)
         except InvalidIntrinsicsError as e:
             if not self.unplaced_images[str(e)] and not self.args.quiet:
                 print(f"warning: {source}: {e}; its 3D stays part-relative", file=sys.stderr)
             self.unplaced_images[str(e)] += 1
             return poses
+        if camera is None:
+            return poses
         placed = place_poses(poses, camera)
         self.placed_parts += sum(p.root_camera is not None for p in placed.parts())
         return placed
 
-    def intrinsics(self, image_size: tuple[int, int]) -> Optional[np.ndarray]:
-        """``(3, 3)`` K of ``--camera`` / ``--hfov`` at this image size, ``None`` without either."""
+    def camera_for(self, image_size: tuple[int, int]) -> Optional[CameraModel]:
+        """The camera of ``--camera`` / ``--hfov`` for ``(width, height)`` images, ``None`` without either.
+
+        Raises:
+            InvalidIntrinsicsError: ``--camera`` does not fit this image size.
+        """
         if self.camera is None and self.args.hfov is None:
             return None
         w, h = image_size
+        return CameraModel.from_hfov(w, h, self.args.hfov) if self.camera is None else self.camera.resized(w, h)
+
+    def _recorded_camera(self, image_size: tuple[int, int]) -> Optional[CameraModel]:
+        """The camera a recording stores with its frames (``None`` when there is none that fits)."""
         try:
-            return (CameraModel.from_hfov(w, h, self.args.hfov) if self.camera is None else self.camera.resized(w, h)).k
+            return self.camera_for(image_size)
         except InvalidIntrinsicsError:
             return None
 
@@ -245,7 +252,7 @@ class Runner:
                         poses = tracker.update(poses, stamp=frame.index / reader.fps)
                     poses = teleop(poses, frame.index / reader.fps)
                     if recorder is not None:
-                        recorder.write(stamp_ns, frame.image, poses, intrinsics=self.intrinsics(poses.image_size))
+                        recorder.write(stamp_ns, frame.image, poses, camera=self._recorded_camera(poses.image_size))
                     jsonl.write(json.dumps({"frame": frame.index, "stamp_ns": stamp_ns, **poses.to_dict()}) + "\n")
                     if not self.args.no_images:
                         annotated = draw_poses(frame.image, poses, boxes=self.args.boxes)

@@ -5,8 +5,8 @@ stamp is both the header stamp and the bag's log time, nanoseconds):
 
 * ``/camera/image_raw/compressed`` (``sensor_msgs/msg/CompressedImage``, JPEG, or PNG
   for lossless recordings whose re-estimation gives the same poses);
-* ``/camera/camera_info`` (``sensor_msgs/msg/CameraInfo``, pinhole ``k``, ``p``), when the
-  intrinsics are known;
+* ``/camera/camera_info`` (``sensor_msgs/msg/CameraInfo``: ``K``, lens distortion ``D``,
+  ``R``, ``P``, binning and region of interest), when the camera is known;
 * ``/dope/poses`` (``dope_ros/msg/WholeBodyPoseArray``), the message the node publishes
   for the same poses;
 * ``/tf`` (``tf2_msgs/msg/TFMessage``), one transform per placed, oriented part, as the
@@ -18,18 +18,22 @@ disk as one MCAP chunk, so a recording whose process was killed can still be rea
 to its last complete frame (:func:`read_recording` then reads the ``.mcap`` file
 itself, :mod:`dope_core.mcap_tail`, as ``metadata.yaml`` is missing).
 
-:func:`read_recording` yields the frames back: image (RGB), stamp, intrinsics and poses.
+:func:`read_recording` yields the frames back: image (RGB), stamp, camera info and poses.
+Every recorded image is checked from its header (:mod:`dope_core.image_header`) before
+it is decoded.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import cv2
 import numpy as np
 
+from dope_core.camera import CameraModel, camera_from_info, camera_info_fields
+from dope_core.image_header import ImageLimits, check_encoded
 from dope_core.structures import WholeBodyPoses
 from dope_core.mcap_tail import read_complete_messages
 from dope_core.msg_fields import poses_fields, poses_from_fields, transforms_fields
@@ -91,12 +95,35 @@ def _stamp(stamp_ns: int) -> dict:
 
 @dataclass
 class RecordedFrame:
-    """One frame read back from a recording."""
+    """One frame read back from a recording.
+
+    Attributes:
+        stamp_ns: the image's header stamp, nanoseconds.
+        image: ``(H, W, 3)`` RGB uint8.
+        camera_info: the ``sensor_msgs/CameraInfo`` of the same stamp (a rosbags message), or ``None``.
+        poses: the poses recorded for the frame, or ``None``.
+    """
 
     stamp_ns: int
     image: np.ndarray
-    intrinsics: Optional[np.ndarray]
+    camera_info: Optional[Any]
     poses: Optional[WholeBodyPoses]
+
+    @property
+    def intrinsics(self) -> Optional[np.ndarray]:
+        """``(3, 3)`` ``K`` of the recorded camera info (raw image, pixels), or ``None``."""
+        return None if self.camera_info is None else np.asarray(self.camera_info.k, dtype=np.float64).reshape(3, 3)
+
+    def camera(self, *, rectified: bool = False) -> Optional[CameraModel]:
+        """The checked camera model of the recorded camera info (``None`` without one).
+
+        Args:
+            rectified: the recorded images are rectified (use ``P``), as the node's ``rectified``.
+
+        Raises:
+            InvalidIntrinsicsError: the recorded camera info is refused (one-line message).
+        """
+        return None if self.camera_info is None else camera_from_info(self.camera_info, rectified=rectified)
 
 
 class Recorder:
@@ -134,8 +161,22 @@ class Recorder:
         self._bag.write(topic, stamp_ns, bytes(self._store.serialize_cdr(msg, msgtype)))
 
     def write(self, stamp_ns: int, image: np.ndarray, poses: Optional[WholeBodyPoses], *,
-              intrinsics: Optional[np.ndarray] = None, camera_info_valid: Optional[bool] = None) -> None:
-        """Record one frame: ``image`` (RGB uint8), its stamp (ns), the poses found in it and the intrinsics."""
+              camera: CameraModel | np.ndarray | None = None, camera_info_valid: Optional[bool] = None) -> None:
+        """Record one frame: ``image`` (RGB uint8), its stamp (ns), the poses found in it and its camera.
+
+        Args:
+            camera: the camera of ``image`` (a model, distortion included, or a ``(3, 3)`` pinhole
+                ``K`` in pixels), written as its ``CameraInfo``; ``None``: no camera info.
+            camera_info_valid: the poses' ``camera_info_valid`` (default: whether ``camera`` is given).
+
+        Raises:
+            InvalidIntrinsicsError: ``camera`` does not fit ``image`` (nothing of the frame is written).
+        """
+        model = None   # checked before anything of the frame is written
+        if camera is not None:
+            h, w = image.shape[:2]
+            model = camera if isinstance(camera, CameraModel) else CameraModel.from_matrix(camera, w, h)
+            model.check_image_size(w, h)
         header = {"stamp": _stamp(int(stamp_ns)), "frame_id": FRAME_ID}
         params = [cv2.IMWRITE_JPEG_QUALITY, self._quality] if self._format == "jpeg" else []
         ok, data = cv2.imencode(".jpg" if self._format == "jpeg" else ".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR),
@@ -144,14 +185,11 @@ class Recorder:
             raise ValueError(f"the image could not be {self._format}-encoded")
         self._write(IMAGE_TOPIC, "sensor_msgs/msg/CompressedImage", stamp_ns,
                     {"header": header, "format": f"rgb8; {self._format} compressed bgr8", "data": data.reshape(-1)})
-        if intrinsics is not None:
-            k = np.asarray(intrinsics, dtype=np.float64).reshape(3, 3)
-            h, w = image.shape[:2]
-            self._write(CAMERA_INFO_TOPIC, "sensor_msgs/msg/CameraInfo", stamp_ns, {
-                "header": header, "height": h, "width": w, "distortion_model": "plumb_bob", "d": [0.0] * 5,
-                "k": k.reshape(-1), "r": np.eye(3).reshape(-1), "p": np.hstack([k, np.zeros((3, 1))]).reshape(-1)})
+        if model is not None:
+            self._write(CAMERA_INFO_TOPIC, "sensor_msgs/msg/CameraInfo", stamp_ns,
+                        {"header": header, **camera_info_fields(model)})
         if poses is not None:
-            valid = intrinsics is not None if camera_info_valid is None else camera_info_valid
+            valid = camera is not None if camera_info_valid is None else camera_info_valid
             self._write(POSES_TOPIC, "dope_ros/msg/WholeBodyPoseArray", stamp_ns,
                         poses_fields(poses, header, camera_info_valid=valid))
             transforms = transforms_fields(poses, header, prefix=self._prefix)
@@ -208,20 +246,33 @@ def frames_by_stamp(path: str | Path, kinds: tuple[str, ...]) -> Iterator[tuple[
             yield stamp, by_stamp[stamp]
 
 
-def read_recording(path: str | Path) -> Iterator[RecordedFrame]:
+def read_recording(path: str | Path, *, limits: ImageLimits = ImageLimits(),
+                   on_skip: Optional[Callable[[int, str], None]] = None) -> Iterator[RecordedFrame]:
     """The frames of a recording in stamp order (image decoded to RGB, poses when recorded).
 
-    Raises ``ValueError`` at a recorded image that does not decode.
+    Args:
+        limits: largest recorded image decoded; its size is read from the header first.
+        on_skip: called with ``(stamp ns, reason)`` for a recorded image that is over ``limits``
+            or does not decode, which is then skipped; ``None``: such an image raises
+            ``ValueError`` instead.
 
     Topics are recognised by their ending (``.../camera/image_raw/compressed``,
     ``.../camera/camera_info``, ``.../dope/poses``), so namespaced recordings (the
     demo's) read too.
     """
     for stamp, got in frames_by_stamp(path, (IMAGE_TOPIC, CAMERA_INFO_TOPIC, POSES_TOPIC)):
-        bgr = cv2.imdecode(np.frombuffer(bytes(got[IMAGE_TOPIC][1].data), np.uint8), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise ValueError(f"{path}: the image stamped {stamp} ns is not a JPEG or PNG that decodes")
+        data = np.frombuffer(bytes(got[IMAGE_TOPIC][1].data), np.uint8)
+        try:
+            check_encoded(data, limits)
+            bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+            if bgr is None:
+                raise ValueError("not an image that decodes")
+        except ValueError as e:   # ImageHeaderError (over the limits, unknown format) included
+            reason = f"the image stamped {stamp} ns: {e}"
+            if on_skip is None:
+                raise ValueError(f"{path}: {reason}") from None
+            on_skip(stamp, reason)
+            continue
         info = got[CAMERA_INFO_TOPIC][1] if CAMERA_INFO_TOPIC in got else None
-        k = None if info is None else np.asarray(info.k, dtype=np.float64).reshape(3, 3)
         poses = poses_from_fields(got[POSES_TOPIC][1]) if POSES_TOPIC in got else None
-        yield RecordedFrame(stamp_ns=stamp, image=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), intrinsics=k, poses=poses)
+        yield RecordedFrame(stamp_ns=stamp, image=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), camera_info=info, poses=poses)

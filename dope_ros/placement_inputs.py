@@ -32,7 +32,7 @@ from typing import Any, Generic, Optional, TypeVar
 
 import numpy as np
 
-from dope_core.camera import CameraModel, InvalidIntrinsicsError
+from dope_core.camera import CameraModel, InvalidIntrinsicsError, camera_from_info
 from dope_core.depth import DepthError, decode_depth
 
 T = TypeVar("T")
@@ -84,22 +84,6 @@ class StampedBuffer(Generic[T]):
         return None
 
 
-def camera_model_from_info(msg: Any, *, rectified: bool) -> CameraModel:
-    """A checked :class:`~dope_core.camera.CameraModel` from a ``sensor_msgs/CameraInfo``.
-
-    Raises:
-        InvalidIntrinsicsError: anything the model refuses (one-line message, ``reason`` set).
-    """
-    roi = msg.roi
-    return CameraModel.from_calibration(
-        width=int(msg.width), height=int(msg.height), k=np.asarray(msg.k, dtype=np.float64),
-        distortion_model=msg.distortion_model, d=np.asarray(msg.d, dtype=np.float64),
-        r=np.asarray(msg.r, dtype=np.float64), p=np.asarray(msg.p, dtype=np.float64), rectified=rectified,
-        binning=(int(msg.binning_x), int(msg.binning_y)),
-        roi=(int(roi.x_offset), int(roi.y_offset), int(roi.width), int(roi.height)),
-    )
-
-
 class PlacementInputs:
     """CameraInfo and depth buffers of one node (see the module docstring).
 
@@ -124,7 +108,7 @@ class PlacementInputs:
     def add_camera_info(self, msg: Any) -> Optional[Problem]:
         """Check and keep a CameraInfo; a ``bad_camera_info`` problem when it is refused."""
         try:
-            model = camera_model_from_info(msg, rectified=self.rectified)
+            model = camera_from_info(msg, rectified=self.rectified)
         except InvalidIntrinsicsError as e:
             self._cameras.clear()
             self.camera_status = "invalid"

@@ -13,8 +13,11 @@ complete frame.
   every frame is processed); ``--realtime`` keeps the recorded timing instead.
   Prints how many frames the node answered.
 * ``dope-replay BAG --offline -o OUT.jsonl``: no ROS; the estimator runs on the
-  recorded images in the process (tracking, placement with the recorded intrinsics,
-  frames, smoothing, grasp on the recorded stamps) and writes one JSON line per frame.
+  recorded images in the process (tracking, placement with the recorded camera info,
+  lens distortion included, ``--rectified`` as the node's parameter; frames, smoothing,
+  grasp on the recorded stamps) and writes one JSON line per frame. A recorded image
+  that is over the size limits or does not decode, or that the estimator fails on, is
+  a counted skip (exit status 1), never the end of the replay.
 """
 
 from __future__ import annotations
@@ -107,9 +110,11 @@ class BagPlayer:
         return sent
 
 
-def _offline(bag: Path, out: Path, backend: str, device: str) -> int:
-    import numpy as np
+def _offline(bag: Path, out: Path, backend: str, device: str, rectified: bool) -> int:
+    """Re-estimate every recorded frame into ``out`` (JSON lines); 0 when all were, 1 when any was skipped."""
+    from collections import Counter
 
+    from dope_core.camera import InvalidIntrinsicsError
     from dope_core.estimator import build_estimator
     from dope_core.placement import place_poses
     from dope_core.teleop import TeleopPipeline
@@ -117,18 +122,43 @@ def _offline(bag: Path, out: Path, backend: str, device: str) -> int:
 
     estimator = build_estimator(backend, device=device)
     tracker, teleop = PersonTracker(), TeleopPipeline()
+    skipped: Counter[str] = Counter()
+    unplaced: Counter[str] = Counter()
+
+    def skip(stamp: int, reason: str, kind: str) -> None:
+        skipped[kind] += 1
+        print(f"dope-replay: skipped {reason}", file=sys.stderr)
+
     n = 0
     with open(out, "w") as f:
-        for frame in read_recording(bag):
+        for frame in read_recording(bag, on_skip=lambda stamp, reason: skip(stamp, reason, "unreadable")):
             t = frame.stamp_ns / 1e9
-            poses = tracker.update(estimator(frame.image), t)
-            if frame.intrinsics is not None:
-                poses = place_poses(poses, np.asarray(frame.intrinsics))
+            try:
+                poses = estimator(frame.image)
+            except Exception as e:   # one frame the estimator cannot take must not end the replay
+                skip(frame.stamp_ns, f"the frame stamped {frame.stamp_ns} ns: estimator failed: "
+                                     f"{type(e).__name__}: {e}", "estimator_error")
+                continue
+            poses = tracker.update(poses, t)
+            try:
+                camera = frame.camera(rectified=rectified)
+                if camera is not None:
+                    camera.check_image_size(frame.image.shape[1], frame.image.shape[0])
+                    poses = place_poses(poses, camera)
+            except InvalidIntrinsicsError as e:
+                if not unplaced[str(e)]:
+                    print(f"dope-replay: recorded camera info refused ({e}): 3D stays part-relative", file=sys.stderr)
+                unplaced[str(e)] += 1
             poses = teleop(poses, t)
             f.write(json.dumps({"stamp_ns": frame.stamp_ns, **poses.to_dict()}) + "\n")
             n += 1
-    print(f"re-estimated {n} recorded frames into {out}")
-    return 0 if n else 1
+    summary = f"re-estimated {n} recorded frames into {out}"
+    if skipped:
+        summary += "; skipped " + ", ".join(f"{v} ({k})" for k, v in sorted(skipped.items()))
+    if unplaced:
+        summary += f"; {sum(unplaced.values())} not placed (camera info refused)"
+    print(summary)
+    return 0 if n and not skipped else 1
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -140,6 +170,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("-o", "--output", type=Path, default=Path("replay.jsonl"), help="--offline: JSON lines output")
     p.add_argument("--backend", default="experts", choices=("experts", "network"), help="--offline: estimator")
     p.add_argument("--device", default="auto", help="--offline: device of the network backend")
+    p.add_argument("--rectified", action="store_true",
+                   help="--offline: the recorded images are rectified (place with P), as the node's 'rectified'")
     args = p.parse_args(argv)
     if not args.bag.exists():
         p.error(f"{args.bag} does not exist")
@@ -147,7 +179,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.offline and (out == bag or bag in out.parents):
         p.error(f"--output {args.output} would write into the recording {args.bag}")
     if args.offline:
-        return _offline(args.bag, args.output, args.backend, args.device)
+        return _offline(args.bag, args.output, args.backend, args.device, args.rectified)
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
 

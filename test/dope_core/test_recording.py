@@ -39,7 +39,7 @@ def _record(path, n=4):
     stamps = [1_700_000_000_000_000_000 + i * 33_333_333 for i in range(n)]
     with Recorder(path) as rec:
         for i, t in enumerate(stamps):
-            rec.write(t, _image(i), _poses(i), intrinsics=K)
+            rec.write(t, _image(i), _poses(i), camera=K)
     return stamps
 
 
@@ -76,7 +76,7 @@ def test_a_cut_off_recording_reads_up_to_its_last_complete_frame(tmp_path):
     path = tmp_path / "rec"
     rec = Recorder(path)
     for i in range(3):
-        rec.write(1_000_000_000 * (i + 1), _image(i), _poses(i), intrinsics=K)
+        rec.write(1_000_000_000 * (i + 1), _image(i), _poses(i), camera=K)
     # the process is killed here: no metadata.yaml, no MCAP summary; and a partly written record at the end
     mcap = next(path.glob("*.mcap"))
     cut = tmp_path / "cut"
@@ -119,3 +119,48 @@ def test_topics_absent_from_the_bag_give_no_message(tmp_path):
 
     _record(tmp_path / "rec", n=1)
     assert list(read_bag(tmp_path / "rec", {"/no/such/topic"})) == []
+
+
+def test_the_recorded_camera_info_gives_back_the_camera_model_with_its_distortion(tmp_path):
+    from dope_core.camera import CameraModel, InvalidIntrinsicsError
+
+    camera = CameraModel.from_calibration(width=640, height=480, k=[520.0, 0, 300, 0, 515.0, 250, 0, 0, 1],
+                                          distortion_model="plumb_bob", d=[-0.28, 0.09, 0.001, -0.002, 0.0],
+                                          binning=(2, 2))
+    with Recorder(tmp_path / "rec") as rec:
+        rec.write(1_000, _image(0), None, camera=camera)
+        with pytest.raises(InvalidIntrinsicsError, match="320x240"):
+            rec.write(2_000, _image(1)[:200], None, camera=camera)   # a camera that does not fit the image
+    (frame,) = list(read_recording(tmp_path / "rec"))
+    back = frame.camera()
+    assert (back.width, back.height, back.distortion_model, back.binning) == (320, 240, "plumb_bob", (2, 2))
+    assert np.allclose(back.d, camera.d) and np.allclose(back.k, camera.k)
+    pts = np.array([[10.0, 12.0], [300.0, 200.0], [160.0, 120.0]])
+    assert np.allclose(back.normalize(pts), camera.normalize(pts))
+    pinhole = CameraModel.from_matrix(frame.intrinsics, 640, 480)._folded()
+    assert not np.allclose(back.normalize(pts[:1]), pinhole.resized(320, 240).normalize(pts[:1]), atol=1e-3)
+
+
+def test_a_recorded_image_that_is_too_large_or_broken_is_skipped_when_asked_else_refused(tmp_path):
+    import struct
+    import zlib
+
+    def png_header(w: int, h: int) -> np.ndarray:
+        ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+        chunk = b"IHDR" + ihdr
+        return np.frombuffer(b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + chunk
+                             + struct.pack(">I", zlib.crc32(chunk)), np.uint8)
+
+    with Recorder(tmp_path / "rec") as rec:
+        rec.write(1_000, _image(0), None, camera=K)
+        for stamp, data in ((2_000, png_header(20000, 20000)), (3_000, np.frombuffer(b"\xff\xd8 not a jpeg", np.uint8))):
+            header = {"stamp": {"sec": 0, "nanosec": stamp}, "frame_id": "camera_optical_frame"}
+            rec._write(IMAGE_TOPIC, "sensor_msgs/msg/CompressedImage", stamp,
+                       {"header": header, "format": "png", "data": data})
+        rec.write(4_000, _image(3), None, camera=K)
+    with pytest.raises(ValueError, match="2000 ns"):
+        list(read_recording(tmp_path / "rec"))
+    skipped = []
+    frames = list(read_recording(tmp_path / "rec", on_skip=lambda stamp, reason: skipped.append((stamp, reason))))
+    assert [f.stamp_ns for f in frames] == [1_000, 4_000]
+    assert [s for s, _ in skipped] == [2_000, 3_000] and "exceeds the limit" in skipped[0][1]

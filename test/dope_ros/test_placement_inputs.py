@@ -7,7 +7,8 @@ import pytest
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
-from dope_ros.placement_inputs import PlacementInputs, StampedBuffer, camera_model_from_info
+from dope_core.camera import camera_from_info
+from dope_ros.placement_inputs import PlacementInputs, StampedBuffer
 
 K = [500.0, 0.0, 320.0, 0.0, 500.0, 240.0, 0.0, 0.0, 1.0]
 
@@ -42,11 +43,11 @@ def test_buffer_pairs_the_nearest_within_tolerance():
 def test_camera_info_as_ros_defines_it():
     info = _info(d=[-0.2, 0.05, 0.0, 0.0, 0.0], binning_x=2, binning_y=2)
     info.roi.x_offset, info.roi.y_offset, info.roi.width, info.roi.height = 64, 32, 512, 384
-    model = camera_model_from_info(info, rectified=False)
+    model = camera_from_info(info, rectified=False)
     assert model.image_size == (256, 192) and model.distortion_model == "plumb_bob"
     info = _info(p=[480.0, 0, 330, 0, 0, 480, 250, 0, 0, 0, 1, 0])
-    assert camera_model_from_info(info, rectified=True).focal_px == 480.0
-    assert camera_model_from_info(info, rectified=False).focal_px == 500.0
+    assert camera_from_info(info, rectified=True).focal_px == 480.0
+    assert camera_from_info(info, rectified=False).focal_px == 500.0
 
 
 def test_camera_for_checks_stamp_size_and_frame():

@@ -112,3 +112,43 @@ def test_offline_replay_re_estimates_every_recorded_frame(demo_bag, tmp_path):
     assert all(line["people"] for line in lines)
     face = lines[-1]["people"][0]["face"]
     assert "root_camera" in face and "frame" in face   # placed with the recorded camera info, framed
+
+
+@pytest.mark.timeout(300)
+def test_offline_replay_places_with_the_recorded_distortion_and_skips_a_broken_frame(tmp_path, capsys):
+    import json
+
+    from matplotlib import cbook
+
+    from dope_core.camera import CameraModel
+    from dope_core.estimator import build_estimator
+    from dope_core.placement import place_poses
+    from dope_core.recording import IMAGE_TOPIC, Recorder, read_recording
+    from dope_ros.replay import main
+
+    image = cv2.cvtColor(cv2.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))[::2, ::2],
+                         cv2.COLOR_BGR2RGB)
+    h, w = image.shape[:2]
+    # principal point far from the face, strong barrel distortion: ignoring D moves the face
+    camera = CameraModel.from_calibration(width=w, height=h, k=[300.0, 0, 10, 0, 300.0, 10, 0, 0, 1],
+                                          distortion_model="plumb_bob", d=[-0.35, 0.12, 0.0, 0.0, 0.0])
+    bag = tmp_path / "rec"
+    with Recorder(bag, image_format="png") as rec:
+        rec.write(1_000_000_000, image, None, camera=camera)
+        rec._write(IMAGE_TOPIC, "sensor_msgs/msg/CompressedImage", 1_100_000_000,
+                   {"header": {"stamp": {"sec": 1, "nanosec": 100_000_000}, "frame_id": "cam"}, "format": "jpeg",
+                    "data": np.frombuffer(b"\xff\xd8\xff broken", np.uint8)})
+        rec.write(1_200_000_000, image, None, camera=camera)
+    out = tmp_path / "replay.jsonl"
+    assert main([str(bag), "--offline", "-o", str(out)]) == 1   # a frame was skipped: counted, not fatal
+    assert "skipped 1 (unreadable)" in capsys.readouterr().out
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line["stamp_ns"] for line in lines] == [1_000_000_000, 1_200_000_000]
+
+    frame = next(iter(read_recording(bag, on_skip=lambda *_: None)))
+    poses = build_estimator("experts")(frame.image)
+    with_d = place_poses(poses, camera).people[0].face.root_camera
+    pinhole = place_poses(poses, CameraModel.from_matrix(camera.k, w, h)).people[0].face.root_camera
+    got = np.asarray(lines[0]["people"][0]["face"]["root_camera"])
+    assert np.allclose(got, with_d, atol=1e-4)
+    assert np.linalg.norm(with_d - pinhole) > 0.02   # metres: the test would see distortion ignored
