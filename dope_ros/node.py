@@ -200,6 +200,8 @@ class DopeNode(Node):
                 self._inputs.camera_tolerance_s = float(p.value)
             elif p.name == "depth_sync_tolerance_s":
                 self._inputs.depth_tolerance_s = float(p.value)
+            elif p.name == "keypoint_confidence_threshold":   # placement and drawing read it per image
+                self._teleop.pipeline.min_confidence = float(p.value)
         return SetParametersResult(successful=True)
 
     # ----------------------------------------------------------------- callbacks

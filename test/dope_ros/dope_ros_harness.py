@@ -99,3 +99,24 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def set_parameter(client, ns: str, name: str, value: bool | float | str) -> tuple[bool, str]:
+    """Set one parameter of the node ``/<ns>/dope`` through its set_parameters service, from the
+    rclpy node ``client``: ``(successful, reason)``."""
+    from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+    from rcl_interfaces.srv import SetParameters
+
+    kinds = {bool: ("bool_value", ParameterType.PARAMETER_BOOL), float: ("double_value", ParameterType.PARAMETER_DOUBLE),
+             str: ("string_value", ParameterType.PARAMETER_STRING)}
+    field, kind = kinds[type(value)]
+    cli = client.create_client(SetParameters, f"/{ns}/dope/set_parameters")
+    try:
+        assert cli.wait_for_service(timeout_sec=20)
+        request = SetParameters.Request(parameters=[Parameter(name=name, value=ParameterValue(type=kind, **{field: value}))])
+        future = cli.call_async(request)
+        wait_for(future.done, 20, f"set_parameters {name}")
+        result = future.result().results[0]
+        return result.successful, result.reason
+    finally:
+        client.destroy_client(cli)

@@ -13,14 +13,12 @@ import cv2
 import numpy as np
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
-from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
-from rcl_interfaces.srv import SetParameters
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 from visualization_msgs.msg import Marker, MarkerArray
 
 from dope_ros.msg import WholeBodyPoseArray
-from dope_ros_harness import wait_for
+from dope_ros_harness import set_parameter, wait_for
 
 
 def _portrait() -> Image:
@@ -38,23 +36,6 @@ def node(module_node, ros_client):
     process.ns = ns
     yield process
     assert process.proc.poll() is None, process.output()
-
-
-def _set(client, ns: str, name: str, value) -> tuple[bool, str]:
-    """Set one parameter of the node through its set_parameters service: (successful, reason)."""
-    kinds = {bool: ("bool_value", ParameterType.PARAMETER_BOOL), float: ("double_value", ParameterType.PARAMETER_DOUBLE),
-             str: ("string_value", ParameterType.PARAMETER_STRING)}
-    field, kind = kinds[type(value)]
-    cli = client.create_client(SetParameters, f"/{ns}/dope/set_parameters")
-    try:
-        assert cli.wait_for_service(timeout_sec=20)
-        request = SetParameters.Request(parameters=[Parameter(name=name, value=ParameterValue(type=kind, **{field: value}))])
-        future = cli.call_async(request)
-        wait_for(future.done, 20, f"set_parameters {name}")
-        result = future.result().results[0]
-        return result.successful, result.reason
-    finally:
-        client.destroy_client(cli)
 
 
 @pytest.mark.timeout(180)
@@ -81,11 +62,11 @@ def test_lazy_subscribes_to_the_camera_only_while_an_output_is_wanted(node, ros_
 
 @pytest.mark.timeout(180)
 def test_runtime_parameters_take_effect_or_are_rejected(node, ros_client):
-    ok, reason = _set(ros_client, node.ns, "track_people", False)
+    ok, reason = set_parameter(ros_client, node.ns, "track_people", False)
     assert not ok and "read-only" in reason
-    ok, reason = _set(ros_client, node.ns, "body_score_threshold", 2.0)
+    ok, reason = set_parameter(ros_client, node.ns, "body_score_threshold", 2.0)
     assert not ok
-    ok, reason = _set(ros_client, node.ns, "frame_id", "/with_slash")
+    ok, reason = set_parameter(ros_client, node.ns, "frame_id", "/with_slash")
     assert not ok and "no leading '/'" in reason
 
     # warning_period_s is re-read: at 0 every bad frame is logged, none suppressed.
@@ -93,7 +74,7 @@ def test_runtime_parameters_take_effect_or_are_rejected(node, ros_client):
     ros_client.create_subscription(WholeBodyPoseArray, f"/{node.ns}/dope/poses", poses.append, 10)
     pub = ros_client.create_publisher(Image, f"/{node.ns}/camera/image_raw", qos_profile_sensor_data)
     wait_for(lambda: pub.get_subscription_count() == 1, 10, "the node's camera subscription")
-    assert _set(ros_client, node.ns, "warning_period_s", 0.0) == (True, "")
+    assert set_parameter(ros_client, node.ns, "warning_period_s", 0.0) == (True, "")
     for _ in range(4):
         pub.publish(Image(height=2, width=2, encoding="8UC2", step=4, data=bytes(8)))
         time.sleep(0.4)
@@ -108,12 +89,12 @@ def test_frame_id_override_and_markers_only_with_camera_info(node, ros_client):
     info_pub = ros_client.create_publisher(CameraInfo, f"/{node.ns}/camera/camera_info", qos_profile_sensor_data)
     wait_for(lambda: pub.get_subscription_count() == 1, 10, "the node's camera subscription")
     frame = _portrait()  # header.frame_id empty
-    assert _set(ros_client, node.ns, "warning_period_s", 0.0) == (True, "")
+    assert set_parameter(ros_client, node.ns, "warning_period_s", 0.0) == (True, "")
     pub.publish(frame)
     wait_for(lambda: "header.frame_id is empty" in node.output() or pub.publish(frame), 30, "the empty-frame warning")
     assert not markers  # RViz would refuse them
 
-    assert _set(ros_client, node.ns, "frame_id", "override_frame") == (True, "")
+    assert set_parameter(ros_client, node.ns, "frame_id", "override_frame") == (True, "")
     wait_for(lambda: bool(markers) or pub.publish(frame), 30, "markers once frame_id is set")
     got = markers[-1].markers
     assert all(m.header.frame_id == "override_frame" for m in got)

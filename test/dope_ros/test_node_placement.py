@@ -20,7 +20,7 @@ from sensor_msgs.msg import CameraInfo, Image
 
 from dope_ros.msg import PartPose, WholeBodyPoseArray
 
-from dope_ros_harness import wait_for
+from dope_ros_harness import set_parameter, wait_for
 
 pytestmark = pytest.mark.timeout(300)
 _stamps = itertools.count(100)
@@ -167,14 +167,12 @@ def test_camera_info_far_in_stamp_is_not_used(io):
 
 
 def test_sync_tolerance_applies_at_run_time(io, ros_client):
-    from test_node_params import _set
-
-    assert _set(ros_client, io.ns, "camera_info_sync_tolerance_s", 10.0) == (True, "")
+    assert set_parameter(ros_client, io.ns, "camera_info_sync_tolerance_s", 10.0) == (True, "")
     try:
         stamp = next(_stamps)
         assert io.send(info=_info(stamp - 5), stamp=stamp).camera_info_valid
     finally:
-        assert _set(ros_client, io.ns, "camera_info_sync_tolerance_s", 0.05) == (True, "")
+        assert set_parameter(ros_client, io.ns, "camera_info_sync_tolerance_s", 0.05) == (True, "")
 
 
 def test_other_frame_id_is_warned_and_used(io):

@@ -18,7 +18,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from tf2_msgs.msg import TFMessage
 
 from dope_ros.msg import PersonPose, WholeBodyPoseArray
-from dope_ros_harness import wait_for
+from dope_ros_harness import set_parameter, wait_for
 
 
 def _portrait() -> np.ndarray:
@@ -83,7 +83,7 @@ def teleop_io(module_node, ros_client):
     node = module_node(namespace=ns, image_topic="camera/image_raw", camera_info_topic="camera/camera_info",
                        device="cpu", parameters={"publish_tf": "true", "tf_prefix": "t_", "operator.mode": "largest"})
     io = TeleopIO(ros_client, ns)
-    io.process = node
+    io.process, io.ns = node, ns
     yield io
     assert node.proc.poll() is None, f"the node died:\n{node.output()}"
 
@@ -133,6 +133,20 @@ def test_a_stamp_going_backwards_restarts_tracks_and_filters(teleop_io):
     assert set(back.lost_track_ids) >= {p.track_id for p in first.people}
     assert not any(p.face.has_velocity for p in back.people if p.face.present)
     assert teleop_io.process.proc.poll() is None
+
+
+@pytest.mark.timeout(120)
+def test_the_keypoint_confidence_threshold_set_at_run_time_applies_to_part_frames(teleop_io, ros_client):
+    image = _portrait()
+    assert set_parameter(ros_client, teleop_io.ns, "keypoint_confidence_threshold", 1.0) == (True, "")
+    try:
+        strict = teleop_io.send(image, 200 * S)
+    finally:
+        assert set_parameter(ros_client, teleop_io.ns, "keypoint_confidence_threshold", 0.2) == (True, "")
+    faces = [p.face for p in strict.people if p.face.present]
+    assert faces and not any(f.has_orientation for f in faces)   # no keypoint is confident enough to orient
+    again = teleop_io.send(image, 201 * S)
+    assert any(p.face.has_orientation for p in again.people if p.face.present)
 
 
 @pytest.mark.timeout(120)
