@@ -9,13 +9,18 @@ Three measurements, all with the node's default ``smoothing.*`` parameters
    levels); the experts estimate every copy, the tracker follows the person, the
    parts are placed with a 60 degree pinhole camera, and the pipeline runs with and
    without smoothing. Printed: the standard deviation over the clip of the wrist
-   position (3D, camera frame, mm, and 2D, pixels), of the hand's orientation
-   (degrees from the mean) and of the grasp aperture (mm), unfiltered vs filtered.
-2. **Lag on a synthetic moving hand**: a wrist trajectory (sum of sines, peak speed
-   about 0.6 m/s) sampled at 30 fps, seen by the still clip's camera, with the still
-   clip's measured unfiltered noise added (3D per axis, 2D per image axis), through
-   the same smoother. The lag is the time shift that best
-   aligns the filtered track with the true one (1 ms steps); printed in ms and frames.
+   position (3D, camera frame, mm, per axis and along the ray: the ray in pixels and
+   the log-depth; and 2D, pixels), of the hand's orientation (degrees from the mean)
+   and of the grasp aperture (mm), unfiltered vs filtered.
+2. **Lag on a synthetic moving hand**: a wrist trajectory sampled at 30 fps, seen by
+   the still clip's camera, with noise, through the same smoother: a hand waving
+   (sum of sines, peak speed about 0.6 m/s) with the still clip's noise as independent
+   Gaussians (its unfiltered std per camera axis on the 3D root, per image axis on the
+   2D root) and resampled from the clip (its per-frame deviations, outliers and
+   correlations kept), and a hand pushing to and from the camera along one viewing ray
+   (only the depth moves). The lag is the time shift that best aligns the filtered
+   track with the true one (1 ms steps) minus the same for the unfiltered track, for
+   the 3D point and per axis; printed in ms and frames.
 3. **Grasp aperture** on the RHD samples (3D ground truth: thumb-tip to index-tip
    distance in metres, the estimate from the hand's own 3D) and the FreiHAND samples
    (2D ground truth only: the thumb-index distance divided by the wrist to
@@ -33,6 +38,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 import cv2
 import numpy as np
@@ -85,19 +91,38 @@ def still_clip_poses(estimator, frames: int, noise: float, seed: int = 0) -> tup
     return out, time.perf_counter() - started
 
 
+def _target_hands(clip: list[WholeBodyPoses], pipe: TeleopPipeline) -> list[Optional[PartPose]]:
+    """The right hand of the tracked person whose right hand is the most confident in the first frame
+    that has one, per frame (``None`` where it is missing), through ``pipe``."""
+    target, hands = None, []
+    for i, poses in enumerate(clip):
+        out = pipe(poses, i / FPS)
+        if target is None and any(p.right_hand is not None for p in out.people):
+            target = max((p for p in out.people if p.right_hand is not None), key=lambda p: p.right_hand.score).track_id
+        person = next((p for p in out.people if p.track_id == target and p.right_hand is not None), None)
+        hands.append(None if person is None else person.right_hand)
+    return hands
+
+
+def save_still(clip: list[WholeBodyPoses], path: Path, *, noise: float) -> None:
+    """The clip's unfiltered right hand per frame it is placed in, as JSON: stamp (s), wrist pixel, box
+    (pixels) and root (metres, camera optical frame)."""
+    frames = [{"stamp": i / FPS, "wrist_px": hand.keypoints_2d[WRIST].round(3).tolist(),
+               "box": np.asarray(hand.box, dtype=float).round(3).tolist(), "root_m": hand.root_camera.round(6).tolist()}
+              for i, hand in enumerate(_target_hands(clip, TeleopPipeline(smoothing=None)))
+              if hand is not None and hand.root_camera is not None]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({
+        "what": f"benchmarks/bench_smoothing.py --save-still: the right hand of the tracked person in {len(clip)} "
+                f"copies of images/packages/zidane.jpg at 30 fps, each with Gaussian noise of {noise} grey levels, "
+                "estimated by the experts backend and placed (60 degree horizontal field of view) without smoothing",
+        "frames": frames}, indent=0))
+
+
 def jitter(clip: list[WholeBodyPoses], cfg: SmoothingConfig) -> dict:
     """Spread of the right wrist (and its orientation and grasp) over the still clip, raw and filtered."""
-    raw_pipe, smooth_pipe = TeleopPipeline(smoothing=None), TeleopPipeline(smoothing=cfg)
-    series: dict[str, list] = {"raw": [], "filtered": []}
-    target = None
-    for i, poses in enumerate(clip):
-        for name, pipe in (("raw", raw_pipe), ("filtered", smooth_pipe)):
-            out = pipe(poses, i / FPS)
-            if target is None:   # the person whose right hand is the most confident in the first frame
-                best = max((p for p in out.people if p.right_hand is not None), key=lambda p: p.right_hand.score)
-                target = best.track_id
-            person = next((p for p in out.people if p.track_id == target and p.right_hand is not None), None)
-            series[name].append(None if person is None else person.right_hand)
+    series = {"raw": _target_hands(clip, TeleopPipeline(smoothing=None)),
+              "filtered": _target_hands(clip, TeleopPipeline(smoothing=cfg))}
     result: dict = {"frames": len(clip)}
     for name, hands in series.items():
         seen = [hnd for hnd in hands if hnd is not None and hnd.root_camera is not None]
@@ -105,9 +130,12 @@ def jitter(clip: list[WholeBodyPoses], cfg: SmoothingConfig) -> dict:
         wrist2d = np.array([hnd.keypoints_2d[WRIST] for hnd in seen])
         quats = [hnd.frame.quaternion for hnd in seen if hnd.frame is not None and hnd.frame.quaternion is not None]
         aps = [hnd.grasp.aperture_m for hnd in seen if hnd.grasp is not None]
+        ray, log_z = wrist3d[:, :2] / wrist3d[:, 2:], np.log(wrist3d[:, 2])
         result[name] = {
             "frames_with_the_hand": len(seen),
             "wrist_std_mm_per_axis": (wrist3d.std(axis=0) * 1000).tolist(),
+            "wrist_ray_std_px": (ray.std(axis=0) * _intrinsics(*clip[0].image_size)[0, 0]).tolist(),
+            "wrist_log_depth_std": float(log_z.std()),
             "wrist_std_mm": float(np.sqrt((wrist3d.var(axis=0)).sum()) * 1000),
             "wrist_step_std_mm": float(np.sqrt(np.diff(wrist3d, axis=0).var(axis=0).sum()) * 1000),
             "wrist_2d_std_px": float(np.sqrt(wrist2d.var(axis=0).sum())),
@@ -115,15 +143,26 @@ def jitter(clip: list[WholeBodyPoses], cfg: SmoothingConfig) -> dict:
             "frames_oriented": len(quats),
             "aperture_std_mm": float(np.std(aps) * 1000) if aps else float("nan"),
         }
+        if name == "raw":   # deviations from the median, per frame: the noise the lag test resamples
+            result["raw_residuals"] = {"ray": (ray - np.median(ray, axis=0)).tolist(),
+                                       "log_depth": (log_z - np.median(log_z)).tolist(),
+                                       "px": (wrist2d - np.median(wrist2d, axis=0)).tolist()}
     result["wrist_std_ratio"] = result["raw"]["wrist_std_mm"] / result["filtered"]["wrist_std_mm"]
     result["wrist_2d_std_ratio"] = result["raw"]["wrist_2d_std_px"] / result["filtered"]["wrist_2d_std_px"]
     return result
 
 
-def _trajectory(t: np.ndarray) -> np.ndarray:
+def waving(t: np.ndarray) -> np.ndarray:
     """Wrist positions (m, camera frame) of a hand waving in front of the camera."""
     return np.stack([0.15 * np.sin(2 * np.pi * 0.5 * t), 0.10 * np.sin(2 * np.pi * 0.3 * t + 1.0),
                      1.5 + 0.10 * np.sin(2 * np.pi * 0.4 * t + 2.0)], axis=1)
+
+
+def pushing(t: np.ndarray) -> np.ndarray:
+    """Wrist positions (m, camera frame) of a hand moving to and from the camera along one viewing ray
+    (through pixel 800, 400): the image position stays still, only the depth tells the motion."""
+    ray = np.array([(800 - CX) / F_PX, (400 - CY) / F_PX, 1.0])
+    return ray[None] * (1.5 + 0.15 * np.sin(2 * np.pi * 0.4 * t))[:, None]
 
 
 F_PX, CX, CY = 1108.5, 640.0, 360.0   # 1280x720 at a 60 degree horizontal field of view, as for the still clip
@@ -138,19 +177,46 @@ def _hand(root: np.ndarray, root_2d: np.ndarray, size_px: float) -> PartPose:
                     frame=PartFrame(origin=np.zeros(3), quaternion=np.array([0, 0, 0, 1.0]), confidence=1.0))
 
 
-def lag(cfg: SmoothingConfig, noise_m: np.ndarray, noise_px: float, seconds: float = 20.0, seed: int = 1) -> dict:
-    """Added lag of the filtered wrist on a synthetic waving hand with the still clip's noise.
+def gaussian_noise(noise_m: np.ndarray, noise_px: float):
+    """Noise model: independent Gaussian noise, ``noise_m`` per camera axis on the 3D root (metres) and
+    ``noise_px`` per image axis on the 2D root (pixels)."""
+    def add(truth: np.ndarray, uv: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        return truth + rng.normal(0.0, 1.0, truth.shape) * noise_m, uv + rng.normal(0.0, noise_px, uv.shape)
+    return add
+
+
+def resampled_noise(residuals: dict):
+    """Noise model: the still clip's own per-frame deviations from its median (``jitter()['raw_residuals']``),
+    drawn with replacement, one whole frame at a time: the ray's (radians) and the log-depth's on the
+    3D root, the pixels' on the 2D root. Keeps the clip's outliers, its depth-along-the-ray structure
+    and the correlation between the 2D and 3D errors of a frame."""
+    ray, log_z, px = (np.asarray(residuals[k]) for k in ("ray", "log_depth", "px"))
+
+    def add(truth: np.ndarray, uv: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        i = rng.integers(0, len(log_z), len(truth))
+        z = truth[:, 2] * np.exp(log_z[i])
+        measured = np.concatenate([(truth[:, :2] / truth[:, 2:] + ray[i]) * z[:, None], z[:, None]], axis=1)
+        return measured, uv + px[i]
+    return add
+
+
+def lag(cfg: SmoothingConfig, noise, trajectory=waving, seconds: float = 20.0, seed: int = 1,
+        max_shift_s: float = 0.5) -> dict:
+    """Added lag of the filtered wrist on a synthetic moving hand (``trajectory``: :func:`waving`,
+    :func:`pushing`) with noise added by ``noise``.
 
     The wrist moves in 3D (metres, camera frame); its image position is the projection
-    at 1280x720 and 60 degrees (pixels), its box the projection of an 18 cm hand. Noise:
-    ``noise_m`` per axis on the 3D root, ``noise_px`` per image axis on the 2D root.
+    at 1280x720 and 60 degrees (pixels), its box the projection of an 18 cm hand.
+    ``noise(truth, uv, rng)`` returns the measured 3D and 2D roots (:func:`gaussian_noise`,
+    :func:`resampled_noise`). The lag is the time shift that best aligns the filtered
+    track with the truth minus the same for the unfiltered one, for the 3D point and per
+    camera axis.
     """
     t = np.arange(int(seconds * FPS)) / FPS
-    truth = _trajectory(t)
+    truth = trajectory(t)
     rng = np.random.default_rng(seed)
-    measured = truth + rng.normal(0.0, 1.0, truth.shape) * noise_m
     uv = np.stack([F_PX * truth[:, 0] / truth[:, 2] + CX, F_PX * truth[:, 1] / truth[:, 2] + CY], axis=1)
-    uv_measured = uv + rng.normal(0.0, noise_px, uv.shape)
+    measured, uv_measured = noise(truth, uv, rng)
     sizes = F_PX * HAND_SIZE_M / truth[:, 2]
     smoother = PoseSmoother(cfg)
     out = []
@@ -159,23 +225,24 @@ def lag(cfg: SmoothingConfig, noise_m: np.ndarray, noise_px: float, seconds: flo
             Person(id=0, score=1, right_hand=_hand(m, m2, sz), track_id=1, track_state=TrackState.TRACKED)])
         out.append(smoother.update(frame, float(ti)).people[0].right_hand.root_camera)
     out = np.array(out)
+    keep = t >= 1.0
+    shifts = np.arange(0.0, max_shift_s, 0.001)
+    shifted = np.stack([np.stack([np.interp(t[keep] - s, t, truth[:, d]) for d in range(3)], axis=1) for s in shifts])
 
-    def best_shift(x: np.ndarray) -> tuple[float, float]:
-        keep = t >= 1.0
-        errs = []
-        shifts = np.arange(0.0, 0.2, 0.001)
-        for s in shifts:
-            shifted = np.stack([np.interp(t[keep] - s, t, truth[:, d]) for d in range(3)], axis=1)
-            errs.append(np.sqrt(np.mean(np.sum((x[keep] - shifted) ** 2, axis=1))))
+    def best_shift(x: np.ndarray, axes: list[int]) -> tuple[float, float]:
+        errs = np.sqrt(np.mean(np.sum((x[keep][None, :, axes] - shifted[:, :, axes]) ** 2, axis=2), axis=1))
         i = int(np.argmin(errs))
         return float(shifts[i]), float(errs[i])
 
-    s_f, e_f = best_shift(out)
-    s_r, e_r = best_shift(measured)
+    s_f, e_f = best_shift(out, [0, 1, 2])
+    s_r, e_r = best_shift(measured, [0, 1, 2])
+    per_axis = [(best_shift(out, [d])[0] - best_shift(measured, [d])[0]) * FPS for d in range(3)]
     speed = np.linalg.norm(np.gradient(truth, t, axis=0), axis=1)
     return {"peak_speed_m_s": float(speed.max()), "mean_speed_m_s": float(speed.mean()),
-            "noise_mm_per_axis": (np.asarray(noise_m) * 1000).tolist(), "noise_px_per_axis": float(noise_px),
+            "noise_mm_per_axis": ((measured - truth).std(axis=0) * 1000).tolist(),
+            "noise_px_per_axis": (uv_measured - uv).std(axis=0).tolist(),
             "lag_ms": 1000 * (s_f - s_r), "lag_frames_at_30fps": (s_f - s_r) * FPS,
+            "lag_frames_per_axis": per_axis,
             "rms_error_mm_filtered": 1000 * e_f, "rms_error_mm_raw": 1000 * e_r}
 
 
@@ -235,6 +302,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--min-cutoff", type=float, default=None, help="override smoothing.min_cutoff_hz")
     p.add_argument("--beta", type=float, default=None, help="override smoothing.beta")
     p.add_argument("--d-cutoff", type=float, default=None, help="override smoothing.d_cutoff_hz")
+    p.add_argument("--depth-min-cutoff", type=float, default=None, help="override smoothing.depth_min_cutoff_hz")
+    p.add_argument("--save-still", type=Path, default=None,
+                   help="also write the still clip's unfiltered right hand per frame (stamp, wrist pixel, box, root) "
+                        "as JSON (the unit tests' test/dope_core/data/still_wrist_zidane.json)")
     p.add_argument("--skip-still", action="store_true", help="lag only, with --noise-mm as the noise")
     p.add_argument("--noise-mm", type=float, nargs=3, default=None, help="wrist noise per axis for the lag test, mm")
     p.add_argument("--json", type=Path, default=REPO / "out" / "bench_smoothing.json")
@@ -244,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     cfg = SmoothingConfig()
     overrides = {k: v for k, v in (("min_cutoff_hz", args.min_cutoff), ("beta", args.beta),
-                                   ("d_cutoff_hz", args.d_cutoff)) if v is not None}
+                                   ("d_cutoff_hz", args.d_cutoff), ("depth_min_cutoff_hz", args.depth_min_cutoff))
+                 if v is not None}
     cfg = SmoothingConfig(**{**cfg.__dict__, **overrides})
     print(f"load average {os.getloadavg()}; {os.cpu_count()} CPUs; smoothing {cfg}")
     report: dict = {"smoothing": cfg.__dict__, "load_average": os.getloadavg()}
@@ -254,27 +326,38 @@ def main(argv: list[str] | None = None) -> int:
         clip, seconds = still_clip_poses(estimator, args.frames, args.noise)
         still = jitter(clip, cfg)
         still["estimator_seconds"] = seconds
+        if args.save_still:
+            save_still(clip, args.save_still, noise=args.noise)
         report["still"] = still
         r, f = still["raw"], still["filtered"]
         print(f"still clip ({still['frames']} noisy copies of zidane.jpg, noise {args.noise} grey levels, "
               f"right hand seen in {r['frames_with_the_hand']} frames):")
         print(f"  wrist 3D std: raw {r['wrist_std_mm']:.1f} mm, filtered {f['wrist_std_mm']:.1f} mm "
-              f"(ratio {still['wrist_std_ratio']:.1f}x); per axis raw {np.round(r['wrist_std_mm_per_axis'], 1)} mm")
+              f"(ratio {still['wrist_std_ratio']:.2f}x); per axis (x, y, z) raw {np.round(r['wrist_std_mm_per_axis'], 1)}, "
+              f"filtered {np.round(f['wrist_std_mm_per_axis'], 1)} mm")
+        print(f"  along the ray: ray std raw {np.round(r['wrist_ray_std_px'], 2)} px, filtered "
+              f"{np.round(f['wrist_ray_std_px'], 2)} px; log-depth std raw {r['wrist_log_depth_std']:.4f}, filtered "
+              f"{f['wrist_log_depth_std']:.4f}")
         print(f"  wrist 2D std: raw {r['wrist_2d_std_px']:.2f} px, filtered {f['wrist_2d_std_px']:.2f} px "
               f"(ratio {still['wrist_2d_std_ratio']:.1f}x)")
         print(f"  hand orientation spread: raw {r['orientation_spread_deg']:.2f} deg, filtered "
               f"{f['orientation_spread_deg']:.2f} deg; aperture std raw {r['aperture_std_mm']:.2f} mm, "
               f"filtered {f['aperture_std_mm']:.2f} mm")
-        noise_m = np.array(r["wrist_std_mm_per_axis"]) / 1000
-        noise_px = r["wrist_2d_std_px"] / np.sqrt(2.0)
+        models = {"gaussian": gaussian_noise(np.array(r["wrist_std_mm_per_axis"]) / 1000,
+                                             r["wrist_2d_std_px"] / np.sqrt(2.0)),
+                  "resampled": resampled_noise(still["raw_residuals"])}
     else:
-        noise_m = np.array(args.noise_mm or [3.0, 3.0, 10.0]) / 1000
-        noise_px = 2.5
-    lg = lag(cfg, noise_m, noise_px)
-    report["lag"] = lg
-    print(f"lag on a synthetic moving wrist (peak {lg['peak_speed_m_s']:.2f} m/s, mean {lg['mean_speed_m_s']:.2f} m/s, "
-          f"noise {np.round(lg['noise_mm_per_axis'], 1)} mm): {lg['lag_ms']:.1f} ms = {lg['lag_frames_at_30fps']:.2f} "
-          f"frames at 30 fps; RMS error raw {lg['rms_error_mm_raw']:.1f} mm, filtered {lg['rms_error_mm_filtered']:.1f} mm")
+        models = {"gaussian": gaussian_noise(np.array(args.noise_mm or [3.0, 3.0, 10.0]) / 1000, 2.5)}
+    report["lag"] = {}
+    runs = [(f"waving, {name} noise", model, waving) for name, model in models.items()]
+    runs.append((f"pushing along the ray, {list(models)[-1]} noise", models[list(models)[-1]], pushing))
+    for name, model, trajectory in runs:
+        lg = report["lag"][name] = lag(cfg, model, trajectory)
+        print(f"lag on a synthetic wrist {name} (peak {lg['peak_speed_m_s']:.2f} m/s, mean {lg['mean_speed_m_s']:.2f} m/s), "
+              f"noise ({np.round(lg['noise_mm_per_axis'], 1)} mm, {np.round(lg['noise_px_per_axis'], 1)} px): "
+              f"{lg['lag_ms']:.1f} ms = {lg['lag_frames_at_30fps']:.2f} frames at 30 fps (x, y, z: "
+              f"{', '.join(f'{v:.2f}' for v in lg['lag_frames_per_axis'])}); RMS error raw {lg['rms_error_mm_raw']:.1f} mm, "
+              f"filtered {lg['rms_error_mm_filtered']:.1f} mm")
     if not args.skip_still:
         ap = apertures(estimator)
         report["aperture"] = ap

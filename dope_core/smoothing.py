@@ -158,37 +158,106 @@ class RotationOneEuroFilter:
         return canonical(multiply(self.value, exp_map(self.angular_velocity * max(0.0, t - self.t))))
 
 
+class RayDepthOneEuroFilter:
+    """One Euro filter of a point in the camera optical frame (metres) as its ray and its log-depth.
+
+    A monocular placement fixes a point's viewing ray (its pixel) far better than its
+    distance along the ray: the distance comes from the person's size in the image and
+    jitters several times more. Filtering ``x, y, z`` alike mixes that depth noise into
+    ``x`` and ``y`` (the ray is not the optical axis) and forces one cutoff on both.
+    Here the point is split into its ray ``(x / z, y / z)`` (filtered with ``ray``, the
+    image-plane parameters) and ``ln z`` (filtered with ``depth``, its own cutoffs: a
+    relative depth error is the same at every distance). ``velocity`` (m/s) is the
+    derivative of the filtered point, low-passed at ``depth.d_cutoff_hz``.
+
+    A non-finite measurement keeps the estimate; one at ``z <= 0`` (which has no ray)
+    restarts the filter and passes through unfiltered.
+    """
+
+    def __init__(self, ray: OneEuroParams, depth: OneEuroParams) -> None:
+        self.ray = OneEuroFilter(ray)
+        self.depth = OneEuroFilter(depth)
+        self.reset()
+
+    def reset(self) -> None:
+        self.ray.reset()
+        self.depth.reset()
+        self.value: Optional[np.ndarray] = None
+        self.velocity: Optional[np.ndarray] = None
+        self.t: Optional[float] = None
+
+    def __call__(self, p: np.ndarray, t: float, speed: Optional[float] = None) -> np.ndarray:
+        """The filtered ``(3,)`` point of measurement ``p`` (metres) at time ``t`` (seconds); ``speed`` as for
+        :meth:`OneEuroFilter.__call__` (both filters' cutoffs rise with it)."""
+        p = np.asarray(p, dtype=np.float64)
+        if not np.all(np.isfinite(p)):
+            return p.copy() if self.value is None else self.value.copy()
+        if p[2] <= 0.0:
+            self.reset()
+            return p.copy()
+        if self.value is not None and t <= self.t:
+            return self.value.copy()
+        ray = self.ray((p[:2] / p[2])[None], t, speed)[0]
+        z = math.exp(float(self.depth(np.array([[math.log(p[2])]]), t, speed)[0, 0]))
+        value = np.array([ray[0] * z, ray[1] * z, z])
+        if self.value is None:
+            self.velocity = np.zeros(3)
+        else:
+            dt = t - self.t
+            a_d = smoothing_factor(self.depth.params.d_cutoff_hz, dt)
+            self.velocity = self.velocity + a_d * ((value - self.value) / dt - self.velocity)
+        self.value, self.t = value, t
+        return value.copy()
+
+    def predict(self, t: float) -> np.ndarray:
+        """The estimate extrapolated at constant velocity to time ``t`` (state unchanged)."""
+        return self.value + self.velocity * max(0.0, t - self.t)
+
+
 @dataclass(frozen=True)
 class SmoothingConfig:
     """Parameters of :class:`PoseSmoother` (the node's ``smoothing.*``).
 
     Every filter of a part (2D and 3D keypoints, root, frame origin, orientation) uses
     one cutoff, ``min_cutoff_hz + beta * speed``, where ``speed`` is the part root's
-    image speed in part sizes per second (the 2D root's filtered derivative divided by
-    the larger side of the part's box). The image position is the part's least noisy
-    measurement (monocular depth jitters far more), and a speed relative to the part's
-    size does not depend on the distance, the resolution nor the unit of each quantity.
+    image speed in part sizes per second (the derivative of the 2D root's median over
+    its last three frames, low-passed at ``d_cutoff_hz``, divided by the larger side of
+    the part's box). The image position is the part's least noisy measurement
+    (monocular depth jitters far more), a speed relative to the part's size does not
+    depend on the distance, the resolution nor the unit of each quantity, and the median
+    keeps a keypoint that jumps away for a single frame from opening the filter.
+    The placed root's depth is the exception: it is filtered as ``ln z`` along its ray
+    (:class:`RayDepthOneEuroFilter`) with a lower cutoff at rest, ``depth_min_cutoff_hz
+    + beta * speed``, because its noise is several times the image plane's.
 
     Attributes:
         min_cutoff_hz: cutoff at rest, Hz.
         beta: cutoff increase per part size per second of image speed, Hz.
         d_cutoff_hz: cutoff of the speed estimate (and of the velocities), Hz.
         max_gap_s: a part unseen for longer restarts its filters, seconds.
+        depth_min_cutoff_hz: cutoff at rest of a placed root's log-depth, Hz.
     """
 
     min_cutoff_hz: float = 0.5
-    beta: float = 4.0
+    beta: float = 5.0
     d_cutoff_hz: float = 0.5
     max_gap_s: float = 0.5
+    depth_min_cutoff_hz: float = 0.2
 
     def __post_init__(self) -> None:
         OneEuroParams(min_cutoff_hz=self.min_cutoff_hz, beta=self.beta, d_cutoff_hz=self.d_cutoff_hz)
+        OneEuroParams(min_cutoff_hz=self.depth_min_cutoff_hz, beta=self.beta, d_cutoff_hz=self.d_cutoff_hz)
         if not self.max_gap_s >= 0.0:
             raise ValueError(f"max_gap_s must be >= 0, got {self.max_gap_s}")
 
     @property
     def params(self) -> OneEuroParams:
         return OneEuroParams(min_cutoff_hz=self.min_cutoff_hz, beta=self.beta, d_cutoff_hz=self.d_cutoff_hz)
+
+    @property
+    def depth_params(self) -> OneEuroParams:
+        """The parameters of a placed root's log-depth filter."""
+        return OneEuroParams(min_cutoff_hz=self.depth_min_cutoff_hz, beta=self.beta, d_cutoff_hz=self.d_cutoff_hz)
 
 
 def root_rows(part: Part) -> list[int] | slice:
@@ -201,20 +270,30 @@ def root_rows(part: Part) -> list[int] | slice:
 
 
 class _PartSpeed:
-    """Image speed of a part root in part sizes per second (see :class:`SmoothingConfig`)."""
+    """Image speed of a part root in part sizes per second (see :class:`SmoothingConfig`).
+
+    The speed is the low-passed derivative of the root's median over its last three
+    finite positions (per image axis): a single-frame jump of a keypoint does not move
+    the median, a steady motion moves it at its own speed one frame later.
+    """
 
     def __init__(self, d_cutoff_hz: float) -> None:
         self.d_cutoff_hz = d_cutoff_hz
+        self._recent: list[np.ndarray] = []
         self._last: Optional[tuple[np.ndarray, float]] = None
         self._v = np.zeros(2)
 
     def __call__(self, root_2d: np.ndarray, size_px: float, t: float) -> float:
         if not np.all(np.isfinite(root_2d)):
             return float(np.linalg.norm(self._v)) / size_px
-        if self._last is not None and t > self._last[1]:
+        if self._last is not None and t <= self._last[1]:
+            return float(np.linalg.norm(self._v)) / size_px
+        self._recent = (self._recent + [np.asarray(root_2d, dtype=np.float64)])[-3:]
+        median = np.median(self._recent, axis=0)
+        if self._last is not None:
             dt = t - self._last[1]
-            self._v = self._v + smoothing_factor(self.d_cutoff_hz, dt) * ((root_2d - self._last[0]) / dt - self._v)
-        self._last = (root_2d, t)
+            self._v = self._v + smoothing_factor(self.d_cutoff_hz, dt) * ((median - self._last[0]) / dt - self._v)
+        self._last = (median, t)
         return float(np.linalg.norm(self._v)) / size_px
 
 
@@ -223,7 +302,7 @@ class _PartFilters:
         self.speed = _PartSpeed(cfg.d_cutoff_hz)
         self.kp2d = OneEuroFilter(cfg.params)
         self.kp3d = OneEuroFilter(cfg.params)
-        self.root = OneEuroFilter(cfg.params)
+        self.root = RayDepthOneEuroFilter(cfg.params, cfg.depth_params)
         self.origin = OneEuroFilter(cfg.params)
         self.rotation = RotationOneEuroFilter(cfg.params)
         self.last_t: Optional[float] = None
@@ -240,8 +319,8 @@ class _PartFilters:
             changes["velocity"] = None
         else:
             had_root = self.root.value is not None
-            changes["root_camera"] = self.root(pose.root_camera[None], t, speed)[0]
-            changes["velocity"] = self.root.velocity[0].copy() if had_root else None
+            changes["root_camera"] = self.root(pose.root_camera, t, speed)
+            changes["velocity"] = self.root.velocity.copy() if had_root and self.root.value is not None else None
         if pose.frame is not None:
             origin = self.origin(pose.frame.origin[None], t, speed)[0]
             if pose.frame.quaternion is not None:
@@ -258,7 +337,7 @@ class _PartFilters:
             return pose
         changes: dict = {"keypoints_2d": self.kp2d.predict(t), "keypoints_3d": self.kp3d.value.copy()}
         if pose.root_camera is not None and self.root.value is not None:
-            changes["root_camera"] = self.root.predict(t)[0]
+            changes["root_camera"] = self.root.predict(t)
         if pose.frame is not None and self.origin.value is not None:
             q = self.rotation.predict(t) if pose.frame.quaternion is not None and self.rotation.value is not None else None
             changes["frame"] = PartFrame(origin=self.origin.value[0].copy(), quaternion=q,

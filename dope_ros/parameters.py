@@ -90,8 +90,13 @@ PARAMETERS: dict[str, Param] = {
                                "timed by the image stamps; also gives part velocities. Needs track_people."),
     "smoothing.min_cutoff_hz": Param(0.5, "One Euro cutoff at rest, Hz: lower removes more jitter.", (0.01, 100.0)),
     "smoothing.d_cutoff_hz": Param(0.5, "Cutoff of the speed estimate and of the velocities, Hz.", (0.01, 100.0)),
-    "smoothing.beta": Param(4.0, "Cutoff increase per part size per second of the part's image speed, Hz: higher "
+    "smoothing.beta": Param(5.0, "Cutoff increase per part size per second of the part's image speed, Hz: higher "
                             "follows fast motion with less lag, lower removes more jitter.", (0.0, 1000.0)),
+    "smoothing.depth_min_cutoff_hz": Param(0.2, "Cutoff at rest of a placed part root's distance from the camera "
+                                           "(filtered as log-depth along the root's viewing ray), Hz: monocular depth "
+                                           "jitters several times more than the image position; lower is steadier, "
+                                           "but lags more on motion straight towards or away from the camera.",
+                                           (0.01, 100.0)),
     "smoothing.max_gap_s": Param(0.5, "A part unseen for longer than this restarts its filters, seconds.",
                                  (0.0, 3600.0)),
     "grasp.close_below": Param(0.3, "Pinch starts when the thumb-index aperture divided by the hand size (wrist to "

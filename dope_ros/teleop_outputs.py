@@ -37,7 +37,7 @@ def smoothing_config(get: Callable[[str], object]) -> SmoothingConfig | None:
     if not get("smoothing.enabled"):
         return None
     return SmoothingConfig(**{name: float(get(f"smoothing.{name}")) for name in
-                              ("min_cutoff_hz", "beta", "d_cutoff_hz", "max_gap_s")})
+                              ("min_cutoff_hz", "beta", "d_cutoff_hz", "max_gap_s", "depth_min_cutoff_hz")})
 
 
 class _TfSender:

@@ -140,7 +140,7 @@ def test_lost_tracks_and_long_gaps_restart_the_filters():
 
 def test_the_cutoff_follows_the_image_speed_not_the_depth_noise():
     rng = np.random.default_rng(2)
-    cfg = SmoothingConfig(min_cutoff_hz=0.5, beta=4.0, d_cutoff_hz=0.5)
+    cfg = SmoothingConfig(min_cutoff_hz=0.5, beta=4.0, d_cutoff_hz=0.5, depth_min_cutoff_hz=0.2)
     s = PoseSmoother(cfg)
     depth_noise = rng.normal(0.0, 0.05, 300)   # 5 cm of depth jitter, the image position still
     out = []
@@ -150,6 +150,6 @@ def test_the_cutoff_follows_the_image_speed_not_the_depth_noise():
         frame = WholeBodyPoses(image_size=(640, 480), people=[
             Person(id=0, score=1, right_hand=hand, track_id=1, track_state=TrackState.TRACKED)])
         out.append(s.update(frame, i / 30).people[0].right_hand.root_camera[2])
-    # at rest the cutoff is min_cutoff: white noise std shrinks by sqrt(alpha / (2 - alpha))
-    alpha = smoothing_factor(0.5, 1 / 30)
+    # at rest the depth's cutoff is depth_min_cutoff: white noise std shrinks by sqrt(alpha / (2 - alpha))
+    alpha = smoothing_factor(cfg.depth_min_cutoff_hz, 1 / 30)
     assert np.std(out[60:]) == pytest.approx(0.05 * np.sqrt(alpha / (2 - alpha)), rel=0.3)
