@@ -107,16 +107,16 @@ def _target_hands(clip: list[WholeBodyPoses], pipe: TeleopPipeline) -> list[Opti
 def save_still(clip: list[WholeBodyPoses], path: Path, *, noise: float) -> None:
     """The clip's unfiltered right hand per frame it is placed in, as JSON: stamp (s), wrist pixel, box
     (pixels) and root (metres, camera optical frame)."""
-    frames = [{"stamp": i / FPS, "wrist_px": hand.keypoints_2d[WRIST].round(3).tolist(),
+    frames = [{"stamp": round(i / FPS, 6), "wrist_px": hand.keypoints_2d[WRIST].round(3).tolist(),
                "box": np.asarray(hand.box, dtype=float).round(3).tolist(), "root_m": hand.root_camera.round(6).tolist()}
               for i, hand in enumerate(_target_hands(clip, TeleopPipeline(smoothing=None)))
               if hand is not None and hand.root_camera is not None]
+    what = (f"benchmarks/bench_smoothing.py --save-still: the right hand of the tracked person in {len(clip)} copies of "
+            f"images/packages/zidane.jpg at 30 fps, each with Gaussian noise of {noise} grey levels, estimated by the "
+            "experts backend and placed (60 degree horizontal field of view) without smoothing; per frame it is placed "
+            "in: stamp (s), wrist pixel, box (pixels), root (m, camera optical frame)")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({
-        "what": f"benchmarks/bench_smoothing.py --save-still: the right hand of the tracked person in {len(clip)} "
-                f"copies of images/packages/zidane.jpg at 30 fps, each with Gaussian noise of {noise} grey levels, "
-                "estimated by the experts backend and placed (60 degree horizontal field of view) without smoothing",
-        "frames": frames}, indent=0))
+    path.write_text(f'{{"what": {json.dumps(what)},\n"frames": [\n' + ",\n".join(json.dumps(f) for f in frames) + "\n]}\n")
 
 
 def jitter(clip: list[WholeBodyPoses], cfg: SmoothingConfig) -> dict:

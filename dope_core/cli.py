@@ -213,7 +213,7 @@ class Runner:
     def run_image(self, path: Path, name: str) -> None:
         image = read_image(path, self.limits)
         t = time.perf_counter()
-        poses = self.place(self.estimate(image), str(path))
+        poses = TeleopPipeline(smoothing=None)(self.place(self.estimate(image), str(path)), 0.0)   # frames, grasp
         dt = time.perf_counter() - t
         self.target(name, ".json").write_text(poses.to_json())
         if not self.args.no_images:

@@ -15,11 +15,15 @@ does not change its behaviour.
   is the angular velocity from the log map of the relative rotation between the last
   estimate and the new measurement, and the update is a slerp by the filter's
   ``alpha`` (never component-wise, never leaves the unit sphere).
+* :class:`RayDepthOneEuroFilter` filters a point of the camera frame as its viewing ray
+  and its log-depth, each with its own cutoffs (monocular depth jitters far more than
+  the image position).
 * :class:`PoseSmoother` keeps one set of filters per tracked person and part slot and
-  filters 2D keypoints (pixels), part-relative 3D keypoints and the root in the camera
-  frame (metres), the frame origin and orientation, all with one cutoff per part driven
-  by the part's image speed (:class:`SmoothingConfig`); it sets ``velocity`` (m/s, camera
-  optical frame) and ``velocity_2d`` (pixels/s) of each part root. A stamp earlier than
+  filters 2D keypoints (pixels), part-relative 3D keypoints, the root in the camera
+  frame (metres; ray and log-depth), the frame origin and orientation, all with one
+  cutoff per part driven by the part's image speed (:class:`SmoothingConfig`), the
+  root's depth with a lower one at rest; it sets ``velocity`` (m/s, camera optical
+  frame) and ``velocity_2d`` (pixels/s) of each part root. A stamp earlier than
   the previous one (a bag that loops) resets every filter; a part unseen for more than
   ``max_gap_s`` restarts its filters; untracked people and unassigned parts pass
   through unfiltered.

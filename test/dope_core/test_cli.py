@@ -168,6 +168,8 @@ def test_hfov_places_people(hopper, tmp_path, capsys):
     assert main([str(hopper), "-o", str(tmp_path / "o"), "--hfov", "60", "--no-images", "--quiet"]) == 0
     poses = WholeBodyPoses.from_json((tmp_path / "o" / "hopper.json").read_text())
     assert poses.people[0].body.root_camera is not None
+    face = poses.people[0].face   # a single image gets part frames too (as a video's frames do)
+    assert face.frame is not None and face.frame.quaternion is not None and face.frame_position[2] > 0
     with pytest.raises(SystemExit):
         main([str(hopper), "--hfov", "180"])
     with pytest.raises(SystemExit):
