@@ -8,8 +8,8 @@ import pytest
 
 from dope_core.keypoints import Part
 from dope_core.rotations import angle_between, exp_map, multiply
-from dope_core.smoothing import (OneEuroFilter, OneEuroParams, PoseSmoother, RayDepthOneEuroFilter, RotationOneEuroFilter,
-                                 SmoothingConfig, smoothing_factor)
+from dope_core.smoothing import (OneEuroFilter, OneEuroParams, PoseSmoother, RayDepthOneEuroFilter,
+                                 RotationOneEuroFilter, SmoothingConfig, smoothing_factor)
 from dope_core.structures import PartFrame, PartPose, Person, TrackState, WholeBodyPoses
 
 
@@ -221,8 +221,8 @@ def still_frames():
 def test_wrist_jitter_of_a_person_holding_still_is_3x_lower_filtered(still_frames):
     s = PoseSmoother(SmoothingConfig())
     raw = np.array([f["root_m"] for f in still_frames])
-    out = np.array([s.update(_still_hand(f["root_m"], f["wrist_px"], f["box"]), f["stamp"]).people[0].right_hand.root_camera
-                    for f in still_frames])
+    out = np.array([s.update(_still_hand(f["root_m"], f["wrist_px"], f["box"]), f["stamp"])
+                    .people[0].right_hand.root_camera for f in still_frames])
     ratio = np.sqrt(raw.var(axis=0).sum()) / np.sqrt(out.var(axis=0).sum())
     assert ratio >= 3.0, f"wrist 3D std only {ratio:.2f}x lower filtered"
 
