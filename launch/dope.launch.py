@@ -17,19 +17,28 @@ ARGUMENTS = {
     "device": ("auto", "auto, cpu, cuda or cuda:N"),
     "params_file": ("", "parameters YAML; empty: the package's config/dope.yaml"),
     "namespace": ("", "namespace of the node"),
+    "frame_id": ("", "frame id of every output (the node's frame_id parameter); empty: the image's. Give the "
+                     "camera's optical frame here to have RViz (rviz:=true) use it as its fixed frame"),
+    "rviz": ("false", "true: also start RViz 2 with the package's config/dope.rviz (topics of the node 'dope' in "
+                      "the root namespace), its fixed frame the frame_id argument when given"),
 }
 """Launch arguments: name -> (default, description)."""
 
-NODE_PARAMETERS = ("image_transport", "backend", "checkpoint", "device")
+NODE_PARAMETERS = ("image_transport", "backend", "checkpoint", "device", "frame_id")
 """Arguments passed to the node as parameter overrides (after params_file)."""
 
 REMAPPINGS = (("image", "image_topic"), ("camera_info", "camera_info_topic"))
 """(node's topic name, launch argument whose value it is remapped to)."""
 
 
+def rviz_command(config: str, frame_id: str) -> list[str]:
+    """RViz 2 on ``config``, with ``frame_id`` as its fixed frame when not empty (else the config's)."""
+    return ["rviz2", "-d", config] + (["-f", frame_id] if frame_id else [])
+
+
 def generate_launch_description():
     from launch import LaunchDescription
-    from launch.actions import DeclareLaunchArgument
+    from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction
     from launch.conditions import IfCondition, UnlessCondition
     from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
     from launch_ros.actions import Node
@@ -52,9 +61,15 @@ def generate_launch_description():
             condition=condition,
         )
 
+    def rviz(context):
+        config = PathJoinSubstitution([FindPackageShare("dope_ros"), "config", "dope.rviz"]).perform(context)
+        return [ExecuteProcess(cmd=rviz_command(config, LaunchConfiguration("frame_id").perform(context)),
+                               output="screen")]
+
     return LaunchDescription(
         [DeclareLaunchArgument(name, default_value=default, description=text)
          for name, (default, text) in ARGUMENTS.items()]
         + [node(default_params, IfCondition(use_default)),
-           node(LaunchConfiguration("params_file"), UnlessCondition(use_default))]
+           node(LaunchConfiguration("params_file"), UnlessCondition(use_default)),
+           OpaqueFunction(function=rviz, condition=IfCondition(LaunchConfiguration("rviz")))]
     )

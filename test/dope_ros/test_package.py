@@ -83,6 +83,16 @@ def test_launch_file_structure():
     assert "install(PROGRAMS scripts/dope_node DESTINATION lib/${PROJECT_NAME})" in cmake
 
 
+def test_launch_rviz_takes_the_frame_id_as_its_fixed_frame():
+    spec = importlib.util.spec_from_file_location("dope_launch", REPO / "launch" / "dope.launch.py")
+    launch_file = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(launch_file)   # no launch import at module level
+    assert launch_file.rviz_command("c.rviz", "cam_optical") == ["rviz2", "-d", "c.rviz", "-f", "cam_optical"]
+    assert launch_file.rviz_command("c.rviz", "") == ["rviz2", "-d", "c.rviz"]
+    arguments, node_parameters, _ = launch_arguments()
+    assert arguments["rviz"][0] == "false" and "frame_id" in node_parameters   # the node's outputs use it too
+
+
 def test_launch_command_passes_arguments():
     cmd = launch_command(backend="experts", device="cpu", namespace="ns1", image_topic="/cam/img")
     assert cmd[2:4] == ["--ros-args", "-r"] and "__ns:=/ns1" in cmd
