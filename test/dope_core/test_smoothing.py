@@ -253,4 +253,4 @@ def test_lag_on_a_waving_hand_with_the_real_noise_is_under_one_frame(still_frame
         return shifts[int(np.argmin([np.sum((x[keep] - np.stack([np.interp(t[keep] - d, t, truth[:, k])
                                                                  for k in range(3)], axis=1)) ** 2) for d in shifts]))]
     lag_frames = (best_shift(out) - best_shift(measured)) * 30
-    assert 0.0 < lag_frames <= 1.0
+    assert 0.0 < lag_frames <= 1.0, lag_frames
