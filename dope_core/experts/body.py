@@ -43,15 +43,25 @@ __all__ = ["BodyExpert", "BodyLandmarks", "body_landmarks_in", "inside", "needs_
            "same_region"]
 
 
-def same_pose(a: PartPose, b: PartPose, *, fraction: float = 0.1) -> bool:
+def same_pose(a: PartPose, b: PartPose, *, fraction: float = 0.1, min_confidence: float = 0.5,
+              min_joints: int = 4) -> bool:
     """Two bodies that are one person posed twice: the median distance between their
-    13 joints (2D, pixels) is under ``fraction`` of the taller box's height.
+    joints (2D, pixels) is under ``fraction`` of the taller box's height.
 
-    Box overlap misses such duplicates when one pass spreads the arms and the other
-    does not (a narrow box inside a wide one); the median ignores the arms.
+    The median runs over the joints both bodies see (confidence at least
+    ``min_confidence`` in both) when there are at least ``min_joints`` of them, else over
+    all 13. Box overlap misses such duplicates when one pass spreads the arms and the
+    other does not (a narrow box inside a wide one); the median ignores the arms. Joints
+    outside the image (a person cut at the hips) are guesses that two passes make
+    differently: over all 13 joints, two passes of one half-visible person differ by
+    their guessed legs more than two neighbours do.
     """
     height = max(a.box[3] - a.box[1], b.box[3] - b.box[1])
-    return bool(np.median(np.linalg.norm(a.keypoints_2d - b.keypoints_2d, axis=1)) < fraction * height)
+    distances = np.linalg.norm(a.keypoints_2d - b.keypoints_2d, axis=1)
+    seen = (a.confidence >= min_confidence) & (b.confidence >= min_confidence)
+    if int(seen.sum()) >= min_joints:
+        distances = distances[seen]
+    return bool(np.median(distances) < fraction * height)
 
 
 def same_region(a: RotatedRect, b: RotatedRect, *, offset: float = 0.08, ratio: float = 1.5) -> bool:

@@ -39,3 +39,24 @@ def test_dedupe_keeps_the_best_of_overlapping_or_alike_items():
     scores = [0.5, 0.9, 0.7, 0.8]
     assert dedupe(items, boxes, scores, 0.5) == ["b", "d", "c"]             # a overlaps b (IoU 0.82)
     assert dedupe(items, boxes, scores, 0.5, same=lambda x, y: {x, y} == {"c", "d"}) == ["b", "d"]
+
+
+def test_two_passes_of_a_person_cut_at_the_hips_are_one_person():
+    """Numbers from two passes over Zidane in images/packages/zidane.jpg (1280x720): the
+    upper body agrees, the legs below the image are guessed 250-360 px apart."""
+    a = np.array([[832, 1225], [977, 1202], [858, 989], [983, 976], [839, 717], [989, 725], [963, 463],
+                  [1093, 550], [749, 487], [1072, 546], [816, 293], [1049, 346], [1003, 90]], float)
+    b = np.array([[827, 862], [917, 855], [853, 740], [949, 728], [837, 579], [925, 588], [965, 469],
+                  [1022, 415], [815, 470], [1005, 462], [846, 313], [1014, 330], [1003, 80]], float)
+    conf_a = np.array([1, 1, 54, 37, 100, 99, 100, 73, 100, 47, 100, 100, 100]) / 100
+    conf_b = np.array([29, 26, 46, 30, 100, 100, 98, 48, 99, 20, 100, 99, 100]) / 100
+    pa, pb = _body(a), _body(b)
+    pa.confidence, pb.confidence = conf_a, conf_b
+    assert same_pose(pa, pb) and same_pose(pb, pa)          # median over the 7 joints both see: 36 px < 122 px
+    pa.confidence = pb.confidence = np.ones(13)
+    assert not same_pose(pa, pb)                            # over all 13 (legs included): 135 px
+    # a neighbour seen as well: 30 % of the height to the side is another person
+    shifted = _body(a + [0.3 * 1216, 0])
+    shifted.confidence = conf_a
+    pa.confidence = conf_a
+    assert not same_pose(pa, shifted)
