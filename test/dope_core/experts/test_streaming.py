@@ -7,6 +7,9 @@ the sports2d clip (two people walking) cut into another real video.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -140,6 +143,32 @@ def test_the_person_scan_finds_a_newcomer_between_searches(experts, portrait):
         seen.append([p for p in out.people if _head(p)[0] > 900])
     assert seen[-1] and all(p.track_id not in first for p in seen[-1])
     assert any(not s for s in seen[:1])                    # not there at once: found by the scan
+
+
+def test_a_face_not_found_where_the_body_puts_it_is_sought_again_after_a_wait(experts, portrait):
+    # The face landmark model finds nothing (as for a person turned away): counted passes, serial (1 thread).
+    faceless = copy.copy(experts)
+    faceless.face = copy.copy(experts.face)
+    calls = []
+
+    def no_face(image, rect):
+        calls.append(rect)
+        return dataclasses.replace(experts.face.landmarks_in(image, rect), score=0.0)
+
+    faceless.face.landmarks_in = no_face
+    frames = _pan(portrait, 9)
+    counts = {}
+    for retry in (1, 4):
+        stream = StreamingExpertsEstimator(faceless, schedule=DetectionSchedule(every_frames=0, every_s=0),
+                                           num_threads=1, face_retry_frames=retry)
+        stream(frames[0])                                   # the search (its face passes not counted)
+        calls.clear()
+        out = [stream(f) for f in frames[1:]]
+        assert all(r.people and r.people[0].face is None for r in out) and stream.searches == 1
+        counts[retry] = len(calls)
+    assert counts == {1: 8, 4: 2}                           # every frame, or frames 1 and 5 of the 8 followed
+    with pytest.raises(ValueError, match="face_retry_frames"):
+        StreamingExpertsEstimator(experts, face_retry_frames=0)
 
 
 def test_reset_starts_a_new_stream(experts, portrait):
