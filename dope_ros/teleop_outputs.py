@@ -110,7 +110,9 @@ class TeleopOutputs:
         return self.pipeline(poses, stamp_s)
 
     def publish(self, poses: WholeBodyPoses, header: Header, *, camera_info_valid: bool) -> None:
-        """``~/operator`` and TF for one image."""
-        self._operator_pub.publish(poses_to_msg(self.operator.only(poses), header, camera_info_valid=camera_info_valid))
+        """``~/operator`` (built only while it has a subscriber) and TF for one image."""
+        if self._operator_pub.get_subscription_count() > 0:
+            self._operator_pub.publish(poses_to_msg(self.operator.only(poses), header,
+                                                    camera_info_valid=camera_info_valid))
         if self._tf is not None:
             self._tf.send(part_transforms(poses, header, prefix=self._prefix))
