@@ -12,12 +12,16 @@ the COCO / COCO-WholeBody (same images and bodies as COCO) / CrowdPose / OCHuman
 PoseTrack18 samples (:func:`dope_core.evaluation.score_multi_person`), and ms per
 image on the multi-person photos of ``../shared/data/images``, for several experts
 configurations side by side in one run (each image goes through every
-configuration in turn, so machine load hits them alike).
+configuration in turn, so machine load hits them alike). The configuration name
+``yolo-alone`` (``yolo-alone@SIZE``: input side SIZE pixels, default 640) is the optional
+YOLO11n-pose detector by itself (its own 2D bodies, no hands, faces or 3D; needs
+``scripts/setup_env.sh --with yolo``).
 
 Examples::
 
     .venv/bin/python benchmarks/eval_accuracy.py
     .venv/bin/python benchmarks/eval_accuracy.py --multi-person --configs legacy default thorough
+    .venv/bin/python benchmarks/eval_accuracy.py --multi-person --configs yolo-alone yolo-alone@1280 config/experts_yolo.yaml default
     .venv/bin/python benchmarks/eval_accuracy.py --datasets h36m rhd --json out/acc.json
     .venv/bin/python benchmarks/eval_accuracy.py --backend network --checkpoint DOPE_v1_0_0.pth.tgz --device cuda
 """
@@ -45,9 +49,13 @@ from dope_core.estimator import BACKENDS, build_estimator  # noqa: E402
 from dope_core.datasets.multi_person import MULTI_PERSON_SETS, load_multi_person  # noqa: E402
 from dope_core.evaluation import (MultiPersonSettings, PersonScore, evaluate, multi_person_metrics,  # noqa: E402
                                   score_multi_person)
-from dope_core.experts.config import PRESETS, ExpertsConfig, experts_config_from_dict, load_experts_config  # noqa: E402
+from dope_core.experts.config import (PRESETS, ExpertsConfig, ExpertsConfigError,  # noqa: E402
+                                      experts_config_from_dict, load_experts_config)
+from dope_core.experts.extras import missing_extra  # noqa: E402
+from dope_core.fusion import assemble  # noqa: E402
 from dope_core.image_io import list_inputs, read_image  # noqa: E402
 from dope_core.keypoints import Part  # noqa: E402
+from dope_core.structures import WholeBodyPoses  # noqa: E402
 
 DEFAULT_ROOT = REPO_ROOT.parent / "shared" / "data" / "annotated"
 DEFAULT_PHOTOS = [REPO_ROOT.parent / "shared" / "data" / "images" / d for d in ("multihmr", "alphapose", "coco_val2014")]
@@ -87,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     mp.add_argument("--multi-person", action="store_true",
                     help="score multi-person body recall / PCK and time per photo for several experts configurations")
     mp.add_argument("--configs", nargs="+", default=["legacy", "default"], metavar="NAME_OR_YAML",
-                    help=f"experts presets ({', '.join(PRESETS)}) or YAML files with an 'experts' section")
+                    help=f"experts presets ({', '.join(PRESETS)}), YAML files with an 'experts' section, or "
+                         f"{DETECTOR_ALONE!r} or {DETECTOR_ALONE}@SIZE (the optional YOLO detector by itself, input "
+                         "side SIZE pixels, default 640)")
     mp.add_argument("--photos", type=Path, nargs="*", default=DEFAULT_PHOTOS,
                     help="folders of multi-person photos to time (ms per image)")
     mp.add_argument("--threads", type=int, default=2, help="LiteRT CPU threads per model")
@@ -131,16 +141,48 @@ def format_table_with(header: list[str], rows: list[list[str]], *, markdown: boo
     return "\n".join([fmt.format(*header)] + [fmt.format(*r) for r in rows])
 
 
-def experts_config(name: str) -> ExpertsConfig:
-    """A preset by name, else the ``experts`` section of a YAML file."""
+DETECTOR_ALONE = "yolo-alone"
+"""The configuration name of the optional YOLO detector by itself (``yolo-alone@SIZE``: input side SIZE)."""
+
+
+class DetectorAlone:
+    """The optional YOLO11n-pose detector by itself, as an estimator: its 2D bodies only (threshold 0.25)."""
+
+    name = DETECTOR_ALONE
+
+    def __init__(self, image_size: int = 640) -> None:
+        from dope_core.experts.yolo import YoloPoseDetector
+
+        self.detector = YoloPoseDetector(image_size=image_size)
+
+    def __call__(self, image) -> WholeBodyPoses:
+        h, w = image.shape[:2]
+        return assemble(self.detector.bodies(image), [], [], image_size=(w, h), backend=self.name)
+
+
+def experts_config(name: str) -> ExpertsConfig | int:
+    """A preset by name, the input side (pixels) for :data:`DETECTOR_ALONE`, else the ``experts`` section of a YAML file.
+
+    Raises:
+        ExpertsConfigError: unknown preset, unreadable file, or an expert (or extra) not installed.
+    """
+    if name.split("@")[0] == DETECTOR_ALONE:
+        missing = missing_extra("yolo", what=f"configuration {name!r}")
+        if missing:
+            raise ExpertsConfigError(missing)
+        size = name.partition("@")[2] or "640"
+        if not size.isdigit():
+            raise ExpertsConfigError(f"bad configuration {name!r}: expected {DETECTOR_ALONE}@SIZE, SIZE in pixels")
+        return int(size)
     return experts_config_from_dict({"preset": name}) if name in PRESETS else load_experts_config(name)
 
 
-def run_multi_person(configs: dict[str, ExpertsConfig], data_root: Path, photos: Sequence[Path], *,
+def run_multi_person(configs: dict[str, ExpertsConfig | int], data_root: Path, photos: Sequence[Path], *,
                      threads: int = 2, quiet: bool = False) -> dict[str, dict[str, float]]:
     """Recall, recall-aware PCK and ms per image of each experts configuration, side by side.
 
-    Every annotated image and then every photo goes through each configuration in turn.
+    Every annotated image and then every photo goes through each configuration in turn
+    (an ``int``: :class:`DetectorAlone` with that input side).
     Returns ``{config: metrics}`` (:func:`dope_core.evaluation.multi_person_metrics`
     plus ``ms_annotated`` and ``ms_photos``, the mean estimator wall time per image, and
     ``ms_annotated_cpu`` and ``ms_photos_cpu``, its CPU time (all threads): steadier than
@@ -148,7 +190,8 @@ def run_multi_person(configs: dict[str, ExpertsConfig], data_root: Path, photos:
     """
     from dope_core.experts.ensemble import ExpertsEstimator
 
-    estimators = {name: ExpertsEstimator(config=cfg, num_threads=threads) for name, cfg in configs.items()}
+    estimators = {name: DetectorAlone(cfg) if isinstance(cfg, int) else ExpertsEstimator(config=cfg, num_threads=threads)
+                  for name, cfg in configs.items()}
     samples = [s for name in MULTI_PERSON_SETS for s in load_multi_person(name, data_root)]
     scores: dict[str, list[PersonScore]] = {name: [] for name in estimators}
     per_set: dict[tuple[str, str], list[PersonScore]] = {}
@@ -215,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(format_multi_person(results, markdown=args.markdown))
         if args.json is not None:
             args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps({"configs": {n: c.to_dict() for n, c in configs.items()},
+            args.json.write_text(json.dumps({"configs": {n: n if isinstance(c, int) else c.to_dict() for n, c in configs.items()},
                                              "results": results}, indent=1, sort_keys=True))
         return 0
     try:

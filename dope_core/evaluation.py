@@ -289,12 +289,17 @@ class PersonScore:
         found: a predicted body was matched to the person.
         correct: limb joints within ``pck_threshold`` torso diameters (0 when missed).
         labelled: labelled limb joints (the PCK denominator; 0 when the torso diameter is unknown).
+        joints_correct: ``(13,)`` bool, which joints of :data:`~dope_core.keypoints.BODY_JOINTS` count
+            as right (``correct`` of them; all false when missed).
+        joints_labelled: ``(13,)`` bool, which count in ``labelled``.
     """
 
     large: bool
     found: bool
     correct: int
     labelled: int
+    joints_correct: np.ndarray = field(default_factory=lambda: np.zeros(len(BODY_JOINTS), bool))
+    joints_labelled: np.ndarray = field(default_factory=lambda: np.zeros(len(BODY_JOINTS), bool))
 
 
 def score_multi_person(gts: Sequence[GroundTruthInstance], bodies: Sequence[PartPose],
@@ -320,12 +325,13 @@ def score_multi_person(gts: Sequence[GroundTruthInstance], bodies: Sequence[Part
         w, h = gt.box[2] - gt.box[0], gt.box[3] - gt.box[1]
         torso = torso_size(gt.keypoints_2d, gt.visible)
         labelled = int(vis.sum()) if np.isfinite(torso) and torso > 0 else 0
-        correct = 0
+        right = np.zeros(len(vis), bool)
         if g in matches and labelled:
-            correct = int(pck_correct(bodies[matches[g]].keypoints_2d, gt.keypoints_2d, vis, torso,
-                                      settings.pck_threshold).sum())
+            right[vis] = pck_correct(bodies[matches[g]].keypoints_2d, gt.keypoints_2d, vis, torso,
+                                     settings.pck_threshold)
         out.append(PersonScore(large=bool(min(w, h) >= settings.large_side), found=g in matches,
-                               correct=correct, labelled=labelled))
+                               correct=int(right.sum()), labelled=labelled, joints_correct=right,
+                               joints_labelled=vis if labelled else np.zeros(len(vis), bool)))
     return out
 
 

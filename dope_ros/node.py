@@ -56,7 +56,7 @@ from dope_core.depth import DepthSettings, fix_distances
 from dope_core.draw import draw_poses
 from dope_core.estimator import build_estimator
 from dope_core.experts.streaming import DetectionSchedule
-from dope_core.experts.config import load_experts_config
+from dope_core.experts.config import ExpertsConfig, load_experts_config
 from dope_core.image_encoding import ImageDecodeError, decode_compressed, decode_raw, encode_raw
 from dope_core.image_header import ImageLimits
 from dope_core.keypoints import Part
@@ -101,8 +101,8 @@ class DopeNode(Node):
                               transport=self._transport, image_topic=get("image_topic"),
                               camera_info_topic=get("camera_info_topic"))
         parts = [Part(p) for p in get("parts")]
-        experts = (load_experts_config(get("experts_config") or None).replace(
-            person_detectors=tuple(get("person_detectors"))) if get("backend") == "experts" else None)
+        experts = (experts_config(get("experts_config"), get("person_detectors"))
+                   if get("backend") == "experts" else None)
         self._tracker = (PersonTracker(iou_threshold=get("track_iou_threshold"), timeout_s=get("track_timeout_s"),
                                        predict_s=min(get("track_predict_s"), get("track_timeout_s")))
                          if get("track_people") else None)
@@ -398,6 +398,15 @@ class DopeNode(Node):
         if hasattr(self._estimator, "close"):   # the streaming experts' landmark threads
             self._estimator.close()
         self.destroy_node()
+
+
+def experts_config(path: str, person_detectors: list[str]) -> ExpertsConfig:
+    """The experts configuration of the parameters ``experts_config`` (a YAML file, empty for the
+    defaults) and ``person_detectors``, which overrides the file's unless left at its default."""
+    config = load_experts_config(path or None)
+    if path and list(person_detectors) == PARAMETERS["person_detectors"].default:
+        return config
+    return config.replace(person_detectors=tuple(person_detectors))
 
 
 def main(args: Optional[list[str]] = None) -> int:

@@ -57,8 +57,9 @@ PARAMETERS: dict[str, Param] = {
     "parts": Param(["body", "hand", "face"], "Parts to estimate, any of 'body', 'hand', 'face'."),
     "experts_config": Param("", "Experts backend: YAML file whose 'experts' section chooses the person detectors "
                             "and part experts (config/experts.yaml); empty: the defaults."),
-    "person_detectors": Param(["blazepose", "faces"], "Experts backend: person proposal sources (overrides "
-                              "experts_config); unknown or uninstalled ones stop the node with exit code 2."),
+    "person_detectors": Param(["blazepose", "faces"], "Experts backend: person proposal sources (blazepose, "
+                              "faces; yolo with the opt-in AGPL-3.0 extra); overrides experts_config unless left "
+                              "at this default; unknown or uninstalled ones stop the node with exit code 2."),
     "body_score_threshold": Param(0.3, "Minimum body detection score to publish.", (0.0, 1.0), False),
     "hand_score_threshold": Param(0.3, "Minimum hand detection score to publish.", (0.0, 1.0), False),
     "face_score_threshold": Param(0.3, "Minimum face detection score to publish.", (0.0, 1.0), False),

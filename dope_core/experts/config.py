@@ -10,13 +10,18 @@ Example (every key optional; these are the defaults)::
       recrop: false                          # landmark model again on its own aligned region
       max_people: 20                         # landmark passes per image (re-crops included)
       max_candidates: 100                    # merged proposals considered per image (logged when capped)
+      source_joints: []                      # body joints whose 2D comes from a source's own keypoints (yolo)
+      yolo_image_size: 1280                  # pixels, the YOLO detector's input side (when yolo is named)
+      yolo_score: 0.25                       # YOLO proposal threshold (in place of detector_score)
       body: blazepose                        # see BODY_EXPERTS
       hand: mediapipe                        # see HAND_EXPERTS
       face: mediapipe                        # see FACE_EXPERTS
 
 :data:`PRESETS` names whole configurations (``default``, ``thorough`` and
-``legacy``, the body pass before person proposals, kept to measure against). An unknown name or key, or an
-expert whose package is not installed, raises :class:`ExpertsConfigError` with one
+``legacy``, the body pass before person proposals, kept to measure against); the opt-in YOLO
+detector has a file instead (``config/experts_yolo.yaml``: a preset would need the extra to
+import this module). An unknown name or key, or an expert whose package (or opt-in extra) is
+not installed, raises :class:`ExpertsConfigError` with one
 line that says what to change; the command line and the node turn it into exit code 2.
 """
 
@@ -28,11 +33,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
+from dope_core.experts.extras import missing_extra
+from dope_core.keypoints import BODY_JOINTS
+
 PERSON_DETECTORS: dict[str, str] = {
     "blazepose": "BlazePose's person detector (keys on faces and upper bodies) on the whole image and tiles",
     "faces": "regions below the faces that no body claimed (needs the face part)",
+    "yolo": "YOLO11n-pose (boxes and 17 keypoints; opt-in extra, AGPL-3.0: scripts/setup_env.sh --with yolo)",
 }
-"""Person proposal sources of the default (permissive) install."""
+"""Person proposal sources; all but those of :data:`OPTIONAL_DETECTORS` are in the default (permissive) install."""
+
+OPTIONAL_DETECTORS: dict[str, str] = {"yolo": "yolo"}
+"""Person detectors that need an opt-in extra (:mod:`dope_core.experts.extras`): detector -> extra."""
 
 BODY_EXPERTS: dict[str, str] = {"blazepose": "BlazePose full landmark model (33 landmarks, 2D + 3D)"}
 HAND_EXPERTS: dict[str, str] = {"mediapipe": "BlazePalm detector + MediaPipe hand landmark model (21 joints, 2D + 3D)"}
@@ -54,6 +66,9 @@ class ExpertsConfig:
     recrop: bool = False
     max_people: int = 20
     max_candidates: int = 100
+    source_joints: tuple[str, ...] = ()
+    yolo_image_size: int = 1280
+    yolo_score: float = 0.25
     body: str = "blazepose"
     hand: str = "mediapipe"
     face: str = "mediapipe"
@@ -61,6 +76,7 @@ class ExpertsConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "person_detectors", tuple(self.person_detectors))
         object.__setattr__(self, "tile_fractions", tuple(float(f) for f in self.tile_fractions))
+        object.__setattr__(self, "source_joints", tuple(self.source_joints))
         self.validate()
 
     def validate(self) -> None:
@@ -71,11 +87,23 @@ class ExpertsConfig:
         for name in self.person_detectors:
             if name not in PERSON_DETECTORS:
                 raise ExpertsConfigError(f"unknown person detector {name!r}; choose from {', '.join(PERSON_DETECTORS)}")
+            if name in OPTIONAL_DETECTORS:
+                missing = missing_extra(OPTIONAL_DETECTORS[name], what=f"person detector {name!r}")
+                if missing:
+                    raise ExpertsConfigError(missing)
+        unknown = [j for j in self.source_joints if j not in BODY_JOINTS]
+        if unknown:
+            raise ExpertsConfigError(f"unknown body joint(s) {', '.join(map(repr, unknown))} in experts.source_joints; "
+                                     f"choose from {', '.join(BODY_JOINTS)}")
         for key, known in (("body", BODY_EXPERTS), ("hand", HAND_EXPERTS), ("face", FACE_EXPERTS)):
             if getattr(self, key) not in known:
                 raise ExpertsConfigError(f"unknown {key} expert {getattr(self, key)!r}; choose from {', '.join(known)}")
         if any(not 0 < f <= 1 for f in self.tile_fractions):
             raise ExpertsConfigError(f"experts.tile_fractions must lie in (0, 1], got {list(self.tile_fractions)}")
+        if not 0 <= self.yolo_score <= 1:
+            raise ExpertsConfigError(f"experts.yolo_score must lie in [0, 1], got {self.yolo_score}")
+        if not 32 <= int(self.yolo_image_size) <= 4096:
+            raise ExpertsConfigError(f"experts.yolo_image_size must lie in [32, 4096] pixels, got {self.yolo_image_size}")
         if not 0 <= self.detector_score <= 1:
             raise ExpertsConfigError(f"experts.detector_score must lie in [0, 1], got {self.detector_score}")
         for key in ("max_people", "max_candidates"):
@@ -124,7 +152,7 @@ def experts_config_from_dict(section: Mapping[str, Any] | None, *, base: Experts
     unknown = sorted(set(section) - names)
     if unknown:
         raise ExpertsConfigError(f"unknown experts option(s) {', '.join(unknown)}; known: preset, {', '.join(sorted(names))}")
-    for key in ("person_detectors", "tile_fractions"):
+    for key in ("person_detectors", "tile_fractions", "source_joints"):
         if key in section:
             value = section[key]
             section[key] = tuple(value) if isinstance(value, (list, tuple)) else (value,)

@@ -127,6 +127,17 @@ def claims_face(body: PartPose, face: PartPose, *, min_size_ratio: float = 2.0) 
     return bool(assign_faces([body], [face])) and side(body.box) >= min_size_ratio * side(face.box)
 
 
+def person_sources(config: ExpertsConfig) -> tuple:
+    """The whole-image proposal sources of ``config`` besides BlazePose's detector (built in
+    :class:`~dope_core.experts.body.BodyExpert`) and the face regions (run here): the optional
+    YOLO detector when named (imported only then: it needs the ``yolo`` extra)."""
+    if "yolo" not in config.person_detectors:
+        return ()
+    from dope_core.experts.yolo import YoloPoseDetector
+
+    return (YoloPoseDetector(image_size=config.yolo_image_size, score=config.yolo_score),)
+
+
 class ExpertsEstimator:
     """Whole-body estimator made of the three part experts (CPU, LiteRT).
 
@@ -158,6 +169,8 @@ class ExpertsEstimator:
                                min_tile_side=cfg.min_tile_side, detector_score=cfg.detector_score,
                                max_people=cfg.max_people, max_candidates=cfg.max_candidates, recrop=cfg.recrop,
                                detector_whole_image="blazepose" in cfg.person_detectors,
+                               sources=person_sources(cfg),
+                               source_joints=[BODY_JOINTS.index(j) for j in cfg.source_joints],
                                ) if Part.BODY in self.parts or len(self.parts) < 3 else None
         self.hand = HandExpert(mirrored=mirrored, **kw) if Part.HAND in self.parts else None
         self.face = FaceExpert(**kw) if Part.FACE in self.parts else None

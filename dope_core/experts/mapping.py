@@ -8,6 +8,8 @@
   ``ear_mid`` and ``head_size = max(|ear_l - ear_r|, 1.5 * |nose - ear_mid|)``
   (the second term covers profile views, where the ears overlap). The same
   construction applies to 2D (pixels) and 3D (metres).
+* Body from COCO's 17 keypoints (the optional YOLO detector): the same twelve joints
+  (``COCO_TO_BODY13``) and the same head top construction from its ears, nose and shoulders.
 * Hand: the hand landmark model's 21 joints are already in DOPE's order (wrist,
   then thumb, index, middle, ring, little from the palm outwards): identity.
 * Face: the 468-point face mesh to the 84 landmarks. The 33 contour points are
@@ -25,8 +27,12 @@ from dope_core.keypoints import FACE_CONTOUR_POINTS
 BLAZEPOSE_TO_BODY13 = (28, 27, 26, 25, 24, 23, 16, 15, 14, 13, 12, 11)
 """BlazePose landmark index of the body joints 0..11 (the head top is constructed)."""
 
+COCO_TO_BODY13 = (16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5)
+"""COCO keypoint index of the body joints 0..11 (COCO has no head top)."""
+
 HEAD_TOP_FACTOR = 0.85
 _NOSE, _LEFT_EAR, _RIGHT_EAR, _LEFT_SHOULDER, _RIGHT_SHOULDER = 0, 7, 8, 11, 12
+_COCO_NOSE, _COCO_LEFT_EAR, _COCO_RIGHT_EAR, _COCO_LEFT_SHOULDER, _COCO_RIGHT_SHOULDER = 0, 3, 4, 5, 6
 
 MESH_JAW = (127, 234, 93, 132, 58, 172, 136, 150, 149, 176, 148, 152,
             377, 400, 378, 379, 365, 397, 288, 361, 323, 454, 356)
@@ -52,14 +58,27 @@ def body_from_blazepose(points: np.ndarray) -> np.ndarray:
     """``(33, D)`` BlazePose landmarks (D = 2 or 3) to the ``(13, D)`` body joints."""
     out = np.empty((13, points.shape[1]))
     out[:12] = points[list(BLAZEPOSE_TO_BODY13)]
-    ear_mid = (points[_LEFT_EAR] + points[_RIGHT_EAR]) / 2
-    shoulder_mid = (points[_LEFT_SHOULDER] + points[_RIGHT_SHOULDER]) / 2
-    up = ear_mid - shoulder_mid
-    up = up / max(np.linalg.norm(up), 1e-9)
-    head_size = max(np.linalg.norm(points[_LEFT_EAR] - points[_RIGHT_EAR]),
-                    1.5 * np.linalg.norm(points[_NOSE] - ear_mid))
-    out[12] = ear_mid + up * HEAD_TOP_FACTOR * head_size
+    out[12] = head_top(points[[_NOSE, _LEFT_EAR, _RIGHT_EAR, _LEFT_SHOULDER, _RIGHT_SHOULDER]])
     return out
+
+
+def body_from_coco(points: np.ndarray) -> np.ndarray:
+    """``(17, D)`` COCO keypoints (D = 2 or 3) to the ``(13, D)`` body joints."""
+    out = np.empty((13, points.shape[1]))
+    out[:12] = points[list(COCO_TO_BODY13)]
+    out[12] = head_top(points[[_COCO_NOSE, _COCO_LEFT_EAR, _COCO_RIGHT_EAR, _COCO_LEFT_SHOULDER, _COCO_RIGHT_SHOULDER]])
+    return out
+
+
+def head_top(points: np.ndarray) -> np.ndarray:
+    """The constructed head top (module docstring) from ``(5, D)`` points: nose, left ear, right ear,
+    left shoulder, right shoulder."""
+    nose, left_ear, right_ear, left_shoulder, right_shoulder = points
+    ear_mid = (left_ear + right_ear) / 2
+    up = ear_mid - (left_shoulder + right_shoulder) / 2
+    up = up / max(np.linalg.norm(up), 1e-9)
+    head_size = max(np.linalg.norm(left_ear - right_ear), 1.5 * np.linalg.norm(nose - ear_mid))
+    return ear_mid + up * HEAD_TOP_FACTOR * head_size
 
 
 def body_confidence_from_blazepose(visibility: np.ndarray) -> np.ndarray:

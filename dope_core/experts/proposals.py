@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 ROI_SCALE = 1.25
 """BlazePose's region of interest: the alignment circle's square, scaled by this."""
 
+KEYPOINT_SCORE = 0.5
+"""A source's keypoint counts (alignment points, joints taken from it) from this confidence."""
+
 
 @dataclass
 class Proposal:
@@ -36,12 +39,15 @@ class Proposal:
         source: name of the source that proposed it.
         alignment: ``(2, 2)`` pixels, the middle of the hips and the scale point
             (BlazePose's alignment points), or ``None`` when the source gives a box only.
+        keypoints: ``(13, 3)`` the source's own body joints (DOPE's order; ``x, y`` pixels and
+            a confidence in [0, 1]), or ``None`` when it gives none (the optional YOLO detector does).
     """
 
     box: np.ndarray
     score: float
     source: str
     alignment: Optional[np.ndarray] = None
+    keypoints: Optional[np.ndarray] = None
 
     def roi(self) -> Optional[RotatedRect]:
         """The landmark model's region for this proposal (``None`` when degenerate).
@@ -124,7 +130,8 @@ def merge_proposals(proposals: Sequence[Proposal], *, iou: float = 0.5, max_cand
     """One proposal per place: best first, dropping any whose box overlaps a kept one above ``iou``.
 
     Between a proposal with alignment points and one without at the same place, the
-    aligned one is kept (its region is better) with the higher of the two scores.
+    aligned one is kept (its region is better) with the higher of the two scores; keypoints
+    of a dropped proposal pass to the kept one when it has none.
     At most ``max_candidates`` are kept; more are dropped with a log line (a crowd or
     a texture can give hundreds).
     """
@@ -135,8 +142,12 @@ def merge_proposals(proposals: Sequence[Proposal], *, iou: float = 0.5, max_cand
             overlap = box_iou(np.asarray(p.box, dtype=np.float64)[None], np.stack([k.box for k in kept]))[0]
             best = int(np.argmax(overlap))
             if overlap[best] > iou:
-                if kept[best].alignment is None and p.alignment is not None:
-                    kept[best] = Proposal(p.box, kept[best].score, p.source, p.alignment)
+                k = kept[best]
+                if k.alignment is None and p.alignment is not None:
+                    k = Proposal(p.box, k.score, p.source, p.alignment, k.keypoints)
+                if k.keypoints is None and p.keypoints is not None:
+                    k = Proposal(k.box, k.score, k.source, k.alignment, p.keypoints)
+                kept[best] = k
                 continue
         kept.append(p)
     if len(kept) > max_candidates:

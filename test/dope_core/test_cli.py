@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -11,6 +12,8 @@ import pytest
 
 from dope_core.cli import build_parser, main
 from dope_core.structures import WholeBodyPoses
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()
@@ -70,6 +73,22 @@ def test_unknown_person_detector_is_one_line_and_exit_2(tmp_path):
         assert run.returncode == 2, run.stderr
         assert len(run.stderr.strip().splitlines()) == 1 and "Traceback" not in run.stderr
         assert "yolo9000" in run.stderr or "openpose" in run.stderr
+
+
+HIDE_YOLO = "import runpy, sys; sys.modules['ultralytics'] = None; sys.argv = sys.argv[1:]; "
+"""Runs the script or module that follows as if the optional yolo extra were not installed."""
+
+
+@pytest.mark.timeout(120)
+def test_uninstalled_extra_is_one_line_and_exit_2(tmp_path):
+    """A configuration naming the opt-in YOLO detector where the extra is absent: one line, exit code 2."""
+    code = HIDE_YOLO + "runpy.run_module('dope_core.cli', run_name='__main__')"
+    run = subprocess.run([sys.executable, "-c", code, "dope", str(tmp_path), "-o", str(tmp_path / "o"),
+                          "--experts-config", str(REPO / "config" / "experts_yolo.yaml")],
+                         capture_output=True, text=True, timeout=100)
+    assert run.returncode == 2, run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1 and "Traceback" not in run.stderr
+    assert "needs the optional 'yolo' extra" in run.stderr and "setup_env.sh --with yolo" in run.stderr
 
 
 def test_help_explains_every_option():

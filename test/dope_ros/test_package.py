@@ -126,6 +126,15 @@ def test_unknown_person_detector_exits_with_one_line():
     assert "Traceback" not in out.stderr
 
 
+def test_uninstalled_extra_exits_with_one_line():
+    """experts_config naming the opt-in YOLO detector, the extra hidden: exit code 2, one line, no traceback."""
+    cmd = launch_command() + ["-p", f"experts_config:={REPO / 'config' / 'experts_yolo.yaml'}"]
+    hide = "import runpy, sys; sys.modules['ultralytics'] = None; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+    out = subprocess.run([cmd[0], "-c", hide, *cmd[1:]], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert out.returncode == 2 and "needs the optional 'yolo' extra" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
 def test_package_manifest():
     root = ET.parse(REPO / "package.xml").getroot()
     assert root.get("format") == "3" and root.findtext("name") == "dope_ros"

@@ -60,3 +60,21 @@ def test_two_passes_of_a_person_cut_at_the_hips_are_one_person():
     shifted.confidence = conf_a
     pa.confidence = conf_a
     assert not same_pose(pa, shifted)
+
+
+def test_source_joints_replace_only_confident_joints_of_the_same_person():
+    from dope_core.experts.body import BodyLandmarks, source_agrees, with_source_joints
+
+    kp = np.c_[np.full(13, 100.0), np.linspace(0, 200, 13)]
+    body = BodyLandmarks(pose=_body(kp), landmarks_2d=np.zeros((33, 2)), visibility=np.ones(33))
+    source = np.c_[kp + [5, 0], np.full(13, 0.9)]                         # the same person, 5 px off
+    source[_ARMS[0], 2] = 0.2                                             # right wrist: not confident
+    out = with_source_joints(body, source, _ARMS)
+    assert np.allclose(out.pose.keypoints_2d[_ARMS[1:]], source[_ARMS[1:], :2])
+    assert np.allclose(out.pose.keypoints_2d[_ARMS[0]], kp[_ARMS[0]])      # kept: the source is unsure
+    untouched = [j for j in range(13) if j not in _ARMS[1:]]
+    assert np.allclose(out.pose.keypoints_2d[untouched], kp[untouched]) and out.pose.keypoints_3d is body.pose.keypoints_3d
+    assert np.isclose(out.pose.confidence[_ARMS[1]], 0.9)
+    neighbour = np.c_[kp + [60, 0], np.full(13, 0.9)]                    # 60 px > 0.2 * 200 px: someone else
+    assert not source_agrees(body.pose, neighbour) and with_source_joints(body, neighbour, _ARMS) is body
+    assert not source_agrees(body.pose, np.c_[kp, np.full(13, 0.1)])      # nothing confident: no say

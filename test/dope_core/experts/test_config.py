@@ -54,3 +54,20 @@ def test_bad_files_are_one_line_errors(tmp_path):
     bad.write_text("experts: 3\n")
     with pytest.raises(ExpertsConfigError, match="'experts' section"):
         load_experts_config(bad)
+
+
+def test_an_uninstalled_extra_is_one_line_that_says_what_to_install(monkeypatch):
+    import dope_core.experts.extras as extras
+
+    monkeypatch.setitem(extras.EXTRAS, "yolo", extras.Extra("yolo", ("dope_no_such_module",), "AGPL-3.0 (test)"))
+    with pytest.raises(ExpertsConfigError, match=r"person detector 'yolo' needs the optional 'yolo' extra.*"
+                                                 r"scripts/setup_env.sh --with yolo; licence: AGPL-3.0") as e:
+        experts_config_from_dict({"person_detectors": ["yolo", "blazepose"]})
+    assert "\n" not in str(e.value)
+    assert "yolo" not in PRESETS["default"].person_detectors     # the default install never needs it
+
+
+def test_source_joints_are_body_joint_names():
+    assert experts_config_from_dict({"source_joints": "left_knee"}).source_joints == ("left_knee",)
+    with pytest.raises(ExpertsConfigError, match="unknown body joint.*'nose'"):
+        experts_config_from_dict({"source_joints": ["left_knee", "nose"]})

@@ -82,3 +82,12 @@ def test_a_crowd_is_capped_and_logged(caplog):
         bodies = expert.detect(crowd)
     assert 1 <= len(bodies) <= 3
     assert "landmark passes capped at 3" in caplog.text
+
+
+def test_merge_passes_a_sources_keypoints_to_the_kept_proposal():
+    box = np.array([0, 0, 100, 200.0])
+    keypoints = np.c_[np.full(13, 50.0), np.linspace(0, 200, 13), np.full(13, 0.9)]
+    aligned = Proposal(box, 0.95, "blazepose", np.array([[50.0, 100.0], [50.0, 20.0]]))
+    with_points = Proposal(box + 3, 0.7, "yolo", keypoints=keypoints)
+    merged = merge_proposals([with_points, aligned])
+    assert len(merged) == 1 and merged[0].source == "blazepose" and merged[0].keypoints is keypoints

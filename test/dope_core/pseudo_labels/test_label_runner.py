@@ -141,3 +141,17 @@ def test_label_uses_the_configured_experts(tmp_path: Path, monkeypatch, capsys) 
     assert train_main(["label", "--input", str(tmp_path), "--out", str(tmp_path / "o"),
                        "--person-detectors", "nope"]) == 2
     assert "unknown person detector 'nope'" in capsys.readouterr().err
+
+
+def test_label_defaults_never_use_the_optional_detector(tmp_path: Path, monkeypatch) -> None:
+    """The student's pseudo-labels come from the permissive default experts unless a user asks for yolo."""
+    import dope_core.pseudo_labels.runner as runner
+    from dope_core.experts.config import PRESETS
+    from dope_core.train.cli import main as train_main
+
+    seen = {}
+    monkeypatch.setattr(runner, "run_labelling", lambda inputs, out, **kw: seen.update(kw["estimator_kwargs"])
+                        or runner.LabelSummary())
+    assert train_main(["label", "--input", str(tmp_path), "--out", str(tmp_path / "o")]) == 0
+    assert seen["config"] == PRESETS["default"] and "yolo" not in seen["config"].person_detectors
+    assert not seen["config"].source_joints
