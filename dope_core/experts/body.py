@@ -41,7 +41,7 @@ _ALIGN_HIP, _ALIGN_SCALE = 33, 34
 """The landmark model's two auxiliary landmarks (after its 33): body centre, scale point."""
 
 __all__ = ["BodyExpert", "BodyLandmarks", "body_landmarks_in", "inside", "needs_recrop", "region_from_points", "same_pose",
-           "same_region", "source_agrees", "with_source_joints"]
+           "same_region", "source_agrees", "with_source_joints", "body_from_source"]
 
 
 def same_pose(a: PartPose, b: PartPose, *, fraction: float = 0.1, min_confidence: float = 0.5,
@@ -85,6 +85,9 @@ class BodyLandmarks:
             then the point whose distance to it is the body's half extent): the region of
             the next video frame, or of a re-crop, as the person detector's two keypoints give it.
         roi: the region the landmark model ran on.
+        claim: index (in this image's merged proposals) of the proposal with keypoints that
+            vouches for this body (it was made from it or agrees with it), or ``None``: two bodies
+            that different such proposals vouch for are two people, however much they overlap.
     """
 
     pose: PartPose
@@ -92,6 +95,7 @@ class BodyLandmarks:
     visibility: np.ndarray
     roi_points: Optional[np.ndarray] = None
     roi: Optional[RotatedRect] = None
+    claim: Optional[int] = None
 
     def next_roi(self) -> Optional[RotatedRect]:
         """The region the model's own auxiliary landmarks give (BlazePose's re-crop); ``None`` without them."""
@@ -129,12 +133,14 @@ def source_agrees(pose: PartPose, keypoints: np.ndarray, *, min_confidence: floa
     """Whether a landmark pass's body ``pose`` and a proposal source's ``(13, 3)`` ``keypoints``
     (pixels, confidence) are one person: the median 2D distance over the joints the source is
     confident of (at least ``min_confidence``; at least 4 of them) is under ``fraction`` of the
-    body box's height. A landmark pass that locked onto a neighbour does not agree."""
+    larger side of those joints' extent (the source's size of the person: a scattered landmark
+    pass has a large box of its own). A landmark pass that locked onto a neighbour does not agree."""
     sure = keypoints[:, 2] >= min_confidence
     if sure.sum() < 4:
         return False
-    height = max(float(pose.box[3] - pose.box[1]), 1.0)
-    return bool(np.median(np.linalg.norm(pose.keypoints_2d[sure] - keypoints[sure, :2], axis=1)) < fraction * height)
+    lo, hi = keypoints[sure, :2].min(axis=0), keypoints[sure, :2].max(axis=0)
+    size = max(float((hi - lo).max()), 1.0)
+    return bool(np.median(np.linalg.norm(pose.keypoints_2d[sure] - keypoints[sure, :2], axis=1)) < fraction * size)
 
 
 def with_source_joints(body: BodyLandmarks, keypoints: np.ndarray, joints: Sequence[int], *,
@@ -153,6 +159,19 @@ def with_source_joints(body: BodyLandmarks, keypoints: np.ndarray, joints: Seque
     confidence[take] = keypoints[take, 2]
     box = extent(np.concatenate([pose.box.reshape(2, 2), kp2d]))
     return dataclasses.replace(body, pose=dataclasses.replace(pose, keypoints_2d=kp2d, confidence=confidence, box=box))
+
+
+def body_from_source(body: BodyLandmarks, proposal: Proposal) -> BodyLandmarks:
+    """A person that a proposal source with keypoints found and the landmark pass ``body`` in its
+    region did not (too low a presence, or locked onto someone else): the source's 2D joints and
+    confidences (all 13) and score; the 3D (and the native landmarks that guide the hand search)
+    stay those of the pass, the landmark model's guess for that region."""
+    assert proposal.keypoints is not None
+    kp = proposal.keypoints
+    box = extent(np.concatenate([np.asarray(proposal.box, dtype=np.float64).reshape(2, 2), kp[:, :2]]))
+    pose = dataclasses.replace(body.pose, score=proposal.score, box=box, keypoints_2d=kp[:, :2].copy(),
+                               confidence=kp[:, 2].copy())
+    return dataclasses.replace(body, pose=pose)
 
 
 def inside(roi: RotatedRect, box: np.ndarray) -> bool:
@@ -201,7 +220,12 @@ class BodyExpert:
     A confident proposal (``confident_score``) with keypoints vouches for its person: when the
     landmark model's presence is below ``min_score`` but its joints agree with the source's
     (:func:`source_agrees`), the body is kept with the proposal's score (the landmark model's
-    presence is low on people it sees in part, e.g. from the back or occluded).
+    presence is low on people it sees in part, e.g. from the back or occluded). And every
+    proposal with keypoints (which passed its source's own threshold) is a person in the
+    output: when no body found agrees with its keypoints, :func:`body_from_source` makes one
+    from them, scored by the source (with a landmark pass in its region for the 3D, within
+    ``max_people``), whatever ``min_score``. With such a source the expert finds at least the
+    people the source finds.
     """
 
     part = Part.BODY
@@ -267,6 +291,7 @@ class BodyExpert:
         budget = max_people or self.max_people
         found: list[BodyLandmarks] = []
         done: list[RotatedRect] = []
+        passes: dict[int, BodyLandmarks] = {}
         proposals = self.proposals(image, regions=regions, whole_image=whole_image, min_score=min(gate, min_score))
         for i, proposal in enumerate(proposals):
             if budget <= 0:
@@ -287,17 +312,32 @@ class BodyExpert:
                 done.append(again)
                 body = self.landmarks_in(image, again)
                 budget -= 1
+            passes[i] = body
             if body.pose.score < min_score and proposal.keypoints is not None \
                     and proposal.score >= self.confident_score and source_agrees(body.pose, proposal.keypoints):
                 body = dataclasses.replace(body, pose=dataclasses.replace(body.pose, score=proposal.score))
             if body.pose.score >= min_score:
-                if proposal.keypoints is not None and self.source_joints:
-                    body = with_source_joints(body, proposal.keypoints, self.source_joints)
+                if proposal.keypoints is not None and source_agrees(body.pose, proposal.keypoints):
+                    body = dataclasses.replace(with_source_joints(body, proposal.keypoints, self.source_joints), claim=i)
                 found.append(body)
                 done.append(body.next_roi() or roi)
+        for i, proposal in enumerate(proposals):
+            if proposal.keypoints is None or any(b.claim == i or (b.claim is None and source_agrees(b.pose, proposal.keypoints))
+                                                 for b in found):
+                continue
+            body = passes.get(i)
+            if body is None:
+                roi = proposal.roi()
+                if roi is None or budget <= 0:
+                    continue
+                body = self.landmarks_in(image, roi)
+                budget -= 1
+            found.append(dataclasses.replace(body_from_source(body, proposal), claim=i))
         return self.dedupe(found)
 
     def dedupe(self, bodies: Sequence[BodyLandmarks]) -> list[BodyLandmarks]:
-        """The best-scoring body of each person among ``bodies`` (box overlap or :func:`same_pose`)."""
+        """The best-scoring body of each person among ``bodies`` (box overlap or :func:`same_pose`;
+        never two that different keypoint proposals vouch for, see :class:`BodyLandmarks`)."""
         return dedupe(list(bodies), [b.pose.box for b in bodies], [b.pose.score for b in bodies], self.dedupe_iou,
-                      same=lambda a, b: same_pose(a.pose, b.pose))
+                      same=lambda a, b: same_pose(a.pose, b.pose),
+                      distinct=lambda a, b: a.claim is not None and b.claim is not None and a.claim != b.claim)

@@ -25,15 +25,21 @@ def extent(points: np.ndarray) -> np.ndarray:
 
 
 def dedupe(items: list, boxes: list[np.ndarray], scores: list[float], iou: float,
-           same: Optional[Callable[[Any, Any], bool]] = None) -> list:
+           same: Optional[Callable[[Any, Any], bool]] = None,
+           distinct: Optional[Callable[[Any, Any], bool]] = None) -> list:
     """Keep the best-scoring of any group of items whose boxes overlap above ``iou``
-    (or that ``same(item, kept_item)`` says are one)."""
+    (or that ``same(item, kept_item)`` says are one), except where ``distinct(item, kept_item)``
+    says they are two."""
     order = np.argsort(-np.asarray(scores, dtype=np.float64))
     kept: list[int] = []
     for i in order:
-        if kept and box_iou(boxes[i][None], np.stack([boxes[k] for k in kept]))[0].max() > iou:
-            continue
-        if same is not None and any(same(items[i], items[k]) for k in kept):
+        if kept:
+            overlap = box_iou(boxes[i][None], np.stack([boxes[k] for k in kept]))[0]
+            if any(o > iou and not (distinct is not None and distinct(items[i], items[k]))
+                   for o, k in zip(overlap, kept)):
+                continue
+        if same is not None and any(same(items[i], items[k]) and not (distinct is not None and distinct(items[i], items[k]))
+                                    for k in kept):
             continue
         kept.append(int(i))
     return [items[k] for k in kept]

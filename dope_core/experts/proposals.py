@@ -131,7 +131,9 @@ def merge_proposals(proposals: Sequence[Proposal], *, iou: float = 0.5, max_cand
 
     Between a proposal with alignment points and one without at the same place, the
     aligned one is kept (its region is better) with the higher of the two scores; keypoints
-    of a dropped proposal pass to the kept one when it has none.
+    of a dropped proposal pass to the kept one when it has none. Two proposals that both carry
+    keypoints are never merged: their source told the two people apart by their poses (people
+    behind one another overlap by more than ``iou``).
     At most ``max_candidates`` are kept; more are dropped with a log line (a crowd or
     a texture can give hundreds).
     """
@@ -140,6 +142,8 @@ def merge_proposals(proposals: Sequence[Proposal], *, iou: float = 0.5, max_cand
     for p in order:
         if kept:
             overlap = box_iou(np.asarray(p.box, dtype=np.float64)[None], np.stack([k.box for k in kept]))[0]
+            if p.keypoints is not None:
+                overlap[[k.keypoints is not None for k in kept]] = 0.0
             best = int(np.argmax(overlap))
             if overlap[best] > iou:
                 k = kept[best]

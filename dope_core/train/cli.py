@@ -82,6 +82,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             experts = load_experts_config(args.experts_config)
             if args.person_detectors:
                 experts = experts.replace(person_detectors=tuple(args.person_detectors))
+            if "yolo" in experts.person_detectors:
+                logging.getLogger("dope_core.train").warning(
+                    "pseudo-labels from the opt-in YOLO detector (AGPL-3.0): a student trained on them is not "
+                    "covered by this project's permissive licence (README, 'Optional: the YOLO person detector')")
             settings = LabelSettings(min_score=args.min_score, gt_threshold={p: args.gt_threshold for p in args.parts},
                                      max_pixels=args.max_pixels, max_side=args.max_side)
             summary = run_labelling(args.input, args.out, stride=args.stride, workers=args.workers,

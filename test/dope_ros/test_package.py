@@ -126,6 +126,16 @@ def test_unknown_person_detector_exits_with_one_line():
     assert "Traceback" not in out.stderr
 
 
+def test_person_detectors_left_at_default_keep_the_experts_files(tmp_path):
+    from dope_ros.node import experts_config
+
+    f = tmp_path / "experts.yaml"
+    f.write_text("experts:\n  person_detectors: [blazepose]\n  max_people: 5\n")
+    assert experts_config(str(f), ["blazepose", "faces"]).person_detectors == ("blazepose",)   # the file's
+    assert experts_config(str(f), ["faces"]).person_detectors == ("faces",) and experts_config(str(f), ["faces"]).max_people == 5
+    assert experts_config("", ["blazepose"]).person_detectors == ("blazepose",)
+
+
 def test_uninstalled_extra_exits_with_one_line():
     """experts_config naming the opt-in YOLO detector, the extra hidden: exit code 2, one line, no traceback."""
     cmd = launch_command() + ["-p", f"experts_config:={REPO / 'config' / 'experts_yolo.yaml'}"]

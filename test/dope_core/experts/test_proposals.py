@@ -91,3 +91,11 @@ def test_merge_passes_a_sources_keypoints_to_the_kept_proposal():
     with_points = Proposal(box + 3, 0.7, "yolo", keypoints=keypoints)
     merged = merge_proposals([with_points, aligned])
     assert len(merged) == 1 and merged[0].source == "blazepose" and merged[0].keypoints is keypoints
+
+
+def test_two_people_a_keypoint_source_told_apart_stay_two():
+    box = np.array([0, 0, 100, 200.0])
+    keypoints = np.c_[np.full(13, 50.0), np.linspace(0, 200, 13), np.full(13, 0.9)]
+    front, behind = Proposal(box, 0.9, "yolo", keypoints=keypoints), Proposal(box + 10, 0.4, "yolo", keypoints=keypoints + 5)
+    assert len(merge_proposals([front, behind])) == 2
+    assert len(merge_proposals([Proposal(box, 0.9, "a"), Proposal(box + 10, 0.4, "a")])) == 1

@@ -14,8 +14,9 @@ import pytest
 from dope_core.experts.extras import missing_extra
 from dope_core.keypoints import BODY_JOINTS
 
-MISSING = missing_extra("yolo", what="these tests")
-pytestmark = pytest.mark.skipif(MISSING is not None, reason=f"optional extra absent: {MISSING}")
+pytestmark = pytest.mark.skipif(missing_extra("yolo", what="yolo") is not None,
+                                reason="the optional 'yolo' extra (AGPL-3.0) is not installed: "
+                                       "scripts/setup_env.sh --with yolo installs it")
 
 REPO = Path(__file__).resolve().parents[3]
 
