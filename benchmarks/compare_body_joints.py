@@ -5,7 +5,8 @@ landmark model: the measurement behind ``source_joints`` of ``config/experts_yol
 On the multi-person samples of ``../shared/data/annotated`` (as ``eval_accuracy.py
 --multi-person``), the optional YOLO11n-pose detector by itself (at the configuration's
 ``yolo_image_size``) and the experts of the given configuration with ``source_joints`` emptied
-(every joint from the BlazePose landmark model) are scored per labelled person
+(every joint from the BlazePose landmark model; bodies the experts made from YOLO's joints,
+where the landmark pass disagreed, left out) are scored per labelled person
 (:func:`dope_core.evaluation.score_multi_person`). Over the people
 that both find, per limb joint: labelled count and PCK@0.2 of the torso diameter of each source.
 Prints the joints where the detector is right more often, as a ``source_joints`` list; the
@@ -68,7 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for sample in load_multi_person(name, args.data_root):
             image = read_image(sample.image_path)
             gts = sample.of_part(Part.BODY)
-            ours = score_multi_person(gts, experts(image).parts(Part.BODY))
+            bodies, _, _ = experts.detect_landmarks(image)
+            ours = score_multi_person(gts, [b.pose for b in bodies if not b.from_source and b.pose.score >= 0.5])
             theirs = score_multi_person(gts, detector.bodies(image))
             for a, b in zip(ours, theirs):
                 if a.found and b.found and a.labelled:

@@ -88,6 +88,8 @@ class BodyLandmarks:
         claim: index (in this image's merged proposals) of the proposal with keypoints that
             vouches for this body (it was made from it or agrees with it), or ``None``: two bodies
             that different such proposals vouch for are two people, however much they overlap.
+        from_source: the 2D joints are the proposal source's, not the landmark model's
+            (:func:`body_from_source`).
     """
 
     pose: PartPose
@@ -96,6 +98,7 @@ class BodyLandmarks:
     roi_points: Optional[np.ndarray] = None
     roi: Optional[RotatedRect] = None
     claim: Optional[int] = None
+    from_source: bool = False
 
     def next_roi(self) -> Optional[RotatedRect]:
         """The region the model's own auxiliary landmarks give (BlazePose's re-crop); ``None`` without them."""
@@ -171,7 +174,7 @@ def body_from_source(body: BodyLandmarks, proposal: Proposal) -> BodyLandmarks:
     box = extent(np.concatenate([np.asarray(proposal.box, dtype=np.float64).reshape(2, 2), kp[:, :2]]))
     pose = dataclasses.replace(body.pose, score=proposal.score, box=box, keypoints_2d=kp[:, :2].copy(),
                                confidence=kp[:, 2].copy())
-    return dataclasses.replace(body, pose=pose)
+    return dataclasses.replace(body, pose=pose, from_source=True)
 
 
 def inside(roi: RotatedRect, box: np.ndarray) -> bool:

@@ -78,3 +78,16 @@ def test_source_joints_replace_only_confident_joints_of_the_same_person():
     neighbour = np.c_[kp + [60, 0], np.full(13, 0.9)]                    # 60 px > 0.2 * 200 px: someone else
     assert not source_agrees(body.pose, neighbour) and with_source_joints(body, neighbour, _ARMS) is body
     assert not source_agrees(body.pose, np.c_[kp, np.full(13, 0.1)])      # nothing confident: no say
+
+
+def test_a_body_made_from_a_source_has_its_2d_and_score_and_the_pass_3d():
+    from dope_core.experts.body import BodyLandmarks, body_from_source
+    from dope_core.experts.proposals import Proposal
+
+    kp = np.c_[np.full(13, 100.0), np.linspace(0, 200, 13)]
+    scattered = BodyLandmarks(pose=_body(kp * [3, 0.2]), landmarks_2d=np.zeros((33, 2)), visibility=np.ones(33))
+    source = np.c_[kp, np.full(13, 0.8)]
+    made = body_from_source(scattered, Proposal(np.array([90, -5, 110, 205.0]), 0.4, "yolo", keypoints=source))
+    assert made.from_source and made.pose.score == 0.4 and np.allclose(made.pose.keypoints_2d, kp)
+    assert np.allclose(made.pose.confidence, 0.8) and made.pose.keypoints_3d is scattered.pose.keypoints_3d
+    assert np.allclose(made.pose.box, [90, -5, 110, 205])
