@@ -53,3 +53,16 @@ def test_short_real_run(script, shared_data, tmp_path, capsys):
     metrics = json.loads(out.read_text())
     assert metrics["rhd/images"] == 1 and metrics["rhd/hand/instances"] == 1
     assert "rhd" in capsys.readouterr().out
+
+
+def test_yolo_alone_names_its_input_side_or_says_what_to_install(script):
+    from dope_core.experts.config import ExpertsConfigError
+    from dope_core.experts.extras import missing_extra
+
+    if missing_extra("yolo", what="yolo") is not None:
+        with pytest.raises(ExpertsConfigError, match="setup_env.sh --with yolo"):
+            script.experts_config("yolo-alone")
+        return
+    assert script.experts_config("yolo-alone") == 640 and script.experts_config("yolo-alone@1280") == 1280
+    with pytest.raises(ExpertsConfigError, match="yolo-alone@SIZE"):
+        script.experts_config("yolo-alone@big")
