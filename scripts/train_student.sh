@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole DOPE distillation recipe in one command (docs/training.md):
-#   1. the part experts pseudo-label the inputs into the cache the config names;
+#   1. the part experts pseudo-label the inputs into the cache the config names, as its
+#      'labels' section says (frame choice, close-up crops);
 #   2. the student trains with distillation (--config) and, for the paper's ablation,
 #      without it (--ablation);
 #   3. both are validated against the experts on held-out images and, when the
@@ -14,7 +15,7 @@
 #            [--annotated DIR|none] [--export FILE|none]
 # Defaults: --input ../shared/data/video ../shared/data/images; --config
 #   config/train/student_mobilenetv2.yaml; --ablation config/train/student_mobilenetv2_hard.yaml;
-#   --stride 5; --workers: the number of CPUs; --gpus 1 (more: DDP through torchrun);
+#   --stride: the config's labels.stride; --workers: the number of CPUs; --gpus 1 (more: DDP through torchrun);
 #   --annotated ../shared/data/annotated when present; --export
 #   dope_core/weights/dope_student_mobilenetv2.pth.
 set -euo pipefail
@@ -22,13 +23,13 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 INPUTS=()
 CONFIG=config/train/student_mobilenetv2.yaml
 ABLATION=config/train/student_mobilenetv2_hard.yaml
-STRIDE=5
+STRIDE=
 WORKERS="$(nproc)"
 GPUS=1
 DEVICE=auto
 ANNOTATED="$ROOT/../shared/data/annotated"
 EXPORT=dope_core/weights/dope_student_mobilenetv2.pth
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --input) shift; while [[ $# -gt 0 && "$1" != --* ]]; do INPUTS+=("$1"); shift; done; continue ;;
@@ -69,7 +70,9 @@ echo "train_student: 1/4 pseudo-labels of ${INPUTS[*]} -> $CACHE"
 # exit 1 means that some inputs were skipped (the summary above says which and why):
 # the recipe goes on with the others; any other failure stops it.
 label_rc=0
-"${TRAIN[@]}" label --input "${INPUTS[@]}" --out "$CACHE" --stride "$STRIDE" --workers "$WORKERS" || label_rc=$?
+label=(label --input "${INPUTS[@]}" --config "$CONFIG" --workers "$WORKERS")
+[[ -z "$STRIDE" ]] || label+=(--stride "$STRIDE")
+"${TRAIN[@]}" "${label[@]}" || label_rc=$?
 if [[ "$label_rc" -eq 1 ]]; then
   echo "train_student: some inputs could not be labelled (skipped, counted above); training on the others" >&2
 elif [[ "$label_rc" -ne 0 ]]; then

@@ -81,6 +81,13 @@ class MobileNetV2Body(nn.Module):
     def forward(self, x: Tensor) -> "OrderedDict[str, Tensor]":
         return OrderedDict([("0", self.body(x))])
 
+    def freeze_blocks(self, n: int) -> None:
+        """Stop gradients at the first ``n`` blocks (``features[:n]``): their weights are
+        no longer trained and the backward pass does not run through them."""
+        if not 0 <= n <= len(self.body):
+            raise ValueError(f"can freeze 0 to {len(self.body)} blocks, got {n}")
+        self.body[:n].requires_grad_(False)
+
 
 def mobilenetv2_mlp_head(*, in_channels: int = 96, output_size: int = 7, representation_size: int = 1024) -> TwoMLPHead:
     """RoI head of the light variant: ``(N, C, 7, 7)`` -> ``(N, representation_size)``."""

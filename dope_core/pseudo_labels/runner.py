@@ -31,6 +31,7 @@ from dope_core.fusion import assemble
 from dope_core.image_header import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, ImageHeaderError, ImageLimits, check_encoded
 from dope_core.keypoints import Part
 from dope_core.pseudo_labels.cache import LabelCache, LabelRecord, atomic_write_text
+from dope_core.pseudo_labels.crops import CropSettings, crop_items
 from dope_core.pseudo_labels.sources import Item, Skip, extract_frames, find_media, image_items
 
 LOG = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class LabelSummary:
 
     items: int = 0
     already_done: int = 0
+    crops: int = 0
     status: Counter = field(default_factory=Counter)
     skipped_sources: list[Skip] = field(default_factory=list)
     reasons: Counter = field(default_factory=Counter)
@@ -76,6 +78,7 @@ class LabelSummary:
     def to_dict(self) -> dict[str, Any]:
         return {
             "items": self.items,
+            "crops": self.crops,
             "already_done": self.already_done,
             "labelled_now": dict(self.status),
             "skip_reasons": dict(self.reasons),
@@ -83,7 +86,7 @@ class LabelSummary:
         }
 
     def text(self) -> str:
-        lines = [f"{self.items} items: {self.already_done} already labelled, "
+        lines = [f"{self.items} items ({self.crops} of them close-up crops): {self.already_done} already labelled, "
                  + ", ".join(f"{n} {s}" for s, n in sorted(self.status.items())) + " now"]
         lines += [f"  skipped ({n}x): {r}" for r, n in sorted(self.reasons.items())]
         lines += [f"  skipped source {s.source}: {s.reason}" for s in self.skipped_sources]
@@ -149,18 +152,27 @@ def run_labelling(
     out: str | Path,
     *,
     stride: int = 1,
+    min_change: float = 0.0,
+    max_gap: int = 0,
+    crops: CropSettings = CropSettings(),
     workers: int = 1,
     estimator: str = DEFAULT_ESTIMATOR,
     estimator_kwargs: Optional[dict[str, Any]] = None,
     settings: LabelSettings = LabelSettings(),
     show_progress: bool = True,
 ) -> LabelSummary:
-    """Label every image and every ``stride``-th video frame under ``inputs`` into the cache ``out``.
+    """Label every image and the chosen video frames under ``inputs`` into the cache ``out``,
+    then the close-up crops of what they show.
 
     Args:
         inputs: image files, video files or folders.
         out: the cache folder (created if needed; an existing one is resumed).
-        stride: keep one video frame in ``stride``.
+        stride: at least ``stride`` frames between two kept video frames.
+        min_change: with ``> 0``, a video frame is kept only when it differs from the
+            last kept one by this much (:func:`~dope_core.pseudo_labels.sources.frame_change`)
+            or comes ``max_gap`` frames (if not 0) after it.
+        crops: close-ups cut from every labelled image (not from crops) and labelled in turn
+            (:mod:`~dope_core.pseudo_labels.crops`); none by default.
         workers: number of worker processes; ``0`` labels in this process.
         estimator: ``"module:callable"`` building the estimator in each worker.
         estimator_kwargs: keyword arguments of that callable.
@@ -180,29 +192,44 @@ def run_labelling(
     items = image_items(images)
     with tqdm(desc="extracting frames", unit="frame", disable=not show_progress or not videos) as bar:
         for video in videos:
-            frames, skip = extract_frames(video, cache.frames_dir, stride=stride, progress=bar.update,
-                                          limits=settings.limits)
+            frames, skip = extract_frames(video, cache.frames_dir, stride=stride, min_change=min_change,
+                                          max_gap=max_gap, progress=bar.update, limits=settings.limits)
             items += frames
             if skip is not None:
                 summary.skipped_sources.append(skip)
                 LOG.warning("skipped %s: %s", skip.source, skip.reason)
-    summary.items = len(items)
-    todo = [it for it in items if not cache.has(it.key)]
-    summary.already_done = len(items) - len(todo)
     cache.items_dir.mkdir(parents=True, exist_ok=True)
     kwargs = dict(estimator_kwargs or {})
-    with tqdm(total=len(todo), desc="labelling", unit="img", disable=not show_progress) as bar:
-        if workers == 0:
-            _init_worker(estimator, kwargs, str(cache.root), settings)
-            results = map(_work, todo)
-            _collect(results, summary, bar)
-        else:
-            ctx = mp.get_context("spawn")
-            with ctx.Pool(workers, initializer=_init_worker,
-                          initargs=(estimator, kwargs, str(cache.root), settings)) as pool:
-                _collect(pool.imap_unordered(_work, todo), summary, bar)
+    pool = None
+    if workers == 0:
+        _init_worker(estimator, kwargs, str(cache.root), settings)
+        run: Callable[[list[Item]], Any] = lambda todo: map(_work, todo)
+    else:
+        pool = mp.get_context("spawn").Pool(workers, initializer=_init_worker,
+                                            initargs=(estimator, kwargs, str(cache.root), settings))
+        run = lambda todo: pool.imap_unordered(_work, todo)
+    try:
+        _label(items, cache, summary, run, "labelling", show_progress)
+        if crops.parts:
+            cut = [c for it in items if cache.has(it.key) for c in crop_items(cache.read(it.key), cache, crops)]
+            summary.crops = len(cut)
+            _label(cut, cache, summary, run, "labelling crops", show_progress)
+    finally:
+        if pool is not None:   # every result was collected (or the run failed): stop the workers
+            pool.terminate()
+            pool.join()
     atomic_write_text(cache.root / "summary.json", json.dumps(summary.to_dict(), indent=1))
     return summary
+
+
+def _label(items: list[Item], cache: LabelCache, summary: LabelSummary, run: Callable[[list[Item]], Any],
+           desc: str, show_progress: bool) -> None:
+    """Label the items that have no record yet; count them into ``summary``."""
+    todo = [it for it in items if not cache.has(it.key)]
+    summary.items += len(items)
+    summary.already_done += len(items) - len(todo)
+    with tqdm(total=len(todo), desc=desc, unit="img", disable=not show_progress) as bar:
+        _collect(run(todo), summary, bar)
 
 
 def _collect(results: Any, summary: LabelSummary, bar: tqdm) -> None:

@@ -5,7 +5,8 @@ both; the cache's ``frames/`` folder is left out, so that a cache inside an inpu
 folder does not label its own extracted frames). Nothing is ever written to an input: the
 cache holds only ``items/<key>.json`` records, ``summary.json`` and the extracted
 ``frames/<key>.jpg``, whose keys (:func:`item_key`) carry a hash of the source's
-absolute path, so inputs with the same name in different folders get their own. Video frames are decoded once, every ``stride``-th frame, into the
+absolute path, so inputs with the same name in different folders get their own. Video frames are decoded once, every ``stride``-th frame (or, with ``min_change``,
+the frames that differ enough from the last kept one), into the
 cache's ``frames/`` folder as JPEG files, so that labelling and training read
 plain images (random access, parallel workers) and an interrupted extraction
 resumes by skipping the frames already written.
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import cv2
+import numpy as np
 
 from dope_core.image_header import ImageHeaderError, ImageLimits
 
@@ -88,22 +90,92 @@ def image_items(images: Sequence[Path]) -> list[Item]:
     return [Item(item_key(p), p) for p in images]
 
 
+THUMBNAIL_WIDTH = 64
+"""Width in pixels of the grey thumbnails that :func:`frame_change` compares."""
+
+
+def thumbnail(frame_bgr: np.ndarray) -> np.ndarray:
+    """A ``THUMBNAIL_WIDTH``-pixel-wide grey float32 thumbnail of a BGR frame (grey levels 0-255)."""
+    h, w = frame_bgr.shape[:2]
+    size = (THUMBNAIL_WIDTH, max(1, round(h * THUMBNAIL_WIDTH / w)))
+    return cv2.resize(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY), size, interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
+CHANGE_FRACTION = 0.1
+""":func:`frame_change` averages the most-changed tenth of the thumbnail's pixels."""
+
+
+def frame_change(a: np.ndarray, b: np.ndarray) -> float:
+    """How different two frames' thumbnails are (grey levels, 0-255): the mean absolute difference
+    of their most-changed ``CHANGE_FRACTION`` of pixels. A person moving in front of a still
+    background changes a small part of the frame; a whole-frame mean would call that frame
+    a duplicate."""
+    d = np.abs(a - b).ravel()
+    k = max(1, int(round(CHANGE_FRACTION * d.size)))
+    return float(np.partition(d, d.size - k)[d.size - k:].mean())
+
+
+class FrameSelector:
+    """The frame choice of :func:`extract_frames`, one frame at a time.
+
+    ``due(index)``: whether frame ``index`` is far enough (``stride``) from the last kept
+    one to be decoded and considered; ``keep(index, frame_bgr)``: whether to keep it
+    (always without ``min_change``, else when it differs enough from the last kept one,
+    or when ``max_gap`` frames (if not 0) have passed since it: slow scenes still get a
+    frame now and then).
+    """
+
+    def __init__(self, *, stride: int = 1, min_change: float = 0.0, max_gap: int = 0) -> None:
+        if stride < 1:
+            raise ValueError(f"stride must be >= 1, got {stride}")
+        if min_change < 0:
+            raise ValueError(f"min_change must be >= 0 grey levels, got {min_change}")
+        if max_gap and max_gap < stride:
+            raise ValueError(f"max_gap must be 0 (none) or >= stride ({stride}), got {max_gap}")
+        self.stride, self.min_change, self.max_gap = stride, min_change, max_gap
+        self._last_index = -stride
+        self._last_thumb: Optional[np.ndarray] = None
+
+    def due(self, index: int) -> bool:
+        return index - self._last_index >= self.stride
+
+    def keep(self, index: int, frame_bgr: np.ndarray) -> bool:
+        return self.keep_thumbnail(index, thumbnail(frame_bgr) if self.min_change > 0 else None)
+
+    def keep_thumbnail(self, index: int, thumb: Optional[np.ndarray]) -> bool:
+        """:meth:`keep` given the frame's :func:`thumbnail` (may be ``None`` without ``min_change``)."""
+        if self.min_change > 0:
+            overdue = self.max_gap and index - self._last_index >= self.max_gap
+            if self._last_thumb is not None and not overdue and frame_change(thumb, self._last_thumb) < self.min_change:
+                return False
+            self._last_thumb = thumb
+        self._last_index = index
+        return True
+
+
 def extract_frames(
     video: Path,
     frames_dir: Path,
     *,
     stride: int = 1,
+    min_change: float = 0.0,
+    max_gap: int = 0,
     jpeg_quality: int = 95,
     progress: Optional[Callable[[int], None]] = None,
     limits: ImageLimits = ImageLimits(),
 ) -> tuple[list[Item], Optional[Skip]]:
-    """Decode every ``stride``-th frame of ``video`` into ``frames_dir`` (JPEG, atomic writes).
+    """Decode frames of ``video`` into ``frames_dir`` (JPEG, atomic writes) and list them.
 
-    Frames already on disk are not written again. A video that cannot be opened,
-    declares frames over ``limits`` or gives no frame is returned as a :class:`Skip`, not raised.
+    The first frame is kept; a later frame is kept when it comes at least ``stride``
+    frames after the last kept one and, when ``min_change > 0``, differs from it by at
+    least ``min_change`` (:func:`frame_change`, grey levels) or comes ``max_gap`` frames
+    (if not 0) after it: a diversity criterion that thins still stretches and keeps more
+    of the moving ones (:class:`FrameSelector`). The choice depends
+    only on the video, so a rerun keeps the same frames. Frames already on disk are not
+    written again. A video that cannot be opened, declares frames over ``limits`` or
+    gives no frame is returned as a :class:`Skip`, not raised.
     """
-    if stride < 1:
-        raise ValueError(f"stride must be >= 1, got {stride}")
+    selector = FrameSelector(stride=stride, min_change=min_change, max_gap=max_gap)
     cap = cv2.VideoCapture(str(video))
     if not cap.isOpened():
         return [], Skip(str(video), "video cannot be opened")
@@ -117,7 +189,7 @@ def extract_frames(
     index = 0
     try:
         while True:
-            if index % stride:
+            if not selector.due(index):
                 if not cap.grab():
                     break
                 index += 1
@@ -125,13 +197,16 @@ def extract_frames(
             ok, frame = cap.read()
             if not ok or frame is None:
                 break
+            if not selector.keep(index, frame):
+                index += 1
+                continue
             key = item_key(video, index)
             out = frames_dir / f"{key}.jpg"
             if not out.is_file():
                 ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
                 if not ok:
                     return items, Skip(f"{video}#{index}", "frame cannot be encoded")
-                _atomic_write_bytes(out, buf.tobytes())
+                atomic_write_bytes(out, buf.tobytes())
             items.append(Item(key, out))
             if progress is not None:
                 progress(1)
@@ -143,7 +218,8 @@ def extract_frames(
     return items, None
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see either no file or the whole file."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:

@@ -2,7 +2,8 @@
 
 Commands::
 
-    dope-train label --input DIR_OR_VIDEO... --out CACHE [--stride N] [--workers N]
+    dope-train label --input DIR_OR_VIDEO... --out CACHE [--stride N] [--min-change G] [--crops PART...] [--workers N]
+    dope-train label --input DIR_OR_VIDEO... --config TRAIN_CONFIG [--workers N]   (its labels section and cache)
     dope-train fit --config config/train/student_mobilenetv2.yaml [--resume] [--device cpu|cuda]
     dope-train validate --run RUN_DIR [--annotated ../shared/data/annotated] [--max-images N] [--out REPORT.json]
     dope-train compare REPORT.json... (Markdown table of validation reports, e.g. with and without distillation)
@@ -23,10 +24,13 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from dope_core.image_header import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE
 from dope_core.train.config import ConfigError
+
+if TYPE_CHECKING:
+    from dope_core.train.config import LabelsConfig
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,8 +38,22 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     label = sub.add_parser("label", help="run the part experts over images/videos into a pseudo-label cache")
     label.add_argument("--input", nargs="+", required=True, help="image files, video files or folders")
-    label.add_argument("--out", required=True, help="cache folder (an existing one is resumed)")
-    label.add_argument("--stride", type=int, default=1, help="keep one video frame in N (default 1)")
+    label.add_argument("--config", default=None, metavar="YAML",
+                       help="a training configuration: its 'labels' section gives the defaults of --stride, "
+                            "--min-change, --max-gap, --crops, --max-crops, --crop-min-part, and its first data.caches the --out")
+    label.add_argument("--out", default=None, help="cache folder (an existing one is resumed)")
+    label.add_argument("--stride", type=int, default=None,
+                       help="at least N frames between kept video frames (default 1, or the config's)")
+    label.add_argument("--min-change", type=float, default=None, metavar="GREY_LEVELS",
+                       help="keep a video frame only if it differs from the last kept one by this mean absolute "
+                            "grey-level difference (64-px thumbnails; default 0: every --stride-th frame)")
+    label.add_argument("--max-gap", type=int, default=None, metavar="N",
+                       help="with --min-change: keep a frame anyway N frames after the last kept one (default 0: never)")
+    label.add_argument("--crops", nargs="*", default=None, choices=["body", "hand", "face"],
+                       help="also label close-up crops around these parts of every labelled image (default none)")
+    label.add_argument("--max-crops", type=int, default=None, help="most crops per image (default 3)")
+    label.add_argument("--crop-min-part", type=float, default=None, metavar="PX",
+                       help="parts smaller than this (longer box side, pixels) give no crop (default 32)")
     label.add_argument("--workers", type=int, default=1, help="worker processes (0: in this process)")
     label.add_argument("--threads", type=int, default=1, help="LiteRT threads per worker (default 1)")
     label.add_argument("--min-score", type=float, default=0.05, help="lowest expert score kept as a soft target")
@@ -75,6 +93,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "label":
+            from dope_core.pseudo_labels.crops import CropSettings
             from dope_core.pseudo_labels.runner import LabelSettings, run_labelling
 
             from dope_core.experts.config import load_experts_config
@@ -88,7 +107,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     "covered by this project's permissive licence (README, 'Optional: the YOLO person detector')")
             settings = LabelSettings(min_score=args.min_score, gt_threshold={p: args.gt_threshold for p in args.parts},
                                      max_pixels=args.max_pixels, max_side=args.max_side)
-            summary = run_labelling(args.input, args.out, stride=args.stride, workers=args.workers,
+            how = _labelling(args)
+            crops = CropSettings(parts=tuple(how.crops), max_per_image=how.max_crops, min_part_size=how.crop_min_part)
+            summary = run_labelling(args.input, args.out, stride=how.stride, min_change=how.min_change, max_gap=how.max_gap,
+                                    crops=crops, workers=args.workers,
                                     estimator_kwargs={"parts": list(args.parts), "num_threads": args.threads,
                                                       "config": experts}, settings=settings)
             print(summary.text())
@@ -107,15 +129,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                               "last_losses": last, "skipped_samples": result.skipped_samples,
                               "bad_steps": result.bad_steps, "validation": result.validation}, indent=1))
         elif args.command == "validate":
-            from dope_core.train.dataset import load_records, split_records
+            from dope_core.train.dataset import load_records
             from dope_core.train.export import load_run
+            from dope_core.train.trainer import train_val_split
             from dope_core.train.validation import validate
 
             model, cfg, state = load_run(args.run)
             cfg.validation.annotated = args.annotated
             cfg.validation.max_images = args.max_images or cfg.validation.max_images
-            _, val_records = split_records(load_records(cfg.data.caches), val_fraction=cfg.data.val_fraction,
-                                           seed=cfg.schedule.seed)
+            _, val_records = train_val_split(cfg, load_records(cfg.data.caches))
             report = {"run": args.run, "step": int(state["step"]), "mode": cfg.data.mode,
                       **validate(model, val_records, cfg)}
             text = json.dumps(report, indent=1)
@@ -141,6 +163,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"dope-train {args.command}: error: {e}", file=sys.stderr)
         return 2
     return 0
+
+
+def _labelling(args: argparse.Namespace) -> "LabelsConfig":
+    """The labelling settings: the flags given, else the config's ``labels`` section, else the defaults;
+    ``args.out`` defaults to the config's first cache."""
+    from dope_core.train.config import LabelsConfig, load_config
+
+    how = LabelsConfig()
+    if args.config:
+        cfg = load_config(args.config)
+        how = cfg.labels
+        args.out = args.out or cfg.data.caches[0]
+    if not args.out:
+        raise ValueError("--out (or --config, whose first data.caches is the cache) is required")
+    for name in ("stride", "min_change", "max_gap", "crops", "max_crops", "crop_min_part"):
+        if getattr(args, name) is not None:
+            setattr(how, name, getattr(args, name))
+    return how
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ in the documented commands).
 
 Sections: ``data`` (:class:`DataConfig`), ``model`` (:class:`ModelConfig`),
 ``schedule`` (:class:`ScheduleConfig`), ``loss_weights`` (loss name to weight),
-``validation`` (:class:`ValidationConfig`) and ``output_dir``.
+``validation`` (:class:`ValidationConfig`), ``labels`` (:class:`LabelsConfig`, how
+``dope-train label --config`` makes the cache) and ``output_dir``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any, Optional
 import yaml
 
 from dope_core.keypoints import Part
+from dope_core.model.backbones import MOBILENETV2_SPLIT
+from dope_core.train.dataset import SPLITS
 from dope_core.train.targets import MODES
 
 VARIANTS = ("mobilenetv2", "resnet50")
@@ -43,6 +46,11 @@ class DataConfig:
     scale_jitter: list[float] = field(default_factory=lambda: [0.75, 1.25])
     flip: bool = True
     val_fraction: float = 0.1
+    split: str = "by_image"
+    """``by_image`` or ``by_video`` (held-out videos never seen in training; see
+    :func:`dope_core.train.dataset.split_records`)."""
+    val_sources: list[str] = field(default_factory=list)
+    """``by_video``: patterns of the sources to hold out (default: drawn with the seed)."""
     loader_workers: int = 2
 
 
@@ -53,6 +61,20 @@ class ModelConfig:
     num_anchors: dict[str, int] = field(default_factory=lambda: {"body": 20, "hand": 10, "face": 10})
     body_halves: bool = False
     anchor_seed: int = 0
+    frozen_backbone_blocks: int = 0
+    """The first N blocks of the MobileNetV2 body (``features[:N]`` of 14) get no gradient
+    (training only; batch norm is frozen in every block anyway): the backward pass stops
+    before them."""
+
+
+@dataclass
+class ResolutionStage:
+    """Training input size from ``from_step`` on: shorter side ``min_size``, longer side at
+    most ``max_size`` (pixels of the network's input)."""
+
+    from_step: int
+    min_size: int
+    max_size: int
 
 
 @dataclass
@@ -71,6 +93,10 @@ class ScheduleConfig:
     checkpoint_every: int = 500
     log_every: int = 10
     val_every: int = 0
+    resolution: list[ResolutionStage] = field(default_factory=list)
+    """Training input sizes by step (the first stage from step 0, ``from_step`` increasing);
+    empty: ``model.kwargs``' sizes throughout. Validation and the exported student always
+    use ``model.kwargs``' sizes."""
 
 
 @dataclass
@@ -82,6 +108,19 @@ class ValidationConfig:
 
 
 @dataclass
+class LabelsConfig:
+    """How ``dope-train label --config`` labels the inputs into ``data.caches[0]`` (the flags
+    of the same names override them; see :func:`dope_core.pseudo_labels.runner.run_labelling`)."""
+
+    stride: int = 1
+    min_change: float = 0.0
+    max_gap: int = 0
+    crops: list[str] = field(default_factory=list)
+    max_crops: int = 3
+    crop_min_part: float = 32.0
+
+
+@dataclass
 class TrainConfig:
     data: DataConfig
     schedule: ScheduleConfig
@@ -89,6 +128,7 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     loss_weights: dict[str, float] = field(default_factory=dict)
     validation: ValidationConfig = field(default_factory=ValidationConfig)
+    labels: LabelsConfig = field(default_factory=LabelsConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -168,6 +208,8 @@ def _check(cfg: TrainConfig, where: str) -> None:
     need(bool(d.parts) and all(p in {x.value for x in Part} for p in d.parts), f"data.parts must be body/hand/face, got {d.parts}")
     need(len(d.scale_jitter) == 2 and 0 < d.scale_jitter[0] <= d.scale_jitter[1], "data.scale_jitter must be [low, high], 0 < low <= high")
     need(0 <= d.val_fraction < 1, "data.val_fraction must be in [0, 1)")
+    need(d.split in SPLITS, f"data.split must be one of {SPLITS}, got {d.split!r}")
+    need(not d.val_sources or d.split == "by_video", "data.val_sources needs data.split: by_video")
     need(d.max_size >= 32, "data.max_size must be >= 32")
     need(d.loader_workers >= 0, "data.loader_workers must be >= 0")
     need(m.variant in VARIANTS, f"model.variant must be one of {VARIANTS}, got {m.variant!r}")
@@ -175,6 +217,21 @@ def _check(cfg: TrainConfig, where: str) -> None:
          "model.num_anchors maps body/hand/face to K >= 1")
     need(s.steps >= 1 and s.batch_size >= 1, "schedule.steps and schedule.batch_size must be >= 1")
     need(s.lr > 0 and s.checkpoint_every >= 1 and s.log_every >= 1 and s.val_every >= 0, "schedule: lr > 0, checkpoint_every >= 1, log_every >= 1, val_every >= 0")
+    need(0 <= m.frozen_backbone_blocks <= MOBILENETV2_SPLIT,
+         f"model.frozen_backbone_blocks must be in [0, {MOBILENETV2_SPLIT}], got {m.frozen_backbone_blocks}")
+    need(m.frozen_backbone_blocks == 0 or m.variant == "mobilenetv2",
+         "model.frozen_backbone_blocks is supported by the mobilenetv2 variant only")
+    stages = s.resolution
+    need(not stages or stages[0].from_step == 0, "schedule.resolution: the first stage must start at from_step 0")
+    need(all(a.from_step < b.from_step for a, b in zip(stages, stages[1:])),
+         "schedule.resolution: from_step must increase from stage to stage")
+    need(all(32 <= r.min_size <= r.max_size for r in stages),
+         "schedule.resolution: every stage needs 32 <= min_size <= max_size (pixels)")
+    lab = cfg.labels
+    need(lab.stride >= 1 and lab.min_change >= 0 and lab.max_crops >= 0 and lab.crop_min_part >= 1,
+         "labels: stride >= 1, min_change >= 0, max_crops >= 0, crop_min_part >= 1")
+    need(lab.max_gap == 0 or lab.max_gap >= lab.stride, "labels.max_gap must be 0 (none) or >= labels.stride")
+    need(set(lab.crops) <= {p.value for p in Part}, f"labels.crops must be body/hand/face, got {lab.crops}")
     bad = sorted(set(cfg.loss_weights) - set(LOSS_NAMES))
     need(not bad, f"loss_weights: unknown loss name(s) {bad}; known: {list(LOSS_NAMES)}")
     need(all(w >= 0 for w in cfg.loss_weights.values()), "loss_weights must be >= 0")

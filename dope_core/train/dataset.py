@@ -13,7 +13,9 @@ at step ``s`` sees exactly the samples and augmentations of an uninterrupted run
 
 from __future__ import annotations
 
+import fnmatch
 import logging
+import re
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
@@ -50,16 +52,67 @@ def load_records(caches: Sequence[str | Path]) -> list[tuple[LabelCache, LabelRe
     return out
 
 
-def split_records(records: Sequence[tuple[LabelCache, LabelRecord]], *, val_fraction: float, seed: int
+SPLITS = ("by_image", "by_video")
+
+
+def source_of(key: str) -> str:
+    """The source a record's image comes from: the video of a frame, the image a crop was
+    cut from (and that image's video), the image itself otherwise (keys of
+    :func:`dope_core.pseudo_labels.sources.item_key` and :mod:`dope_core.pseudo_labels.crops`)."""
+    return _SOURCE_SUFFIX.sub("", key)
+
+
+_SOURCE_SUFFIX = re.compile(r"(__f\d+)?(__crop-[a-z]+\d+)?$")
+
+
+def split_records(records: Sequence[tuple[LabelCache, LabelRecord]], *, val_fraction: float, seed: int,
+                  by: str = "by_image", val_sources: Sequence[str] = ()
                   ) -> tuple[list[tuple[LabelCache, LabelRecord]], list[tuple[LabelCache, LabelRecord]]]:
-    """A deterministic train/validation split (at least one training record)."""
+    """A deterministic train/validation split (at least one training record).
+
+    Args:
+        val_fraction: share of the records held out (ignored when ``val_sources`` names them).
+        seed: the split's seed.
+        by: ``"by_image"``: records drawn one by one (frames of one video on both sides);
+            ``"by_video"``: whole sources (:func:`source_of`: a video's frames, an image
+            and its crops) drawn until ``val_fraction`` of the records is held out, so the
+            validation videos are never seen in training.
+        val_sources: ``fnmatch`` patterns of sources to hold out (``by_video`` only), e.g.
+            ``["*MultiPerson__cam0*"]`` for the four synchronised views of one scene.
+
+    Raises:
+        ValueError: bad arguments, or patterns that hold out every record or none.
+    """
     if not 0 <= val_fraction < 1:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
-    order = np.random.default_rng(seed).permutation(len(records))
-    n_val = min(int(round(val_fraction * len(records))), len(records) - 1)
-    val = sorted(order[:n_val].tolist())
-    train = sorted(order[n_val:].tolist())
-    return [records[i] for i in train], [records[i] for i in val]
+    if by not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {by!r}")
+    if val_sources and by != "by_video":
+        raise ValueError("val_sources needs the by_video split")
+    if by == "by_image":
+        order = np.random.default_rng(seed).permutation(len(records))
+        n_val = min(int(round(val_fraction * len(records))), len(records) - 1)
+        val = set(order[:n_val].tolist())
+    else:
+        groups: dict[str, list[int]] = {}
+        for i, (_, r) in enumerate(records):
+            groups.setdefault(source_of(r.key), []).append(i)
+        names = sorted(groups)
+        if val_sources:
+            held = [g for g in names if any(fnmatch.fnmatchcase(g, pat) for pat in val_sources)]
+            if not held or len(held) == len(names):
+                raise ValueError(f"val_sources {list(val_sources)} match {len(held)} of the {len(names)} sources: "
+                                 "they must hold out some but not all")
+        else:
+            target = int(round(val_fraction * len(records)))
+            held, n_val = [], 0
+            for j in np.random.default_rng(seed).permutation(len(names)).tolist():
+                if n_val >= target or n_val + len(groups[names[j]]) >= len(records):
+                    continue
+                held.append(names[j])
+                n_val += len(groups[names[j]])
+        val = {i for g in held for i in groups[g]}
+    return ([r for i, r in enumerate(records) if i not in val], [r for i, r in enumerate(records) if i in val])
 
 
 class PseudoLabelDataset(Dataset):

@@ -8,6 +8,10 @@
 * each step draws its samples and augmentations from ``(seed, step)`` only
   (:class:`~dope_core.train.dataset.StepSampler`) and re-seeds torch's generator
   from ``(seed, step, rank)``, so a resumed run repeats an uninterrupted one;
+* the training input size of a step comes from ``schedule.resolution`` (lower early,
+  higher late; a function of the step, so a resumed run uses the same sizes), and the
+  first ``model.frozen_backbone_blocks`` backbone blocks get no gradient; validation
+  and the exported student use ``model.kwargs``' sizes;
 * the total loss is the sum of the model's named losses times ``config.loss_weights``
   (1 when absent); a non-finite loss skips the update and is counted;
 * training state is written atomically every ``checkpoint_every`` steps and at the end
@@ -82,9 +86,59 @@ def build_model(cfg: TrainConfig, anchors: Optional[dict[Part, Any]] = None) -> 
     if anchors is not None:
         kwargs["anchor_poses"] = {Part(p).value: torch.as_tensor(a) for p, a in anchors.items()}
     try:
-        return builder(num_anchor_poses=counts, **kwargs)
+        model = builder(num_anchor_poses=counts, **kwargs)
     except TypeError as e:
         raise ValueError(f"model.kwargs do not fit the {cfg.model.variant} builder: {e}") from None
+    if cfg.model.frozen_backbone_blocks:
+        model.backbone.freeze_blocks(cfg.model.frozen_backbone_blocks)
+    return model
+
+
+def training_input_size(cfg: TrainConfig, step: int) -> Optional[tuple[int, int]]:
+    """``(min_size, max_size)`` of the training input at ``step`` by ``schedule.resolution``
+    (pixels), or ``None`` without a schedule (the model's own sizes)."""
+    stages = [r for r in cfg.schedule.resolution if r.from_step <= step]
+    return (stages[-1].min_size, stages[-1].max_size) if stages else None
+
+
+def _set_input_size(model: nn.Module, size: tuple[tuple[int, ...], int]) -> None:
+    """Set the network transform's ``(min_sizes, max_size)`` (pixels)."""
+    model.transform.min_sizes, model.transform.max_size = size
+
+
+def train_val_split(cfg: TrainConfig, records: list) -> tuple[list, list]:
+    """The configured train/validation split of the records (``data.split``, ``data.val_fraction``,
+    ``data.val_sources``, ``schedule.seed``)."""
+    d = cfg.data
+    return split_records(records, val_fraction=d.val_fraction, seed=cfg.schedule.seed, by=d.split,
+                         val_sources=d.val_sources)
+
+
+def training_anchor_poses(cfg: TrainConfig, train_records: list) -> dict[Part, Any]:
+    """Anchor poses clustered from the training records' pseudo ground truth (``model.num_anchors``)."""
+    pseudo = [pose for _, r in train_records if r.pseudo_gt is not None for pose in r.pseudo_gt.parts()]
+    return anchor_poses(collect_samples(pseudo), num_anchors=_counts(cfg), body_halves=cfg.model.body_halves,
+                        seed=cfg.model.anchor_seed)
+
+
+def make_optimizer(cfg: TrainConfig, model: nn.Module) -> tuple[torch.optim.Optimizer, Any]:
+    """SGD over the trainable parameters and its step-based learning-rate schedule."""
+    s = cfg.schedule
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay)
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: _lr_factor(cfg, step))
+
+
+def make_loader(cfg: TrainConfig, train_records: list, *, start_step: int, rank: int = 0, world_size: int = 1) -> DataLoader:
+    """The batches of steps ``[start_step, schedule.steps)`` of one rank: ``(images, targets, keys, dropped)``."""
+    s, d = cfg.schedule, cfg.data
+    dataset = PseudoLabelDataset(train_records, mode=d.mode, parts=[Part(p) for p in d.parts], min_score=d.min_score,
+                                 hard_threshold=d.hard_threshold, max_size=d.max_size,
+                                 scale_jitter=tuple(d.scale_jitter), flip=d.flip)
+    sampler = StepSampler(len(dataset), batch_size=s.batch_size, start_step=start_step, total_steps=s.steps,
+                          seed=s.seed, rank=rank, world_size=world_size)
+    return DataLoader(dataset, batch_size=s.batch_size, sampler=sampler, collate_fn=collate,
+                      num_workers=d.loader_workers)
 
 
 def fit(cfg: TrainConfig, *, resume: bool = False, device: str = "auto", show_progress: bool = True) -> FitResult:
@@ -97,21 +151,17 @@ def fit(cfg: TrainConfig, *, resume: bool = False, device: str = "auto", show_pr
         for tmp in remove_stale_temporaries(out_dir):
             LOG.info("removed %s, left by a checkpoint write that was killed", tmp)
     records = load_records(cfg.data.caches)
-    train_records, val_records = split_records(records, val_fraction=cfg.data.val_fraction, seed=sched.seed)
+    train_records, val_records = train_val_split(cfg, records)
     state = load_training_state(out_dir) if resume else None
     if resume and state is None:
         LOG.warning("no checkpoint in %s: starting from step 0", out_dir)
     if state is not None:
         anchors = {Part(p): a for p, a in state["anchor_poses"].items()}
     else:
-        pseudo = [pose for _, r in train_records if r.pseudo_gt is not None for pose in r.pseudo_gt.parts()]
-        anchors = anchor_poses(collect_samples(pseudo), num_anchors=_counts(cfg), body_halves=cfg.model.body_halves,
-                               seed=cfg.model.anchor_seed)
+        anchors = training_anchor_poses(cfg, train_records)
     torch.manual_seed(sched.seed)  # the same initial weights on every rank and in every run
     model = build_model(cfg, anchors).to(dev)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.SGD(params, lr=sched.lr, momentum=sched.momentum, weight_decay=sched.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _lr_factor(cfg, s))
+    optimizer, scheduler = make_optimizer(cfg, model)
     use_amp = sched.amp and dev.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     start = 0
@@ -126,25 +176,22 @@ def fit(cfg: TrainConfig, *, resume: bool = False, device: str = "auto", show_pr
     if world > 1:
         for tensor in model.state_dict().values():
             dist.broadcast(tensor, src=0)
-    dataset = PseudoLabelDataset(train_records, mode=cfg.data.mode, parts=[Part(p) for p in cfg.data.parts],
-                                 min_score=cfg.data.min_score, hard_threshold=cfg.data.hard_threshold,
-                                 max_size=cfg.data.max_size, scale_jitter=tuple(cfg.data.scale_jitter),
-                                 flip=cfg.data.flip)
-    sampler = StepSampler(len(dataset), batch_size=sched.batch_size, start_step=start, total_steps=sched.steps,
-                          seed=sched.seed, rank=rank, world_size=world)
-    loader = DataLoader(dataset, batch_size=sched.batch_size, sampler=sampler, collate_fn=collate,
-                        num_workers=cfg.data.loader_workers)
+    loader = make_loader(cfg, train_records, start_step=start, rank=rank, world_size=world)
     writer = _writer(out_dir, start) if rank == 0 else None
     result = FitResult(start_step=start, end_step=start)
     t0 = time.monotonic()
     consecutive_bad = 0
     step = start
+    inference_size = (model.transform.min_sizes, model.transform.max_size)
     model.train()
     bar = tqdm(total=sched.steps, initial=start, desc="training", unit="step", disable=not show_progress or rank != 0)
     try:
         for images, targets, _keys, dropped in loader:
             counters["skipped_samples"] += dropped
             torch.manual_seed(_step_seed(sched.seed, step, rank))
+            size = training_input_size(cfg, step)
+            if size is not None:
+                _set_input_size(model, ((size[0],), size[1]))
             losses, contributors = _train_step(model, optimizer, scaler, cfg, images, targets, dev, use_amp, world)
             if losses is None or not math.isfinite(losses["loss"]):
                 counters["bad_steps"] += 1
@@ -166,9 +213,11 @@ def fit(cfg: TrainConfig, *, resume: bool = False, device: str = "auto", show_pr
             if step % sched.checkpoint_every == 0 or step == sched.steps:
                 _checkpoint(rank, out_dir, step, model, optimizer, scheduler, scaler, anchors, cfg, counters)
             if rank == 0 and val_records and sched.val_every and step % sched.val_every == 0 and step < sched.steps:
+                _set_input_size(model, inference_size)
                 _validate(model, cfg, val_records, writer, step, out_dir)
         if step < sched.steps:
             raise RuntimeError(f"the data loader stopped at step {step} of {sched.steps}")
+        _set_input_size(model, inference_size)
         if start < sched.steps and rank == 0 and val_records:
             result.validation = _validate(model, cfg, val_records, writer, step, out_dir)
     finally:

@@ -155,3 +155,93 @@ def test_label_defaults_never_use_the_optional_detector(tmp_path: Path, monkeypa
     assert train_main(["label", "--input", str(tmp_path), "--out", str(tmp_path / "o")]) == 0
     assert seen["config"] == PRESETS["default"] and "yolo" not in seen["config"].person_detectors
     assert not seen["config"].source_joints
+
+
+def test_min_change_keeps_the_frames_that_differ_enough(tmp_path: Path) -> None:
+    d = _media(tmp_path)   # clip.avi: 7 frames, each 10 grey levels brighter than the one before
+    every, _ = extract_frames(d / "clip.avi", tmp_path / "all", stride=1)
+    assert len(every) == 7
+    kept, _ = extract_frames(d / "clip.avi", tmp_path / "f", stride=1, min_change=15.0)
+    assert [it.key[-7:] for it in kept] == ["f000000", "f000002", "f000004", "f000006"]
+    assert [it.key for it in extract_frames(d / "clip.avi", tmp_path / "f", stride=1, min_change=15.0)[0]] \
+        == [it.key for it in kept]                                        # a rerun keeps the same frames
+    # stride is the least gap: with both, a frame 3 after the last kept one that changed enough
+    assert [it.key[-7:] for it in extract_frames(d / "clip.avi", tmp_path / "g", stride=3, min_change=25.0)[0]] \
+        == ["f000000", "f000003", "f000006"]
+    # a scene that never changes enough still gives a frame every max_gap frames
+    assert [it.key[-7:] for it in extract_frames(d / "clip.avi", tmp_path / "m", min_change=100.0, max_gap=3)[0]] \
+        == ["f000000", "f000003", "f000006"]
+    with pytest.raises(ValueError, match="min_change"):
+        extract_frames(d / "clip.avi", tmp_path / "h", min_change=-1.0)
+    with pytest.raises(ValueError, match="max_gap"):
+        extract_frames(d / "clip.avi", tmp_path / "h", stride=4, max_gap=2)
+
+
+def test_min_change_on_a_real_video(shared_data: Path, tmp_path: Path) -> None:
+    from dope_core.pseudo_labels.sources import frame_change, thumbnail
+
+    video = shared_data / "video" / "mmaction2" / "test.mp4"
+    fixed, _ = extract_frames(video, tmp_path / "fixed", stride=5)
+    diverse, _ = extract_frames(video, tmp_path / "diverse", stride=2, min_change=6.0)
+    assert 0 < len(diverse) and fixed[0].key == diverse[0].key
+    thumbs = [thumbnail(cv2.imread(str(it.image))) for it in diverse]
+    # JPEG re-encoding moves grey levels a little: kept frames differ by about the threshold at least
+    assert min(frame_change(a, b) for a, b in zip(thumbs, thumbs[1:])) >= 5.0
+    gaps = np.diff([int(it.key[-6:]) for it in diverse])
+    assert gaps.min() >= 2
+
+
+def test_crops_are_cut_labelled_and_resumed(tmp_path: Path) -> None:
+    from dope_core.pseudo_labels.crops import CropSettings, crop_windows
+    from dope_core.train.dataset import source_of
+
+    d = _media(tmp_path)
+    out = tmp_path / "cache"
+    crops = CropSettings(parts=("face", "hand", "body"), min_part_size=5.0, max_per_image=2)
+    summary = run_labelling([d / "a.jpg", d / "clip.avi"], out, stride=3, crops=crops, workers=0, estimator=FAKE,
+                            show_progress=False)
+    # a.jpg and frames 0, 3, 6: each gives its two best-scoring parts' crops (face 0.95, body 0.9)
+    assert summary.items == 4 + 8 and summary.crops == 8 and dict(summary.status) == {"ok": 12}
+    cache = LabelCache(out)
+    records = {r.key: r for r in cache.records()}
+    whole = next(r for r in records.values() if r.image.endswith("a.jpg"))
+    face = records[f"{whole.key}__crop-face0"]
+    body = records[f"{whole.key}__crop-body1"]
+    w, h = face.image_size
+    fx1, fy1, fx2, fy2 = whole.pseudo_gt.parts(Part.FACE)[0].box
+    assert w == h and abs(w - 3 * max(fx2 - fx1, fy2 - fy1)) <= 1      # a square of 3x the face (whole pixels)
+    assert cache.image_path(face).parent == cache.frames_dir and body.image_size[1] == 60   # body: cut to the image
+    assert crop_windows(face, crops) == []                                # no crop of a crop
+    frame_crop = next(k for k in records if "__f000003__crop-" in k)
+    assert source_of(frame_crop) == source_of(frame_crop.split("__crop-")[0]) == frame_crop.split("__f")[0]
+    again = run_labelling([d / "a.jpg", d / "clip.avi"], out, stride=3, crops=crops, workers=0, estimator=FAKE,
+                          show_progress=False)
+    assert again.already_done == 12 and not again.status
+    with pytest.raises(ValueError, match="crop parts"):
+        CropSettings(parts=("feet",))
+
+
+def test_label_takes_its_settings_from_the_training_config(tmp_path: Path, monkeypatch) -> None:
+    import functools
+
+    import yaml
+
+    import dope_core.pseudo_labels.runner as runner
+    from dope_core.train.cli import main as train_main
+
+    d = _media(tmp_path)
+    cfg = tmp_path / "train.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "data": {"caches": [str(tmp_path / "cache")]}, "schedule": {"steps": 1}, "output_dir": str(tmp_path / "run"),
+        "labels": {"stride": 3, "crops": ["face"], "max_crops": 1, "crop_min_part": 5.0}}))
+    monkeypatch.setattr(runner, "run_labelling", functools.partial(runner.run_labelling, estimator=FAKE))
+    assert train_main(["label", "--input", str(d / "a.jpg"), str(d / "clip.avi"), "--config", str(cfg),
+                       "--workers", "0"]) == 0
+    keys = LabelCache(tmp_path / "cache").keys()
+    assert sorted(k[-7:] for k in keys if "__f" in k and "__crop" not in k) == ["f000000", "f000003", "f000006"]
+    assert sum("__crop-face0" in k for k in keys) == 4                   # one face crop per labelled image
+    # a flag overrides the config; the cache is the config's
+    assert train_main(["label", "--input", str(d / "clip.avi"), "--config", str(cfg), "--stride", "2",
+                       "--crops", "--workers", "0"]) == 0
+    assert "f000002" in " ".join(LabelCache(tmp_path / "cache").keys())
+    assert train_main(["label", "--input", str(d / "clip.avi")]) == 2    # neither --out nor --config

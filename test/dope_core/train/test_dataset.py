@@ -52,3 +52,29 @@ def test_dataset_items_and_unreadable_images(synthetic_cache):
     assert ds[1] is None
     images, tgts, keys, dropped = collate([ds[0], ds[1]])
     assert len(images) == len(tgts) == len(keys) == 1 and dropped == 1
+
+
+def test_split_by_video_holds_out_whole_sources(synthetic_cache):
+    from dope_core.pseudo_labels.cache import LabelRecord
+    from dope_core.train.dataset import source_of
+
+    assert source_of("video__clip-0123456789__f000015") == "video__clip-0123456789"
+    assert source_of("video__clip-0123456789__f000015__crop-hand2") == "video__clip-0123456789"
+    assert source_of("photos__a-0123456789__crop-face0") == "photos__a-0123456789" == source_of("photos__a-0123456789")
+    base = load_records([synthetic_cache.root])[0]
+    keys = [f"v__clip{v}-012345678{v}__f{f:06d}" for v in range(4) for f in range(0, 50, 5)]
+    keys += [f"p__photo{i}-aaaaaaaaa{i}" for i in range(5)] + ["p__photo0-aaaaaaaaa0__crop-face0"]
+    records = [(base[0], LabelRecord(k, "x.jpg", (4, 4), "ok")) for k in keys]
+    train, val = split_records(records, val_fraction=0.2, seed=0, by="by_video")
+    seen = {source_of(r.key) for _, r in train}
+    held = {source_of(r.key) for _, r in val}
+    assert not seen & held and len(train) + len(val) == len(records) and val
+    assert len(val) >= round(0.2 * len(records))
+    assert split_records(records, val_fraction=0.2, seed=0, by="by_video") == (train, val)   # deterministic
+    _, named = split_records(records, val_fraction=0.0, seed=0, by="by_video", val_sources=["v__clip1-*", "p__photo0-*"])
+    assert sorted({source_of(r.key) for _, r in named}) == ["p__photo0-aaaaaaaaa0", "v__clip1-0123456781"]
+    assert len(named) == 10 + 2                                             # the video's frames, the photo and its crop
+    with pytest.raises(ValueError, match="match 0 of"):
+        split_records(records, val_fraction=0.0, seed=0, by="by_video", val_sources=["nothing*"])
+    with pytest.raises(ValueError, match="by_video"):
+        split_records(records, val_fraction=0.1, seed=0, val_sources=["v*"])

@@ -29,10 +29,16 @@ def test_label_fit_export_run_on_real_photos(tmp_path: Path, shared_data: Path, 
     (src / "corrupt.jpg").write_bytes(b"\xff\xd8 truncated")
     cache = tmp_path / "labels"
     # exit 1: the other items were labelled, the corrupt one is a counted skip
-    assert cli.main(["label", "--input", str(src), "--out", str(cache), "--workers", "1"]) == 1
+    # with one close-up crop per photo, around its best face (the experts label the crop in turn)
+    assert cli.main(["label", "--input", str(src), "--out", str(cache), "--workers", "1", "--crops", "face",
+                     "--max-crops", "1"]) == 1
     summary = json.loads((cache / "summary.json").read_text())
-    assert summary["labelled_now"]["ok"] == 4 and summary["labelled_now"]["unreadable"] == 1
-    records = [r for r in LabelCache(cache).records() if r.status == "ok"]
+    assert summary["labelled_now"]["unreadable"] == 1 and 1 <= summary["crops"] <= 4
+    assert summary["labelled_now"]["ok"] + summary["labelled_now"].get("no_person", 0) == 4 + summary["crops"]
+    crops = [r for r in LabelCache(cache).records() if "__crop-face" in r.key]
+    assert any(r.status == "ok" and r.pseudo_gt.parts("face") for r in crops)   # the experts see the face close up
+    records = [r for r in LabelCache(cache).records() if r.status == "ok" and "__crop-" not in r.key]
+    assert len(records) == 4
     assert sum(len(r.pseudo_gt.parts("body")) for r in records) >= 4
     assert sum(len(r.detections.get("hand", [])) for r in records) >= 2
 

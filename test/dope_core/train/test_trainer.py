@@ -93,12 +93,20 @@ def _run_cli(args: list[str], **kw) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
 
 
+def _recipe_config(cache: Path, out: Path, steps: int) -> dict:
+    """The tiny config with the CPU recipe's settings: a resolution schedule that changes at
+    step 8 (the resumed run usually crosses it) and frozen first backbone blocks."""
+    cfg = tiny_config(cache, out, steps=steps, checkpoint_every=1)
+    cfg["schedule"]["resolution"] = [{"from_step": 0, "min_size": 64, "max_size": 96},
+                                     {"from_step": 8, "min_size": 96, "max_size": 128}]
+    cfg["model"]["frozen_backbone_blocks"] = 4
+    return cfg
+
+
 def test_resume_after_kill_matches_uninterrupted_run(tmp_path: Path, synthetic_cache) -> None:
     steps = 16
-    ref_cfg = _write(tiny_config(synthetic_cache.root, tmp_path / "ref", steps=steps, checkpoint_every=1),
-                     tmp_path / "ref.yaml")
-    cut_cfg = _write(tiny_config(synthetic_cache.root, tmp_path / "cut", steps=steps, checkpoint_every=1),
-                     tmp_path / "cut.yaml")
+    ref_cfg = _write(_recipe_config(synthetic_cache.root, tmp_path / "ref", steps), tmp_path / "ref.yaml")
+    cut_cfg = _write(_recipe_config(synthetic_cache.root, tmp_path / "cut", steps), tmp_path / "cut.yaml")
     ref = _run_cli(["fit", "--config", str(ref_cfg), "--no-progress"])
     victim = _run_cli(["fit", "--config", str(cut_cfg), "--no-progress"])
     deadline = time.monotonic() + 240
@@ -133,3 +141,54 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path: Path, synthetic_c
         torch.testing.assert_close(b["model"][k], v, rtol=1e-5, atol=1e-6, msg=f"parameter {k} differs")
     assert a["scheduler"]["last_epoch"] == b["scheduler"]["last_epoch"]
     assert not list((tmp_path / "cut").glob(".last.pth.*.tmp")) and (tmp_path / "cut" / "notes.tmp").exists()
+
+
+def test_new_recipe_settings_are_checked(tmp_path: Path) -> None:
+    base = tiny_config(tmp_path / "cache", tmp_path / "out")
+    with pytest.raises(ConfigError, match="frozen_backbone_blocks must be in"):
+        config_from_dict({**base, "model": {**base["model"], "frozen_backbone_blocks": 15}})
+    with pytest.raises(ConfigError, match="mobilenetv2 variant only"):
+        config_from_dict({**base, "model": {**base["model"], "variant": "resnet50", "frozen_backbone_blocks": 2}})
+    stages = [{"from_step": 0, "min_size": 64, "max_size": 96}, {"from_step": 4, "min_size": 96, "max_size": 128}]
+    for bad, message in (([stages[1]], "first stage must start"), ([stages[0], stages[0]], "must increase"),
+                         ([{**stages[0], "min_size": 100}], "min_size <= max_size")):
+        with pytest.raises(ConfigError, match=message):
+            config_from_dict({**base, "schedule": {**base["schedule"], "resolution": bad}})
+    with pytest.raises(ConfigError, match="data.split"):
+        config_from_dict({**base, "data": {**base["data"], "split": "by_frame"}})
+    with pytest.raises(ConfigError, match="val_sources needs"):
+        config_from_dict({**base, "data": {**base["data"], "val_sources": ["a*"]}})
+
+
+def test_frozen_blocks_and_resolution_schedule_in_training(tmp_path: Path, synthetic_cache, monkeypatch) -> None:
+    from dope_core.model.transform import DopeTransform
+    from dope_core.train.trainer import build_model, training_input_size
+
+    torch.set_num_threads(1)
+    raw = tiny_config(synthetic_cache.root, tmp_path / "run", steps=4, batch_size=2)
+    raw["model"]["frozen_backbone_blocks"] = 7
+    raw["schedule"]["resolution"] = [{"from_step": 0, "min_size": 64, "max_size": 96},
+                                     {"from_step": 2, "min_size": 96, "max_size": 128}]
+    cfg = config_from_dict(raw)
+    assert [training_input_size(cfg, s) for s in (0, 1, 2, 3)] == [(64, 96), (64, 96), (96, 128), (96, 128)]
+    body = build_model(cfg).backbone.body
+    assert not any(p.requires_grad for p in body[:7].parameters()) and all(p.requires_grad for p in body[7:].parameters())
+    seen = []
+    forward = DopeTransform.forward
+
+    def spy(self, images, targets=None):
+        batch, out = forward(self, images, targets)
+        seen.append((self.training, min(batch.image_sizes[0])))
+        return batch, out
+
+    monkeypatch.setattr(DopeTransform, "forward", spy)
+    torch.manual_seed(0)
+    before = {k: v.clone() for k, v in build_model(cfg).state_dict().items()}
+    result = fit(cfg, show_progress=False)
+    assert [s for training, s in seen if training] == [64, 64, 96, 96]   # 128x96 images: the shorter side
+    assert (result.model.transform.min_sizes, result.model.transform.max_size) == ((96,), 128)  # the inference size
+    after = result.model.state_dict()
+    frozen = [k for k in after if k.startswith("backbone.body.") and int(k.split(".")[2]) < 7 and "weight" in k]
+    trained = [k for k in after if k.startswith("backbone.body.13.") and k.endswith("weight")]
+    assert frozen and all(torch.equal(after[k], before[k]) for k in frozen)
+    assert trained and any(not torch.equal(after[k], before[k]) for k in trained)
