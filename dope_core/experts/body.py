@@ -284,7 +284,11 @@ class BodyExpert:
 
         Args:
             regions: extra ``(4,)`` boxes (pixels) searched by BlazePose's detector at their own scale.
-            min_score: minimum body score (the landmark model's presence probability).
+            min_score: minimum body score (the landmark model's presence probability). It
+                does not lower the proposal threshold: a low ``min_score`` (the pseudo-labeller's
+                0.05) keeps the uncertain bodies of the usual search, it does not search weak
+                proposals, whose landmark passes give spurious bodies scored as high as 0.85
+                (9 pseudo ground-truth bodies for the 2 people of zidane.jpg).
             whole_image: also search the whole image, its tiles and the other sources.
             detector_score: proposal threshold for this call (default: the constructor's).
             max_people: landmark passes for this call (default: the constructor's).
@@ -295,7 +299,7 @@ class BodyExpert:
         found: list[BodyLandmarks] = []
         done: list[RotatedRect] = []
         passes: dict[int, BodyLandmarks] = {}
-        proposals = self.proposals(image, regions=regions, whole_image=whole_image, min_score=min(gate, min_score))
+        proposals = self.proposals(image, regions=regions, whole_image=whole_image, min_score=gate)
         for i, proposal in enumerate(proposals):
             if budget <= 0:
                 log.info("landmark passes capped at %d: %d person proposals left unexamined",

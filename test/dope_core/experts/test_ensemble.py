@@ -80,3 +80,21 @@ def test_thorough_search_gives_no_collapsed_bodies_on_a_group(shared_data):
     heights = [p.body.box[3] - p.body.box[1] for p in result.people if p.body is not None]
     assert 6 <= len(heights) <= 8
     assert min(heights) > 100, heights    # the people are 350-430 px tall; a collapsed pass gave 22 px
+
+
+def test_a_low_min_score_keeps_the_usual_search(experts, shared_data):
+    """The pseudo-labeller asks for every detection down to 0.05: that keeps the uncertain bodies of
+    the usual search, it does not search weak proposals (their landmark passes gave 13 bodies, 9 of
+    them above 0.5, for the 2 people of zidane.jpg)."""
+    from dope_core.fusion import assemble
+
+    image = read_image(shared_data / "images" / "packages" / "zidane.jpg")
+    usual = experts.detect_parts(image)
+    low = experts.detect_parts(image, min_score=0.05)
+    confident = [b for b in low[Part.BODY] if b.score >= experts.scores[Part.BODY]]
+    assert len(confident) == len(usual[Part.BODY]) == 2
+    assert len(low[Part.BODY]) <= 4
+    h, w = image.shape[:2]
+    kept = {p: [d for d in low[p] if d.score >= 0.5] for p in Part}
+    fused = assemble(kept[Part.BODY], kept[Part.HAND], kept[Part.FACE], image_size=(w, h), backend="experts")
+    assert len(fused.people) == len(experts(image).people) == 2
