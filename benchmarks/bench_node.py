@@ -24,20 +24,12 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 from pathlib import Path
 
+from isolation import reexec_isolated  # benchmarks/isolation.py (the script's folder is on sys.path)
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _reexec_isolated() -> None:
-    if os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE") == "LOCALHOST" and os.environ.get("DOPE_BENCH_ISOLATED"):
-        return
-    # The script is a constant; the paths and arguments travel as argv ("$@"), never inside the script text.
-    script = 'source "$1" && shift && DOPE_BENCH_ISOLATED=1 run_isolated "$@"'
-    sys.exit(subprocess.call(["bash", "-c", script, "bench_node", str(REPO / "scripts" / "ros_env.sh"),
-                              sys.executable, __file__, *sys.argv[1:]]))
 
 
 def main() -> int:
@@ -52,7 +44,7 @@ def main() -> int:
     p.add_argument("--no-per-frame", action="store_true",
                    help="experts backend: run the streaming node only (default: streaming and per-frame, side by side)")
     args = p.parse_args()
-    _reexec_isolated()
+    reexec_isolated(__file__)
     from dope_ros.demo import run
 
     streams = [True] if args.backend == "network" or args.no_per_frame else [True, False]

@@ -20,11 +20,12 @@ import cProfile
 import io
 import os
 import pstats
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+
+from isolation import reexec_isolated  # benchmarks/isolation.py (the script's folder is on sys.path)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -57,14 +58,6 @@ def stage(path: str, name: str) -> str | None:
     return None
 
 
-def _reexec_isolated() -> None:
-    if os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE") == "LOCALHOST" and os.environ.get("DOPE_BENCH_ISOLATED"):
-        return
-    script = 'source "$1" && shift && DOPE_BENCH_ISOLATED=1 run_isolated "$@"'
-    sys.exit(subprocess.call(["bash", "-c", script, "profile_node", str(REPO / "scripts" / "ros_env.sh"),
-                              sys.executable, __file__, *sys.argv[1:]]))
-
-
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--video", type=Path, default=REPO.parent / "shared" / "data" / "video" / "sports2d_demo.mp4")
@@ -74,7 +67,7 @@ def main() -> int:
     p.add_argument("--outputs", choices=("all", "poses"), default="all",
                    help="subscribed outputs: all (poses, markers, annotated image) or poses only")
     args = p.parse_args()
-    _reexec_isolated()
+    reexec_isolated(__file__)
     sys.path.insert(0, str(REPO))
     import rclpy
     from rclpy.parameter import Parameter

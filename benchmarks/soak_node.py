@@ -37,17 +37,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
+from isolation import reexec_isolated  # benchmarks/isolation.py (the script's folder is on sys.path)
+
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
-
-
-def _reexec_isolated() -> None:
-    if os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE") == "LOCALHOST" and os.environ.get("DOPE_BENCH_ISOLATED"):
-        return
-    script = 'source "$1" && shift && DOPE_BENCH_ISOLATED=1 run_isolated "$@"'   # arguments stay argv
-    sys.exit(subprocess.call(["bash", "-c", script, "soak_node", str(REPO / "scripts" / "ros_env.sh"),
-                              sys.executable, __file__, *sys.argv[1:]]))
 
 
 def tree_rss_bytes(pid: int) -> int:
@@ -408,7 +402,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--skip-compressed", action="store_true", help="no second node for the compressed bad inputs")
     p.add_argument("--out", type=Path, default=REPO / "out" / "soak_node")
     args = p.parse_args(argv)
-    _reexec_isolated()
+    reexec_isolated(__file__)
     if args.warmup_frames is None:
         args.warmup_frames = args.frames // 10
     args.out.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
-"""benchmarks/bench_node.py re-executes itself isolated without building a shell command from its arguments."""
+"""benchmarks/isolation.py (used by bench_node.py, profile_node.py, soak_node.py) re-executes a benchmark isolated
+without building a shell command from its arguments."""
 
 from __future__ import annotations
 
@@ -11,16 +12,18 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_node.py"
 
 
 def test_arguments_never_reach_the_shell_as_code(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
     spec = importlib.util.spec_from_file_location("bench_node", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    import isolation
     evil = f"it's'; touch {tmp_path / 'pwned'}; '"
     monkeypatch.delenv("DOPE_BENCH_ISOLATED", raising=False)
     monkeypatch.setattr(sys, "argv", [str(SCRIPT), "--checkpoint", evil])
     calls = []
-    monkeypatch.setattr(module.subprocess, "call", lambda argv: calls.append(argv) or 0)
+    monkeypatch.setattr(isolation.subprocess, "call", lambda argv: calls.append(argv) or 0)
     try:
-        module._reexec_isolated()
+        module.reexec_isolated(str(SCRIPT))
     except SystemExit:
         pass
     (argv,) = calls
