@@ -71,6 +71,7 @@ class NetworkEstimator:
         loaded = load_checkpoint(checkpoint)
         self.parts = tuple(Part(p) for p in parts)
         self.arch = loaded.arch
+        self.meta = loaded.meta   # the checkpoint's provenance (e.g. trained_steps, data_mode)
         self.num_anchor_poses = loaded.num_anchor_poses
         self.postprocess = postprocess or loaded.postprocess
         if postprocess_method is not None:

@@ -79,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--annotated", default=None, help="the annotated folder, for accuracy on real labels")
     val.add_argument("--max-images", type=int, default=None, help="held-out images to use (default: the config's)")
     val.add_argument("--out", default=None, help="also write the report (JSON) to this file")
+    val.add_argument("--checkpoint", default=None, metavar="FILE",
+                     help="validate this network checkpoint (e.g. the shipped student or an export) on the run's "
+                          "held-out images, through the network backend, instead of the run's last state")
     compare = sub.add_parser("compare", help="Markdown table of validation reports written by validate --out")
     compare.add_argument("reports", nargs="+", help="report files; each row is named after the file's folder")
     export = sub.add_parser("export", help="write a run's student as a network-backend checkpoint")
@@ -138,8 +141,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             cfg.validation.annotated = args.annotated
             cfg.validation.max_images = args.max_images or cfg.validation.max_images
             _, val_records = train_val_split(cfg, load_records(cfg.data.caches))
-            report = {"run": args.run, "step": int(state["step"]), "mode": cfg.data.mode,
-                      **validate(model, val_records, cfg)}
+            if args.checkpoint:
+                from dope_core.model.inference import NetworkEstimator
+                from dope_core.train.validation import validate_estimator
+
+                network = NetworkEstimator(checkpoint=args.checkpoint, parts=cfg.data.parts, device="cpu")
+                meta = network.meta
+                report = {"run": args.run, "checkpoint": args.checkpoint, "step": meta.get("trained_steps", "-"),
+                          "mode": meta.get("data_mode", "-"), **validate_estimator(network, val_records, cfg)}
+            else:
+                report = {"run": args.run, "step": int(state["step"]), "mode": cfg.data.mode,
+                          **validate(model, val_records, cfg)}
             text = json.dumps(report, indent=1)
             if args.out:
                 Path(args.out).parent.mkdir(parents=True, exist_ok=True)

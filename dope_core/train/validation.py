@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from dope_core.estimator import PoseEstimator
 from dope_core.keypoints import Part
 from dope_core.postprocess import PostprocessConfig, detections_to_poses
 from dope_core.pseudo_labels.cache import LabelCache, LabelRecord
@@ -59,7 +60,7 @@ class StudentEstimator:
                                    num_anchor_poses=self.num_anchor_poses, config=self.postprocess)
 
 
-def agreement_with_experts(estimator: StudentEstimator, records: Sequence[tuple[LabelCache, LabelRecord]], *,
+def agreement_with_experts(estimator: PoseEstimator, records: Sequence[tuple[LabelCache, LabelRecord]], *,
                            alpha: float, hard_threshold: float, max_images: int) -> dict[str, Any]:
     """Agreement of the student with the records' pseudo ground truth (see the module docstring)."""
     agreement = Agreement(alpha=alpha)
@@ -78,7 +79,7 @@ def agreement_with_experts(estimator: StudentEstimator, records: Sequence[tuple[
             "parts": {k: v for k, v in agreement.to_dict().items() if Part(k) in estimator.parts}}
 
 
-def accuracy_on_annotated(estimator: StudentEstimator, root: str, datasets: Sequence[str]) -> dict[str, float]:
+def accuracy_on_annotated(estimator: PoseEstimator, root: str, datasets: Sequence[str]) -> dict[str, float]:
     """Flat metrics of :func:`dope_core.evaluation.evaluate` on the annotated sets under ``root``."""
     from dope_core.datasets import DATASET_NAMES, load_annotated
     from dope_core.evaluation import evaluate
@@ -88,8 +89,15 @@ def accuracy_on_annotated(estimator: StudentEstimator, root: str, datasets: Sequ
 
 
 def validate(model: nn.Module, records: Sequence[tuple[LabelCache, LabelRecord]], cfg: TrainConfig) -> dict[str, Any]:
-    """The validation report: ``{"agreement": {...}, "accuracy": {...} or None}``."""
-    estimator = StudentEstimator(model, parts=cfg.data.parts)
+    """The validation report of an in-memory student: ``{"agreement": {...}, "accuracy": {...} or None}``."""
+    return validate_estimator(StudentEstimator(model, parts=cfg.data.parts), records, cfg)
+
+
+def validate_estimator(estimator: PoseEstimator, records: Sequence[tuple[LabelCache, LabelRecord]],
+                       cfg: TrainConfig) -> dict[str, Any]:
+    """The same report for any estimator with a ``parts`` attribute (e.g. a
+    :class:`~dope_core.model.inference.NetworkEstimator` on an exported checkpoint), so that
+    two checkpoints are compared on one run's held-out images."""
     report: dict[str, Any] = {"agreement": agreement_with_experts(
         estimator, records, alpha=cfg.validation.pck_alpha, hard_threshold=cfg.data.hard_threshold,
         max_images=cfg.validation.max_images), "accuracy": None}

@@ -85,6 +85,15 @@ def test_fit_export_and_load(tmp_path: Path, synthetic_cache, capsys) -> None:
     estimator = build_estimator("network", checkpoint=out, device="cpu")
     poses = estimator(np.random.default_rng(0).integers(0, 255, (96, 128, 3), dtype=np.uint8))
     assert poses.image_size == (128, 96) and poses.backend == "network"
+    # The export (or any checkpoint) validated on the run's held-out images through the network backend.
+    capsys.readouterr()
+    assert cli.main(["validate", "--run", str(tmp_path / "run"), "--checkpoint", str(out)]) == 0
+    exported = json.loads(capsys.readouterr().out)
+    assert exported["checkpoint"] == str(out) and exported["step"] == 16 and exported["mode"] == again["mode"]
+    assert exported["agreement"]["images"] == 2
+    assert exported["agreement"]["parts"]["body"]["teachers"] == again["agreement"]["parts"]["body"]["teachers"]
+    assert cli.main(["validate", "--run", str(tmp_path / "run"), "--checkpoint", str(tmp_path / "none.pth")]) == 2
+    assert "none.pth" in capsys.readouterr().err
 
 
 def _run_cli(args: list[str], **kw) -> subprocess.Popen:
