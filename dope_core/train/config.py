@@ -102,7 +102,7 @@ class ScheduleConfig:
 @dataclass
 class ValidationConfig:
     pck_alpha: float = 0.1
-    max_images: int = 50
+    max_images: int = 50          # held-out images scored, evenly spread over the held-out set
     annotated: Optional[str] = None
     annotated_datasets: list[str] = field(default_factory=list)
 

@@ -60,12 +60,26 @@ class StudentEstimator:
                                    num_anchor_poses=self.num_anchor_poses, config=self.postprocess)
 
 
+def spread(records: Sequence[Any], count: int) -> list[Any]:
+    """At most ``count`` of ``records``, evenly spaced over the whole sequence (all when fewer).
+
+    Held-out records come sorted by source (video, then frame): the first ``count`` would
+    all be frames of the first held-out video.
+    """
+    records = list(records)
+    if count >= len(records):
+        return records
+    if count <= 0:
+        return []
+    return [records[i] for i in np.unique(np.linspace(0, len(records) - 1, count).round().astype(int))]
+
+
 def agreement_with_experts(estimator: PoseEstimator, records: Sequence[tuple[LabelCache, LabelRecord]], *,
                            alpha: float, hard_threshold: float, max_images: int) -> dict[str, Any]:
     """Agreement of the student with the records' pseudo ground truth (see the module docstring)."""
     agreement = Agreement(alpha=alpha)
     used = skipped = 0
-    for cache, record in list(records)[:max_images]:
+    for cache, record in spread(records, max_images):
         bgr = cv2.imread(str(cache.image_path(record)), cv2.IMREAD_COLOR)
         if bgr is None or record.pseudo_gt is None:
             skipped += 1
