@@ -14,7 +14,7 @@ found that the other did not.
 The streaming schedule runs on the streaming estimator's own processing time (as if it
 ran alone). The machine may be shared: the load average is printed; compare ratios.
 Usage:
-    .venv/bin/python benchmarks/bench_streaming.py --frames 60 [--video CLIP ...]
+    .venv/bin/python benchmarks/bench_streaming.py --frames 60 [--video CLIP ...] [--alt-config YAML]
 """
 
 from __future__ import annotations
@@ -81,7 +81,26 @@ def load_avg() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def run_clip(path: Path, frames: int, max_width: int, schedule, num_threads: int) -> dict:
+def _agreement_of(ref: dict[Part, list], got: dict[Part, list], acc: dict, only: dict, mode: str) -> None:
+    """Add one frame's pairs of ``got`` (a streaming mode) against ``ref`` (per-frame) to ``acc`` and ``only``."""
+    for part in Part:
+        a = acc[part]
+        pairs = match(ref[part], got[part])
+        for i, j in pairs:
+            r, g = ref[part][i], got[part][j]
+            size = max(r.box[2] - r.box[0], r.box[3] - r.box[1])
+            a["correct"] += int((np.linalg.norm(g.keypoints_2d - r.keypoints_2d, axis=1) <= 0.1 * size).sum())
+            a["keypoints"] += part.num_keypoints
+        a["pairs"] += len(pairs)
+        a["per_frame"] += len(ref[part])
+        a["streaming"] += len(got[part])
+        if part is Part.BODY:
+            only["per_frame"] += len(ref[part]) - len(pairs)
+            only[mode] += len(got[part]) - len(pairs)
+
+
+def run_clip(path: Path, frames: int, max_width: int, schedule, num_threads: int, alt_config=None) -> dict:
+    """Both modes (and, with ``alt_config``, the streaming experts of that configuration) on the clip's frames."""
     from dope_core.experts.ensemble import ExpertsEstimator
     from dope_core.experts.streaming import StreamingExpertsEstimator
     from dope_core.tracking import TrackIdAllocator
@@ -89,58 +108,59 @@ def run_clip(path: Path, frames: int, max_width: int, schedule, num_threads: int
 
     images = list(video_frames(path, max_frames=frames, max_width=max_width))
     per_frame = ExpertsEstimator(num_threads=num_threads)
-    clock = OwnClock()
-    stream = StreamingExpertsEstimator(per_frame, schedule=schedule, num_threads=num_threads, clock=clock,
-                                       ids=TrackIdAllocator(0))
+    clocks = {"streaming": OwnClock()}
+    estimators = {"per_frame": per_frame,
+                  "streaming": StreamingExpertsEstimator(per_frame, schedule=schedule, num_threads=num_threads,
+                                                         clock=clocks["streaming"], ids=TrackIdAllocator(0))}
     per_frame(images[0])                       # warm-up (XNNPACK set-up), not timed
-    times = {"per_frame": [], "streaming": []}
-    cpu = {"per_frame": 0.0, "streaming": 0.0}
-    people = {"per_frame": 0, "streaming": 0}
-    agreement = {p: {"correct": 0, "keypoints": 0, "pairs": 0, "per_frame": 0, "streaming": 0} for p in Part}
-    only = {"per_frame": 0, "streaming": 0}
+    if alt_config is not None:
+        alt = ExpertsEstimator(num_threads=num_threads, config=alt_config)
+        alt(images[0])
+        clocks["streaming_alt"] = OwnClock()
+        estimators["streaming_alt"] = StreamingExpertsEstimator(alt, schedule=schedule, num_threads=num_threads,
+                                                                clock=clocks["streaming_alt"], ids=TrackIdAllocator(0))
+    streams = [m for m in estimators if m != "per_frame"]
+    times: dict[str, list[float]] = {m: [] for m in estimators}
+    cpu = {m: 0.0 for m in estimators}
+    people = {m: 0 for m in estimators}
+    agreement = {m: {p: {"correct": 0, "keypoints": 0, "pairs": 0, "per_frame": 0, "streaming": 0} for p in Part}
+                 for m in streams}
+    only = {m: {"per_frame": 0, m: 0} for m in streams}
     for image in images:
         results = {}
-        for mode, estimator in (("per_frame", per_frame), ("streaming", stream)):
+        for mode, estimator in estimators.items():
             c, t = time.process_time(), time.perf_counter()
             results[mode] = estimator(image)
             dt = time.perf_counter() - t
             cpu[mode] += time.process_time() - c
             times[mode].append(dt)
             people[mode] += len(results[mode].people)
-            if mode == "streaming":
-                clock.t += dt
-        ref, got = parts_of(results["per_frame"]), parts_of(results["streaming"])
-        for part in Part:
-            acc = agreement[part]
-            pairs = match(ref[part], got[part])
-            for i, j in pairs:
-                r, g = ref[part][i], got[part][j]
-                size = max(r.box[2] - r.box[0], r.box[3] - r.box[1])
-                acc["correct"] += int((np.linalg.norm(g.keypoints_2d - r.keypoints_2d, axis=1) <= 0.1 * size).sum())
-                acc["keypoints"] += part.num_keypoints
-            acc["pairs"] += len(pairs)
-            acc["per_frame"] += len(ref[part])
-            acc["streaming"] += len(got[part])
-            if part is Part.BODY:
-                only["per_frame"] += len(ref[part]) - len(pairs)
-                only["streaming"] += len(got[part]) - len(pairs)
-    stream.close()
+            if mode in clocks:
+                clocks[mode].t += dt
+        ref = parts_of(results["per_frame"])
+        for mode in streams:
+            _agreement_of(ref, parts_of(results[mode]), agreement[mode], only[mode], mode)
+    for mode in streams:
+        estimators[mode].close()
     n = len(images)
     out = {"clip": str(path), "frames": n, "size": f"{images[0].shape[1]}x{images[0].shape[0]}",
-           "searches": stream.searches, "modes": {}, "agreement": {}, "bodies_only_found_by": only}
+           "searches": {m: estimators[m].searches for m in streams}, "modes": {}, "agreement": {},
+           "bodies_only_found_by": only}
     for mode in times:
         t = np.array(times[mode])
         out["modes"][mode] = {"fps": n / t.sum(), "latency_ms_mean": 1000 * t.mean(),
                               "latency_ms_p95": 1000 * float(np.percentile(t, 95)),
                               "cpu_ms_per_frame": 1000 * cpu[mode] / n, "people_per_frame": people[mode] / n}
-    for part, a in agreement.items():
-        both = a["correct"] / a["keypoints"] if a["keypoints"] else float("nan")
-        out["agreement"][part.value] = {"pck_both_found": both, "both_found": a["pairs"],
-                                        "per_frame_parts": a["per_frame"], "streaming_parts": a["streaming"]}
+    for mode in streams:
+        out["agreement"][mode] = {}
+        for part, a in agreement[mode].items():
+            both = a["correct"] / a["keypoints"] if a["keypoints"] else float("nan")
+            out["agreement"][mode][part.value] = {"pck_both_found": both, "both_found": a["pairs"],
+                                                  "per_frame_parts": a["per_frame"], "streaming_parts": a["streaming"]}
     return out
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--video", type=Path, action="append", default=None,
                    help="clip(s) to run (default: the demo clip and multi-person clips of ../shared/data/video)")
@@ -149,9 +169,18 @@ def main() -> int:
     p.add_argument("--detect-every", type=int, default=30, help="streaming: whole-frame search every N frames")
     p.add_argument("--detect-every-s", type=float, default=0.0, help="streaming: ... or every S seconds (0: never)")
     p.add_argument("--num-threads", type=int, default=2)
+    p.add_argument("--alt-config", default=None, metavar="NAME_OR_YAML",
+                   help="also run the streaming experts of this configuration (a preset or a YAML file with an "
+                        "'experts' section, e.g. the lite hand model) on the same frames, as mode streaming-alt")
     p.add_argument("--out", type=Path, default=REPO / "out" / "bench_streaming")
-    args = p.parse_args()
+    args = p.parse_args(argv)
+    from dope_core.experts.config import PRESETS, experts_config_from_dict, load_experts_config
     from dope_core.experts.streaming import DetectionSchedule
+
+    alt = None
+    if args.alt_config:
+        alt = (experts_config_from_dict({"preset": args.alt_config}) if args.alt_config in PRESETS
+               else load_experts_config(args.alt_config))
 
     clips = args.video or [SHARED_VIDEO / c for c in DEFAULT_CLIPS if (SHARED_VIDEO / c).is_file()]
     if not clips:
@@ -159,9 +188,10 @@ def main() -> int:
     schedule = DetectionSchedule(args.detect_every, args.detect_every_s)
     machine = {"cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(),
                "load_average_start": load_avg(), "num_threads": args.num_threads,
-               "schedule": {"every_frames": args.detect_every, "every_s": args.detect_every_s}}
+               "schedule": {"every_frames": args.detect_every, "every_s": args.detect_every_s},
+               "alt_config": alt.to_dict() if alt is not None else None}
     print(f"CPUs: {os.cpu_count()}; load average (1, 5, 15 min) at start: {machine['load_average_start']}")
-    results = [run_clip(c, args.frames, args.max_width, schedule, args.num_threads) for c in clips]
+    results = [run_clip(c, args.frames, args.max_width, schedule, args.num_threads, alt) for c in clips]
     machine["load_average_end"] = load_avg()
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench_streaming.json").write_text(json.dumps({"machine": machine, "clips": results}, indent=2))
@@ -173,21 +203,22 @@ def main() -> int:
         for mode, m in r["modes"].items():
             print(f"| {Path(r['clip']).name} | {r['size']}, {r['frames']} | {mode.replace('_', '-')} | {m['fps']:.2f} | "
                   f"{m['latency_ms_mean']:.0f} / {m['latency_ms_p95']:.0f} | {m['cpu_ms_per_frame']:.0f} | "
-                  f"{m['people_per_frame']:.2f} | {r['searches'] if mode == 'streaming' else r['frames']} |")
+                  f"{m['people_per_frame']:.2f} | {r['searches'].get(mode, r['frames'])} |")
     print()
-    print("| clip | streaming / per-frame rate | body PCK@0.1 (both found) | hand | face | "
-          "bodies found only per-frame / only streaming |")
-    print("|---|---|---|---|---|---|")
+    print("| clip | mode | rate / per-frame rate | body PCK@0.1 (both found) | hand | face | "
+          "bodies found only per-frame / only this mode |")
+    print("|---|---|---|---|---|---|---|")
     for r in results:
-        a = r["agreement"]
-        ratio = r["modes"]["streaming"]["fps"] / r["modes"]["per_frame"]["fps"]
+        for mode, a in r["agreement"].items():
+            ratio = r["modes"][mode]["fps"] / r["modes"]["per_frame"]["fps"]
 
-        def cell(part: str) -> str:
-            x = a[part]
-            return "-" if not x["both_found"] else f"{x['pck_both_found']:.3f} ({x['both_found']})"
+            def cell(part: str) -> str:
+                x = a[part]
+                return "-" if not x["both_found"] else f"{x['pck_both_found']:.3f} ({x['both_found']})"
 
-        print(f"| {Path(r['clip']).name} | {ratio:.1f}x | {cell('body')} | {cell('hand')} | {cell('face')} | "
-              f"{r['bodies_only_found_by']['per_frame']} / {r['bodies_only_found_by']['streaming']} |")
+            only = r["bodies_only_found_by"][mode]
+            print(f"| {Path(r['clip']).name} | {mode.replace('_', '-')} | {ratio:.1f}x | {cell('body')} | {cell('hand')} | "
+                  f"{cell('face')} | {only['per_frame']} / {only[mode]} |")
     return 0
 
 

@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="which sets to evaluate")
     p.add_argument("--backend", choices=BACKENDS, default="experts", help="which estimator to evaluate")
     p.add_argument("--checkpoint", type=Path, default=None, help="network backend: checkpoint file")
+    p.add_argument("--experts-config", default=None, metavar="NAME_OR_YAML",
+                   help="experts backend: a preset (default, thorough, legacy) or a YAML file with an 'experts' section")
     p.add_argument("--device", default="auto", help="network backend: auto, cpu, cuda or cuda:N")
     p.add_argument("--half", action="store_true", help="network backend: fp16 inference (CUDA only)")
     p.add_argument("--limit", type=int, default=None, help="at most this many images per dataset")
@@ -265,13 +267,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         samples = []
         for name in args.datasets:
             samples += load_annotated(name, args.data_root)[: args.limit]
-        estimator = build_estimator(args.backend, checkpoint=args.checkpoint, device=args.device, half=args.half)
+        chosen = experts_config(args.experts_config) if args.experts_config and args.backend == "experts" else None
+        if isinstance(chosen, int):
+            raise ValueError(f"{args.experts_config} is a multi-person configuration only (--multi-person)")
+        estimator = build_estimator(args.backend, checkpoint=args.checkpoint, device=args.device, half=args.half,
+                                    experts_config=chosen)
     except (ValueError, FileNotFoundError, ImportError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     with tqdm(total=len(samples), desc="evaluating", unit="image", disable=args.quiet) as bar:
         metrics = evaluate(estimator, samples, on_sample=lambda s, p: bar.update())
-    print(f"backend {args.backend} on {getattr(estimator, 'device', '?')}; "
+    config = f" ({args.experts_config})" if chosen is not None else ""
+    print(f"backend {args.backend}{config} on {getattr(estimator, 'device', '?')}; "
           f"{platform.processor() or platform.machine()}, {platform.python_version()}")
     print(format_table(table_rows(metrics, args.datasets), markdown=args.markdown))
     if args.json is not None:

@@ -29,8 +29,8 @@ import numpy as np
 from dope_core.camera import CameraFileError, CameraModel, InvalidIntrinsicsError, load_camera_yaml
 from dope_core.draw import draw_poses
 from dope_core.estimator import BACKENDS, PoseEstimator, build_estimator
-from dope_core.experts.config import (PERSON_DETECTORS, ExpertsConfig, ExpertsConfigError, experts_config_from_dict,
-                                      load_experts_config)
+from dope_core.experts.config import (HAND_EXPERTS, PERSON_DETECTORS, ExpertsConfig, ExpertsConfigError,
+                                      experts_config_from_dict, load_experts_config)
 from dope_core.image_header import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, ImageLimits
 from dope_core.image_io import ImageError, VideoReader, is_video, list_inputs, read_image
 from dope_core.output_names import InputGuard, OverwriteRefused, assign_names
@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--person-detectors", nargs="+", default=None, metavar="NAME",
                    help="experts backend: person proposal sources, overriding the configuration "
                         f"(available: {', '.join(PERSON_DETECTORS)})")
+    p.add_argument("--hand-expert", choices=list(HAND_EXPERTS), default=None,
+                   help="experts backend: the hand landmark model, overriding the configuration (mediapipe_lite: "
+                        "about half the CPU per hand, docs/accuracy.md)")
     p.add_argument("--view-3d", action="store_true",
                    help="also write a 3D view (matplotlib) of the people: <name>_3d.png (for videos: of the last frame)")
     p.add_argument("--no-images", action="store_true", help="do not write annotated images/videos, only JSON")
@@ -327,7 +330,7 @@ def _progress(iterable, total: int | None, desc: str, quiet: bool):
 
 
 def experts_config_from_args(args: argparse.Namespace) -> ExpertsConfig:
-    """The experts configuration of ``--experts-config``, ``--thorough`` and ``--person-detectors``.
+    """The experts configuration of ``--experts-config``, ``--thorough``, ``--person-detectors`` and ``--hand-expert``.
 
     Raises:
         ExpertsConfigError: unreadable file, unknown or uninstalled expert.
@@ -337,6 +340,8 @@ def experts_config_from_args(args: argparse.Namespace) -> ExpertsConfig:
         config = experts_config_from_dict({"preset": "thorough"}) if args.experts_config is None else config
     if args.person_detectors:
         config = config.replace(person_detectors=tuple(args.person_detectors))
+    if args.hand_expert:
+        config = config.replace(hand=args.hand_expert)
     return config
 
 

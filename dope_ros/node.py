@@ -101,7 +101,7 @@ class DopeNode(Node):
                               transport=self._transport, image_topic=get("image_topic"),
                               camera_info_topic=get("camera_info_topic"))
         parts = [Part(p) for p in get("parts")]
-        experts = (experts_config(get("experts_config"), get("person_detectors"))
+        experts = (experts_config(get("experts_config"), get("person_detectors"), get("hand_expert"))
                    if get("backend") == "experts" else None)
         self._tracker = (PersonTracker(iou_threshold=get("track_iou_threshold"), timeout_s=get("track_timeout_s"),
                                        predict_s=min(get("track_predict_s"), get("track_timeout_s")))
@@ -400,10 +400,13 @@ class DopeNode(Node):
         self.destroy_node()
 
 
-def experts_config(path: str, person_detectors: list[str]) -> ExpertsConfig:
+def experts_config(path: str, person_detectors: list[str], hand_expert: str = "") -> ExpertsConfig:
     """The experts configuration of the parameters ``experts_config`` (a YAML file, empty for the
-    defaults) and ``person_detectors``, which overrides the file's unless left at its default."""
+    defaults), ``person_detectors``, which overrides the file's unless left at its default, and
+    ``hand_expert`` (empty: the file's)."""
     config = load_experts_config(path or None)
+    if hand_expert:
+        config = config.replace(hand=hand_expert)
     if path and list(person_detectors) == PARAMETERS["person_detectors"].default:
         return config
     return config.replace(person_detectors=tuple(person_detectors))

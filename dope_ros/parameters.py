@@ -60,6 +60,9 @@ PARAMETERS: dict[str, Param] = {
     "person_detectors": Param(["blazepose", "faces"], "Experts backend: person proposal sources (blazepose, "
                               "faces; yolo with the opt-in AGPL-3.0 extra); overrides experts_config unless left "
                               "at this default; unknown or uninstalled ones stop the node with exit code 2."),
+    "hand_expert": Param("", "Experts backend: the hand landmark model, 'mediapipe' (full) or 'mediapipe_lite' "
+                         "(the same outputs, about half the CPU per hand; docs/accuracy.md measures both); empty: "
+                         "experts_config's choice (full by default); an unknown one stops the node with exit code 2."),
     "body_score_threshold": Param(0.3, "Minimum body detection score to publish.", (0.0, 1.0), False),
     "hand_score_threshold": Param(0.3, "Minimum hand detection score to publish.", (0.0, 1.0), False),
     "face_score_threshold": Param(0.3, "Minimum face detection score to publish.", (0.0, 1.0), False),

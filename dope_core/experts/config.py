@@ -14,7 +14,7 @@ Example (every key optional; these are the defaults)::
       yolo_image_size: 1280                  # pixels, the YOLO detector's input side (when yolo is named)
       yolo_score: 0.25                       # YOLO proposal threshold (in place of detector_score)
       body: blazepose                        # see BODY_EXPERTS
-      hand: mediapipe                        # see HAND_EXPERTS
+      hand: mediapipe                        # see HAND_EXPERTS (mediapipe_lite: the lite landmark model)
       face: mediapipe                        # see FACE_EXPERTS
 
 :data:`PRESETS` names whole configurations (``default``, ``thorough`` and
@@ -47,7 +47,13 @@ OPTIONAL_DETECTORS: dict[str, str] = {"yolo": "yolo"}
 """Person detectors that need an opt-in extra (:mod:`dope_core.experts.extras`): detector -> extra."""
 
 BODY_EXPERTS: dict[str, str] = {"blazepose": "BlazePose full landmark model (33 landmarks, 2D + 3D)"}
-HAND_EXPERTS: dict[str, str] = {"mediapipe": "BlazePalm detector + MediaPipe hand landmark model (21 joints, 2D + 3D)"}
+HAND_EXPERTS: dict[str, str] = {
+    "mediapipe": "BlazePalm detector + MediaPipe hand landmark model, full (21 joints, 2D + 3D)",
+    "mediapipe_lite": "BlazePalm detector + MediaPipe hand landmark model, lite (same outputs, about half the CPU "
+                      "per hand; docs/accuracy.md measures both)",
+}
+HAND_LANDMARK_MODELS: dict[str, str] = {"mediapipe": "hand_landmark", "mediapipe_lite": "hand_landmark_lite"}
+"""The tflite model (:data:`dope_core.experts.tflite.MODEL_FILES` key) of each hand expert."""
 FACE_EXPERTS: dict[str, str] = {"mediapipe": "BlazeFace detectors + MediaPipe face mesh (468 points mapped to 84)"}
 
 

@@ -16,6 +16,7 @@ MODEL_FILES = {
     "pose_landmark": "pose_landmark/pose_landmark_full.tflite",
     "palm_detection": "palm_detection/palm_detection_full.tflite",
     "hand_landmark": "hand_landmark/hand_landmark_full.tflite",
+    "hand_landmark_lite": "hand_landmark/hand_landmark_lite.tflite",
     "face_detection_full": "face_detection/face_detection_full_range_sparse.tflite",
     "face_detection_short": "face_detection/face_detection_short_range.tflite",
     "face_landmark": "face_landmark/face_landmark.tflite",

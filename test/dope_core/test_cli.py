@@ -75,6 +75,19 @@ def test_unknown_person_detector_is_one_line_and_exit_2(tmp_path):
         assert "yolo9000" in run.stderr or "openpose" in run.stderr
 
 
+def test_hand_expert_flag_overrides_the_configuration(tmp_path):
+    from dope_core.cli import build_parser, experts_config_from_args
+
+    f = tmp_path / "experts.yaml"
+    f.write_text("experts:\n  max_people: 5\n")
+    args = build_parser().parse_args([str(tmp_path), "--experts-config", str(f), "--hand-expert", "mediapipe_lite"])
+    config = experts_config_from_args(args)
+    assert config.hand == "mediapipe_lite" and config.max_people == 5
+    assert experts_config_from_args(build_parser().parse_args([str(tmp_path)])).hand == "mediapipe"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([str(tmp_path), "--hand-expert", "openpose"])
+
+
 HIDE_YOLO = "import runpy, sys; sys.modules['ultralytics'] = None; sys.argv = sys.argv[1:]; "
 """Runs the script or module that follows as if the optional yolo extra were not installed."""
 

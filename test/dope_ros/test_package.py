@@ -134,6 +134,15 @@ def test_person_detectors_left_at_default_keep_the_experts_files(tmp_path):
     assert experts_config(str(f), ["blazepose", "faces"]).person_detectors == ("blazepose",)   # the file's
     assert experts_config(str(f), ["faces"]).person_detectors == ("faces",) and experts_config(str(f), ["faces"]).max_people == 5
     assert experts_config("", ["blazepose"]).person_detectors == ("blazepose",)
+    assert experts_config(str(f), ["blazepose", "faces"], "mediapipe_lite").hand == "mediapipe_lite"
+    assert experts_config(str(f), ["blazepose", "faces"], "").hand == "mediapipe"
+
+
+def test_unknown_hand_expert_exits_with_one_line():
+    cmd = launch_command() + ["-p", "hand_expert:=mediapipe_ultra"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert out.returncode == 2 and "unknown hand expert 'mediapipe_ultra'" in out.stderr
+    assert "Traceback" not in out.stderr
 
 
 def test_uninstalled_extra_exits_with_one_line():

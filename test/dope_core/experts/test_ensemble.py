@@ -71,6 +71,25 @@ def test_tennis_group_finds_people_faces_and_hands(experts, shared_data):
         assert 0.05 < np.linalg.norm(h.keypoints_3d[12]) < 0.3           # middle fingertip, metres
 
 
+def test_lite_hand_model_finds_the_same_hands(experts, shared_data):
+    """The lite hand landmark model (experts.hand: mediapipe_lite) on the tennis group: the hands
+    the full model finds, on the same side, their joints within 10 % of the hand box of the full model's."""
+    from dope_core.experts.config import PRESETS
+    from dope_core.experts.ensemble import ExpertsEstimator
+
+    image = read_image(shared_data / "images" / "multihmr" / "4446582661_b188f82f3c_c.jpg")
+    lite = ExpertsEstimator(config=PRESETS["default"].replace(hand="mediapipe_lite"))
+    assert lite.hand.landmarks.name == "hand_landmark_lite"
+    full_hands = [h for p in experts(image).people for h in (p.left_hand, p.right_hand) if h]
+    lite_hands = [h for p in lite(image).people for h in (p.left_hand, p.right_hand) if h]
+    assert len(full_hands) >= 3 and len(lite_hands) >= len(full_hands) - 1
+    for h in full_hands:
+        near = min(lite_hands, key=lambda g: np.linalg.norm(g.keypoints_2d[0] - h.keypoints_2d[0]))
+        size = max(h.box[2] - h.box[0], h.box[3] - h.box[1])
+        assert near.handedness is h.handedness
+        assert np.median(np.linalg.norm(near.keypoints_2d - h.keypoints_2d, axis=1)) < 0.1 * size
+
+
 def test_thorough_search_gives_no_collapsed_bodies_on_a_group(shared_data):
     from dope_core.experts.config import PRESETS
     from dope_core.experts.ensemble import ExpertsEstimator
