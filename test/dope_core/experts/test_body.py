@@ -91,3 +91,20 @@ def test_a_body_made_from_a_source_has_its_2d_and_score_and_the_pass_3d():
     assert made.from_source and made.pose.score == 0.4 and np.allclose(made.pose.keypoints_2d, kp)
     assert np.allclose(made.pose.confidence, 0.8) and made.pose.keypoints_3d is scattered.pose.keypoints_3d
     assert np.allclose(made.pose.box, [90, -5, 110, 205])
+
+
+def test_overlapping_passes_with_other_arms_are_one_person_neighbours_are_not():
+    """one_person: up to 0.15 of the height when the boxes overlap (IoU >= 0.3), 0.1 otherwise."""
+    from dope_core.experts.body import one_person
+
+    kp = np.c_[np.tile([60.0, 140.0], 7)[:13], np.linspace(0, 200, 13)]   # 80 x 200 px
+    other_arms = kp.copy()
+    other_arms[_ARMS + [0, 1, 2], 0] += 26                    # 7 of 13 joints 26 px off: median 26 px = 0.13 h
+    a, b = _body(kp), _body(other_arms)
+    assert not same_pose(a, b) and one_person(a, b) and one_person(b, a)
+    # the same median distance without box overlap (a neighbour standing apart, boxes disjoint)
+    far = _body(kp + [26, 0])
+    far.box = far.box + np.array([200, 0, 200, 0])
+    assert not one_person(a, far)
+    # overlapping (IoU 0.39) but further apart than 0.15 of the height: two people
+    assert not one_person(a, _body(kp + [35, 0]))
