@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from dope_core.keypoints import BODY_JOINTS, FACE_LANDMARKS, HAND_JOINTS, Part
-from dope_core.part_frames import body_frame, face_frame, hand_frame, part_frame, with_frames
-from dope_core.rotations import matrix_to_quaternion, quaternion_to_matrix
+from dope_core.part_frames import body_frame, hand_frame, part_frame, with_frames
+from dope_core.rotations import quaternion_to_matrix
 from dope_core.structures import PartPose, Person, WholeBodyPoses
 
 # A right hand in its own frame (metres): x to the middle-finger base, z out of the palm,

@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 
 from dope_core.grasp import INDEX_TIP, PinchThresholds, THUMB_TIP
-from dope_core.keypoints import Part
 from dope_core.smoothing import SmoothingConfig
-from dope_core.structures import PartPose, Person, TrackState, WholeBodyPoses
+from dope_core.structures import Person, TrackState, WholeBodyPoses
 from dope_core.teleop import OperatorSelector, TeleopPipeline, camera_pose
 from test_part_frames import _hand   # noqa: E402  (synthetic hands with a known frame)
 
