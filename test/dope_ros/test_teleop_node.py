@@ -8,6 +8,7 @@ CameraInfo and listens to ``~/poses``, ``~/operator`` and ``/tf`` (tf2_msgs/TFMe
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 
 import cv2
@@ -158,6 +159,10 @@ def test_unstamped_images_are_timed_by_their_arrival(teleop_io):
     with teleop_io.lock:
         del teleop_io.poses[0], teleop_io.operator[0]
     shifted = np.concatenate([np.repeat(image[:, :1], 24, axis=1), image[:, :-24]], axis=1)   # 24 px right
+    # The filters' step is the gap between arrivals: at rest speed their cutoff is 0.5 Hz, so the share
+    # of the 24 px they pass grows with the gap (0.14 s, on a quiet machine: 7 px). Waiting 0.6 s first
+    # bounds it from below on any machine (at least 15 px); a frozen filter would still pass 0 px.
+    time.sleep(0.6)
     moved = teleop_io.send(shifted, 0)
 
     def face_x(answer: WholeBodyPoseArray) -> float:
