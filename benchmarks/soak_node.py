@@ -68,7 +68,8 @@ def tree_rss_bytes(pid: int) -> int:
 
 
 class RssSampler(threading.Thread):
-    """Samples :func:`tree_rss_bytes` every ``period`` seconds with the progress counter given."""
+    """Samples :func:`tree_rss_bytes` when started, every ``period`` seconds, and when stopped,
+    with the progress counter given; :meth:`sample` adds one more at any moment."""
 
     def __init__(self, pid: int, period: float, progress: Callable[[], int]) -> None:
         super().__init__(daemon=True)
@@ -84,6 +85,7 @@ class RssSampler(threading.Thread):
         self.samples.append((time.monotonic() - self._t0, self.progress(), rss))
 
     def run(self) -> None:
+        self.sample()
         while not self._stop_event.wait(self.period):
             self.sample()
 
@@ -339,6 +341,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict:
                 print(f"[{backend}] {i + 1}/{args.frames} frames, {answered} answered, "
                       f"RSS {tree_rss_bytes(proc.pid) / 2**20:.0f} MB", file=sys.stderr, flush=True)
         soak_s = time.monotonic() - t0
+        sampler.sample()   # the end of the soak, however short it was against the period
         out["soak"] = {"frames": args.frames, "answered": answered, "seconds": round(soak_s, 1),
                        "rate_hz": round(args.frames / soak_s, 2), "rss_samples": len(sampler.samples),
                        **growth(sampler.samples, args.warmup_frames, args.frames)}
