@@ -9,13 +9,19 @@ schedule) and off (every frame searched from scratch), one after the other:
 * real time: frames at the video's 30 fps, faster than inference: the node's rate,
   its latency and how many frames it drops.
 
+and for one or both pipelines (``--pipelines``): ``demo``, the demo's recorder (it
+subscribes to the poses, markers, TF and annotated image, records the frames and
+outputs, and decodes the video as it plays), and ``teleop``, what a teleoperation loop
+consumes (frames decoded beforehand, only the poses subscribed to, nothing recorded).
+
 The node's CPU time per answered frame comes from /proc. The machine may be shared: the
 load average before each run is printed; compare the two modes' ratio.
 Latency is measured in the player process from the image publication to the reception
 of the pose array (transport both ways, decoding, inference, placement, publication).
 Re-executes itself in the loopback-only ROS environment (scripts/ros_env.sh) when
 started outside it. Usage:
-    .venv/bin/python benchmarks/bench_node.py --video ~/.cache/dope_ros/sports2d_demo.mp4 --frames 60
+    .venv/bin/python benchmarks/bench_node.py --video ~/.cache/dope_ros/sports2d_demo.mp4 --frames 60 \
+        [--pipelines demo teleop] [--no-per-frame]
 """
 
 from __future__ import annotations
@@ -43,51 +49,65 @@ def main() -> int:
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     p.add_argument("--no-per-frame", action="store_true",
                    help="experts backend: run the streaming node only (default: streaming and per-frame, side by side)")
+    p.add_argument("--param", action="append", default=[], metavar="NAME:=VALUE",
+                   help="an extra node parameter for every run (repeatable), e.g. hand_expert:=mediapipe_lite")
+    p.add_argument("--pipelines", nargs="+", choices=("demo", "teleop"), default=["demo"],
+                   help="demo: the recorder of scripts/demo.sh; teleop: poses only, frames decoded beforehand")
     args = p.parse_args()
+    extra = {}
+    for item in args.param:
+        name, sep, value = item.partition(":=")
+        if not sep or not name:
+            p.error(f"--param wants NAME:=VALUE, got {item!r}")
+        extra[name] = value
     reexec_isolated(__file__)
     from dope_ros.demo import run
 
     streams = [True] if args.backend == "network" or args.no_per_frame else [True, False]
     results: dict = {"runs": []}
     print(f"CPUs: {os.cpu_count()}; load average (1, 5, 15 min) at start: {_load()}")
-    for streaming in streams:
-        for mode in ("lockstep", "realtime"):
-            name = f"{mode}_{'streaming' if streaming else 'per_frame'}"
-            load = _load()
-            s = run(args.video, args.out / name, frames=args.frames, max_width=args.max_width, hfov_deg=60.0,
-                    realtime=mode == "realtime", namespace=f"bench_{name}", backend=args.backend,
-                    checkpoint=args.checkpoint, device=args.device,
-                    parameters={"streaming": str(streaming).lower()})
-            d = s["node_diagnostics"]
-            r = {k: s[k] for k in ("frames_sent", "frames_answered", "rate_hz", "latency_ms_mean", "latency_ms_p50",
-                                   "latency_ms_p95", "people_per_frame", "person_tracks", "person_tracks_10_frames",
-                                   "node_cpu_ms_per_frame")}
-            r.update(mode=mode, streaming=args.backend == "experts" and streaming, load_average_before=load,
-                     node_inference_ms=float(d.get("inference_ms", "nan")),
-                     node_frames_dropped=int(d.get("frames_dropped", "0")),
-                     whole_frame_searches=d.get("whole_frame_searches", "-"))
-            results["runs"].append(r)
+    runs = [(pipeline, streaming, mode) for pipeline in args.pipelines for streaming in streams
+            for mode in ("lockstep", "realtime")]
+    for pipeline, streaming, mode in runs:
+        name = f"{pipeline}_{mode}_{'streaming' if streaming else 'per_frame'}"
+        load = _load()
+        s = run(args.video, args.out / name, frames=args.frames, max_width=args.max_width, hfov_deg=60.0,
+                realtime=mode == "realtime", namespace=f"bench_{name}", backend=args.backend,
+                checkpoint=args.checkpoint, device=args.device,
+                parameters={**extra, "streaming": str(streaming).lower()}, record=pipeline == "demo")
+        d = s["node_diagnostics"]
+        r = {k: s[k] for k in ("frames_sent", "frames_answered", "rate_hz", "latency_ms_mean", "latency_ms_p50",
+                               "latency_ms_p95", "people_per_frame", "person_tracks", "person_tracks_10_frames",
+                               "node_cpu_ms_per_frame")}
+        r.update(pipeline=pipeline, mode=mode, streaming=args.backend == "experts" and streaming,
+                 load_average_before=load,
+                 node_inference_ms=float(d.get("inference_ms", "nan")),
+                 node_frames_dropped=int(d.get("frames_dropped", "0")),
+                 whole_frame_searches=d.get("whole_frame_searches", "-"))
+        results["runs"].append(r)
     results["machine"] = {"cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(),
                           "video": str(args.video), "max_width": args.max_width, "backend": args.backend,
-                          "checkpoint": args.checkpoint, "device": args.device, "load_average_end": _load()}
+                          "checkpoint": args.checkpoint, "device": args.device, "node_parameters": extra,
+                          "load_average_end": _load()}
     (args.out / "bench_node.json").write_text(json.dumps(results, indent=2))
     print(f"load average at end: {results['machine']['load_average_end']}")
-    print("| experts | mode | frames answered/sent | rate (frames/s) | latency mean / p50 / p95 (ms) | "
+    print("| pipeline | experts | mode | frames answered/sent | rate (frames/s) | latency mean / p50 / p95 (ms) | "
           "node inference (ms, mean of the last 5 s) | node CPU (ms/frame) | dropped | whole-frame searches | "
           "person tracks (10+ frames) | load avg before |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results["runs"]:
         kind = "streaming" if r["streaming"] else ("per frame" if args.backend == "experts" else args.backend)
-        print(f"| {kind} | {r['mode']} | {r['frames_answered']}/{r['frames_sent']} | {r['rate_hz']:.2f} | "
+        print(f"| {r['pipeline']} | {kind} | {r['mode']} | {r['frames_answered']}/{r['frames_sent']} | {r['rate_hz']:.2f} | "
               f"{r['latency_ms_mean']:.0f} / {r['latency_ms_p50']:.0f} / {r['latency_ms_p95']:.0f} | "
               f"{r['node_inference_ms']:.0f} | {r['node_cpu_ms_per_frame']:.0f} | {r['node_frames_dropped']} | "
               f"{r['whole_frame_searches']} | {r['person_tracks']} ({r['person_tracks_10_frames']}) | "
               f"{r['load_average_before']} |")
-    by = {(r["streaming"], r["mode"]): r for r in results["runs"]}
-    for mode in ("lockstep", "realtime"):
-        if (True, mode) in by and (False, mode) in by and by[(False, mode)]["rate_hz"] > 0:
-            print(f"{mode}: streaming answers {by[(True, mode)]['rate_hz'] / by[(False, mode)]['rate_hz']:.1f}x "
-                  "the per-frame node's rate")
+    by = {(r["pipeline"], r["streaming"], r["mode"]): r for r in results["runs"]}
+    for pipeline in args.pipelines:
+        for mode in ("lockstep", "realtime"):
+            a, b = by.get((pipeline, True, mode)), by.get((pipeline, False, mode))
+            if a and b and b["rate_hz"] > 0:
+                print(f"{pipeline} {mode}: streaming answers {a['rate_hz'] / b['rate_hz']:.1f}x the per-frame node's rate")
     return 0
 
 

@@ -7,7 +7,11 @@ records the frames (compressed), their camera info and the node's ``~/poses``,
 ``~/annotated_image`` into a video. By default frames go in lock step (the next frame
 leaves when the node has answered the previous one, so every frame is processed);
 ``--realtime`` plays at the video's frame rate instead, and the node drops what it
-cannot keep up with. Run it through ``scripts/demo.sh`` (loopback-only network).
+cannot keep up with. ``--poses-only`` is a teleoperation loop's pipeline instead: the
+frames are decoded before they are played (as a camera driver in its own process would
+have them ready), the client subscribes to ``~/poses`` only (so the node draws no
+annotated image and builds no markers) and records nothing. Run it through
+``scripts/demo.sh`` (loopback-only network).
 """
 
 from __future__ import annotations
@@ -57,9 +61,14 @@ def node_command(*, namespace: str, device: str = "cpu", backend: str = "experts
 
 
 class DemoClient(Node):
-    """Camera player and recorder: publishes frames, collects the node's outputs by image stamp."""
+    """Camera player and recorder: publishes frames, collects the node's outputs by image stamp.
 
-    def __init__(self, namespace: str, bag: BagWriter, video_path: Path, fps: float, image_format: str = "jpeg") -> None:
+    With ``bag`` ``None`` it is a teleoperation loop's client instead: it subscribes to the
+    poses (and diagnostics) only and records nothing.
+    """
+
+    def __init__(self, namespace: str, bag: Optional[BagWriter], video_path: Path, fps: float,
+                 image_format: str = "jpeg") -> None:
         super().__init__("dope_demo_client")
         self.image_format = image_format
         self._bag = bag
@@ -74,23 +83,25 @@ class DemoClient(Node):
         self.info_pub = self.create_publisher(CameraInfo, f"/{namespace}/camera/camera_info", qos_profile_sensor_data)
         self.poses_topic = f"/{namespace}/dope/poses"
         self.markers_topic = f"/{namespace}/dope/markers"
-        bag.add_topic(self.poses_topic, "dope_ros/msg/WholeBodyPoseArray")
-        bag.add_topic(self.markers_topic, "visualization_msgs/msg/MarkerArray")
         self.camera_topics = {"image": f"/{namespace}/camera/image_raw/compressed",
                               "info": f"/{namespace}/camera/camera_info"}
-        bag.add_topic(self.camera_topics["image"], "sensor_msgs/msg/CompressedImage")
-        bag.add_topic(self.camera_topics["info"], "sensor_msgs/msg/CameraInfo")
-        bag.add_topic("/tf", "tf2_msgs/msg/TFMessage")
         self.create_subscription(WholeBodyPoseArray, self.poses_topic, self._on_poses, 50, raw=True)
-        self.create_subscription(MarkerArray, self.markers_topic, self._on_markers, 50, raw=True)
-        self.create_subscription(TFMessage, "/tf", self._on_tf, 100, raw=True)
-        self.create_subscription(Image, f"/{namespace}/dope/annotated_image", self._on_annotated, 50)
         self.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
+        if bag is not None:
+            bag.add_topic(self.poses_topic, "dope_ros/msg/WholeBodyPoseArray")
+            bag.add_topic(self.markers_topic, "visualization_msgs/msg/MarkerArray")
+            bag.add_topic(self.camera_topics["image"], "sensor_msgs/msg/CompressedImage")
+            bag.add_topic(self.camera_topics["info"], "sensor_msgs/msg/CameraInfo")
+            bag.add_topic("/tf", "tf2_msgs/msg/TFMessage")
+            self.create_subscription(MarkerArray, self.markers_topic, self._on_markers, 50, raw=True)
+            self.create_subscription(TFMessage, "/tf", self._on_tf, 100, raw=True)
+            self.create_subscription(Image, f"/{namespace}/dope/annotated_image", self._on_annotated, 50)
 
     def _on_poses(self, data: bytes) -> None:
         msg = deserialize_message(data, WholeBodyPoseArray)
         stamp = (msg.header.stamp.sec, msg.header.stamp.nanosec)
-        self._bag.write(self.poses_topic, stamp[0] * 1_000_000_000 + stamp[1], data)
+        if self._bag is not None:
+            self._bag.write(self.poses_topic, stamp[0] * 1_000_000_000 + stamp[1], data)
         with self._lock:
             self.answers[stamp] = (time.monotonic(), msg)
             self._lock.notify_all()
@@ -106,7 +117,9 @@ class DemoClient(Node):
             self._bag.write("/tf", _ns(transforms[0].header.stamp), data)
 
     def record_camera(self, frame: np.ndarray, info: CameraInfo, stamp_ns: int) -> None:
-        """Record the frame (compressed) and its camera info at the image stamp."""
+        """Record the frame (compressed) and its camera info at the image stamp (nothing without a bag)."""
+        if self._bag is None:
+            return
         bgr = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
         ok, data = cv2.imencode(".png" if self.image_format == "png" else ".jpg", bgr)
         msg = CompressedImage(header=info.header, format=f"rgb8; {self.image_format} compressed bgr8",
@@ -132,10 +145,10 @@ class DemoClient(Node):
                 self.diagnostics = values
 
     def wait_for(self, stamp: tuple[int, int], timeout: float) -> bool:
-        """Wait until the poses and the annotated image of ``stamp`` have arrived."""
+        """Wait until the poses and (when recording) the annotated image of ``stamp`` have arrived."""
         deadline = time.monotonic() + timeout
         with self._lock:
-            while not (stamp in self.answers and stamp in self.annotated):
+            while not (stamp in self.answers and (self._bag is None or stamp in self.annotated)):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
@@ -172,13 +185,16 @@ def _info_msg(k: np.ndarray, width: int, height: int, stamp: tuple[int, int]) ->
 
 def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: float, realtime: bool,
         device: str = "cpu", backend: str = "experts", checkpoint: str = "", timeout_s: float = 60.0,
-        namespace: str = "demo", parameters: Optional[dict[str, str]] = None, image_format: str = "jpeg") -> dict:
+        namespace: str = "demo", parameters: Optional[dict[str, str]] = None, image_format: str = "jpeg",
+        record: bool = True) -> dict:
     """Play ``video`` into a node process and record its outputs in ``out_dir``; returns the summary.
 
     ``parameters`` are extra node parameters (``{"streaming": "false"}``...). The bag
     holds, on one clock (the image stamps), the frames as ``CompressedImage``
     (``image_format`` ``jpeg``, or ``png`` for a lossless recording that replays to the
-    same poses), their ``CameraInfo``, the node's poses, markers and TF.
+    same poses), their ``CameraInfo``, the node's poses, markers and TF. With ``record``
+    false (a teleoperation loop's pipeline), the frames are decoded before the first one
+    is played, only the poses are subscribed to and nothing is recorded.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     bag_path = out_dir / "poses_bag"
@@ -187,6 +203,9 @@ def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: fl
 
         shutil.rmtree(bag_path)
     fps = video_fps(video)
+    source = video_frames(video, max_frames=frames, max_width=max_width)
+    if not record:
+        source = iter(list(source))
     log = open(out_dir / "node.log", "w")
     node_proc = subprocess.Popen(node_command(namespace=namespace, device=device, backend=backend,
                                               checkpoint=checkpoint,
@@ -194,7 +213,7 @@ def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: fl
                                  stdout=log,
                                  stderr=subprocess.STDOUT, cwd=REPO)
     rclpy.init()
-    bag = BagWriter(bag_path)
+    bag = BagWriter(bag_path) if record else None
     client = DemoClient(namespace, bag, out_dir / "annotated.mp4", fps, image_format)
     executor = rclpy.executors.SingleThreadedExecutor()
     executor.add_node(client)
@@ -212,7 +231,7 @@ def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: fl
         cpu_s[0] = _cpu_seconds(node_proc.pid)
         base_ns = time.time_ns()
         started = time.monotonic()
-        for i, frame in enumerate(video_frames(video, max_frames=frames, max_width=max_width)):
+        for i, frame in enumerate(source):
             t_ns = base_ns + int(i * 1e9 / fps)
             stamp = (t_ns // 1_000_000_000, t_ns % 1_000_000_000)
             h, w = frame.shape[:2]
@@ -236,7 +255,8 @@ def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: fl
     finally:
         executor.shutdown()
         client.close_video()
-        bag.close()
+        if bag is not None:
+            bag.close()
         diagnostics = dict(client.diagnostics)
         client.destroy_node()
         rclpy.try_shutdown()
@@ -246,7 +266,8 @@ def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: fl
         except subprocess.TimeoutExpired:
             node_proc.kill()
         log.close()
-    return summarize(sent, client.answers, diagnostics, out_dir, bag.counts, node_cpu_s=cpu_s[1] - cpu_s[0])
+    return summarize(sent, client.answers, diagnostics, out_dir, bag.counts if bag is not None else None,
+                     node_cpu_s=cpu_s[1] - cpu_s[0])
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -260,10 +281,11 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def summarize(sent: dict, answers: dict, diagnostics: dict, out_dir: Path, bag_counts: dict,
+def summarize(sent: dict, answers: dict, diagnostics: dict, out_dir: Path, bag_counts: Optional[dict],
               node_cpu_s: float = float("nan")) -> dict:
     """Counts, rate and latency of a run (latency: image publication to pose reception, ms);
-    ``node_cpu_s``: CPU seconds the node used while the frames were played."""
+    ``node_cpu_s``: CPU seconds the node used while the frames were played; ``bag_counts``
+    ``None``: nothing was recorded."""
     got = [(sent[s], answers[s][0], answers[s][1]) for s in sent if s in answers]
     latencies = np.array([1000.0 * (r - p) for p, r, _ in got]) if got else np.zeros(0)
     parts = {"bodies": 0, "hands": 0, "faces": 0, "people": 0, "placed_parts": 0, "parts": 0}
@@ -295,9 +317,9 @@ def summarize(sent: dict, answers: dict, diagnostics: dict, out_dir: Path, bag_c
         "latency_ms_p95": float(np.percentile(latencies, 95)) if len(latencies) else 0.0,
         "node_cpu_ms_per_frame": 1000.0 * node_cpu_s / len(got) if got else float("nan"),
         "node_diagnostics": diagnostics,
-        "bag": str(out_dir / "poses_bag"),
+        "bag": str(out_dir / "poses_bag") if bag_counts is not None else None,
         "bag_messages": bag_counts,
-        "annotated_video": str(out_dir / "annotated.mp4"),
+        "annotated_video": str(out_dir / "annotated.mp4") if bag_counts is not None else None,
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
@@ -314,7 +336,8 @@ def print_summary(s: dict) -> None:
           f"{d.get('inference_ms', '?')} ms, CPU {s['node_cpu_ms_per_frame']:.0f} ms/frame, dropped "
           f"{d.get('frames_dropped', '?')}, backend {d.get('backend', '?')} on {d.get('device', '?')}"
           + (" (streaming)" if d.get("streaming") == "true" else " (per frame)" if d.get("streaming") else ""))
-    print(f"wrote {s['bag']} ({s['bag_messages']}) and {s['annotated_video']}")
+    if s["bag"] is not None:
+        print(f"wrote {s['bag']} ({s['bag_messages']}) and {s['annotated_video']}")
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -333,12 +356,16 @@ def main(argv: Optional[list[str]] = None) -> int:
                    help="experts backend: the node searches every frame from scratch instead of following people")
     p.add_argument("--image-format", choices=("jpeg", "png"), default="jpeg",
                    help="frames in the bag (png: lossless, dope-replay through a node gives the same poses)")
+    p.add_argument("--poses-only", action="store_true",
+                   help="a teleoperation loop's pipeline: frames decoded beforehand, only ~/poses subscribed, "
+                        "nothing recorded")
     args = p.parse_args(argv)
     if args.frames <= 0:
         p.error("--frames must be positive")
     summary = run(args.video, args.out, frames=args.frames, max_width=args.max_width, hfov_deg=args.hfov,
                   realtime=args.realtime, device=args.device, backend=args.backend, checkpoint=args.checkpoint,
-                  parameters={"streaming": "false"} if args.no_streaming else None, image_format=args.image_format)
+                  parameters={"streaming": "false"} if args.no_streaming else None, image_format=args.image_format,
+                  record=not args.poses_only)
     print_summary(summary)
     return 0 if summary["frames_answered"] > 0 else 1
 

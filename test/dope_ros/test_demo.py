@@ -16,14 +16,18 @@ from dope_ros_harness import REPO
 FRAMES = 3
 
 
-@pytest.mark.parametrize("backend", ["experts", "network"])
-def test_demo_records_what_the_node_publishes(tmp_path, backend):
-    video = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (320, 240))
+def _grey_clip(path):
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (320, 240))
     for i in range(FRAMES + 2):
         frame = np.full((240, 320, 3), 40 * i, np.uint8)
         writer.write(frame)
     writer.release()
+    return path
+
+
+@pytest.mark.parametrize("backend", ["experts", "network"])
+def test_demo_records_what_the_node_publishes(tmp_path, backend):
+    video = _grey_clip(tmp_path / "clip.avi")
     out = tmp_path / "out"
     run = subprocess.run([sys.executable, "-m", "dope_ros.demo", "--video", str(video), "--frames", str(FRAMES),
                           "--out", str(out), "--backend", backend], cwd=REPO, capture_output=True, text=True, timeout=240)
@@ -40,3 +44,15 @@ def test_demo_records_what_the_node_publishes(tmp_path, backend):
     cap = cv2.VideoCapture(str(out / "annotated.mp4"))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == FRAMES
     cap.release()
+
+
+def test_poses_only_pipeline_answers_and_records_nothing(tmp_path):
+    video = _grey_clip(tmp_path / "clip.avi")
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "dope_ros.demo", "--video", str(video), "--frames", str(FRAMES),
+                          "--out", str(out), "--poses-only"], cwd=REPO, capture_output=True, text=True, timeout=240)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"frames: {FRAMES}/{FRAMES} answered" in run.stdout and "wrote" not in run.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["frames_answered"] == FRAMES and summary["bag"] is None and summary["annotated_video"] is None
+    assert not (out / "poses_bag").exists() and not (out / "annotated.mp4").exists()
