@@ -133,11 +133,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                               "bad_steps": result.bad_steps, "validation": result.validation}, indent=1))
         elif args.command == "validate":
             from dope_core.train.dataset import load_records
-            from dope_core.train.export import load_run
+            from dope_core.train.export import load_run_config, student_from_state
             from dope_core.train.trainer import train_val_split
             from dope_core.train.validation import validate
 
-            model, cfg, state = load_run(args.run)
+            cfg, state = load_run_config(args.run)
             cfg.validation.annotated = args.annotated
             cfg.validation.max_images = args.max_images or cfg.validation.max_images
             _, val_records = train_val_split(cfg, load_records(cfg.data.caches))
@@ -150,6 +150,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 report = {"run": args.run, "checkpoint": args.checkpoint, "step": meta.get("trained_steps", "-"),
                           "mode": meta.get("data_mode", "-"), **validate_estimator(network, val_records, cfg)}
             else:
+                model = student_from_state(cfg, state)
                 report = {"run": args.run, "step": int(state["step"]), "mode": cfg.data.mode,
                           **validate(model, val_records, cfg)}
             text = json.dumps(report, indent=1)

@@ -24,8 +24,8 @@ from dope_core.train.trainer import _counts, build_model
 DEFAULT_EXPORT = Path(__file__).resolve().parents[1] / "weights" / "dope_student_mobilenetv2.pth"
 
 
-def load_run(run_dir: str | Path) -> tuple[nn.Module, TrainConfig, dict[str, Any]]:
-    """The student of a run's last checkpoint (eval mode, CPU), its configuration and the raw state.
+def load_run_config(run_dir: str | Path) -> tuple[TrainConfig, dict[str, Any]]:
+    """The configuration of a run's last checkpoint and the raw state, without building the student.
 
     Raises:
         FileNotFoundError: ``run_dir`` holds no training checkpoint.
@@ -33,11 +33,25 @@ def load_run(run_dir: str | Path) -> tuple[nn.Module, TrainConfig, dict[str, Any
     state = load_training_state(run_dir)
     if state is None:
         raise FileNotFoundError(f"no training checkpoint (last.pth) in {run_dir}")
-    cfg = config_from_dict(state["config"], source=f"{run_dir}/last.pth config")
+    return config_from_dict(state["config"], source=f"{run_dir}/last.pth config"), state
+
+
+def load_run(run_dir: str | Path) -> tuple[nn.Module, TrainConfig, dict[str, Any]]:
+    """The student of a run's last checkpoint (eval mode, CPU), its configuration and the raw state.
+
+    Raises:
+        FileNotFoundError: ``run_dir`` holds no training checkpoint.
+    """
+    cfg, state = load_run_config(run_dir)
+    return student_from_state(cfg, state), cfg, state
+
+
+def student_from_state(cfg: TrainConfig, state: dict[str, Any]) -> nn.Module:
+    """The student a training state holds (eval mode, CPU), built as ``cfg`` says."""
     anchors = {Part(p): a for p, a in state["anchor_poses"].items()}
     model = build_model(_with_no_download(cfg), anchors)
     model.load_state_dict(state["model"])
-    return model.eval(), cfg, state
+    return model.eval()
 
 
 def export_run(run_dir: str | Path, out: str | Path = DEFAULT_EXPORT, *, half: bool = True,
