@@ -34,6 +34,7 @@ import sys
 from pathlib import Path
 
 from isolation import reexec_isolated  # benchmarks/isolation.py (the script's folder is on sys.path)
+from measure import load_avg
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -65,12 +66,12 @@ def main() -> int:
 
     streams = [True] if args.backend == "network" or args.no_per_frame else [True, False]
     results: dict = {"runs": []}
-    print(f"CPUs: {os.cpu_count()}; load average (1, 5, 15 min) at start: {_load()}")
+    print(f"CPUs: {os.cpu_count()}; load average (1, 5, 15 min) at start: {load_avg()}")
     runs = [(pipeline, streaming, mode) for pipeline in args.pipelines for streaming in streams
             for mode in ("lockstep", "realtime")]
     for pipeline, streaming, mode in runs:
         name = f"{pipeline}_{mode}_{'streaming' if streaming else 'per_frame'}"
-        load = _load()
+        load = load_avg()
         s = run(args.video, args.out / name, frames=args.frames, max_width=args.max_width, hfov_deg=60.0,
                 realtime=mode == "realtime", namespace=f"bench_{name}", backend=args.backend,
                 checkpoint=args.checkpoint, device=args.device,
@@ -88,7 +89,7 @@ def main() -> int:
     results["machine"] = {"cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(),
                           "video": str(args.video), "max_width": args.max_width, "backend": args.backend,
                           "checkpoint": args.checkpoint, "device": args.device, "node_parameters": extra,
-                          "load_average_end": _load()}
+                          "load_average_end": load_avg()}
     (args.out / "bench_node.json").write_text(json.dumps(results, indent=2))
     print(f"load average at end: {results['machine']['load_average_end']}")
     print("| pipeline | experts | mode | frames answered/sent | rate (frames/s) | latency mean / p50 / p95 (ms) | "
@@ -109,10 +110,6 @@ def main() -> int:
             if a and b and b["rate_hz"] > 0:
                 print(f"{pipeline} {mode}: streaming answers {a['rate_hz'] / b['rate_hz']:.1f}x the per-frame node's rate")
     return 0
-
-
-def _load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

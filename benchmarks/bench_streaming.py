@@ -38,16 +38,8 @@ sys.path.insert(0, str(REPO))
 from dope_core.keypoints import Part  # noqa: E402
 from dope_core.structures import WholeBodyPoses  # noqa: E402
 from dope_core.boxes import box_iou  # noqa: E402
+from measure import OwnClock, load_avg  # noqa: E402  (benchmarks/measure.py: the script's folder is on sys.path)
 
-
-class OwnClock:
-    """Seconds spent inside the timed estimator only (the streaming schedule's clock)."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def parts_of(poses: WholeBodyPoses) -> dict[Part, list]:
@@ -76,9 +68,6 @@ def match(a: list, b: list, min_iou: float = 0.3) -> list[tuple[int, int]]:
             pairs.append((int(i), int(j)))
     return pairs
 
-
-def load_avg() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def _agreement_of(ref: dict[Part, list], got: dict[Part, list], acc: dict, only: dict, mode: str) -> None:

@@ -43,6 +43,8 @@ MODES = ("experts", "streaming", "network")
 
 sys.path.insert(0, str(REPO))
 
+from measure import OwnClock, load_avg  # noqa: E402  (benchmarks/measure.py: the script's folder is on sys.path)
+
 
 def group_of(people: int) -> str:
     """The people-count group of a frame, from the per-frame experts' body count."""
@@ -51,18 +53,6 @@ def group_of(people: int) -> str:
     return "1" if people == 1 else ("2-4" if people <= 4 else "5+")
 
 
-def load_avg() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-class OwnClock:
-    """Seconds spent inside the streaming estimator only (its schedule's clock)."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def _timed(estimator: Callable[[np.ndarray], object], image: np.ndarray) -> tuple[object, float, float]:

@@ -3,19 +3,17 @@ without building a shell command from its arguments."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+
+from script_loader import load_script
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_node.py"
 
 
 def test_arguments_never_reach_the_shell_as_code(tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(SCRIPT.parent))
-    spec = importlib.util.spec_from_file_location("bench_node", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("bench_node")
     import isolation
     evil = f"it's'; touch {tmp_path / 'pwned'}; '"
     monkeypatch.delenv("DOPE_BENCH_ISOLATED", raising=False)

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from script_loader import load_script
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_student.py"
 
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("bench_student", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_student"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench_student")
 
 
 def test_groups_by_people(script):

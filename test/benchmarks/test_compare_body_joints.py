@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
+
+from script_loader import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_a_configuration_without_yolo_or_without_the_extra_is_exit_2(capsys):
-    spec = importlib.util.spec_from_file_location("compare_body_joints", REPO / "benchmarks" / "compare_body_joints.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("compare_body_joints")
     assert module.main(["--config", str(REPO / "config" / "experts.yaml")]) == 2
     assert "does not name the yolo person detector" in capsys.readouterr().err
     from dope_core.experts.extras import missing_extra

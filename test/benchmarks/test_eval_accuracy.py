@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from script_loader import load_script
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "eval_accuracy.py"
 
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("eval_accuracy", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["eval_accuracy"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("eval_accuracy")
 
 
 def test_help_lists_backend_options(script, capsys):
