@@ -15,7 +15,7 @@ from dope_core.model.inference import NetworkEstimator, resolve_device
 from dope_core.postprocess.pipeline import PostprocessConfig
 from dope_core.structures import WholeBodyPoses
 
-from conftest import random_anchor_poses
+from random_anchors import random_anchor_poses
 
 SMALL = {"min_size": 256, "max_size": 384, "rpn_post_nms_top_n_test": 150}
 
