@@ -41,7 +41,8 @@ _LEFT_HIP, _RIGHT_HIP = 23, 24
 _ALIGN_HIP, _ALIGN_SCALE = 33, 34
 """The landmark model's two auxiliary landmarks (after its 33): body centre, scale point."""
 
-__all__ = ["BodyExpert", "BodyLandmarks", "body_landmarks_in", "inside", "needs_recrop", "one_person", "region_from_points",
+__all__ = ["BodyExpert", "BodyLandmarks", "body_landmarks_in", "inside", "needs_recrop", "nested", "one_person",
+           "region_from_points",
            "same_pose", "same_region", "source_agrees", "with_source_joints", "body_from_source"]
 
 
@@ -79,6 +80,23 @@ def one_person(a: PartPose, b: PartPose, *, overlap_iou: float = 0.3, overlap_fr
         return True
     iou = float(box_iou(np.asarray(a.box, dtype=np.float64)[None], np.asarray(b.box, dtype=np.float64)[None])[0, 0])
     return iou >= overlap_iou and same_pose(a, b, fraction=overlap_fraction)
+
+
+def nested(a: PartPose, b: PartPose, *, inside: float = 0.9, height_ratio: float = 0.4) -> bool:
+    """Body ``a`` is a small pass inside person ``b``: at least ``inside`` of ``a``'s box lies in
+    ``b``'s and ``a`` is under ``height_ratio`` of ``b``'s height (pixels).
+
+    Small image tiles show the detector a leg, a skirt or a statue's shorts as a whole small
+    person; the landmark model then fits a body there (scores 0.6-0.9 on the multi-person
+    photos, inside a person found at about 1.0). A real person that small, wholly inside a
+    nearer one's box, is rare; :meth:`BodyExpert.dedupe` drops ``a`` only for a ``b`` that
+    scores at least as high.
+    """
+    ax1, ay1, ax2, ay2 = (float(v) for v in a.box)
+    bx1, by1, bx2, by2 = (float(v) for v in b.box)
+    area = max(ax2 - ax1, 0.0) * max(ay2 - ay1, 0.0)
+    common = max(min(ax2, bx2) - max(ax1, bx1), 0.0) * max(min(ay2, by2) - max(ay1, by1), 0.0)
+    return area > 0 and common >= inside * area and (ay2 - ay1) < height_ratio * (by2 - by1)
 
 
 def same_region(a: RotatedRect, b: RotatedRect, *, offset: float = 0.08, ratio: float = 1.5) -> bool:
@@ -359,8 +377,9 @@ class BodyExpert:
         return self.dedupe(found)
 
     def dedupe(self, bodies: Sequence[BodyLandmarks]) -> list[BodyLandmarks]:
-        """The best-scoring body of each person among ``bodies`` (box overlap or :func:`one_person`;
-        never two that different keypoint proposals vouch for, see :class:`BodyLandmarks`)."""
+        """The best-scoring body of each person among ``bodies`` (box overlap, :func:`one_person`, or a
+        small pass :func:`nested` in a body that scores at least as high; never two that different
+        keypoint proposals vouch for, see :class:`BodyLandmarks`)."""
         return dedupe(list(bodies), [b.pose.box for b in bodies], [b.pose.score for b in bodies], self.dedupe_iou,
-                      same=lambda a, b: one_person(a.pose, b.pose),
+                      same=lambda a, b: one_person(a.pose, b.pose) or nested(a.pose, b.pose),
                       distinct=lambda a, b: a.claim is not None and b.claim is not None and a.claim != b.claim)

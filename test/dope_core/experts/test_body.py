@@ -108,3 +108,25 @@ def test_overlapping_passes_with_other_arms_are_one_person_neighbours_are_not():
     assert not one_person(a, far)
     # overlapping (IoU 0.39) but further apart than 0.15 of the height: two people
     assert not one_person(a, _body(kp + [35, 0]))
+
+
+def test_a_small_pass_inside_a_person_is_nested_a_neighbour_is_not(experts):
+    """nested: 90 % of the small box inside the other and under 0.4 of its height; the body
+    expert's dedupe drops it only for a body that scores at least as high."""
+    from dope_core.experts.body import BodyLandmarks, nested
+
+    person = _body(np.c_[np.linspace(100, 260, 13), np.linspace(0, 400, 13)])      # 160 x 400 px
+    leg = _body(np.c_[np.linspace(150, 200, 13), np.linspace(280, 390, 13)])       # 50 x 110 px, on the legs
+    assert nested(leg, person) and not nested(person, leg)
+    # half of it outside the box, or 0.45 of the height: not nested
+    assert not nested(_body(np.c_[np.linspace(235, 285, 13), np.linspace(280, 390, 13)]), person)
+    assert not nested(_body(np.c_[np.linspace(150, 200, 13), np.linspace(200, 380, 13)]), person)
+
+    def landmarks(pose: PartPose, score: float) -> BodyLandmarks:
+        pose.score = score
+        return BodyLandmarks(pose=pose, landmarks_2d=np.zeros((33, 2)), visibility=np.ones(33))
+
+    kept = experts.body.dedupe([landmarks(_body(leg.keypoints_2d), 0.91), landmarks(_body(person.keypoints_2d), 1.0)])
+    assert [k.pose.score for k in kept] == [1.0]
+    kept = experts.body.dedupe([landmarks(_body(person.keypoints_2d), 0.6), landmarks(_body(leg.keypoints_2d), 0.9)])
+    assert sorted(k.pose.score for k in kept) == [0.6, 0.9]        # the small body scores higher: both stay
