@@ -5,7 +5,7 @@ Example (every key optional; these are the defaults)::
     experts:
       person_detectors: [blazepose, faces]   # person proposal sources, see PERSON_DETECTORS
       tile_fractions: [0.5, 0.3, 0.2]        # BlazePose detector tiles, fractions of the longer side
-      min_tile_side: 320                     # pixels; smaller tiles are left out
+      min_tile_side: 200                     # pixels; smaller tiles are left out
       detector_score: 0.5                    # proposal threshold (weak ones only where no body was found)
       recrop: false                          # landmark model again on its own aligned region
       max_people: 20                         # landmark passes per image (re-crops included)
@@ -67,7 +67,7 @@ class ExpertsConfig:
 
     person_detectors: tuple[str, ...] = ("blazepose", "faces")
     tile_fractions: tuple[float, ...] = (0.5, 0.3, 0.2)
-    min_tile_side: float = 320.0
+    min_tile_side: float = 200.0
     detector_score: float = 0.5
     recrop: bool = False
     max_people: int = 20
@@ -132,7 +132,7 @@ class ExpertsConfig:
 
 PRESETS: dict[str, ExpertsConfig] = {
     "default": ExpertsConfig(),
-    "thorough": ExpertsConfig(tile_fractions=(0.5, 0.3, 0.2), min_tile_side=200.0, detector_score=0.3, max_people=30),
+    "thorough": ExpertsConfig(detector_score=0.3, max_people=30),
     "legacy": ExpertsConfig(tile_fractions=(0.5,), min_tile_side=168.0),
 }
 """Named configurations; docs/accuracy.md measures them side by side. ``legacy`` is the body
