@@ -110,12 +110,15 @@ class BlazePoseDetector:
         self.tile_fractions = tuple(tile_fractions)
         self.min_tile_side = float(min_tile_side)
 
+    def coarse_views(self, width: int, height: int) -> list[np.ndarray]:
+        """The whole image and the tiles of the first (coarsest) fraction, down to 3/4 of the
+        detector's input (``(4,)`` boxes, pixels)."""
+        return self.detector.whole_image_views(width, height, self.tile_fractions[:1])
+
     def whole_image_views(self, width: int, height: int) -> list[np.ndarray]:
-        """The whole image, the tiles of the first (coarsest) fraction down to 3/4 of the detector's
-        input, and those of the finer fractions down to ``min_tile_side`` pixels."""
-        coarse = self.detector.whole_image_views(width, height, self.tile_fractions[:1])
+        """:meth:`coarse_views`, then the tiles of the finer fractions down to ``min_tile_side`` pixels."""
         fine = tile_views(width, height, tile_fractions=self.tile_fractions[1:], min_side=self.min_tile_side)
-        return coarse + fine[1:]
+        return self.coarse_views(width, height) + fine[1:]
 
     def propose(self, image: np.ndarray, *, min_score: float, regions: Sequence[np.ndarray] = (),
                 whole_image: bool = True) -> list[Proposal]:

@@ -20,9 +20,10 @@ The full per-frame search of :class:`~dope_core.experts.ensemble.ExpertsEstimato
   frames) was lost; a body that a search found and that vanishes within a frame or
   two (a spurious detection) just ends, without searching again;
 * (between searches, a light *person scan* runs the person detector on one view of the
-  frame, the whole image or one tile in turn, every ``scan_every_frames`` frames: a
+  frame, the whole image or one coarse tile in turn, every ``scan_every_frames`` frames: a
   person it finds outside the followed bodies is followed from then on, so a newcomer
-  usually waits ``scan_every_frames`` x (1 + tiles) frames, not a whole search period;)
+  usually waits ``scan_every_frames`` x (1 + coarse tiles) frames, not a whole search
+  period; the finer tiles, for small people, are left to the searches;)
 * on a scene cut, which also ends every track: the frame's coarse grey thumbnail
   (32 x 18) correlates under ``cut_correlation`` with the previous frame's (measured on
   the real clips of ``../shared/data/video``: consecutive frames 0.89-1.0 except
@@ -164,8 +165,8 @@ class StreamingExpertsEstimator:
         match_iou: smallest body-box IoU for a searched person to continue a track.
         confirm_frames: frames a person must have been seen in for its loss to trigger a search.
         scan_every_frames: between searches, run the person detector on one view of the
-            frame (whole image, then each tile, in turn) every this many frames, to pick up
-            newcomers sooner (0: off).
+            frame (whole image, then each coarse tile, in turn) every this many frames, to pick
+            up newcomers sooner (0: off).
         cut_correlation: thumbnails of two consecutive frames correlating under this are
             a scene cut (-1: never).
         face_retry_frames: a tracked body whose face was sought where its landmarks put it and
@@ -404,14 +405,14 @@ class StreamingExpertsEstimator:
 
     def _scan(self, image: np.ndarray, bodies: Sequence[BodyLandmarks]) -> list[BodyLandmarks]:
         """Newcomers between searches: every ``scan_every_frames`` frames, the person detector
-        on one view of the frame (the whole image, then each tile, in turn); a detection
+        on one view of the frame (the whole image, then each coarse tile, in turn); a detection
         whose body centre lies in no followed body's box gets a landmark pass."""
         self._scan_passes = 0
         body = self.experts.body
         if not self.scan_every_frames or self.frames % self.scan_every_frames:
             return []
         h, w = image.shape[:2]
-        views = body.detector.whole_image_views(w, h)
+        views = body.detector.coarse_views(w, h)
         view = views[self._scan_turn % len(views)]
         self._scan_turn += 1
         threshold = self.experts.scores[Part.BODY]

@@ -66,6 +66,9 @@ def test_finer_tiles_only_on_large_images():
     assert all(np.array_equal(a, b) for a, b in zip(small, legacy))
     sides = {round(float(v[2] - v[0])) for v in large[1:]}
     assert sides == {960, 576}                        # half tiles and 0.3 tiles (576 px >= 320)
+    coarse = det.coarse_views(1920, 1080)              # what the streaming person scan cycles through
+    assert 1 < len(coarse) < len(large) and all(np.array_equal(a, b) for a, b in zip(coarse, large))
+    assert {round(float(v[2] - v[0])) for v in coarse[1:]} == {960}
 
 
 def test_a_crowd_is_capped_and_logged(caplog):

@@ -125,7 +125,7 @@ def test_a_jump_and_a_cut_leave_no_ghost(experts, portrait, no_people):
     assert guarded(photo).people == [] and guarded.last_frame.reason == "scene cut" and guarded.active_tracks == 0
 
 
-def test_the_person_scan_finds_a_newcomer_between_searches(experts, portrait):
+def test_the_person_scan_finds_a_newcomer_between_searches(experts, portrait, monkeypatch):
     stream = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=0, every_s=0), num_threads=2,
                                        ids=TrackIdAllocator(0), cut_correlation=-1)
     small = _fit(portrait, 256, 300)
@@ -136,13 +136,21 @@ def test_the_person_scan_finds_a_newcomer_between_searches(experts, portrait):
     for _ in range(3):
         stream(alone)
     first = {p.track_id for p in stream(alone).people}
+    # The scan cycles through the coarse views only (the finer tiles are the searches'): 4 here.
+    detector = experts.body.detector
+    coarse = detector.coarse_views(1200, 400)
+    assert len(coarse) == 4 < len(detector.whole_image_views(1200, 400))
+    scanned, propose = [], detector.propose
+    monkeypatch.setattr(detector, "propose", lambda image, **kw: scanned.extend(kw["regions"]) or propose(image, **kw))
     seen = []
-    for _ in range(8):                                     # 4 views (image + 3 tiles), one every 2 frames
+    for _ in range(10):                                    # 4 views (image + 3 tiles), one every 2 frames
         out = stream(both)
         assert not stream.last_frame.searched
         seen.append([p for p in out.people if _head(p)[0] > 900])
     assert seen[-1] and all(p.track_id not in first for p in seen[-1])
     assert any(not s for s in seen[:1])                    # not there at once: found by the scan
+    assert len(scanned) == 5 and all(any(np.array_equal(v, c) for c in coarse) for v in scanned)
+    assert np.array_equal(scanned[4], scanned[0])          # after the 4 coarse views, round again
 
 
 def test_a_face_not_found_where_the_body_puts_it_is_sought_again_after_a_wait(experts, portrait):
