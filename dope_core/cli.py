@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--detect-every-s", type=float, default=0.0, metavar="S",
                    help="streaming: also search when S seconds passed since the last search (0: never by time; "
                         "bounds a newcomer's wait on a slow machine, at the cost of more searches)")
+    p.add_argument("--scan-every", type=int, default=2, metavar="N",
+                   help="streaming: between searches, the person detector on one view of the frame (the whole "
+                        "image, then each half-size tile) every N frames, for newcomers (0: off)")
     p.add_argument("--num-threads", type=int, default=2,
                    help="experts backend: CPU threads (per model; in streaming, also landmark passes run at once)")
     p.add_argument("--stride", type=int, default=1, help="videos: process one frame in STRIDE")
@@ -295,7 +298,8 @@ class Runner:
         from dope_core.experts.streaming import DetectionSchedule, StreamingExpertsEstimator
 
         return StreamingExpertsEstimator(self.estimator, num_threads=self.args.num_threads,
-                                         schedule=DetectionSchedule(self.args.detect_every, self.args.detect_every_s),
+                                         schedule=DetectionSchedule(self.args.detect_every, self.args.detect_every_s,
+                                                                    self.args.scan_every),
                                          ids=tracker.registry.ids if tracker is not None else None)
 
     def summary(self) -> str:
@@ -359,8 +363,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--stride must be at least 1")
     if args.max_frames is not None and args.max_frames < 1:
         parser.error("--max-frames must be at least 1")
-    if args.detect_every < 0 or args.detect_every_s < 0:
-        parser.error("--detect-every and --detect-every-s must be >= 0")
+    if args.detect_every < 0 or args.detect_every_s < 0 or args.scan_every < 0:
+        parser.error("--detect-every, --detect-every-s and --scan-every must be >= 0")
     if args.num_threads < 1:
         parser.error("--num-threads must be at least 1")
     if args.hfov is not None and not 0.0 < args.hfov < 180.0:

@@ -106,7 +106,8 @@ class DopeNode(Node):
         self._tracker = (PersonTracker(iou_threshold=get("track_iou_threshold"), timeout_s=get("track_timeout_s"),
                                        predict_s=min(get("track_predict_s"), get("track_timeout_s")))
                          if get("track_people") else None)
-        schedule = (DetectionSchedule(every_frames=get("detect_every_frames"), every_s=get("detect_every_s"))
+        schedule = (DetectionSchedule(every_frames=get("detect_every_frames"), every_s=get("detect_every_s"),
+                                      scan_every_frames=get("scan_every_frames"))
                     if get("streaming") else None)
         self._estimator = build_estimator(get("backend"), parts=parts, checkpoint=get("checkpoint") or None,
                                           device=get("device"), half=bool(get("fp16")),

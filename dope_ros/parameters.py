@@ -47,6 +47,9 @@ PARAMETERS: dict[str, Param] = {
     "detect_every_s": Param(0.0, "Streaming: also search the whole frame when this many seconds passed since the "
                             "last search (0: never by time). Bounds a newcomer's wait on a slow machine, at the cost "
                             "of more searches there.", (0.0, 3600.0)),
+    "scan_every_frames": Param(2, "Streaming: between searches, run the person detector on one view of the frame "
+                               "(the whole image, then each half-size tile, in turn) every this many frames, so "
+                               "that a newcomer is followed sooner than the next search (0: off).", (0, 1000)),
     "num_threads": Param(2, "Experts backend: CPU threads (LiteRT threads of each model; in streaming, also the "
                          "landmark passes of a frame run at once).", (1, 64)),
     "max_image_pixels": Param(50_000_000, "Largest image processed, in pixels (width x height): raw images "

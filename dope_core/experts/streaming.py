@@ -20,7 +20,7 @@ The full per-frame search of :class:`~dope_core.experts.ensemble.ExpertsEstimato
   frames) was lost; a body that a search found and that vanishes within a frame or
   two (a spurious detection) just ends, without searching again;
 * (between searches, a light *person scan* runs the person detector on one view of the
-  frame, the whole image or one coarse tile in turn, every ``scan_every_frames`` frames: a
+  frame, the whole image or one coarse tile in turn, every ``schedule.scan_every_frames`` frames: a
   person it finds outside the followed bodies is followed from then on, so a newcomer
   usually waits ``scan_every_frames`` x (1 + coarse tiles) frames, not a whole search
   period; the finer tiles, for small people, are left to the searches;)
@@ -85,15 +85,20 @@ class DetectionSchedule:
             time). A time bound keeps a newcomer's wait short on a slow machine but makes
             searches a larger share of the frames there (measured: every 2 s on a machine
             that ran at 1 frame/s made 23 of 60 frames searches), hence off by default.
+        scan_every_frames: between searches, run the person detector on one view of the
+            frame (the whole image, then each half-size tile, in turn) every this many
+            frames, to pick up newcomers sooner (0: off): a newcomer of a 960x540 stream
+            waits about ``scan_every_frames`` x 7 frames instead of a search period.
     """
 
     every_frames: int = 30
     every_s: float = 0.0
+    scan_every_frames: int = 2
 
     def __post_init__(self) -> None:
-        if self.every_frames < 0 or self.every_s < 0:
+        if self.every_frames < 0 or self.every_s < 0 or self.scan_every_frames < 0:
             raise ValueError(f"detection schedule must be >= 0, got every_frames={self.every_frames}, "
-                             f"every_s={self.every_s}")
+                             f"every_s={self.every_s}, scan_every_frames={self.scan_every_frames}")
 
 
 @dataclass
@@ -158,15 +163,12 @@ class StreamingExpertsEstimator:
     Args:
         experts: the per-frame estimator whose models and search it uses (built with
             ``parts``, ``num_threads`` and ``tile_fractions`` when not given).
-        schedule: when the detectors search the whole frame.
+        schedule: when the detectors search the whole frame, and how often the person scan runs.
         num_threads: landmark passes of one frame run in this many threads (each with
             its own single-threaded LiteRT interpreters); the detectors and a lone pass
             use the experts' own interpreters.
         match_iou: smallest body-box IoU for a searched person to continue a track.
         confirm_frames: frames a person must have been seen in for its loss to trigger a search.
-        scan_every_frames: between searches, run the person detector on one view of the
-            frame (whole image, then each coarse tile, in turn) every this many frames, to pick
-            up newcomers sooner (0: off).
         cut_correlation: thumbnails of two consecutive frames correlating under this are
             a scene cut (-1: never).
         face_retry_frames: a tracked body whose face was sought where its landmarks put it and
@@ -184,7 +186,7 @@ class StreamingExpertsEstimator:
     tracks_people = True
 
     def __init__(self, experts: ExpertsEstimator | None = None, *, schedule: DetectionSchedule = DetectionSchedule(),
-                 num_threads: int = 2, match_iou: float = 0.3, confirm_frames: int = 3, scan_every_frames: int = 2,
+                 num_threads: int = 2, match_iou: float = 0.3, confirm_frames: int = 3,
                  cut_correlation: float = 0.5, face_retry_frames: int = 4,
                  ids: TrackIdAllocator | None = None,
                  clock: Callable[[], float] = time.monotonic, parts: Sequence[Part | str] = tuple(Part),
@@ -200,7 +202,6 @@ class StreamingExpertsEstimator:
         self.num_threads = num_threads
         self.match_iou = match_iou
         self.confirm_frames = confirm_frames
-        self.scan_every_frames = scan_every_frames
         self.cut_correlation = cut_correlation
         self.face_retry_frames = face_retry_frames
         self.ids = ids
@@ -404,12 +405,13 @@ class StreamingExpertsEstimator:
         return found
 
     def _scan(self, image: np.ndarray, bodies: Sequence[BodyLandmarks]) -> list[BodyLandmarks]:
-        """Newcomers between searches: every ``scan_every_frames`` frames, the person detector
+        """Newcomers between searches: every ``schedule.scan_every_frames`` frames, the person detector
         on one view of the frame (the whole image, then each coarse tile, in turn); a detection
         whose body centre lies in no followed body's box gets a landmark pass."""
         self._scan_passes = 0
         body = self.experts.body
-        if not self.scan_every_frames or self.frames % self.scan_every_frames:
+        every = self.schedule.scan_every_frames
+        if not every or self.frames % every:
             return []
         h, w = image.shape[:2]
         views = body.detector.coarse_views(w, h)

@@ -151,6 +151,12 @@ def test_the_person_scan_finds_a_newcomer_between_searches(experts, portrait, mo
     assert any(not s for s in seen[:1])                    # not there at once: found by the scan
     assert len(scanned) == 5 and all(any(np.array_equal(v, c) for c in coarse) for v in scanned)
     assert np.array_equal(scanned[4], scanned[0])          # after the 4 coarse views, round again
+    # Scan off (scan_every_frames 0): the newcomer waits for the next search (none scheduled here).
+    blind = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=0, every_s=0,
+                                                                         scan_every_frames=0), num_threads=2)
+    for _ in range(4):
+        blind(alone)
+    assert all(not [p for p in blind(both).people if _head(p)[0] > 900] for _ in range(10))
 
 
 def test_a_face_not_found_where_the_body_puts_it_is_sought_again_after_a_wait(experts, portrait):
@@ -195,6 +201,8 @@ def test_bad_arguments_are_clear_errors(experts):
         StreamingExpertsEstimator(experts, num_threads=0)
     with pytest.raises(ValueError, match="schedule"):
         DetectionSchedule(every_frames=-1)
+    with pytest.raises(ValueError, match="scan_every_frames"):
+        DetectionSchedule(scan_every_frames=-1)
     with pytest.raises(ValueError, match="RGB uint8"):
         StreamingExpertsEstimator(experts, num_threads=1)(np.zeros((4, 4), np.float32))
 
