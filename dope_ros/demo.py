@@ -198,7 +198,7 @@ def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: fl
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     bag_path = out_dir / "poses_bag"
-    if bag_path.exists():
+    if record and bag_path.exists():   # without recording, an earlier run's bag is left as it is
         import shutil
 
         shutil.rmtree(bag_path)

@@ -49,10 +49,14 @@ def test_demo_records_what_the_node_publishes(tmp_path, backend):
 def test_poses_only_pipeline_answers_and_records_nothing(tmp_path):
     video = _grey_clip(tmp_path / "clip.avi")
     out = tmp_path / "out"
+    earlier = out / "poses_bag" / "earlier.mcap"            # a recorded run's bag in the same folder: kept
+    earlier.parent.mkdir(parents=True)
+    earlier.write_bytes(b"a user's recording")
     run = subprocess.run([sys.executable, "-m", "dope_ros.demo", "--video", str(video), "--frames", str(FRAMES),
                           "--out", str(out), "--poses-only"], cwd=REPO, capture_output=True, text=True, timeout=240)
     assert run.returncode == 0, run.stdout + run.stderr
     assert f"frames: {FRAMES}/{FRAMES} answered" in run.stdout and "wrote" not in run.stdout
     summary = json.loads((out / "summary.json").read_text())
     assert summary["frames_answered"] == FRAMES and summary["bag"] is None and summary["annotated_video"] is None
-    assert not (out / "poses_bag").exists() and not (out / "annotated.mp4").exists()
+    assert earlier.read_bytes() == b"a user's recording" and not (out / "annotated.mp4").exists()
+    assert [p.name for p in (out / "poses_bag").iterdir()] == ["earlier.mcap"]
