@@ -43,7 +43,7 @@ _ALIGN_HIP, _ALIGN_SCALE = 33, 34
 
 __all__ = ["BodyExpert", "BodyLandmarks", "body_landmarks_in", "inside", "needs_recrop", "nested", "one_person",
            "region_from_points",
-           "same_pose", "same_region", "source_agrees", "with_source_joints", "body_from_source"]
+           "same_pose", "same_region", "source_agrees", "source_distance", "claim_unclaimed", "with_source_joints", "body_from_source"]
 
 
 def same_pose(a: PartPose, b: PartPose, *, fraction: float = 0.1, min_confidence: float = 0.5,
@@ -121,7 +121,8 @@ class BodyLandmarks:
         roi: the region the landmark model ran on.
         claim: index (in this image's merged proposals) of the proposal with keypoints that
             vouches for this body (it was made from it or agrees with it), or ``None``: two bodies
-            that different such proposals vouch for are two people, however much they overlap.
+            that different such proposals vouch for are two people, however much their boxes
+            overlap, unless their poses are one (:func:`one_person`).
         from_source: the 2D joints are the proposal source's, not the landmark model's
             (:func:`body_from_source`).
     """
@@ -165,19 +166,26 @@ def body_landmarks_in(model: TFLiteModel, image: np.ndarray, roi: RotatedRect) -
     return BodyLandmarks(pose=pose, landmarks_2d=xy, visibility=visibility, roi_points=points, roi=roi)
 
 
+def source_distance(pose: PartPose, keypoints: np.ndarray, *, min_confidence: float = KEYPOINT_SCORE) -> float:
+    """How far a landmark pass's body ``pose`` lies from a proposal source's ``(13, 3)`` ``keypoints``
+    (pixels, confidence): the median 2D distance over the joints the source is confident of (at
+    least ``min_confidence``; at least 4 of them, else infinity), as a fraction of the larger side
+    of those joints' extent (the source's size of the person: a scattered landmark pass has a large
+    box of its own)."""
+    sure = keypoints[:, 2] >= min_confidence
+    if sure.sum() < 4:
+        return math.inf
+    lo, hi = keypoints[sure, :2].min(axis=0), keypoints[sure, :2].max(axis=0)
+    size = max(float((hi - lo).max()), 1.0)
+    return float(np.median(np.linalg.norm(pose.keypoints_2d[sure] - keypoints[sure, :2], axis=1))) / size
+
+
 def source_agrees(pose: PartPose, keypoints: np.ndarray, *, min_confidence: float = KEYPOINT_SCORE,
                   fraction: float = 0.2) -> bool:
     """Whether a landmark pass's body ``pose`` and a proposal source's ``(13, 3)`` ``keypoints``
-    (pixels, confidence) are one person: the median 2D distance over the joints the source is
-    confident of (at least ``min_confidence``; at least 4 of them) is under ``fraction`` of the
-    larger side of those joints' extent (the source's size of the person: a scattered landmark
-    pass has a large box of its own). A landmark pass that locked onto a neighbour does not agree."""
-    sure = keypoints[:, 2] >= min_confidence
-    if sure.sum() < 4:
-        return False
-    lo, hi = keypoints[sure, :2].min(axis=0), keypoints[sure, :2].max(axis=0)
-    size = max(float((hi - lo).max()), 1.0)
-    return bool(np.median(np.linalg.norm(pose.keypoints_2d[sure] - keypoints[sure, :2], axis=1)) < fraction * size)
+    (pixels, confidence) are one person: their :func:`source_distance` is under ``fraction``.
+    A landmark pass that locked onto a neighbour does not agree."""
+    return source_distance(pose, keypoints, min_confidence=min_confidence) < fraction
 
 
 def with_source_joints(body: BodyLandmarks, keypoints: np.ndarray, joints: Sequence[int], *,
@@ -209,6 +217,29 @@ def body_from_source(body: BodyLandmarks, proposal: Proposal) -> BodyLandmarks:
     pose = dataclasses.replace(body.pose, score=proposal.score, box=box, keypoints_2d=kp[:, :2].copy(),
                                confidence=kp[:, 2].copy())
     return dataclasses.replace(body, pose=pose, from_source=True)
+
+
+def claim_unclaimed(bodies: Sequence[BodyLandmarks], proposals: Sequence[Proposal], *,
+                    source_joints: Sequence[int] = (), fraction: float = 0.2) -> list[BodyLandmarks]:
+    """``bodies`` where each proposal with keypoints that no body is claimed by (:attr:`BodyLandmarks.claim`)
+    claims the unclaimed body that agrees with it best: pairs (proposal, body) at a
+    :func:`source_distance` under ``fraction``, closest first, one body per proposal and one
+    proposal per body; the claimed body takes the proposal's ``source_joints``
+    (:func:`with_source_joints`). A claimed body outranks unclaimed ones in
+    :meth:`BodyExpert.dedupe` and stays apart from the other proposals' bodies unless the two are
+    :func:`one_person`: a pass that a source vouches for is not removed by a higher-scoring
+    unclaimed pass over it (PoseTrack: a landmark pass over two overlapping people)."""
+    open_proposals = [i for i, p in enumerate(proposals)
+                      if p.keypoints is not None and not any(b.claim == i for b in bodies)]
+    pairs = sorted((source_distance(b.pose, proposals[i].keypoints), i, j)
+                   for i in open_proposals for j, b in enumerate(bodies) if b.claim is None)
+    out, taken = list(bodies), set()
+    for distance, i, j in pairs:
+        if distance >= fraction or i in taken or out[j].claim is not None:
+            continue
+        taken.add(i)
+        out[j] = dataclasses.replace(with_source_joints(out[j], proposals[i].keypoints, source_joints), claim=i)
+    return out
 
 
 def inside(roi: RotatedRect, box: np.ndarray) -> bool:
@@ -362,9 +393,9 @@ class BodyExpert:
                     body = dataclasses.replace(with_source_joints(body, proposal.keypoints, self.source_joints), claim=i)
                 found.append(body)
                 done.append(body.next_roi() or roi)
+        found = claim_unclaimed(found, proposals, source_joints=self.source_joints)
         for i, proposal in enumerate(proposals):
-            if proposal.keypoints is None or any(b.claim == i or (b.claim is None and source_agrees(b.pose, proposal.keypoints))
-                                                 for b in found):
+            if proposal.keypoints is None or any(b.claim == i or source_agrees(b.pose, proposal.keypoints) for b in found):
                 continue
             body = passes.get(i)
             if body is None:
@@ -377,9 +408,16 @@ class BodyExpert:
         return self.dedupe(found)
 
     def dedupe(self, bodies: Sequence[BodyLandmarks]) -> list[BodyLandmarks]:
-        """The best-scoring body of each person among ``bodies`` (box overlap, :func:`one_person`, or a
-        small pass :func:`nested` in a body that scores at least as high; never two that different
-        keypoint proposals vouch for, see :class:`BodyLandmarks`)."""
-        return dedupe(list(bodies), [b.pose.box for b in bodies], [b.pose.score for b in bodies], self.dedupe_iou,
+        """The best body of each person among ``bodies`` (box overlap, :func:`one_person`, or a small
+        pass :func:`nested` in a body that scores at least as high; never two that different keypoint
+        proposals vouch for unless they are :func:`one_person`, see :class:`BodyLandmarks`). A body
+        that a keypoint proposal vouches for goes before any that none does, then the higher score:
+        the source found that person, an unclaimed pass over it is a worse fit or a neighbour's
+        skeleton. Two claimed passes that are :func:`one_person` are one: the landmark model found
+        one person in two of the source's regions (close-ups, where YOLO at 1280 px gives several
+        partial boxes of one person)."""
+        rank = [b.pose.score + (2.0 if b.claim is not None else 0.0) for b in bodies]
+        return dedupe(list(bodies), [b.pose.box for b in bodies], rank, self.dedupe_iou,
                       same=lambda a, b: one_person(a.pose, b.pose) or nested(a.pose, b.pose),
-                      distinct=lambda a, b: a.claim is not None and b.claim is not None and a.claim != b.claim)
+                      distinct=lambda a, b: a.claim is not None and b.claim is not None and a.claim != b.claim
+                      and not one_person(a.pose, b.pose))

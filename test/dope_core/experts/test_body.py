@@ -130,3 +130,44 @@ def test_a_small_pass_inside_a_person_is_nested_a_neighbour_is_not(experts):
     assert [k.pose.score for k in kept] == [1.0]
     kept = experts.body.dedupe([landmarks(_body(person.keypoints_2d), 0.6), landmarks(_body(leg.keypoints_2d), 0.9)])
     assert sorted(k.pose.score for k in kept) == [0.6, 0.9]        # the small body scores higher: both stay
+
+
+def _landmarks(pose: PartPose, score: float, claim=None):
+    from dope_core.experts.body import BodyLandmarks
+
+    pose.score = score
+    return BodyLandmarks(pose=pose, landmarks_2d=np.zeros((33, 2)), visibility=np.ones(33), claim=claim)
+
+
+def test_each_keypoint_proposal_claims_the_unclaimed_body_closest_to_it():
+    """claim_unclaimed: pairs closest first, one body per proposal and one proposal per body."""
+    from dope_core.experts.body import claim_unclaimed
+    from dope_core.experts.proposals import Proposal
+
+    kp = np.c_[np.full(13, 100.0), np.linspace(0, 200, 13)]               # 200 px tall
+    near, far, elsewhere = _body(kp.copy()), _body(kp + [30, 0]), _body(kp + [400, 0])
+    bodies = [_landmarks(far, 0.9), _landmarks(near, 0.9), _landmarks(elsewhere, 0.9), _landmarks(_body(kp.copy()), 0.9, 7)]
+
+    def proposal(points: np.ndarray) -> Proposal:
+        return Proposal(np.r_[points.min(axis=0), points.max(axis=0)], 0.8, "yolo", keypoints=np.c_[points, np.full(13, 0.9)])
+
+    # proposal 0 lies 10 px from `near`, 20 px from `far`; proposal 1 on `near` itself; proposal 2 far from all
+    proposals = [proposal(kp + [10, 0]), proposal(kp.copy()), proposal(kp + [900, 0])]
+    out = claim_unclaimed(bodies, proposals)
+    assert [b.claim for b in out] == [0, 1, None, 7]      # `near` goes to proposal 1 (0 px), `far` to proposal 0
+    assert [b.claim for b in bodies] == [None, None, None, 7]    # the input is left as it was
+    # only under `fraction` of the height (10 px = 0.05 of it here); a proposal that a body is claimed by claims no other
+    assert [b.claim for b in claim_unclaimed(bodies, proposals[:1], fraction=0.04)] == [None, None, None, 7]
+    assert [b.claim for b in claim_unclaimed(out[:3] + [_landmarks(_body(kp + [5, 0]), 0.9)], proposals)][3] is None
+
+
+def test_a_body_a_source_vouches_for_outlasts_an_unclaimed_pass_over_it(experts):
+    """dedupe: claimed bodies go first, and two claimed ones stay apart unless their poses are one."""
+    kp = np.c_[np.tile([60.0, 140.0], 7)[:13], np.linspace(0, 200, 13)]   # 80 x 200 px
+    claimed, unclaimed = _landmarks(_body(kp.copy()), 0.4, claim=3), _landmarks(_body(kp + [5, 0]), 0.95)
+    assert [b.claim for b in experts.body.dedupe([unclaimed, claimed])] == [3]
+    assert [b.claim for b in experts.body.dedupe([_landmarks(_body(kp.copy()), 0.4), _landmarks(_body(kp + [5, 0]), 0.95)])] == [None]
+    # two proposals' passes: a neighbour 35 px off (box IoU 0.4) stays, the same pose twice is one
+    other = _landmarks(_body(kp + [35, 0]), 0.9, claim=4)
+    assert sorted(b.claim for b in experts.body.dedupe([claimed, other])) == [3, 4]
+    assert [b.claim for b in experts.body.dedupe([claimed, _landmarks(_body(kp + [5, 0]), 0.9, claim=4)])] == [4]
