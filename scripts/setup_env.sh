@@ -59,6 +59,14 @@ ensure_weights() {
     || echo "setup_env: warning: MobileNetV2 weights not installed (network training only needs them)" >&2
 }
 
+# BlazePose's lite landmark model (the body expert blazepose_lite, config/experts_fast.yaml): not in
+# the mediapipe wheel; fetched once from the npm package @mediapipe/pose (Apache-2.0, pinned, both
+# checksums verified) into the wheel's models folder; not fatal (the default experts do not need it).
+ensure_models() {
+  "$VENV/bin/python" -m dope_core.experts.fetch_models >/dev/null \
+    || echo "setup_env: warning: the lite body model is not installed (only config/experts_fast.yaml needs it)" >&2
+}
+
 # One set-up at a time (test.sh and demo.sh may start together).
 mkdir -p "$ROOT/build"
 exec 9>"$ROOT/build/.setup_env.lock"
@@ -67,6 +75,7 @@ flock 9
 HASH="$(inputs_hash)"
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$HASH" && -x "$VENV/bin/python" ]]; then
   ensure_weights
+  ensure_models
   echo "setup_env: environment up to date ($VENV)"
   exit 0
 fi
@@ -146,5 +155,6 @@ for e in "${EXTRAS[@]}"; do
 done
 printf '%s\n' "${EXTRAS[@]}" | sed '/^$/d' >"$EXTRAS_FILE"
 ensure_weights
+ensure_models
 echo "$HASH" >"$STAMP"
 echo "setup_env: done ($VENV)"

@@ -284,6 +284,9 @@ class BodyExpert:
             found body's box): weak proposals are mostly parts of people already found.
         source_joints: indices of :data:`~dope_core.keypoints.BODY_JOINTS` whose 2D is taken from
             the proposal's own keypoints when its source gives them (:func:`with_source_joints`).
+        landmark_model: ``"pose_landmark"`` (BlazePose's full model) or ``"pose_landmark_lite"``
+            (the same inputs and outputs, about 0.6 of the CPU time per pass; its file comes from
+            :mod:`dope_core.experts.fetch_models`).
 
     A confident proposal (``confident_score``) with keypoints vouches for its person: when the
     landmark model's presence is below ``min_score`` but its joints agree with the source's
@@ -302,11 +305,11 @@ class BodyExpert:
                  sources: Sequence[ProposalSource] = (), detector_score: float = 0.5, max_people: int = 20,
                  max_candidates: int = 100, recrop: bool = False, dedupe_iou: float = 0.5,
                  detector_whole_image: bool = True, confident_score: float = 0.5,
-                 source_joints: Sequence[int] = ()) -> None:
+                 source_joints: Sequence[int] = (), landmark_model: str = "pose_landmark") -> None:
         self.detector = BlazePoseDetector(num_threads=num_threads, tile_fractions=tile_fractions,
                                           min_tile_side=min_tile_side)
         self.sources = tuple(sources)
-        self.landmarks = TFLiteModel("pose_landmark", num_threads=num_threads)
+        self.landmarks = TFLiteModel(landmark_model, num_threads=num_threads)
         self.detector_score = detector_score
         self.max_people = max_people
         self.max_candidates = max_candidates

@@ -13,7 +13,7 @@ Example (every key optional; these are the defaults)::
       source_joints: []                      # body joints whose 2D comes from a source's own keypoints (yolo)
       yolo_image_size: 1280                  # pixels, the YOLO detector's input side (when yolo is named)
       yolo_score: 0.25                       # YOLO proposal threshold (in place of detector_score)
-      body: blazepose                        # see BODY_EXPERTS
+      body: blazepose                        # see BODY_EXPERTS (blazepose_lite: the lite landmark model)
       hand: mediapipe                        # see HAND_EXPERTS (mediapipe_lite: the lite landmark model)
       face: mediapipe                        # see FACE_EXPERTS
 
@@ -46,7 +46,13 @@ PERSON_DETECTORS: dict[str, str] = {
 OPTIONAL_DETECTORS: dict[str, str] = {"yolo": "yolo"}
 """Person detectors that need an opt-in extra (:mod:`dope_core.experts.extras`): detector -> extra."""
 
-BODY_EXPERTS: dict[str, str] = {"blazepose": "BlazePose full landmark model (33 landmarks, 2D + 3D)"}
+BODY_EXPERTS: dict[str, str] = {
+    "blazepose": "BlazePose full landmark model (33 landmarks, 2D + 3D)",
+    "blazepose_lite": "BlazePose lite landmark model (same outputs, about 0.6 of the CPU per pass; fetched at set-up "
+                      "from the npm package @mediapipe/pose, Apache-2.0: python -m dope_core.experts.fetch_models)",
+}
+BODY_LANDMARK_MODELS: dict[str, str] = {"blazepose": "pose_landmark", "blazepose_lite": "pose_landmark_lite"}
+"""The tflite model (:data:`dope_core.experts.tflite.MODEL_FILES` key) of each body expert."""
 HAND_EXPERTS: dict[str, str] = {
     "mediapipe": "BlazePalm detector + MediaPipe hand landmark model, full (21 joints, 2D + 3D)",
     "mediapipe_lite": "BlazePalm detector + MediaPipe hand landmark model, lite (same outputs, about half the CPU "
@@ -104,6 +110,15 @@ class ExpertsConfig:
         for key, known in (("body", BODY_EXPERTS), ("hand", HAND_EXPERTS), ("face", FACE_EXPERTS)):
             if getattr(self, key) not in known:
                 raise ExpertsConfigError(f"unknown {key} expert {getattr(self, key)!r}; choose from {', '.join(known)}")
+        if self.body != "blazepose":
+            from dope_core.experts.tflite import ExpertModelNotFound, model_path
+
+            try:
+                model_path(BODY_LANDMARK_MODELS[self.body])
+            except ExpertModelNotFound:
+                raise ExpertsConfigError(f"body expert {self.body!r} needs its model file, which the mediapipe wheel "
+                                         "does not ship: run `python -m dope_core.experts.fetch_models` "
+                                         "(scripts/setup_env.sh does)") from None
         if any(not 0 < f <= 1 for f in self.tile_fractions):
             raise ExpertsConfigError(f"experts.tile_fractions must lie in (0, 1], got {list(self.tile_fractions)}")
         if not 0 <= self.yolo_score <= 1:

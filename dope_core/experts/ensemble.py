@@ -23,7 +23,7 @@ import numpy as np
 
 from dope_core.experts.body import BodyExpert, BodyLandmarks
 from dope_core.experts.common import check_image
-from dope_core.experts.config import HAND_LANDMARK_MODELS, PRESETS, ExpertsConfig
+from dope_core.experts.config import BODY_LANDMARK_MODELS, HAND_LANDMARK_MODELS, PRESETS, ExpertsConfig
 from dope_core.experts.face import FaceExpert
 from dope_core.experts.hand import HandExpert
 from dope_core.experts.roi import RotatedRect, alignment_rotation
@@ -171,6 +171,7 @@ class ExpertsEstimator:
                                detector_whole_image="blazepose" in cfg.person_detectors,
                                sources=person_sources(cfg),
                                source_joints=[BODY_JOINTS.index(j) for j in cfg.source_joints],
+                               landmark_model=BODY_LANDMARK_MODELS[cfg.body],
                                ) if Part.BODY in self.parts or len(self.parts) < 3 else None
         self.hand = HandExpert(mirrored=mirrored, landmark_model=HAND_LANDMARK_MODELS[cfg.hand], **kw
                                ) if Part.HAND in self.parts else None

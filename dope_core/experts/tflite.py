@@ -14,6 +14,7 @@ MODELS_ENV = "DOPE_EXPERT_MODELS"
 MODEL_FILES = {
     "pose_detection": "pose_detection/pose_detection.tflite",
     "pose_landmark": "pose_landmark/pose_landmark_full.tflite",
+    "pose_landmark_lite": "pose_landmark/pose_landmark_lite.tflite",   # not in the wheel: dope_core.experts.fetch_models
     "palm_detection": "palm_detection/palm_detection_full.tflite",
     "hand_landmark": "hand_landmark/hand_landmark_full.tflite",
     "hand_landmark_lite": "hand_landmark/hand_landmark_lite.tflite",

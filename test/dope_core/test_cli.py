@@ -75,6 +75,21 @@ def test_unknown_person_detector_is_one_line_and_exit_2(tmp_path):
         assert "yolo9000" in run.stderr or "openpose" in run.stderr
 
 
+@pytest.mark.timeout(120)
+def test_lite_body_without_its_model_is_one_line_and_exit_2(tmp_path):
+    """config/experts_fast.yaml where the lite body model was never fetched: one line that says how, exit code 2."""
+    import os
+
+    (tmp_path / "models").mkdir()
+    run = subprocess.run([sys.executable, "-m", "dope_core.cli", str(tmp_path), "-o", str(tmp_path / "o"),
+                          "--experts-config", str(REPO / "config" / "experts_fast.yaml")],
+                         capture_output=True, text=True, timeout=100,
+                         env={**os.environ, "DOPE_EXPERT_MODELS": str(tmp_path / "models")})
+    assert run.returncode == 2, run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1 and "Traceback" not in run.stderr
+    assert "python -m dope_core.experts.fetch_models" in run.stderr
+
+
 def test_hand_expert_flag_overrides_the_configuration(tmp_path):
     from dope_core.cli import build_parser, experts_config_from_args
 

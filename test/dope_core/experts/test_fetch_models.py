@@ -1,0 +1,78 @@
+"""The install-time fetch of the lite body model: checksums, extraction, atomic install (small real tarballs)."""
+
+import base64
+import hashlib
+import io
+import tarfile
+
+import pytest
+
+from dope_core.experts.fetch_models import POSE_LANDMARK_LITE, FetchError, NpmModel, extract_model, fetch, main
+from dope_core.experts.tflite import MODEL_FILES
+
+
+def _tarball(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _model(tarball: bytes, payload: bytes) -> NpmModel:
+    integrity = "sha512-" + base64.b64encode(hashlib.sha512(tarball).digest()).decode()
+    return NpmModel(name="pose_landmark_lite", url="https://registry.invalid/none.tgz", integrity=integrity,
+                    member="package/pose_landmark_lite.tflite", sha256=hashlib.sha256(payload).hexdigest())
+
+
+def test_the_model_is_taken_from_a_tarball_that_matches_both_checksums():
+    payload = b"TFL3" + bytes(range(256)) * 4
+    tgz = _tarball({"package/package.json": b"{}", "package/pose_landmark_lite.tflite": payload})
+    model = _model(tgz, payload)
+    assert extract_model(tgz, model) == payload
+    with pytest.raises(FetchError, match="tarball checksum mismatch"):
+        extract_model(tgz + b"\0", model)
+    with pytest.raises(FetchError, match="sha256"):
+        extract_model(tgz, NpmModel(**{**model.__dict__, "sha256": "0" * 64}))
+    other = _tarball({"package/README.md": b"no model here"})
+    with pytest.raises(FetchError, match="not in the tarball"):
+        extract_model(other, _model(other, payload))
+    with pytest.raises(FetchError, match="unsupported integrity"):
+        extract_model(tgz, NpmModel(**{**model.__dict__, "integrity": "md5-abc"}))
+
+
+def test_fetch_installs_atomically_where_the_experts_look_and_keeps_a_good_copy(tmp_path):
+    payload = b"TFL3 lite model bytes"
+    tgz = _tarball({"package/pose_landmark_lite.tflite": payload})
+    source = tmp_path / "pose.tgz"
+    source.write_bytes(tgz)
+    dest = tmp_path / "modules"
+    path = fetch(_model(tgz, payload), source=source, dest=dest)
+    assert path == dest / MODEL_FILES["pose_landmark_lite"] and path.read_bytes() == payload
+    assert path.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in path.parent.iterdir()] == [path.name]          # no temporary file left behind
+    source.unlink()                                                        # a good copy is kept: nothing read
+    assert fetch(_model(tgz, payload), source=source, dest=dest) == path
+    path.write_bytes(b"truncated")                                         # a bad copy is replaced
+    with pytest.raises(FileNotFoundError):
+        fetch(_model(tgz, payload), source=source, dest=dest)
+
+
+def test_the_command_says_what_failed_in_one_line(tmp_path, capsys):
+    bad = tmp_path / "broken.tgz"
+    bad.write_bytes(b"not a tarball")
+    assert main(["--from", str(bad), "--dest", str(tmp_path / "modules")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("fetch_models: tarball checksum mismatch")
+
+
+def test_an_installed_lite_model_is_the_pinned_file():
+    from dope_core.experts.tflite import ExpertModelNotFound, model_path
+
+    try:
+        path = model_path("pose_landmark_lite")
+    except ExpertModelNotFound:
+        pytest.skip("the lite body model is not installed (scripts/setup_env.sh fetches it)")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == POSE_LANDMARK_LITE.sha256
