@@ -62,9 +62,15 @@ ensure_weights() {
 # BlazePose's lite landmark model (the body expert blazepose_lite, config/experts_fast.yaml): not in
 # the mediapipe wheel; fetched once from the npm package @mediapipe/pose (Apache-2.0, pinned, both
 # checksums verified) into the wheel's models folder; not fatal (the default experts do not need it).
+# A failed fetch (offline machine) is tried again only by a full set-up, not by every later run.
 ensure_models() {
-  "$VENV/bin/python" -m dope_core.experts.fetch_models >/dev/null \
-    || echo "setup_env: warning: the lite body model is not installed (only config/experts_fast.yaml needs it)" >&2
+  if "$VENV/bin/python" -m dope_core.experts.fetch_models >/dev/null; then
+    rm -f "$VENV/.dope_ros_models_failed"
+  else
+    touch "$VENV/.dope_ros_models_failed"
+    echo "setup_env: warning: the lite body model is not installed (only config/experts_fast.yaml needs it;" \
+         "python -m dope_core.experts.fetch_models --from TARBALL installs an offline copy)" >&2
+  fi
 }
 
 # One set-up at a time (test.sh and demo.sh may start together).
@@ -75,7 +81,7 @@ flock 9
 HASH="$(inputs_hash)"
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$HASH" && -x "$VENV/bin/python" ]]; then
   ensure_weights
-  ensure_models
+  [[ -f "$VENV/.dope_ros_models_failed" ]] || ensure_models
   echo "setup_env: environment up to date ($VENV)"
   exit 0
 fi

@@ -120,7 +120,7 @@ def install_model(data: bytes, model: NpmModel, dest: Path) -> Path:
 
 
 def fetch(model: NpmModel = POSE_LANDMARK_LITE, *, source: Optional[Path] = None, dest: Optional[Path] = None,
-          timeout_s: float = 120.0) -> Path:
+          timeout_s: float = 60.0) -> Path:
     """Install ``model`` into ``dest`` (default :func:`~dope_core.experts.tflite.models_dir`) from the
     tarball ``source`` or, without one, from the npm registry; a file already there with the right
     sha256 is kept. Returns the installed path.
