@@ -38,7 +38,10 @@ body by the last search is followed until lost, then waits for the next search.
 
 On a search frame the people found keep the ids of the tracks whose last body box
 they overlap most (IoU at least ``match_iou``); a tracked person the search missed
-gets its landmark passes too and stays if they find it. A person's ``track_id``
+gets its landmark passes too and stays if they find it. A person found again within
+``resume_frames`` frames of losing the track, near where it was lost (:func:`resumes`: centre
+within 0.75 of the body height, height within a factor 1.5), takes that track's id back
+(behind a tree, a missed frame); a scene cut forgets the lost tracks. A person's ``track_id``
 therefore comes from the region that follows it; ids come from a
 :class:`~dope_core.tracking.TrackIdAllocator` (the node's and the ``dope`` command's
 :class:`~dope_core.tracking.PersonTracker` shares its own, keeps these ids and adds the
@@ -149,6 +152,20 @@ class _Found:
     face_sought: set[int] = field(default_factory=set)         # track ids whose face was sought where the body puts it
 
 
+def _centre(box: np.ndarray) -> np.ndarray:
+    return (np.asarray(box[:2], dtype=np.float64) + np.asarray(box[2:], dtype=np.float64)) / 2
+
+
+def resumes(lost_box: np.ndarray, box: np.ndarray, *, distance: float = 0.75, size_ratio: float = 1.5) -> bool:
+    """Whether a body with ``box`` can be the person whose track was lost with ``lost_box``
+    (``x1, y1, x2, y2``, pixels): its centre within ``distance`` of the larger box height of
+    the lost box's centre, and heights within a factor ``size_ratio`` of each other."""
+    h_lost, h = float(lost_box[3] - lost_box[1]), float(box[3] - box[1])
+    if h_lost <= 0 or h <= 0 or max(h_lost, h) > size_ratio * min(h_lost, h):
+        return False
+    return float(np.linalg.norm(_centre(box) - _centre(lost_box))) <= distance * max(h_lost, h)
+
+
 def _thumbnail(image: np.ndarray) -> np.ndarray:
     """The image as a 32 x 18 grey thumbnail, zero-mean and unit-norm (for cut detection)."""
     grey = cv2.resize(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), (32, 18), interpolation=cv2.INTER_AREA)
@@ -174,6 +191,9 @@ class StreamingExpertsEstimator:
         face_retry_frames: a tracked body whose face was sought where its landmarks put it and
             not found (turned away, too small) is sought there again only after this many frames
             (1: every frame). Measured on the demo clip: 5 % of such passes found a face.
+        resume_frames: a person found again within this many frames of losing its track (behind
+            a tree, a missed frame), near where it was lost (:func:`resumes`), keeps its track id
+            (0: never; a scene cut or :meth:`reset` forgets the lost tracks).
         ids: where ``Person.track_id`` comes from: share a :class:`~dope_core.tracking.PersonTracker`'s
             (``tracker.registry.ids``), which then keeps these ids and adds track states;
             ``None``: people get no ``track_id``.
@@ -187,7 +207,7 @@ class StreamingExpertsEstimator:
 
     def __init__(self, experts: ExpertsEstimator | None = None, *, schedule: DetectionSchedule = DetectionSchedule(),
                  num_threads: int = 2, match_iou: float = 0.3, confirm_frames: int = 3,
-                 cut_correlation: float = 0.5, face_retry_frames: int = 4,
+                 cut_correlation: float = 0.5, face_retry_frames: int = 4, resume_frames: int = 30,
                  ids: TrackIdAllocator | None = None,
                  clock: Callable[[], float] = time.monotonic, parts: Sequence[Part | str] = tuple(Part),
                  tile_fractions: Sequence[float] = (0.5,)) -> None:
@@ -195,6 +215,8 @@ class StreamingExpertsEstimator:
             raise ValueError(f"num_threads must be at least 1, got {num_threads}")
         if face_retry_frames < 1:
             raise ValueError(f"face_retry_frames must be at least 1, got {face_retry_frames}")
+        if resume_frames < 0:
+            raise ValueError(f"resume_frames must be >= 0, got {resume_frames}")
         self.experts = experts or ExpertsEstimator(parts=parts, num_threads=num_threads, tile_fractions=tile_fractions)
         if self.experts.body is None:
             raise ValueError("streaming follows people by their bodies: the experts need a body expert")
@@ -204,6 +226,7 @@ class StreamingExpertsEstimator:
         self.confirm_frames = confirm_frames
         self.cut_correlation = cut_correlation
         self.face_retry_frames = face_retry_frames
+        self.resume_frames = resume_frames
         self.ids = ids
         self._clock = clock
         self._pool = (ThreadPoolExecutor(max_workers=num_threads, thread_name_prefix="dope_landmarks")
@@ -219,6 +242,7 @@ class StreamingExpertsEstimator:
         """Forget every track and search the next frame (a new stream); ids are not reused."""
         self._tracks: list[_Track] = []
         self._part_tracks: list[tuple[Part, RotatedRect]] = []
+        self._gone: list[tuple[int, np.ndarray, int]] = []     # (track id, last body box, frame number lost)
         self._started = 0
         self._last_search: tuple[int, float] | None = None      # (frame number, clock)
         self._lost = False
@@ -248,7 +272,7 @@ class StreamingExpertsEstimator:
                                                or float(thumbnail @ self._thumbnail) < self.cut_correlation)
         self._thumbnail, self._size = thumbnail, size
         if cut:
-            self._tracks, self._part_tracks = [], []
+            self._tracks, self._part_tracks, self._gone = [], [], []
             return "scene cut"
         if self._last_search is None:
             return "first frame"
@@ -443,6 +467,15 @@ class StreamingExpertsEstimator:
             found.faces = dedupe(found.faces, [p.box for p in found.faces], [p.score for p in found.faces],
                                  self.experts.face.dedupe_iou)
 
+    def _resumed(self, box: np.ndarray) -> Optional[int]:
+        """The id of the lost track that a new body with ``box`` resumes (the nearest that
+        :func:`resumes` accepts, lost within ``resume_frames``), taken off the lost list; else ``None``."""
+        near = [(float(np.linalg.norm(_centre(box) - _centre(g[1]))), k) for k, g in enumerate(self._gone)
+                if resumes(g[1], box)]
+        if not near:
+            return None
+        return self._gone.pop(min(near)[1])[0]
+
     def _fuse(self, image: np.ndarray, found: _Found) -> WholeBodyPoses:
         """People from the frame's parts; the tracks and regions of the next frame from them."""
         h, w = image.shape[:2]
@@ -453,9 +486,14 @@ class StreamingExpertsEstimator:
         face_wait = {t.track_id: t.face_wait for t in self._tracks}
         tracks: list[_Track] = []
         people = []
+        continued = {found.owners[id(b)] for b in found.bodies if id(b) in found.owners}
+        self._gone = [g for g in self._gone if self.frames - g[2] <= self.resume_frames and g[0] not in continued]
+        self._gone += [(t.track_id, t.box, self.frames) for t in self._tracks if t.track_id not in continued]
         for person in everyone.people:
             body = landmarks[id(person.body)]
             track_id = found.owners.get(id(body))
+            if track_id is None:
+                track_id = self._resumed(person.body.box)
             if track_id is None:
                 track_id = self.ids.next() if self.ids is not None else -1 - self._started
                 self._started += 1

@@ -125,6 +125,39 @@ def test_a_jump_and_a_cut_leave_no_ghost(experts, portrait, no_people):
     assert guarded(photo).people == [] and guarded.last_frame.reason == "scene cut" and guarded.active_tracks == 0
 
 
+def test_a_person_hidden_for_a_few_frames_keeps_her_id_near_where_she_was_lost(experts, portrait):
+    """resume_frames: hidden for two frames, back 40 px further on: the same id; a new id without
+    resumption, or when she comes back far from where she was lost."""
+    from dope_core.experts.streaming import resumes
+
+    small = _fit(portrait, 256, 300)
+
+    def frame(x: int | None) -> np.ndarray:
+        canvas = np.zeros((400, 1200, 3), np.uint8)
+        if x is not None:
+            canvas[100:, x:x + 256] = small
+        return canvas
+
+    def ids_after_hiding(back_at: int, **kw) -> list[int]:
+        stream = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=0, every_s=0),
+                                           num_threads=2, ids=TrackIdAllocator(0), cut_correlation=-1, **kw)
+        seen = [p.track_id for f in (frame(100), frame(100), frame(100)) for p in stream(f).people]
+        assert seen == [0, 0, 0]
+        assert stream(frame(None)).people == [] and stream(frame(None)).people == []     # hidden: lost
+        for _ in range(8):                                  # the person scan finds her again within a few frames
+            people = stream(frame(back_at)).people
+            if people:
+                return [p.track_id for p in people]
+        return []
+
+    assert ids_after_hiding(140) == [0]
+    assert ids_after_hiding(140, resume_frames=0) == [1]
+    assert ids_after_hiding(900) == [1]                     # 800 px from where she was lost: someone else
+    box = np.array([100.0, 100, 356, 400])
+    assert resumes(box, box + [40, 0, 40, 0]) and not resumes(box, box + [400, 0, 400, 0])
+    assert not resumes(box, np.array([200.0, 300, 260, 380]))    # a quarter of the height: not her
+
+
 def test_the_person_scan_finds_a_newcomer_between_searches(experts, portrait, monkeypatch):
     stream = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=0, every_s=0), num_threads=2,
                                        ids=TrackIdAllocator(0), cut_correlation=-1)
