@@ -43,7 +43,8 @@ _ALIGN_HIP, _ALIGN_SCALE = 33, 34
 
 __all__ = ["BodyExpert", "BodyLandmarks", "body_landmarks_in", "inside", "needs_recrop", "nested", "one_person",
            "region_from_points",
-           "same_pose", "same_region", "source_agrees", "source_distance", "claim_unclaimed", "with_source_joints", "body_from_source"]
+           "same_pose", "same_region", "source_agrees", "source_distance", "claim_unclaimed", "with_source_joints",
+           "body_from_source"]
 
 
 def same_pose(a: PartPose, b: PartPose, *, fraction: float = 0.1, min_confidence: float = 0.5,
@@ -90,7 +91,7 @@ def nested(a: PartPose, b: PartPose, *, inside: float = 0.9, height_ratio: float
     person; the landmark model then fits a body there (scores 0.6-0.9 on the multi-person
     photos, inside a person found at about 1.0). A real person that small, wholly inside a
     nearer one's box, is rare; :meth:`BodyExpert.dedupe` drops ``a`` only for a ``b`` that
-    scores at least as high.
+    ranks at least as high there (a claimed body first, then the score).
     """
     ax1, ay1, ax2, ay2 = (float(v) for v in a.box)
     bx1, by1, bx2, by2 = (float(v) for v in b.box)

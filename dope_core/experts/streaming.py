@@ -472,7 +472,7 @@ class StreamingExpertsEstimator:
         :func:`resumes` accepts, lost within ``resume_frames``), taken off the lost list; else ``None``."""
         near = [(float(np.linalg.norm(_centre(box) - _centre(g[1]))), k) for k, g in enumerate(self._gone)
                 if resumes(g[1], box)]
-        if not near:
+        if not near or not self.resume_frames:
             return None
         return self._gone.pop(min(near)[1])[0]
 
