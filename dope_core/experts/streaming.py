@@ -470,9 +470,11 @@ class StreamingExpertsEstimator:
     def _resumed(self, box: np.ndarray) -> Optional[int]:
         """The id of the lost track that a new body with ``box`` resumes (the nearest that
         :func:`resumes` accepts, lost within ``resume_frames``), taken off the lost list; else ``None``."""
+        if not self.resume_frames:
+            return None
         near = [(float(np.linalg.norm(_centre(box) - _centre(g[1]))), k) for k, g in enumerate(self._gone)
                 if resumes(g[1], box)]
-        if not near or not self.resume_frames:
+        if not near:
             return None
         return self._gone.pop(min(near)[1])[0]
 
