@@ -60,8 +60,8 @@ PARAMETERS: dict[str, Param] = {
     "parts": Param(["body", "hand", "face"], "Parts to estimate, any of 'body', 'hand', 'face'."),
     "experts_config": Param("", "Experts backend: YAML file whose 'experts' section chooses the person detectors "
                             "and part experts (config/experts.yaml); empty: the defaults."),
-    "person_detectors": Param(["blazepose", "faces"], "Experts backend: person proposal sources (blazepose, "
-                              "faces; yolo with the opt-in AGPL-3.0 extra); overrides experts_config unless left "
+    "person_detectors": Param(["ssd", "blazepose", "faces"], "Experts backend: person proposal sources (ssd, "
+                              "blazepose, faces; yolo with the opt-in AGPL-3.0 extra); overrides experts_config unless left "
                               "at this default; unknown or uninstalled ones stop the node with exit code 2."),
     "hand_expert": Param("", "Experts backend: the hand landmark model, 'mediapipe' (full) or 'mediapipe_lite' "
                          "(the same outputs, about half the CPU per hand; docs/accuracy.md measures both); empty: "

@@ -64,13 +64,18 @@ ensure_weights() {
 # checksums verified) into the wheel's models folder; not fatal (the default experts do not need it).
 # A failed fetch (offline machine) is tried again only by a full set-up, not by every later run.
 ensure_models() {
-  if "$VENV/bin/python" -m dope_core.experts.fetch_models >/dev/null; then
-    rm -f "$VENV/.dope_ros_models_failed"
-  else
-    touch "$VENV/.dope_ros_models_failed"
-    echo "setup_env: warning: the lite body model is not installed (only config/experts_fast.yaml needs it;" \
-         "python -m dope_core.experts.fetch_models --from TARBALL installs an offline copy)" >&2
-  fi
+  # The models the mediapipe wheel lacks (python -m dope_core.experts.fetch_models): the default
+  # experts' ssd person detector and the lite body model of config/experts_fast.yaml. Quick when
+  # installed (checksums only); a download is retried, and without them the set-up fails.
+  local attempt
+  for attempt in 1 2 3; do
+    "$VENV/bin/python" -m dope_core.experts.fetch_models >/dev/null && return 0
+    sleep $((attempt * 5))
+  done
+  echo "setup_env: cannot install the experts' models from registry.npmjs.org (the default person detector" \
+       "needs one): on a machine without it, copy the npm tarballs here and run" \
+       "python -m dope_core.experts.fetch_models --model NAME --from TARBALL" >&2
+  exit 1
 }
 
 # One set-up at a time (test.sh and demo.sh may start together).
@@ -81,7 +86,7 @@ flock 9
 HASH="$(inputs_hash)"
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$HASH" && -x "$VENV/bin/python" ]]; then
   ensure_weights
-  [[ -f "$VENV/.dope_ros_models_failed" ]] || ensure_models
+  ensure_models
   echo "setup_env: environment up to date ($VENV)"
   exit 0
 fi

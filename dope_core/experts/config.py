@@ -3,14 +3,16 @@
 Example (every key optional; these are the defaults)::
 
     experts:
-      person_detectors: [blazepose, faces]   # person proposal sources, see PERSON_DETECTORS
+      person_detectors: [ssd, blazepose, faces]   # person proposal sources, see PERSON_DETECTORS
       tile_fractions: [0.5, 0.3, 0.2]        # BlazePose detector tiles, fractions of the longer side
       min_tile_side: 200                     # pixels; smaller tiles are left out
       detector_score: 0.5                    # proposal threshold (weak ones only where no body was found)
       recrop: false                          # landmark model again on its own aligned region
-      max_people: 20                         # landmark passes per image (re-crops included)
+      max_people: 40                         # landmark passes per image (re-crops included)
       max_candidates: 100                    # merged proposals considered per image (logged when capped)
       source_joints: []                      # body joints whose 2D comes from a source's own keypoints (yolo)
+      ssd_score: 0.3                         # the ssd person detector's proposal threshold (when ssd is named)
+      ssd_tile_fractions: []                 # its tiles besides the whole image, fractions of the longer side
       yolo_image_size: 1280                  # pixels, the YOLO detector's input side (when yolo is named)
       yolo_score: 0.25                       # YOLO proposal threshold (in place of detector_score)
       body: blazepose                        # see BODY_EXPERTS (blazepose_lite: the lite landmark model)
@@ -39,6 +41,9 @@ from dope_core.keypoints import BODY_JOINTS
 PERSON_DETECTORS: dict[str, str] = {
     "blazepose": "BlazePose's person detector (keys on faces and upper bodies) on the whole image and tiles",
     "faces": "regions below the faces that no body claimed (needs the face part)",
+    "ssd": "Objectron's SSD MobileNetV2 (Open Images V4), its Person class: whole-person boxes, also from the back "
+           "(fetched at set-up from the npm package @mediapipe/objectron, Apache-2.0: "
+           "python -m dope_core.experts.fetch_models)",
     "yolo": "YOLO11n-pose (boxes and 17 keypoints; opt-in extra, AGPL-3.0: scripts/setup_env.sh --with yolo)",
 }
 """Person proposal sources; all but those of :data:`OPTIONAL_DETECTORS` are in the default (permissive) install."""
@@ -71,14 +76,16 @@ class ExpertsConfigError(ValueError):
 class ExpertsConfig:
     """Configuration of :class:`dope_core.experts.ensemble.ExpertsEstimator` (see the module docstring)."""
 
-    person_detectors: tuple[str, ...] = ("blazepose", "faces")
+    person_detectors: tuple[str, ...] = ("ssd", "blazepose", "faces")
     tile_fractions: tuple[float, ...] = (0.5, 0.3, 0.2)
     min_tile_side: float = 200.0
     detector_score: float = 0.5
     recrop: bool = False
-    max_people: int = 20
+    max_people: int = 40
     max_candidates: int = 100
     source_joints: tuple[str, ...] = ()
+    ssd_score: float = 0.3
+    ssd_tile_fractions: tuple[float, ...] = ()
     yolo_image_size: int = 1280
     yolo_score: float = 0.25
     body: str = "blazepose"
@@ -89,6 +96,7 @@ class ExpertsConfig:
         object.__setattr__(self, "person_detectors", tuple(self.person_detectors))
         object.__setattr__(self, "tile_fractions", tuple(float(f) for f in self.tile_fractions))
         object.__setattr__(self, "source_joints", tuple(self.source_joints))
+        object.__setattr__(self, "ssd_tile_fractions", tuple(float(f) for f in self.ssd_tile_fractions))
         self.validate()
 
     def validate(self) -> None:
@@ -99,10 +107,6 @@ class ExpertsConfig:
         for name in self.person_detectors:
             if name not in PERSON_DETECTORS:
                 raise ExpertsConfigError(f"unknown person detector {name!r}; choose from {', '.join(PERSON_DETECTORS)}")
-            if name in OPTIONAL_DETECTORS:
-                missing = missing_extra(OPTIONAL_DETECTORS[name], what=f"person detector {name!r}")
-                if missing:
-                    raise ExpertsConfigError(missing)
         unknown = [j for j in self.source_joints if j not in BODY_JOINTS]
         if unknown:
             raise ExpertsConfigError(f"unknown body joint(s) {', '.join(map(repr, unknown))} in experts.source_joints; "
@@ -110,17 +114,11 @@ class ExpertsConfig:
         for key, known in (("body", BODY_EXPERTS), ("hand", HAND_EXPERTS), ("face", FACE_EXPERTS)):
             if getattr(self, key) not in known:
                 raise ExpertsConfigError(f"unknown {key} expert {getattr(self, key)!r}; choose from {', '.join(known)}")
-        if self.body != "blazepose":
-            from dope_core.experts.tflite import ExpertModelNotFound, model_path
-
-            try:
-                model_path(BODY_LANDMARK_MODELS[self.body])
-            except ExpertModelNotFound:
-                raise ExpertsConfigError(f"body expert {self.body!r} needs its model file, which the mediapipe wheel "
-                                         "does not ship: run `python -m dope_core.experts.fetch_models` "
-                                         "(scripts/setup_env.sh does)") from None
-        if any(not 0 < f <= 1 for f in self.tile_fractions):
-            raise ExpertsConfigError(f"experts.tile_fractions must lie in (0, 1], got {list(self.tile_fractions)}")
+        for key in ("tile_fractions", "ssd_tile_fractions"):
+            if any(not 0 < f <= 1 for f in getattr(self, key)):
+                raise ExpertsConfigError(f"experts.{key} must lie in (0, 1], got {list(getattr(self, key))}")
+        if not 0 <= self.ssd_score <= 1:
+            raise ExpertsConfigError(f"experts.ssd_score must lie in [0, 1], got {self.ssd_score}")
         if not 0 <= self.yolo_score <= 1:
             raise ExpertsConfigError(f"experts.yolo_score must lie in [0, 1], got {self.yolo_score}")
         if not 32 <= int(self.yolo_image_size) <= 4096:
@@ -132,12 +130,40 @@ class ExpertsConfig:
                 raise ExpertsConfigError(f"experts.{key} must be at least 1, got {getattr(self, key)}")
         if self.min_tile_side < 0:
             raise ExpertsConfigError(f"experts.min_tile_side must be >= 0 pixels, got {self.min_tile_side}")
+
+    def check_installed(self) -> "ExpertsConfig":
+        """Raise :class:`ExpertsConfigError` (one line that says what to run) unless every expert it
+        names is installed: LiteRT, the opt-in extras, the model files fetched at set-up
+        (:mod:`dope_core.experts.fetch_models`). Returns the configuration.
+
+        Separate from :meth:`validate` so that :data:`PRESETS` can be built without the files; every
+        way of making a configuration for use (:func:`experts_config_from_dict`,
+        :func:`load_experts_config`, :meth:`replace`) and the estimator call it.
+        """
         if importlib.util.find_spec("ai_edge_litert") is None:
             raise ExpertsConfigError("the experts need the ai-edge-litert package: run scripts/setup_env.sh")
+        for name in self.person_detectors:
+            if name in OPTIONAL_DETECTORS:
+                missing = missing_extra(OPTIONAL_DETECTORS[name], what=f"person detector {name!r}")
+                if missing:
+                    raise ExpertsConfigError(missing)
+        fetched = {f"body expert {self.body!r}": BODY_LANDMARK_MODELS[self.body]} if self.body != "blazepose" else {}
+        if "ssd" in self.person_detectors:
+            fetched["person detector 'ssd'"] = "person_ssd"
+        from dope_core.experts.tflite import ExpertModelNotFound, model_path
+
+        for what, model in fetched.items():
+            try:
+                model_path(model)
+            except ExpertModelNotFound:
+                raise ExpertsConfigError(f"{what} needs its model file, which the mediapipe wheel "
+                                         "does not ship: run `python -m dope_core.experts.fetch_models` "
+                                         "(scripts/setup_env.sh does)") from None
+        return self
 
     def replace(self, **changes: Any) -> "ExpertsConfig":
-        """A copy with ``changes`` (validated)."""
-        return dataclasses.replace(self, **changes)
+        """A copy with ``changes`` (validated, :meth:`check_installed`)."""
+        return dataclasses.replace(self, **changes).check_installed()
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration as the ``experts`` section of a YAML file."""
@@ -147,8 +173,9 @@ class ExpertsConfig:
 
 PRESETS: dict[str, ExpertsConfig] = {
     "default": ExpertsConfig(),
-    "thorough": ExpertsConfig(detector_score=0.3, max_people=30),
-    "legacy": ExpertsConfig(tile_fractions=(0.5,), min_tile_side=168.0),
+    "thorough": ExpertsConfig(ssd_score=0.2, max_people=60),
+    "legacy": ExpertsConfig(person_detectors=("blazepose", "faces"), tile_fractions=(0.5,), min_tile_side=168.0,
+                            max_people=20),
 }
 """Named configurations; docs/accuracy.md measures them side by side. ``legacy`` is the body
 pass before person proposals: BlazePose's detector on the whole image and half-size tiles."""
@@ -173,12 +200,12 @@ def experts_config_from_dict(section: Mapping[str, Any] | None, *, base: Experts
     unknown = sorted(set(section) - names)
     if unknown:
         raise ExpertsConfigError(f"unknown experts option(s) {', '.join(unknown)}; known: preset, {', '.join(sorted(names))}")
-    for key in ("person_detectors", "tile_fractions", "source_joints"):
+    for key in ("person_detectors", "tile_fractions", "source_joints", "ssd_tile_fractions"):
         if key in section:
             value = section[key]
             section[key] = tuple(value) if isinstance(value, (list, tuple)) else (value,)
     try:
-        return base.replace(**section)
+        return base.replace(**section)   # checks the installation too
     except (TypeError, ValueError) as e:
         if isinstance(e, ExpertsConfigError):
             raise
@@ -192,7 +219,7 @@ def load_experts_config(path: Optional[str | Path]) -> ExpertsConfig:
         ExpertsConfigError: unreadable file, not a mapping, or a bad ``experts`` section.
     """
     if path is None:
-        return PRESETS["default"]
+        return PRESETS["default"].check_installed()
     import yaml
 
     try:
@@ -202,7 +229,7 @@ def load_experts_config(path: Optional[str | Path]) -> ExpertsConfig:
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
         raise ExpertsConfigError(f"cannot read experts configuration {path}: {str(e).splitlines()[0]}") from None
     if data is None:
-        return PRESETS["default"]
+        return PRESETS["default"].check_installed()
     if not isinstance(data, dict) or not isinstance(data.get("experts", {}), dict):
         raise ExpertsConfigError(f"{path}: expected a mapping with an 'experts' section")
     return experts_config_from_dict(data.get("experts"))

@@ -26,6 +26,7 @@ from dope_core.experts.common import check_image
 from dope_core.experts.config import BODY_LANDMARK_MODELS, HAND_LANDMARK_MODELS, PRESETS, ExpertsConfig
 from dope_core.experts.face import FaceExpert
 from dope_core.experts.hand import HandExpert
+from dope_core.experts.proposals import SSDPersonDetector
 from dope_core.experts.roi import RotatedRect, alignment_rotation
 from dope_core.fusion import assemble, assign_faces
 from dope_core.keypoints import (BODY_HEAD, BODY_JOINTS, BODY_LEFT_WRIST, BODY_RIGHT_WRIST, Part)
@@ -127,15 +128,21 @@ def claims_face(body: PartPose, face: PartPose, *, min_size_ratio: float = 2.0) 
     return bool(assign_faces([body], [face])) and side(body.box) >= min_size_ratio * side(face.box)
 
 
-def person_sources(config: ExpertsConfig) -> tuple:
+def person_sources(config: ExpertsConfig, *, num_threads: int = 2) -> tuple:
     """The whole-image proposal sources of ``config`` besides BlazePose's detector (built in
-    :class:`~dope_core.experts.body.BodyExpert`) and the face regions (run here): the optional
-    YOLO detector when named (imported only then: it needs the ``yolo`` extra)."""
-    if "yolo" not in config.person_detectors:
-        return ()
-    from dope_core.experts.yolo import YoloPoseDetector
+    :class:`~dope_core.experts.body.BodyExpert`) and the face regions (run here), in the order
+    named: Objectron's person SSD (``ssd``) and the optional YOLO detector (``yolo``, imported
+    only then: it needs the ``yolo`` extra)."""
+    sources: list = []
+    for name in config.person_detectors:
+        if name == "ssd":
+            sources.append(SSDPersonDetector(score=config.ssd_score, tile_fractions=config.ssd_tile_fractions,
+                                             num_threads=num_threads))
+        elif name == "yolo":
+            from dope_core.experts.yolo import YoloPoseDetector
 
-    return (YoloPoseDetector(image_size=config.yolo_image_size, score=config.yolo_score),)
+            sources.append(YoloPoseDetector(image_size=config.yolo_image_size, score=config.yolo_score))
+    return tuple(sources)
 
 
 class ExpertsEstimator:
@@ -160,7 +167,7 @@ class ExpertsEstimator:
         self.parts = tuple(Part(p) for p in parts)
         if not self.parts:
             raise ValueError("at least one part must be estimated")
-        self.config = config or PRESETS["default"]
+        self.config = (config or PRESETS["default"]).check_installed()
         self.scores = {Part.BODY: 0.5, Part.HAND: 0.5, Part.FACE: 0.5, **(scores or {})}
         self.face_seeded_detector_score = face_seeded_detector_score
         kw = dict(num_threads=num_threads, tile_fractions=tile_fractions)
@@ -169,7 +176,7 @@ class ExpertsEstimator:
                                min_tile_side=cfg.min_tile_side, detector_score=cfg.detector_score,
                                max_people=cfg.max_people, max_candidates=cfg.max_candidates, recrop=cfg.recrop,
                                detector_whole_image="blazepose" in cfg.person_detectors,
-                               sources=person_sources(cfg),
+                               sources=person_sources(cfg, num_threads=num_threads),
                                source_joints=[BODY_JOINTS.index(j) for j in cfg.source_joints],
                                landmark_model=BODY_LANDMARK_MODELS[cfg.body],
                                ) if Part.BODY in self.parts or len(self.parts) < 3 else None

@@ -129,6 +129,36 @@ class BlazePoseDetector:
                 for d in self.detector.detect(image, views, min_score)]
 
 
+class SSDPersonDetector:
+    """Objectron's Open Images SSD, its ``Person`` class (:class:`~dope_core.experts.object_ssd.ObjectSSD`).
+
+    A whole-person box detector: it finds people seen from the back, small and partly hidden
+    ones, where BlazePose's detector needs a face. Box-only proposals (the landmark model's own
+    re-crop aligns them). Its scores run lower than BlazePose's (a clear person at 0.5-0.8),
+    so it has its own threshold.
+
+    Args:
+        score: proposal threshold (in place of the body expert's ``detector_score``).
+        tile_fractions: tiles (fractions of the image's longer side) besides the whole image.
+        num_threads: LiteRT CPU threads.
+    """
+
+    name = "ssd"
+
+    def __init__(self, *, score: float = 0.3, tile_fractions: Sequence[float] = (), num_threads: int = 2) -> None:
+        from dope_core.experts.object_ssd import ObjectSSD
+
+        self.detector = ObjectSSD(num_threads=num_threads)
+        self.score = float(score)
+        self.tile_fractions = tuple(tile_fractions)
+
+    def propose(self, image: np.ndarray, *, min_score: float) -> list[Proposal]:
+        """Person boxes scoring at least this source's own ``score`` (``min_score`` is the
+        BlazePose threshold, which does not apply to this detector's scale)."""
+        return [Proposal(d.box, d.score, self.name)
+                for d in self.detector.detect(image, min_score=self.score, tile_fractions=self.tile_fractions)]
+
+
 def merge_proposals(proposals: Sequence[Proposal], *, iou: float = 0.5, max_candidates: int = 100) -> list[Proposal]:
     """One proposal per place: best first, dropping any whose box overlaps a kept one above ``iou``.
 

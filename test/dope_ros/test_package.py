@@ -131,7 +131,7 @@ def test_person_detectors_left_at_default_keep_the_experts_files(tmp_path):
 
     f = tmp_path / "experts.yaml"
     f.write_text("experts:\n  person_detectors: [blazepose]\n  max_people: 5\n")
-    assert experts_config(str(f), ["blazepose", "faces"]).person_detectors == ("blazepose",)   # the file's
+    assert experts_config(str(f), ["ssd", "blazepose", "faces"]).person_detectors == ("blazepose",)   # the file's
     assert experts_config(str(f), ["faces"]).person_detectors == ("faces",) and experts_config(str(f), ["faces"]).max_people == 5
     assert experts_config("", ["blazepose"]).person_detectors == ("blazepose",)
     assert experts_config(str(f), ["blazepose", "faces"], "mediapipe_lite").hand == "mediapipe_lite"

@@ -36,6 +36,8 @@ def test_shipped_experts_yaml_is_the_default():
     ({"body": "openpose"}, "unknown body expert 'openpose'"),
     ({"tile_fraction": [0.5]}, "unknown experts option"),
     ({"tile_fractions": [1.5]}, "tile_fractions must lie in"),
+    ({"ssd_tile_fractions": [0.0]}, "ssd_tile_fractions must lie in"),
+    ({"ssd_score": 1.5}, "ssd_score must lie in"),
     ({"max_people": 0}, "max_people must be at least 1"),
 ])
 def test_bad_sections_are_one_line_errors(section, message):
@@ -82,3 +84,21 @@ def test_a_lite_body_without_its_model_file_is_one_line_that_says_how_to_fetch_i
         experts_config_from_dict({"body": "blazepose_lite"})
     assert "\n" not in str(e.value)
     assert PRESETS["default"].body == "blazepose"                 # the default needs only the wheel's models
+
+
+def test_the_ssd_detector_without_its_model_file_is_one_line_and_the_presets_still_import(monkeypatch):
+    import dope_core.experts.tflite as tflite
+
+    monkeypatch.setitem(tflite.MODEL_FILES, "person_ssd", "objectron/no_such_model.tflite")
+    assert "ssd" in PRESETS["default"].person_detectors                   # built without looking for files
+    for make in (lambda: load_experts_config(None), lambda: experts_config_from_dict({"max_people": 5}),
+                 lambda: PRESETS["legacy"].replace(person_detectors=("ssd",))):
+        with pytest.raises(ExpertsConfigError, match=r"person detector 'ssd' needs its model file.*"
+                                                     r"python -m dope_core.experts.fetch_models") as e:
+            make()
+        assert "\n" not in str(e.value)
+    assert experts_config_from_dict({"person_detectors": ["blazepose", "faces"]}).person_detectors == ("blazepose", "faces")
+    from dope_core.experts.ensemble import ExpertsEstimator
+
+    with pytest.raises(ExpertsConfigError, match="person detector 'ssd'"):   # the estimator checks too
+        ExpertsEstimator()

@@ -113,6 +113,18 @@ def test_lite_body_model_finds_the_same_people(experts, shared_data):
     assert close >= len(full_bodies) - 1
 
 
+def test_the_default_finds_people_without_a_face_to_key_on(experts, shared_data):
+    """COCO 196141 (4 people) and 197388 (5): BlazePose's face-keyed detector with the face regions
+    found 3 and 4 of them; with the ssd person detector every one is found."""
+    from dope_core.datasets.multi_person import load_multi_person
+    from dope_core.evaluation import score_multi_person
+
+    for sample in load_multi_person("coco", shared_data / "annotated"):
+        if sample.image_path.name in ("000000196141.jpg", "000000197388.jpg"):
+            scores = score_multi_person(sample.of_part(Part.BODY), experts(read_image(sample.image_path)).parts(Part.BODY))
+            assert len(scores) >= 4 and all(s.found for s in scores), (sample.image_path.name, [s.found for s in scores])
+
+
 def test_thorough_search_gives_no_collapsed_bodies_on_a_group(shared_data):
     from dope_core.experts.config import PRESETS
     from dope_core.experts.ensemble import ExpertsEstimator
