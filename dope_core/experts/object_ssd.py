@@ -14,10 +14,9 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
-import cv2
 import numpy as np
 
-from dope_core.experts.ssd import Detection, tile_views, weighted_nms
+from dope_core.experts.ssd import Detection, letterbox, tile_views, weighted_nms
 from dope_core.experts.tflite import TFLiteModel
 
 OIDV4_PERSON = 4
@@ -102,15 +101,10 @@ class ObjectSSD:
     def detect_view(self, image: np.ndarray, view: np.ndarray, min_score: float) -> list[Detection]:
         """Detections (image pixels, no keypoints) in the ``view`` ``x1, y1, x2, y2`` of the RGB image,
         letterboxed into the square input (black borders), pixels scaled to [-1, 1]."""
-        x1, y1, x2, y2 = (float(v) for v in view)
-        side = max(x2 - x1, y2 - y1)
-        if side < 2:
+        boxed = letterbox(image, view, self.size)
+        if boxed is None:
             return []
-        ox, oy = x1 - (side - (x2 - x1)) / 2, y1 - (side - (y2 - y1)) / 2
-        scale = self.size / side
-        m = np.array([[scale, 0, -ox * scale], [0, scale, -oy * scale]], dtype=np.float32)
-        tensor = cv2.warpAffine(image, m, (self.size, self.size), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        tensor, (ox, oy, side) = boxed
         raw, logits = self.model(tensor.astype(np.float32) * (2.0 / 255.0) - 1.0)
         scores = 1.0 / (1.0 + np.exp(-np.clip(logits[:, self.class_index].astype(np.float64), -100, 100)))
         keep = np.flatnonzero(scores >= min_score)

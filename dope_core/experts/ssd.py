@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Optional, Sequence
 
 import cv2
 import numpy as np
@@ -80,17 +80,10 @@ class SSDDetector:
 
     def detect_view(self, image: np.ndarray, view: np.ndarray, min_score: float) -> list[Detection]:
         """Detect in the axis-aligned ``view`` ``(x1, y1, x2, y2)`` of the image (pixels)."""
-        x1, y1, x2, y2 = view
-        side = max(x2 - x1, y2 - y1)
-        if side < 2:
+        boxed = letterbox(image, view, self.size)
+        if boxed is None:
             return []
-        # Letterbox: the view, centred in a square of `side` pixels, resized to the input.
-        ox, oy = x1 - (side - (x2 - x1)) / 2, y1 - (side - (y2 - y1)) / 2
-        scale = self.size / side
-        m = np.array([[scale, 0, -ox * scale], [0, scale, -oy * scale]], dtype=np.float32)
-        tensor = cv2.warpAffine(image, m, (self.size, self.size), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        # Pixels of the letterbox outside the view are black, as in training.
+        tensor, (ox, oy, side) = boxed
         lo, hi = self.value_range
         tensor = tensor.astype(np.float32) * ((hi - lo) / 255.0) + lo
         raw, logits = self.model(tensor)
@@ -114,6 +107,24 @@ class SSDDetector:
         """Detect in every view and merge the results."""
         dets = [d for v in views for d in self.detect_view(image, np.asarray(v, dtype=np.float64), min_score)]
         return weighted_nms(dets, self.nms_iou)
+
+
+def letterbox(image: np.ndarray, view: np.ndarray, size: int) -> Optional[tuple[np.ndarray, tuple[float, float, float]]]:
+    """The axis-aligned ``view`` ``(x1, y1, x2, y2)`` (pixels) of ``image``, centred in a square of
+    its longer side and resized to ``size`` x ``size`` (``uint8``; the square's pixels outside the
+    view, or outside the image, are black, as the detectors were trained). Returns the input and
+    the square's top-left corner and side in image pixels ``(ox, oy, side)``; ``None`` when the
+    view is under 2 pixels."""
+    x1, y1, x2, y2 = (float(v) for v in view)
+    side = max(x2 - x1, y2 - y1)
+    if side < 2:
+        return None
+    ox, oy = x1 - (side - (x2 - x1)) / 2, y1 - (side - (y2 - y1)) / 2
+    scale = size / side
+    m = np.array([[scale, 0, -ox * scale], [0, scale, -oy * scale]], dtype=np.float32)
+    tensor = cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return tensor, (ox, oy, side)
 
 
 def weighted_nms(dets: list[Detection], iou: float) -> list[Detection]:
