@@ -84,16 +84,20 @@ class ObjectSSD:
         class_index: the class to detect (its column of the class outputs).
         anchors: the model's anchor grid.
         nms_iou: detections overlapping above this IoU are merged (score-weighted).
+        max_per_view: at most this many detections per view, the best, go to the merge (a
+            threshold near 0 lets all 1917 boxes through: about 0.6 s of merging instead of 40 ms).
         num_threads: LiteRT CPU threads.
     """
 
     def __init__(self, *, model: str = "person_ssd", class_index: int = OIDV4_PERSON,
-                 anchors: MultiScaleAnchors = MultiScaleAnchors(), nms_iou: float = 0.5, num_threads: int = 2) -> None:
+                 anchors: MultiScaleAnchors = MultiScaleAnchors(), nms_iou: float = 0.5, max_per_view: int = 200,
+                 num_threads: int = 2) -> None:
         self.model = TFLiteModel(model, num_threads=num_threads)
         self.anchors = anchors.anchors()
         self.size = anchors.input_size
         self.class_index = class_index
         self.nms_iou = nms_iou
+        self.max_per_view = max_per_view
         n = self.model(np.zeros((self.size, self.size, 3), np.float32))[0].shape[0]
         if n != len(self.anchors):
             raise RuntimeError(f"{model}: the model outputs {n} boxes, the anchor grid has {len(self.anchors)}")
@@ -110,6 +114,7 @@ class ObjectSSD:
         keep = np.flatnonzero(scores >= min_score)
         if not len(keep):
             return []
+        keep = keep[np.argsort(-scores[keep], kind="stable")[:self.max_per_view]]
         boxes = decode_boxes(raw[keep].astype(np.float64), self.anchors[keep]) * side + np.array([ox, oy, ox, oy])
         return [Detection(box=b, keypoints=np.zeros((0, 2)), score=float(s)) for b, s in zip(boxes, scores[keep])]
 

@@ -61,3 +61,13 @@ def test_a_person_that_blazeposes_detector_misses_is_proposed(shared_data):
     assert all(p.source == "ssd" and p.alignment is None and p.score >= 0.3 for p in proposals)
     overlap = box_iou(people, np.stack([p.box for p in proposals]))
     assert (overlap.max(axis=1) >= 0.5).all(), overlap.max(axis=1)
+
+
+def test_a_threshold_of_zero_stays_bounded(ssd):
+    """Every anchor passes a zero threshold: the best ``max_per_view`` go to the merge."""
+    noise = np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    raw = ssd.detect_view(noise, np.array([0.0, 0, 640, 480]), 0.0)
+    assert len(raw) == ssd.max_per_view == 200
+    scores = [d.score for d in raw]
+    assert scores == sorted(scores, reverse=True)
+    assert len(ssd.detect(noise, min_score=0.0)) <= 200
