@@ -1,5 +1,7 @@
 """The body expert's duplicate rule (pose similarity), hand-computed."""
 
+import dataclasses
+
 import numpy as np
 
 from dope_core.experts.body import same_pose
@@ -171,3 +173,23 @@ def test_a_body_a_source_vouches_for_outlasts_an_unclaimed_pass_over_it(experts)
     other = _landmarks(_body(kp + [35, 0]), 0.9, claim=4)
     assert sorted(b.claim for b in experts.body.dedupe([claimed, other])) == [3, 4]
     assert [b.claim for b in experts.body.dedupe([claimed, _landmarks(_body(kp + [5, 0]), 0.9, claim=4)])] == [4]
+
+
+def test_between_equal_scores_the_pass_whose_alignment_converged_is_kept(experts):
+    """dedupe: two passes over one person at presence 1.0; the one that ran in the region its own
+    landmarks give (no re-crop needed) is kept, whichever comes first."""
+    from dope_core.experts.body import needs_recrop
+    from dope_core.experts.roi import RotatedRect
+
+    kp = np.c_[np.tile([60.0, 140.0], 7)[:13], np.linspace(0, 200, 13)]
+    points = np.array([[100.0, 100.0], [100.0, 20.0]])                    # a 200-px region about (100, 100)
+
+    def one_pass(side: float):
+        b = _landmarks(_body(kp.copy()), 1.0)
+        return dataclasses.replace(b, roi_points=points, roi=RotatedRect(100.0, 100.0, side, 0.0))
+
+    converged, too_large = one_pass(200.0), one_pass(400.0)
+    assert not needs_recrop(converged) and needs_recrop(too_large)
+    for order in ([converged, too_large], [too_large, converged]):
+        kept = experts.body.dedupe(order)
+        assert len(kept) == 1 and kept[0].roi.side == 200.0
