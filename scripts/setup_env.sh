@@ -59,14 +59,12 @@ ensure_weights() {
     || echo "setup_env: warning: MobileNetV2 weights not installed (network training only needs them)" >&2
 }
 
-# BlazePose's lite landmark model (the body expert blazepose_lite, config/experts_fast.yaml): not in
-# the mediapipe wheel; fetched once from the npm package @mediapipe/pose (Apache-2.0, pinned, both
-# checksums verified) into the wheel's models folder; not fatal (the default experts do not need it).
-# A failed fetch (offline machine) is tried again only by a full set-up, not by every later run.
+# The expert models the mediapipe wheel lacks (python -m dope_core.experts.fetch_models): the default
+# experts' ssd person detector (npm @mediapipe/objectron) and the lite body model of
+# config/experts_fast.yaml (npm @mediapipe/pose); Apache-2.0, pinned, both checksums verified,
+# installed into the wheel's models folder. Quick when installed (checksums only); a download is
+# retried, and without them the set-up fails (the default experts need the detector).
 ensure_models() {
-  # The models the mediapipe wheel lacks (python -m dope_core.experts.fetch_models): the default
-  # experts' ssd person detector and the lite body model of config/experts_fast.yaml. Quick when
-  # installed (checksums only); a download is retried, and without them the set-up fails.
   local attempt
   for attempt in 1 2 3; do
     "$VENV/bin/python" -m dope_core.experts.fetch_models >/dev/null && return 0

@@ -17,6 +17,7 @@ from typing import Optional, Protocol, Sequence
 import numpy as np
 
 from dope_core.boxes import box_iou
+from dope_core.experts.object_ssd import ObjectSSD
 from dope_core.experts.roi import RotatedRect, alignment_rotation
 from dope_core.experts.ssd import AnchorConfig, SSDDetector, tile_views
 
@@ -146,8 +147,6 @@ class SSDPersonDetector:
     name = "ssd"
 
     def __init__(self, *, score: float = 0.3, tile_fractions: Sequence[float] = (), num_threads: int = 2) -> None:
-        from dope_core.experts.object_ssd import ObjectSSD
-
         self.detector = ObjectSSD(num_threads=num_threads)
         self.score = float(score)
         self.tile_fractions = tuple(tile_fractions)
