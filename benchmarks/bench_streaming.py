@@ -14,7 +14,7 @@ found that the other did not.
 The streaming schedule runs on the streaming estimator's own processing time (as if it
 ran alone). The machine may be shared: the load average is printed; compare ratios.
 Usage:
-    .venv/bin/python benchmarks/bench_streaming.py --frames 60 [--video CLIP ...] [--alt-config YAML]
+    .venv/bin/python benchmarks/bench_streaming.py --frames 60 [--video CLIP ...] [--alt-config YAML] [--alt-on-loss search]
 """
 
 from __future__ import annotations
@@ -88,8 +88,10 @@ def _agreement_of(ref: dict[Part, list], got: dict[Part, list], acc: dict, only:
             only[mode] += len(got[part]) - len(pairs)
 
 
-def run_clip(path: Path, frames: int, max_width: int, schedule, num_threads: int, alt_config=None) -> dict:
-    """Both modes (and, with ``alt_config``, the streaming experts of that configuration) on the clip's frames."""
+def run_clip(path: Path, frames: int, max_width: int, schedule, num_threads: int, alt_config=None,
+             alt_schedule=None) -> dict:
+    """Both modes (and, with ``alt_config`` and/or ``alt_schedule``, the streaming experts of that
+    configuration and schedule) on the clip's frames."""
     from dope_core.experts.ensemble import ExpertsEstimator
     from dope_core.experts.streaming import StreamingExpertsEstimator
     from dope_core.tracking import TrackIdAllocator
@@ -102,12 +104,15 @@ def run_clip(path: Path, frames: int, max_width: int, schedule, num_threads: int
                   "streaming": StreamingExpertsEstimator(per_frame, schedule=schedule, num_threads=num_threads,
                                                          clock=clocks["streaming"], ids=TrackIdAllocator(0))}
     per_frame(images[0])                       # warm-up (XNNPACK set-up), not timed
-    if alt_config is not None:
-        alt = ExpertsEstimator(num_threads=num_threads, config=alt_config)
-        alt(images[0])
+    if alt_config is not None or alt_schedule is not None:
+        alt = per_frame
+        if alt_config is not None:
+            alt = ExpertsEstimator(num_threads=num_threads, config=alt_config)
+            alt(images[0])
         clocks["streaming_alt"] = OwnClock()
-        estimators["streaming_alt"] = StreamingExpertsEstimator(alt, schedule=schedule, num_threads=num_threads,
-                                                                clock=clocks["streaming_alt"], ids=TrackIdAllocator(0))
+        estimators["streaming_alt"] = StreamingExpertsEstimator(alt, schedule=alt_schedule or schedule,
+                                                                num_threads=num_threads, clock=clocks["streaming_alt"],
+                                                                ids=TrackIdAllocator(0))
     streams = [m for m in estimators if m != "per_frame"]
     times: dict[str, list[float]] = {m: [] for m in estimators}
     cpu = {m: 0.0 for m in estimators}
@@ -157,10 +162,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-width", type=int, default=960)
     p.add_argument("--detect-every", type=int, default=30, help="streaming: whole-frame search every N frames")
     p.add_argument("--detect-every-s", type=float, default=0.0, help="streaming: ... or every S seconds (0: never)")
+    p.add_argument("--on-loss", choices=("local", "search"), default="local",
+                   help="streaming: what a lost person triggers (DetectionSchedule.on_loss)")
     p.add_argument("--num-threads", type=int, default=2)
     p.add_argument("--alt-config", default=None, metavar="NAME_OR_YAML",
                    help="also run the streaming experts of this configuration (a preset or a YAML file with an "
                         "'experts' section, e.g. the lite hand model) on the same frames, as mode streaming-alt")
+    p.add_argument("--alt-on-loss", choices=("local", "search"), default=None,
+                   help="streaming-alt (with --alt-config, or the default experts) uses this on_loss")
     p.add_argument("--out", type=Path, default=REPO / "out" / "bench_streaming")
     args = p.parse_args(argv)
     from dope_core.experts.config import PRESETS, experts_config_from_dict, load_experts_config
@@ -174,13 +183,16 @@ def main(argv: list[str] | None = None) -> int:
     clips = args.video or [SHARED_VIDEO / c for c in DEFAULT_CLIPS if (SHARED_VIDEO / c).is_file()]
     if not clips:
         p.error(f"no clip given and none found under {SHARED_VIDEO}")
-    schedule = DetectionSchedule(args.detect_every, args.detect_every_s)
+    schedule = DetectionSchedule(args.detect_every, args.detect_every_s, on_loss=args.on_loss)
+    alt_schedule = (DetectionSchedule(args.detect_every, args.detect_every_s, on_loss=args.alt_on_loss)
+                    if args.alt_on_loss else None)
     machine = {"cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(),
                "load_average_start": load_avg(), "num_threads": args.num_threads,
-               "schedule": {"every_frames": args.detect_every, "every_s": args.detect_every_s},
-               "alt_config": alt.to_dict() if alt is not None else None}
+               "schedule": {"every_frames": args.detect_every, "every_s": args.detect_every_s,
+                            "on_loss": args.on_loss},
+               "alt_config": alt.to_dict() if alt is not None else None, "alt_on_loss": args.alt_on_loss}
     print(f"CPUs: {os.cpu_count()}; load average (1, 5, 15 min) at start: {machine['load_average_start']}")
-    results = [run_clip(c, args.frames, args.max_width, schedule, args.num_threads, alt) for c in clips]
+    results = [run_clip(c, args.frames, args.max_width, schedule, args.num_threads, alt, alt_schedule) for c in clips]
     machine["load_average_end"] = load_avg()
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench_streaming.json").write_text(json.dumps({"machine": machine, "clips": results}, indent=2))

@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scan-every", type=int, default=2, metavar="N",
                    help="streaming: between searches, the person detector on one view of the frame (the whole "
                         "image, then each half-size tile) every N frames, for newcomers (0: off)")
+    p.add_argument("--detect-on-loss", choices=("local", "search"), default="local",
+                   help="streaming: a lost person is sought by the person detectors around where it was lost, in "
+                        "the same frame ('local'), or by a whole-frame search on the next frame ('search')")
     p.add_argument("--num-threads", type=int, default=2,
                    help="experts backend: CPU threads (per model; in streaming, also landmark passes run at once)")
     p.add_argument("--stride", type=int, default=1, help="videos: process one frame in STRIDE")
@@ -299,7 +302,7 @@ class Runner:
 
         return StreamingExpertsEstimator(self.estimator, num_threads=self.args.num_threads,
                                          schedule=DetectionSchedule(self.args.detect_every, self.args.detect_every_s,
-                                                                    self.args.scan_every),
+                                                                    self.args.scan_every, self.args.detect_on_loss),
                                          ids=tracker.registry.ids if tracker is not None else None)
 
     def summary(self) -> str:

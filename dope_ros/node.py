@@ -107,7 +107,7 @@ class DopeNode(Node):
                                        predict_s=min(get("track_predict_s"), get("track_timeout_s")))
                          if get("track_people") else None)
         schedule = (DetectionSchedule(every_frames=get("detect_every_frames"), every_s=get("detect_every_s"),
-                                      scan_every_frames=get("scan_every_frames"))
+                                      scan_every_frames=get("scan_every_frames"), on_loss=get("detect_on_loss"))
                     if get("streaming") else None)
         self._estimator = build_estimator(get("backend"), parts=parts, checkpoint=get("checkpoint") or None,
                                           device=get("device"), half=bool(get("fp16")),
@@ -377,6 +377,7 @@ class DopeNode(Node):
         }
         if hasattr(self._estimator, "searches"):
             values["whole_frame_searches"] = str(self._estimator.searches)
+            values["lost_people_sought_locally"] = str(self._estimator.relocations)
         if self._tracker is not None:
             values["tracks_active"] = str(self._tracker.active_tracks)
             values["tracks_started"] = str(self._tracker.tracks_started)

@@ -39,8 +39,9 @@ PARAMETERS: dict[str, Param] = {
                          "the checkpoint's choice."),
     "streaming": Param(True, "Experts backend: follow each person from frame to frame (this frame's landmarks give "
                        "the next frame's body, hand and face regions) and search the whole frame with the "
-                       "detectors only on the schedule below, after a person is lost and on scene cuts; track ids "
-                       "then come from the regions. Off: every frame searched from scratch (several times slower). "
+                       "detectors only on the schedule below and on scene cuts (a lost person: see "
+                       "detect_on_loss); track ids then come from the regions. Off: every frame searched from "
+                       "scratch (several times slower). "
                        "The network backend ignores it."),
     "detect_every_frames": Param(30, "Streaming: search the whole frame every this many frames (0: never by count); "
                                  "a person who enters waits at most this long.", (0, 100000)),
@@ -50,6 +51,10 @@ PARAMETERS: dict[str, Param] = {
     "scan_every_frames": Param(2, "Streaming: between searches, run the person detector on one view of the frame "
                                "(the whole image, then each half-size tile, in turn) every this many frames, so "
                                "that a newcomer is followed sooner than the next search (0: off).", (0, 1000)),
+    "detect_on_loss": Param("local", "Streaming: what a lost person (followed for 3 frames or more) triggers: "
+                            "'local', the person detectors around where it was lost, in the same frame (a few "
+                            "landmark passes); 'search', a whole-frame search on the next frame (slower where "
+                            "people are lost often, e.g. a street)."),
     "num_threads": Param(2, "Experts backend: CPU threads (LiteRT threads of each model; in streaming, also the "
                          "landmark passes of a frame run at once).", (1, 64)),
     "max_image_pixels": Param(50_000_000, "Largest image processed, in pixels (width x height): raw images "

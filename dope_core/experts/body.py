@@ -346,6 +346,19 @@ class BodyExpert:
                 found += source.propose(image, min_score=min_score)
         return merge_proposals(found, max_candidates=self.max_candidates)
 
+    def proposals_in(self, image: np.ndarray, regions: Sequence[np.ndarray], *, min_score: float = 0.5,
+                     sources: bool = True) -> list[Proposal]:
+        """Merged person proposals in each of ``regions`` (``(4,)`` boxes, pixels) only, a local
+        search (e.g. where a followed person was lost): BlazePose's detector when searching is its
+        job (``detector_whole_image``), and with ``sources`` every other source that can look in a
+        region (``propose_in``)."""
+        found = (self.detector.propose(image, min_score=min_score, regions=regions, whole_image=False)
+                 if self.detector_whole_image else [])
+        for source in self.sources if sources else ():
+            if hasattr(source, "propose_in"):
+                found += source.propose_in(image, regions)
+        return merge_proposals(found, max_candidates=self.max_candidates)
+
     def detect_landmarks(self, image: np.ndarray, *, regions: Sequence[np.ndarray] = (), min_score: float = 0.5,
                          whole_image: bool = True, detector_score: float | None = None,
                          max_people: int | None = None) -> list[BodyLandmarks]:

@@ -19,7 +19,7 @@ import numpy as np
 from dope_core.boxes import box_iou
 from dope_core.experts.object_ssd import ObjectSSD
 from dope_core.experts.roi import RotatedRect, alignment_rotation
-from dope_core.experts.ssd import AnchorConfig, SSDDetector, tile_views
+from dope_core.experts.ssd import AnchorConfig, SSDDetector, tile_views, weighted_nms
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +156,13 @@ class SSDPersonDetector:
         BlazePose threshold, which does not apply to this detector's scale)."""
         return [Proposal(d.box, d.score, self.name)
                 for d in self.detector.detect(image, min_score=self.score, tile_fractions=self.tile_fractions)]
+
+    def propose_in(self, image: np.ndarray, regions: Sequence[np.ndarray]) -> list[Proposal]:
+        """Person boxes in each of ``regions`` (``(4,)`` boxes, pixels, each letterboxed into the
+        detector's input on its own), scoring at least this source's ``score``, merged."""
+        dets = [d for r in regions for d in self.detector.detect_view(image, np.asarray(r, dtype=np.float64),
+                                                                       self.score)]
+        return [Proposal(d.box, d.score, self.name) for d in weighted_nms(dets, self.detector.nms_iou)]
 
 
 def merge_proposals(proposals: Sequence[Proposal], *, iou: float = 0.5, max_candidates: int = 100) -> list[Proposal]:

@@ -16,9 +16,12 @@ The full per-frame search of :class:`~dope_core.experts.ensemble.ExpertsEstimato
 * on a schedule (:class:`DetectionSchedule`: every N frames and/or every T seconds),
   which finds people who entered since the last search: a newcomer waits at most
   that long;
-* on the frame after a confirmed person (one seen in at least ``confirm_frames``
-  frames) was lost; a body that a search found and that vanishes within a frame or
-  two (a spurious detection) just ends, without searching again;
+* with ``schedule.on_loss="search"``, on the frame after a confirmed person (one seen in
+  at least ``confirm_frames`` frames) was lost; by default (``"local"``) the person
+  detectors look for that person in the same frame only around where it was lost
+  (:func:`loss_region`, a landmark pass for the nearest proposals), which costs a few
+  passes instead of a whole search; a body that a search found and that vanishes within a
+  frame or two (a spurious detection) just ends, without searching;
 * (between searches, a light *person scan* runs the person detector on one view of the
   frame, the whole image or one coarse tile in turn, every ``schedule.scan_every_frames`` frames: a
   person it finds outside the followed bodies is followed from then on, so a newcomer
@@ -31,7 +34,8 @@ The full per-frame search of :class:`~dope_core.experts.ensemble.ExpertsEstimato
 
 A region whose landmark model's presence score falls under the part's threshold
 (``experts.scores``) is dropped at once, so a scene cut or a jump leaves no ghost: a
-lost body ends its track (and makes the next frame search); a lost hand or face of a
+lost body ends its track (and is sought where it was lost, or makes the next frame
+search); a lost hand or face of a
 tracked body is sought again where the body puts it (a face not found there, turned away
 or too small, only every ``face_retry_frames`` frames); a hand or face found without a
 body by the last search is followed until lost, then waits for the next search.
@@ -63,9 +67,10 @@ import cv2
 import numpy as np
 
 from dope_core.boxes import box_iou
-from dope_core.experts.body import BodyLandmarks
+from dope_core.experts.body import BodyLandmarks, needs_recrop
 from dope_core.experts.common import check_image, dedupe
 from dope_core.experts.ensemble import ExpertsEstimator, knuckle_hand_roi
+from dope_core.experts.proposals import Proposal
 from dope_core.experts.propagation import body_roi, face_roi, face_roi_from_body, hand_roi, in_image
 from dope_core.experts.roi import RotatedRect
 from dope_core.experts.tflite import TFLiteModel
@@ -76,6 +81,10 @@ from dope_core.tracking import TrackIdAllocator
 
 _WRIST_OF_SLOT = {"right_hand": 16, "left_hand": 15}
 """BlazePose wrist landmark of each hand slot of a person."""
+
+
+ON_LOSS = ("local", "search")
+"""What a lost confirmed person triggers (:attr:`DetectionSchedule.on_loss`)."""
 
 
 @dataclass(frozen=True)
@@ -92,16 +101,24 @@ class DetectionSchedule:
             frame (the whole image, then each half-size tile, in turn) every this many
             frames, to pick up newcomers sooner (0: off): a newcomer of a 960x540 stream
             waits about ``scan_every_frames`` x 7 frames instead of a search period.
+        on_loss: what a lost confirmed person triggers: ``"local"``, the person detectors in
+            a region around where it was lost (:func:`loss_region`), in the same frame;
+            ``"search"``, a search of the whole next frame (hands, faces and tiles included:
+            in a street scene, where people are lost every few frames, it made most of the
+            streaming time).
     """
 
     every_frames: int = 30
     every_s: float = 0.0
     scan_every_frames: int = 2
+    on_loss: str = "local"
 
     def __post_init__(self) -> None:
         if self.every_frames < 0 or self.every_s < 0 or self.scan_every_frames < 0:
             raise ValueError(f"detection schedule must be >= 0, got every_frames={self.every_frames}, "
                              f"every_s={self.every_s}, scan_every_frames={self.scan_every_frames}")
+        if self.on_loss not in ON_LOSS:
+            raise ValueError(f"on_loss must be one of {', '.join(ON_LOSS)}, got {self.on_loss!r}")
 
 
 @dataclass
@@ -115,6 +132,7 @@ class FrameReport:
         landmark_passes: landmark-model passes on tracked or body-derived regions.
         regions_dropped: regions whose landmark model found no part.
         tracks: tracked people after the frame.
+        relocated: lost people sought around where they were lost (``on_loss="local"``).
     """
 
     searched: bool
@@ -122,6 +140,7 @@ class FrameReport:
     landmark_passes: int = 0
     regions_dropped: int = 0
     tracks: int = 0
+    relocated: int = 0
 
 
 @dataclass
@@ -148,7 +167,8 @@ class _Found:
     detected: set[int] = field(default_factory=set)            # ids of parts from detectors or part tracks
     passes: int = 0
     dropped: int = 0
-    lost: bool = False
+    lost: list[np.ndarray] = field(default_factory=list)        # boxes of confirmed bodies lost and not sought yet
+    relocated: int = 0
     face_sought: set[int] = field(default_factory=set)         # track ids whose face was sought where the body puts it
 
 
@@ -164,6 +184,22 @@ def resumes(lost_box: np.ndarray, box: np.ndarray, *, distance: float = 0.75, si
     if h_lost <= 0 or h <= 0 or max(h_lost, h) > size_ratio * min(h_lost, h):
         return False
     return float(np.linalg.norm(_centre(box) - _centre(lost_box))) <= distance * max(h_lost, h)
+
+
+def loss_region(box: np.ndarray, width: int, height: int, *, scale: float = 2.0, min_side: float = 168.0
+                ) -> np.ndarray:
+    """Where to look for a person lost with body ``box`` (``x1, y1, x2, y2`` pixels): a square about
+    the box centre, side ``scale`` times the box's longer side (at least ``min_side``, 3/4 of
+    BlazePose's detector input), clipped to the ``width`` x ``height`` image (pixels)."""
+    cx, cy = _centre(box)
+    half = max(scale * float(max(box[2] - box[0], box[3] - box[1])), min_side) / 2
+    return np.array([max(0.0, cx - half), max(0.0, cy - half), min(float(width), cx + half),
+                     min(float(height), cy + half)])
+
+
+def _centre_of(proposal: Proposal) -> np.ndarray:
+    """A proposal's body centre (pixels): its hips when it has alignment points, else its box centre."""
+    return proposal.alignment[0] if proposal.alignment is not None else _centre(proposal.box)
 
 
 def _thumbnail(image: np.ndarray) -> np.ndarray:
@@ -185,7 +221,8 @@ class StreamingExpertsEstimator:
             its own single-threaded LiteRT interpreters); the detectors and a lone pass
             use the experts' own interpreters.
         match_iou: smallest body-box IoU for a searched person to continue a track.
-        confirm_frames: frames a person must have been seen in for its loss to trigger a search.
+        confirm_frames: frames a person must have been seen in for its loss to be sought
+            (``schedule.on_loss``).
         cut_correlation: thumbnails of two consecutive frames correlating under this are
             a scene cut (-1: never).
         face_retry_frames: a tracked body whose face was sought where its landmarks put it and
@@ -194,6 +231,8 @@ class StreamingExpertsEstimator:
         resume_frames: a person found again within this many frames of losing its track (behind
             a tree, a missed frame), near where it was lost (:func:`resumes`), keeps its track id
             (0: never; a scene cut or :meth:`reset` forgets the lost tracks).
+        relocate_passes: with ``schedule.on_loss="local"``, landmark passes (besides re-crops)
+            per lost person on the proposals nearest to where it was lost.
         ids: where ``Person.track_id`` comes from: share a :class:`~dope_core.tracking.PersonTracker`'s
             (``tracker.registry.ids``), which then keeps these ids and adds track states;
             ``None``: people get no ``track_id``.
@@ -208,6 +247,7 @@ class StreamingExpertsEstimator:
     def __init__(self, experts: ExpertsEstimator | None = None, *, schedule: DetectionSchedule = DetectionSchedule(),
                  num_threads: int = 2, match_iou: float = 0.3, confirm_frames: int = 3,
                  cut_correlation: float = 0.5, face_retry_frames: int = 4, resume_frames: int = 30,
+                 relocate_passes: int = 2,
                  ids: TrackIdAllocator | None = None,
                  clock: Callable[[], float] = time.monotonic, parts: Sequence[Part | str] = tuple(Part),
                  tile_fractions: Sequence[float] = (0.5,)) -> None:
@@ -217,6 +257,8 @@ class StreamingExpertsEstimator:
             raise ValueError(f"face_retry_frames must be at least 1, got {face_retry_frames}")
         if resume_frames < 0:
             raise ValueError(f"resume_frames must be >= 0, got {resume_frames}")
+        if relocate_passes < 0:
+            raise ValueError(f"relocate_passes must be >= 0, got {relocate_passes}")
         self.experts = experts or ExpertsEstimator(parts=parts, num_threads=num_threads, tile_fractions=tile_fractions)
         if self.experts.body is None:
             raise ValueError("streaming follows people by their bodies: the experts need a body expert")
@@ -227,12 +269,14 @@ class StreamingExpertsEstimator:
         self.cut_correlation = cut_correlation
         self.face_retry_frames = face_retry_frames
         self.resume_frames = resume_frames
+        self.relocate_passes = relocate_passes
         self.ids = ids
         self._clock = clock
         self._pool = (ThreadPoolExecutor(max_workers=num_threads, thread_name_prefix="dope_landmarks")
                       if num_threads > 1 else None)
         self._local = threading.local()
         self.searches = 0
+        self.relocations = 0
         self.frames = 0
         self.last_frame: FrameReport | None = None
         self.reset()
@@ -245,7 +289,7 @@ class StreamingExpertsEstimator:
         self._gone: list[tuple[int, np.ndarray, int]] = []     # (track id, last body box, frame number lost)
         self._started = 0
         self._last_search: tuple[int, float] | None = None      # (frame number, clock)
-        self._lost = False
+        self._lost: list[np.ndarray] = []       # boxes of confirmed bodies lost, not sought yet
         self._thumbnail: np.ndarray | None = None
         self._scan_turn = 0
         self._scan_passes = 0
@@ -276,7 +320,7 @@ class StreamingExpertsEstimator:
             return "scene cut"
         if self._last_search is None:
             return "first frame"
-        if self._lost:
+        if self._lost and self.schedule.on_loss == "search":
             return "region lost"
         frame, t = self._last_search
         if self.schedule.every_frames and self.frames - frame >= self.schedule.every_frames:
@@ -316,17 +360,19 @@ class StreamingExpertsEstimator:
         check_image(image)
         now = self._clock()
         reason = self._search_reason(image, now)
-        self._lost = False
+        pending, self._lost = ([] if reason else self._lost), []
         found = (self._search(image) if reason
-                 else self._follow(image, self._tracks, self._part_tracks, scan=True))
+                 else self._follow(image, self._tracks, self._part_tracks, scan=True, lost=pending))
         if reason:
             self._last_search = (self.frames, now)
             self.searches += 1
         self.frames += 1
         result = self._fuse(image, found)
-        self._lost = self._lost or found.lost
+        self._lost += found.lost
+        self.relocations += found.relocated
         self.last_frame = FrameReport(searched=bool(reason), reason=reason, landmark_passes=found.passes,
-                                      regions_dropped=found.dropped, tracks=len(self._tracks))
+                                      regions_dropped=found.dropped, tracks=len(self._tracks),
+                                      relocated=found.relocated)
         return result
 
     def _search(self, image: np.ndarray) -> _Found:
@@ -346,7 +392,7 @@ class StreamingExpertsEstimator:
                 found.owners[id(bodies[b])] = self._tracks[t].track_id
         missed = [track for t, track in enumerate(self._tracks) if t not in matched_tracks]
         if missed:
-            more = self._follow(image, missed, [])
+            more = self._follow(image, missed, [], relocate=False)
             found.passes, found.dropped, found.lost = more.passes, more.dropped, more.lost
             found.owners.update(more.owners)
             found.bodies += more.bodies
@@ -356,9 +402,12 @@ class StreamingExpertsEstimator:
         return found
 
     def _follow(self, image: np.ndarray, tracks: Sequence[_Track], part_tracks: Sequence[tuple[Part, RotatedRect]],
-                *, scan: bool = False) -> _Found:
+                *, scan: bool = False, lost: Sequence[np.ndarray] = (), relocate: bool = True) -> _Found:
         """Landmark passes in the regions of ``tracks`` (then where their bodies put missing hands and
-        faces); with ``scan``, the frame's turn of the person scan (:meth:`_scan`) too."""
+        faces); with ``scan``, the frame's turn of the person scan (:meth:`_scan`) too. Confirmed
+        bodies lost here and the ``lost`` boxes of the previous frame are sought around where they
+        were lost (:meth:`_relocate`) when ``relocate`` and ``schedule.on_loss`` is ``"local"``;
+        else they are returned in ``_Found.lost``."""
         ex = self.experts
         thr = ex.scores
         jobs: list[tuple[Part, RotatedRect]] = []
@@ -387,7 +436,8 @@ class StreamingExpertsEstimator:
             score = (res.pose.score if kind == "body" else res.score) if res is not None else 0.0
             if score < thr[part]:
                 found.dropped += 1
-                found.lost = found.lost or (kind == "body" and tracks[i].frames >= self.confirm_frames)
+                if kind == "body" and tracks[i].frames >= self.confirm_frames:
+                    found.lost.append(tracks[i].box)
                 continue
             if kind == "body":
                 alive[i] = res
@@ -399,6 +449,12 @@ class StreamingExpertsEstimator:
                 attached.append(res)
         newcomers = self._scan(image, list(alive.values())) if scan else []
         found.passes += self._scan_passes
+        if relocate and self.schedule.on_loss == "local" and (found.lost or lost):
+            boxes, found.lost = [*lost, *found.lost], []
+            back, passes = self._relocate(image, [*alive.values(), *newcomers], boxes)
+            newcomers += back
+            found.passes += passes
+            found.relocated = len(boxes)
         # Parts of tracked bodies whose region was lost or never set: where the body puts them.
         seeds: list[tuple[Part, RotatedRect]] = []
         for i, body in [*alive.items(), *((None, b) for b in newcomers)]:
@@ -429,9 +485,10 @@ class StreamingExpertsEstimator:
         return found
 
     def _scan(self, image: np.ndarray, bodies: Sequence[BodyLandmarks]) -> list[BodyLandmarks]:
-        """Newcomers between searches: every ``schedule.scan_every_frames`` frames, the person detector
-        on one view of the frame (the whole image, then each coarse tile, in turn); a detection
-        whose body centre lies in no followed body's box gets a landmark pass."""
+        """Newcomers between searches: every ``schedule.scan_every_frames`` frames, BlazePose's detector
+        on one view of the frame (the whole image, then each coarse tile, in turn), with the other
+        person detectors (:meth:`~dope_core.experts.body.BodyExpert.proposals_in`) on the whole
+        image's turn; landmark passes as in :meth:`_newcomers`."""
         self._scan_passes = 0
         body = self.experts.body
         every = self.schedule.scan_every_frames
@@ -439,23 +496,47 @@ class StreamingExpertsEstimator:
             return []
         h, w = image.shape[:2]
         views = body.detector.coarse_views(w, h)
-        view = views[self._scan_turn % len(views)]
+        turn = self._scan_turn % len(views)
         self._scan_turn += 1
-        threshold = self.experts.scores[Part.BODY]
+        proposals = body.proposals_in(image, [views[turn]], sources=turn == 0,
+                                      min_score=min(body.detector_score, self.experts.scores[Part.BODY]))
+        found, self._scan_passes = self._newcomers(image, proposals, bodies, body.max_people)
+        return found
+
+    def _relocate(self, image: np.ndarray, bodies: Sequence[BodyLandmarks], lost: Sequence[np.ndarray]
+                  ) -> tuple[list[BodyLandmarks], int]:
+        """People lost with body boxes ``lost``, sought by the person detectors in each one's
+        :func:`loss_region` only: the ``relocate_passes`` proposals per lost person nearest to where
+        one was lost get landmark passes as in :meth:`_newcomers`."""
+        body = self.experts.body
+        h, w = image.shape[:2]
+        proposals = body.proposals_in(image, [loss_region(b, w, h) for b in lost],
+                                      min_score=min(body.detector_score, self.experts.scores[Part.BODY]))
+        centres = np.stack([_centre(b) for b in lost])
+        heights = np.array([max(float(b[3] - b[1]), 1.0) for b in lost])
+        distance = [float(np.min(np.linalg.norm(centres - _centre_of(p), axis=1) / heights)) for p in proposals]
+        nearest = [proposals[k] for k in np.argsort(distance, kind="stable")]
+        return self._newcomers(image, nearest, bodies, self.relocate_passes * len(lost))
+
+    def _newcomers(self, image: np.ndarray, proposals: Sequence[Proposal], bodies: Sequence[BodyLandmarks],
+                   limit: int) -> tuple[list[BodyLandmarks], int]:
+        """Landmark passes for the first ``limit`` of ``proposals`` whose body centre lies in no box of
+        ``bodies`` (weak proposals are mostly parts of people already followed), within the body
+        expert's ``max_people``; a second pass in the region its landmarks give for a box-only
+        proposal (:func:`~dope_core.experts.body.needs_recrop`). Returns the bodies scoring at least
+        the body threshold and the number of passes."""
         boxes = [b.pose.box for b in bodies]
-        rects = []
-        for proposal in body.detector.propose(image, min_score=min(body.detector_score, threshold), regions=[view],
-                                              whole_image=False):
-            cx, cy = proposal.alignment[0] if proposal.alignment is not None else (proposal.box[:2] + proposal.box[2:]) / 2
-            if any(x1 <= cx <= x2 and y1 <= cy <= y2 for x1, y1, x2, y2 in boxes):
-                continue
-            rect = proposal.roi()
-            if rect is not None:
-                rects.append(rect)
-        rects = rects[: max(0, body.max_people - len(bodies))]
-        self._scan_passes = len(rects)
-        found = self._passes(image, [(Part.BODY, r) for r in rects])
-        return [b for b in found if b.pose.score >= threshold]
+        fresh = [p for p in proposals
+                 if not any(x1 <= c[0] <= x2 and y1 <= c[1] <= y2 for c in [_centre_of(p)] for x1, y1, x2, y2 in boxes)]
+        jobs = [(p, p.roi()) for p in fresh[: max(0, min(limit, self.experts.body.max_people - len(bodies)))]]
+        jobs = [(p, r) for p, r in jobs if r is not None]
+        found = self._passes(image, [(Part.BODY, r) for _, r in jobs])
+        again = [(k, b.next_roi()) for k, (b, (p, _)) in enumerate(zip(found, jobs))
+                 if p.alignment is None and needs_recrop(b)]
+        again = [(k, r) for k, r in again if r is not None]
+        for (k, _), b in zip(again, self._passes(image, [(Part.BODY, r) for _, r in again])):
+            found[k] = b
+        return [b for b in found if b.pose.score >= self.experts.scores[Part.BODY]], len(jobs) + len(again)
 
     def _dedupe(self, found: _Found) -> None:
         """One body per person, one hand per hand, one face per face (the per-frame rules)."""
@@ -503,7 +584,8 @@ class StreamingExpertsEstimator:
             rect = body_roi(body)
             frames = seen_in.get(track_id, 0) + 1
             if rect is None or not in_image(rect, w, h) or len(tracks) >= self.experts.body.max_people:
-                self._lost = self._lost or frames >= self.confirm_frames
+                if frames >= self.confirm_frames:
+                    self._lost.append(person.body.box.copy())
                 continue
             track = _Track(track_id=track_id, body=rect, box=person.body.box.copy(), frames=frames)
             for slot in ("left_hand", "right_hand"):

@@ -105,7 +105,9 @@ def test_diagnostics_states(diag_node):
 
     camera.start()
     _, ok = _wait_level(statuses, DiagnosticStatus.OK[0], time.monotonic(), 30, "OK while the camera streams")
-    assert ok.message == "ok" and float({kv.key: kv.value for kv in ok.values}["rate_hz"]) > 0
+    values = {kv.key: kv.value for kv in ok.values}
+    assert ok.message == "ok" and float(values["rate_hz"]) > 0
+    assert int(values["whole_frame_searches"]) >= 1 and int(values["lost_people_sought_locally"]) >= 0  # streaming
 
     # One bad frame: WARN, which clears once the window (2 periods) has passed without bad input.
     camera.bad_pending = True

@@ -145,6 +145,13 @@ def test_unknown_hand_expert_exits_with_one_line():
     assert "Traceback" not in out.stderr
 
 
+def test_unknown_loss_rule_exits_with_one_line():
+    cmd = launch_command() + ["-p", "detect_on_loss:=everywhere"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert out.returncode == 2 and "on_loss must be one of local, search, got 'everywhere'" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
+
+
 def test_uninstalled_extra_exits_with_one_line():
     """experts_config naming the opt-in YOLO detector, the extra hidden: exit code 2, one line, no traceback."""
     cmd = launch_command() + ["-p", f"experts_config:={REPO / 'config' / 'experts_yolo.yaml'}"]

@@ -193,3 +193,19 @@ def test_between_equal_scores_the_pass_whose_alignment_converged_is_kept(experts
     for order in ([converged, too_large], [too_large, converged]):
         kept = experts.body.dedupe(order)
         assert len(kept) == 1 and kept[0].roi.side == 200.0
+
+
+def test_a_local_search_looks_in_its_regions_only(experts, portrait):
+    """``proposals_in``: the person detectors in the given regions alone (image coordinates);
+    without ``sources`` only BlazePose's detector."""
+    import cv2
+
+    canvas = np.zeros((400, 1200, 3), np.uint8)
+    canvas[100:, 700:956] = cv2.resize(portrait, (256, 300), interpolation=cv2.INTER_AREA)
+    body = experts.body
+    near = body.proposals_in(canvas, [np.array([600.0, 0, 1100, 400])])
+    assert near and all(650 <= (p.box[0] + p.box[2]) / 2 <= 1000 for p in near)
+    assert {p.source for p in near} >= {"ssd"}
+    assert body.proposals_in(canvas, [np.array([0.0, 0, 500, 400])]) == []
+    assert {p.source for p in body.proposals_in(canvas, [np.array([600.0, 0, 1100, 400])], sources=False)} \
+        <= {"blazepose"}

@@ -71,3 +71,19 @@ def test_a_threshold_of_zero_stays_bounded(ssd):
     scores = [d.score for d in raw]
     assert scores == sorted(scores, reverse=True)
     assert len(ssd.detect(noise, min_score=0.0)) <= 200
+
+
+def test_a_region_is_searched_alone(portrait):
+    """``propose_in``: the person is found in a region around her, at image coordinates, and not
+    in an empty region of the same image."""
+    import cv2
+
+    from dope_core.experts.proposals import SSDPersonDetector
+
+    canvas = np.zeros((400, 1200, 3), np.uint8)
+    canvas[100:, 700:956] = cv2.resize(portrait, (256, 300), interpolation=cv2.INTER_AREA)
+    source = SSDPersonDetector()
+    found = source.propose_in(canvas, [np.array([600.0, 0, 1100, 400])])
+    assert found and all(p.source == "ssd" and p.alignment is None and p.score >= source.score for p in found)
+    assert box_iou(found[0].box[None], np.array([[700.0, 100, 956, 400]]))[0, 0] >= 0.5
+    assert source.propose_in(canvas, [np.array([0.0, 0, 500, 400])]) == []

@@ -90,10 +90,11 @@ def test_search_runs_on_the_schedule(experts, portrait):
     assert reasons == ["first frame", "", "", "every_s", ""]
 
 
-def test_a_jump_and_a_cut_leave_no_ghost(experts, portrait, no_people):
+@pytest.mark.parametrize("on_loss", ["search", "local"])
+def test_a_jump_and_a_cut_leave_no_ghost(experts, portrait, no_people, on_loss):
     # The cut detector off: the landmark models alone must drop the regions.
-    stream = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=0, every_s=0), num_threads=2,
-                                       cut_correlation=-1)
+    stream = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=0, every_s=0, on_loss=on_loss),
+                                       num_threads=2, cut_correlation=-1)
     small = _fit(portrait, 256, 300)
     left, right = np.zeros((400, 1200, 3), np.uint8), np.zeros((400, 1200, 3), np.uint8)
     left[100:, :256] = small
@@ -105,8 +106,18 @@ def test_a_jump_and_a_cut_leave_no_ghost(experts, portrait, no_people):
     jumped = stream(right)
     assert all(_head(p)[0] > 900 for p in jumped.people)                       # nobody at the old place
     assert stream.last_frame.regions_dropped >= 1
-    found = stream(right)                                                        # the loss triggers a search
-    assert stream.last_frame.reason == "region lost"
+    if on_loss == "search":
+        found = stream(right)                                                    # the loss triggers a search
+        assert stream.last_frame.reason == "region lost"
+    else:
+        # Sought where she was lost, in the same frame (not there); the person scan finds her
+        # within a turn of its views, without a search.
+        assert stream.last_frame.relocated >= 1 and not stream.last_frame.searched
+        for _ in range(8):
+            found = stream(right)
+            if found.people:
+                break
+        assert stream.searches == 1
     assert found.people and all(_head(p)[0] > 900 for p in found.people)
     stream(right)
     stream(right)
@@ -115,7 +126,8 @@ def test_a_jump_and_a_cut_leave_no_ghost(experts, portrait, no_people):
     cut = stream(photo)
     assert cut.people == [] and stream.active_tracks == 0 and not stream.last_frame.searched
     again = stream(photo)
-    assert stream.last_frame.reason == "region lost" and again.people == []
+    assert again.people == []
+    assert stream.last_frame.reason == ("region lost" if on_loss == "search" else "")
     quiet = stream(photo)
     assert stream.last_frame.searched is False and quiet.people == []         # nothing tracked, nothing lost
     # With the cut detector (the default), the cut itself ends the tracks and searches.
@@ -123,6 +135,39 @@ def test_a_jump_and_a_cut_leave_no_ghost(experts, portrait, no_people):
     guarded(left)
     guarded(left)
     assert guarded(photo).people == [] and guarded.last_frame.reason == "scene cut" and guarded.active_tracks == 0
+
+
+def test_a_lost_person_is_sought_where_she_was_lost_in_the_same_frame(experts, portrait):
+    """on_loss="local" (the default): a jump of about her width loses the followed region; the person
+    detectors around where she was lost find her again in that frame, with no search (scan off)."""
+    from dope_core.experts.streaming import loss_region
+
+    stream = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=0, every_s=0,
+                                                                           scan_every_frames=0),
+                                       num_threads=2, cut_correlation=-1)
+    small = _fit(portrait, 256, 300)
+
+    def frame(x: int) -> np.ndarray:
+        f = np.zeros((400, 1200, 3), np.uint8)
+        f[100:, x:x + 256] = small
+        return f
+
+    for _ in range(3):
+        assert stream(frame(100)).people
+    moved = stream(frame(400))
+    assert stream.last_frame.regions_dropped >= 1 and stream.last_frame.relocated == 1
+    assert moved.people and all(400 < _head(p)[0] < 656 for p in moved.people)
+    assert stream.searches == 1
+    # Without the local search (no passes allowed) she is not found in that frame.
+    blind = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=0, every_s=0,
+                                                                          scan_every_frames=0),
+                                      num_threads=2, cut_correlation=-1, relocate_passes=0)
+    for _ in range(3):
+        blind(frame(100))
+    assert blind(frame(400)).people == [] and blind.last_frame.relocated == 1
+    # The region: a square twice the box's longer side about its centre, clipped to the image.
+    np.testing.assert_allclose(loss_region(np.array([100.0, 100, 200, 300]), 1200, 400), [0, 0, 350, 400])
+    np.testing.assert_allclose(loss_region(np.array([500.0, 200, 510, 210]), 1200, 400), [421, 121, 589, 289])
 
 
 def test_a_person_hidden_for_a_few_frames_keeps_her_id_near_where_she_was_lost(experts, portrait):
@@ -236,6 +281,10 @@ def test_bad_arguments_are_clear_errors(experts):
         DetectionSchedule(every_frames=-1)
     with pytest.raises(ValueError, match="scan_every_frames"):
         DetectionSchedule(scan_every_frames=-1)
+    with pytest.raises(ValueError, match="on_loss"):
+        DetectionSchedule(on_loss="everywhere")
+    with pytest.raises(ValueError, match="relocate_passes"):
+        StreamingExpertsEstimator(experts, relocate_passes=-1)
     with pytest.raises(ValueError, match="RGB uint8"):
         StreamingExpertsEstimator(experts, num_threads=1)(np.zeros((4, 4), np.float32))
 
