@@ -94,8 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="streaming: also search when S seconds passed since the last search (0: never by time; "
                         "bounds a newcomer's wait on a slow machine, at the cost of more searches)")
     p.add_argument("--scan-every", type=int, default=2, metavar="N",
-                   help="streaming: between searches, the person detector on one view of the frame (the whole "
-                        "image, then each half-size tile) every N frames, for newcomers (0: off)")
+                   help="streaming: between searches, BlazePose's person detector on one view of the frame (the "
+                        "whole image, then each half-size tile; the ssd detector too on the whole image's turn) "
+                        "every N frames, for newcomers (0: off)")
     p.add_argument("--detect-on-loss", choices=("local", "search"), default="local",
                    help="streaming: a lost person is sought by the person detectors around where it was lost, in "
                         "the same frame ('local'), or by a whole-frame search on the next frame ('search')")

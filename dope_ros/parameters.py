@@ -48,9 +48,10 @@ PARAMETERS: dict[str, Param] = {
     "detect_every_s": Param(0.0, "Streaming: also search the whole frame when this many seconds passed since the "
                             "last search (0: never by time). Bounds a newcomer's wait on a slow machine, at the cost "
                             "of more searches there.", (0.0, 3600.0)),
-    "scan_every_frames": Param(2, "Streaming: between searches, run the person detector on one view of the frame "
-                               "(the whole image, then each half-size tile, in turn) every this many frames, so "
-                               "that a newcomer is followed sooner than the next search (0: off).", (0, 1000)),
+    "scan_every_frames": Param(2, "Streaming: between searches, run BlazePose's person detector on one view of the "
+                               "frame (the whole image, then each half-size tile, in turn; the ssd detector too on "
+                               "the whole image's turn) every this many frames, so that a newcomer is followed "
+                               "sooner than the next search (0: off).", (0, 1000)),
     "detect_on_loss": Param("local", "Streaming: what a lost person (followed for 3 frames or more) triggers: "
                             "'local', the person detectors around where it was lost, in the same frame (a few "
                             "landmark passes); 'search', a whole-frame search on the next frame (slower where "

@@ -22,11 +22,12 @@ The full per-frame search of :class:`~dope_core.experts.ensemble.ExpertsEstimato
   (:func:`loss_region`, a landmark pass for the nearest proposals), which costs a few
   passes instead of a whole search; a body that a search found and that vanishes within a
   frame or two (a spurious detection) just ends, without searching;
-* (between searches, a light *person scan* runs the person detector on one view of the
-  frame, the whole image or one coarse tile in turn, every ``schedule.scan_every_frames`` frames: a
-  person it finds outside the followed bodies is followed from then on, so a newcomer
-  usually waits ``scan_every_frames`` x (1 + coarse tiles) frames, not a whole search
-  period; the finer tiles, for small people, are left to the searches;)
+* (between searches, a light *person scan* runs BlazePose's person detector on one view of
+  the frame, the whole image or one coarse tile in turn, every ``schedule.scan_every_frames``
+  frames, and the other person detectors that can look in a region (the ``ssd`` one) on the
+  whole image's turn: a person it finds outside the followed bodies is followed from then
+  on, so a newcomer usually waits ``scan_every_frames`` x (1 + coarse tiles) frames, not a
+  whole search period; the finer tiles, for small people, are left to the searches;)
 * on a scene cut, which also ends every track: the frame's coarse grey thumbnail
   (32 x 18) correlates under ``cut_correlation`` with the previous frame's (measured on
   the real clips of ``../shared/data/video``: consecutive frames 0.89-1.0 except
@@ -35,10 +36,10 @@ The full per-frame search of :class:`~dope_core.experts.ensemble.ExpertsEstimato
 A region whose landmark model's presence score falls under the part's threshold
 (``experts.scores``) is dropped at once, so a scene cut or a jump leaves no ghost: a
 lost body ends its track (and is sought where it was lost, or makes the next frame
-search); a lost hand or face of a
-tracked body is sought again where the body puts it (a face not found there, turned away
-or too small, only every ``face_retry_frames`` frames); a hand or face found without a
-body by the last search is followed until lost, then waits for the next search.
+search); a lost hand or face of a tracked body is sought again where the body puts it (a
+face not found there, turned away or too small, only every ``face_retry_frames``
+frames); a hand or face found without a body by the last search is followed until lost,
+then waits for the next search.
 
 On a search frame the people found keep the ids of the tracks whose last body box
 they overlap most (IoU at least ``match_iou``); a tracked person the search missed
@@ -97,9 +98,10 @@ class DetectionSchedule:
             time). A time bound keeps a newcomer's wait short on a slow machine but makes
             searches a larger share of the frames there (measured: every 2 s on a machine
             that ran at 1 frame/s made 23 of 60 frames searches), hence off by default.
-        scan_every_frames: between searches, run the person detector on one view of the
-            frame (the whole image, then each half-size tile, in turn) every this many
-            frames, to pick up newcomers sooner (0: off): a newcomer of a 960x540 stream
+        scan_every_frames: between searches, run the person detectors on one view of the
+            frame (the whole image, then each half-size tile, in turn; see
+            :meth:`StreamingExpertsEstimator._scan`) every this many frames, to pick up
+            newcomers sooner (0: off): a newcomer of a 960x540 stream
             waits about ``scan_every_frames`` x 7 frames instead of a search period.
         on_loss: what a lost confirmed person triggers: ``"local"``, the person detectors in
             a region around where it was lost (:func:`loss_region`), in the same frame;
