@@ -204,6 +204,11 @@ def _centre_of(proposal: Proposal) -> np.ndarray:
     return proposal.alignment[0] if proposal.alignment is not None else _centre(proposal.box)
 
 
+def _in_any(point: np.ndarray, boxes: Sequence[np.ndarray]) -> bool:
+    """Whether ``point`` ``(x, y)`` lies in any of ``boxes`` (``x1, y1, x2, y2``; pixels)."""
+    return any(x1 <= point[0] <= x2 and y1 <= point[1] <= y2 for x1, y1, x2, y2 in boxes)
+
+
 def _thumbnail(image: np.ndarray) -> np.ndarray:
     """The image as a 32 x 18 grey thumbnail, zero-mean and unit-norm (for cut detection)."""
     grey = cv2.resize(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), (32, 18), interpolation=cv2.INTER_AREA)
@@ -528,8 +533,7 @@ class StreamingExpertsEstimator:
         proposal (:func:`~dope_core.experts.body.needs_recrop`). Returns the bodies scoring at least
         the body threshold and the number of passes."""
         boxes = [b.pose.box for b in bodies]
-        fresh = [p for p in proposals
-                 if not any(x1 <= c[0] <= x2 and y1 <= c[1] <= y2 for c in [_centre_of(p)] for x1, y1, x2, y2 in boxes)]
+        fresh = [p for p in proposals if not _in_any(_centre_of(p), boxes)]
         jobs = [(p, p.roi()) for p in fresh[: max(0, min(limit, self.experts.body.max_people - len(bodies)))]]
         jobs = [(p, r) for p, r in jobs if r is not None]
         found = self._passes(image, [(Part.BODY, r) for _, r in jobs])
