@@ -19,11 +19,12 @@ from typing import Mapping, Optional
 import torch
 from torch import Tensor, nn
 from torchvision.models.detection._utils import BalancedPositiveNegativeSampler
-from torchvision.ops import MultiScaleRoIAlign, box_iou
+from torchvision.ops import box_iou
 
 from dope_core.codecs.anchor_pose import AnchorPoseCodec, nearest_anchor, normalise_in_box
 from dope_core.model.losses import part_losses
 from dope_core.model.predictor import DopePredictor
+from dope_core.model.roi_align import RoIAlignPooler
 
 
 class DopeRoIHeads(nn.Module):
@@ -58,7 +59,7 @@ class DopeRoIHeads(nn.Module):
         self.parts = tuple(anchor_poses)
         for part, anchors in anchor_poses.items():
             self.register_buffer(f"{part}_anchor_poses", torch.as_tensor(anchors, dtype=torch.float32).clone())
-        self.dope_roi_pool = MultiScaleRoIAlign(featmap_names=["0"], output_size=output_size, sampling_ratio=sampling_ratio)
+        self.dope_roi_pool = RoIAlignPooler(featmap_name="0", output_size=output_size, sampling_ratio=sampling_ratio)
         self.dope_head = dope_head
         self.dope_predictor = dope_predictor
         self.codecs = dict(codecs)
