@@ -21,6 +21,7 @@ import torch
 
 from dope_core.checkpoint import CheckpointError, load_checkpoint
 from dope_core.keypoints import Part
+from dope_core.model.fuse import fold_frozen_batchnorm
 from dope_core.postprocess.pipeline import METHODS, PostprocessConfig, detections_to_poses
 from dope_core.structures import WholeBodyPoses
 
@@ -53,6 +54,10 @@ class NetworkEstimator:
         postprocess: overrides the checkpoint's post-processing settings.
         postprocess_method: ``"ppi"`` or ``"nms"`` instead of the checkpoint's (or
             ``postprocess``'s) method; ``None`` keeps it.
+
+    The loaded network's frozen batch norms are folded into its convolutions
+    (:func:`dope_core.model.fuse.fold_frozen_batchnorm`): the same outputs up to float
+    rounding, less time per frame; ``model`` is for inference only (never saved).
     """
 
     name = "network"
@@ -80,7 +85,9 @@ class NetworkEstimator:
         self.half = bool(half) and dev.type == "cuda"
         if half and not self.half:
             warnings.warn("fp16 runs on CUDA only: using fp32 on the CPU", RuntimeWarning, stacklevel=2)
-        self.model = loaded.model.to(dev)
+        self.model = loaded.model.eval()
+        fold_frozen_batchnorm(self.model)
+        self.model = self.model.to(dev)
         if self.half:
             self.model = self.model.half()
         self.device = str(dev)
