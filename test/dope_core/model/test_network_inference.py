@@ -127,3 +127,24 @@ def test_extreme_aspect_ratios_run_and_large_images_shrink_before_float():
     base = est(image).people[0].body.box
     big = est(cv2.resize(image, None, fx=3, fy=3)).people[0].body.box
     np.testing.assert_allclose(big, 3 * base, rtol=0.05, atol=6)
+
+
+@pytest.mark.parametrize("arch", ["mobilenetv2", "resnet50"])
+def test_folded_channels_last_model_gives_the_loaded_networks_outputs(checkpoints, arch):
+    """The estimator's speed-ups (norms folded, channels-last on the CPU) leave the outputs as they were."""
+    from torchvision.ops.misc import FrozenBatchNorm2d
+
+    from dope_core.checkpoint import load_checkpoint
+
+    est = NetworkEstimator(checkpoint=checkpoints[arch], device="cpu")
+    assert not any(isinstance(m, FrozenBatchNorm2d) for m in est.model.modules())
+    conv = next(m for m in est.model.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    plain = load_checkpoint(checkpoints[arch]).model
+    assert any(isinstance(m, FrozenBatchNorm2d) for m in plain.modules())
+    image = torch.rand(3, 200, 260)
+    with torch.no_grad():
+        got, ref = est.model([image])[0], plain([image])[0]
+    torch.testing.assert_close(got["boxes"], ref["boxes"], atol=1e-2, rtol=1e-4)
+    for key in ref:
+        torch.testing.assert_close(got[key], ref[key], atol=1e-3 * max(1.0, float(ref[key].abs().max())), rtol=1e-4)
