@@ -10,6 +10,7 @@ Examples::
 
     python benchmarks/bench_network.py                        # CPU, both variants, 640x480 and 1280x720
     python benchmarks/bench_network.py --device cuda --half   # GPU fp16
+    python benchmarks/bench_network.py --variants mobilenetv2 --as-built   # what the inference preparation saves
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 import torch
 
 from dope_core.model import build_dope_mobilenetv2, build_dope_resnet50
-from dope_core.model.inference import resolve_device
+from dope_core.model.inference import prepare_for_inference, resolve_device
 from dope_core.postprocess.pipeline import PostprocessConfig, detections_to_poses
 
 SIZES = {"640x480": (640, 480), "1280x720": (1280, 720)}
@@ -61,12 +62,20 @@ def _timed(fn: Callable[[], object], device: torch.device, iters: int) -> tuple[
     return statistics.median(wall), statistics.median(cpu), out
 
 
-def bench(variant: str, size: tuple[int, int], *, device: torch.device, half: bool, iters: int, batch: int) -> dict:
-    """One row of the table (times in milliseconds, throughput in frames per second)."""
+def bench(variant: str, size: tuple[int, int], *, device: torch.device, half: bool, iters: int, batch: int,
+          as_built: bool = False) -> dict:
+    """One row of the table (times in milliseconds, throughput in frames per second).
+
+    The model is prepared as the network backend runs it (:func:`prepare_for_inference`:
+    folded norms, channels-last on the CPU), or used as built with ``as_built``.
+    """
     torch.manual_seed(0)
-    model = BUILDERS[variant]().eval().to(device)
-    if half:
-        model = model.half()
+    model = BUILDERS[variant]()
+    if as_built:
+        model = model.eval().to(device)
+        model = model.half() if half else model
+    else:
+        model = prepare_for_inference(model, device, half=half)
     w, h = size
     rng = np.random.default_rng(0)
     image = torch.from_numpy(rng.integers(0, 256, (3, h, w), dtype=np.uint8)).to(device)
@@ -79,7 +88,7 @@ def bench(variant: str, size: tuple[int, int], *, device: torch.device, half: bo
                                                        num_anchor_poses=counts, config=config), device, iters)
         batch_s, _, _ = _timed(lambda: model([image] * batch), device, max(1, iters // 2))
     scale = min(model.transform.min_size / min(h, w), model.transform.max_size / max(h, w))
-    return {"variant": variant, "input": f"{w}x{h}", "resized": f"{round(w * scale)}x{round(h * scale)}",
+    return {"variant": variant + (" (as built)" if as_built else ""), "input": f"{w}x{h}", "resized": f"{round(w * scale)}x{round(h * scale)}",
             "network_ms": net_s * 1e3, "post_ms": post_s * 1e3, "total_ms": (net_s + post_s) * 1e3,
             "network_cpu_ms": net_cpu * 1e3, "post_cpu_ms": post_cpu * 1e3,
             "fps": batch / batch_s, "proposals": int(det[0]["boxes"].shape[0])}
@@ -94,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iters", type=int, default=3, help="timed runs per measurement (ResNet-50 on CPU: keep small)")
     parser.add_argument("--batch", type=int, default=2, help="frames per batch for the throughput column")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--as-built", action="store_true",
+                        help="after each row, the same model as built (no folded norms, no channels-last): "
+                             "what the preparation saves, in the same run")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -110,10 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for variant in args.variants:
         for size in args.sizes:
-            r = bench(variant, SIZES[size], device=device, half=half, iters=args.iters, batch=args.batch)
-            print(f"| {r['variant']} | {r['input']} | {r['resized']} | {r['network_ms']:.0f} | {r['post_ms']:.0f} | "
-                  f"{r['total_ms']:.0f} | {r['network_cpu_ms']:.0f} | {r['post_cpu_ms']:.0f} | {r['fps']:.2f} | "
-                  f"{r['proposals']} |", flush=True)
+            for as_built in (False, True) if args.as_built else (False,):
+                r = bench(variant, SIZES[size], device=device, half=half, iters=args.iters, batch=args.batch,
+                          as_built=as_built)
+                print(f"| {r['variant']} | {r['input']} | {r['resized']} | {r['network_ms']:.0f} | {r['post_ms']:.0f} | "
+                      f"{r['total_ms']:.0f} | {r['network_cpu_ms']:.0f} | {r['post_cpu_ms']:.0f} | {r['fps']:.2f} | "
+                      f"{r['proposals']} |", flush=True)
     print(f"\nload average after: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
     return 0
 
