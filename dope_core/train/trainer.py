@@ -161,6 +161,9 @@ def fit(cfg: TrainConfig, *, resume: bool = False, device: str = "auto", show_pr
         anchors = training_anchor_poses(cfg, train_records)
     torch.manual_seed(sched.seed)  # the same initial weights on every rank and in every run
     model = build_model(cfg, anchors).to(dev)
+    if dev.type == "cpu":
+        # oneDNN's preferred layout: about 1.3x less time per CPU training step (docs/training.md)
+        model = model.to(memory_format=torch.channels_last)
     optimizer, scheduler = make_optimizer(cfg, model)
     use_amp = sched.amp and dev.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
