@@ -88,7 +88,8 @@ def bench(variant: str, size: tuple[int, int], *, device: torch.device, half: bo
                                                        num_anchor_poses=counts, config=config), device, iters)
         batch_s, _, _ = _timed(lambda: model([image] * batch), device, max(1, iters // 2))
     scale = min(model.transform.min_size / min(h, w), model.transform.max_size / max(h, w))
-    return {"variant": variant + (" (as built)" if as_built else ""), "input": f"{w}x{h}", "resized": f"{round(w * scale)}x{round(h * scale)}",
+    return {"variant": variant + (" (as built)" if as_built else ""), "input": f"{w}x{h}",
+            "resized": f"{round(w * scale)}x{round(h * scale)}",
             "network_ms": net_s * 1e3, "post_ms": post_s * 1e3, "total_ms": (net_s + post_s) * 1e3,
             "network_cpu_ms": net_cpu * 1e3, "post_cpu_ms": post_cpu * 1e3,
             "fps": batch / batch_s, "proposals": int(det[0]["boxes"].shape[0])}
@@ -125,8 +126,8 @@ def main(argv: list[str] | None = None) -> int:
             for as_built in (False, True) if args.as_built else (False,):
                 r = bench(variant, SIZES[size], device=device, half=half, iters=args.iters, batch=args.batch,
                           as_built=as_built)
-                print(f"| {r['variant']} | {r['input']} | {r['resized']} | {r['network_ms']:.0f} | {r['post_ms']:.0f} | "
-                      f"{r['total_ms']:.0f} | {r['network_cpu_ms']:.0f} | {r['post_cpu_ms']:.0f} | {r['fps']:.2f} | "
+                print(f"| {r['variant']} | {r['input']} | {r['resized']} | {r['network_ms']:.0f} | "
+                      f"{r['post_ms']:.0f} | {r['total_ms']:.0f} | {r['network_cpu_ms']:.0f} | {r['post_cpu_ms']:.0f} | {r['fps']:.2f} | "
                       f"{r['proposals']} |", flush=True)
     print(f"\nload average after: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
     return 0

@@ -12,7 +12,8 @@ def test_synthetic_targets_are_valid_and_repeatable():
     assert len(a) == 2 and set(a[0]) == {"body", "hand", "face"}
     for part, (n, joints) in script.PART_JOINTS.items():
         t = a[1][part]
-        assert t["boxes"].shape == (n, 4) and t["pose2d"].shape == (n, joints, 2) and t["pose3d"].shape == (n, joints, 3)
+        assert t["boxes"].shape == (n, 4)
+        assert t["pose2d"].shape == (n, joints, 2) and t["pose3d"].shape == (n, joints, 3)
         assert (t["boxes"][:, 2:] > t["boxes"][:, :2]).all()
         assert torch.equal(t["pose2d"], b[1][part]["pose2d"])
 
