@@ -42,6 +42,7 @@ def axis_weights(start: Tensor, length: Tensor, output_size: int, sampling_ratio
     k = start.shape[0]
     steps = (torch.arange(output_size * sampling_ratio, dtype=start.dtype, device=start.device) + 0.5) / sampling_ratio
     p = start[:, None] + steps[None] * (length / output_size)[:, None]
+    p = torch.nan_to_num(p, nan=-2.0, posinf=-2.0, neginf=-2.0)   # a non-finite region pools zeros, never indexes
     inside = ((p >= -1.0) & (p <= size)).to(start.dtype)
     p = p.clamp(min=0.0)
     low = p.floor().long()

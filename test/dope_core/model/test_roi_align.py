@@ -63,6 +63,15 @@ def test_axis_weights_are_bin_averages_of_bilinear_weights():
     assert float(axis_weights(torch.tensor([-5.0]), torch.tensor([2.0]), 2, 2, 4).abs().sum()) == 0   # outside
 
 
+def test_a_non_finite_region_pools_zeros():
+    features = torch.randn(1, 3, 6, 6)
+    rois = torch.tensor([[0.0, float("nan"), 0.0, 40.0, 40.0], [0.0, 0.0, 0.0, float("inf"), 40.0],
+                         [0.0, 8.0, 8.0, 60.0, 60.0]])
+    out = separable_roi_align(features, rois, 7, 1 / 16, 2)
+    assert out[:2].abs().sum() == 0 and torch.isfinite(out).all()
+    torch.testing.assert_close(out[2], roi_align(features, rois[2:], 7, spatial_scale=1 / 16, sampling_ratio=2)[0])
+
+
 def test_no_regions_and_bad_sampling_ratio():
     features = torch.randn(1, 3, 5, 5)
     assert separable_roi_align(features, torch.zeros(0, 5), 7, 1 / 16, 2).shape == (0, 3, 7, 7)
