@@ -44,7 +44,7 @@ _ALIGN_HIP, _ALIGN_SCALE = 33, 34
 __all__ = ["BodyExpert", "BodyLandmarks", "body_landmarks_in", "inside", "needs_recrop", "nested", "one_person",
            "region_from_points",
            "same_pose", "same_region", "source_agrees", "source_distance", "claim_unclaimed", "with_source_joints",
-           "body_from_source"]
+           "body_from_source", "split_shared_passes"]
 
 
 def same_pose(a: PartPose, b: PartPose, *, fraction: float = 0.1, min_confidence: float = 0.5,
@@ -243,6 +243,32 @@ def claim_unclaimed(bodies: Sequence[BodyLandmarks], proposals: Sequence[Proposa
     return out
 
 
+def split_shared_passes(bodies: Sequence[BodyLandmarks], proposals: Sequence[Proposal]) -> list[BodyLandmarks]:
+    """``bodies`` where two claimed bodies that the landmark model fitted to one person (their poses
+    :func:`one_person`) while their claiming proposals' keypoints are two people (not
+    :func:`one_person`) are told apart again: the body whose pass agrees better with its own proposal
+    (:func:`source_distance`) keeps the pass, the other becomes its proposal's person
+    (:func:`body_from_source`). Two people overlapping almost wholly (PoseTrack's ballroom dancers)
+    make the landmark model fit the same one in both regions; without this, :meth:`BodyExpert.dedupe`
+    kept one body for the two. Several partial boxes of one close-up person keep agreeing keypoints
+    and stay one body."""
+    out = list(bodies)
+    claimed = [j for j, b in enumerate(out) if b.claim is not None and not b.from_source]
+    for a_pos, a in enumerate(claimed):
+        for b in claimed[a_pos + 1:]:
+            first, second = out[a], out[b]
+            if first.from_source or second.from_source or first.claim == second.claim:
+                continue
+            pa, pb = proposals[first.claim], proposals[second.claim]
+            if pa.keypoints is None or pb.keypoints is None or not one_person(first.pose, second.pose):
+                continue
+            if one_person(body_from_source(first, pa).pose, body_from_source(second, pb).pose):
+                continue
+            worse = b if source_distance(second.pose, pb.keypoints) >= source_distance(first.pose, pa.keypoints) else a
+            out[worse] = body_from_source(out[worse], proposals[out[worse].claim])
+    return out
+
+
 def inside(roi: RotatedRect, box: np.ndarray) -> bool:
     """Whether the centre of ``roi`` lies in ``box`` (``x1, y1, x2, y2``, pixels)."""
     return bool(box[0] <= roi.cx <= box[2] and box[1] <= roi.cy <= box[3])
@@ -410,7 +436,7 @@ class BodyExpert:
                     body = dataclasses.replace(with_source_joints(body, proposal.keypoints, self.source_joints), claim=i)
                 found.append(body)
                 done.append(body.next_roi() or roi)
-        found = claim_unclaimed(found, proposals, source_joints=self.source_joints)
+        found = split_shared_passes(claim_unclaimed(found, proposals, source_joints=self.source_joints), proposals)
         for i, proposal in enumerate(proposals):
             if proposal.keypoints is None or any(b.claim == i or source_agrees(b.pose, proposal.keypoints) for b in found):
                 continue

@@ -163,6 +163,35 @@ def test_each_keypoint_proposal_claims_the_unclaimed_body_closest_to_it():
     assert [b.claim for b in claim_unclaimed(out[:3] + [_landmarks(_body(kp + [5, 0]), 0.9)], proposals)][3] is None
 
 
+def test_one_pass_fitted_to_two_source_people_is_split_back_into_two(experts):
+    """split_shared_passes: two keypoint proposals that are two people, whose landmark passes fitted the
+    same person, give that person (the pass that agrees better with its own proposal) and the other
+    proposal's person from its keypoints; two proposals that are one person stay one body."""
+    from dope_core.experts.body import split_shared_passes
+    from dope_core.experts.proposals import Proposal
+
+    kp = np.c_[np.tile([60.0, 140.0], 7)[:13], np.linspace(0, 200, 13)]   # 80 x 200 px
+    neighbour = kp + [40, 0]                                               # the other dancer, 40 px aside
+
+    def proposal(points: np.ndarray) -> Proposal:
+        return Proposal(np.r_[points.min(axis=0), points.max(axis=0)], 0.8, "yolo", keypoints=np.c_[points, np.full(13, 0.9)])
+
+    proposals = [proposal(kp.copy()), proposal(neighbour)]
+    # both passes fitted the first person (the second 3 px off it)
+    bodies = [_landmarks(_body(kp + [3, 0]), 0.9, claim=1), _landmarks(_body(kp.copy()), 0.9, claim=0)]
+    out = split_shared_passes(bodies, proposals)
+    assert [b.from_source for b in out] == [True, False] and [b.claim for b in out] == [1, 0]
+    assert np.allclose(out[0].pose.keypoints_2d, neighbour) and out[1] is bodies[1]
+    assert [b.from_source for b in bodies] == [False, False]             # the input is left as it was
+    assert sorted(b.claim for b in experts.body.dedupe(out)) == [0, 1]     # and the duplicate rule keeps both
+    # two partial boxes of one person (keypoints that agree): nothing to split
+    same = [proposal(kp.copy()), proposal(kp + [4, 0])]
+    assert split_shared_passes(bodies, same) == bodies
+    # passes that are two people already: nothing to split
+    apart = [_landmarks(_body(neighbour), 0.9, claim=1), bodies[1]]
+    assert split_shared_passes(apart, proposals) == apart
+
+
 def test_a_body_a_source_vouches_for_outlasts_an_unclaimed_pass_over_it(experts):
     """dedupe: claimed bodies go first, and two claimed ones stay apart unless their poses are one."""
     kp = np.c_[np.tile([60.0, 140.0], 7)[:13], np.linspace(0, 200, 13)]   # 80 x 200 px
