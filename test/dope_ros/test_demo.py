@@ -25,12 +25,24 @@ def _grey_clip(path):
     return path
 
 
+def _run_demo(args: list[str], out) -> subprocess.CompletedProcess:
+    """``python -m dope_ros.demo ARGS``; when it outlives the test's limit, the failure shows what the demo
+    and the node had written (the node's log is in ``out``), not only that it timed out."""
+    try:
+        return subprocess.run([sys.executable, "-m", "dope_ros.demo", *args], cwd=REPO, capture_output=True,
+                              text=True, timeout=240)
+    except subprocess.TimeoutExpired as e:
+        log = out / "node.log"
+        tail = log.read_text(errors="replace")[-4000:] if log.is_file() else "(no node.log)"
+        raise AssertionError(f"the demo ran over 240 s\n--- demo stdout ---\n{e.stdout}\n--- demo stderr ---\n"
+                             f"{e.stderr}\n--- node.log (tail) ---\n{tail}") from None
+
+
 @pytest.mark.parametrize("backend", ["experts", "network"])
 def test_demo_records_what_the_node_publishes(tmp_path, backend):
     video = _grey_clip(tmp_path / "clip.avi")
     out = tmp_path / "out"
-    run = subprocess.run([sys.executable, "-m", "dope_ros.demo", "--video", str(video), "--frames", str(FRAMES),
-                          "--out", str(out), "--backend", backend], cwd=REPO, capture_output=True, text=True, timeout=240)
+    run = _run_demo(["--video", str(video), "--frames", str(FRAMES), "--out", str(out), "--backend", backend], out)
     assert run.returncode == 0, run.stdout + run.stderr
     assert f"frames: {FRAMES}/{FRAMES} answered" in run.stdout
     summary = json.loads((out / "summary.json").read_text())
@@ -52,8 +64,7 @@ def test_poses_only_pipeline_answers_and_records_nothing(tmp_path):
     earlier = out / "poses_bag" / "earlier.mcap"            # a recorded run's bag in the same folder: kept
     earlier.parent.mkdir(parents=True)
     earlier.write_bytes(b"a user's recording")
-    run = subprocess.run([sys.executable, "-m", "dope_ros.demo", "--video", str(video), "--frames", str(FRAMES),
-                          "--out", str(out), "--poses-only"], cwd=REPO, capture_output=True, text=True, timeout=240)
+    run = _run_demo(["--video", str(video), "--frames", str(FRAMES), "--out", str(out), "--poses-only"], out)
     assert run.returncode == 0, run.stdout + run.stderr
     assert f"frames: {FRAMES}/{FRAMES} answered" in run.stdout and "wrote" not in run.stdout
     summary = json.loads((out / "summary.json").read_text())
