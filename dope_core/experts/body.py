@@ -253,7 +253,7 @@ def split_shared_passes(bodies: Sequence[BodyLandmarks], proposals: Sequence[Pro
     kept one body for the two. Several partial boxes of one close-up person keep agreeing keypoints
     and stay one body."""
     out = list(bodies)
-    claimed = [j for j, b in enumerate(out) if b.claim is not None and not b.from_source]
+    claimed = [j for j, b in enumerate(out) if b.claim is not None]
     for a_pos, a in enumerate(claimed):
         for b in claimed[a_pos + 1:]:
             first, second = out[a], out[b]

@@ -59,9 +59,9 @@ class DopeRCNN(nn.Module):
             # Under autocast the RPN decodes its boxes in the features' precision; the RoI
             # heads' target matching and encoding run in fp32.
             proposals = [p.float() for p in proposals]
-        # The RoI pooler infers the feature map's scale from the sizes it is given on its first call
-        # and keeps it; the padded batch size gives the backbone's exact stride whatever the first
-        # image (an image a pixel high would otherwise fix a wrong scale for the model's lifetime).
+        # The RoI pooler infers the feature map's scale from the sizes it is given; the padded batch
+        # size gives the backbone's exact stride whatever the image (an image a pixel high would
+        # otherwise round to a wrong scale).
         padded = [(int(batch.tensors.shape[-2]), int(batch.tensors.shape[-1]))] * len(batch.image_sizes)
         detections, head_losses = self.roi_heads(features, proposals, padded, targets)
         if self.training:

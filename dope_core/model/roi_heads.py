@@ -78,7 +78,7 @@ class DopeRoIHeads(nn.Module):
         """Detections (eval) or named losses (training), as ``(detections, losses)``.
 
         ``image_sizes`` are the padded batch's ``(H, W)`` per image (pixels): the RoI pooler
-        infers the features' scale from them once, on its first call.
+        infers the features' scale from them (:meth:`RoIAlignPooler.spatial_scale`).
         """
         if self.training:
             if targets is None:
