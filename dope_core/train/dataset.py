@@ -26,7 +26,7 @@ from torch.utils.data import Dataset, Sampler
 
 from dope_core.keypoints import Part
 from dope_core.pseudo_labels.cache import LabelCache, LabelRecord
-from dope_core.train.augment import hflip, rescale, zoom
+from dope_core.train.augment import hflip, rescale, visible_boxes, zoom
 from dope_core.train.targets import record_targets
 
 LOG = logging.getLogger(__name__)
@@ -129,6 +129,10 @@ class PseudoLabelDataset(Dataset):
         scale_jitter: ``(low, high)`` range of the random zoom factor of the content
             (:func:`dope_core.train.augment.zoom`); ``(1, 1)`` disables it.
         flip: randomly mirror half of the samples.
+
+    The targets' boxes are clipped to the augmented image
+    (:func:`dope_core.train.augment.visible_boxes`): a person cut by the frame is
+    taught where it is visible, with its whole pose.
     """
 
     def __init__(
@@ -178,6 +182,7 @@ class PseudoLabelDataset(Dataset):
                 image, targets = hflip(image, targets)
             if self.scale_jitter != (1.0, 1.0):
                 image, targets = zoom(image, targets, float(rng.uniform(*self.scale_jitter)), rng)
+        targets = visible_boxes(targets, image.shape[1], image.shape[0])
         tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
         return tensor, {p.value: {k: torch.from_numpy(v) for k, v in t.items()} for p, t in targets.items()}, record.key
 

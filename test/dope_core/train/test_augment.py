@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from dope_core.keypoints import BODY_JOINTS, FACE_LANDMARKS, HAND_JOINTS, Part
-from dope_core.train.augment import hflip, rescale, zoom
+from dope_core.train.augment import hflip, rescale, visible_boxes, zoom
 
 
 def _targets(rng: np.random.Generator) -> dict:
@@ -69,3 +69,40 @@ def test_rescale_scales_2d_only_and_zoom_keeps_the_canvas():
     for part in Part:
         boxes = bt[part]["boxes"]
         assert len(boxes) <= 2 and len(bt[part]["pose2d"]) == len(bt[part]["scores"]) == len(boxes)
+
+
+def _one_body(box: list[float]) -> dict:
+    j = Part.BODY.num_keypoints
+    x1, y1, x2, y2 = box
+    pose2d = np.stack([np.linspace(x1, x2, j), np.linspace(y1, y2, j)], axis=1)[None].astype(np.float32)
+    return {Part.BODY: {"boxes": np.array([box], np.float32), "pose2d": pose2d,
+                        "pose3d": np.zeros((1, j, 3), np.float32), "scores": np.array([0.8], np.float32)}}
+
+
+def test_zoom_keeps_a_person_cut_by_the_frame_by_its_visible_part():
+    # a close-up: the face is in the image, the rest of the body (its box) far below it
+    image = np.zeros((100, 100, 3), np.uint8)
+    t = _one_body([20.0, 10.0, 80.0, 400.0])     # 90 of 390 rows inside: 23 % of the box
+    for seed in range(5):
+        _, zt = zoom(image, t, 0.9, np.random.default_rng(seed))   # zoom out: everything stays visible
+        assert len(zt[Part.BODY]["boxes"]) == 1
+    # zoom in 3x on a person whose visible part is a 10x10 square: kept only when half of it stays
+    kept = []
+    for seed in range(12):
+        _, zt = zoom(image, _one_body([45.0, 45.0, 55.0, 55.0]), 3.0, np.random.default_rng(seed))
+        ox, oy = np.random.default_rng(seed).integers(-200, 1, 2)     # the offset zoom draws
+        inside = [max(0, min(165, 100 - o) - max(135, -o)) for o in (ox, oy)]   # scaled box 135..165
+        assert len(zt[Part.BODY]["boxes"]) == int(inside[0] * inside[1] >= 0.5 * 30 * 30)
+        kept.append(len(zt[Part.BODY]["boxes"]))
+    assert 0 < sum(kept) < len(kept)
+
+
+def test_visible_boxes_clips_boxes_and_keeps_the_outside_joints():
+    t = _one_body([20.0, 10.0, 80.0, 400.0])
+    out = visible_boxes(t, 100, 100)
+    np.testing.assert_allclose(out[Part.BODY]["boxes"], [[20.0, 10.0, 80.0, 100.0]])
+    np.testing.assert_array_equal(out[Part.BODY]["pose2d"], t[Part.BODY]["pose2d"])   # joints below the image stay
+    assert out[Part.BODY]["pose2d"][0, :, 1].max() == 400.0
+    # a box that leaves only a sliver (under 2 px) in the image is dropped with its pose and score
+    sliver = visible_boxes(_one_body([99.0, 10.0, 300.0, 50.0]), 100, 100)
+    assert len(sliver[Part.BODY]["boxes"]) == len(sliver[Part.BODY]["pose2d"]) == len(sliver[Part.BODY]["scores"]) == 0
