@@ -60,8 +60,8 @@ ensure_weights() {
 }
 
 # The expert models the mediapipe wheel lacks (python -m dope_core.experts.fetch_models): the default
-# experts' ssd person detector (npm @mediapipe/objectron) and the lite body model of
-# config/experts_fast.yaml (npm @mediapipe/pose); Apache-2.0, pinned, both checksums verified,
+# experts' ssd person detector (npm @mediapipe/objectron), their heavy body model (the refining pass)
+# and the lite one of config/experts_fast.yaml (npm @mediapipe/pose); Apache-2.0, pinned, both checksums verified,
 # installed into the wheel's models folder. Quick when installed (checksums only); a download is
 # retried, and without them the set-up fails (the default experts need the detector).
 ensure_models() {

@@ -126,6 +126,7 @@ class BodyLandmarks:
             overlap, unless their poses are one (:func:`one_person`).
         from_source: the 2D joints are the proposal source's, not the landmark model's
             (:func:`body_from_source`).
+        refined: the pass is the body expert's refining model's (:meth:`BodyExpert.refined`).
     """
 
     pose: PartPose
@@ -135,6 +136,7 @@ class BodyLandmarks:
     roi: Optional[RotatedRect] = None
     claim: Optional[int] = None
     from_source: bool = False
+    refined: bool = False
 
     def next_roi(self) -> Optional[RotatedRect]:
         """The region the model's own auxiliary landmarks give (BlazePose's re-crop); ``None`` without them."""
@@ -311,9 +313,25 @@ class BodyExpert:
             found body's box): weak proposals are mostly parts of people already found.
         source_joints: indices of :data:`~dope_core.keypoints.BODY_JOINTS` whose 2D is taken from
             the proposal's own keypoints when its source gives them (:func:`with_source_joints`).
-        landmark_model: ``"pose_landmark"`` (BlazePose's full model) or ``"pose_landmark_lite"``
-            (the same inputs and outputs, about 0.6 of the CPU time per pass; its file comes from
-            :mod:`dope_core.experts.fetch_models`).
+        landmark_model: ``"pose_landmark"`` (BlazePose's full model), ``"pose_landmark_lite"``
+            (the same inputs and outputs, about 0.6 of the CPU time per pass) or
+            ``"pose_landmark_heavy"`` (the same, about 3 times the time per pass); the files of
+            the last two come from :mod:`dope_core.experts.fetch_models`.
+        refine_model: a second landmark model (e.g. ``"pose_landmark_heavy"``) that makes one
+            last pass per body found, in the region its last pass ran on, and replaces that
+            pass when it finds the same body there (:meth:`refined`): the more accurate
+            model's joints for the cost of one pass per person, not one per proposal.
+        refine_max: at most this many bodies per image get the refining pass, the tallest first.
+        second_opinion: a confident proposal whose landmark pass scores under ``min_score`` but at
+            least this gets the refining model's pass in the same region, which keeps the body
+            when it is sure of one there (presence at least ``second_opinion_accept``; the heavy
+            model is surer of people half hidden, e.g. behind a tennis net: 0.99 where the full
+            model says 0.42, and less sure of a hand taken for a small body: 0.56); within
+            ``max_people``.
+        second_opinion_accept: see ``second_opinion``.
+        refine_min_height: bodies shorter than this (pixels) keep their pass, and a second opinion
+            this short is not taken: at that size such passes are mostly a hand or a leg taken
+            for a person (the heavy model scored one at 1.0 on a soccer player's hand).
 
     A confident proposal (``confident_score``) with keypoints vouches for its person: when the
     landmark model's presence is below ``min_score`` but its joints agree with the source's
@@ -332,11 +350,18 @@ class BodyExpert:
                  sources: Sequence[ProposalSource] = (), detector_score: float = 0.5, max_people: int = 20,
                  max_candidates: int = 100, recrop: bool = False, dedupe_iou: float = 0.5,
                  detector_whole_image: bool = True, confident_score: float = 0.5,
-                 source_joints: Sequence[int] = (), landmark_model: str = "pose_landmark") -> None:
+                 source_joints: Sequence[int] = (), landmark_model: str = "pose_landmark",
+                 refine_model: Optional[str] = None, refine_max: int = 10, second_opinion: float = 0.2,
+                 second_opinion_accept: float = 0.8, refine_min_height: float = 64.0) -> None:
         self.detector = BlazePoseDetector(num_threads=num_threads, tile_fractions=tile_fractions,
                                           min_tile_side=min_tile_side)
         self.sources = tuple(sources)
         self.landmarks = TFLiteModel(landmark_model, num_threads=num_threads)
+        self.refine_landmarks = TFLiteModel(refine_model, num_threads=num_threads) if refine_model else None
+        self.refine_max = refine_max
+        self.second_opinion = second_opinion
+        self.second_opinion_accept = second_opinion_accept
+        self.refine_min_height = refine_min_height
         self.detector_score = detector_score
         self.max_people = max_people
         self.max_candidates = max_candidates
@@ -387,7 +412,7 @@ class BodyExpert:
 
     def detect_landmarks(self, image: np.ndarray, *, regions: Sequence[np.ndarray] = (), min_score: float = 0.5,
                          whole_image: bool = True, detector_score: float | None = None,
-                         max_people: int | None = None) -> list[BodyLandmarks]:
+                         max_people: int | None = None, refine: bool = True) -> list[BodyLandmarks]:
         """Bodies in ``image``, each with the model's 33 native landmarks.
 
         Args:
@@ -400,6 +425,8 @@ class BodyExpert:
             whole_image: also search the whole image, its tiles and the other sources.
             detector_score: proposal threshold for this call (default: the constructor's).
             max_people: landmark passes for this call (default: the constructor's).
+            refine: give the bodies found the ``refine_model``'s pass (when there is one;
+                the streaming experts follow people with one model and ask for none).
         """
         check_image(image)
         gate = self.detector_score if detector_score is None else detector_score
@@ -427,6 +454,13 @@ class BodyExpert:
                 done.append(again)
                 body = self.landmarks_in(image, again)
                 budget -= 1
+            if refine and self.refine_landmarks is not None and budget > 0 and body.roi is not None \
+                    and self.second_opinion <= body.pose.score < min_score and proposal.score >= self.confident_score:
+                second = dataclasses.replace(body_landmarks_in(self.refine_landmarks, image, body.roi), refined=True)
+                budget -= 1
+                if second.pose.score >= max(min_score, self.second_opinion_accept) \
+                        and second.pose.box[3] - second.pose.box[1] >= self.refine_min_height:
+                    body = second
             passes[i] = body
             if body.pose.score < min_score and proposal.keypoints is not None \
                     and proposal.score >= self.confident_score and source_agrees(body.pose, proposal.keypoints):
@@ -448,7 +482,34 @@ class BodyExpert:
                 body = self.landmarks_in(image, roi)
                 budget -= 1
             found.append(dataclasses.replace(body_from_source(body, proposal), claim=i))
-        return self.dedupe(found)
+        found = self.dedupe(found)
+        if not refine or self.refine_landmarks is None:
+            return found
+        tallest = sorted(range(len(found)), key=lambda i: found[i].pose.box[1] - found[i].pose.box[3])
+        chosen = set(tallest[:self.refine_max])
+        return [self.refined(image, body, proposals, min_score=min_score) if i in chosen else body
+                for i, body in enumerate(found)]
+
+    def refined(self, image: np.ndarray, body: BodyLandmarks, proposals: Sequence[Proposal], *,
+                min_score: float = 0.5) -> BodyLandmarks:
+        """``body`` after the ``refine_model``'s pass in the region its last pass ran on, when
+        there is such a model, the body's joints are the landmark model's (not a source's), the
+        body is a confident one and the refining pass finds that body there (both scores at least
+        ``min_score`` and ``confident_score``: the pseudo-labeller's low ``min_score`` keeps
+        uncertain passes, which the heavy model may score high on a neighbour or on nothing;
+        :func:`one_person` with it: in a crowd, it may fit a neighbour instead); else ``body``.
+        The source joints of a vouching proposal (``claim``) stay the source's."""
+        floor = max(min_score, self.confident_score)
+        if self.refine_landmarks is None or body.roi is None or body.from_source or body.refined \
+                or body.pose.score < floor or body.pose.box[3] - body.pose.box[1] < self.refine_min_height:
+            return body
+        fine = body_landmarks_in(self.refine_landmarks, image, body.roi)
+        if fine.pose.score < floor or not one_person(fine.pose, body.pose):
+            return body
+        fine = dataclasses.replace(fine, claim=body.claim, refined=True)
+        if body.claim is not None and proposals[body.claim].keypoints is not None:
+            fine = with_source_joints(fine, proposals[body.claim].keypoints, self.source_joints)
+        return fine
 
     def dedupe(self, bodies: Sequence[BodyLandmarks]) -> list[BodyLandmarks]:
         """The best body of each person among ``bodies`` (box overlap, :func:`one_person`, or a small

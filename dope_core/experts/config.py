@@ -15,7 +15,9 @@ Example (every key optional; these are the defaults)::
       ssd_tile_fractions: []                 # its tiles besides the whole image, fractions of the longer side
       yolo_image_size: 1280                  # pixels, the YOLO detector's input side (when yolo is named)
       yolo_score: 0.25                       # YOLO proposal threshold (in place of detector_score)
-      body: blazepose                        # see BODY_EXPERTS (blazepose_lite: the lite landmark model)
+      body: blazepose                        # see BODY_EXPERTS (blazepose_lite / _heavy: the lite / heavy models)
+      body_refine: blazepose_heavy           # a body expert for one last pass per body found (null: none)
+      body_refine_max: 10                    # bodies per image that get it, the tallest first
       hand: mediapipe                        # see HAND_EXPERTS (mediapipe_lite: the lite landmark model)
       face: mediapipe                        # see FACE_EXPERTS
 
@@ -55,8 +57,11 @@ BODY_EXPERTS: dict[str, str] = {
     "blazepose": "BlazePose full landmark model (33 landmarks, 2D + 3D)",
     "blazepose_lite": "BlazePose lite landmark model (same outputs, about 0.6 of the CPU per pass; fetched at set-up "
                       "from the npm package @mediapipe/pose, Apache-2.0: python -m dope_core.experts.fetch_models)",
+    "blazepose_heavy": "BlazePose heavy landmark model (same outputs, the most accurate, about 3 times the CPU per "
+                       "pass; fetched at set-up like the lite one)",
 }
-BODY_LANDMARK_MODELS: dict[str, str] = {"blazepose": "pose_landmark", "blazepose_lite": "pose_landmark_lite"}
+BODY_LANDMARK_MODELS: dict[str, str] = {"blazepose": "pose_landmark", "blazepose_lite": "pose_landmark_lite",
+                                        "blazepose_heavy": "pose_landmark_heavy"}
 """The tflite model (:data:`dope_core.experts.tflite.MODEL_FILES` key) of each body expert."""
 HAND_EXPERTS: dict[str, str] = {
     "mediapipe": "BlazePalm detector + MediaPipe hand landmark model, full (21 joints, 2D + 3D)",
@@ -89,6 +94,8 @@ class ExpertsConfig:
     yolo_image_size: int = 1280
     yolo_score: float = 0.25
     body: str = "blazepose"
+    body_refine: Optional[str] = "blazepose_heavy"
+    body_refine_max: int = 10
     hand: str = "mediapipe"
     face: str = "mediapipe"
 
@@ -111,6 +118,9 @@ class ExpertsConfig:
         if unknown:
             raise ExpertsConfigError(f"unknown body joint(s) {', '.join(map(repr, unknown))} in experts.source_joints; "
                                      f"choose from {', '.join(BODY_JOINTS)}")
+        if self.body_refine is not None and self.body_refine not in BODY_EXPERTS:
+            raise ExpertsConfigError(f"unknown body expert {self.body_refine!r} in experts.body_refine; "
+                                     f"choose from {', '.join(BODY_EXPERTS)} (or null: no refining pass)")
         for key, known in (("body", BODY_EXPERTS), ("hand", HAND_EXPERTS), ("face", FACE_EXPERTS)):
             if getattr(self, key) not in known:
                 raise ExpertsConfigError(f"unknown {key} expert {getattr(self, key)!r}; choose from {', '.join(known)}")
@@ -125,6 +135,8 @@ class ExpertsConfig:
             raise ExpertsConfigError(f"experts.yolo_image_size must lie in [32, 4096] pixels, got {self.yolo_image_size}")
         if not 0 <= self.detector_score <= 1:
             raise ExpertsConfigError(f"experts.detector_score must lie in [0, 1], got {self.detector_score}")
+        if int(self.body_refine_max) < 0:
+            raise ExpertsConfigError(f"experts.body_refine_max must be >= 0, got {self.body_refine_max}")
         for key in ("max_people", "max_candidates"):
             if int(getattr(self, key)) < 1:
                 raise ExpertsConfigError(f"experts.{key} must be at least 1, got {getattr(self, key)}")
@@ -147,7 +159,8 @@ class ExpertsConfig:
                 missing = missing_extra(OPTIONAL_DETECTORS[name], what=f"person detector {name!r}")
                 if missing:
                     raise ExpertsConfigError(missing)
-        fetched = {f"body expert {self.body!r}": BODY_LANDMARK_MODELS[self.body]} if self.body != "blazepose" else {}
+        fetched = {f"body expert {name!r}": BODY_LANDMARK_MODELS[name]
+                   for name in (self.body, self.body_refine) if name not in (None, "blazepose")}
         if "ssd" in self.person_detectors:
             fetched["person detector 'ssd'"] = "person_ssd"
         from dope_core.experts.tflite import ExpertModelNotFound, model_path
@@ -175,7 +188,7 @@ PRESETS: dict[str, ExpertsConfig] = {
     "default": ExpertsConfig(),
     "thorough": ExpertsConfig(ssd_score=0.2, max_people=60),
     "legacy": ExpertsConfig(person_detectors=("blazepose", "faces"), tile_fractions=(0.5,), min_tile_side=168.0,
-                            max_people=20),
+                            max_people=20, body_refine=None),
 }
 """Named configurations; docs/accuracy.md measures them side by side. ``legacy`` is the body
 pass before person proposals: BlazePose's detector on the whole image and half-size tiles."""

@@ -179,6 +179,8 @@ class ExpertsEstimator:
                                sources=person_sources(cfg, num_threads=num_threads),
                                source_joints=[BODY_JOINTS.index(j) for j in cfg.source_joints],
                                landmark_model=BODY_LANDMARK_MODELS[cfg.body],
+                               refine_model=BODY_LANDMARK_MODELS[cfg.body_refine] if cfg.body_refine else None,
+                               refine_max=cfg.body_refine_max,
                                ) if Part.BODY in self.parts or len(self.parts) < 3 else None
         self.hand = HandExpert(mirrored=mirrored, landmark_model=HAND_LANDMARK_MODELS[cfg.hand], **kw
                                ) if Part.HAND in self.parts else None
@@ -202,9 +204,11 @@ class ExpertsEstimator:
             out[Part.FACE] = faces
         return out
 
-    def detect_landmarks(self, image: np.ndarray, *, min_score: float | None = None
+    def detect_landmarks(self, image: np.ndarray, *, min_score: float | None = None, refine: bool = True
                          ) -> tuple[list[BodyLandmarks], list[PartPose], list[PartPose]]:
         """:meth:`detect_parts` with the bodies' native landmarks: ``(bodies, hands, faces)``.
+        ``refine``: the bodies get the configured refining pass (``body_refine``; see
+        :class:`~dope_core.experts.body.BodyExpert`).
 
         Bodies are searched (they guide the hands and faces) whenever a body expert is
         built, requested or not; hands and faces are empty lists when not requested.
@@ -212,7 +216,8 @@ class ExpertsEstimator:
         check_image(image)
         thr = {p: self.scores[p] if min_score is None else min_score for p in Part}
         # Bodies guide the search for hands and faces even when not requested themselves.
-        found = self.body.detect_landmarks(image, min_score=thr[Part.BODY]) if self.body is not None else []
+        found = (self.body.detect_landmarks(image, min_score=thr[Part.BODY], refine=refine)
+                 if self.body is not None else [])
         bodies = [b.pose for b in found]
         faces = []
         if self.face is not None:
@@ -224,7 +229,8 @@ class ExpertsEstimator:
             more = [b for face, region in zip(orphans, body_regions_from_faces(orphans))
                     for b in self.body.detect_landmarks(image, regions=[region], min_score=thr[Part.BODY],
                                                         whole_image=False, max_people=2,
-                                                        detector_score=self.face_seeded_detector_score)
+                                                        detector_score=self.face_seeded_detector_score,
+                                                        refine=refine)
                     if claims_face(b.pose, face)]
             if more:
                 found = self.body.dedupe(found + more)

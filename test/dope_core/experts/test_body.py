@@ -238,3 +238,36 @@ def test_a_local_search_looks_in_its_regions_only(experts, portrait):
     assert body.proposals_in(canvas, [np.array([0.0, 0, 500, 400])]) == []
     assert {p.source for p in body.proposals_in(canvas, [np.array([600.0, 0, 1100, 400])], sources=False)} \
         <= {"blazepose"}
+
+
+def test_the_refining_pass_replaces_a_body_only_with_the_same_person(experts, shared_data):
+    """``refined``: the heavy model's pass in the body's own region replaces it (the same person,
+    ``refined`` set); in a neighbour's region it finds the neighbour, and the body is kept as it was."""
+    from dope_core.experts.body import one_person
+    from dope_core.image_io import read_image
+
+    image = read_image(shared_data / "images" / "multihmr" / "4446582661_b188f82f3c_c.jpg")
+    body = experts.body
+    plain = sorted(body.detect_landmarks(image, refine=False), key=lambda b: b.pose.box[0])
+    assert not any(b.refined for b in plain)
+    first, second = plain[0], plain[1]                                # the two players on the left
+    fine = body.refined(image, first, [])
+    assert fine.refined and one_person(fine.pose, first.pose) and fine.pose.score >= 0.5
+    assert body.refined(image, dataclasses.replace(first, roi=second.roi), []) .pose is first.pose
+    assert body.refined(image, fine, []) is fine                      # never twice
+    low = dataclasses.replace(first, pose=dataclasses.replace(first.pose, score=0.3))
+    assert body.refined(image, low, [], min_score=0.05) is low        # uncertain bodies are not refined
+
+
+def test_refine_max_bounds_the_refining_passes_to_the_tallest_bodies(experts, shared_data, monkeypatch):
+    from dope_core.image_io import read_image
+
+    image = read_image(shared_data / "images" / "multihmr" / "4446582661_b188f82f3c_c.jpg")
+    monkeypatch.setattr(experts.body, "second_opinion", 2.0)          # no second opinions: refining passes only
+    plain = experts.body.detect_landmarks(image, refine=False)
+    tallest = sorted(plain, key=lambda b: b.pose.box[1] - b.pose.box[3])[:2]
+    monkeypatch.setattr(experts.body, "refine_max", 2)
+    refined = [b for b in experts.body.detect_landmarks(image) if b.refined]
+    centre = lambda b: (b.pose.box[0] + b.pose.box[2]) / 2              # noqa: E731
+    assert len(refined) == 2
+    assert all(min(abs(centre(b) - centre(t)) for t in tallest) < 40 for b in refined)   # pixels

@@ -86,6 +86,23 @@ def test_a_lite_body_without_its_model_file_is_one_line_that_says_how_to_fetch_i
     assert PRESETS["default"].body == "blazepose"                 # the default needs only the wheel's models
 
 
+def test_the_refining_body_model_is_a_body_expert_and_its_file_is_checked(monkeypatch):
+    import dope_core.experts.tflite as tflite
+
+    assert PRESETS["default"].body_refine == "blazepose_heavy" and PRESETS["legacy"].body_refine is None
+    assert experts_config_from_dict({"body_refine": None}).body_refine is None
+    with pytest.raises(ExpertsConfigError, match="unknown body expert 'huge' in experts.body_refine"):
+        experts_config_from_dict({"body_refine": "huge"})
+    with pytest.raises(ExpertsConfigError, match="body_refine_max must be >= 0"):
+        experts_config_from_dict({"body_refine_max": -1})
+    monkeypatch.setitem(tflite.MODEL_FILES, "pose_landmark_heavy", "pose_landmark/no_such_model.tflite")
+    with pytest.raises(ExpertsConfigError, match=r"body expert 'blazepose_heavy' needs its model file.*"
+                                                 r"python -m dope_core.experts.fetch_models") as e:
+        load_experts_config(None)
+    assert "\n" not in str(e.value)
+    assert experts_config_from_dict({"body_refine": None}).body == "blazepose"   # without it: the wheel's models
+
+
 def test_the_ssd_detector_without_its_model_file_is_one_line_and_the_presets_still_import(monkeypatch):
     import dope_core.experts.tflite as tflite
 

@@ -7,8 +7,8 @@ import tarfile
 
 import pytest
 
-from dope_core.experts.fetch_models import (PERSON_SSD, POSE_LANDMARK_LITE, FetchError, NpmModel, extract_model, fetch,
-                                            main)
+from dope_core.experts.fetch_models import (PERSON_SSD, POSE_LANDMARK_HEAVY, POSE_LANDMARK_LITE, FetchError, NpmModel,
+                                            extract_model, fetch, main)
 from dope_core.experts.tflite import MODEL_FILES
 
 
@@ -77,9 +77,36 @@ def test_the_command_says_what_failed_in_one_line(tmp_path, capsys):
     assert main(["--model", "pose_landmark_lite", "--from", str(bad), "--dest", str(tmp_path / "modules")]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("fetch_models: pose_landmark_lite: tarball checksum mismatch")
-    with pytest.raises(SystemExit) as e:                                   # one tarball holds one model
-        main(["--from", str(bad)])
-    assert e.value.code == 2 and "--from needs exactly one --model" in capsys.readouterr().err
+    for args in (["--from", str(bad)],                                    # --from names its models
+                 ["--model", "pose_landmark_lite", "--model", "person_ssd", "--from", str(bad)]):   # two tarballs
+        with pytest.raises(SystemExit) as e:
+            main(args)
+        assert e.value.code == 2 and "--from needs --model" in capsys.readouterr().err
+
+
+def test_models_of_one_tarball_download_it_once(tmp_path, monkeypatch):
+    """The lite and heavy body models share the ``@mediapipe/pose`` tarball: one run fetches it once."""
+    import urllib.request
+
+    lite, heavy = b"TFL3" + b"lite" * 64, b"TFL3" + b"heavy" * 64
+    tgz = _tarball({"package/pose_landmark_lite.tflite": lite, "package/pose_landmark_heavy.tflite": heavy})
+    integrity = "sha512-" + base64.b64encode(hashlib.sha512(tgz).digest()).decode()
+    models = [NpmModel(name=name, url="https://registry.invalid/pose.tgz", integrity=integrity,
+                       member=f"package/{name}.tflite", sha256=hashlib.sha256(data).hexdigest())
+              for name, data in (("pose_landmark_lite", lite), ("pose_landmark_heavy", heavy))]
+    opened = []
+
+    def urlopen(url, timeout):
+        opened.append(url)
+        return io.BytesIO(tgz)
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    tarballs: dict[str, bytes] = {}
+    paths = [fetch(m, dest=tmp_path, tarballs=tarballs) for m in models]
+    assert opened == ["https://registry.invalid/pose.tgz"]
+    assert [p.read_bytes() for p in paths] == [lite, heavy]
+    assert paths[1] == tmp_path / MODEL_FILES["pose_landmark_heavy"]
+    assert POSE_LANDMARK_HEAVY.url == POSE_LANDMARK_LITE.url and POSE_LANDMARK_HEAVY.sha256 != POSE_LANDMARK_LITE.sha256
 
 
 def test_an_installed_lite_model_is_the_pinned_file():
@@ -90,6 +117,15 @@ def test_an_installed_lite_model_is_the_pinned_file():
     except ExpertModelNotFound:
         pytest.skip("the lite body model is not installed (scripts/setup_env.sh fetches it)")
     assert hashlib.sha256(path.read_bytes()).hexdigest() == POSE_LANDMARK_LITE.sha256
+
+
+def test_the_installed_heavy_body_model_is_the_pinned_file():
+    """The default configuration's refining body pass (``body_refine: blazepose_heavy``):
+    scripts/setup_env.sh must have installed it."""
+    from dope_core.experts.tflite import model_path
+
+    path = model_path("pose_landmark_heavy")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == POSE_LANDMARK_HEAVY.sha256
 
 
 def test_the_installed_person_detector_is_the_pinned_file():

@@ -71,6 +71,26 @@ def test_a_panned_person_is_followed_without_searching(experts, portrait):
         assert np.median(np.linalg.norm(person.face.keypoints_2d - face.keypoints_2d, axis=1)) < 0.02 * size
 
 
+def test_a_stream_follows_people_with_one_body_model(experts, portrait, monkeypatch):
+    """The heavy model's refining pass (``body_refine``) is for single images: the searches of a
+    stream ask for none (no second opinion either), so a track's joints come from one model."""
+    heavy = experts.body.refine_landmarks
+    assert heavy is not None                                                  # the default has one
+    assert experts.body.detect_landmarks(portrait)[0].refined                 # and a single image gets it
+
+    class Refuse:
+        input_size = heavy.input_size
+
+        def __call__(self, tensor):
+            raise AssertionError("a stream ran the refining model")
+
+    monkeypatch.setattr(experts.body, "refine_landmarks", Refuse())
+    stream = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=0), num_threads=2,
+                                       ids=TrackIdAllocator(0))
+    results = [stream(f) for f in _pan(portrait, 3)]        # a search (the first frame), then followed
+    assert stream.searches == 1 and all(len(r.people) == 1 for r in results)
+
+
 def test_search_runs_on_the_schedule(experts, portrait):
     clock = FakeClock()
     stream = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=3, every_s=0), num_threads=1,
