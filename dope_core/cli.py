@@ -29,7 +29,7 @@ import numpy as np
 from dope_core.camera import CameraFileError, CameraModel, InvalidIntrinsicsError, load_camera_yaml
 from dope_core.draw import draw_poses
 from dope_core.estimator import BACKENDS, PoseEstimator, build_estimator
-from dope_core.experts.config import (HAND_EXPERTS, PERSON_DETECTORS, ExpertsConfig, ExpertsConfigError,
+from dope_core.experts.config import (BODY_EXPERTS, HAND_EXPERTS, PERSON_DETECTORS, ExpertsConfig, ExpertsConfigError,
                                       experts_config_from_dict, load_experts_config)
 from dope_core.image_header import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, ImageLimits
 from dope_core.image_io import ImageError, VideoReader, is_video, list_inputs, read_image
@@ -77,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hand-expert", choices=list(HAND_EXPERTS), default=None,
                    help="experts backend: the hand landmark model, overriding the configuration (mediapipe_lite: "
                         "about half the CPU per hand, docs/accuracy.md)")
+    p.add_argument("--body-refine", choices=[*BODY_EXPERTS, "none"], default=None,
+                   help="experts backend: the body model of the last pass per body found on images, overriding the "
+                        "configuration (default blazepose_heavy; none: about 0.75 of the CPU per photo, less "
+                        "accurate; docs/accuracy.md)")
     p.add_argument("--view-3d", action="store_true",
                    help="also write a 3D view (matplotlib) of the people: <name>_3d.png (for videos: of the last frame)")
     p.add_argument("--no-images", action="store_true", help="do not write annotated images/videos, only JSON")
@@ -338,7 +342,8 @@ def _progress(iterable, total: int | None, desc: str, quiet: bool):
 
 
 def experts_config_from_args(args: argparse.Namespace) -> ExpertsConfig:
-    """The experts configuration of ``--experts-config``, ``--thorough``, ``--person-detectors`` and ``--hand-expert``.
+    """The experts configuration of ``--experts-config``, ``--thorough``, ``--person-detectors``, ``--hand-expert``
+    and ``--body-refine``.
 
     Raises:
         ExpertsConfigError: unreadable file, unknown or uninstalled expert.
@@ -350,6 +355,8 @@ def experts_config_from_args(args: argparse.Namespace) -> ExpertsConfig:
         config = config.replace(person_detectors=tuple(args.person_detectors))
     if args.hand_expert:
         config = config.replace(hand=args.hand_expert)
+    if args.body_refine:
+        config = config.replace(body_refine=None if args.body_refine == "none" else args.body_refine)
     return config
 
 

@@ -322,16 +322,19 @@ class BodyExpert:
             pass when it finds the same body there (:meth:`refined`): the more accurate
             model's joints for the cost of one pass per person, not one per proposal.
         refine_max: at most this many bodies per image get the refining pass, the tallest first.
-        second_opinion: a confident proposal whose landmark pass scores under ``min_score`` but at
-            least this gets the refining model's pass in the same region, which keeps the body
-            when it is sure of one there (presence at least ``second_opinion_accept``; the heavy
-            model is surer of people half hidden, e.g. behind a tennis net: 0.99 where the full
-            model says 0.42, and less sure of a hand taken for a small body: 0.56); within
-            ``max_people``.
-        second_opinion_accept: see ``second_opinion``.
-        refine_min_height: bodies shorter than this (pixels) keep their pass, and a second opinion
-            this short is not taken: at that size such passes are mostly a hand or a leg taken
-            for a person (the heavy model scored one at 1.0 on a soccer player's hand).
+        second_opinion_accept: with a ``refine_model``, a proposal whose landmark pass scores under
+            ``min_score`` gets a *second opinion*: the refining model's pass in the same region,
+            which replaces it when that model is sure of a body there (presence at least this)
+            at least ``second_opinion_height`` tall (regions centred outside the image get none:
+            the heavy model found a 0.95 body in one, above zidane.jpg); within ``max_people``.
+            The heavy model sees
+            people the full one doubts: a man half hidden behind a tennis net (0.99 where the
+            full model says 0.42), a wheelchair dancer seen from above (0.99 against 0.00).
+        second_opinion_height: see ``second_opinion_accept`` (pixels). The false second opinions
+            met were all small: a heavy presence of 1.0 on a soccer player's 33-px hand, 0.56 on
+            a 25-px hand, 0.97 on a 95-px wrist and 1.0 on a 91-px sign.
+        refine_min_height: bodies shorter than this (pixels) keep their pass (at that size such
+            passes are mostly a hand or a leg taken for a person).
 
     A confident proposal (``confident_score``) with keypoints vouches for its person: when the
     landmark model's presence is below ``min_score`` but its joints agree with the source's
@@ -351,16 +354,16 @@ class BodyExpert:
                  max_candidates: int = 100, recrop: bool = False, dedupe_iou: float = 0.5,
                  detector_whole_image: bool = True, confident_score: float = 0.5,
                  source_joints: Sequence[int] = (), landmark_model: str = "pose_landmark",
-                 refine_model: Optional[str] = None, refine_max: int = 10, second_opinion: float = 0.2,
-                 second_opinion_accept: float = 0.8, refine_min_height: float = 64.0) -> None:
+                 refine_model: Optional[str] = None, refine_max: int = 10, second_opinion_accept: float = 0.8,
+                 second_opinion_height: float = 128.0, refine_min_height: float = 64.0) -> None:
         self.detector = BlazePoseDetector(num_threads=num_threads, tile_fractions=tile_fractions,
                                           min_tile_side=min_tile_side)
         self.sources = tuple(sources)
         self.landmarks = TFLiteModel(landmark_model, num_threads=num_threads)
         self.refine_landmarks = TFLiteModel(refine_model, num_threads=num_threads) if refine_model else None
         self.refine_max = refine_max
-        self.second_opinion = second_opinion
         self.second_opinion_accept = second_opinion_accept
+        self.second_opinion_height = second_opinion_height
         self.refine_min_height = refine_min_height
         self.detector_score = detector_score
         self.max_people = max_people
@@ -455,11 +458,11 @@ class BodyExpert:
                 body = self.landmarks_in(image, again)
                 budget -= 1
             if refine and self.refine_landmarks is not None and budget > 0 and body.roi is not None \
-                    and self.second_opinion <= body.pose.score < min_score and proposal.score >= self.confident_score:
+                    and body.pose.score < min_score and inside(body.roi, np.array([0, 0, *image.shape[1::-1]])):
                 second = dataclasses.replace(body_landmarks_in(self.refine_landmarks, image, body.roi), refined=True)
                 budget -= 1
                 if second.pose.score >= max(min_score, self.second_opinion_accept) \
-                        and second.pose.box[3] - second.pose.box[1] >= self.refine_min_height:
+                        and second.pose.box[3] - second.pose.box[1] >= self.second_opinion_height:
                     body = second
             passes[i] = body
             if body.pose.score < min_score and proposal.keypoints is not None \

@@ -103,6 +103,17 @@ def test_hand_expert_flag_overrides_the_configuration(tmp_path):
         build_parser().parse_args([str(tmp_path), "--hand-expert", "openpose"])
 
 
+def test_body_refine_flag_overrides_the_configuration(tmp_path):
+    from dope_core.cli import build_parser, experts_config_from_args
+
+    default = experts_config_from_args(build_parser().parse_args([str(tmp_path)]))
+    assert default.body_refine == "blazepose_heavy"
+    off = experts_config_from_args(build_parser().parse_args([str(tmp_path), "--body-refine", "none"]))
+    assert off.body_refine is None and off.body == "blazepose"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([str(tmp_path), "--body-refine", "enormous"])
+
+
 HIDE_YOLO = "import runpy, sys; sys.modules['ultralytics'] = None; sys.argv = sys.argv[1:]; "
 """Runs the script or module that follows as if the optional yolo extra were not installed."""
 

@@ -263,7 +263,7 @@ def test_refine_max_bounds_the_refining_passes_to_the_tallest_bodies(experts, sh
     from dope_core.image_io import read_image
 
     image = read_image(shared_data / "images" / "multihmr" / "4446582661_b188f82f3c_c.jpg")
-    monkeypatch.setattr(experts.body, "second_opinion", 2.0)          # no second opinions: refining passes only
+    monkeypatch.setattr(experts.body, "second_opinion_accept", 2.0)   # no second opinion taken: refining passes only
     plain = experts.body.detect_landmarks(image, refine=False)
     tallest = sorted(plain, key=lambda b: b.pose.box[1] - b.pose.box[3])[:2]
     monkeypatch.setattr(experts.body, "refine_max", 2)
@@ -271,3 +271,22 @@ def test_refine_max_bounds_the_refining_passes_to_the_tallest_bodies(experts, sh
     centre = lambda b: (b.pose.box[0] + b.pose.box[2]) / 2              # noqa: E731
     assert len(refined) == 2
     assert all(min(abs(centre(b) - centre(t)) for t in tallest) < 40 for b in refined)   # pixels
+
+
+def test_a_second_opinion_finds_a_person_the_full_model_does_not(experts, shared_data):
+    """PoseTrack's wheelchair dancer seen from above: the ``ssd`` box is there, the full landmark
+    model's presence in its region is 0.00, the heavy model's second opinion 0.99."""
+    from dope_core.image_io import read_image
+
+    image = read_image(shared_data / "annotated" / "mmpose" / "posetrack18" / "images" / "val" / "012834_mpii_test"
+                       / "000000.jpg")
+    x1, y1, x2, y2 = 1300.0, 441.0, 1483.0, 666.0                        # her ssd box, pixels
+
+    def hers(bodies):
+        return [b for b in bodies if x1 <= (b.pose.box[0] + b.pose.box[2]) / 2 <= x2
+                and y1 <= (b.pose.box[1] + b.pose.box[3]) / 2 <= y2]
+
+    found = hers(experts.body.detect_landmarks(image))
+    assert len(found) == 1 and found[0].refined and found[0].pose.score > 0.8
+    assert found[0].pose.box[3] - found[0].pose.box[1] > 128
+    assert hers(experts.body.detect_landmarks(image, refine=False)) == []
