@@ -326,7 +326,9 @@ class BodyExpert:
             ``min_score`` gets a *second opinion*: the refining model's pass in the same region,
             which replaces it when that model is sure of a body there (presence at least this)
             at least ``second_opinion_height`` tall (regions centred outside the image get none:
-            the heavy model found a 0.95 body in one, above zidane.jpg); within ``max_people``.
+            the heavy model found a 0.95 body in one, above zidane.jpg; nor do proposals with
+            their own keypoints, whose source vouches for them, :func:`body_from_source`: with
+            YOLO's, second opinions lost 1 of its 34 people); within ``max_people``.
             The heavy model sees
             people the full one doubts: a man half hidden behind a tennis net (0.99 where the
             full model says 0.42), a wheelchair dancer seen from above (0.99 against 0.00).
@@ -458,7 +460,8 @@ class BodyExpert:
                 body = self.landmarks_in(image, again)
                 budget -= 1
             if refine and self.refine_landmarks is not None and budget > 0 and body.roi is not None \
-                    and body.pose.score < min_score and inside(body.roi, np.array([0, 0, *image.shape[1::-1]])):
+                    and body.pose.score < min_score and proposal.keypoints is None \
+                    and inside(body.roi, np.array([0, 0, *image.shape[1::-1]])):
                 second = dataclasses.replace(body_landmarks_in(self.refine_landmarks, image, body.roi), refined=True)
                 budget -= 1
                 if second.pose.score >= max(min_score, self.second_opinion_accept) \

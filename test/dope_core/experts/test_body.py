@@ -290,3 +290,41 @@ def test_a_second_opinion_finds_a_person_the_full_model_does_not(experts, shared
     assert len(found) == 1 and found[0].refined and found[0].pose.score > 0.8
     assert found[0].pose.box[3] - found[0].pose.box[1] > 128
     assert hers(experts.body.detect_landmarks(image, refine=False)) == []
+
+
+def test_proposals_with_their_own_keypoints_get_no_second_opinion(experts, monkeypatch):
+    """A source with keypoints (YOLO) vouches for its people (``body_from_source``): where the full
+    model finds nobody in its region, the heavy model is not asked (with YOLO it lost a person)."""
+    from dope_core.experts.proposals import Proposal
+
+    blank = np.full((480, 640, 3), 127, np.uint8)                        # nobody: every pass fails
+    kp = np.c_[np.linspace(300, 340, 13), np.linspace(100, 400, 13), np.ones(13)]
+    hips, top = np.array([320.0, 300.0]), np.array([320.0, 60.0])
+
+    class Source:
+        name = "keypoints"
+
+        def __init__(self, keypoints):
+            self.keypoints = keypoints
+
+        def propose(self, image, *, min_score):
+            return [Proposal(np.array([280.0, 80, 360, 420]), 0.9, self.name, np.stack([hips, top]),
+                             keypoints=self.keypoints)]
+
+    calls = []
+    heavy = experts.body.refine_landmarks
+
+    class Counting:
+        input_size = heavy.input_size
+
+        def __call__(self, tensor):
+            calls.append(1)
+            return heavy(tensor)
+
+    monkeypatch.setattr(experts.body, "refine_landmarks", Counting())
+    monkeypatch.setattr(experts.body, "detector_whole_image", False)
+    monkeypatch.setattr(experts.body, "sources", (Source(kp),))
+    bodies = experts.body.detect_landmarks(blank)
+    assert calls == [] and len(bodies) == 1 and bodies[0].from_source     # the source's person, no heavy pass
+    monkeypatch.setattr(experts.body, "sources", (Source(None),))         # the same region, box and points only
+    assert experts.body.detect_landmarks(blank) == [] and len(calls) == 1  # one second opinion, refused
