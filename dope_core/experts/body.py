@@ -328,10 +328,9 @@ class BodyExpert:
             at least ``second_opinion_height`` tall (regions centred outside the image get none:
             the heavy model found a 0.95 body in one, above zidane.jpg; nor do proposals with
             their own keypoints, whose source vouches for them, :func:`body_from_source`: with
-            YOLO's, second opinions lost 1 of its 34 people); within ``max_people``.
-            The heavy model sees
-            people the full one doubts: a man half hidden behind a tennis net (0.99 where the
-            full model says 0.42), a wheelchair dancer seen from above (0.99 against 0.00).
+            YOLO's, second opinions lost 1 of its 34 people); within ``max_people``. The heavy
+            model sees people the full one doubts: a man half hidden behind a tennis net (0.99
+            where the full model says 0.42), a wheelchair dancer seen from above (0.99 against 0.00).
         second_opinion_height: see ``second_opinion_accept`` (pixels). The false second opinions
             met were all small: a heavy presence of 1.0 on a soccer player's 33-px hand, 0.56 on
             a 25-px hand, 0.97 on a 95-px wrist and 1.0 on a 91-px sign.
