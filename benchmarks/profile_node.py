@@ -88,7 +88,8 @@ def main() -> int:
         listener.create_subscription(Image, "/dope/annotated_image", lambda m: None, 10)
     executor = rclpy.executors.SingleThreadedExecutor()
     executor.add_node(listener)
-    threading.Thread(target=executor.spin, daemon=True).start()
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and (node._pose_pub.get_subscription_count() == 0 or (
             args.outputs == "all" and node._image_pub.get_subscription_count() == 0)):
@@ -128,6 +129,7 @@ def main() -> int:
     pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(15)
     print(out.getvalue())
     executor.shutdown()
+    spinner.join(timeout=5.0)   # out of rclpy's wait before the context goes (else a rare abort at exit)
     listener.destroy_node()
     node.shutdown()
     rclpy.try_shutdown()

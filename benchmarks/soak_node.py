@@ -211,7 +211,8 @@ class Client:
         self._prefix = f"/{namespace}/"
         self.executor = rclpy.executors.SingleThreadedExecutor()
         self.executor.add_node(self.node)
-        threading.Thread(target=self.executor.spin, daemon=True).start()
+        self.spinner = threading.Thread(target=self.executor.spin, daemon=True)
+        self.spinner.start()
         self._next = 0
 
     def _on_poses(self, msg) -> None:
@@ -262,6 +263,7 @@ class Client:
 
     def close(self) -> None:
         self.executor.shutdown()
+        self.spinner.join(timeout=5.0)   # out of rclpy's wait before the context goes
         self.node.destroy_node()
 
 

@@ -254,6 +254,7 @@ def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: fl
         time.sleep(1.5)  # last diagnostics
     finally:
         executor.shutdown()
+        spinner.join(timeout=5.0)   # out of rclpy's wait before the context goes (else a rare abort at exit)
         client.close_video()
         if bag is not None:
             bag.close()

@@ -201,6 +201,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 0 if answered else 1
     finally:
         executor.shutdown()
+        spinner.join(timeout=5.0)   # out of rclpy's wait before the context goes (else a rare abort at exit)
         node.destroy_node()
         rclpy.try_shutdown()
 
