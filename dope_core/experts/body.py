@@ -18,6 +18,7 @@ camera-aligned axes: the model's world landmarks rotated back to the image).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import math
 from dataclasses import dataclass
@@ -361,7 +362,8 @@ class BodyExpert:
                                           min_tile_side=min_tile_side)
         self.sources = tuple(sources)
         self.landmarks = TFLiteModel(landmark_model, num_threads=num_threads)
-        self.refine_landmarks = TFLiteModel(refine_model, num_threads=num_threads) if refine_model else None
+        self.refine_model = refine_model
+        self._num_threads = num_threads
         self.refine_max = refine_max
         self.second_opinion_accept = second_opinion_accept
         self.second_opinion_height = second_opinion_height
@@ -374,6 +376,11 @@ class BodyExpert:
         self.detector_whole_image = detector_whole_image
         self.confident_score = confident_score
         self.source_joints = tuple(source_joints)
+
+    @functools.cached_property
+    def refine_landmarks(self) -> Optional[TFLiteModel]:
+        """The ``refine_model``, loaded on first use (a stream, which never refines, never loads it)."""
+        return TFLiteModel(self.refine_model, num_threads=self._num_threads) if self.refine_model else None
 
     @property
     def tile_fractions(self) -> tuple[float, ...]:

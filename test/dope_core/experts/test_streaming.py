@@ -91,6 +91,18 @@ def test_a_stream_follows_people_with_one_body_model(experts, portrait, monkeypa
     assert stream.searches == 1 and all(len(r.people) == 1 for r in results)
 
 
+def test_a_stream_never_loads_the_refining_model(portrait):
+    """The heavy model is loaded on first use: a node or video that streams does not pay its
+    start-up time or memory."""
+    from dope_core.experts.ensemble import ExpertsEstimator
+
+    fresh = ExpertsEstimator()
+    stream = StreamingExpertsEstimator(fresh, num_threads=2, ids=TrackIdAllocator(0))
+    assert [len(stream(f).people) for f in _pan(portrait, 2)] == [1, 1]
+    assert "refine_landmarks" not in vars(fresh.body)                        # never built
+    assert fresh.body.refine_landmarks is not None and "refine_landmarks" in vars(fresh.body)
+
+
 def test_search_runs_on_the_schedule(experts, portrait):
     clock = FakeClock()
     stream = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=3, every_s=0), num_threads=1,
