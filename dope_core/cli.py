@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "about half the CPU per hand, docs/accuracy.md)")
     p.add_argument("--body-refine", choices=[*BODY_EXPERTS, "none"], default=None,
                    help="experts backend: the body model of the last pass per body found on images, overriding the "
-                        "configuration (default blazepose_heavy; none: about 0.75 of the CPU per photo, less "
+                        "configuration (default blazepose_heavy; none: about 0.7 of the CPU per photo, less "
                         "accurate; docs/accuracy.md)")
     p.add_argument("--view-3d", action="store_true",
                    help="also write a 3D view (matplotlib) of the people: <name>_3d.png (for videos: of the last frame)")

@@ -253,7 +253,7 @@ def test_the_refining_pass_replaces_a_body_only_with_the_same_person(experts, sh
     first, second = plain[0], plain[1]                                # the two players on the left
     fine = body.refined(image, first, [])
     assert fine.refined and one_person(fine.pose, first.pose) and fine.pose.score >= 0.5
-    assert body.refined(image, dataclasses.replace(first, roi=second.roi), []) .pose is first.pose
+    assert body.refined(image, dataclasses.replace(first, roi=second.roi), []).pose is first.pose
     assert body.refined(image, fine, []) is fine                      # never twice
     low = dataclasses.replace(first, pose=dataclasses.replace(first.pose, score=0.3))
     assert body.refined(image, low, [], min_score=0.05) is low        # uncertain bodies are not refined

@@ -83,7 +83,7 @@ def test_a_lite_body_without_its_model_file_is_one_line_that_says_how_to_fetch_i
                                                  r"python -m dope_core.experts.fetch_models") as e:
         experts_config_from_dict({"body": "blazepose_lite"})
     assert "\n" not in str(e.value)
-    assert PRESETS["default"].body == "blazepose"                 # the default needs only the wheel's models
+    assert PRESETS["default"].body == "blazepose"                 # the full model stays the default body expert
 
 
 def test_the_refining_body_model_is_a_body_expert_and_its_file_is_checked(monkeypatch):
