@@ -40,10 +40,12 @@ log = logging.getLogger(__name__)
 
 _LEFT_HIP, _RIGHT_HIP = 23, 24
 _ALIGN_HIP, _ALIGN_SCALE = 33, 34
+_FACE_LANDMARKS = 11
+"""BlazePose's face landmarks come first: nose, eyes (six points), ears, mouth corners."""
 """The landmark model's two auxiliary landmarks (after its 33): body centre, scale point."""
 
-__all__ = ["BodyExpert", "BodyLandmarks", "body_landmarks_in", "inside", "needs_recrop", "nested", "one_person",
-           "region_from_points",
+__all__ = ["BodyExpert", "BodyLandmarks", "body_landmarks_in", "face_in_face", "inside", "needs_recrop", "nested",
+           "one_person", "region_from_points",
            "same_pose", "same_region", "source_agrees", "source_distance", "claim_unclaimed", "with_source_joints",
            "body_from_source", "split_shared_passes"]
 
@@ -99,6 +101,24 @@ def nested(a: PartPose, b: PartPose, *, inside: float = 0.9, height_ratio: float
     area = max(ax2 - ax1, 0.0) * max(ay2 - ay1, 0.0)
     common = max(min(ax2, bx2) - max(ax1, bx1), 0.0) * max(min(ay2, by2) - max(ay1, by1), 0.0)
     return area > 0 and common >= inside * area and (ay2 - ay1) < height_ratio * (by2 - by1)
+
+
+def face_in_face(a: BodyLandmarks, b: BodyLandmarks, *, size_ratio: float = 0.5) -> bool:
+    """Body ``a`` is a small person fitted on ``b``'s face: ``a``'s nose lies in the box of ``b``'s
+    face landmarks (BlazePose's 11: nose, eyes, ears, mouth; pixels) and ``a``'s face is under
+    ``size_ratio`` of ``b``'s in size (the longer side of the same box).
+
+    Tiles and person proposals on a close-up face show the landmark model a face that fills
+    the region; it may fit a whole small person there, whose head sits on the nose (a portrait
+    panned by a camera: a face 31 px across inside one of 134 px, scored 0.97). Two faces that
+    both show cannot overlap like that, and the box of ``b``'s enlarged skeleton (legs guessed
+    far below the image) does not contain ``a``'s, so :func:`nested` misses it.
+    """
+    fa, fb = a.landmarks_2d[:_FACE_LANDMARKS], b.landmarks_2d[:_FACE_LANDMARKS]
+    x1, y1, x2, y2 = (float(v) for v in extent(fb))
+    nose = fa[0]
+    return bool(np.ptp(fa, axis=0).max() < size_ratio * np.ptp(fb, axis=0).max()
+                and x1 <= nose[0] <= x2 and y1 <= nose[1] <= y2)
 
 
 def same_region(a: RotatedRect, b: RotatedRect, *, offset: float = 0.08, ratio: float = 1.5) -> bool:
@@ -525,8 +545,9 @@ class BodyExpert:
 
     def dedupe(self, bodies: Sequence[BodyLandmarks]) -> list[BodyLandmarks]:
         """The best body of each person among ``bodies`` (box overlap, :func:`one_person`, or a small
-        pass :func:`nested` in a body that scores at least as high; never two that different keypoint
-        proposals vouch for unless they are :func:`one_person`, see :class:`BodyLandmarks`). A body
+        pass :func:`nested` in a body, or fitted on its face, :func:`face_in_face`, that scores at
+        least as high; never two that different keypoint proposals vouch for unless they are
+        :func:`one_person`, see :class:`BodyLandmarks`). A body
         that a keypoint proposal vouches for goes before any that none does, then the higher score:
         the source found that person, an unclaimed pass over it is a worse fit or a neighbour's
         skeleton. Two claimed passes that are :func:`one_person` are one: the landmark model found
@@ -539,6 +560,6 @@ class BodyExpert:
         rank = [b.pose.score + (2.0 if b.claim is not None else 0.0) + (0.01 if not needs_recrop(b) else 0.0)
                 for b in bodies]
         return dedupe(list(bodies), [b.pose.box for b in bodies], rank, self.dedupe_iou,
-                      same=lambda a, b: one_person(a.pose, b.pose) or nested(a.pose, b.pose),
+                      same=lambda a, b: one_person(a.pose, b.pose) or nested(a.pose, b.pose) or face_in_face(a, b),
                       distinct=lambda a, b: a.claim is not None and b.claim is not None and a.claim != b.claim
                       and not one_person(a.pose, b.pose))

@@ -134,6 +134,49 @@ def test_a_small_pass_inside_a_person_is_nested_a_neighbour_is_not(experts):
     assert sorted(k.pose.score for k in kept) == [0.6, 0.9]        # the small body scores higher: both stay
 
 
+def _face(centre: tuple[float, float], size: float) -> np.ndarray:
+    """33 BlazePose landmarks (pixels): the 11 face points spread over ``size`` around ``centre``
+    (nose first, at the centre), the body points 3 face sizes below."""
+    lm = np.zeros((33, 2))
+    lm[:11] = np.asarray(centre) + size * np.c_[np.linspace(-0.5, 0.5, 11), np.linspace(-0.3, 0.3, 11)]
+    lm[0] = centre
+    lm[11:] = np.asarray(centre) + [0, 3 * size]
+    return lm
+
+
+def test_a_small_person_fitted_on_a_face_goes_a_neighbour_face_stays(experts):
+    """face_in_face: a's nose inside b's face box and a's face under half of b's; the body
+    expert's dedupe drops such a pass for a body that scores at least as high."""
+    from dope_core.experts.body import BodyLandmarks, face_in_face, nested
+
+    def body(lm: np.ndarray, score: float, lean: float = 0.0) -> BodyLandmarks:
+        size = np.ptp(lm[:11, 0])     # a skeleton 10 face sizes tall below the face, leaning `lean` sizes
+        joints = lm[0] + size * np.c_[np.linspace(-0.5, 0.5 + lean, 13), np.linspace(0, 10, 13)]
+        return BodyLandmarks(pose=dataclasses.replace(_body(joints), score=score), landmarks_2d=lm,
+                             visibility=np.ones(33))
+
+    big = body(_face((300, 200), 130), 1.0)
+    small = body(_face((290, 205), 30), 0.97, lean=-10)  # on big's face, a quarter of its size, its box
+    assert not nested(small.pose, big.pose)               # mostly outside big's
+    assert face_in_face(small, big) and not face_in_face(big, small)
+    assert not face_in_face(body(_face((290, 205), 70), 0.97), big)      # over half the size: a face, not a ghost
+    assert not face_in_face(body(_face((380, 205), 30), 0.97), big)      # nose beside big's face: a child beside
+    assert [b.pose.score for b in experts.body.dedupe([small, big])] == [1.0]
+    assert sorted(b.pose.score for b in experts.body.dedupe([dataclasses.replace(big, pose=dataclasses.replace(
+        big.pose, score=0.9)), small])) == [0.9, 0.97]     # the small one scores higher: both stay
+
+
+def test_a_close_up_portrait_is_one_body(experts, portrait):
+    """Matplotlib's portrait, 12 px of a pan to the right: a person proposal on the face made the
+    landmark model fit a small whole person there (face 31 px across inside the real one's 134,
+    score 0.97); its box is not inside the real body's (whose guessed legs reach y = 1640), so
+    only the face rule sees that it is a duplicate. Searched, the streaming experts showed it
+    as a second person on that frame."""
+    frame = np.ascontiguousarray(portrait[:600, 12:452])
+    for refine in (False, True):
+        assert len(experts.body.detect_landmarks(frame, refine=refine)) == 1
+
+
 def _landmarks(pose: PartPose, score: float, claim=None):
     from dope_core.experts.body import BodyLandmarks
 

@@ -122,6 +122,18 @@ def test_search_runs_on_the_schedule(experts, portrait):
     assert reasons == ["first frame", "", "", "every_s", ""]
 
 
+def test_a_search_during_a_pan_adds_no_second_person(experts, portrait):
+    """The pan searched every second frame: the search of the third frame (12 px into the pan)
+    once added a small person fitted on the face as a second person (see test_body's
+    close-up portrait)."""
+    stream = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=2, every_s=0), num_threads=2,
+                                       ids=TrackIdAllocator(0))
+    results = [stream(f) for f in _pan(portrait, 3)]
+    assert stream.searches == 2
+    assert [len(r.people) for r in results] == [1, 1, 1]
+    assert {p.track_id for r in results for p in r.people} == {0}
+
+
 @pytest.mark.parametrize("on_loss", ["search", "local"])
 def test_a_jump_and_a_cut_leave_no_ghost(experts, portrait, no_people, on_loss):
     # The cut detector off: the landmark models alone must drop the regions.
