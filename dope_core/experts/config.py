@@ -19,6 +19,7 @@ Example (every key optional; these are the defaults)::
       body_refine: blazepose_heavy           # a body expert for one last pass per body found (null: none)
       body_refine_max: 10                    # bodies per image that get it, the tallest first
       hand: mediapipe                        # see HAND_EXPERTS (mediapipe_lite: the lite landmark model)
+      hand_wrist_score: 0.2                  # presence a hand needs at a confident body's wrist (elsewhere: the hand score)
       face: mediapipe                        # see FACE_EXPERTS
 
 :data:`PRESETS` names whole configurations (``default``, ``thorough`` and
@@ -97,6 +98,7 @@ class ExpertsConfig:
     body_refine: Optional[str] = "blazepose_heavy"
     body_refine_max: int = 10
     hand: str = "mediapipe"
+    hand_wrist_score: float = 0.2
     face: str = "mediapipe"
 
     def __post_init__(self) -> None:
@@ -133,6 +135,8 @@ class ExpertsConfig:
             raise ExpertsConfigError(f"experts.yolo_score must lie in [0, 1], got {self.yolo_score}")
         if not 32 <= int(self.yolo_image_size) <= 4096:
             raise ExpertsConfigError(f"experts.yolo_image_size must lie in [32, 4096] pixels, got {self.yolo_image_size}")
+        if not 0 <= self.hand_wrist_score <= 1:
+            raise ExpertsConfigError(f"experts.hand_wrist_score must lie in [0, 1], got {self.hand_wrist_score}")
         if not 0 <= self.detector_score <= 1:
             raise ExpertsConfigError(f"experts.detector_score must lie in [0, 1], got {self.detector_score}")
         if int(self.body_refine_max) < 0:
@@ -188,10 +192,11 @@ PRESETS: dict[str, ExpertsConfig] = {
     "default": ExpertsConfig(),
     "thorough": ExpertsConfig(ssd_score=0.2, max_people=60),
     "legacy": ExpertsConfig(person_detectors=("blazepose", "faces"), tile_fractions=(0.5,), min_tile_side=168.0,
-                            max_people=20, body_refine=None),
+                            max_people=20, body_refine=None, hand_wrist_score=0.5),
 }
 """Named configurations; docs/accuracy.md measures them side by side. ``legacy`` is the body
-pass before person proposals: BlazePose's detector on the whole image and half-size tiles."""
+pass before person proposals: BlazePose's detector on the whole image and half-size tiles
+(with the full landmark model alone, and hands at wrists held to the usual 0.5)."""
 
 
 def experts_config_from_dict(section: Mapping[str, Any] | None, *, base: ExpertsConfig | None = None) -> ExpertsConfig:

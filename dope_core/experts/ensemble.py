@@ -182,7 +182,8 @@ class ExpertsEstimator:
                                refine_model=BODY_LANDMARK_MODELS[cfg.body_refine] if cfg.body_refine else None,
                                refine_max=cfg.body_refine_max,
                                ) if Part.BODY in self.parts or len(self.parts) < 3 else None
-        self.hand = HandExpert(mirrored=mirrored, landmark_model=HAND_LANDMARK_MODELS[cfg.hand], **kw
+        self.hand = HandExpert(mirrored=mirrored, landmark_model=HAND_LANDMARK_MODELS[cfg.hand],
+                               wrist_score=cfg.hand_wrist_score, **kw
                                ) if Part.HAND in self.parts else None
         self.face = FaceExpert(**kw) if Part.FACE in self.parts else None
 

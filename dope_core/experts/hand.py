@@ -34,13 +34,18 @@ class HandExpert:
         mirrored: the images are mirrored (a selfie view); flips the model's handedness.
         landmark_model: ``"hand_landmark"`` (MediaPipe's full model) or ``"hand_landmark_lite"``
             (the same inputs and outputs, about half the CPU time per pass).
+        wrist_score: the presence a hand needs when its wrist lies in one of the ``regions`` of
+            :meth:`detect` (boxes around a confident body's wrist: the body vouches for a hand
+            there), when that is lower than ``min_score``. Small, blurred or gloved hands on
+            whole-body photos get presences of 0.2-0.5 where the palm detector and the body both
+            put them.
     """
 
     part = Part.HAND
 
     def __init__(self, *, num_threads: int = 2, tile_fractions: Sequence[float] = (0.5,), detector_score: float = 0.5,
                  max_hands: int = 40, dedupe_iou: float = 0.3, mirrored: bool = False,
-                 landmark_model: str = "hand_landmark") -> None:
+                 landmark_model: str = "hand_landmark", wrist_score: float = 0.2) -> None:
         self.detector = SSDDetector(model="palm_detection", anchors=AnchorConfig(192, (8, 16, 16, 16)),
                                     num_keypoints=7, value_range=(0.0, 1.0), num_threads=num_threads)
         self.landmarks = TFLiteModel(landmark_model, num_threads=num_threads)
@@ -49,16 +54,27 @@ class HandExpert:
         self.max_hands = max_hands
         self.dedupe_iou = dedupe_iou
         self.mirrored = mirrored
+        self.wrist_score = wrist_score
 
     def detect(self, image: np.ndarray, *, regions: Sequence[np.ndarray] = (), min_score: float = 0.5,
                landmark_regions: Sequence[RotatedRect] = ()) -> list[PartPose]:
-        """Hands in ``image``; ``landmark_regions`` are rotated regions tried without the palm detector."""
+        """Hands in ``image``.
+
+        Args:
+            regions: ``(4,)`` boxes (pixels) around bodies' wrists, where the palm detector also
+                searches at their own scale; a hand whose wrist lies in one needs a presence of
+                only ``min(min_score, wrist_score)``.
+            min_score: the presence a hand needs elsewhere.
+            landmark_regions: rotated regions tried without the palm detector.
+        """
         check_image(image)
         h, w = image.shape[:2]
         views = self.detector.whole_image_views(w, h, self.tile_fractions) + list(regions)
         dets = self.detector.detect(image, views, min(self.detector_score, min_score))[: self.max_hands]
         rects = [r for r in (self._palm_region(d) for d in dets) if r is not None] + list(landmark_regions)
-        poses = [p for p in (self.landmarks_in(image, r) for r in rects) if p.score >= min_score]
+        floor = min(min_score, self.wrist_score)
+        poses = [p for p in (self.landmarks_in(image, r) for r in rects)
+                 if p.score >= min_score or (p.score >= floor and _at_a_wrist(p, regions))]
         return dedupe(poses, [p.box for p in poses], [p.score for p in poses], self.dedupe_iou)
 
     @staticmethod
@@ -92,3 +108,9 @@ class HandExpert:
             confidence=np.full(21, presence),
             handedness=Handedness.RIGHT if right else Handedness.LEFT,
         )
+
+
+def _at_a_wrist(hand: PartPose, regions: Sequence[np.ndarray]) -> bool:
+    """The hand's wrist (pixels) lies in one of the boxes ``regions``."""
+    x, y = hand.keypoints_2d[HAND_WRIST]
+    return any(r[0] <= x <= r[2] and r[1] <= y <= r[3] for r in regions)

@@ -419,6 +419,8 @@ class StreamingExpertsEstimator:
         else they are returned in ``_Found.lost``."""
         ex = self.experts
         thr = ex.scores
+        # A body's own hands (its slots, or sought at its wrist) need only the hand expert's wrist score.
+        wrist_thr = min(thr[Part.HAND], ex.hand.wrist_score) if ex.hand is not None else thr[Part.HAND]
         jobs: list[tuple[Part, RotatedRect]] = []
         keys: list[tuple[str, int, str]] = []   # (kind, index, slot)
         for i, track in enumerate(tracks):
@@ -443,7 +445,7 @@ class StreamingExpertsEstimator:
         for (kind, i, slot), res in zip(keys, results):
             part = Part.BODY if kind == "body" else (res.part if res is not None else Part.FACE)
             score = (res.pose.score if kind == "body" else res.score) if res is not None else 0.0
-            if score < thr[part]:
+            if score < (wrist_thr if kind == "hand" else thr[part]):
                 found.dropped += 1
                 if kind == "body" and tracks[i].frames >= self.confirm_frames:
                     found.lost.append(tracks[i].box)
@@ -482,7 +484,7 @@ class StreamingExpertsEstimator:
         more = self._passes(image, seeds)
         found.passes += len(seeds)
         for (part, _), res in zip(seeds, more):
-            if res is not None and res.score >= thr[part]:
+            if res is not None and res.score >= (wrist_thr if part is Part.HAND else thr[part]):
                 attached.append(res)
         for i, body in alive.items():
             found.bodies.append(body)

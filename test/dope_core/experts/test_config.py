@@ -38,6 +38,7 @@ def test_shipped_experts_yaml_is_the_default():
     ({"tile_fractions": [1.5]}, "tile_fractions must lie in"),
     ({"ssd_tile_fractions": [0.0]}, "ssd_tile_fractions must lie in"),
     ({"ssd_score": 1.5}, "ssd_score must lie in"),
+    ({"hand_wrist_score": -0.1}, "hand_wrist_score must lie in"),
     ({"max_people": 0}, "max_people must be at least 1"),
 ])
 def test_bad_sections_are_one_line_errors(section, message):
