@@ -40,9 +40,9 @@ log = logging.getLogger(__name__)
 
 _LEFT_HIP, _RIGHT_HIP = 23, 24
 _ALIGN_HIP, _ALIGN_SCALE = 33, 34
+"""The landmark model's two auxiliary landmarks (after its 33): body centre, scale point."""
 _FACE_LANDMARKS = 11
 """BlazePose's face landmarks come first: nose, eyes (six points), ears, mouth corners."""
-"""The landmark model's two auxiliary landmarks (after its 33): body centre, scale point."""
 
 __all__ = ["BodyExpert", "BodyLandmarks", "body_landmarks_in", "face_in_face", "inside", "needs_recrop", "nested",
            "one_person", "region_from_points",

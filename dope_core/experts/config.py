@@ -19,7 +19,7 @@ Example (every key optional; these are the defaults)::
       body_refine: blazepose_heavy           # a body expert for one last pass per body found (null: none)
       body_refine_max: 10                    # bodies per image that get it, the tallest first
       hand: mediapipe                        # see HAND_EXPERTS (mediapipe_lite: the lite landmark model)
-      hand_wrist_score: 0.2                  # presence a hand needs at a confident body's wrist (elsewhere: the hand score)
+      hand_wrist_score: 0.2                  # presence a hand needs at a confident body's wrist (elsewhere 0.5)
       face: mediapipe                        # see FACE_EXPERTS
 
 :data:`PRESETS` names whole configurations (``default``, ``thorough`` and
@@ -136,7 +136,8 @@ class ExpertsConfig:
         if not 32 <= int(self.yolo_image_size) <= 4096:
             raise ExpertsConfigError(f"experts.yolo_image_size must lie in [32, 4096] pixels, got {self.yolo_image_size}")
         if not 0 <= self.hand_wrist_score <= 1:
-            raise ExpertsConfigError(f"experts.hand_wrist_score must lie in [0, 1], got {self.hand_wrist_score}")
+            raise ExpertsConfigError(f"experts.hand_wrist_score must lie in [0, 1], "
+                                     f"got {self.hand_wrist_score}")
         if not 0 <= self.detector_score <= 1:
             raise ExpertsConfigError(f"experts.detector_score must lie in [0, 1], got {self.detector_score}")
         if int(self.body_refine_max) < 0:
