@@ -44,8 +44,8 @@ _ALIGN_HIP, _ALIGN_SCALE = 33, 34
 _FACE_LANDMARKS = 11
 """BlazePose's face landmarks come first: nose, eyes (six points), ears, mouth corners."""
 
-__all__ = ["BodyExpert", "BodyLandmarks", "body_landmarks_in", "face_in_face", "inside", "needs_recrop", "nested",
-           "one_person", "region_from_points",
+__all__ = ["BodyExpert", "BodyLandmarks", "body_landmarks_in", "face_in_face", "head_near", "inside", "needs_recrop",
+           "nested", "one_person", "region_from_points",
            "same_pose", "same_region", "source_agrees", "source_distance", "claim_unclaimed", "with_source_joints",
            "body_from_source", "split_shared_passes"]
 
@@ -119,6 +119,14 @@ def face_in_face(a: BodyLandmarks, b: BodyLandmarks, *, size_ratio: float = 0.5)
     nose = fa[0]
     return bool(np.ptp(fa, axis=0).max() < size_ratio * np.ptp(fb, axis=0).max()
                 and x1 <= nose[0] <= x2 and y1 <= nose[1] <= y2)
+
+
+def head_near(body: BodyLandmarks, box: np.ndarray, *, reach: float = 1.0) -> bool:
+    """The body's nose (pixels) lies within ``reach`` times the longer side of ``box`` of its centre."""
+    x1, y1, x2, y2 = (float(v) for v in box[:4])
+    side = max(x2 - x1, y2 - y1)
+    return bool(np.hypot(body.landmarks_2d[0][0] - (x1 + x2) / 2, body.landmarks_2d[0][1] - (y1 + y2) / 2)
+                <= reach * side)
 
 
 def same_region(a: RotatedRect, b: RotatedRect, *, offset: float = 0.08, ratio: float = 1.5) -> bool:
@@ -355,6 +363,12 @@ class BodyExpert:
         second_opinion_height: see ``second_opinion_accept`` (pixels). The false second opinions
             met were all small: a heavy presence of 1.0 on a soccer player's 33-px hand, 0.56 on
             a 25-px hand, 0.97 on a 95-px wrist and 1.0 on a 91-px sign.
+        second_opinion_reach: a second opinion is taken only when its head is where the proposal
+            saw a person: its nose within this many proposal sides (the longer side of the
+            proposal's box) of the box's centre. BlazePose's detector keys on faces, so its box
+            is about the head; heavy passes whose nose lay 1.2-8 sides away had fitted a person
+            onto something else (a crawling man's legs, a pad, an arm, a face close-up), while
+            those of the people found lay within 0.6.
         refine_min_height: bodies shorter than this (pixels) keep their pass (at that size such
             passes are mostly a hand or a leg taken for a person).
 
@@ -377,7 +391,8 @@ class BodyExpert:
                  detector_whole_image: bool = True, confident_score: float = 0.5,
                  source_joints: Sequence[int] = (), landmark_model: str = "pose_landmark",
                  refine_model: Optional[str] = None, refine_max: int = 10, second_opinion_accept: float = 0.8,
-                 second_opinion_height: float = 128.0, refine_min_height: float = 64.0) -> None:
+                 second_opinion_height: float = 128.0, second_opinion_reach: float = 1.0,
+                 refine_min_height: float = 64.0) -> None:
         self.detector = BlazePoseDetector(num_threads=num_threads, tile_fractions=tile_fractions,
                                           min_tile_side=min_tile_side)
         self.sources = tuple(sources)
@@ -387,6 +402,7 @@ class BodyExpert:
         self.refine_max = refine_max
         self.second_opinion_accept = second_opinion_accept
         self.second_opinion_height = second_opinion_height
+        self.second_opinion_reach = second_opinion_reach
         self.refine_min_height = refine_min_height
         self.detector_score = detector_score
         self.max_people = max_people
@@ -491,7 +507,8 @@ class BodyExpert:
                 second = dataclasses.replace(body_landmarks_in(self.refine_landmarks, image, body.roi), refined=True)
                 budget -= 1
                 if second.pose.score >= max(min_score, self.second_opinion_accept) \
-                        and second.pose.box[3] - second.pose.box[1] >= self.second_opinion_height:
+                        and second.pose.box[3] - second.pose.box[1] >= self.second_opinion_height \
+                        and head_near(second, proposal.box, reach=self.second_opinion_reach):
                     body = second
             passes[i] = body
             if body.pose.score < min_score and proposal.keypoints is not None \

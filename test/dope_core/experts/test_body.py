@@ -335,6 +335,41 @@ def test_a_second_opinion_finds_a_person_the_full_model_does_not(experts, shared
     assert hers(experts.body.detect_landmarks(image, refine=False)) == []
 
 
+def test_head_near_measures_from_the_proposal_box_centre_in_box_sides():
+    from dope_core.experts.body import BodyLandmarks, head_near
+
+    lm = np.zeros((33, 2))
+    lm[0] = (150.0, 100.0)                                # nose, pixels
+    body = BodyLandmarks(pose=_body(np.c_[np.full(13, 150.0), np.linspace(100, 300, 13)]), landmarks_2d=lm,
+                         visibility=np.ones(33))
+    box = np.array([80.0, 80.0, 120.0, 120.0])           # 40 px, centre (100, 100): the nose 50 px away
+    assert not head_near(body, box) and head_near(body, box, reach=1.25)
+    assert head_near(body, np.array([120.0, 80.0, 160.0, 120.0]))
+
+
+def test_a_second_opinion_with_its_head_away_from_the_proposal_is_not_taken(experts, shared_data):
+    """MPI-INF-3DHP S8 (one man crawling): BlazePose's detector proposes his head region; the
+    heavy model's pass there (the full one: nobody) fits a person onto his legs with presence
+    0.97, its nose 2.4 proposal sides away from the proposal: not a second opinion. Without the
+    reach rule it is one more body, mostly inside his."""
+    from dope_core.boxes import box_iou
+    from dope_core.image_io import read_image
+
+    image = read_image(shared_data / "annotated" / "mmpose" / "mpi_inf_3dhp" / "S8_Seq1_Cam8_002165.jpg")
+    kept = experts.body.detect_landmarks(image)
+    reach = experts.body.second_opinion_reach
+    try:
+        experts.body.second_opinion_reach = 1e9
+        loose = experts.body.detect_landmarks(image)
+    finally:
+        experts.body.second_opinion_reach = reach
+    legs = np.array([[628.0, 1006.0, 1027.0, 1215.0]])   # that body's box, pixels
+    on_legs = [b for b in loose if box_iou(np.asarray(b.pose.box, float)[None], legs)[0, 0] > 0.8]
+    assert len(on_legs) == 1 and on_legs[0].refined
+    assert len(loose) == len(kept) + 1
+    assert not any(box_iou(np.asarray(b.pose.box, float)[None], legs)[0, 0] > 0.8 for b in kept)
+
+
 def test_proposals_with_their_own_keypoints_get_no_second_opinion(experts, monkeypatch):
     """A source with keypoints (YOLO) vouches for its people (``body_from_source``): where the full
     model finds nobody in its region, the heavy model is not asked (with YOLO it lost a person)."""
