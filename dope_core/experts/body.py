@@ -104,21 +104,31 @@ def nested(a: PartPose, b: PartPose, *, inside: float = 0.9, height_ratio: float
 
 
 def face_in_face(a: BodyLandmarks, b: BodyLandmarks, *, size_ratio: float = 0.5) -> bool:
-    """Body ``a`` is a small person fitted on ``b``'s face: ``a``'s nose lies in the box of ``b``'s
-    face landmarks (BlazePose's 11: nose, eyes, ears, mouth; pixels) and ``a``'s face is under
-    ``size_ratio`` of ``b``'s in size (the longer side of the same box).
+    """Body ``a``'s head is on ``b``'s face: ``a``'s nose lies in the box of ``b``'s face landmarks
+    (BlazePose's 11: nose, eyes, ears, mouth; pixels), and either ``a``'s face is under
+    ``size_ratio`` of ``b``'s in size (the longer side of the same box) or, the two faces of
+    comparable sizes (neither under ``size_ratio`` of the other), ``b``'s nose lies in ``a``'s
+    face box too.
 
     Tiles and person proposals on a close-up face show the landmark model a face that fills
     the region; it may fit a whole small person there, whose head sits on the nose (a portrait
-    panned by a camera: a face 31 px across inside one of 134 px, scored 0.97). Two faces that
-    both show cannot overlap like that, and the box of ``b``'s enlarged skeleton (legs guessed
-    far below the image) does not contain ``a``'s, so :func:`nested` misses it.
+    panned by a camera: a face 31 px across inside one of 134 px, scored 0.97), or fit the same
+    face again with another body (a LaPa face close-up: five bodies for one person). Two faces
+    that both show cannot overlap like that, and the box of ``b``'s enlarged skeleton (legs
+    guessed far below the image) does not contain ``a``'s, so :func:`nested` misses it.
     """
     fa, fb = a.landmarks_2d[:_FACE_LANDMARKS], b.landmarks_2d[:_FACE_LANDMARKS]
-    x1, y1, x2, y2 = (float(v) for v in extent(fb))
-    nose = fa[0]
-    return bool(np.ptp(fa, axis=0).max() < size_ratio * np.ptp(fb, axis=0).max()
-                and x1 <= nose[0] <= x2 and y1 <= nose[1] <= y2)
+    sa, sb = float(np.ptp(fa, axis=0).max()), float(np.ptp(fb, axis=0).max())
+    if sa <= 0 or sb <= 0 or not _holds(extent(fb), fa[0]):
+        return False
+    if sa < size_ratio * sb:
+        return True
+    return bool(sa * size_ratio <= sb and _holds(extent(fa), fb[0]))
+
+
+def _holds(box: np.ndarray, point: np.ndarray) -> bool:
+    """``point`` (pixels) lies in the box ``(x1, y1, x2, y2)``."""
+    return bool(box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3])
 
 
 def head_near(body: BodyLandmarks, box: np.ndarray, *, reach: float = 1.0) -> bool:

@@ -159,11 +159,26 @@ def test_a_small_person_fitted_on_a_face_goes_a_neighbour_face_stays(experts):
     small = body(_face((290, 205), 30), 0.97, lean=-10)  # on big's face, a quarter of its size, its box
     assert not nested(small.pose, big.pose)               # mostly outside big's
     assert face_in_face(small, big) and not face_in_face(big, small)
-    assert not face_in_face(body(_face((290, 205), 70), 0.97), big)      # over half the size: a face, not a ghost
+    # over half the size, b's nose outside its face box: a face next to b's, not on it
+    assert not face_in_face(body(_face((350, 225), 70), 0.97), big)
+    twin = body(_face((295, 200), 120), 0.99, lean=-10)  # the same face fitted again, noses in each other's faces
+    assert face_in_face(twin, big) and face_in_face(big, twin)
     assert not face_in_face(body(_face((380, 205), 30), 0.97), big)      # nose beside big's face: a child beside
     assert [b.pose.score for b in experts.body.dedupe([small, big])] == [1.0]
     assert sorted(b.pose.score for b in experts.body.dedupe([dataclasses.replace(big, pose=dataclasses.replace(
         big.pose, score=0.9)), small])) == [0.9, 0.97]     # the small one scores higher: both stay
+
+
+def test_a_face_close_up_drops_bodies_fitted_again_to_its_face(experts, shared_data):
+    """LaPa 10773046825_0: one face fills the image and the landmark model fits five bodies to
+    it; two of them have their noses in each other's faces, faces of comparable sizes: one
+    face fitted twice. Three are left (the refining pass, after the duplicate rules, moves
+    the rest apart), against five before the rule."""
+    from dope_core.image_io import read_image
+
+    image = read_image(shared_data / "annotated" / "mmpose" / "lapa" / "10773046825_0.jpg")
+    assert 1 <= len(experts.body.detect_landmarks(image)) <= 3
+    assert 1 <= len(experts.body.detect_landmarks(image, refine=False)) <= 3
 
 
 def test_a_close_up_portrait_is_one_body(experts, portrait):
