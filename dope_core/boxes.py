@@ -1,4 +1,4 @@
-"""Axis-aligned boxes ``x1, y1, x2, y2`` in pixels (x right, y down): areas and overlaps."""
+"""Axis-aligned boxes ``x1, y1, x2, y2`` in pixels (x right, y down): areas, overlaps, points inside."""
 
 from __future__ import annotations
 
@@ -17,3 +17,8 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
     inter = np.clip(rb - lt, 0, None).prod(-1)
     return inter / np.maximum(box_area(a)[:, None] + box_area(b)[None, :] - inter, 1e-9)
+
+
+def box_contains(box: np.ndarray, point: np.ndarray) -> bool:
+    """The point ``(x, y)`` lies in the ``(4,)`` box, edges included (pixels)."""
+    return bool(box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3])

@@ -26,7 +26,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from dope_core.boxes import box_iou
+from dope_core.boxes import box_contains, box_iou
 from dope_core.experts.common import check_image, dedupe, extent, probability, sigmoid
 from dope_core.experts.mapping import body_confidence_from_blazepose, body_from_blazepose
 from dope_core.experts.proposals import (KEYPOINT_SCORE, BlazePoseDetector, Proposal, ProposalSource,
@@ -119,16 +119,11 @@ def face_in_face(a: BodyLandmarks, b: BodyLandmarks, *, size_ratio: float = 0.5)
     """
     fa, fb = a.landmarks_2d[:_FACE_LANDMARKS], b.landmarks_2d[:_FACE_LANDMARKS]
     sa, sb = float(np.ptp(fa, axis=0).max()), float(np.ptp(fb, axis=0).max())
-    if sa <= 0 or sb <= 0 or not _holds(extent(fb), fa[0]):
+    if sa <= 0 or sb <= 0 or not box_contains(extent(fb), fa[0]):
         return False
     if sa < size_ratio * sb:
         return True
-    return bool(sa * size_ratio <= sb and _holds(extent(fa), fb[0]))
-
-
-def _holds(box: np.ndarray, point: np.ndarray) -> bool:
-    """``point`` (pixels) lies in the box ``(x1, y1, x2, y2)``."""
-    return bool(box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3])
+    return bool(sa * size_ratio <= sb and box_contains(extent(fa), fb[0]))
 
 
 def head_near(body: BodyLandmarks, box: np.ndarray, *, reach: float = 1.0) -> bool:

@@ -14,6 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
+from dope_core.boxes import box_contains
 from dope_core.experts.common import check_image, dedupe, extent, probability
 from dope_core.experts.roi import RotatedRect, alignment_rotation, rotate_xy
 from dope_core.experts.ssd import AnchorConfig, Detection, SSDDetector
@@ -74,7 +75,8 @@ class HandExpert:
         rects = [r for r in (self._palm_region(d) for d in dets) if r is not None] + list(landmark_regions)
         floor = min(min_score, self.wrist_score)
         poses = [p for p in (self.landmarks_in(image, r) for r in rects)
-                 if p.score >= min_score or (p.score >= floor and _at_a_wrist(p, regions))]
+                 if p.score >= min_score
+                 or (p.score >= floor and any(box_contains(r, p.keypoints_2d[HAND_WRIST]) for r in regions))]
         return dedupe(poses, [p.box for p in poses], [p.score for p in poses], self.dedupe_iou)
 
     @staticmethod
@@ -108,9 +110,3 @@ class HandExpert:
             confidence=np.full(21, presence),
             handedness=Handedness.RIGHT if right else Handedness.LEFT,
         )
-
-
-def _at_a_wrist(hand: PartPose, regions: Sequence[np.ndarray]) -> bool:
-    """The hand's wrist (pixels) lies in one of the boxes ``regions``."""
-    x, y = hand.keypoints_2d[HAND_WRIST]
-    return any(r[0] <= x <= r[2] and r[1] <= y <= r[3] for r in regions)

@@ -69,7 +69,7 @@ from typing import Callable, Optional, Sequence
 import cv2
 import numpy as np
 
-from dope_core.boxes import box_iou
+from dope_core.boxes import box_contains, box_iou
 from dope_core.experts.body import BodyLandmarks, needs_recrop
 from dope_core.experts.common import check_image, dedupe
 from dope_core.experts.ensemble import ExpertsEstimator, knuckle_hand_roi
@@ -208,7 +208,7 @@ def _centre_of(proposal: Proposal) -> np.ndarray:
 
 def _in_any(point: np.ndarray, boxes: Sequence[np.ndarray]) -> bool:
     """Whether ``point`` ``(x, y)`` lies in any of ``boxes`` (``x1, y1, x2, y2``; pixels)."""
-    return any(x1 <= point[0] <= x2 and y1 <= point[1] <= y2 for x1, y1, x2, y2 in boxes)
+    return any(box_contains(box, point) for box in boxes)
 
 
 def _thumbnail(image: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Box areas and IoU, hand-computed."""
+"""Box areas, IoU and points inside, hand-computed."""
 
 import numpy as np
 
@@ -16,3 +16,11 @@ def test_empty_and_inverted_boxes_have_no_area_nor_overlap():
     boxes = np.array([[0, 0, 3, 2.0], [5, 5, 5, 9.0], [4, 4, 1, 1.0]])
     np.testing.assert_allclose(box_area(boxes), [6, 0, 0])
     np.testing.assert_allclose(box_iou(boxes[1:], boxes[1:]), [[0, 0], [0, 0]])
+
+
+def test_box_contains_includes_the_edges():
+    from dope_core.boxes import box_contains
+
+    box = np.array([10.0, 20.0, 30.0, 40.0])
+    assert box_contains(box, np.array([10.0, 40.0])) and box_contains(box, (20, 30))
+    assert not box_contains(box, (9.9, 30.0)) and not box_contains(box, (20.0, 40.1))
