@@ -56,7 +56,10 @@ def test_lazy_subscribes_to_the_camera_only_while_an_output_is_wanted(node, ros_
     wait_for(lambda: bool(poses) or pub.publish(frame), 30, "poses while subscribed")
     ros_client.destroy_subscription(sub)
     wait_for(lambda: ros_client.count_subscribers(image_topic) == 0, 10, "the node unsubscribing from the camera")
-    assert "lazy: nobody subscribes to an output, unsubscribed from " + image_topic in node.output()
+    # The graph may show the unsubscription before the node's log line reaches its output (a
+    # loaded machine: seen once with two test runs side by side).
+    wait_for(lambda: "lazy: nobody subscribes to an output, unsubscribed from " + image_topic in node.output(), 10,
+             "the node's log line on unsubscribing")
     ros_client.destroy_publisher(pub)
 
 
