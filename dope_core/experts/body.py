@@ -569,8 +569,8 @@ class BodyExpert:
         """The best body of each person among ``bodies`` (box overlap, :func:`one_person`, or a small
         pass :func:`nested` in a body, or fitted on its face, :func:`face_in_face`, that scores at
         least as high; never two that different keypoint proposals vouch for unless they are
-        :func:`one_person`, see :class:`BodyLandmarks`). A body
-        that a keypoint proposal vouches for goes before any that none does, then the higher score:
+        :func:`one_person`, see :class:`BodyLandmarks`). A body that a keypoint proposal vouches
+        for goes before any that none does, then the higher score:
         the source found that person, an unclaimed pass over it is a worse fit or a neighbour's
         skeleton. Two claimed passes that are :func:`one_person` are one: the landmark model found
         one person in two of the source's regions (close-ups, where YOLO at 1280 px gives several

@@ -76,7 +76,7 @@ class HandExpert:
         floor = min(min_score, self.wrist_score)
         poses = [p for p in (self.landmarks_in(image, r) for r in rects)
                  if p.score >= min_score
-                 or (p.score >= floor and any(box_contains(r, p.keypoints_2d[HAND_WRIST]) for r in regions))]
+                 or (p.score >= floor and any(box_contains(box, p.keypoints_2d[HAND_WRIST]) for box in regions))]
         return dedupe(poses, [p.box for p in poses], [p.score for p in poses], self.dedupe_iou)
 
     @staticmethod
