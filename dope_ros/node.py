@@ -43,7 +43,6 @@ import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
@@ -72,6 +71,7 @@ from dope_ros.msg import WholeBodyPoseArray
 from dope_ros.parameters import PARAMETERS, descriptor
 from dope_ros.placement_inputs import PlacementInputs, stamp_seconds
 from dope_ros.score_filter import filter_by_score
+from dope_ros.spinning import spin_until_shutdown
 from dope_ros.stats import NodeStats
 from dope_ros.teleop_outputs import TeleopOutputs
 from dope_ros.throttle import WarningThrottle
@@ -239,6 +239,8 @@ class DopeNode(Node):
             try:
                 self._process(msg, received)
             except Exception as e:  # the node never dies on one frame
+                if not self.context.ok():   # shut down while publishing it: the process is stopping
+                    return
                 self._stats.count_bad("processing_error")
                 self._warn("processing_error", f"frame skipped: {type(e).__name__}: {e}")
 
@@ -424,9 +426,7 @@ def main(args: Optional[list[str]] = None) -> int:
         except Exception as e:  # bad parameters, missing checkpoint or model files
             print(f"dope_node: cannot start: {type(e).__name__}: {e}", file=sys.stderr)
             return 2
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+        spin_until_shutdown(node)
     finally:
         if node is not None:
             node.shutdown()

@@ -27,11 +27,11 @@ from typing import Optional
 
 import rclpy
 from geometry_msgs.msg import PoseStamped
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from std_msgs.msg import Float64
 
 from dope_ros.msg import WholeBodyPoseArray
+from dope_ros.spinning import spin_until_shutdown
 
 
 def gripper_command(aperture_normalised: float, pinch: bool, *, open_at: float = 1.0) -> float:
@@ -101,10 +101,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     rclpy.init(args=ros_args)
     node = FollowHand(args.operator_topic, open_at=args.open_at, count=args.count)
     try:
-        while rclpy.ok() and not node.done.is_set():
-            rclpy.spin_once(node, timeout_sec=0.1)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+        spin_until_shutdown(node, done=node.done.is_set)
     finally:
         node.destroy_node()
         rclpy.try_shutdown()
