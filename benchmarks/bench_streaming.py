@@ -89,9 +89,9 @@ def _agreement_of(ref: dict[Part, list], got: dict[Part, list], acc: dict, only:
 
 
 def run_clip(path: Path, frames: int, max_width: int, schedule, num_threads: int, alt_config=None,
-             alt_schedule=None) -> dict:
-    """Both modes (and, with ``alt_config`` and/or ``alt_schedule``, the streaming experts of that
-    configuration and schedule) on the clip's frames."""
+             alt_schedule=None, alt_confirm_frames: int | None = None) -> dict:
+    """Both modes (and, with ``alt_config``, ``alt_schedule`` and/or ``alt_confirm_frames``, the
+    streaming experts of that configuration, schedule and ``confirm_frames``) on the clip's frames."""
     from dope_core.experts.ensemble import ExpertsEstimator
     from dope_core.experts.streaming import StreamingExpertsEstimator
     from dope_core.tracking import TrackIdAllocator
@@ -104,7 +104,7 @@ def run_clip(path: Path, frames: int, max_width: int, schedule, num_threads: int
                   "streaming": StreamingExpertsEstimator(per_frame, schedule=schedule, num_threads=num_threads,
                                                          clock=clocks["streaming"], ids=TrackIdAllocator(0))}
     per_frame(images[0])                       # warm-up (XNNPACK set-up), not timed
-    if alt_config is not None or alt_schedule is not None:
+    if alt_config is not None or alt_schedule is not None or alt_confirm_frames is not None:
         alt = per_frame
         if alt_config is not None:
             alt = ExpertsEstimator(num_threads=num_threads, config=alt_config)
@@ -112,7 +112,8 @@ def run_clip(path: Path, frames: int, max_width: int, schedule, num_threads: int
         clocks["streaming_alt"] = OwnClock()
         estimators["streaming_alt"] = StreamingExpertsEstimator(alt, schedule=alt_schedule or schedule,
                                                                 num_threads=num_threads, clock=clocks["streaming_alt"],
-                                                                ids=TrackIdAllocator(0))
+                                                                ids=TrackIdAllocator(0),
+                                                                confirm_frames=alt_confirm_frames)
     streams = [m for m in estimators if m != "per_frame"]
     times: dict[str, list[float]] = {m: [] for m in estimators}
     cpu = {m: 0.0 for m in estimators}
@@ -170,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
                         "'experts' section, e.g. the lite hand model) on the same frames, as mode streaming-alt")
     p.add_argument("--alt-on-loss", choices=("local", "search"), default=None,
                    help="streaming-alt (with --alt-config, or the default experts) uses this on_loss")
+    p.add_argument("--alt-confirm-frames", type=int, default=None,
+                   help="streaming-alt uses this confirm_frames (frames a person is seen in before its loss is "
+                        "sought; default: the on_loss rule's)")
     p.add_argument("--out", type=Path, default=REPO / "out" / "bench_streaming")
     args = p.parse_args(argv)
     from dope_core.experts.config import PRESETS, experts_config_from_dict, load_experts_config
@@ -190,9 +194,11 @@ def main(argv: list[str] | None = None) -> int:
                "load_average_start": load_avg(), "num_threads": args.num_threads,
                "schedule": {"every_frames": args.detect_every, "every_s": args.detect_every_s,
                             "on_loss": args.on_loss},
-               "alt_config": alt.to_dict() if alt is not None else None, "alt_on_loss": args.alt_on_loss}
+               "alt_config": alt.to_dict() if alt is not None else None, "alt_on_loss": args.alt_on_loss,
+               "alt_confirm_frames": args.alt_confirm_frames}
     print(f"CPUs: {os.cpu_count()}; load average (1, 5, 15 min) at start: {machine['load_average_start']}")
-    results = [run_clip(c, args.frames, args.max_width, schedule, args.num_threads, alt, alt_schedule) for c in clips]
+    results = [run_clip(c, args.frames, args.max_width, schedule, args.num_threads, alt, alt_schedule,
+                        args.alt_confirm_frames) for c in clips]
     machine["load_average_end"] = load_avg()
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench_streaming.json").write_text(json.dumps({"machine": machine, "clips": results}, indent=2))

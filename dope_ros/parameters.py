@@ -52,10 +52,10 @@ PARAMETERS: dict[str, Param] = {
                                "frame (the whole image, then each half-size tile, in turn; the ssd detector too on "
                                "the whole image's turn) every this many frames, so that a newcomer is followed "
                                "sooner than the next search (0: off).", (0, 1000)),
-    "detect_on_loss": Param("local", "Streaming: what a lost person (followed for 3 frames or more) triggers: "
-                            "'local', the person detectors around where it was lost, in the same frame (a few "
-                            "landmark passes); 'search', a whole-frame search on the next frame (slower where "
-                            "people are lost often, e.g. a street)."),
+    "detect_on_loss": Param("local", "Streaming: what a lost person triggers: 'local', the person detectors "
+                            "around where it was lost, in the same frame (a few landmark passes; any lost "
+                            "person); 'search', a whole-frame search on the next frame (a person followed for "
+                            "3 frames or more; slower where people are lost often, e.g. a street)."),
     "num_threads": Param(2, "Experts backend: CPU threads (LiteRT threads of each model; in streaming, also the "
                          "landmark passes of a frame run at once).", (1, 64)),
     "max_image_pixels": Param(50_000_000, "Largest image processed, in pixels (width x height): raw images "

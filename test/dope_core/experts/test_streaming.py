@@ -329,6 +329,8 @@ def test_bad_arguments_are_clear_errors(experts):
         DetectionSchedule(on_loss="everywhere")
     with pytest.raises(ValueError, match="relocate_passes"):
         StreamingExpertsEstimator(experts, relocate_passes=-1)
+    with pytest.raises(ValueError, match="confirm_frames"):
+        StreamingExpertsEstimator(experts, confirm_frames=0)
     with pytest.raises(ValueError, match="RGB uint8"):
         StreamingExpertsEstimator(experts, num_threads=1)(np.zeros((4, 4), np.float32))
 
@@ -368,6 +370,30 @@ def test_a_cut_between_two_real_videos_leaves_no_ghost(experts, shared_data):
     for frame, out in zip(second[1:], after[1:]):
         assert 0 < len(out.people) <= len(experts(frame).people) + 1
 
+
+
+@pytest.mark.timeout(300)
+def test_a_newcomer_lost_on_his_second_frame_is_sought_where_he_was(experts, shared_data):
+    """The demo clip's second player enters on the right about 37 frames in; the person scan finds
+    him on a partial fit, whose next region misses him. Sought where he was lost (the default,
+    ``confirm_frames=1``), he is followed from then on; with ``confirm_frames=3`` (the rule before)
+    he was gone until a later scan (frames 39-43 when written)."""
+    from dope_ros.video_source import video_frames
+
+    frames = list(video_frames(shared_data / "video" / "sports2d_demo.mp4", max_frames=46, max_width=960))
+
+    def right_player(confirm_frames: int) -> list[bool]:
+        stream = StreamingExpertsEstimator(experts, num_threads=2, ids=TrackIdAllocator(0),
+                                           confirm_frames=confirm_frames, clock=FakeClock())
+        seen = [any(p.body is not None and p.body.box[0] > 600 for p in stream(f).people) for f in frames]
+        stream.close()
+        return seen
+
+    now = right_player(1)
+    first = now.index(True)
+    assert 30 <= first <= 42 and all(now[first:])
+    before = right_player(3)
+    assert not all(before[before.index(True):])
 
 
 @pytest.mark.timeout(300)
