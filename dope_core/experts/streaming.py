@@ -87,7 +87,7 @@ _WRIST_OF_SLOT = {"right_hand": 16, "left_hand": 15}
 
 
 ON_LOSS = ("local", "search")
-"""What a lost confirmed person triggers (:attr:`DetectionSchedule.on_loss`)."""
+"""What a lost person triggers (:attr:`DetectionSchedule.on_loss`; who counts: ``confirm_frames``)."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ class DetectionSchedule:
             :meth:`StreamingExpertsEstimator._scan`) every this many frames, to pick up
             newcomers sooner (0: off): a newcomer of a 960x540 stream
             waits about ``scan_every_frames`` x 7 frames instead of a search period.
-        on_loss: what a lost confirmed person triggers: ``"local"``, the person detectors in
+        on_loss: what a lost person triggers: ``"local"``, the person detectors in
             a region around where it was lost (:func:`loss_region`), in the same frame;
             ``"search"``, a search of the whole next frame (hands, faces and tiles included:
             in a street scene, where people are lost every few frames, it made most of the
@@ -171,7 +171,7 @@ class _Found:
     detected: set[int] = field(default_factory=set)            # ids of parts from detectors or part tracks
     passes: int = 0
     dropped: int = 0
-    lost: list[np.ndarray] = field(default_factory=list)        # boxes of confirmed bodies lost and not sought yet
+    lost: list[np.ndarray] = field(default_factory=list)        # boxes of bodies lost (seen in confirm_frames) not sought yet
     relocated: int = 0
     face_sought: set[int] = field(default_factory=set)         # track ids whose face was sought where the body puts it
 
@@ -310,7 +310,7 @@ class StreamingExpertsEstimator:
         self._gone: list[tuple[int, np.ndarray, int]] = []     # (track id, last body box, frame number lost)
         self._started = 0
         self._last_search: tuple[int, float] | None = None      # (frame number, clock)
-        self._lost: list[np.ndarray] = []       # boxes of confirmed bodies lost, not sought yet
+        self._lost: list[np.ndarray] = []       # boxes of bodies lost (seen in confirm_frames), not sought yet
         self._thumbnail: np.ndarray | None = None
         self._scan_turn = 0
         self._scan_passes = 0
@@ -425,8 +425,8 @@ class StreamingExpertsEstimator:
     def _follow(self, image: np.ndarray, tracks: Sequence[_Track], part_tracks: Sequence[tuple[Part, RotatedRect]],
                 *, scan: bool = False, lost: Sequence[np.ndarray] = (), relocate: bool = True) -> _Found:
         """Landmark passes in the regions of ``tracks`` (then where their bodies put missing hands and
-        faces); with ``scan``, the frame's turn of the person scan (:meth:`_scan`) too. Confirmed
-        bodies lost here and the ``lost`` boxes of the previous frame are sought around where they
+        faces); with ``scan``, the frame's turn of the person scan (:meth:`_scan`) too. Bodies
+        lost here (seen in at least ``confirm_frames`` frames) and the ``lost`` boxes of the previous frame are sought around where they
         were lost (:meth:`_relocate`) when ``relocate`` and ``schedule.on_loss`` is ``"local"``;
         else they are returned in ``_Found.lost``."""
         ex = self.experts
