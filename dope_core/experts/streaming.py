@@ -171,7 +171,7 @@ class _Found:
     detected: set[int] = field(default_factory=set)            # ids of parts from detectors or part tracks
     passes: int = 0
     dropped: int = 0
-    lost: list[np.ndarray] = field(default_factory=list)        # boxes of bodies lost (seen in confirm_frames) not sought yet
+    lost: list[np.ndarray] = field(default_factory=list)        # boxes of bodies lost and not sought yet
     relocated: int = 0
     face_sought: set[int] = field(default_factory=set)         # track ids whose face was sought where the body puts it
 
@@ -426,9 +426,10 @@ class StreamingExpertsEstimator:
                 *, scan: bool = False, lost: Sequence[np.ndarray] = (), relocate: bool = True) -> _Found:
         """Landmark passes in the regions of ``tracks`` (then where their bodies put missing hands and
         faces); with ``scan``, the frame's turn of the person scan (:meth:`_scan`) too. Bodies
-        lost here (seen in at least ``confirm_frames`` frames) and the ``lost`` boxes of the previous frame are sought around where they
-        were lost (:meth:`_relocate`) when ``relocate`` and ``schedule.on_loss`` is ``"local"``;
-        else they are returned in ``_Found.lost``."""
+        lost here (seen in at least ``confirm_frames`` frames) and the ``lost`` boxes of the
+        previous frame are sought around where they were lost (:meth:`_relocate`) when
+        ``relocate`` and ``schedule.on_loss`` is ``"local"``; else they are returned in
+        ``_Found.lost``."""
         ex = self.experts
         thr = ex.scores
         # A body's own hands (its slots, or sought at its wrist) need only the hand expert's wrist score.
