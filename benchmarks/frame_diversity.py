@@ -25,11 +25,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from dope_core.image_io import open_video  # noqa: E402
 from dope_core.pseudo_labels.sources import FrameSelector, find_media, frame_change, thumbnail  # noqa: E402
 
 
 def thumbnails_of(video: Path) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(video))
+    cap = open_video(video)
     thumbs = []
     while True:
         ok, frame = cap.read()

@@ -89,7 +89,11 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
 
 
 def read_image(path: str | Path, limits: ImageLimits = ImageLimits()) -> np.ndarray:
-    """Read an image file as RGB ``uint8`` (any bit depth and channel count OpenCV reads).
+    """Read an image file as RGB ``uint8`` (any bit depth and channel count OpenCV reads),
+    upright: an EXIF orientation tag (what phones and cameras write for a portrait photo stored
+    as a landscape bitmap; read in JPEG, PNG and TIFF files, not WebP) is applied, as image
+    viewers, OpenCV's ``imread`` and the pseudo-labeller do, so the pixel coordinates of the
+    results are those of the photo as it is shown. An alpha channel is dropped.
 
     The width and height are read from the file's header and checked against
     ``limits`` before the image is decoded (:mod:`dope_core.image_header`).
@@ -107,13 +111,26 @@ def read_image(path: str | Path, limits: ImageLimits = ImageLimits()) -> np.ndar
         check_encoded(data, limits)
     except ImageHeaderError as e:
         raise ImageError(f"{path}: {e}", reason=_HEADER_REASONS[e.reason]) from None
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    # Any depth and channel count, EXIF orientation applied (IMREAD_UNCHANGED would ignore it).
+    image = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
     if image is None:
         raise ImageError(f"{path}: not a readable image (corrupt or unsupported format)")
     try:
         return to_rgb8(image, bgr=True)
     except ImageError as e:
         raise ImageError(f"{path}: {e}", reason=e.reason) from None
+
+
+def open_video(source: str | Path | int) -> cv2.VideoCapture:
+    """OpenCV's capture of a video file or a camera index, its frames upright: a file's rotation
+    metadata (what phones write for a video recorded in portrait) is applied, as players do;
+    OpenCV's FFmpeg backend reads it but, in the 4.11 wheels, does not apply it unless asked
+    (``CAP_PROP_ORIENTATION_AUTO``). The frame size the capture reports is the upright one.
+    The caller checks ``isOpened()`` and releases the capture."""
+    cap = cv2.VideoCapture(source if isinstance(source, int) else str(source))
+    if cap.isOpened() and not isinstance(source, int):
+        cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+    return cap
 
 
 @dataclass
@@ -143,7 +160,8 @@ def is_video(path: str | Path) -> bool:
 
 
 class VideoReader:
-    """Frames of a video file or a camera (an integer index), as RGB ``uint8``.
+    """Frames of a video file or a camera (an integer index), as RGB ``uint8``, upright
+    (:func:`open_video`).
 
     A video that ends early or is truncated simply stops; the number of frames the
     container announced and the number read are both available afterwards.
@@ -165,7 +183,7 @@ class VideoReader:
         self.source = source
         self.stride = stride
         self.max_frames = max_frames
-        self._cap = cv2.VideoCapture(source if isinstance(source, int) else str(source))
+        self._cap = open_video(source)
         if not self._cap.isOpened():
             what = f"camera {source}" if isinstance(source, int) else f"{source}"
             raise ImageError(f"{what}: cannot be opened as a video")

@@ -9,6 +9,8 @@ from typing import Iterator
 import cv2
 import numpy as np
 
+from dope_core.image_io import open_video
+
 
 def intrinsics_from_fov(width: int, height: int, hfov_deg: float) -> np.ndarray:
     """``(3, 3)`` pinhole K (pixels) with square pixels, the principal point at the image centre
@@ -18,7 +20,8 @@ def intrinsics_from_fov(width: int, height: int, hfov_deg: float) -> np.ndarray:
 
 
 def video_frames(path: str | Path, *, max_frames: int | None = None, max_width: int | None = None) -> Iterator[np.ndarray]:
-    """Yield the frames of a video as ``(H, W, 3)`` RGB ``uint8`` arrays.
+    """Yield the frames of a video as ``(H, W, 3)`` RGB ``uint8`` arrays, upright
+    (:func:`dope_core.image_io.open_video`).
 
     Frames wider than ``max_width`` pixels are downscaled (aspect kept).
 
@@ -29,7 +32,7 @@ def video_frames(path: str | Path, *, max_frames: int | None = None, max_width: 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"video {path} not found")
-    cap = cv2.VideoCapture(str(path))
+    cap = open_video(path)
     if not cap.isOpened():
         raise ValueError(f"cannot open {path} as a video")
     try:
@@ -49,7 +52,7 @@ def video_frames(path: str | Path, *, max_frames: int | None = None, max_width: 
 
 def video_fps(path: str | Path) -> float:
     """Frame rate stored in the video (30 when unknown)."""
-    cap = cv2.VideoCapture(str(path))
+    cap = open_video(path)
     fps = cap.get(cv2.CAP_PROP_FPS) if cap.isOpened() else 0.0
     cap.release()
     return fps if fps and fps > 0 else 30.0

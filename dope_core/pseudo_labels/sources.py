@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from dope_core.image_header import ImageHeaderError, ImageLimits
+from dope_core.image_io import open_video
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"})
@@ -176,7 +177,7 @@ def extract_frames(
     gives no frame is returned as a :class:`Skip`, not raised.
     """
     selector = FrameSelector(stride=stride, min_change=min_change, max_gap=max_gap)
-    cap = cv2.VideoCapture(str(video))
+    cap = open_video(video)
     if not cap.isOpened():
         return [], Skip(str(video), "video cannot be opened")
     try:

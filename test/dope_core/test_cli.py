@@ -12,6 +12,7 @@ import pytest
 
 from dope_core.cli import build_parser, main
 from dope_core.structures import WholeBodyPoses
+from oriented_media import jpeg_with_orientation
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -259,6 +260,27 @@ def portrait():
 
     image = cv2.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
     return cv2.resize(image, (256, 300))
+
+
+def test_a_phone_portrait_with_an_orientation_tag_is_estimated_upright(tmp_path, capsys):
+    """Grace Hopper's portrait stored as a landscape bitmap (turned a quarter to the left) with
+    the EXIF tag 'rotate 90 degrees clockwise', as phones save portraits: the same person,
+    joints and image size as the upright file, and an annotated image that is upright."""
+    from matplotlib import cbook
+
+    upright = cv2.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    d = tmp_path / "in"
+    d.mkdir()
+    cv2.imwrite(str(d / "upright.png"), upright)
+    (d / "tagged.jpg").write_bytes(jpeg_with_orientation(np.rot90(upright, 1), 6))
+    assert main([str(d), "-o", str(tmp_path / "out"), "--quiet"]) == 0
+    a = WholeBodyPoses.from_json((tmp_path / "out" / "upright.json").read_text())
+    b = WholeBodyPoses.from_json((tmp_path / "out" / "tagged.json").read_text())
+    assert b.image_size == a.image_size == (upright.shape[1], upright.shape[0])
+    assert len(a.people) == len(b.people) == 1
+    body_a, body_b = a.people[0].body, b.people[0].body
+    assert np.median(np.linalg.norm(body_a.keypoints_2d - body_b.keypoints_2d, axis=1)) < 0.02 * upright.shape[0]
+    assert cv2.imread(str(tmp_path / "out" / "tagged.jpg")).shape == upright.shape
 
 
 def test_output_folder_equal_to_inputs_never_touches_them(tmp_path, portrait, capsys):

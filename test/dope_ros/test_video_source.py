@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from dope_ros.video_source import intrinsics_from_fov, video_fps, video_frames
+from oriented_media import mp4_with_rotation
 
 
 def test_intrinsics_from_fov():
@@ -40,3 +41,13 @@ def test_video_errors(tmp_path):
     bad.write_bytes(b"not a video")
     with pytest.raises(ValueError, match="cannot open"):
         next(video_frames(bad))
+
+
+def test_video_frames_of_a_rotated_recording_are_upright(tmp_path):
+    """The demo's video publisher sends a phone's portrait recording upright (48 wide, 64 high)."""
+    frame = np.zeros((48, 64, 3), np.uint8)
+    frame[:, :32] = 200
+    mp4_with_rotation(tmp_path / "portrait.mp4", [frame] * 2)
+    frames = list(video_frames(tmp_path / "portrait.mp4"))
+    assert len(frames) == 2 and frames[0].shape == (64, 48, 3)
+    assert frames[0][:24].mean() > 150 and frames[0][40:].mean() < 30

@@ -13,6 +13,7 @@ from dope_core.keypoints import Part
 from dope_core.pseudo_labels.cache import LabelCache, LabelRecord
 from dope_core.pseudo_labels.runner import LabelSettings, run_labelling
 from dope_core.pseudo_labels.sources import extract_frames, find_media, item_key
+from oriented_media import mp4_with_rotation
 
 FAKE = "fake_experts:FakeExperts"
 
@@ -57,6 +58,19 @@ def test_extract_frames_stride_and_resume(tmp_path: Path) -> None:
     again, _ = extract_frames(d / "clip.avi", tmp_path / "frames", stride=3)
     assert [it.image.stat().st_mtime_ns for it in again] == mtimes
     assert extract_frames(d / "broken.mp4", tmp_path / "frames")[1].reason.startswith("video")
+
+
+def test_extract_frames_writes_a_rotated_recording_upright(tmp_path: Path) -> None:
+    """A phone's portrait recording (stored landscape, rotation in the track header) is labelled
+    upright, as the `dope` command reads it."""
+    frame = np.zeros((48, 64, 3), np.uint8)
+    frame[:, :32] = 200
+    mp4_with_rotation(tmp_path / "portrait.mp4", [frame] * 2)
+    items, skip = extract_frames(tmp_path / "portrait.mp4", tmp_path / "frames")
+    assert skip is None and len(items) == 2
+    written = cv2.imread(str(items[0].image))
+    assert written.shape == (64, 48, 3)
+    assert np.abs(written.astype(int) - np.rot90(frame, -1)).mean() < 10
 
 
 @pytest.mark.parametrize("workers", [0, 2])
