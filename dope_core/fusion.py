@@ -14,7 +14,11 @@ reimplemented):
   is the top of the head, above the eyebrows where a landmark box ends, so the head
   point is that joint moved towards the middle of the shoulders by ``head_drop`` of
   their distance (about the brow line). When several bodies claim one face, the
-  body whose head point is nearest to the face box centre gets it.
+  body whose head point is nearest to the face box centre gets it. Beyond the release:
+  when the caller knows a point on each body's face (the part experts' nose landmark,
+  ``face_points``), a body whose point lies inside exactly one face box (not enlarged)
+  claims that face, and such claims go before head-point ones: a spurious face beside a
+  real one (both boxes around the head point) no longer leaves the person without a face.
 
 Unlike the release, an image with no detection of some part gives empty lists
 (never a different arity), and handedness always comes from the matched detection.
@@ -24,7 +28,7 @@ All coordinates are pixels (see :mod:`dope_core.structures`).
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -62,27 +66,44 @@ def assign_hands(
 
 
 def assign_faces(
-    bodies: Sequence[PartPose], faces: Sequence[PartPose], *, face_box_margin: float = 0.5, head_drop: float = 0.3
+    bodies: Sequence[PartPose], faces: Sequence[PartPose], *, face_box_margin: float = 0.5, head_drop: float = 0.3,
+    face_points: Optional[Sequence[Optional[np.ndarray]]] = None,
 ) -> dict[int, int]:
-    """Match faces to bodies by the body's head joint.
+    """Match faces to bodies by the body's head joint, or by a point on its face.
+
+    Args:
+        face_points: per body (same order), a point on its face in pixels (``(2,)``) or
+            ``None``; ``None`` for all: the release's head-point rule alone.
 
     Returns:
         ``{face index: body index}`` for every assigned face.
     """
     if not bodies or not faces:
         return {}
-    boxes = np.stack([_enlarge(f.box, face_box_margin) for f in faces])  # (F, 4)
+    if face_points is not None and len(face_points) != len(bodies):
+        raise ValueError(f"face_points has {len(face_points)} entries for {len(bodies)} bodies")
+    raw = np.stack([f.box for f in faces])  # (F, 4)
+    boxes = np.stack([_enlarge(f.box, face_box_margin) for f in faces])
     centres = (boxes[:, :2] + boxes[:, 2:]) / 2
-    claims: dict[int, list[tuple[float, int]]] = {}
+    claims: dict[int, list[tuple[int, float, int]]] = {}   # face -> (rule: 0 face point, 1 head; distance; body)
     for b, body in enumerate(bodies):
-        top = body.keypoints_2d[BODY_HEAD]
-        head = top + head_drop * (body.keypoints_2d[_SHOULDERS].mean(axis=0) - top)
-        inside = np.flatnonzero((head[0] >= boxes[:, 0]) & (head[0] <= boxes[:, 2])
-                                & (head[1] >= boxes[:, 1]) & (head[1] <= boxes[:, 3]))
+        point = None if face_points is None else face_points[b]
+        inside = _inside(np.asarray(point, dtype=float), raw) if point is not None else np.array([], int)
+        rule = 0
+        if len(inside) != 1:
+            top = body.keypoints_2d[BODY_HEAD]
+            point = top + head_drop * (body.keypoints_2d[_SHOULDERS].mean(axis=0) - top)
+            inside, rule = _inside(point, boxes), 1
         if len(inside) == 1:
             f = int(inside[0])
-            claims.setdefault(f, []).append((float(np.linalg.norm(head - centres[f])), b))
-    return {f: min(c)[1] for f, c in claims.items()}
+            claims.setdefault(f, []).append((rule, float(np.linalg.norm(np.asarray(point) - centres[f])), b))
+    return {f: min(c)[2] for f, c in claims.items()}
+
+
+def _inside(point: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Indices of the ``(N, 4)`` boxes that hold ``point`` (pixels)."""
+    return np.flatnonzero((point[0] >= boxes[:, 0]) & (point[0] <= boxes[:, 2])
+                          & (point[1] >= boxes[:, 1]) & (point[1] <= boxes[:, 3]))
 
 
 def assemble(
@@ -95,6 +116,7 @@ def assemble(
     hand_distance_factor: float = 1.0,
     face_box_margin: float = 0.5,
     head_drop: float = 0.3,
+    face_points: Optional[Sequence[Optional[np.ndarray]]] = None,
 ) -> WholeBodyPoses:
     """Build the per-person result from per-part detections of one image.
 
@@ -105,6 +127,8 @@ def assemble(
         hand_distance_factor: the hand-to-wrist distance limit, in hand box sizes.
         face_box_margin: relative enlargement of face boxes for the head-point test.
         head_drop: where the head point lies between the head joint and the shoulders.
+        face_points: per body of ``bodies``, a point on its face (pixels) or ``None``
+            (:func:`assign_faces`).
 
     Returns:
         People sorted by decreasing score, one per body, with their hands and face;
@@ -115,6 +139,10 @@ def assemble(
             raise ValueError(f"{name} must all be {part.value} detections")
     order = sorted(range(len(bodies)), key=lambda i: -bodies[i].score)
     bodies = [bodies[i] for i in order]
+    if face_points is not None:
+        if len(face_points) != len(order):
+            raise ValueError(f"face_points has {len(face_points)} entries for {len(order)} bodies")
+        face_points = [face_points[i] for i in order]
     people = [Person(id=i, score=b.score, body=b) for i, b in enumerate(bodies)]
     unassigned: list[PartPose] = []
     hand_matches = assign_hands(bodies, hands, hand_distance_factor=hand_distance_factor)
@@ -126,7 +154,8 @@ def assemble(
         body, side = match
         slot = "right_hand" if side is Handedness.RIGHT else "left_hand"
         setattr(people[body], slot, replace(hand, handedness=side))
-    face_matches = assign_faces(bodies, faces, face_box_margin=face_box_margin, head_drop=head_drop)
+    face_matches = assign_faces(bodies, faces, face_box_margin=face_box_margin, head_drop=head_drop,
+                                face_points=face_points)
     for f, face in enumerate(faces):
         if f in face_matches:
             people[face_matches[f]].face = face

@@ -86,9 +86,10 @@ def one_person(a: PartPose, b: PartPose, *, overlap_iou: float = 0.3, overlap_fr
     return iou >= overlap_iou and same_pose(a, b, fraction=overlap_fraction)
 
 
-def nested(a: PartPose, b: PartPose, *, inside: float = 0.9, height_ratio: float = 0.4) -> bool:
+def nested(a: PartPose, b: PartPose, *, inside: float = 0.9, height_ratio: float = 0.4, margin: float = 0.05) -> bool:
     """Body ``a`` is a small pass inside person ``b``: at least ``inside`` of ``a``'s box lies in
-    ``b``'s and ``a`` is under ``height_ratio`` of ``b``'s height (pixels).
+    ``b``'s, grown by ``margin`` of ``b``'s height on every side (a shoe reaches past the foot
+    landmarks that end ``b``'s box), and ``a`` is under ``height_ratio`` of ``b``'s height (pixels).
 
     Small image tiles show the detector a leg, a skirt or a statue's shorts as a whole small
     person; the landmark model then fits a body there (scores 0.6-0.9 on the multi-person
@@ -98,9 +99,12 @@ def nested(a: PartPose, b: PartPose, *, inside: float = 0.9, height_ratio: float
     """
     ax1, ay1, ax2, ay2 = (float(v) for v in a.box)
     bx1, by1, bx2, by2 = (float(v) for v in b.box)
+    height = by2 - by1
+    grow = margin * height
+    bx1, by1, bx2, by2 = bx1 - grow, by1 - grow, bx2 + grow, by2 + grow
     area = max(ax2 - ax1, 0.0) * max(ay2 - ay1, 0.0)
     common = max(min(ax2, bx2) - max(ax1, bx1), 0.0) * max(min(ay2, by2) - max(ay1, by1), 0.0)
-    return area > 0 and common >= inside * area and (ay2 - ay1) < height_ratio * (by2 - by1)
+    return area > 0 and common >= inside * area and (ay2 - ay1) < height_ratio * height
 
 
 def face_in_face(a: BodyLandmarks, b: BodyLandmarks, *, size_ratio: float = 0.5) -> bool:
@@ -175,6 +179,12 @@ class BodyLandmarks:
     def next_roi(self) -> Optional[RotatedRect]:
         """The region the model's own auxiliary landmarks give (BlazePose's re-crop); ``None`` without them."""
         return None if self.roi_points is None else region_from_points(self.roi_points[0], self.roi_points[1])
+
+    @property
+    def nose(self) -> np.ndarray:
+        """``(2,)`` BlazePose's nose landmark in pixels: a point on the face, which the face
+        assignment prefers to DOPE's head joint (:func:`dope_core.fusion.assign_faces`)."""
+        return self.landmarks_2d[0]
 
 
 def body_landmarks_in(model: TFLiteModel, image: np.ndarray, roi: RotatedRect) -> BodyLandmarks:

@@ -195,7 +195,11 @@ class ExpertsEstimator:
             min_score: one threshold for all parts (e.g. low, for distillation);
                 ``None`` uses the per-part ``scores``.
         """
-        found, hands, faces = self.detect_landmarks(image, min_score=min_score)
+        return self.requested_parts(*self.detect_landmarks(image, min_score=min_score))
+
+    def requested_parts(self, found: Sequence[BodyLandmarks], hands: list[PartPose], faces: list[PartPose]
+                   ) -> dict[Part, list[PartPose]]:
+        """:meth:`detect_landmarks`' results as :meth:`detect_parts` gives them (requested parts only)."""
         out: dict[Part, list[PartPose]] = {}
         if Part.BODY in self.parts:
             out[Part.BODY] = [b.pose for b in found]
@@ -225,7 +229,7 @@ class ExpertsEstimator:
             guides = [b for b in bodies if b.score >= self.scores[Part.BODY]]
             faces = self.face.detect(image, regions=face_regions(guides), min_score=thr[Part.FACE])
         if self.body is not None and faces and "faces" in self.config.person_detectors:
-            claimed = assign_faces(bodies, faces)
+            claimed = assign_faces(bodies, faces, face_points=[b.nose for b in found])
             orphans = [f for i, f in enumerate(faces) if i not in claimed and f.score >= self.scores[Part.FACE]]
             more = [b for face, region in zip(orphans, body_regions_from_faces(orphans))
                     for b in self.body.detect_landmarks(image, regions=[region], min_score=thr[Part.BODY],
@@ -245,7 +249,9 @@ class ExpertsEstimator:
 
     def __call__(self, image: np.ndarray) -> WholeBodyPoses:
         """The people in ``image`` (RGB ``uint8`` ``(H, W, 3)``), fused from the experts."""
-        parts = self.detect_parts(image)
+        found, hands, faces = self.detect_landmarks(image)
+        parts = self.requested_parts(found, hands, faces)
         h, w = image.shape[:2]
-        return assemble(parts.get(Part.BODY, []), parts.get(Part.HAND, []), parts.get(Part.FACE, []),
-                        image_size=(w, h), backend=self.name)
+        bodies = parts.get(Part.BODY, [])
+        return assemble(bodies, parts.get(Part.HAND, []), parts.get(Part.FACE, []), image_size=(w, h),
+                        backend=self.name, face_points=[b.nose for b in found] if bodies else None)

@@ -586,7 +586,7 @@ class StreamingExpertsEstimator:
         """People from the frame's parts; the tracks and regions of the next frame from them."""
         h, w = image.shape[:2]
         everyone = assemble([b.pose for b in found.bodies], found.hands, found.faces, image_size=(w, h),
-                            backend=self.name)
+                            backend=self.name, face_points=[b.nose for b in found.bodies])
         landmarks = {id(b.pose): b for b in found.bodies}
         seen_in = {t.track_id: t.frames for t in self._tracks}
         face_wait = {t.track_id: t.face_wait for t in self._tracks}

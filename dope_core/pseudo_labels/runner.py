@@ -33,6 +33,7 @@ from dope_core.keypoints import Part
 from dope_core.pseudo_labels.cache import LabelCache, LabelRecord, atomic_write_text
 from dope_core.pseudo_labels.crops import CropSettings, crop_items
 from dope_core.pseudo_labels.sources import Item, Skip, extract_frames, find_media, image_items
+from dope_core.structures import PartPose
 
 LOG = logging.getLogger(__name__)
 
@@ -101,6 +102,17 @@ def resolve(spec: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), attr)
 
 
+def detect_with_face_points(estimator: Any, image: np.ndarray, min_score: float
+                            ) -> tuple[dict[Part, list[PartPose]], dict[int, np.ndarray]]:
+    """``estimator.detect_parts(image, min_score=...)`` and, when the estimator has the experts'
+    ``detect_landmarks``, each body's nose (pixels) by ``id`` of its pose, for the face
+    assignment (:func:`dope_core.fusion.assign_faces`), as the ``dope`` command fuses them."""
+    if not hasattr(estimator, "detect_landmarks") or not hasattr(estimator, "requested_parts"):
+        return estimator.detect_parts(image, min_score=min_score), {}
+    found, hands, faces = estimator.detect_landmarks(image, min_score=min_score)
+    return estimator.requested_parts(found, hands, faces), {id(b.pose): b.nose for b in found}
+
+
 def label_image(estimator: Any, item: Item, cache: LabelCache, settings: LabelSettings) -> LabelRecord:
     """Label one image with ``estimator`` and build its record (never raises on bad images)."""
     image_ref = _image_ref(item.image, cache.root)
@@ -114,10 +126,11 @@ def label_image(estimator: Any, item: Item, cache: LabelCache, settings: LabelSe
         return LabelRecord(item.key, image_ref, (0, 0), "unreadable", reason="image cannot be decoded")
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     size = (rgb.shape[1], rgb.shape[0])
-    raw = estimator.detect_parts(rgb, min_score=settings.min_score)
+    raw, noses = detect_with_face_points(estimator, rgb, settings.min_score)
     detections = {Part(p): list(d) for p, d in raw.items()}
     kept = {p: [d for d in detections.get(p, []) if d.score >= settings.threshold(p)] for p in Part}
-    fused = assemble(kept[Part.BODY], kept[Part.HAND], kept[Part.FACE], image_size=size, backend="experts")
+    fused = assemble(kept[Part.BODY], kept[Part.HAND], kept[Part.FACE], image_size=size, backend="experts",
+                     face_points=[noses.get(id(b)) for b in kept[Part.BODY]] if noses else None)
     status, reason = ("ok", "") if fused.parts() else ("no_person", "no part above the pseudo-label threshold")
     return LabelRecord(item.key, image_ref, size, status, reason=reason, detections=detections, pseudo_gt=fused)
 

@@ -71,6 +71,28 @@ def test_head_inside_two_face_boxes_is_ambiguous():
     assert assign_faces([body_at(100)], faces) == {}
 
 
+def test_a_face_point_settles_what_the_head_point_cannot():
+    """The experts' nose (``face_points``) inside exactly one face box claims it: a spurious face
+    beside the real one, both around the head point, no longer leaves the person faceless (the
+    tennis group photo of multihmr); without a point, or with one in no box, the head-point rule."""
+    spurious, real = face_at(92, 112, size=44), face_at(110, 125, size=36)
+    body = body_at(100)
+    assert assign_faces([body], [spurious, real]) == {}
+    assert assign_faces([body], [spurious, real], face_points=[np.array([118.0, 132.0])]) == {1: 0}
+    assert assign_faces([body], [spurious, real], face_points=[None]) == {}
+    assert assign_faces([body], [real], face_points=[np.array([400.0, 400.0])]) == {0: 0}
+    # a body claiming by its face point goes before one claiming by its head point, however near
+    other = body_at(112)
+    assert assign_faces([other, body], [real], face_points=[None, np.array([118.0, 132.0])]) == {0: 1}
+    # assemble reorders the points with the bodies (by score)
+    res = assemble([body_at(300, 0.5), body_at(100, 0.9)], [], [spurious, real], image_size=(400, 500),
+                   backend="t", face_points=[None, np.array([118.0, 132.0])])
+    assert res.people[0].body.keypoints_2d[0, 0] == 100 and res.people[0].face is real
+    assert res.unassigned == [spurious]
+    with pytest.raises(ValueError, match="face_points"):
+        assign_faces([body], [real], face_points=[])
+
+
 def test_empty_inputs_and_sorting_by_score():
     assert assemble([], [], [], image_size=(10, 10), backend="t").people == []
     res = assemble([body_at(100, 0.5), body_at(300, 0.95)], [], [face_at(1, 1)], image_size=(400, 500), backend="t")
