@@ -73,7 +73,9 @@ PARAMETERS: dict[str, Param] = {
                          "(the same outputs, about half the CPU per hand; docs/accuracy.md measures both); empty: "
                          "experts_config's choice (full by default); an unknown one stops the node with exit code 2."),
     "body_score_threshold": Param(0.3, "Minimum body detection score to publish.", (0.0, 1.0), False),
-    "hand_score_threshold": Param(0.3, "Minimum hand detection score to publish.", (0.0, 1.0), False),
+    "hand_score_threshold": Param(0.2, "Minimum hand detection score to publish (the experts keep a hand at a "
+                                  "confident body's wrist from 0.2, elsewhere from 0.5; the network's own final "
+                                  "threshold is 0.3).", (0.0, 1.0), False),
     "face_score_threshold": Param(0.3, "Minimum face detection score to publish.", (0.0, 1.0), False),
     "keypoint_confidence_threshold": Param(0.2, "Keypoints below this confidence are not drawn (markers, "
                                            "annotated image) nor used to place parts in 3D.", (0.0, 1.0), False),

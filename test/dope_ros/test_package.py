@@ -58,6 +58,14 @@ def test_yaml_defaults_match_declared_parameters():
             assert p.range[0] <= p.default <= p.range[1], name
 
 
+def test_the_default_hand_threshold_publishes_the_experts_wrist_hands():
+    """The node publishes the hands the `dope` command shows: the experts keep a hand at a
+    confident body's wrist from ``hand_wrist_score`` (0.2), so the node's threshold is no higher."""
+    from dope_core.experts.config import ExpertsConfig
+
+    assert PARAMETERS["hand_score_threshold"].default <= ExpertsConfig().hand_wrist_score
+
+
 def test_launch_file_structure():
     tree = ast.parse((REPO / "launch" / "dope.launch.py").read_text())
     functions = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
