@@ -19,7 +19,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
