@@ -14,7 +14,7 @@ found that the other did not.
 The streaming schedule runs on the streaming estimator's own processing time (as if it
 ran alone). The machine may be shared: the load average is printed; compare ratios.
 Usage:
-    .venv/bin/python benchmarks/bench_streaming.py --frames 60 [--video CLIP ...] [--alt-config YAML] [--alt-on-loss search]
+    .venv/bin/python benchmarks/bench_streaming.py --frames 60 [--video CLIP ...] [--alt-config YAML] [--alt-on-loss search] [--alt-detect-every N]
 """
 
 from __future__ import annotations
@@ -171,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
                         "'experts' section, e.g. the lite hand model) on the same frames, as mode streaming-alt")
     p.add_argument("--alt-on-loss", choices=("local", "search"), default=None,
                    help="streaming-alt (with --alt-config, or the default experts) uses this on_loss")
+    p.add_argument("--alt-detect-every", type=int, default=None,
+                   help="streaming-alt searches the whole frame every this many frames (default: --detect-every)")
     p.add_argument("--alt-confirm-frames", type=int, default=None,
                    help="streaming-alt uses this confirm_frames (frames a person is seen in before its loss is "
                         "sought; default: the on_loss rule's)")
@@ -188,13 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     if not clips:
         p.error(f"no clip given and none found under {SHARED_VIDEO}")
     schedule = DetectionSchedule(args.detect_every, args.detect_every_s, on_loss=args.on_loss)
-    alt_schedule = (DetectionSchedule(args.detect_every, args.detect_every_s, on_loss=args.alt_on_loss)
-                    if args.alt_on_loss else None)
+    alt_schedule = (DetectionSchedule(args.detect_every if args.alt_detect_every is None else args.alt_detect_every,
+                                      args.detect_every_s, on_loss=args.alt_on_loss or args.on_loss)
+                    if args.alt_on_loss or args.alt_detect_every is not None else None)
     machine = {"cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(),
                "load_average_start": load_avg(), "num_threads": args.num_threads,
                "schedule": {"every_frames": args.detect_every, "every_s": args.detect_every_s,
                             "on_loss": args.on_loss},
                "alt_config": alt.to_dict() if alt is not None else None, "alt_on_loss": args.alt_on_loss,
+               "alt_detect_every": args.alt_detect_every,
                "alt_confirm_frames": args.alt_confirm_frames}
     print(f"CPUs: {os.cpu_count()}; load average (1, 5, 15 min) at start: {machine['load_average_start']}")
     results = [run_clip(c, args.frames, args.max_width, schedule, args.num_threads, alt, alt_schedule,
