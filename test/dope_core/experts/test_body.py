@@ -113,8 +113,8 @@ def test_overlapping_passes_with_other_arms_are_one_person_neighbours_are_not():
 
 
 def test_a_small_pass_inside_a_person_is_nested_a_neighbour_is_not(experts):
-    """nested: 90 % of the small box inside the other's, grown by 5 % of its height, and under
-    0.4 of its height; the body expert's dedupe drops it only for a body that scores at least as high."""
+    """nested: 90 % of the small box inside the other's, grown by 5 % of its size (longer side), and
+    under 0.4 of its size; the body expert's dedupe drops it only for a body that scores at least as high."""
     from dope_core.experts.body import BodyLandmarks, nested
 
     person = _body(np.c_[np.linspace(100, 260, 13), np.linspace(0, 400, 13)])      # 160 x 400 px
@@ -127,6 +127,10 @@ def test_a_small_pass_inside_a_person_is_nested_a_neighbour_is_not(experts):
     # 40 % of it outside the grown box, or 0.45 of the height: not nested
     assert not nested(_body(np.c_[np.linspace(250, 300, 13), np.linspace(280, 390, 13)]), person)
     assert not nested(_body(np.c_[np.linspace(150, 200, 13), np.linspace(200, 380, 13)]), person)
+    # the same people lying down (a photo turned a quarter): sizes are the boxes' longer sides
+    lying = _body(person.keypoints_2d[:, ::-1].copy())
+    assert nested(_body(leg.keypoints_2d[:, ::-1].copy()), lying)
+    assert nested(_body(shoe.keypoints_2d[:, ::-1].copy()), lying)
 
     def landmarks(pose: PartPose, score: float) -> BodyLandmarks:
         pose.score = score
