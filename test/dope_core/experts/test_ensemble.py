@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from dope_core.boxes import box_contains
 from dope_core.image_io import read_image
 from dope_core.keypoints import BODY_HEAD, BODY_JOINTS, Part
 from dope_core.structures import Handedness, WholeBodyPoses
@@ -57,6 +58,19 @@ def test_five_seated_children(experts, shared_data):
     assert all(p.face is not None for p in res.people)
     for p in res.people:
         _check_body_3d(p)
+
+
+def test_upside_down_children_keep_their_faces(experts, shared_data):
+    """The same photo turned upside down: the face detector finds upright faces only (it found
+    one of the five, on a forehead), so each body's face is sought where its landmarks put it
+    (ExpertsEstimator.faces_at_heads): every child has a face, around its nose."""
+    image = np.ascontiguousarray(np.rot90(read_image(shared_data / "images" / "alphapose" / "2.jpg"), 2))
+    found, _, faces = experts.detect_landmarks(image)
+    res = experts(image)
+    assert len(res.people) == 5 and all(p.face is not None for p in res.people)
+    assert not [u for u in res.unassigned if u.part is Part.FACE]
+    for body in found:
+        assert sum(box_contains(f.box, body.nose) for f in faces) == 1
 
 
 def test_tennis_group_finds_people_faces_and_hands(experts, shared_data):
