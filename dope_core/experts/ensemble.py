@@ -9,10 +9,13 @@ Order of the passes on one image:
    person detector), with a low person-detector threshold: a new body is kept
    only if it claims its face (a crowd's person detector misses people whose
    faces are plain to see);
-4. hands on the whole image, around every body's wrists, and in regions set by
+4. faces again, one face-mesh pass at each confident body's head that no face holds
+   (:meth:`ExpertsEstimator.faces_at_heads`: the face detector finds upright faces only);
+5. hands on the whole image, around every body's wrists, and in regions set by
    the body model's wrist and knuckle landmarks.
 
-The three experts' detections are fused into people by :func:`dope_core.fusion.assemble`.
+The three experts' detections are fused into people by :func:`dope_core.fusion.assemble`,
+faces by the bodies' noses first.
 """
 
 from __future__ import annotations
