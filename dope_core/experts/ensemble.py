@@ -202,8 +202,8 @@ class ExpertsEstimator:
         """
         return self.requested_parts(*self.detect_landmarks(image, min_score=min_score))
 
-    def requested_parts(self, found: Sequence[BodyLandmarks], hands: list[PartPose], faces: list[PartPose]
-                   ) -> dict[Part, list[PartPose]]:
+    def requested_parts(self, found: Sequence[BodyLandmarks], hands: list[PartPose],
+                        faces: list[PartPose]) -> dict[Part, list[PartPose]]:
         """:meth:`detect_landmarks`' results as :meth:`detect_parts` gives them (requested parts only)."""
         out: dict[Part, list[PartPose]] = {}
         if Part.BODY in self.parts:

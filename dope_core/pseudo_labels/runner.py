@@ -104,10 +104,10 @@ def resolve(spec: str) -> Callable[..., Any]:
 
 def detect_with_face_points(estimator: Any, image: np.ndarray, min_score: float
                             ) -> tuple[dict[Part, list[PartPose]], dict[int, np.ndarray]]:
-    """``estimator.detect_parts(image, min_score=...)`` and, when the estimator has the experts'
-    ``detect_landmarks``, each body's nose (pixels) by ``id`` of its pose, for the face
+    """``estimator.detect_parts(image, min_score=...)`` and, when the estimator is the experts'
+    (``requested_parts``), each body's nose (pixels) by ``id`` of its pose, for the face
     assignment (:func:`dope_core.fusion.assign_faces`), as the ``dope`` command fuses them."""
-    if not hasattr(estimator, "detect_landmarks") or not hasattr(estimator, "requested_parts"):
+    if not hasattr(estimator, "requested_parts"):
         return estimator.detect_parts(image, min_score=min_score), {}
     found, hands, faces = estimator.detect_landmarks(image, min_score=min_score)
     return estimator.requested_parts(found, hands, faces), {id(b.pose): b.nose for b in found}
