@@ -5,9 +5,10 @@ Commands::
     dope-train label --input DIR_OR_VIDEO... --out CACHE [--stride N] [--min-change G] [--crops PART...] [--workers N]
     dope-train label --input DIR_OR_VIDEO... --config TRAIN_CONFIG [--workers N]   (its labels section and cache)
     dope-train fit --config config/train/student_mobilenetv2.yaml [--resume] [--device cpu|cuda]
-    dope-train validate --run RUN_DIR [--annotated ../shared/data/annotated] [--max-images N] [--out REPORT.json]
+    dope-train validate --run RUN_DIR | --config YAML --checkpoint FILE [--annotated ../shared/data/annotated] [--max-images N] [--out REPORT.json]
     dope-train compare REPORT.json... (Markdown table of validation reports, e.g. with and without distillation)
     dope-train export --run RUN_DIR [--out dope_core/weights/dope_student_mobilenetv2.pth] [--fp32]
+    dope-train pack --cache CACHE --out PACKED [--max-side 853] [--quality 90] [--exclude PATTERN...]
 
 ``fit`` under ``torchrun --nproc_per_node N -m dope_core.train.cli fit ...`` trains with
 DDP (NCCL on GPUs, gloo on CPUs). Errors in the inputs or the configuration are
@@ -74,8 +75,14 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--resume", action="store_true", help="continue from output_dir/last.pth")
     fit.add_argument("--device", default="auto", help="auto, cpu, cuda (default auto)")
     fit.add_argument("--no-progress", action="store_true", help="no progress bar")
+    fit.add_argument("--max-time", type=float, default=None, metavar="SECONDS",
+                     help="stop after this much training time (a checkpoint is written; --resume continues)")
     val = sub.add_parser("validate", help="agreement with the experts (and accuracy) of a run's last checkpoint")
-    val.add_argument("--run", required=True, help="the training output_dir")
+    source = val.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", help="the training output_dir")
+    source.add_argument("--config", metavar="YAML",
+                        help="with --checkpoint: the held-out images of this training configuration (a run trained "
+                             "elsewhere, whose output_dir is not here)")
     val.add_argument("--annotated", default=None, help="the annotated folder, for accuracy on real labels")
     val.add_argument("--max-images", type=int, default=None, help="held-out images to use (default: the config's)")
     val.add_argument("--out", default=None, help="also write the report (JSON) to this file")
@@ -88,6 +95,13 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--run", required=True, help="the training output_dir")
     export.add_argument("--out", default=None, help="default: dope_core/weights/dope_student_mobilenetv2.pth")
     export.add_argument("--fp32", action="store_true", help="keep fp32 weights (default fp16)")
+    pack = sub.add_parser("pack", help="a self-contained, smaller copy of a label cache, to train on another machine")
+    pack.add_argument("--cache", required=True, help="the cache made by label")
+    pack.add_argument("--out", required=True, help="the packed cache folder (resumed when it exists)")
+    pack.add_argument("--max-side", type=int, default=853, help="longest image side in pixels (default 853)")
+    pack.add_argument("--quality", type=int, default=90, help="JPEG quality (default 90)")
+    pack.add_argument("--exclude", nargs="*", default=[], metavar="PATTERN",
+                      help="fnmatch patterns of sources to leave out (e.g. a config's data.val_sources)")
     return parser
 
 
@@ -124,20 +138,32 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             from dope_core.train.trainer import fit as run_fit
 
             cfg = load_config(args.config)
-            result = run_fit(cfg, resume=args.resume, device=args.device, show_progress=not args.no_progress)
+            result = run_fit(cfg, resume=args.resume, device=args.device, show_progress=not args.no_progress,
+                             max_seconds=args.max_time)
             if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 reports
                 return 0
             last = result.losses[-1] if result.losses else {}
             print(json.dumps({"steps": [result.start_step, result.end_step], "seconds": round(result.seconds, 1),
                               "last_losses": last, "skipped_samples": result.skipped_samples,
                               "bad_steps": result.bad_steps, "validation": result.validation}, indent=1))
+            if result.end_step < cfg.schedule.steps:
+                print(f"dope-train fit: stopped at step {result.end_step} of {cfg.schedule.steps} after "
+                      f"{result.seconds:.0f} s (--max-time); run the same command with --resume to continue",
+                      file=sys.stderr)
         elif args.command == "validate":
             from dope_core.train.dataset import load_records
             from dope_core.train.export import load_run_config, student_from_state
             from dope_core.train.trainer import train_val_split
             from dope_core.train.validation import validate
 
-            cfg, state = load_run_config(args.run)
+            if args.config:
+                if not args.checkpoint:
+                    raise ValueError("--config needs --checkpoint (without it, validate a run's last state with --run)")
+                from dope_core.train.config import load_config
+
+                cfg, state = load_config(args.config), None
+            else:
+                cfg, state = load_run_config(args.run)
             cfg.validation.annotated = args.annotated
             cfg.validation.max_images = args.max_images or cfg.validation.max_images
             _, val_records = train_val_split(cfg, load_records(cfg.data.caches))
@@ -147,7 +173,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
                 network = NetworkEstimator(checkpoint=args.checkpoint, parts=cfg.data.parts, device="cpu")
                 meta = network.meta
-                report = {"run": args.run, "checkpoint": args.checkpoint, "step": meta.get("trained_steps", "-"),
+                report = {"run": args.run or args.config, "checkpoint": args.checkpoint, "step": meta.get("trained_steps", "-"),
                           "mode": meta.get("data_mode", "-"), **validate_estimator(network, val_records, cfg)}
             else:
                 model = student_from_state(cfg, state)
@@ -168,6 +194,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 except json.JSONDecodeError as e:
                     raise ValueError(f"{path} is not a validation report (JSON): {e}") from e
             print(comparison_table(reports))
+        elif args.command == "pack":
+            from tqdm import tqdm
+
+            from dope_core.pseudo_labels.pack import pack_cache
+
+            summary = pack_cache(args.cache, args.out, max_side=args.max_side, quality=args.quality,
+                                 exclude=args.exclude, progress=lambda keys: tqdm(keys, desc="packing", unit="item"))
+            print(json.dumps({"packed": summary.packed, "already_there": summary.skipped_existing,
+                              "excluded": summary.excluded, "without_people": summary.without_people, "failed": summary.failed,
+                              "image_megabytes": round(summary.image_bytes / 1e6, 1)}, indent=1))
+            if summary.failed:
+                return 1   # the others were packed; a rerun tries these again
         else:
             from dope_core.train.export import DEFAULT_EXPORT, export_run
 

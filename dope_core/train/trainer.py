@@ -141,8 +141,17 @@ def make_loader(cfg: TrainConfig, train_records: list, *, start_step: int, rank:
                       num_workers=d.loader_workers)
 
 
-def fit(cfg: TrainConfig, *, resume: bool = False, device: str = "auto", show_progress: bool = True) -> FitResult:
-    """Train as configured (see the module docstring); returns rank 0's summary."""
+def fit(cfg: TrainConfig, *, resume: bool = False, device: str = "auto", show_progress: bool = True,
+        max_seconds: Optional[float] = None) -> FitResult:
+    """Train as configured (see the module docstring); returns rank 0's summary.
+
+    ``max_seconds``: stop at the first step boundary after this much time (seconds since
+    the loop started, rank 0's clock, every rank stops at the same step), write the
+    training state and return (``end_step < schedule.steps``; no final validation). A job
+    under a wall-clock limit ends cleanly this way and ``resume=True`` continues it.
+    """
+    if max_seconds is not None and max_seconds <= 0:
+        raise ValueError(f"max_seconds must be positive, got {max_seconds}")
     rank, world = _init_distributed(device)
     dev = _device(device, rank)
     out_dir = Path(cfg.output_dir)
@@ -185,6 +194,7 @@ def fit(cfg: TrainConfig, *, resume: bool = False, device: str = "auto", show_pr
     t0 = time.monotonic()
     consecutive_bad = 0
     step = start
+    stopped = False   # by the time limit
     inference_size = (model.transform.min_sizes, model.transform.max_size)
     model.train()
     bar = tqdm(total=sched.steps, initial=start, desc="training", unit="step", disable=not show_progress or rank != 0)
@@ -213,15 +223,22 @@ def fit(cfg: TrainConfig, *, resume: bool = False, device: str = "auto", show_pr
                 writer.add_scalar("train/lr", optimizer.param_groups[0]["lr"], step)
                 writer.add_scalar("train/skipped_samples", counters["skipped_samples"], step)
                 bar.set_postfix(loss=f"{losses['loss']:.3f}")
-            if step % sched.checkpoint_every == 0 or step == sched.steps:
+            saved = step % sched.checkpoint_every == 0 or step == sched.steps
+            if saved:
                 _checkpoint(rank, out_dir, step, model, optimizer, scheduler, scaler, anchors, cfg, counters)
+            if step < sched.steps and max_seconds is not None and _time_is_up(t0, max_seconds, dev, world):
+                if not saved:
+                    _checkpoint(rank, out_dir, step, model, optimizer, scheduler, scaler, anchors, cfg, counters)
+                LOG.info("stopped at step %d of %d after %.0f s (time limit)", step, sched.steps, time.monotonic() - t0)
+                stopped = True
+                break
             if rank == 0 and val_records and sched.val_every and step % sched.val_every == 0 and step < sched.steps:
                 _set_input_size(model, inference_size)
                 _validate(model, cfg, val_records, writer, step, out_dir)
-        if step < sched.steps:
+        if step < sched.steps and not stopped:
             raise RuntimeError(f"the data loader stopped at step {step} of {sched.steps}")
         _set_input_size(model, inference_size)
-        if start < sched.steps and rank == 0 and val_records:
+        if start < sched.steps and not stopped and rank == 0 and val_records:
             result.validation = _validate(model, cfg, val_records, writer, step, out_dir)
     finally:
         bar.close()
@@ -235,6 +252,17 @@ def fit(cfg: TrainConfig, *, resume: bool = False, device: str = "auto", show_pr
     result.bad_steps = counters["bad_steps"]
     result.seconds = time.monotonic() - t0
     return result
+
+
+def _time_is_up(t0: float, max_seconds: float, dev: torch.device, world: int) -> bool:
+    """Whether ``max_seconds`` have passed since ``t0`` by rank 0's clock (broadcast, so that
+    every rank stops at the same step)."""
+    up = time.monotonic() - t0 >= max_seconds
+    if world > 1:
+        flag = torch.tensor([1.0 if up else 0.0], device=dev)
+        dist.broadcast(flag, src=0)
+        up = bool(flag.item())
+    return up
 
 
 def _train_step(model: nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, cfg: TrainConfig,

@@ -20,14 +20,29 @@ from train_fixtures import TINY_MODEL, tiny_config
 TINY_RESNET = {k: v for k, v in TINY_MODEL.items() if k != "pretrained_backbone"} | {"roi_batch_size_per_image": 8}
 
 
-def _worker(rank: int, world: int, store: str, cfg: dict, out: str) -> None:
+def _worker(rank: int, world: int, store: str, cfg: dict, out: str, max_seconds: tuple = (None, None)) -> None:
     # Loopback only: the ranks meet through a file store (no TCPStore server), gloo on the loopback interface.
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), GLOO_SOCKET_IFNAME="lo")
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world)
-    result = fit(config_from_dict(cfg), device="cpu", show_progress=False)
-    torch.save({"state": result.model.state_dict(), "losses": result.losses, "bad_steps": result.bad_steps,
+    result = fit(config_from_dict(cfg), device="cpu", show_progress=False, max_seconds=max_seconds[rank])
+    torch.save({"end_step": result.end_step, "state": result.model.state_dict(), "losses": result.losses, "bad_steps": result.bad_steps,
                 "skipped": result.skipped_samples}, Path(out) / f"rank{rank}.pt")
+
+
+@pytest.mark.timeout(600)
+def test_the_time_limit_stops_every_rank_at_rank_0s_step(tmp_path: Path, synthetic_cache) -> None:
+    """Rank 0's clock decides: rank 1 (whose own limit is far away) stops at the same step,
+    instead of waiting forever in the next all-reduce."""
+    cfg = tiny_config(synthetic_cache.root, tmp_path / "run", steps=6, batch_size=1, checkpoint_every=4)
+    torch.multiprocessing.spawn(_worker, args=(2, str(tmp_path / "store"), cfg, str(tmp_path), (1e-6, 3600.0)),
+                                nprocs=2, join=True)
+    r0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    r1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    assert r0["end_step"] == r1["end_step"] == 1
+    for k, v in r0["state"].items():
+        torch.testing.assert_close(r1["state"][k], v, msg=f"ranks disagree on {k}")
+    assert load_training_state(tmp_path / "run")["step"] == 1
 
 
 @pytest.mark.timeout(900)

@@ -94,6 +94,12 @@ def test_fit_export_and_load(tmp_path: Path, synthetic_cache, capsys) -> None:
     assert exported["agreement"]["parts"]["body"]["teachers"] == again["agreement"]["parts"]["body"]["teachers"]
     assert cli.main(["validate", "--run", str(tmp_path / "run"), "--checkpoint", str(tmp_path / "none.pth")]) == 2
     assert "none.pth" in capsys.readouterr().err
+    # A student trained elsewhere: the held-out images of its configuration, no run folder needed.
+    cfg_file = _write(raw, tmp_path / "cfg.yaml")
+    assert cli.main(["validate", "--config", str(cfg_file), "--checkpoint", str(out)]) == 0
+    assert json.loads(capsys.readouterr().out)["agreement"] == exported["agreement"]
+    assert cli.main(["validate", "--config", str(cfg_file)]) == 2
+    assert "--config needs --checkpoint" in capsys.readouterr().err
 
 
 def _run_cli(args: list[str], **kw) -> subprocess.Popen:
@@ -201,3 +207,25 @@ def test_frozen_blocks_and_resolution_schedule_in_training(tmp_path: Path, synth
     trained = [k for k in after if k.startswith("backbone.body.13.") and k.endswith("weight")]
     assert frozen and all(torch.equal(after[k], before[k]) for k in frozen)
     assert trained and any(not torch.equal(after[k], before[k]) for k in trained)
+
+
+def test_max_time_stops_with_a_checkpoint_and_resume_finishes(tmp_path: Path, synthetic_cache, capsys) -> None:
+    """A job under a wall-clock limit: --max-time stops at a step boundary with the state
+    written (not only at checkpoint_every), and --resume completes the schedule."""
+    torch.set_num_threads(1)
+    raw = tiny_config(synthetic_cache.root, tmp_path / "run", steps=6, checkpoint_every=4)
+    raw["data"]["val_fraction"] = 0.34
+    cfg = _write(raw, tmp_path / "cfg.yaml")
+    assert cli.main(["fit", "--config", str(cfg), "--no-progress", "--max-time", "1e-6"]) == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out[captured.out.index("{"):])
+    assert report["steps"] == [0, 1] and report["validation"] is None   # no final validation when cut
+    assert "stopped at step 1 of 6" in captured.err and "--resume" in captured.err
+    assert load_training_state(tmp_path / "run")["step"] == 1             # between two checkpoint_every
+    assert cli.main(["fit", "--config", str(cfg), "--no-progress", "--resume", "--max-time", "600"]) == 0
+    out = capsys.readouterr().out
+    report = json.loads(out[out.index("{"):])
+    assert report["steps"] == [1, 6] and report["validation"]["agreement"]["images"] == 2
+    assert load_training_state(tmp_path / "run")["step"] == 6
+    assert cli.main(["fit", "--config", str(cfg), "--max-time", "0"]) == 2
+    assert "max_seconds must be positive" in capsys.readouterr().err
