@@ -19,15 +19,20 @@ import argparse
 import os
 import platform
 import statistics
+import sys
 import time
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 
-from dope_core.model import build_dope_mobilenetv2, build_dope_resnet50
-from dope_core.model.inference import prepare_for_inference, resolve_device
-from dope_core.postprocess.pipeline import PostprocessConfig, detections_to_poses
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))   # run from a checkout without installing it
+
+from dope_core.model import build_dope_mobilenetv2, build_dope_resnet50  # noqa: E402
+from dope_core.model.inference import prepare_for_inference, resolve_device  # noqa: E402
+from dope_core.postprocess.pipeline import PostprocessConfig, detections_to_poses  # noqa: E402
 
 SIZES = {"640x480": (640, 480), "1280x720": (1280, 720)}
 BUILDERS: dict[str, Callable[..., torch.nn.Module]] = {

@@ -12,10 +12,14 @@ Without images: the matplotlib portrait of Grace Hopper plus 7 photos of
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from dope_core.estimator import build_estimator
-from dope_core.image_io import read_image
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))   # run from a checkout without installing it
+
+from dope_core.estimator import build_estimator  # noqa: E402
+from dope_core.image_io import read_image  # noqa: E402
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "images"
 
