@@ -144,6 +144,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 return 0
             last = result.losses[-1] if result.losses else {}
             print(json.dumps({"steps": [result.start_step, result.end_step], "seconds": round(result.seconds, 1),
+                              "steady_steps_per_second": None if result.steady_steps_per_second is None
+                              else round(result.steady_steps_per_second, 3),
                               "last_losses": last, "skipped_samples": result.skipped_samples,
                               "bad_steps": result.bad_steps, "validation": result.validation}, indent=1))
             if result.end_step < cfg.schedule.steps:

@@ -70,6 +70,9 @@ class FitResult:
     skipped_samples: int = 0
     bad_steps: int = 0
     seconds: float = 0.0
+    steady_steps_per_second: Optional[float] = None
+    """Steps per second over the second half of this call's steps (start-up excluded: the
+    figure to size a run by), ``None`` under 4 steps."""
     validation: Optional[dict[str, Any]] = None
     model: Optional[nn.Module] = None
     """The trained network (not wrapped in DDP), in train mode."""
@@ -195,6 +198,7 @@ def fit(cfg: TrainConfig, *, resume: bool = False, device: str = "auto", show_pr
     consecutive_bad = 0
     step = start
     stopped = False   # by the time limit
+    step_ends: list[float] = []
     inference_size = (model.transform.min_sizes, model.transform.max_size)
     model.train()
     bar = tqdm(total=sched.steps, initial=start, desc="training", unit="step", disable=not show_progress or rank != 0)
@@ -216,6 +220,7 @@ def fit(cfg: TrainConfig, *, resume: bool = False, device: str = "auto", show_pr
                                    f"{step}: check the data (empty images?) and lower the learning rate")
             scheduler.step()
             step += 1
+            step_ends.append(time.monotonic())
             bar.update(1)
             if writer is not None and losses is not None and (step % sched.log_every == 0 or step == sched.steps):
                 for name, value in losses.items():
@@ -251,6 +256,9 @@ def fit(cfg: TrainConfig, *, resume: bool = False, device: str = "auto", show_pr
     result.skipped_samples = counters["skipped_samples"]
     result.bad_steps = counters["bad_steps"]
     result.seconds = time.monotonic() - t0
+    if len(step_ends) >= 4:
+        half = len(step_ends) // 2
+        result.steady_steps_per_second = (len(step_ends) - 1 - half) / max(step_ends[-1] - step_ends[half], 1e-9)
     return result
 
 

@@ -220,12 +220,14 @@ def test_max_time_stops_with_a_checkpoint_and_resume_finishes(tmp_path: Path, sy
     captured = capsys.readouterr()
     report = json.loads(captured.out[captured.out.index("{"):])
     assert report["steps"] == [0, 1] and report["validation"] is None   # no final validation when cut
+    assert report["steady_steps_per_second"] is None                   # too few steps to tell
     assert "stopped at step 1 of 6" in captured.err and "--resume" in captured.err
     assert load_training_state(tmp_path / "run")["step"] == 1             # between two checkpoint_every
     assert cli.main(["fit", "--config", str(cfg), "--no-progress", "--resume", "--max-time", "600"]) == 0
     out = capsys.readouterr().out
     report = json.loads(out[out.index("{"):])
     assert report["steps"] == [1, 6] and report["validation"]["agreement"]["images"] == 2
+    assert 0 < report["steady_steps_per_second"] < 1000   # 5 steps: timed over the last 2 intervals
     assert load_training_state(tmp_path / "run")["step"] == 6
     assert cli.main(["fit", "--config", str(cfg), "--max-time", "0"]) == 2
     assert "max_seconds must be positive" in capsys.readouterr().err
