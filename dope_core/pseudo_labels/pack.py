@@ -16,7 +16,7 @@ pseudo ground truth. Metric quantities (3D keypoints in metres, part-relative; c
 positions) and scores do not change. Training shrinks its images to ``data.max_size``
 anyway, so a pack made with ``max_side >= data.max_size`` trains the same network up to
 JPEG re-encoding. Floats are rounded to ``decimals`` places (0.1 mm and 1e-4 px with
-the default 4), which is what makes the records about half as large.
+the default 4): the 2217 records of docs/training.md's GPU lease went from 91.6 to 37.7 MB.
 
 Only what training reads is packed: records with people (``status == "ok"``; training
 skips the others). Records whose source matches an ``exclude`` pattern
@@ -28,6 +28,7 @@ written atomically. The source cache is only read.
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import json
 from dataclasses import dataclass, field
@@ -74,12 +75,12 @@ def scale_record_dict(d: dict[str, Any], factor: float) -> dict[str, Any]:
     and 2D velocities are multiplied by the actual ratio of new to old width and height,
     so that they stay exact for the rounded image size.
     """
+    out = copy.deepcopy(d)
     w, h = (int(v) for v in d["image_size"])
     if w <= 0 or h <= 0:
-        return json.loads(json.dumps(d))
+        return out
     nw, nh = max(1, round(w * factor)), max(1, round(h * factor))
     sx, sy = nw / w, nh / h
-    out = json.loads(json.dumps(d))
     out["image_size"] = [nw, nh]
     poses: list[dict[str, Any]] = [p for dets in out["detections"].values() for p in dets]
     gt = out.get("pseudo_gt")

@@ -14,8 +14,9 @@
   and the exported student use ``model.kwargs``' sizes;
 * the total loss is the sum of the model's named losses times ``config.loss_weights``
   (1 when absent); a non-finite loss skips the update and is counted;
-* training state is written atomically every ``checkpoint_every`` steps and at the end
-  (:mod:`~dope_core.train.checkpointing`); ``resume=True`` continues from it;
+* training state is written atomically every ``checkpoint_every`` steps, at the end and
+  when ``max_seconds`` stops the run (:mod:`~dope_core.train.checkpointing`);
+  ``resume=True`` continues from it;
 * rank 0 logs losses and learning rate to TensorBoard (``output_dir/tb``), shows a
   progress bar and runs the validation (:mod:`~dope_core.train.validation`).
 
