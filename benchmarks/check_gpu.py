@@ -110,7 +110,8 @@ def main() -> int:
         agree = agreement_with_cpu(ckpt, images, args.alpha)
         fast = speed(ckpt, images, (w, h), args.warmup, args.iters)
         results["checkpoints"][str(ckpt)] = {"agreement_with_cpu": agree, "speed": fast}
-        print(f"\n## {ckpt}\n\n| mode | part | CPU detections | CUDA detections | matched | PCK@{args.alpha} | 3D diff mm |")
+        print(f"\n## {ckpt}\n\n| mode | part | CPU detections | CUDA detections | matched | PCK@{args.alpha} "
+              "| 3D diff mm |")
         print("|---|---|---:|---:|---:|---:|---:|")
         for mode, a in agree.items():
             for part, d in a.items():

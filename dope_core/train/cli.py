@@ -5,7 +5,8 @@ Commands::
     dope-train label --input DIR_OR_VIDEO... --out CACHE [--stride N] [--min-change G] [--crops PART...] [--workers N]
     dope-train label --input DIR_OR_VIDEO... --config TRAIN_CONFIG [--workers N]   (its labels section and cache)
     dope-train fit --config config/train/student_mobilenetv2.yaml [--resume] [--device cpu|cuda]
-    dope-train validate --run RUN_DIR | --config YAML --checkpoint FILE [--annotated ../shared/data/annotated] [--max-images N] [--out REPORT.json]
+    dope-train validate --run RUN_DIR [--annotated ../shared/data/annotated] [--max-images N] [--out REPORT.json]
+    dope-train validate --config TRAIN_CONFIG --checkpoint FILE [...]   (a student trained elsewhere)
     dope-train compare REPORT.json... (Markdown table of validation reports, e.g. with and without distillation)
     dope-train export --run RUN_DIR [--out dope_core/weights/dope_student_mobilenetv2.pth] [--fp32]
     dope-train pack --cache CACHE --out PACKED [--max-side 853] [--quality 90] [--exclude PATTERN...]
@@ -175,7 +176,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
                 network = NetworkEstimator(checkpoint=args.checkpoint, parts=cfg.data.parts, device="cpu")
                 meta = network.meta
-                report = {"run": args.run or args.config, "checkpoint": args.checkpoint, "step": meta.get("trained_steps", "-"),
+                report = {"run": args.run or args.config, "checkpoint": args.checkpoint,
+                          "step": meta.get("trained_steps", "-"),
                           "mode": meta.get("data_mode", "-"), **validate_estimator(network, val_records, cfg)}
             else:
                 model = student_from_state(cfg, state)
@@ -204,7 +206,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             summary = pack_cache(args.cache, args.out, max_side=args.max_side, quality=args.quality,
                                  exclude=args.exclude, progress=lambda keys: tqdm(keys, desc="packing", unit="item"))
             print(json.dumps({"packed": summary.packed, "already_there": summary.skipped_existing,
-                              "excluded": summary.excluded, "without_people": summary.without_people, "failed": summary.failed,
+                              "excluded": summary.excluded, "without_people": summary.without_people,
+                              "failed": summary.failed,
                               "image_megabytes": round(summary.image_bytes / 1e6, 1)}, indent=1))
             if summary.failed:
                 return 1   # the others were packed; a rerun tries these again

@@ -139,10 +139,10 @@ def test_pack_excludes_sources_resumes_and_reports_failures(tmp_path: Path, caps
 
 
 def test_scale_record_dict_rounds_sizes_and_keeps_metres() -> None:
-    d = {"image_size": [101, 51], "detections": {"body": []}, "pseudo_gt": {
-        "image_size": [101, 51], "people": [], "unassigned": [{"box": [10.0, 10.0, 50.0, 50.0],
-                                                             "keypoints_2d": [[1.0, 2.0]], "keypoints_3d": [[0.1, 0.2, 0.3]],
-                                                             "velocity_2d": [4.0, 8.0]}]}}
+    loose = {"box": [10.0, 10.0, 50.0, 50.0], "keypoints_2d": [[1.0, 2.0]], "keypoints_3d": [[0.1, 0.2, 0.3]],
+             "velocity_2d": [4.0, 8.0]}
+    d = {"image_size": [101, 51], "detections": {"body": []},
+         "pseudo_gt": {"image_size": [101, 51], "people": [], "unassigned": [loose]}}
     out = scale_record_dict(d, 0.5)
     assert out["image_size"] == [50, 26] and out["pseudo_gt"]["image_size"] == [50, 26]
     u = out["pseudo_gt"]["unassigned"][0]

@@ -26,8 +26,8 @@ def _worker(rank: int, world: int, store: str, cfg: dict, out: str, max_seconds:
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world)
     result = fit(config_from_dict(cfg), device="cpu", show_progress=False, max_seconds=max_seconds[rank])
-    torch.save({"end_step": result.end_step, "state": result.model.state_dict(), "losses": result.losses, "bad_steps": result.bad_steps,
-                "skipped": result.skipped_samples}, Path(out) / f"rank{rank}.pt")
+    torch.save({"end_step": result.end_step, "state": result.model.state_dict(), "losses": result.losses,
+                "bad_steps": result.bad_steps, "skipped": result.skipped_samples}, Path(out) / f"rank{rank}.pt")
 
 
 @pytest.mark.timeout(600)
