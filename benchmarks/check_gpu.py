@@ -36,15 +36,8 @@ sys.path.insert(0, str(REPO))
 
 from dope_core.keypoints import Part  # noqa: E402
 from dope_core.model.inference import NetworkEstimator  # noqa: E402
+from dope_core.pseudo_labels.sources import find_media  # noqa: E402
 from dope_core.train.agreement import Agreement  # noqa: E402
-
-SUFFIXES = {".jpg", ".jpeg", ".png"}
-
-
-def find_images(folders: list[Path], limit: int) -> list[Path]:
-    """The first ``limit`` images of the folders (searched recursively, sorted)."""
-    found = sorted(p for f in folders for p in f.rglob("*") if p.suffix.lower() in SUFFIXES)
-    return found[:limit]
 
 
 def agreement_with_cpu(checkpoint: Path, images: list[np.ndarray], alpha: float) -> dict[str, dict]:
@@ -97,11 +90,15 @@ def main() -> int:
     if not torch.cuda.is_available():
         print("check_gpu: no CUDA device (torch.cuda.is_available() is False)", file=sys.stderr)
         return 2
-    paths = find_images(args.folders, args.images)
-    images = [cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB) for f in paths]
-    if not images:
+    try:
+        paths = find_media(args.folders)[0][: args.images]   # images, sorted, searched recursively
+    except (FileNotFoundError, ValueError) as e:
+        print(f"check_gpu: {e}", file=sys.stderr)
+        return 2
+    if not paths:
         print(f"check_gpu: no image in {[str(f) for f in args.folders]}", file=sys.stderr)
         return 2
+    images = [cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB) for f in paths]
     w, h = (int(v) for v in args.size.lower().split("x"))
     results = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "python": platform.python_version(),
                "images": len(images), "checkpoints": {}}

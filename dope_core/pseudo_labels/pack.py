@@ -20,7 +20,7 @@ the default 4): the 2217 records of docs/training.md's GPU lease went from 91.6 
 
 Only what training reads is packed: records with people (``status == "ok"``; training
 skips the others). Records whose source matches an ``exclude`` pattern
-(:func:`dope_core.train.dataset.source_of`, ``fnmatch``, e.g. a training config's
+(:func:`dope_core.pseudo_labels.sources.source_of`, ``fnmatch``, e.g. a training config's
 ``data.val_sources``) are left out too, so the held-out videos need not travel. Packing
 is resumable: an item whose record exists in ``OUT`` is skipped, and each file is
 written atomically. The source cache is only read.
@@ -39,7 +39,7 @@ import cv2
 import numpy as np
 
 from dope_core.pseudo_labels.cache import LabelCache, LabelRecord, atomic_write_text
-from dope_core.pseudo_labels.sources import atomic_write_bytes
+from dope_core.pseudo_labels.sources import atomic_write_bytes, source_of
 
 IMAGES_DIR = "images"
 PIXEL_KEYS = ("box", "keypoints_2d", "velocity_2d")
@@ -68,18 +68,16 @@ class PackSummary:
     image_bytes: int = 0
 
 
-def scale_record_dict(d: dict[str, Any], factor: float) -> dict[str, Any]:
-    """A record's dict (:meth:`LabelRecord.to_dict`) with its pixel quantities times ``factor``.
-
-    ``image_size`` becomes ``round(size * factor)`` (at least 1) and boxes, 2D keypoints
-    and 2D velocities are multiplied by the actual ratio of new to old width and height,
-    so that they stay exact for the rounded image size.
+def scale_record_dict(d: dict[str, Any], size: tuple[int, int]) -> dict[str, Any]:
+    """A record's dict (:meth:`LabelRecord.to_dict`) for its image resized to ``size``
+    (width, height, pixels): ``image_size`` becomes ``size`` and boxes, 2D keypoints and
+    2D velocities are multiplied by the ratios of new to old width and height.
     """
     out = copy.deepcopy(d)
     w, h = (int(v) for v in d["image_size"])
-    if w <= 0 or h <= 0:
-        return out
-    nw, nh = max(1, round(w * factor)), max(1, round(h * factor))
+    nw, nh = int(size[0]), int(size[1])
+    if w <= 0 or h <= 0 or nw <= 0 or nh <= 0:
+        raise ValueError(f"cannot scale a record of size {w}x{h} to {nw}x{nh}")
     sx, sy = nw / w, nh / h
     out["image_size"] = [nw, nh]
     poses: list[dict[str, Any]] = [p for dets in out["detections"].values() for p in dets]
@@ -110,9 +108,7 @@ def round_floats(value: Any, decimals: int) -> Any:
 
 
 def is_excluded(key: str, patterns: Sequence[str]) -> bool:
-    """Whether the record's source (:func:`~dope_core.train.dataset.source_of`) matches a pattern."""
-    from dope_core.train.dataset import source_of
-
+    """Whether the record's source (:func:`~dope_core.pseudo_labels.sources.source_of`) matches a pattern."""
     source = source_of(key)
     return any(fnmatch.fnmatchcase(source, pat) for pat in patterns)
 
@@ -160,8 +156,8 @@ def pack_cache(source: str | Path, out: str | Path, *, max_side: int = 853, qual
         if isinstance(written, str):
             summary.failed.append((key, written))
             continue
-        factor, nbytes = written
-        d = scale_record_dict(record.to_dict(), factor)
+        size, nbytes = written
+        d = scale_record_dict(record.to_dict(), size)
         d["image"] = f"{IMAGES_DIR}/{key}.jpg"
         summary.image_bytes += nbytes
         LabelRecord.from_dict(d)   # the packed record must read back
@@ -177,8 +173,8 @@ def pack_cache(source: str | Path, out: str | Path, *, max_side: int = 853, qual
 
 
 def _pack_image(src: LabelCache, record: LabelRecord, target: Path, max_side: int,
-                quality: int) -> tuple[float, int] | str:
-    """Write the record's image shrunk to ``max_side``; ``(factor, bytes)`` or why it failed."""
+                quality: int) -> tuple[tuple[int, int], int] | str:
+    """Write the record's image shrunk to ``max_side``; ``((width, height), bytes)`` or why it failed."""
     path = src.image_path(record)
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
@@ -190,9 +186,10 @@ def _pack_image(src: LabelCache, record: LabelRecord, target: Path, max_side: in
     factor = min(1.0, max_side / max(w, h))
     if factor < 1.0:
         bgr = cv2.resize(bgr, (max(1, round(w * factor)), max(1, round(h * factor))), interpolation=cv2.INTER_AREA)
+    size = (bgr.shape[1], bgr.shape[0])
     ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         return f"image {path} could not be encoded"
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(target, buf.tobytes())
-    return factor, len(buf)
+    return size, len(buf)

@@ -79,6 +79,16 @@ def find_media(inputs: Sequence[str | Path], *, exclude: Optional[Path] = None) 
     return sorted(images), sorted(videos)
 
 
+def source_of(key: str) -> str:
+    """The source a record's image comes from: the video of a frame, the image a crop was
+    cut from (and that image's video), the image itself otherwise (keys of
+    :func:`item_key` and :mod:`dope_core.pseudo_labels.crops`)."""
+    return _SOURCE_SUFFIX.sub("", key)
+
+
+_SOURCE_SUFFIX = re.compile(r"(__f\d+)?(__crop-[a-z]+\d+)?$")
+
+
 def item_key(path: Path, frame: Optional[int] = None) -> str:
     """A readable, file-name-safe, collision-free key for an image or a video frame."""
     digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import fnmatch
 import logging
-import re
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
@@ -26,6 +25,7 @@ from torch.utils.data import Dataset, Sampler
 
 from dope_core.keypoints import Part
 from dope_core.pseudo_labels.cache import LabelCache, LabelRecord
+from dope_core.pseudo_labels.sources import source_of
 from dope_core.train.augment import hflip, rescale, visible_boxes, zoom
 from dope_core.train.targets import record_targets
 
@@ -55,14 +55,6 @@ def load_records(caches: Sequence[str | Path]) -> list[tuple[LabelCache, LabelRe
 SPLITS = ("by_image", "by_video")
 
 
-def source_of(key: str) -> str:
-    """The source a record's image comes from: the video of a frame, the image a crop was
-    cut from (and that image's video), the image itself otherwise (keys of
-    :func:`dope_core.pseudo_labels.sources.item_key` and :mod:`dope_core.pseudo_labels.crops`)."""
-    return _SOURCE_SUFFIX.sub("", key)
-
-
-_SOURCE_SUFFIX = re.compile(r"(__f\d+)?(__crop-[a-z]+\d+)?$")
 
 
 def split_records(records: Sequence[tuple[LabelCache, LabelRecord]], *, val_fraction: float, seed: int,

@@ -207,7 +207,7 @@ def test_min_change_on_a_real_video(shared_data: Path, tmp_path: Path) -> None:
 
 def test_crops_are_cut_labelled_and_resumed(tmp_path: Path) -> None:
     from dope_core.pseudo_labels.crops import CropSettings, crop_windows
-    from dope_core.train.dataset import source_of
+    from dope_core.pseudo_labels.sources import source_of
 
     d = _media(tmp_path)
     out = tmp_path / "cache"

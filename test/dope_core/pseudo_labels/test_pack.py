@@ -143,7 +143,7 @@ def test_scale_record_dict_rounds_sizes_and_keeps_metres() -> None:
              "velocity_2d": [4.0, 8.0]}
     d = {"image_size": [101, 51], "detections": {"body": []},
          "pseudo_gt": {"image_size": [101, 51], "people": [], "unassigned": [loose]}}
-    out = scale_record_dict(d, 0.5)
+    out = scale_record_dict(d, (50, 26))
     assert out["image_size"] == [50, 26] and out["pseudo_gt"]["image_size"] == [50, 26]
     u = out["pseudo_gt"]["unassigned"][0]
     sx, sy = 50 / 101, 26 / 51

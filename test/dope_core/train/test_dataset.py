@@ -56,7 +56,7 @@ def test_dataset_items_and_unreadable_images(synthetic_cache):
 
 def test_split_by_video_holds_out_whole_sources(synthetic_cache):
     from dope_core.pseudo_labels.cache import LabelRecord
-    from dope_core.train.dataset import source_of
+    from dope_core.pseudo_labels.sources import source_of
 
     assert source_of("video__clip-0123456789__f000015") == "video__clip-0123456789"
     assert source_of("video__clip-0123456789__f000015__crop-hand2") == "video__clip-0123456789"
