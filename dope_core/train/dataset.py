@@ -1,10 +1,15 @@
 """The training dataset over pseudo-label caches, and a resumable, deterministic sampler.
 
-A sample is ``(image, targets, key)``: ``image`` a float ``(3, H, W)`` RGB tensor in
-[0, 1]; ``targets`` ``{part value: {"boxes", "pose2d", "pose3d", "scores"}}`` tensors
-(pixels of the augmented image, metres, scores in [0, 1]); ``key`` the record's key.
-An image that cannot be read at training time gives ``None`` (the trainer counts
-and skips it).
+A sample is ``(image, targets, key)``: ``image`` a ``uint8`` ``(3, H, W)`` RGB tensor;
+``targets`` ``{part value: {"boxes", "pose2d", "pose3d", "scores"}}`` float32 numpy
+arrays (pixels of the augmented image, metres, scores in [0, 1]); ``key`` the record's
+key. An image that cannot be read at training time gives ``None`` (the trainer counts
+and skips it). :func:`model_inputs` turns a batch into what the network takes (float
+images in [0, 1], target tensors) on the training device. Bytes and arrays rather than
+float images and many small tensors keep the loader's hand-over cheap: a worker passes
+each tensor through its own shared-memory segment, and the 16 images and 192 target
+tensors of a 16-image batch took 79 ms to receive on the 2-core machine, against 10 ms
+as bytes and arrays.
 
 Randomness is a pure function of ``(seed, position in the sample stream)``: the
 sampler hands the dataset ``(index, augmentation seed)`` pairs, so a run resumed
@@ -31,7 +36,8 @@ from dope_core.train.targets import record_targets
 
 LOG = logging.getLogger(__name__)
 
-Sample = tuple[torch.Tensor, dict[str, dict[str, torch.Tensor]], str]
+Sample = tuple[torch.Tensor, dict[str, dict[str, np.ndarray]], str]
+TargetTensors = dict[str, dict[str, torch.Tensor]]
 
 
 def load_records(caches: Sequence[str | Path]) -> list[tuple[LabelCache, LabelRecord]]:
@@ -175,8 +181,8 @@ class PseudoLabelDataset(Dataset):
             if self.scale_jitter != (1.0, 1.0):
                 image, targets = zoom(image, targets, float(rng.uniform(*self.scale_jitter)), rng)
         targets = visible_boxes(targets, image.shape[1], image.shape[0])
-        tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
-        return tensor, {p.value: {k: torch.from_numpy(v) for k, v in t.items()} for p, t in targets.items()}, record.key
+        tensor = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
+        return tensor, {p.value: {k: np.asarray(v, np.float32) for k, v in t.items()} for p, t in targets.items()}, record.key
 
 
 class StepSampler(Sampler):
@@ -217,3 +223,22 @@ def collate(batch: list[Optional[Sample]]) -> tuple[list[torch.Tensor], list[dic
     """Batch as lists (images differ in size); also the number of unreadable samples dropped."""
     kept = [s for s in batch if s is not None]
     return [s[0] for s in kept], [s[1] for s in kept], [s[2] for s in kept], len(batch) - len(kept)
+
+
+def model_inputs(images: Sequence[torch.Tensor], targets: Sequence[dict[str, dict[str, np.ndarray]]],
+                 device: torch.device) -> tuple[list[torch.Tensor], list[TargetTensors]]:
+    """A collated batch as the network takes it, on ``device``: float ``(3, H, W)`` images in
+    [0, 1] and target tensors. All target arrays travel in one host-to-device copy."""
+    floats = [im.to(device, non_blocking=True).float() / 255.0 for im in images]
+    layout = [(i, part, name, np.shape(a)) for i, t in enumerate(targets) for part, arrays in t.items()
+              for name, a in arrays.items()]
+    flat = np.concatenate([np.ravel(np.asarray(targets[i][part][name], np.float32)) for i, part, name, _ in layout]
+                          or [np.zeros(0, np.float32)])
+    values = torch.from_numpy(flat).to(device, non_blocking=True)
+    out: list[TargetTensors] = [{} for _ in targets]
+    offset = 0
+    for i, part, name, shape in layout:
+        n = int(np.prod(shape))
+        out[i].setdefault(part, {})[name] = values[offset:offset + n].view(shape)
+        offset += n
+    return floats, out

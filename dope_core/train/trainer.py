@@ -55,7 +55,7 @@ from dope_core.keypoints import Part
 from dope_core.pseudo_labels.cache import atomic_write_text
 from dope_core.train.checkpointing import load_training_state, remove_stale_temporaries, save_training_state
 from dope_core.train.config import TrainConfig
-from dope_core.train.dataset import PseudoLabelDataset, StepSampler, collate, load_records, split_records
+from dope_core.train.dataset import PseudoLabelDataset, StepSampler, collate, load_records, model_inputs, split_records
 
 LOG = logging.getLogger(__name__)
 MAX_CONSECUTIVE_BAD_STEPS = 20
@@ -133,8 +133,10 @@ def make_optimizer(cfg: TrainConfig, model: nn.Module) -> tuple[torch.optim.Opti
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: _lr_factor(cfg, step))
 
 
-def make_loader(cfg: TrainConfig, train_records: list, *, start_step: int, rank: int = 0, world_size: int = 1) -> DataLoader:
-    """The batches of steps ``[start_step, schedule.steps)`` of one rank: ``(images, targets, keys, dropped)``."""
+def make_loader(cfg: TrainConfig, train_records: list, *, start_step: int, rank: int = 0, world_size: int = 1,
+                pin_memory: bool = False) -> DataLoader:
+    """The batches of steps ``[start_step, schedule.steps)`` of one rank: ``(images, targets, keys, dropped)``
+    (:func:`~dope_core.train.dataset.collate`; ``pin_memory`` for a CUDA device)."""
     s, d = cfg.schedule, cfg.data
     dataset = PseudoLabelDataset(train_records, mode=d.mode, parts=[Part(p) for p in d.parts], min_score=d.min_score,
                                  hard_threshold=d.hard_threshold, max_size=d.max_size,
@@ -142,7 +144,7 @@ def make_loader(cfg: TrainConfig, train_records: list, *, start_step: int, rank:
     sampler = StepSampler(len(dataset), batch_size=s.batch_size, start_step=start_step, total_steps=s.steps,
                           seed=s.seed, rank=rank, world_size=world_size)
     return DataLoader(dataset, batch_size=s.batch_size, sampler=sampler, collate_fn=collate,
-                      num_workers=d.loader_workers)
+                      num_workers=d.loader_workers, pin_memory=pin_memory)
 
 
 def fit(cfg: TrainConfig, *, resume: bool = False, device: str = "auto", show_progress: bool = True,
@@ -192,7 +194,8 @@ def fit(cfg: TrainConfig, *, resume: bool = False, device: str = "auto", show_pr
     if world > 1:
         for tensor in model.state_dict().values():
             dist.broadcast(tensor, src=0)
-    loader = make_loader(cfg, train_records, start_step=start, rank=rank, world_size=world)
+    loader = make_loader(cfg, train_records, start_step=start, rank=rank, world_size=world,
+                         pin_memory=dev.type == "cuda")
     writer = _writer(out_dir, start) if rank == 0 else None
     result = FitResult(start_step=start, end_step=start)
     t0 = time.monotonic()
@@ -277,18 +280,19 @@ def _time_is_up(t0: float, max_seconds: float, dev: torch.device, world: int) ->
 def _train_step(model: nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, cfg: TrainConfig,
                 images: list[torch.Tensor], targets: list[dict], dev: torch.device, use_amp: bool,
                 world: int = 1) -> tuple[Optional[dict[str, float]], int]:
-    """One optimizer step; returns this rank's losses (``None`` without images) and the
-    number of ranks that contributed gradients (0: no update anywhere)."""
+    """One optimizer step on a collated batch (``uint8`` images, target arrays); returns this
+    rank's losses (``None`` without images) and the number of ranks that contributed
+    gradients (0: no update anywhere)."""
     optimizer.zero_grad(set_to_none=True)
     out: Optional[dict[str, float]] = None
     if images:
-        images = [im.to(dev, non_blocking=True) for im in images]
-        targets = [{p: {k: v.to(dev, non_blocking=True) for k, v in t.items()} for p, t in tg.items()} for tg in targets]
+        images, targets = model_inputs(images, targets, dev)
         with _autocast(dev, use_amp):
             loss_dict = model(images, targets)
         total = sum(cfg.loss_weights.get(name, 1.0) * value.float() for name, value in loss_dict.items())
-        out = {name: float(v.detach()) for name, v in loss_dict.items()}
-        out["loss"] = float(total.detach())
+        names = list(loss_dict)
+        values = torch.stack([v.detach().float() for v in loss_dict.values()] + [total.detach()]).tolist()  # one wait
+        out = dict(zip(names + ["loss"], values))
         if math.isfinite(out["loss"]):
             scaler.scale(total).backward()
     ok = out is not None and math.isfinite(out["loss"])

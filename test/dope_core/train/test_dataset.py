@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from dope_core.keypoints import Part
-from dope_core.train.dataset import PseudoLabelDataset, StepSampler, collate, load_records, split_records
+from dope_core.train.dataset import PseudoLabelDataset, StepSampler, collate, load_records, model_inputs, split_records
 
 
 def test_sampler_is_a_function_of_seed_step_and_rank():
@@ -34,16 +34,16 @@ def test_dataset_items_and_unreadable_images(synthetic_cache):
     assert not {r.key for _, r in train} & {r.key for _, r in val}
     ds = PseudoLabelDataset(train, mode="distillation", max_size=64, scale_jitter=(1.0, 1.0), flip=True)
     image, targets, key = ds[0]
-    assert image.shape == (3, 48, 64) and image.dtype == torch.float32 and 0 <= image.min() and image.max() <= 1
+    assert image.shape == (3, 48, 64) and image.dtype == torch.uint8 and int(image.max()) > 0
     assert key == train[0][1].key
     assert targets["hand"]["scores"].tolist() == pytest.approx([0.8, 0.3])      # both hands, soft scores
     assert targets["body"]["pose2d"].shape == (1, 13, 2)
     # boxes shrink with the image (128 -> 64 px wide): half of the cache's pixels
     src = train[0][1].detections[Part.BODY][0].box
-    np.testing.assert_allclose(targets["body"]["boxes"][0].numpy(), np.asarray(src) / 2, atol=1e-4)
+    np.testing.assert_allclose(targets["body"]["boxes"][0], np.asarray(src) / 2, atol=1e-4)
     # an augmentation seed decides the flip: the same seed gives the same sample
     a, b = ds[(0, 123)], ds[(0, 123)]
-    assert torch.equal(a[0], b[0]) and torch.equal(a[1]["body"]["pose2d"], b[1]["body"]["pose2d"])
+    assert torch.equal(a[0], b[0]) and np.array_equal(a[1]["body"]["pose2d"], b[1]["body"]["pose2d"])
     flips = {bool(torch.equal(ds[(0, s)][0], image)) for s in range(8)}
     assert flips == {True, False}                                                 # some seeds flip, some not
     hard = PseudoLabelDataset(train, mode="hard", max_size=64, scale_jitter=(1.0, 1.0), flip=False)
@@ -52,6 +52,29 @@ def test_dataset_items_and_unreadable_images(synthetic_cache):
     assert ds[1] is None
     images, tgts, keys, dropped = collate([ds[0], ds[1]])
     assert len(images) == len(tgts) == len(keys) == 1 and dropped == 1
+
+
+def test_model_inputs_turn_a_batch_into_float_images_and_target_tensors(synthetic_cache):
+    train, _ = split_records(load_records([synthetic_cache.root]), val_fraction=0.0, seed=0)
+    ds = PseudoLabelDataset(train, mode="distillation", max_size=64, scale_jitter=(1.0, 1.0), flip=False)
+    images, targets, _, _ = collate([ds[0], ds[1], ds[2]])
+    floats, tensors = model_inputs(images, targets, torch.device("cpu"))
+    for image, f in zip(images, floats):
+        assert f.dtype == torch.float32 and f.shape == image.shape
+        torch.testing.assert_close(f, image.float() / 255.0, rtol=0, atol=0)
+    assert image.dtype == torch.uint8                                   # the batch's own images are unchanged
+    for arrays, t in zip(targets, tensors):
+        assert set(t) == set(arrays)
+        for part in arrays:
+            assert set(t[part]) == {"boxes", "pose2d", "pose3d", "scores"}
+            for name, a in arrays[part].items():
+                assert t[part][name].dtype == torch.float32 and tuple(t[part][name].shape) == a.shape
+                np.testing.assert_array_equal(t[part][name].numpy(), a)
+    empty = {"boxes": np.zeros((0, 4), np.float32), "pose2d": np.zeros((0, 84, 2), np.float32),
+             "pose3d": np.zeros((0, 84, 3), np.float32), "scores": np.zeros(0, np.float32)}
+    _, (only_empty,) = model_inputs(images[:1], [{"face": empty}], torch.device("cpu"))
+    assert {k: tuple(v.shape) for k, v in only_empty["face"].items()} == {k: v.shape for k, v in empty.items()}
+    assert model_inputs([], [], torch.device("cpu")) == ([], [])
 
 
 def test_split_by_video_holds_out_whole_sources(synthetic_cache):
