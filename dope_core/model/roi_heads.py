@@ -18,13 +18,13 @@ from typing import Mapping, Optional
 
 import torch
 from torch import Tensor, nn
-from torchvision.models.detection._utils import BalancedPositiveNegativeSampler
 from torchvision.ops import box_iou
 
 from dope_core.codecs.anchor_pose import AnchorPoseCodec, nearest_anchor, normalise_in_box
 from dope_core.model.losses import part_losses
 from dope_core.model.predictor import DopePredictor
 from dope_core.model.roi_align import RoIAlignPooler
+from dope_core.model.sampling import BatchedBalancedSampler, group_sizes, image_index
 
 
 class DopeRoIHeads(nn.Module):
@@ -64,7 +64,7 @@ class DopeRoIHeads(nn.Module):
         self.dope_predictor = dope_predictor
         self.codecs = dict(codecs)
         self.fg_iou_thresh = fg_iou_thresh
-        self.sampler = BalancedPositiveNegativeSampler(batch_size_per_image, positive_fraction)
+        self.sampler = BatchedBalancedSampler(batch_size_per_image, positive_fraction)
         self.smooth_l1_beta = smooth_l1_beta
 
     def anchors(self, part: str) -> Tensor:
@@ -124,47 +124,57 @@ class DopeRoIHeads(nn.Module):
         self, proposals: list[Tensor], targets: list[dict[str, dict[str, Tensor]]]
     ) -> tuple[list[Tensor], dict[str, dict[str, Tensor]]]:
         """Sampled proposals per image and, per part, ``classes``, ``scores``, ``reg_targets``
-        for the sampled proposals of the whole batch (concatenated in image order)."""
-        sampled_props: list[Tensor] = []
-        per_part: dict[str, dict[str, list[Tensor]]] = {p: {"classes": [], "scores": [], "reg_targets": []} for p in self.parts}
-        for props, target in zip(proposals, targets):
-            gt_all = [target[p]["boxes"].to(props) for p in self.parts if p in target]
-            props = torch.cat([props] + gt_all)
-            labelled = {p: self._label_part(props, target.get(p), p) for p in self.parts}
-            any_pos = torch.zeros(len(props), dtype=torch.int64, device=props.device)
-            for classes, _, _ in labelled.values():
-                any_pos |= (classes > 0).long()
-            pos_mask, neg_mask = self.sampler([any_pos])
-            keep = torch.flatten(torch.nonzero(pos_mask[0] | neg_mask[0]))
-            sampled_props.append(props[keep])
-            for p, (classes, scores, reg_t) in labelled.items():
-                per_part[p]["classes"].append(classes[keep])
-                per_part[p]["scores"].append(scores[keep])
-                per_part[p]["reg_targets"].append(reg_t[keep])
-        return sampled_props, {p: {k: torch.cat(v) for k, v in d.items()} for p, d in per_part.items()}
+        for the sampled proposals of the whole batch (concatenated in image order).
 
-    def _label_part(self, props: Tensor, target: Optional[dict[str, Tensor]], part: str) -> tuple[Tensor, Tensor, Tensor]:
+        The batch is labelled and sampled at once (IoUs between proposals and boxes of other
+        images masked out): the CPU waits for the GPU once per part and twice for the
+        sampled proposals, not a few times per image.
+        """
+        with_gt = [torch.cat([props] + [target[p]["boxes"].to(props) for p in self.parts if p in target])
+                   for props, target in zip(proposals, targets)]
+        counts = [len(p) for p in with_gt]
+        props = torch.cat(with_gt)
+        image = image_index(counts, props.device)
+        labelled = {p: self._label_part(props, image, [t.get(p) for t in targets], p) for p in self.parts}
+        any_pos = torch.zeros(len(props), dtype=torch.bool, device=props.device)
+        for classes, _, _ in labelled.values():
+            any_pos |= classes > 0
+        pos, neg = self.sampler.sample(any_pos.long(), image, len(counts))
+        keep = torch.flatten(torch.nonzero(pos | neg))        # image order, then proposal order
+        kept_counts = group_sizes(image[keep], len(counts)).tolist()
+        sampled = list(props[keep].split(kept_counts))
+        part_targets = {p: {"classes": c[keep], "scores": sc[keep], "reg_targets": r[keep]}
+                        for p, (c, sc, r) in labelled.items()}
+        return sampled, part_targets
+
+    def _label_part(self, props: Tensor, image: Tensor, targets: list[Optional[dict[str, Tensor]]],
+                    part: str) -> tuple[Tensor, Tensor, Tensor]:
+        """``classes``, ``scores``, ``reg_targets`` of every proposal of the batch for one part;
+        ``image`` gives each proposal's image, ``targets`` the part's targets per image."""
         anchors = self.anchors(part)
         j = anchors.shape[1]
         n = len(props)
         classes = torch.zeros(n, dtype=torch.int64, device=props.device)
         scores = torch.zeros(n, dtype=props.dtype, device=props.device)
         reg_t = torch.zeros((n, j * 5), dtype=props.dtype, device=props.device)
-        if target is None or len(target["boxes"]) == 0:
+        present = [(i, t) for i, t in enumerate(targets) if t is not None and len(t["boxes"])]
+        if not present:
             return classes, scores, reg_t
-        gt_boxes = target["boxes"].to(props)
-        iou = box_iou(gt_boxes, props)  # (G, N)
+        gt_boxes = torch.cat([t["boxes"] for _, t in present]).to(props)
+        gt_image = torch.cat([torch.full((len(t["boxes"]),), i, dtype=torch.int64, device=props.device)
+                              for i, t in present])
+        iou = box_iou(gt_boxes, props).masked_fill_(gt_image[:, None] != image[None, :], -1.0)  # (G, N)
         best_iou, best_gt = iou.max(dim=0)
         pos = torch.flatten(torch.nonzero(best_iou >= self.fg_iou_thresh))
         if len(pos) == 0:
             return classes, scores, reg_t
         g = best_gt[pos]
-        pose2d = target["pose2d"].to(props)[g]
-        pose3d = target["pose3d"].to(props)[g]
+        pose2d = torch.cat([t["pose2d"] for _, t in present]).to(props)[g]
+        pose3d = torch.cat([t["pose3d"] for _, t in present]).to(props)[g]
         boxes = props[pos]
         k = nearest_anchor(normalise_in_box(pose2d, boxes), pose3d, anchors)
         classes[pos] = k + 1
-        scores[pos] = target["scores"].to(props)[g]
+        scores[pos] = torch.cat([t["scores"] for _, t in present]).to(props)[g]
         reg_t[pos] = self.codecs[part].encode(pose2d, pose3d, boxes, anchors, k)
         return classes, scores, reg_t
 

@@ -48,6 +48,9 @@ class DopeTransform(nn.Module):
         self.image_mean = list(image_mean)
         self.image_std = list(image_std)
         self.size_divisible = int(size_divisible)
+        # on the model's device with it (no copy from the host per image); not part of the state dict
+        self.register_buffer("mean", torch.tensor(self.image_mean, dtype=torch.float32)[:, None, None], persistent=False)
+        self.register_buffer("std", torch.tensor(self.image_std, dtype=torch.float32)[:, None, None], persistent=False)
 
     def forward(
         self, images: Sequence[Tensor], targets: Optional[list[dict[str, dict[str, Tensor]]]] = None
@@ -65,8 +68,7 @@ class DopeTransform(nn.Module):
                                   recompute_scale_factor=True, align_corners=False)[0]
             resized.append(image)
             if targets is not None and out_targets is not None:
-                ratio = torch.tensor([image.shape[-1] / w, image.shape[-2] / h], dtype=torch.float32, device=image.device)
-                out_targets.append(_scale_targets(targets[i], ratio))
+                out_targets.append(_scale_targets(targets[i], image.shape[-1] / w, image.shape[-2] / h))
         image_sizes = [(int(im.shape[-2]), int(im.shape[-1])) for im in resized]
         return ImageList(self._batch(resized), image_sizes), out_targets
 
@@ -93,8 +95,7 @@ class DopeTransform(nn.Module):
         return self.min_size
 
     def _normalise(self, image: Tensor) -> Tensor:
-        mean = torch.as_tensor(self.image_mean, dtype=image.dtype, device=image.device)[:, None, None]
-        std = torch.as_tensor(self.image_std, dtype=image.dtype, device=image.device)[:, None, None]
+        mean, std = self.mean.to(image), self.std.to(image)   # the image's device and dtype
         return (image - mean) / std
 
     def _batch(self, images: list[Tensor]) -> Tensor:
@@ -111,11 +112,16 @@ class DopeTransform(nn.Module):
         return f"min_size={self.min_sizes if len(self.min_sizes) > 1 else self.min_sizes[0]}, max_size={self.max_size}, size_divisible={self.size_divisible}"
 
 
-def _scale_targets(target: dict[str, Any], ratio: Tensor) -> dict[str, dict[str, Tensor]]:
+def _scale_targets(target: dict[str, Any], rx: float, ry: float) -> dict[str, dict[str, Tensor]]:
+    """Boxes and 2D poses (pixels) scaled by ``rx`` along x and ``ry`` along y (float32)."""
     out: dict[str, dict[str, Tensor]] = {}
     for part, t in target.items():
         t = dict(t)
-        t["boxes"] = t["boxes"].to(ratio) * ratio.repeat(2)
-        t["pose2d"] = t["pose2d"].to(ratio) * ratio
+        boxes, pose2d = t["boxes"].float().clone(), t["pose2d"].float().clone()
+        boxes[:, 0::2] *= rx
+        boxes[:, 1::2] *= ry
+        pose2d[..., 0] *= rx
+        pose2d[..., 1] *= ry
+        t["boxes"], t["pose2d"] = boxes, pose2d
         out[part] = t
     return out
