@@ -10,14 +10,16 @@
 #   BUDGET    seconds from the start of this script to its end; OUT_DIR (default $OUT or /tmp/gpu_session/out)
 #             receives the reports, the run's logs and TensorBoard files (run.tgz) and the exported student.
 # Environment: PY (default python3), DEV (default cuda; cpu to try the script without a GPU), PROBE (seconds
-# of the probe run, default 45), RESERVE (seconds kept for export and the last check, default 90).
+# of the probe run, default 45), RESERVE (seconds kept for export and the last check, default 90), CHECKS
+# (default 1; 0 skips the first checks of the shipped student and the network's speed, for a lease that
+# only trains).
 # The probe trains with the config's warm-up; the schedule is then sized by the probe's steady rate (its
 # second half, start-up excluded) and the run resumed with lr drops at 75 % and 92 % of the steps; --max-time
 # keeps it inside the budget whatever happens.
 set -uo pipefail
-[[ $# -ge 3 ]] || { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[[ $# -ge 3 ]] || { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 DATA=$1; CONFIG=$2; BUDGET=$3; OUTDIR=${4:-${OUT:-/tmp/gpu_session/out}}
-PY=${PY:-python3}; DEV=${DEV:-cuda}; PROBE=${PROBE:-45}; RESERVE=${RESERVE:-90}
+PY=${PY:-python3}; DEV=${DEV:-cuda}; PROBE=${PROBE:-45}; RESERVE=${RESERVE:-90}; CHECKS=${CHECKS:-1}
 export PYTHONUNBUFFERED=1
 T0=$(date +%s)
 left() { echo $(( BUDGET - ($(date +%s) - T0) )); }
@@ -30,7 +32,7 @@ tar xzf "$DATA" -C "$W" || { echo "gpu_session: cannot unpack $DATA"; exit 2; }
 [[ -d $W/pack/items && -f $W/mobilenet_v2_imagenet.pth ]] || { echo "gpu_session: $DATA lacks pack/ or mobilenet_v2_imagenet.pth"; exit 2; }
 echo "unpacked $(ls "$W/pack/items" | wc -l) records; $(left) s left"
 quiet() { grep -v "^WARNING\|^INFO\|rationality\|UserWarning: This DataLoader"; }
-if [[ $DEV == cuda ]]; then
+if [[ $DEV == cuda && $CHECKS != 0 ]]; then
   timeout 120 $PY benchmarks/check_gpu.py --checkpoint dope_core/weights/dope_student_mobilenetv2.pth \
       --folders "$W/pack/images" --images 40 --iters 200 --json "$OUTDIR/check_shipped.json" 2>&1 | quiet
   timeout 40 $PY benchmarks/bench_network.py --device cuda --iters 20 --batch 8 2>&1 | quiet | tee "$OUTDIR/bench_network.md"

@@ -22,6 +22,14 @@ A variant is a name and ``dotted.key=YAML value`` overrides of the base config
 (``--config``, default the 2000-step CPU recipe); ``baseline`` (no override) always runs first.
 A variant with no override (``--variant baseline_again``) measures the noise: on a loaded
 machine two identical copies differed by up to 1.4x over 6 steps.
+
+On a GPU (``--device cuda``, AMP as the config says): ``--sync`` waits for the GPU at
+every stage boundary so that each stage's row holds its own GPU time (the wall per step
+then loses the overlap of the CPU's launches with the GPU's work; run once without it
+for the true rate), and ``--sync-sites N`` counts, over N steps of the baseline, the
+places where the CPU waits for the GPU (``torch.cuda.set_sync_debug_mode``), by source
+line. ``--set KEY=VALUE`` overrides the base config (for example a packed cache's
+``data.split=by_image``).
 """
 
 from __future__ import annotations
@@ -32,7 +40,8 @@ import os
 import subprocess
 import sys
 import time
-from collections import defaultdict
+import warnings
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Callable
 
@@ -68,23 +77,31 @@ STAGES = (
 class Timers:
     """Accumulated seconds per stage name, for the variant currently running."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, sync: bool = False) -> None:
         self.seconds: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         self.current = ""
         self.counting = False
+        self.sync = sync
 
     def add(self, name: str, seconds: float) -> None:
         if self.counting:
             self.seconds[self.current][name] += seconds
 
+    def wait(self) -> None:
+        """With ``sync``, wait for the GPU's queued work (a stage's time is then its own)."""
+        if self.sync:
+            torch.cuda.synchronize()
+
     def wrap(self, owner: Any, attr: str, name: str) -> None:
         inner = getattr(owner, attr)
 
         def timed(*args: Any, **kwargs: Any) -> Any:
+            self.wait()
             t = time.perf_counter()
             try:
                 return inner(*args, **kwargs)
             finally:
+                self.wait()
                 self.add(name, time.perf_counter() - t)
 
         setattr(owner, attr, timed)
@@ -112,15 +129,20 @@ def parse_variant(spec: list[str]) -> tuple[str, list[tuple[str, Any]]]:
 class Variant:
     """One config's model, optimizer and loader, stepping through the trainer's own step."""
 
-    def __init__(self, name: str, raw: dict, records: list, anchors: dict, timers: Timers, total_steps: int) -> None:
+    def __init__(self, name: str, raw: dict, records: list, anchors: dict, timers: Timers, total_steps: int,
+                 dev: torch.device) -> None:
         self.name = name
+        self.dev = dev
         self.cfg = config_from_dict(raw, source=name)
         self.cfg.schedule.steps = total_steps
         torch.manual_seed(self.cfg.schedule.seed)
-        self.model = trainer.build_model(self.cfg, anchors)
+        self.model = trainer.build_model(self.cfg, anchors).to(dev)
+        if dev.type == "cpu":   # as fit does
+            self.model = self.model.to(memory_format=torch.channels_last)
         self.optimizer, self.scheduler = trainer.make_optimizer(self.cfg, self.model)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=False)
-        self.loader = iter(trainer.make_loader(self.cfg, records, start_step=0))
+        self.use_amp = self.cfg.schedule.amp and dev.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.loader = iter(trainer.make_loader(self.cfg, records, start_step=0, pin_memory=dev.type == "cuda"))
         self.step = 0
         self.wall = 0.0
         self.counted = 0
@@ -150,9 +172,10 @@ class Variant:
             if size is not None:
                 trainer._set_input_size(self.model, ((size[0],), size[1]))
             trainer._train_step(self.model, self.optimizer, self.scaler, self.cfg, images, targets,
-                                torch.device("cpu"), False)
+                                self.dev, self.use_amp)
             self.scheduler.step()
             self.step += 1
+            timers.wait()
             if counting:
                 self.wall += time.perf_counter() - t0
                 self.counted += 1
@@ -196,12 +219,22 @@ def main() -> int:
                    help="a variant: a name and dotted config overrides")
     p.add_argument("--torch-profile", type=int, default=0, metavar="N",
                    help="also run N steps of the baseline under torch.profiler and print its top operators")
+    p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="overrides of the base config")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (the config's AMP setting applies on cuda)")
+    p.add_argument("--sync", action="store_true", help="on cuda: wait for the GPU at every stage boundary")
+    p.add_argument("--sync-sites", type=int, default=0, metavar="N",
+                   help="on cuda: count the CPU's waits for the GPU over N steps of the baseline, by source line")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    dev = torch.device(args.device)
+    if (args.sync or args.sync_sites) and dev.type != "cuda":
+        raise SystemExit("--sync and --sync-sites need --device cuda")
     base = yaml.safe_load(args.config.read_text())
     if args.cache:
         base["data"]["caches"] = list(args.cache)
+    for key, value in parse_variant(["--set", *args.set])[1]:
+        set_dotted(base, key, value)
     variants = [("baseline", [])] + [parse_variant(v) for v in args.variant]
     print(f"start: {uptime()}")
     print(f"{os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} torch threads; "
@@ -211,15 +244,15 @@ def main() -> int:
     train_records, _ = trainer.train_val_split(base_cfg, records)
     anchors = trainer.training_anchor_poses(base_cfg, train_records)
     print(f"{len(train_records)} training images of {base_cfg.data.caches}")
-    timers = Timers()
+    timers = Timers(sync=args.sync)
     install_global_timers(timers)
-    total = args.warmup + args.steps
+    total = args.warmup + args.steps + args.torch_profile + args.sync_sites   # the loaders' length
     runs: list[Variant] = []
     for name, overrides in variants:
         raw = copy.deepcopy(base)
         for key, value in overrides:
             set_dotted(raw, key, value)
-        runs.append(Variant(name, raw, train_records, anchors, timers, total))
+        runs.append(Variant(name, raw, train_records, anchors, timers, total, dev))
     for v in runs:
         v.run(args.warmup, timers, counting=False)
     done = 0
@@ -234,6 +267,8 @@ def main() -> int:
     _table(runs, timers, data_alone, variants)
     if args.torch_profile:
         _torch_profile(runs[0], timers, args.torch_profile)
+    if args.sync_sites:
+        _sync_sites(runs[0], timers, args.sync_sites)
     return 0
 
 
@@ -266,10 +301,32 @@ def _table(runs: list[Variant], timers: Timers, data_alone: dict[str, float], va
 def _torch_profile(v: Variant, timers: Timers, steps: int) -> None:
     from torch.profiler import ProfilerActivity, profile
 
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if v.dev.type == "cuda" else [])
+    with profile(activities=activities) as prof:
         v.run(steps, timers, counting=False)
     print(f"\ntorch.profiler, {steps} steps of {v.name}, top operators by self CPU time:\n")
-    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=20))
+    if v.dev.type == "cuda":
+        print("\ntop operators by self CUDA time:\n")
+        print(prof.key_averages().table(sort_by="self_cuda_time_total", row_limit=15))
+
+
+def _sync_sites(v: Variant, timers: Timers, steps: int) -> None:
+    """Where the CPU waits for the GPU: torch's sync debug warnings over ``steps`` steps, by source line."""
+    sites: Counter = Counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            v.run(steps, timers, counting=False)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    for w in caught:
+        if "synchroniz" in str(w.message):
+            sites[f"{Path(w.filename).name}:{w.lineno}"] += 1
+    print(f"\nwaits for the GPU per step ({steps} steps of {v.name}): {sum(sites.values()) / steps:.1f}\n")
+    for site, n in sites.most_common(25):
+        print(f"  {n / steps:6.1f}  {site}")
 
 
 if __name__ == "__main__":
