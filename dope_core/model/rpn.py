@@ -82,7 +82,8 @@ class DopeRPN(RegionProposalNetwork):
         matched_vals, matches = quality.max(dim=1)
         below = matched_vals < matcher.low_threshold
         between = (matched_vals >= matcher.low_threshold) & (matched_vals < matcher.high_threshold)
-        final = torch.where(below, matcher.BELOW_LOW_THRESHOLD, torch.where(between, matcher.BETWEEN_THRESHOLDS, matches))
+        final = torch.where(below, matcher.BELOW_LOW_THRESHOLD,
+                            torch.where(between, matcher.BETWEEN_THRESHOLDS, matches))
         if matcher.allow_low_quality_matches:   # each box keeps the anchors it overlaps most
             best_for_gt = quality.max(dim=2).values
             update = ((quality == best_for_gt[:, :, None]) & valid[:, :, None]).any(dim=1)
@@ -100,7 +101,8 @@ class DopeRPN(RegionProposalNetwork):
             return super().filter_proposals(proposals, objectness, image_shapes, num_anchors_per_level)
         num_images, dev = proposals.shape[0], proposals.device
         objectness = objectness.detach().reshape(num_images, -1)
-        levels = torch.cat([torch.full((n,), i, dtype=torch.int64, device=dev) for i, n in enumerate(num_anchors_per_level)])
+        levels = torch.cat([torch.full((n,), i, dtype=torch.int64, device=dev)
+                            for i, n in enumerate(num_anchors_per_level)])
         levels = levels.reshape(1, -1).expand_as(objectness)
         top_n_idx = self._get_top_n_idx(objectness, num_anchors_per_level)
         batch_idx = torch.arange(num_images, device=dev)[:, None]

@@ -182,7 +182,8 @@ class PseudoLabelDataset(Dataset):
                 image, targets = zoom(image, targets, float(rng.uniform(*self.scale_jitter)), rng)
         targets = visible_boxes(targets, image.shape[1], image.shape[0])
         tensor = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
-        return tensor, {p.value: {k: np.asarray(v, np.float32) for k, v in t.items()} for p, t in targets.items()}, record.key
+        arrays = {p.value: {k: np.asarray(v, np.float32) for k, v in t.items()} for p, t in targets.items()}
+        return tensor, arrays, record.key
 
 
 class StepSampler(Sampler):

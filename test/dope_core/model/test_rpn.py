@@ -3,9 +3,9 @@
 import pytest
 import torch
 from torchvision.models.detection.rpn import RegionProposalNetwork
+from torchvision.ops import box_iou
 
 from dope_core.model.rpn import DopeRPN, batched_box_iou, build_rpn
-from torchvision.ops import box_iou
 
 
 def _boxes(g: torch.Generator, n: int, w: float, h: float, min_side: float = 4.0) -> torch.Tensor:
@@ -23,7 +23,8 @@ def rpn() -> DopeRPN:
 
 def test_batched_box_iou_is_box_iou():
     g = torch.Generator().manual_seed(0)
-    a, b = torch.stack([_boxes(g, 7, 100, 80) for _ in range(3)]), torch.stack([_boxes(g, 50, 100, 80) for _ in range(3)])
+    a = torch.stack([_boxes(g, 7, 100, 80) for _ in range(3)])
+    b = torch.stack([_boxes(g, 50, 100, 80) for _ in range(3)])
     got = batched_box_iou(a, b)
     for i in range(3):
         torch.testing.assert_close(got[i], box_iou(a[i], b[i]), rtol=0, atol=0)

@@ -61,7 +61,8 @@ def test_batched_roi_labelling_is_per_image_labelling(anchor_poses):
     # image 1's proposals include image 0's body boxes: they must stay background there (image 1 has no body)
     proposals = [torch.rand(40, 4, generator=g) * 60 + torch.tensor([0.0, 0.0, 60.0, 60.0]),
                  torch.cat([targets[0]["body"]["boxes"], torch.rand(30, 4, generator=g) * 60 + 60])]
-    props = [torch.cat([p] + [t[part]["boxes"] for part in heads.parts if part in t]) for p, t in zip(proposals, targets)]
+    props = [torch.cat([p] + [t[part]["boxes"] for part in heads.parts if part in t])
+             for p, t in zip(proposals, targets)]
     image = image_index([len(p) for p in props], torch.device("cpu"))
     flat = torch.cat(props)
     for part in heads.parts:
