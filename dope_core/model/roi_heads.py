@@ -157,24 +157,24 @@ class DopeRoIHeads(nn.Module):
         classes = torch.zeros(n, dtype=torch.int64, device=props.device)
         scores = torch.zeros(n, dtype=props.dtype, device=props.device)
         reg_t = torch.zeros((n, j * 5), dtype=props.dtype, device=props.device)
-        present = [(i, t) for i, t in enumerate(targets) if t is not None and len(t["boxes"])]
+        counts = [0 if t is None else len(t["boxes"]) for t in targets]
+        present = [t for t, n in zip(targets, counts) if n]
         if not present:
             return classes, scores, reg_t
-        gt_boxes = torch.cat([t["boxes"] for _, t in present]).to(props)
-        gt_image = torch.cat([torch.full((len(t["boxes"]),), i, dtype=torch.int64, device=props.device)
-                              for i, t in present])
+        gt_boxes = torch.cat([t["boxes"] for t in present]).to(props)
+        gt_image = image_index(counts, props.device)
         iou = box_iou(gt_boxes, props).masked_fill_(gt_image[:, None] != image[None, :], -1.0)  # (G, N)
         best_iou, best_gt = iou.max(dim=0)
         pos = torch.flatten(torch.nonzero(best_iou >= self.fg_iou_thresh))
         if len(pos) == 0:
             return classes, scores, reg_t
         g = best_gt[pos]
-        pose2d = torch.cat([t["pose2d"] for _, t in present]).to(props)[g]
-        pose3d = torch.cat([t["pose3d"] for _, t in present]).to(props)[g]
+        pose2d = torch.cat([t["pose2d"] for t in present]).to(props)[g]
+        pose3d = torch.cat([t["pose3d"] for t in present]).to(props)[g]
         boxes = props[pos]
         k = nearest_anchor(normalise_in_box(pose2d, boxes), pose3d, anchors)
         classes[pos] = k + 1
-        scores[pos] = torch.cat([t["scores"] for _, t in present]).to(props)[g]
+        scores[pos] = torch.cat([t["scores"] for t in present]).to(props)[g]
         reg_t[pos] = self.codecs[part].encode(pose2d, pose3d, boxes, anchors, k)
         return classes, scores, reg_t
 
