@@ -61,8 +61,6 @@ def load_records(caches: Sequence[str | Path]) -> list[tuple[LabelCache, LabelRe
 SPLITS = ("by_image", "by_video")
 
 
-
-
 def split_records(records: Sequence[tuple[LabelCache, LabelRecord]], *, val_fraction: float, seed: int,
                   by: str = "by_image", val_sources: Sequence[str] = ()
                   ) -> tuple[list[tuple[LabelCache, LabelRecord]], list[tuple[LabelCache, LabelRecord]]]:
