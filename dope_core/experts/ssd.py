@@ -128,7 +128,11 @@ def letterbox(image: np.ndarray, view: np.ndarray, size: int) -> Optional[tuple[
 
 
 def weighted_nms(dets: list[Detection], iou: float) -> list[Detection]:
-    """Merge detections overlapping above ``iou``: score-weighted mean box and keypoints, top score."""
+    """Merge detections overlapping above ``iou``: score-weighted mean box and keypoints, top score.
+
+    The top detection always heads its own group, even when its box is empty (a detector can
+    regress one at a very low ``min_score``); a group whose scores are all 0 is averaged evenly.
+    """
     if not dets:
         return []
     dets = sorted(dets, key=lambda d: -d.score)
@@ -138,9 +142,9 @@ def weighted_nms(dets: list[Detection], iou: float) -> list[Detection]:
     while remaining:
         top = remaining[0]
         ious = box_iou(boxes[top:top + 1], boxes[remaining])[0]
-        group = [remaining[k] for k in np.flatnonzero(ious > iou)]
+        group = [top] + [remaining[k] for k in np.flatnonzero(ious > iou) if remaining[k] != top]
         w = np.array([dets[g].score for g in group])
-        w = w / w.sum()
+        w = w / w.sum() if w.sum() > 0 else np.full(len(group), 1.0 / len(group))
         out.append(Detection(
             box=np.tensordot(w, boxes[group], axes=1),
             keypoints=np.tensordot(w, np.stack([dets[g].keypoints for g in group]), axes=1),

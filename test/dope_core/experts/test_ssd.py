@@ -29,6 +29,19 @@ def test_weighted_nms_merges_overlaps_by_score():
     assert weighted_nms([], 0.3) == []
 
 
+def test_weighted_nms_keeps_empty_boxes_and_zero_scores():
+    # A detector run at min_score 0 regresses empty boxes (IoU 0 even with themselves) and
+    # sigmoid scores that underflow to 0: each still comes out once, none is lost or merged twice.
+    empty = Detection(box=np.array([5, 5, 5, 9.0]), keypoints=np.full((1, 2), 5.0), score=0.0)
+    zero = Detection(box=np.array([0, 0, 10, 10.0]), keypoints=np.zeros((1, 2)), score=0.0)
+    zero2 = Detection(box=np.array([0, 0, 10, 12.0]), keypoints=np.full((1, 2), 2.0), score=0.0)
+    out = weighted_nms([empty, zero, zero2], iou=0.3)
+    assert len(out) == 2 and all(np.isfinite(d.box).all() and np.isfinite(d.keypoints).all() for d in out)
+    merged = [d for d in out if d.box[3] > 9][0]
+    np.testing.assert_allclose(merged.box, [0, 0, 10, 11])
+    np.testing.assert_allclose(merged.keypoints, [[1, 1]])
+
+
 def test_tile_views_cover_the_image():
     views = tile_views(1000, 500, tile_fractions=(0.5,))
     assert np.array_equal(views[0], [0, 0, 1000, 500])
