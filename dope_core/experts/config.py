@@ -18,6 +18,7 @@ Example (every key optional; these are the defaults)::
       body: blazepose                        # see BODY_EXPERTS (blazepose_lite / _heavy: the lite / heavy models)
       body_refine: blazepose_heavy           # a body expert for one last pass per body found (null: none)
       body_refine_max: 10                    # bodies per image that get it, the tallest first
+      body_refine_flip: true                 # its passes also on the mirrored region, averaged
       hand: mediapipe                        # see HAND_EXPERTS (mediapipe_lite: the lite landmark model)
       hand_wrist_score: 0.2                  # presence a hand needs at a confident body's wrist (elsewhere 0.5)
       face: mediapipe                        # see FACE_EXPERTS
@@ -97,6 +98,7 @@ class ExpertsConfig:
     body: str = "blazepose"
     body_refine: Optional[str] = "blazepose_heavy"
     body_refine_max: int = 10
+    body_refine_flip: bool = True
     hand: str = "mediapipe"
     hand_wrist_score: float = 0.2
     face: str = "mediapipe"
@@ -140,6 +142,8 @@ class ExpertsConfig:
                                      f"got {self.hand_wrist_score}")
         if not 0 <= self.detector_score <= 1:
             raise ExpertsConfigError(f"experts.detector_score must lie in [0, 1], got {self.detector_score}")
+        if not isinstance(self.body_refine_flip, bool):
+            raise ExpertsConfigError(f"experts.body_refine_flip must be true or false, got {self.body_refine_flip!r}")
         if int(self.body_refine_max) < 0:
             raise ExpertsConfigError(f"experts.body_refine_max must be >= 0, got {self.body_refine_max}")
         for key in ("max_people", "max_candidates"):

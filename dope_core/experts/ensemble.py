@@ -185,7 +185,7 @@ class ExpertsEstimator:
                                source_joints=[BODY_JOINTS.index(j) for j in cfg.source_joints],
                                landmark_model=BODY_LANDMARK_MODELS[cfg.body],
                                refine_model=BODY_LANDMARK_MODELS[cfg.body_refine] if cfg.body_refine else None,
-                               refine_max=cfg.body_refine_max,
+                               refine_max=cfg.body_refine_max, refine_flip=cfg.body_refine_flip,
                                ) if Part.BODY in self.parts or len(self.parts) < 3 else None
         self.hand = HandExpert(mirrored=mirrored, landmark_model=HAND_LANDMARK_MODELS[cfg.hand],
                                wrist_score=cfg.hand_wrist_score, **kw

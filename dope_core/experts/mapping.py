@@ -27,6 +27,13 @@ from dope_core.keypoints import FACE_CONTOUR_POINTS
 BLAZEPOSE_TO_BODY13 = (28, 27, 26, 25, 24, 23, 16, 15, 14, 13, 12, 11)
 """BlazePose landmark index of the body joints 0..11 (the head top is constructed)."""
 
+BLAZEPOSE_MIRROR = (0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9) + tuple(j for left in range(11, 33, 2) for j in (left + 1, left))
+"""For each of BlazePose's 33 landmarks, its mirror image's: left and right swapped (eyes, ears,
+mouth corners, and every limb landmark from the shoulders to the feet), the nose itself."""
+
+BLAZEPOSE_HAND_GUIDES = tuple(range(15, 23))
+"""BlazePose's wrists and hand landmarks (pinky, index, thumb), which place the hand expert's regions."""
+
 COCO_TO_BODY13 = (16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5)
 """COCO keypoint index of the body joints 0..11 (COCO has no head top)."""
 

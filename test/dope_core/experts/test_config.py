@@ -40,6 +40,7 @@ def test_shipped_experts_yaml_is_the_default():
     ({"ssd_score": 1.5}, "ssd_score must lie in"),
     ({"hand_wrist_score": -0.1}, "hand_wrist_score must lie in"),
     ({"max_people": 0}, "max_people must be at least 1"),
+    ({"body_refine_flip": "yes"}, "body_refine_flip must be true or false"),
 ])
 def test_bad_sections_are_one_line_errors(section, message):
     with pytest.raises(ExpertsConfigError, match=message) as e:

@@ -1,6 +1,6 @@
 import numpy as np
 
-from dope_core.experts.mapping import (BLAZEPOSE_TO_BODY13, HEAD_TOP_FACTOR, MESH_INNER, MESH_JAW,
+from dope_core.experts.mapping import (BLAZEPOSE_MIRROR, BLAZEPOSE_TO_BODY13, HEAD_TOP_FACTOR, MESH_INNER, MESH_JAW,
                                        body_confidence_from_blazepose, body_from_blazepose, face_from_mesh,
                                        resample_polyline)
 from dope_core.keypoints import BODY_JOINTS, IBUG68_TO_FACE84
@@ -13,6 +13,19 @@ def test_body_joints_come_from_the_matching_landmarks():
     np.testing.assert_array_equal(body[BODY_JOINTS.index("right_wrist")], pts[16])
     np.testing.assert_array_equal(body[BODY_JOINTS.index("left_elbow")], pts[13])
     assert len(set(BLAZEPOSE_TO_BODY13)) == 12
+
+
+def test_the_mirror_swaps_left_and_right_landmarks_only():
+    mirror = np.array(BLAZEPOSE_MIRROR)
+    assert sorted(BLAZEPOSE_MIRROR) == list(range(33))
+    np.testing.assert_array_equal(mirror[mirror], np.arange(33))        # twice is nothing
+    assert mirror[0] == 0 and mirror[11] == 12 and mirror[2] == 5 and mirror[7] == 8 and mirror[31] == 32
+    # The body joints of the mirrored landmarks are the body's joints with left and right swapped.
+    pts = np.arange(33 * 2, dtype=float).reshape(33, 2)
+    body, mirrored = body_from_blazepose(pts), body_from_blazepose(pts[mirror])
+    for i, name in enumerate(BODY_JOINTS[:12]):
+        other = name.replace("left", "LEFT").replace("right", "left").replace("LEFT", "right")
+        np.testing.assert_array_equal(mirrored[i], body[BODY_JOINTS.index(other)])
 
 
 def test_head_top_construction_hand_computed():
