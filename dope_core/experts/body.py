@@ -203,7 +203,7 @@ def body_landmarks_in(model: TFLiteModel, image: np.ndarray, roi: RotatedRect, *
     (:data:`~dope_core.experts.mapping.BLAZEPOSE_HAND_GUIDES`), which guide the hand expert and stay
     the first pass's (averaged, they cost hands at the bodies' wrists: 77 -> 70 hands on people
     over 31 photos; kept, 76). The presence and the two alignment points stay the first pass's
-    too, so that what is kept does not change, only where.
+    too; the rules that take or refuse a pass then see the averaged joints.
     """
     size = model.input_size
     crop = roi.crop(image, size, (0.0, 1.0))
