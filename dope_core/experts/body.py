@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 _LEFT_HIP, _RIGHT_HIP = 23, 24
 _ALIGN_HIP, _ALIGN_SCALE = 33, 34
+_MIRROR = list(BLAZEPOSE_MIRROR)
+_FLIP_AVERAGED = np.setdiff1d(np.arange(33), BLAZEPOSE_HAND_GUIDES)   # landmarks whose 2D a flipped pass averages
 """The landmark model's two auxiliary landmarks (after its 33): body centre, scale point."""
 _FACE_LANDMARKS = 11
 """BlazePose's face landmarks come first: nose, eyes (six points), ears, mouth corners."""
@@ -211,12 +213,11 @@ def body_landmarks_in(model: TFLiteModel, image: np.ndarray, roi: RotatedRect, *
     lm = raw.reshape(-1, 5).astype(np.float64)
     world = world.reshape(-1, 3)[:33].astype(np.float64)
     if flip:
-        raw_m, _flag, _seg, _heat, world_m = model(np.ascontiguousarray(crop[:, ::-1]))
-        lm_m = raw_m.reshape(-1, 5)[list(BLAZEPOSE_MIRROR)].astype(np.float64)
+        raw_m, *_, world_m = model(np.ascontiguousarray(crop[:, ::-1]))
+        lm_m = raw_m.reshape(-1, 5)[_MIRROR].astype(np.float64)
         lm_m[:, 0] = size[0] - lm_m[:, 0]
-        averaged = np.setdiff1d(np.arange(33), BLAZEPOSE_HAND_GUIDES)
-        lm[averaged] = (lm[averaged] + lm_m[averaged]) / 2
-        world_m = world_m.reshape(-1, 3)[list(BLAZEPOSE_MIRROR)].astype(np.float64) * [-1.0, 1.0, 1.0]
+        lm[_FLIP_AVERAGED] = (lm[_FLIP_AVERAGED] + lm_m[_FLIP_AVERAGED]) / 2
+        world_m = world_m.reshape(-1, 3)[_MIRROR].astype(np.float64) * [-1.0, 1.0, 1.0]
         world = (world + world_m) / 2
     native = roi.to_image(lm[:, :2] / np.array(size))
     xy = native[:33]

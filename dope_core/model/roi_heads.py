@@ -158,7 +158,7 @@ class DopeRoIHeads(nn.Module):
         scores = torch.zeros(n, dtype=props.dtype, device=props.device)
         reg_t = torch.zeros((n, j * 5), dtype=props.dtype, device=props.device)
         counts = [0 if t is None else len(t["boxes"]) for t in targets]
-        present = [t for t, n in zip(targets, counts) if n]
+        present = [t for t, c in zip(targets, counts) if c]
         if not present:
             return classes, scores, reg_t
         gt_boxes = torch.cat([t["boxes"] for t in present]).to(props)
