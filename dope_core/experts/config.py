@@ -21,6 +21,7 @@ Example (every key optional; these are the defaults)::
       body_refine_flip: true                 # its passes also on the mirrored region, averaged
       hand: mediapipe                        # see HAND_EXPERTS (mediapipe_lite: the lite landmark model)
       hand_wrist_score: 0.2                  # presence a hand needs at a confident body's wrist (elsewhere 0.5)
+      hand_zoom_out: 1.5                     # palms also sought in the image shrunk inside a 1.5x square (0: not)
       face: mediapipe                        # see FACE_EXPERTS
 
 :data:`PRESETS` names whole configurations (``default``, ``thorough`` and
@@ -101,6 +102,7 @@ class ExpertsConfig:
     body_refine_flip: bool = True
     hand: str = "mediapipe"
     hand_wrist_score: float = 0.2
+    hand_zoom_out: float = 1.5
     face: str = "mediapipe"
 
     def __post_init__(self) -> None:
@@ -140,6 +142,9 @@ class ExpertsConfig:
         if not 0 <= self.hand_wrist_score <= 1:
             raise ExpertsConfigError(f"experts.hand_wrist_score must lie in [0, 1], "
                                      f"got {self.hand_wrist_score}")
+        if self.hand_zoom_out != 0 and not 1 < self.hand_zoom_out <= 4:
+            raise ExpertsConfigError(f"experts.hand_zoom_out must be 0 (no zoomed-out view) or lie in (1, 4], "
+                                     f"got {self.hand_zoom_out}")
         if not 0 <= self.detector_score <= 1:
             raise ExpertsConfigError(f"experts.detector_score must lie in [0, 1], got {self.detector_score}")
         if not isinstance(self.body_refine_flip, bool):
@@ -197,7 +202,7 @@ PRESETS: dict[str, ExpertsConfig] = {
     "default": ExpertsConfig(),
     "thorough": ExpertsConfig(ssd_score=0.2, max_people=60),
     "legacy": ExpertsConfig(person_detectors=("blazepose", "faces"), tile_fractions=(0.5,), min_tile_side=168.0,
-                            max_people=20, body_refine=None, hand_wrist_score=0.5),
+                            max_people=20, body_refine=None, hand_wrist_score=0.5, hand_zoom_out=0.0),
 }
 """Named configurations; docs/accuracy.md measures them side by side. ``legacy`` is the body
 pass before person proposals: BlazePose's detector on the whole image and half-size tiles

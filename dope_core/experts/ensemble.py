@@ -188,7 +188,7 @@ class ExpertsEstimator:
                                refine_max=cfg.body_refine_max, refine_flip=cfg.body_refine_flip,
                                ) if Part.BODY in self.parts or len(self.parts) < 3 else None
         self.hand = HandExpert(mirrored=mirrored, landmark_model=HAND_LANDMARK_MODELS[cfg.hand],
-                               wrist_score=cfg.hand_wrist_score, **kw
+                               wrist_score=cfg.hand_wrist_score, zoom_out=cfg.hand_zoom_out, **kw
                                ) if Part.HAND in self.parts else None
         self.face = FaceExpert(**kw) if Part.FACE in self.parts else None
 

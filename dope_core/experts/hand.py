@@ -17,7 +17,7 @@ import numpy as np
 from dope_core.boxes import box_contains
 from dope_core.experts.common import check_image, dedupe, extent, probability
 from dope_core.experts.roi import RotatedRect, alignment_rotation, rotate_xy
-from dope_core.experts.ssd import AnchorConfig, Detection, SSDDetector
+from dope_core.experts.ssd import AnchorConfig, Detection, SSDDetector, zoomed_out_view
 from dope_core.experts.tflite import TFLiteModel
 from dope_core.keypoints import HAND_WRIST, Part
 from dope_core.structures import Handedness, PartPose
@@ -40,13 +40,16 @@ class HandExpert:
             there), when that is lower than ``min_score``. Small, blurred or gloved hands on
             whole-body photos get presences of 0.2-0.5 where the palm detector and the body both
             put them.
+        zoom_out: also run the palm detector on the whole image shrunk inside a black square
+            this many times its longer side (:func:`~dope_core.experts.ssd.zoomed_out_view`), for
+            close-ups whose hand is larger than the detector's anchors; ``0``: no such view.
     """
 
     part = Part.HAND
 
     def __init__(self, *, num_threads: int = 2, tile_fractions: Sequence[float] = (0.5,), detector_score: float = 0.5,
                  max_hands: int = 40, dedupe_iou: float = 0.3, mirrored: bool = False,
-                 landmark_model: str = "hand_landmark", wrist_score: float = 0.2) -> None:
+                 landmark_model: str = "hand_landmark", wrist_score: float = 0.2, zoom_out: float = 0.0) -> None:
         self.detector = SSDDetector(model="palm_detection", anchors=AnchorConfig(192, (8, 16, 16, 16)),
                                     num_keypoints=7, value_range=(0.0, 1.0), num_threads=num_threads)
         self.landmarks = TFLiteModel(landmark_model, num_threads=num_threads)
@@ -56,6 +59,7 @@ class HandExpert:
         self.dedupe_iou = dedupe_iou
         self.mirrored = mirrored
         self.wrist_score = wrist_score
+        self.zoom_out = zoom_out
 
     def detect(self, image: np.ndarray, *, regions: Sequence[np.ndarray] = (), min_score: float = 0.5,
                landmark_regions: Sequence[RotatedRect] = ()) -> list[PartPose]:
@@ -71,6 +75,8 @@ class HandExpert:
         check_image(image)
         h, w = image.shape[:2]
         views = self.detector.whole_image_views(w, h, self.tile_fractions) + list(regions)
+        if self.zoom_out > 1:
+            views.append(zoomed_out_view(w, h, self.zoom_out))
         dets = self.detector.detect(image, views, min(self.detector_score, min_score))[: self.max_hands]
         rects = [r for r in (self._palm_region(d) for d in dets) if r is not None] + list(landmark_regions)
         floor = min(min_score, self.wrist_score)

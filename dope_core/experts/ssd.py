@@ -174,6 +174,15 @@ def tile_views(width: int, height: int, *, tile_fractions: Sequence[float] = (0.
     return views
 
 
+def zoomed_out_view(width: int, height: int, factor: float) -> np.ndarray:
+    """A square view ``(x1, y1, x2, y2)`` (pixels) centred on the image, of side ``factor`` times
+    its longer side: with ``factor > 1`` the detector sees the whole image shrunk inside a black
+    border, so that a part filling the image (a close-up hand) comes to the sizes its anchors cover."""
+    side = factor * max(width, height)
+    cx, cy = width / 2, height / 2
+    return np.array([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2])
+
+
 def _starts(length: float, side: float, step: float) -> list[float]:
     if length <= side:
         return [0.0]

@@ -1,6 +1,6 @@
 import numpy as np
 
-from dope_core.experts.ssd import AnchorConfig, Detection, tile_views, weighted_nms
+from dope_core.experts.ssd import AnchorConfig, Detection, tile_views, weighted_nms, zoomed_out_view
 
 
 def test_anchor_counts_match_the_models():
@@ -55,3 +55,17 @@ def test_tile_views_cover_the_image():
     assert len(tile_views(60, 40)) == 1  # tiles would be too small
     two_levels = tile_views(1000, 500, tile_fractions=(0.5, 0.3))
     assert len(two_levels) > len(views) and np.isclose(two_levels[-1][2] - two_levels[-1][0], 300)
+
+
+def test_zoomed_out_view_shrinks_the_image_inside_a_centred_square():
+    from dope_core.experts.ssd import letterbox
+
+    view = zoomed_out_view(200, 100, 1.5)
+    np.testing.assert_allclose(view, [-50, -100, 250, 200])   # a 300-px square centred on (100, 50)
+    image = np.full((100, 200, 3), 255, np.uint8)
+    tensor, (ox, oy, side) = letterbox(image, view, 192)
+    assert (ox, oy, side) == (-50, -100, 300)
+    # the image fills the middle 2/3 of the input's width and 1/3 of its height, black around it
+    rows, cols = np.nonzero(tensor[..., 0] > 128)
+    assert abs(cols.min() - 32) <= 1 and abs(cols.max() - 159) <= 1
+    assert abs(rows.min() - 64) <= 1 and abs(rows.max() - 127) <= 1
