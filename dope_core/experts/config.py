@@ -23,6 +23,7 @@ Example (every key optional; these are the defaults)::
       hand_wrist_score: 0.2                  # presence a hand needs at a confident body's wrist (elsewhere 0.5)
       hand_zoom_out: 1.5                     # palms also sought in the image shrunk inside a 1.5x square (0: not)
       face: mediapipe                        # see FACE_EXPERTS
+      face_zoom_out: 1.5                     # faces also sought in the image shrunk inside a 1.5x square (0: not)
 
 :data:`PRESETS` names whole configurations (``default``, ``thorough`` and
 ``legacy``, the body pass before person proposals, kept to measure against); the opt-in YOLO
@@ -104,6 +105,7 @@ class ExpertsConfig:
     hand_wrist_score: float = 0.2
     hand_zoom_out: float = 1.5
     face: str = "mediapipe"
+    face_zoom_out: float = 1.5
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "person_detectors", tuple(self.person_detectors))
@@ -142,9 +144,10 @@ class ExpertsConfig:
         if not 0 <= self.hand_wrist_score <= 1:
             raise ExpertsConfigError(f"experts.hand_wrist_score must lie in [0, 1], "
                                      f"got {self.hand_wrist_score}")
-        if self.hand_zoom_out != 0 and not 1 < self.hand_zoom_out <= 4:
-            raise ExpertsConfigError(f"experts.hand_zoom_out must be 0 (no zoomed-out view) or lie in (1, 4], "
-                                     f"got {self.hand_zoom_out}")
+        for key in ("hand_zoom_out", "face_zoom_out"):
+            if getattr(self, key) != 0 and not 1 < getattr(self, key) <= 4:
+                raise ExpertsConfigError(f"experts.{key} must be 0 (no zoomed-out view) or lie in (1, 4], "
+                                         f"got {getattr(self, key)}")
         if not 0 <= self.detector_score <= 1:
             raise ExpertsConfigError(f"experts.detector_score must lie in [0, 1], got {self.detector_score}")
         if not isinstance(self.body_refine_flip, bool):
@@ -202,7 +205,8 @@ PRESETS: dict[str, ExpertsConfig] = {
     "default": ExpertsConfig(),
     "thorough": ExpertsConfig(ssd_score=0.2, max_people=60),
     "legacy": ExpertsConfig(person_detectors=("blazepose", "faces"), tile_fractions=(0.5,), min_tile_side=168.0,
-                            max_people=20, body_refine=None, hand_wrist_score=0.5, hand_zoom_out=0.0),
+                            max_people=20, body_refine=None, hand_wrist_score=0.5, hand_zoom_out=0.0,
+                            face_zoom_out=0.0),
 }
 """Named configurations; docs/accuracy.md measures them side by side. ``legacy`` is the body
 pass before person proposals: BlazePose's detector on the whole image and half-size tiles

@@ -190,7 +190,7 @@ class ExpertsEstimator:
         self.hand = HandExpert(mirrored=mirrored, landmark_model=HAND_LANDMARK_MODELS[cfg.hand],
                                wrist_score=cfg.hand_wrist_score, zoom_out=cfg.hand_zoom_out, **kw
                                ) if Part.HAND in self.parts else None
-        self.face = FaceExpert(**kw) if Part.FACE in self.parts else None
+        self.face = FaceExpert(zoom_out=cfg.face_zoom_out, **kw) if Part.FACE in self.parts else None
 
     def detect_parts(self, image: np.ndarray, *, min_score: float | None = None) -> dict[Part, list[PartPose]]:
         """Every detection of each requested part, before fusion.

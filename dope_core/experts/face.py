@@ -18,7 +18,7 @@ import numpy as np
 from dope_core.experts.common import check_image, dedupe, extent, probability
 from dope_core.experts.mapping import MESH_EYE_OUTER, face_from_mesh
 from dope_core.experts.roi import RotatedRect, alignment_rotation
-from dope_core.experts.ssd import AnchorConfig, Detection, SSDDetector, weighted_nms
+from dope_core.experts.ssd import AnchorConfig, Detection, SSDDetector, weighted_nms, zoomed_out_view
 from dope_core.experts.tflite import TFLiteModel
 from dope_core.keypoints import Part
 from dope_core.structures import PartPose
@@ -36,12 +36,15 @@ class FaceExpert:
         detector_score: minimum face-detector score for a landmark pass.
         max_faces: at most this many landmark passes per image.
         dedupe_iou: two faces whose boxes overlap above this are one face.
+        zoom_out: also run the full-range detector on the whole image shrunk inside a black
+            square this many times its longer side (:func:`~dope_core.experts.ssd.zoomed_out_view`),
+            for close-ups whose face fills the image; ``0``: no such view.
     """
 
     part = Part.FACE
 
     def __init__(self, *, num_threads: int = 2, tile_fractions: Sequence[float] = (0.5,), detector_score: float = 0.5,
-                 max_faces: int = 30, dedupe_iou: float = 0.4) -> None:
+                 max_faces: int = 30, dedupe_iou: float = 0.4, zoom_out: float = 0.0) -> None:
         self.full_range = SSDDetector(model="face_detection_full", anchors=AnchorConfig(192, (4,), interpolated_scale=False),
                                       num_keypoints=6, value_range=(-1.0, 1.0), num_threads=num_threads)
         self.short_range = SSDDetector(model="face_detection_short", anchors=AnchorConfig(128, (8, 16, 16, 16)),
@@ -51,12 +54,16 @@ class FaceExpert:
         self.detector_score = detector_score
         self.max_faces = max_faces
         self.dedupe_iou = dedupe_iou
+        self.zoom_out = zoom_out
 
     def detect(self, image: np.ndarray, *, regions: Sequence[np.ndarray] = (), min_score: float = 0.5) -> list[PartPose]:
         check_image(image)
         h, w = image.shape[:2]
         thr = min(self.detector_score, min_score)
-        dets = self.full_range.detect(image, self.full_range.whole_image_views(w, h, self.tile_fractions), thr)
+        views = self.full_range.whole_image_views(w, h, self.tile_fractions)
+        if self.zoom_out > 1:
+            views.append(zoomed_out_view(w, h, self.zoom_out))
+        dets = self.full_range.detect(image, views, thr)
         dets += self.short_range.detect(image, list(regions), thr)
         dets = weighted_nms(dets, self.full_range.nms_iou)[: self.max_faces]
         rects = [r for r in (self._region(d) for d in dets) if r is not None]

@@ -41,6 +41,7 @@ def test_shipped_experts_yaml_is_the_default():
     ({"hand_wrist_score": -0.1}, "hand_wrist_score must lie in"),
     ({"hand_zoom_out": 0.8}, "hand_zoom_out must be 0"),
     ({"hand_zoom_out": 5}, "hand_zoom_out must be 0"),
+    ({"face_zoom_out": 1.0}, "face_zoom_out must be 0"),
     ({"max_people": 0}, "max_people must be at least 1"),
     ({"body_refine_flip": "yes"}, "body_refine_flip must be true or false"),
 ])

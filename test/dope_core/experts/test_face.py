@@ -1,0 +1,43 @@
+"""The face expert on real close-ups (``../shared/data`` tier)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from dope_core.image_io import read_image
+
+
+@pytest.fixture(scope="module")
+def face_experts():
+    """The face expert without and with the zoomed-out view (real models, CPU)."""
+    from dope_core.experts.face import FaceExpert
+
+    return FaceExpert(zoom_out=0.0), FaceExpert(zoom_out=1.5)
+
+
+def test_a_face_filling_the_image_is_found_in_the_zoomed_out_view(face_experts, shared_data):
+    """300-W ``indoor_020``, cropped to the box of its 68 labelled landmarks (525 px): the face
+    fills the image, as a face close to a webcam does. The full-range detector finds nothing on
+    the crop itself and the face on the crop shrunk inside a 1.5x black square; the face's box
+    then overlaps the labelled landmarks' box (IoU over 0.5)."""
+    folder = shared_data / "annotated" / "mmpose" / "300w"
+    labels = json.loads((folder / "test_300w.json").read_text())
+    image_id = next(i["id"] for i in labels["images"] if i["file_name"] == "indoor_020.png")
+    points = np.array(next(a["keypoints"] for a in labels["annotations"] if a["image_id"] == image_id),
+                      dtype=float).reshape(-1, 3)[:, :2]
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    side = (hi - lo).max()
+    x1, y1 = np.maximum(0, ((lo + hi - side) / 2).astype(int))
+    crop = np.ascontiguousarray(read_image(folder / "indoor_020.png")[y1:y1 + int(side), x1:x1 + int(side)])
+    plain, zoomed = face_experts
+    assert plain.detect(crop) == []
+    faces = zoomed.detect(crop)
+    assert len(faces) == 1 and faces[0].score > 0.5
+    gt = np.array([*(lo - [x1, y1]), *(hi - [x1, y1])])
+    box = faces[0].box
+    inter = np.prod(np.clip(np.minimum(box[2:], gt[2:]) - np.maximum(box[:2], gt[:2]), 0, None))
+    union = np.prod(box[2:] - box[:2]) + np.prod(gt[2:] - gt[:2]) - inter
+    assert inter / union > 0.5
