@@ -4,14 +4,16 @@ Order of the passes on one image:
 
 1. bodies: person proposals (:mod:`dope_core.experts.proposals`, chosen by
    :class:`~dope_core.experts.config.ExpertsConfig`), then the landmark model per proposal;
-2. faces on the whole image and in regions around the bodies' heads;
+2. faces on the whole image (also shrunk inside a larger square, for a face that fills
+   it: ``face_zoom_out``) and in regions around the bodies' heads;
 3. bodies again, in regions below the faces that no body claimed (the ``faces``
    person detector), with a low person-detector threshold: a new body is kept
    only if it claims its face (a crowd's person detector misses people whose
    faces are plain to see);
 4. faces again, one face-mesh pass at each confident body's head that no face holds
    (:meth:`ExpertsEstimator.faces_at_heads`: the face detector finds upright faces only);
-5. hands on the whole image, around every body's wrists, and in regions set by
+5. hands on the whole image (its tiles, and shrunk inside a larger square for
+   close-ups: ``hand_zoom_out``), around every body's wrists, and in regions set by
    the body model's wrist and knuckle landmarks.
 
 The three experts' detections are fused into people by :func:`dope_core.fusion.assemble`,

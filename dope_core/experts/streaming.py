@@ -10,7 +10,8 @@ region, the passes of one frame running in parallel threads (one LiteRT
 interpreter per thread and model; LiteRT releases the GIL while it computes).
 
 The full per-frame search of :class:`~dope_core.experts.ensemble.ExpertsEstimator`
-(person, palm and face detectors on the image and its tiles; without the heavy body model's
+(person, palm and face detectors on the image and its tiles, palm and face detectors also on
+the zoomed-out view; without the heavy body model's
 refining pass and second opinions, ``body_refine``, so that a track's joints come from one
 landmark model) runs:
 
