@@ -18,7 +18,7 @@ import numpy as np
 from dope_core.experts.common import check_image, dedupe, extent, probability
 from dope_core.experts.mapping import MESH_EYE_OUTER, face_from_mesh
 from dope_core.experts.roi import RotatedRect, alignment_rotation
-from dope_core.experts.ssd import AnchorConfig, Detection, SSDDetector, weighted_nms, zoomed_out_view
+from dope_core.experts.ssd import AnchorConfig, Detection, SSDDetector, weighted_nms
 from dope_core.experts.tflite import TFLiteModel
 from dope_core.keypoints import Part
 from dope_core.structures import PartPose
@@ -60,9 +60,7 @@ class FaceExpert:
         check_image(image)
         h, w = image.shape[:2]
         thr = min(self.detector_score, min_score)
-        views = self.full_range.whole_image_views(w, h, self.tile_fractions)
-        if self.zoom_out > 1:
-            views.append(zoomed_out_view(w, h, self.zoom_out))
+        views = self.full_range.whole_image_views(w, h, self.tile_fractions, zoom_out=self.zoom_out)
         dets = self.full_range.detect(image, views, thr)
         dets += self.short_range.detect(image, list(regions), thr)
         dets = weighted_nms(dets, self.full_range.nms_iou)[: self.max_faces]

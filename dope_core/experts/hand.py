@@ -17,7 +17,7 @@ import numpy as np
 from dope_core.boxes import box_contains
 from dope_core.experts.common import check_image, dedupe, extent, probability
 from dope_core.experts.roi import RotatedRect, alignment_rotation, rotate_xy
-from dope_core.experts.ssd import AnchorConfig, Detection, SSDDetector, zoomed_out_view
+from dope_core.experts.ssd import AnchorConfig, Detection, SSDDetector
 from dope_core.experts.tflite import TFLiteModel
 from dope_core.keypoints import HAND_WRIST, Part
 from dope_core.structures import Handedness, PartPose
@@ -74,9 +74,7 @@ class HandExpert:
         """
         check_image(image)
         h, w = image.shape[:2]
-        views = self.detector.whole_image_views(w, h, self.tile_fractions) + list(regions)
-        if self.zoom_out > 1:
-            views.append(zoomed_out_view(w, h, self.zoom_out))
+        views = self.detector.whole_image_views(w, h, self.tile_fractions, zoom_out=self.zoom_out) + list(regions)
         dets = self.detector.detect(image, views, min(self.detector_score, min_score))[: self.max_hands]
         rects = [r for r in (self._palm_region(d) for d in dets) if r is not None] + list(landmark_regions)
         floor = min(min_score, self.wrist_score)

@@ -99,9 +99,13 @@ class SSDDetector:
             out.append(Detection(box=box, keypoints=kps * side + np.array([ox, oy]), score=float(scores[i])))
         return out
 
-    def whole_image_views(self, width: int, height: int, tile_fractions: Sequence[float]) -> list[np.ndarray]:
-        """The whole image and, where they are at least 3/4 of the input wide, tiles (:func:`tile_views`)."""
-        return tile_views(width, height, tile_fractions=tile_fractions, min_side=0.75 * self.size)
+    def whole_image_views(self, width: int, height: int, tile_fractions: Sequence[float], *,
+                          zoom_out: float = 0.0) -> list[np.ndarray]:
+        """The whole image and, where they are at least 3/4 of the input wide, tiles (:func:`tile_views`);
+        with ``zoom_out > 1`` also the image shrunk inside a square that many times its longer side
+        (:func:`zoomed_out_view`)."""
+        views = tile_views(width, height, tile_fractions=tile_fractions, min_side=0.75 * self.size)
+        return views + [zoomed_out_view(width, height, zoom_out)] if zoom_out > 1 else views
 
     def detect(self, image: np.ndarray, views: Sequence[np.ndarray], min_score: float) -> list[Detection]:
         """Detect in every view and merge the results."""
