@@ -1,6 +1,6 @@
 import numpy as np
 
-from dope_core.experts.ssd import AnchorConfig, Detection, tile_views, weighted_nms, zoomed_out_view
+from dope_core.experts.ssd import AnchorConfig, Detection, letterbox, tile_views, weighted_nms, zoomed_out_view
 
 
 def test_anchor_counts_match_the_models():
@@ -58,8 +58,6 @@ def test_tile_views_cover_the_image():
 
 
 def test_zoomed_out_view_shrinks_the_image_inside_a_centred_square():
-    from dope_core.experts.ssd import letterbox
-
     view = zoomed_out_view(200, 100, 1.5)
     np.testing.assert_allclose(view, [-50, -100, 250, 200])   # a 300-px square centred on (100, 50)
     image = np.full((100, 200, 3), 255, np.uint8)
