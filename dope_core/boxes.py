@@ -22,3 +22,8 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def box_contains(box: np.ndarray, point: np.ndarray) -> bool:
     """The point ``(x, y)`` lies in the ``(4,)`` box, edges included (pixels)."""
     return bool(box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3])
+
+
+def box_centre(box: np.ndarray) -> np.ndarray:
+    """The centre ``(x, y)`` (pixels) of the ``(4,)`` box."""
+    return (np.asarray(box[:2], dtype=float) + np.asarray(box[2:], dtype=float)) / 2

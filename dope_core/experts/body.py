@@ -26,7 +26,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from dope_core.boxes import box_contains, box_iou
+from dope_core.boxes import box_centre, box_contains, box_iou
 from dope_core.experts.common import check_image, dedupe, extent, probability, sigmoid
 from dope_core.experts.mapping import (BLAZEPOSE_HAND_GUIDES, BLAZEPOSE_MIRROR, body_confidence_from_blazepose,
                                        body_from_blazepose)
@@ -379,6 +379,12 @@ class BodyExpert:
         confident_score: proposals scoring below this (but above ``detector_score``) get a
             landmark pass only where no body found so far lies (their centre outside every
             found body's box): weak proposals are mostly parts of people already found.
+        nested_body_score: the body that the pass of a box-only proposal (the ``ssd`` detector's) or
+            of a weak one (under ``confident_score``) finds is dropped when its box's centre lies in
+            the box of a body found before and the landmark model is less sure of it than this
+            (presence): a part of that person taken for another (0.55 on a pan held by a man,
+            whose hands it then took). The people such passes find elsewhere stay, down to
+            ``min_score`` (a crowd of PoseTrack: 0.6-0.8; docs/accuracy.md).
         source_joints: indices of :data:`~dope_core.keypoints.BODY_JOINTS` whose 2D is taken from
             the proposal's own keypoints when its source gives them (:func:`with_source_joints`).
         landmark_model: ``"pose_landmark"`` (BlazePose's full model), ``"pose_landmark_lite"``
@@ -437,7 +443,7 @@ class BodyExpert:
                  refine_model: Optional[str] = None, refine_max: int = 10, refine_flip: bool = False,
                  second_opinion_accept: float = 0.8,
                  second_opinion_height: float = 128.0, second_opinion_reach: float = 1.0,
-                 refine_min_height: float = 64.0) -> None:
+                 refine_min_height: float = 64.0, nested_body_score: float = 0.8) -> None:
         self.detector = BlazePoseDetector(num_threads=num_threads, tile_fractions=tile_fractions,
                                           min_tile_side=min_tile_side)
         self.sources = tuple(sources)
@@ -457,6 +463,7 @@ class BodyExpert:
         self.dedupe_iou = dedupe_iou
         self.detector_whole_image = detector_whole_image
         self.confident_score = confident_score
+        self.nested_body_score = nested_body_score
         self.source_joints = tuple(source_joints)
 
     @functools.cached_property
@@ -564,6 +571,10 @@ class BodyExpert:
             if body.pose.score < min_score and proposal.keypoints is not None \
                     and proposal.score >= self.confident_score and source_agrees(body.pose, proposal.keypoints):
                 body = dataclasses.replace(body, pose=dataclasses.replace(body.pose, score=proposal.score))
+            if proposal.keypoints is None and (proposal.alignment is None or proposal.score < self.confident_score) \
+                    and body.pose.score < self.nested_body_score \
+                    and any(box_contains(b.pose.box, box_centre(body.pose.box)) for b in found):
+                continue
             if body.pose.score >= min_score:
                 if proposal.keypoints is not None and source_agrees(body.pose, proposal.keypoints):
                     body = dataclasses.replace(with_source_joints(body, proposal.keypoints, self.source_joints), claim=i)

@@ -7,12 +7,13 @@ Example (every key optional; these are the defaults)::
       tile_fractions: [0.5, 0.3, 0.2]        # BlazePose detector tiles, fractions of the longer side
       min_tile_side: 200                     # pixels; smaller tiles are left out
       detector_score: 0.5                    # proposal threshold (weak ones only where no body was found)
+      nested_body_score: 0.8                 # presence a box-only or weak proposal's body needs inside a body found
       recrop: false                          # landmark model again on its own aligned region
       max_people: 40                         # landmark passes per image (re-crops included)
       max_candidates: 100                    # merged proposals considered per image (logged when capped)
       source_joints: []                      # body joints whose 2D comes from a source's own keypoints (yolo)
       ssd_score: 0.3                         # the ssd person detector's proposal threshold (when ssd is named)
-      ssd_tile_fractions: []                 # its tiles besides the whole image, fractions of the longer side
+      ssd_tile_fractions: [0.7]              # its tiles besides the whole image, fractions of the longer side
       yolo_image_size: 1280                  # pixels, the YOLO detector's input side (when yolo is named)
       yolo_score: 0.25                       # YOLO proposal threshold (in place of detector_score)
       body: blazepose                        # see BODY_EXPERTS (blazepose_lite / _heavy: the lite / heavy models)
@@ -89,12 +90,13 @@ class ExpertsConfig:
     tile_fractions: tuple[float, ...] = (0.5, 0.3, 0.2)
     min_tile_side: float = 200.0
     detector_score: float = 0.5
+    nested_body_score: float = 0.8
     recrop: bool = False
     max_people: int = 40
     max_candidates: int = 100
     source_joints: tuple[str, ...] = ()
     ssd_score: float = 0.3
-    ssd_tile_fractions: tuple[float, ...] = ()
+    ssd_tile_fractions: tuple[float, ...] = (0.7,)
     yolo_image_size: int = 1280
     yolo_score: float = 0.25
     body: str = "blazepose"
@@ -150,6 +152,8 @@ class ExpertsConfig:
                                          f"got {getattr(self, key)}")
         if not 0 <= self.detector_score <= 1:
             raise ExpertsConfigError(f"experts.detector_score must lie in [0, 1], got {self.detector_score}")
+        if not 0 <= self.nested_body_score <= 1:
+            raise ExpertsConfigError(f"experts.nested_body_score must lie in [0, 1], got {self.nested_body_score}")
         if not isinstance(self.body_refine_flip, bool):
             raise ExpertsConfigError(f"experts.body_refine_flip must be true or false, got {self.body_refine_flip!r}")
         if int(self.body_refine_max) < 0:
@@ -206,7 +210,7 @@ PRESETS: dict[str, ExpertsConfig] = {
     "thorough": ExpertsConfig(ssd_score=0.2, max_people=60),
     "legacy": ExpertsConfig(person_detectors=("blazepose", "faces"), tile_fractions=(0.5,), min_tile_side=168.0,
                             max_people=20, body_refine=None, hand_wrist_score=0.5, hand_zoom_out=0.0,
-                            face_zoom_out=0.0),
+                            face_zoom_out=0.0, nested_body_score=0.0),
 }
 """Named configurations; docs/accuracy.md measures them side by side. ``legacy`` is the body
 pass before person proposals: BlazePose's detector on the whole image and half-size tiles

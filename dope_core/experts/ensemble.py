@@ -181,6 +181,7 @@ class ExpertsEstimator:
         cfg = self.config
         self.body = BodyExpert(num_threads=num_threads, tile_fractions=cfg.tile_fractions,
                                min_tile_side=cfg.min_tile_side, detector_score=cfg.detector_score,
+                               nested_body_score=cfg.nested_body_score,
                                max_people=cfg.max_people, max_candidates=cfg.max_candidates, recrop=cfg.recrop,
                                detector_whole_image="blazepose" in cfg.person_detectors,
                                sources=person_sources(cfg, num_threads=num_threads),

@@ -384,6 +384,20 @@ def test_refine_max_bounds_the_refining_passes_to_the_tallest_bodies(experts, sh
     assert all(min(abs(centre(b) - centre(t)) for t in tallest) < 40 for b in refined)   # pixels
 
 
+def test_a_box_only_pass_nested_in_a_body_found_needs_a_sure_presence(experts, shared_data, monkeypatch):
+    """COCO 294, a man holding up a pan: an ``ssd`` tile box over his arm and the pan gets a pass that
+    fits a second, 0.55 person there (centre inside the man's box), which would take his hands;
+    ``nested_body_score`` drops it, and the man stays."""
+    from dope_core.image_io import read_image
+
+    image = read_image(shared_data / "images" / "coco_val2014" / "COCO_val2014_000000000294.jpg")
+    bodies = experts.body.detect_landmarks(image, refine=False)
+    assert len(bodies) == 1 and bodies[0].pose.score > 0.9
+    assert bodies[0].pose.box[3] - bodies[0].pose.box[1] > 200          # the man (266 px tall), pixels
+    monkeypatch.setattr(experts.body, "nested_body_score", 0.0)
+    assert len(experts.body.detect_landmarks(image, refine=False)) == 2
+
+
 def test_a_second_opinion_finds_a_person_the_full_model_does_not(experts, shared_data):
     """PoseTrack's wheelchair dancer seen from above: the ``ssd`` box is there, the full landmark
     model's presence in its region is 0.00, the heavy model's second opinion 0.99."""

@@ -176,18 +176,19 @@ def test_a_low_min_score_keeps_the_usual_search(experts, shared_data):
 
 
 def test_hands_at_a_confident_wrist_need_only_the_wrist_score(experts, shared_data):
-    """COCO val2014 192 (baseball): a batting glove (presence 0.48) and a hand on the bat (0.23)
-    lie at two players' wrists; the body vouches for them (``hand_wrist_score`` 0.2), so the
-    people get them. Without the wrist regions, or with the wrist score at the usual 0.5, the
-    same passes are not hands."""
+    """COCO val2014 192 (baseball): a batting glove (presence 0.48) lies at a player's wrist; the
+    body vouches for it (``hand_wrist_score`` 0.2), so the person gets it. Without the wrist
+    regions, or with the wrist score at the usual 0.5, the same pass is not a hand. (A hand on the
+    bat of the batter cut by the left edge, 0.23, was the second such hand until the ``ssd`` tiles
+    gave him another, less sure pass whose wrist lies elsewhere: docs/accuracy.md.)"""
     from dope_core.experts.config import PRESETS
     from dope_core.experts.ensemble import ExpertsEstimator, knuckle_hand_rois
 
     image = read_image(shared_data / "images" / "coco_val2014" / "COCO_val2014_000000000192.jpg")
     found, hands, _ = experts.detect_landmarks(image)
-    assert len(hands) == 2 and all(0.2 <= h.score < 0.5 for h in hands)
+    assert len(hands) == 1 and all(0.2 <= h.score < 0.5 for h in hands)
     people = experts(image).people
-    assert sum((p.left_hand is not None) + (p.right_hand is not None) for p in people) == 2
+    assert sum((p.left_hand is not None) + (p.right_hand is not None) for p in people) == 1
     guides = [b for b in found if b.pose.score >= 0.5]
     assert experts.hand.detect(image, landmark_regions=knuckle_hand_rois(guides)) == []
     strict = ExpertsEstimator(parts=[Part.BODY, Part.HAND], config=PRESETS["default"].replace(hand_wrist_score=0.5))

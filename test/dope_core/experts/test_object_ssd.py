@@ -63,6 +63,23 @@ def test_a_person_that_blazeposes_detector_misses_is_proposed(shared_data):
     assert (overlap.max(axis=1) >= 0.5).all(), overlap.max(axis=1)
 
 
+def test_a_person_the_whole_image_pass_misses_is_proposed_in_a_tile(shared_data):
+    """The basketball photo (799x533): the Lakers player on the right, bent forward, 100x210 px, has
+    no box of 0.3 on the whole image and one in a tile of 0.7 of the longer side (the default)."""
+    from dope_core.experts.proposals import SSDPersonDetector
+    from dope_core.image_io import read_image
+
+    image = read_image(shared_data / "images" / "multihmr" / "51960182045_d5d6407a3c_c.jpg")
+    player = np.array([[680.0, 320.0, 780.0, 533.0]])                   # his box by eye, pixels
+
+    def overlap(detector):
+        boxes = [p.box for p in detector.propose(image, min_score=0.5)]
+        return box_iou(player, np.stack(boxes))[0].max() if boxes else 0.0
+
+    assert overlap(SSDPersonDetector()) < 0.3
+    assert overlap(SSDPersonDetector(tile_fractions=(0.7,))) >= 0.5
+
+
 def test_a_threshold_of_zero_stays_bounded(ssd):
     """Every anchor passes a zero threshold: the best ``max_per_view`` go to the merge."""
     noise = np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8)

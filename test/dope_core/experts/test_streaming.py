@@ -13,6 +13,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from dope_core.boxes import box_iou
 from dope_core.experts.streaming import DetectionSchedule, StreamingExpertsEstimator
 from dope_core.image_io import read_image
 from dope_core.keypoints import Part
@@ -29,6 +30,11 @@ def no_people() -> np.ndarray:
 def _pan(image: np.ndarray, n: int, *, step: int = 6, width: int = 440, height: int = 600) -> list[np.ndarray]:
     """``n`` frames of a camera panning right over ``image`` (``step`` pixels a frame)."""
     return [np.ascontiguousarray(image[:height, i * step:i * step + width]) for i in range(n)]
+
+
+def _body_boxes(result) -> np.ndarray:
+    """``(N, 4)`` boxes (pixels) of the bodies of a result."""
+    return np.array([p.body.box for p in result.people if p.body is not None]).reshape(-1, 4)
 
 
 def _fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -356,14 +362,22 @@ def test_a_cut_between_two_real_videos_leaves_no_ghost(experts, shared_data):
     assert reasons[0] == "scene cut"                      # the cut ends the tracks and searches
     # Without the cut detector, the tracked regions still leave no one behind: a region
     # either finds a person of the new scene or is dropped, and the next search takes over.
+    # A ghost would be a body where a person of the first video was that the per-frame mode does not
+    # see on the new frame. The stream may follow a real pedestrian one frame longer than the per-frame
+    # search finds him (openpose_video's street: 12 people followed, 10 found on its 4th frame, every
+    # one of the 12 on a person), hence the count's margin of 2.
     blind = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=2, every_s=0), num_threads=2,
                                       cut_correlation=-1)
-    for frame in first[-2:]:
-        blind(frame)
+    blind(first[-2])
+    old_bodies = _body_boxes(blind(first[-1]))
+    assert len(old_bodies)
     for frame in second:
         out = blind(frame)
-        ref = experts(frame)
-        assert len(out.people) <= len(ref.people) + 1
+        ref = _body_boxes(experts(frame))
+        for box in _body_boxes(out):
+            if box_iou(box[None], old_bodies).max() >= 0.3:
+                assert len(ref) and box_iou(box[None], ref).max() >= 0.3, box
+        assert len(out.people) <= len(ref) + 2
     # The search at the cut finds the per-frame mode's people on the same frame; the frames
     # after it follow them (a weak one may be dropped until the next search), never more.
     assert abs(len(after[0].people) - len(experts(second[0]).people)) <= 1
