@@ -70,7 +70,7 @@ from typing import Callable, Optional, Sequence
 import cv2
 import numpy as np
 
-from dope_core.boxes import box_contains, box_iou
+from dope_core.boxes import box_centre, box_contains, box_iou
 from dope_core.experts.body import BodyLandmarks, needs_recrop
 from dope_core.experts.common import check_image, dedupe
 from dope_core.experts.ensemble import ExpertsEstimator, knuckle_hand_roi
@@ -177,10 +177,6 @@ class _Found:
     face_sought: set[int] = field(default_factory=set)         # track ids whose face was sought where the body puts it
 
 
-def _centre(box: np.ndarray) -> np.ndarray:
-    return (np.asarray(box[:2], dtype=np.float64) + np.asarray(box[2:], dtype=np.float64)) / 2
-
-
 def resumes(lost_box: np.ndarray, box: np.ndarray, *, distance: float = 0.75, size_ratio: float = 1.5) -> bool:
     """Whether a body with ``box`` can be the person whose track was lost with ``lost_box``
     (``x1, y1, x2, y2``, pixels): its centre within ``distance`` of the larger box height of
@@ -188,7 +184,7 @@ def resumes(lost_box: np.ndarray, box: np.ndarray, *, distance: float = 0.75, si
     h_lost, h = float(lost_box[3] - lost_box[1]), float(box[3] - box[1])
     if h_lost <= 0 or h <= 0 or max(h_lost, h) > size_ratio * min(h_lost, h):
         return False
-    return float(np.linalg.norm(_centre(box) - _centre(lost_box))) <= distance * max(h_lost, h)
+    return float(np.linalg.norm(box_centre(box) - box_centre(lost_box))) <= distance * max(h_lost, h)
 
 
 def loss_region(box: np.ndarray, width: int, height: int, *, scale: float = 2.0, min_side: float = 168.0
@@ -196,7 +192,7 @@ def loss_region(box: np.ndarray, width: int, height: int, *, scale: float = 2.0,
     """Where to look for a person lost with body ``box`` (``x1, y1, x2, y2`` pixels): a square about
     the box centre, side ``scale`` times the box's longer side (at least ``min_side``, 3/4 of
     BlazePose's detector input), clipped to the ``width`` x ``height`` image (pixels)."""
-    cx, cy = _centre(box)
+    cx, cy = box_centre(box)
     half = max(scale * float(max(box[2] - box[0], box[3] - box[1])), min_side) / 2
     return np.array([max(0.0, cx - half), max(0.0, cy - half), min(float(width), cx + half),
                      min(float(height), cy + half)])
@@ -204,7 +200,7 @@ def loss_region(box: np.ndarray, width: int, height: int, *, scale: float = 2.0,
 
 def _centre_of(proposal: Proposal) -> np.ndarray:
     """A proposal's body centre (pixels): its hips when it has alignment points, else its box centre."""
-    return proposal.alignment[0] if proposal.alignment is not None else _centre(proposal.box)
+    return proposal.alignment[0] if proposal.alignment is not None else box_centre(proposal.box)
 
 
 def _in_any(point: np.ndarray, boxes: Sequence[np.ndarray]) -> bool:
@@ -537,7 +533,7 @@ class StreamingExpertsEstimator:
         h, w = image.shape[:2]
         proposals = body.proposals_in(image, [loss_region(b, w, h) for b in lost],
                                       min_score=min(body.detector_score, self.experts.scores[Part.BODY]))
-        centres = np.stack([_centre(b) for b in lost])
+        centres = np.stack([box_centre(b) for b in lost])
         heights = np.array([max(float(b[3] - b[1]), 1.0) for b in lost])
         distance = [float(np.min(np.linalg.norm(centres - _centre_of(p), axis=1) / heights)) for p in proposals]
         nearest = [proposals[k] for k in np.argsort(distance, kind="stable")]
@@ -577,7 +573,7 @@ class StreamingExpertsEstimator:
         :func:`resumes` accepts, lost within ``resume_frames``), taken off the lost list; else ``None``."""
         if not self.resume_frames:
             return None
-        near = [(float(np.linalg.norm(_centre(box) - _centre(g[1]))), k) for k, g in enumerate(self._gone)
+        near = [(float(np.linalg.norm(box_centre(box) - box_centre(g[1]))), k) for k, g in enumerate(self._gone)
                 if resumes(g[1], box)]
         if not near:
             return None

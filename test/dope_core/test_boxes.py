@@ -24,3 +24,10 @@ def test_box_contains_includes_the_edges():
     box = np.array([10.0, 20.0, 30.0, 40.0])
     assert box_contains(box, np.array([10.0, 40.0])) and box_contains(box, (20, 30))
     assert not box_contains(box, (9.9, 30.0)) and not box_contains(box, (20.0, 40.1))
+
+
+def test_box_centre_is_the_middle_of_its_corners():
+    from dope_core.boxes import box_centre
+
+    np.testing.assert_allclose(box_centre(np.array([10.0, 20.0, 30.0, 60.0])), [20.0, 40.0])
+    np.testing.assert_allclose(box_centre([1, 2, 2, 2]), [1.5, 2.0])        # integers, a flat box
