@@ -192,6 +192,21 @@ class BodyLandmarks:
         return self.landmarks_2d[0]
 
 
+_LIMBS = np.arange(11, 33)
+"""BlazePose's limb landmarks, shoulders to feet: each has a left and a right (:data:`_MIRROR`)."""
+
+
+def sides_exchanged(a: np.ndarray, b: np.ndarray, *, ratio: float = 0.5, min_distance: float = 0.0) -> bool:
+    """Whether the ``(33, 2)`` BlazePose landmarks ``b`` are the person of ``a`` with left and right
+    exchanged (the same figure seen facing the other way): with the sides of ``b`` swapped back, its
+    limb landmarks lie under ``ratio`` times as far from ``a``'s as they do plainly (median
+    distances), and plainly more than ``min_distance`` (pixels: below it the two agree, or the
+    person is seen side-on with both sides in one place)."""
+    plain = float(np.median(np.linalg.norm(a[_LIMBS] - b[_LIMBS], axis=1)))
+    swapped = float(np.median(np.linalg.norm(a[_LIMBS] - b[_MIRROR][_LIMBS], axis=1)))
+    return plain > min_distance and swapped < ratio * plain
+
+
 def body_landmarks_in(model: TFLiteModel, image: np.ndarray, roi: RotatedRect, *, flip: bool = False) -> BodyLandmarks:
     """One pass of the BlazePose landmark ``model`` in the rotated region ``roi`` (pixels) of the
     RGB ``uint8`` ``image``: 2D pixels, 3D metres hip-centred; the pose's score is the model's
@@ -205,7 +220,11 @@ def body_landmarks_in(model: TFLiteModel, image: np.ndarray, roi: RotatedRect, *
     (:data:`~dope_core.experts.mapping.BLAZEPOSE_HAND_GUIDES`), which guide the hand expert and stay
     the first pass's (averaged, they cost hands at the bodies' wrists: 77 -> 70 hands on people
     over 31 photos; kept, 76). The presence and the two alignment points stay the first pass's
-    too; the rules that take or refuse a pass then see the averaged joints.
+    too; the rules that take or refuse a pass then see the averaged joints. When the two passes
+    see the person facing opposite ways (:func:`sides_exchanged`: the mirrored pass, mapped back,
+    is the first with left and right exchanged), their mean would fold each limb onto the
+    middle: the first pass is kept alone (3 of 221 heavy passes over the photos and multi-person
+    samples of ``../shared/data``; docs/accuracy.md).
     """
     size = model.input_size
     crop = roi.crop(image, size, (0.0, 1.0))
@@ -216,9 +235,10 @@ def body_landmarks_in(model: TFLiteModel, image: np.ndarray, roi: RotatedRect, *
         raw_m, *_, world_m = model(np.ascontiguousarray(crop[:, ::-1]))
         lm_m = raw_m.reshape(-1, 5)[_MIRROR].astype(np.float64)
         lm_m[:, 0] = size[0] - lm_m[:, 0]
-        lm[_FLIP_AVERAGED] = (lm[_FLIP_AVERAGED] + lm_m[_FLIP_AVERAGED]) / 2
-        world_m = world_m.reshape(-1, 3)[_MIRROR].astype(np.float64) * [-1.0, 1.0, 1.0]
-        world = (world + world_m) / 2
+        if not sides_exchanged(lm[:33, :2], lm_m[:33, :2], min_distance=0.02 * size[0]):
+            lm[_FLIP_AVERAGED] = (lm[_FLIP_AVERAGED] + lm_m[_FLIP_AVERAGED]) / 2
+            world_m = world_m.reshape(-1, 3)[_MIRROR].astype(np.float64) * [-1.0, 1.0, 1.0]
+            world = (world + world_m) / 2
     native = roi.to_image(lm[:, :2] / np.array(size))
     xy = native[:33]
     visibility = sigmoid(lm[:33, 3])

@@ -370,6 +370,40 @@ def test_a_flipped_pass_is_mirror_symmetric_and_keeps_the_presence(experts, port
     assert plain_2d > 1.0 and plain_3d > 1e-3
 
 
+def test_sides_exchanged_tells_a_person_facing_the_other_way_from_the_same_one_moved():
+    from dope_core.experts.body import sides_exchanged
+    from dope_core.experts.mapping import BLAZEPOSE_MIRROR
+
+    a = np.random.default_rng(0).uniform(0, 256, (33, 2))
+    assert sides_exchanged(a, a[list(BLAZEPOSE_MIRROR)])                     # left and right traded
+    assert not sides_exchanged(a, a + 3.0)                                   # the same figure, moved
+    side_on = a.copy()
+    side_on[1::2][5:] = side_on[2::2][5:]                                    # both sides in one place
+    assert not sides_exchanged(side_on, side_on[list(BLAZEPOSE_MIRROR)] + 0.5, min_distance=2.0)
+
+
+def test_a_flipped_pass_that_sees_the_person_turned_is_not_averaged(experts, shared_data, monkeypatch):
+    """COCO 192's catcher, standing in his gear: the heavy model's mirrored pass sees him facing the
+    other way than its first pass; averaged, every limb folded onto his middle (shoulders 1 px
+    apart). The first pass alone keeps them apart (25 px)."""
+    from dope_core.experts import body as body_module
+    from dope_core.image_io import read_image
+
+    image = read_image(shared_data / "images" / "coco_val2014" / "COCO_val2014_000000000192.jpg")
+    shoulders = (BODY_JOINTS.index("right_shoulder"), BODY_JOINTS.index("left_shoulder"))
+
+    def catchers_shoulders() -> float:
+        bodies = [b for b in experts.body.detect_landmarks(image)
+                  if 460 <= (b.pose.box[0] + b.pose.box[2]) / 2 <= 500 and b.pose.box[3] - b.pose.box[1] > 150]
+        assert len(bodies) == 1
+        a, b = bodies[0].pose.keypoints_2d[list(shoulders)]
+        return float(np.linalg.norm(a - b))                                  # pixels
+
+    assert catchers_shoulders() > 15
+    monkeypatch.setattr(body_module, "sides_exchanged", lambda *a, **k: False)   # always averaged
+    assert catchers_shoulders() < 5
+
+
 def test_refine_max_bounds_the_refining_passes_to_the_tallest_bodies(experts, shared_data, monkeypatch):
     from dope_core.image_io import read_image
 
