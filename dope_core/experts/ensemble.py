@@ -6,10 +6,10 @@ Order of the passes on one image:
    :class:`~dope_core.experts.config.ExpertsConfig`), then the landmark model per proposal;
 2. faces on the whole image (also shrunk inside a larger square, for a face that fills
    it: ``face_zoom_out``) and in regions around the bodies' heads;
-3. bodies again, in regions below the faces that no body claimed (the ``faces``
-   person detector), with a low person-detector threshold: a new body is kept
-   only if it claims its face (a crowd's person detector misses people whose
-   faces are plain to see);
+3. bodies again, in regions below the faces that no body claimed and no confident
+   body's head lies near (the ``faces`` person detector, :func:`face_near_a_head`), with a
+   low person-detector threshold: a new body is kept only if it claims its face (a
+   crowd's person detector misses people whose faces are plain to see);
 4. faces again, one face-mesh pass at each confident body's head that no face holds
    (:meth:`ExpertsEstimator.faces_at_heads`: the face detector finds upright faces only);
 5. hands on the whole image (its tiles, and shrunk inside a larger square for
@@ -135,6 +135,17 @@ def claims_face(body: PartPose, face: PartPose, *, min_size_ratio: float = 2.0) 
     return bool(assign_faces([body], [face])) and side(body.box) >= min_size_ratio * side(face.box)
 
 
+def face_near_a_head(face: PartPose, noses: Sequence[np.ndarray], *, reach: float = 1.0) -> bool:
+    """Whether one of ``noses`` (a confident body's nose, pixels) lies in ``face``'s box grown by
+    ``reach`` times its longer side on every side: that body's head, placed a little off its face
+    (a woman in a knit hat: her body's nose 1.2 face sides below her face), not a person to seek
+    below the face. Sought anyway, such a face gave a second, smaller skeleton over her."""
+    x1, y1, x2, y2 = (float(v) for v in face.box[:4])
+    grow = reach * max(x2 - x1, y2 - y1)
+    grown = np.array([x1 - grow, y1 - grow, x2 + grow, y2 + grow])
+    return any(box_contains(grown, nose) for nose in noses)
+
+
 def person_sources(config: ExpertsConfig, *, num_threads: int = 2) -> tuple:
     """The whole-image proposal sources of ``config`` besides BlazePose's detector (built in
     :class:`~dope_core.experts.body.BodyExpert`) and the face regions (run here), in the order
@@ -238,7 +249,9 @@ class ExpertsEstimator:
             faces = self.face.detect(image, regions=face_regions(guides), min_score=thr[Part.FACE])
         if self.body is not None and faces and "faces" in self.config.person_detectors:
             claimed = assign_faces(bodies, faces, face_points=[b.nose for b in found])
-            orphans = [f for i, f in enumerate(faces) if i not in claimed and f.score >= self.scores[Part.FACE]]
+            noses = [b.nose for b in found if b.pose.score >= self.scores[Part.BODY]]
+            orphans = [f for i, f in enumerate(faces) if i not in claimed and f.score >= self.scores[Part.FACE]
+                       and not face_near_a_head(f, noses)]
             more = [b for face, region in zip(orphans, body_regions_from_faces(orphans))
                     for b in self.body.detect_landmarks(image, regions=[region], min_score=thr[Part.BODY],
                                                         whole_image=False, max_people=2,

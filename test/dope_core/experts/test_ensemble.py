@@ -6,7 +6,7 @@ import pytest
 from dope_core.boxes import box_contains
 from dope_core.image_io import read_image
 from dope_core.keypoints import BODY_HEAD, BODY_JOINTS, Part
-from dope_core.structures import Handedness, WholeBodyPoses
+from dope_core.structures import Handedness, PartPose, WholeBodyPoses
 
 
 def test_portrait_gives_one_person_with_a_face(experts, portrait):
@@ -193,3 +193,28 @@ def test_hands_at_a_confident_wrist_need_only_the_wrist_score(experts, shared_da
     assert experts.hand.detect(image, landmark_regions=knuckle_hand_rois(guides)) == []
     strict = ExpertsEstimator(parts=[Part.BODY, Part.HAND], config=PRESETS["default"].replace(hand_wrist_score=0.5))
     assert strict.detect_landmarks(image)[1] == []
+
+
+def test_a_face_beside_a_found_head_seeds_no_second_body(experts, shared_data, monkeypatch):
+    """alphapose/3.jpg (street): the woman in the knit hat has a body whose nose lies 1.2 face sides
+    below her detected face, so the nose rule leaves the face unclaimed; sought below it, the face
+    gave a second, smaller skeleton over her (presence 0.79). Near a confident body's head, it is
+    not sought."""
+    from dope_core.experts import ensemble as ensemble_module
+    from dope_core.experts.ensemble import face_near_a_head
+
+    image = read_image(shared_data / "images" / "alphapose" / "3.jpg")
+    woman = np.array([440.0, 227.0, 524.0, 671.0])                       # her body's box, pixels
+
+    def bodies_centred_on_her() -> int:
+        found, _, _ = experts.detect_landmarks(image)
+        centres = [(b.pose.box[:2] + b.pose.box[2:]) / 2 for b in found]
+        return sum(woman[0] <= x <= woman[2] and woman[1] <= y <= woman[3] for x, y in centres)
+
+    assert bodies_centred_on_her() == 1
+    monkeypatch.setattr(ensemble_module, "face_near_a_head", lambda *a, **k: False)
+    assert bodies_centred_on_her() == 2
+    face = PartPose(part=Part.FACE, score=1.0, box=np.array([481.0, 208.0, 511.0, 239.0]),
+                    keypoints_2d=np.zeros((84, 2)), keypoints_3d=np.zeros((84, 3)), confidence=np.ones(84))
+    assert face_near_a_head(face, [np.array([481.0, 256.0])])               # 17 px below, 30-px face
+    assert not face_near_a_head(face, [np.array([481.0, 290.0])])           # 51 px below
