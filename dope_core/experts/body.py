@@ -207,7 +207,8 @@ def sides_exchanged(a: np.ndarray, b: np.ndarray, *, ratio: float = 0.5, min_dis
     return plain > min_distance and swapped < ratio * plain
 
 
-def body_landmarks_in(model: TFLiteModel, image: np.ndarray, roi: RotatedRect, *, flip: bool = False) -> BodyLandmarks:
+def body_landmarks_in(model: TFLiteModel, image: np.ndarray, roi: RotatedRect, *, flip: bool = False,
+                      flip_min_score: float = 0.0) -> BodyLandmarks:
     """One pass of the BlazePose landmark ``model`` in the rotated region ``roi`` (pixels) of the
     RGB ``uint8`` ``image``: 2D pixels, 3D metres hip-centred; the pose's score is the model's
     presence probability (low: no body there). The second stage of the body expert, also used
@@ -225,13 +226,18 @@ def body_landmarks_in(model: TFLiteModel, image: np.ndarray, roi: RotatedRect, *
     is the first with left and right exchanged), their mean would fold each limb onto the
     middle: the first pass is kept alone (3 of 221 heavy passes over the photos and multi-person
     samples of ``../shared/data``; docs/accuracy.md).
+
+    ``flip_min_score``: the mirrored pass runs only when the first pass's presence is at least this
+    (the presence is the first pass's either way, so a caller that drops passes below a presence
+    loses nothing by skipping their mirrored pass).
     """
     size = model.input_size
     crop = roi.crop(image, size, (0.0, 1.0))
     raw, flag, _seg, _heat, world = model(crop)
     lm = raw.reshape(-1, 5).astype(np.float64)
     world = world.reshape(-1, 3)[:33].astype(np.float64)
-    if flip:
+    score = probability(flag.ravel()[0])
+    if flip and score >= flip_min_score:
         raw_m, *_, world_m = model(np.ascontiguousarray(crop[:, ::-1]))
         lm_m = raw_m.reshape(-1, 5)[_MIRROR].astype(np.float64)
         lm_m[:, 0] = size[0] - lm_m[:, 0]
@@ -247,7 +253,7 @@ def body_landmarks_in(model: TFLiteModel, image: np.ndarray, roi: RotatedRect, *
     kp2d = body_from_blazepose(xy)
     pose = PartPose(
         part=Part.BODY,
-        score=probability(flag.ravel()[0]),
+        score=score,
         box=extent(np.concatenate([xy, kp2d])),
         keypoints_2d=kp2d,
         keypoints_3d=body_from_blazepose(world),
@@ -499,9 +505,11 @@ class BodyExpert:
         """One landmark pass in ``roi`` (:func:`body_landmarks_in` with this expert's model)."""
         return body_landmarks_in(self.landmarks, image, roi)
 
-    def refine_landmarks_in(self, image: np.ndarray, roi: RotatedRect) -> BodyLandmarks:
-        """One pass of the ``refine_model`` in ``roi`` (mirrored too with ``refine_flip``)."""
-        return body_landmarks_in(self.refine_landmarks, image, roi, flip=self.refine_flip)
+    def refine_landmarks_in(self, image: np.ndarray, roi: RotatedRect, *, min_score: float = 0.0) -> BodyLandmarks:
+        """One pass of the ``refine_model`` in ``roi``, mirrored too with ``refine_flip`` when its
+        presence is at least ``min_score`` (a caller that refuses passes below it skips the mirrored
+        pass of those: about a quarter of the heavy passes on the multi-person photos)."""
+        return body_landmarks_in(self.refine_landmarks, image, roi, flip=self.refine_flip, flip_min_score=min_score)
 
     def detect(self, image: np.ndarray, *, regions: Sequence[np.ndarray] = (), min_score: float = 0.5,
                whole_image: bool = True, detector_score: float | None = None,
@@ -581,9 +589,11 @@ class BodyExpert:
             if refine and self.refine_landmarks is not None and budget > 0 and body.roi is not None \
                     and body.pose.score < min_score and proposal.keypoints is None \
                     and inside(body.roi, np.array([0, 0, *image.shape[1::-1]])):
-                second = dataclasses.replace(self.refine_landmarks_in(image, body.roi), refined=True)
+                accept = max(min_score, self.second_opinion_accept)
+                second = dataclasses.replace(self.refine_landmarks_in(image, body.roi, min_score=accept),
+                                             refined=True)
                 budget -= 1
-                if second.pose.score >= max(min_score, self.second_opinion_accept) \
+                if second.pose.score >= accept \
                         and second.pose.box[3] - second.pose.box[1] >= self.second_opinion_height \
                         and head_near(second, proposal.box, reach=self.second_opinion_reach):
                     body = second
@@ -633,7 +643,7 @@ class BodyExpert:
         if self.refine_landmarks is None or body.roi is None or body.from_source or body.refined \
                 or body.pose.score < floor or body.pose.box[3] - body.pose.box[1] < self.refine_min_height:
             return body
-        fine = self.refine_landmarks_in(image, body.roi)
+        fine = self.refine_landmarks_in(image, body.roi, min_score=floor)
         if fine.pose.score < floor or not one_person(fine.pose, body.pose):
             return body
         fine = dataclasses.replace(fine, claim=body.claim, refined=True)

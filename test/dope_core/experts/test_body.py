@@ -370,6 +370,34 @@ def test_a_flipped_pass_is_mirror_symmetric_and_keeps_the_presence(experts, port
     assert plain_2d > 1.0 and plain_3d > 1e-3
 
 
+def test_the_mirrored_pass_runs_only_for_a_presence_the_caller_keeps(experts, portrait):
+    """``flip_min_score``: under it the mirrored pass is skipped (one model call, the plain pass's
+    result exactly); at or below the presence it is made (two calls, the flipped result)."""
+    from dope_core.experts.body import body_landmarks_in
+
+    model = experts.body.landmarks
+    calls = []
+
+    class Counting:
+        input_size = model.input_size
+
+        def __call__(self, tensor):
+            calls.append(1)
+            return model(tensor)
+
+    roi = experts.body.detect_landmarks(portrait, refine=False)[0].roi
+    plain, flipped = body_landmarks_in(model, portrait, roi), body_landmarks_in(model, portrait, roi, flip=True)
+    presence = plain.pose.score
+    skipped = body_landmarks_in(Counting(), portrait, roi, flip=True, flip_min_score=min(presence + 1e-3, 1.001))
+    assert len(calls) == 1
+    np.testing.assert_array_equal(skipped.landmarks_2d, plain.landmarks_2d)
+    np.testing.assert_array_equal(skipped.pose.keypoints_3d, plain.pose.keypoints_3d)
+    calls.clear()
+    made = body_landmarks_in(Counting(), portrait, roi, flip=True, flip_min_score=presence)
+    assert len(calls) == 2
+    np.testing.assert_array_equal(made.landmarks_2d, flipped.landmarks_2d)
+
+
 def test_sides_exchanged_tells_a_person_facing_the_other_way_from_the_same_one_moved():
     from dope_core.experts.body import sides_exchanged
     from dope_core.experts.mapping import BLAZEPOSE_MIRROR
@@ -524,5 +552,4 @@ def test_proposals_with_their_own_keypoints_get_no_second_opinion(experts, monke
     assert calls == [] and len(bodies) == 1 and bodies[0].from_source     # the source's person, no heavy pass
     monkeypatch.setattr(experts.body, "sources", (Source(None),))         # the same region, box and points only
     assert experts.body.detect_landmarks(blank) == []
-    assert len(calls) == (2 if experts.body.refine_flip else 1)              # one second opinion (a flipped pass
-    #                                                                          is two calls), refused
+    assert len(calls) == 1        # one second opinion, refused (its presence too low for the mirrored pass)
