@@ -447,6 +447,12 @@ class BodyExpert:
             those of the people found lay within 0.6.
         refine_min_height: bodies shorter than this (pixels) keep their pass (at that size such
             passes are mostly a hand or a leg taken for a person).
+        refuted_score: a body that the landmark model is not sure of (presence under
+            ``nested_body_score``) is dropped when the ``refine_model``'s pass in its region finds no
+            body there at all (presence under this): the two models disagree, and the more accurate
+            one sees nothing (a bus's logo taken for a 0.74 person, where the heavy model says 0.01).
+            Real people that the full model finds at 0.5-0.8 get 0.2-0.4 or more from the heavy
+            model on the shared photos and samples (docs/accuracy.md). 0 keeps every such body.
 
     A confident proposal (``confident_score``) with keypoints vouches for its person: when the
     landmark model's presence is below ``min_score`` but its joints agree with the source's
@@ -469,7 +475,8 @@ class BodyExpert:
                  refine_model: Optional[str] = None, refine_max: int = 10, refine_flip: bool = False,
                  second_opinion_accept: float = 0.8,
                  second_opinion_height: float = 128.0, second_opinion_reach: float = 1.0,
-                 refine_min_height: float = 64.0, nested_body_score: float = 0.8) -> None:
+                 refine_min_height: float = 64.0, nested_body_score: float = 0.8,
+                 refuted_score: float = 0.05) -> None:
         self.detector = BlazePoseDetector(num_threads=num_threads, tile_fractions=tile_fractions,
                                           min_tile_side=min_tile_side)
         self.sources = tuple(sources)
@@ -490,6 +497,7 @@ class BodyExpert:
         self.detector_whole_image = detector_whole_image
         self.confident_score = confident_score
         self.nested_body_score = nested_body_score
+        self.refuted_score = refuted_score
         self.source_joints = tuple(source_joints)
 
     @functools.cached_property
@@ -627,23 +635,30 @@ class BodyExpert:
             return found
         tallest = sorted(range(len(found)), key=lambda i: found[i].pose.box[1] - found[i].pose.box[3])
         chosen = set(tallest[:self.refine_max])
-        return [self.refined(image, body, proposals, min_score=min_score) if i in chosen else body
-                for i, body in enumerate(found)]
+        out = [self.refined(image, body, proposals, min_score=min_score) if i in chosen else body
+               for i, body in enumerate(found)]
+        return [body for body in out if body is not None]
 
     def refined(self, image: np.ndarray, body: BodyLandmarks, proposals: Sequence[Proposal], *,
-                min_score: float = 0.5) -> BodyLandmarks:
+                min_score: float = 0.5) -> Optional[BodyLandmarks]:
         """``body`` after the ``refine_model``'s pass in the region its last pass ran on, when
         there is such a model, the body's joints are the landmark model's (not a source's), the
         body is a confident one and the refining pass finds that body there (both scores at least
         ``min_score`` and ``confident_score``: the pseudo-labeller's low ``min_score`` keeps
         uncertain passes, which the heavy model may score high on a neighbour or on nothing;
         :func:`one_person` with it: in a crowd, it may fit a neighbour instead); else ``body``.
-        The source joints of a vouching proposal (``claim``) stay the source's."""
+        The source joints of a vouching proposal (``claim``) stay the source's. ``None``: the
+        refining pass refutes the body (``refuted_score``), which is dropped."""
         floor = max(min_score, self.confident_score)
         if self.refine_landmarks is None or body.roi is None or body.from_source or body.refined \
                 or body.pose.score < floor or body.pose.box[3] - body.pose.box[1] < self.refine_min_height:
             return body
         fine = self.refine_landmarks_in(image, body.roi, min_score=floor)
+        if fine.pose.score < self.refuted_score and body.pose.score < self.nested_body_score \
+                and body.claim is None:
+            log.debug("body %s (presence %.2f) dropped: the refining model finds none there (%.2f)",
+                      np.round(body.pose.box).astype(int).tolist(), body.pose.score, fine.pose.score)
+            return None
         if fine.pose.score < floor or not one_person(fine.pose, body.pose):
             return body
         fine = dataclasses.replace(fine, claim=body.claim, refined=True)

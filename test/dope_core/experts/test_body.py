@@ -4,6 +4,7 @@ import dataclasses
 
 import numpy as np
 
+from dope_core.boxes import box_centre, box_contains
 from dope_core.experts.body import same_pose
 from dope_core.keypoints import BODY_JOINTS, Part
 from dope_core.structures import PartPose
@@ -458,6 +459,26 @@ def test_a_box_only_pass_nested_in_a_body_found_needs_a_sure_presence(experts, s
     assert bodies[0].pose.box[3] - bodies[0].pose.box[1] > 200          # the man (266 px tall), pixels
     monkeypatch.setattr(experts.body, "nested_body_score", 0.0)
     assert len(experts.body.detect_landmarks(image, refine=False)) == 2
+
+
+def test_a_body_the_heavy_model_sees_nothing_in_is_dropped(experts, shared_data, monkeypatch):
+    """The bus photo: the full model fits a 0.74 person on the bus's white logo, where the heavy
+    model's refining pass finds none (presence 0.01); ``refuted_score`` drops it, the three people
+    walking stay."""
+    from dope_core.image_io import read_image
+
+    image = read_image(shared_data / "images" / "packages" / "bus.jpg")
+    logo = np.array([387.0, 550.0, 485.0, 685.0])                        # its box, pixels
+
+    def on_logo(bodies):
+        return [b for b in bodies if box_contains(logo, box_centre(b.pose.box))]
+
+    bodies = experts.body.detect_landmarks(image)
+    assert on_logo(bodies) == []
+    assert sum(b.pose.box[3] - b.pose.box[1] > 300 for b in bodies) == 3            # the people, pixels
+    monkeypatch.setattr(experts.body, "refuted_score", 0.0)
+    kept = on_logo(experts.body.detect_landmarks(image))
+    assert len(kept) == 1 and 0.5 <= kept[0].pose.score < 0.8
 
 
 def test_a_second_opinion_finds_a_person_the_full_model_does_not(experts, shared_data):
