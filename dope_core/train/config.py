@@ -65,6 +65,13 @@ class ModelConfig:
     """The first N blocks of the MobileNetV2 body (``features[:N]`` of 14) get no gradient
     (training only; batch norm is frozen in every block anyway): the backward pass stops
     before them."""
+    init_from: Optional[str] = None
+    """A project checkpoint (an exported student, e.g. ``dope_core/weights/dope_student_mobilenetv2.pth``)
+    whose weights and anchor poses start the run instead of the ImageNet backbone and anchors
+    clustered from the labels: fine-tuning a student on new labels (a user's own video). Its
+    architecture and anchor counts must be ``variant`` and ``num_anchors``, its ``kwargs`` the
+    ones that shape the weights (``representation_size``). A resumed run continues from its own
+    checkpoint and ignores this."""
 
 
 @dataclass
@@ -221,6 +228,7 @@ def _check(cfg: TrainConfig, where: str) -> None:
          f"model.frozen_backbone_blocks must be in [0, {MOBILENETV2_SPLIT}], got {m.frozen_backbone_blocks}")
     need(m.frozen_backbone_blocks == 0 or m.variant == "mobilenetv2",
          "model.frozen_backbone_blocks is supported by the mobilenetv2 variant only")
+    need(m.init_from is None or Path(m.init_from).is_file(), f"model.init_from: no file {m.init_from!r}")
     stages = s.resolution
     need(not stages or stages[0].from_step == 0, "schedule.resolution: the first stage must start at from_step 0")
     need(all(a.from_step < b.from_step for a, b in zip(stages, stages[1:])),

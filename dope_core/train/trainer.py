@@ -4,7 +4,9 @@
 ``config.data`` for ``config.schedule.steps`` optimizer steps:
 
 * anchor poses are clustered from the training records' pseudo ground truth
-  (:func:`dope_core.anchors.anchor_poses`) unless a checkpoint brings them;
+  (:func:`dope_core.anchors.anchor_poses`) unless a checkpoint brings them: the run's own
+  (resuming) or ``model.init_from``'s, an exported student whose weights start the run
+  (fine-tuning, :func:`checkpoint_start`);
 * each step draws its samples and augmentations from ``(seed, step)`` only
   (:class:`~dope_core.train.dataset.StepSampler`) and re-seeds torch's generator
   from ``(seed, step, rank)``, so a resumed run repeats an uninterrupted one;
@@ -34,6 +36,7 @@ classification layer is frozen) count as zero.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -54,7 +57,7 @@ from dope_core.anchors import anchor_poses, collect_samples
 from dope_core.keypoints import Part
 from dope_core.pseudo_labels.cache import atomic_write_text
 from dope_core.train.checkpointing import load_training_state, remove_stale_temporaries, save_training_state
-from dope_core.train.config import TrainConfig
+from dope_core.train.config import ConfigError, TrainConfig
 from dope_core.train.dataset import PseudoLabelDataset, StepSampler, collate, load_records, model_inputs, split_records
 
 LOG = logging.getLogger(__name__)
@@ -118,6 +121,35 @@ def train_val_split(cfg: TrainConfig, records: list) -> tuple[list, list]:
                          val_sources=d.val_sources)
 
 
+def checkpoint_start(cfg: TrainConfig) -> tuple[dict[Part, torch.Tensor], dict[str, torch.Tensor]]:
+    """The anchor poses and fp32 weights of ``model.init_from`` (a project checkpoint), which
+    start a fine-tuning run.
+
+    Raises:
+        ConfigError: the checkpoint is not of ``model.variant`` with ``model.num_anchors``.
+        dope_core.checkpoint.CheckpointError: the file is not a loadable checkpoint.
+    """
+    from dope_core.checkpoint import load_checkpoint
+
+    path = cfg.model.init_from
+    loaded = load_checkpoint(path)
+    if loaded.arch != cfg.model.variant:
+        raise ConfigError(f"model.init_from: {path} is a {loaded.arch} student, the config trains a {cfg.model.variant}")
+    if loaded.num_anchor_poses != _counts(cfg):
+        raise ConfigError(f"model.init_from: {path} has anchor poses {loaded.num_anchor_poses}, "
+                          f"model.num_anchors asks for {_counts(cfg)}")
+    anchors = {p: loaded.model.roi_heads.anchors(p.value).detach().float().clone() for p in Part}
+    return anchors, {k: v.float() if v.is_floating_point() else v for k, v in loaded.model.state_dict().items()}
+
+
+def _without_backbone_weights(cfg: TrainConfig) -> TrainConfig:
+    """``cfg`` building no ImageNet backbone (the weights come from a checkpoint)."""
+    if cfg.model.variant != "mobilenetv2":
+        return cfg
+    model = dataclasses.replace(cfg.model, kwargs={**cfg.model.kwargs, "pretrained_backbone": False})
+    return dataclasses.replace(cfg, model=model)
+
+
 def training_anchor_poses(cfg: TrainConfig, train_records: list) -> dict[Part, Any]:
     """Anchor poses clustered from the training records' pseudo ground truth (``model.num_anchors``)."""
     pseudo = [pose for _, r in train_records if r.pseudo_gt is not None for pose in r.pseudo_gt.parts()]
@@ -170,12 +202,23 @@ def fit(cfg: TrainConfig, *, resume: bool = False, device: str = "auto", show_pr
     state = load_training_state(out_dir) if resume else None
     if resume and state is None:
         LOG.warning("no checkpoint in %s: starting from step 0", out_dir)
+    start_weights = None
     if state is not None:
         anchors = {Part(p): a for p, a in state["anchor_poses"].items()}
+    elif cfg.model.init_from:
+        anchors, start_weights = checkpoint_start(cfg)
     else:
         anchors = training_anchor_poses(cfg, train_records)
     torch.manual_seed(sched.seed)  # the same initial weights on every rank and in every run
-    model = build_model(cfg, anchors).to(dev)
+    model = build_model(cfg if start_weights is None else _without_backbone_weights(cfg), anchors)
+    if start_weights is not None:
+        try:
+            model.load_state_dict(start_weights)
+        except RuntimeError as e:
+            raise ConfigError(f"model.init_from: {cfg.model.init_from} does not fit model.kwargs "
+                              f"({str(e).splitlines()[-1].strip()})") from None
+        LOG.info("weights and anchor poses from %s", cfg.model.init_from)
+    model = model.to(dev)
     if dev.type == "cpu":
         # oneDNN's preferred layout: about 1.3x less time per CPU training step (docs/training.md)
         model = model.to(memory_format=torch.channels_last)

@@ -102,6 +102,45 @@ def test_fit_export_and_load(tmp_path: Path, synthetic_cache, capsys) -> None:
     assert "--config needs --checkpoint" in capsys.readouterr().err
 
 
+def test_fine_tuning_starts_from_an_exported_student(tmp_path: Path, synthetic_cache, capsys) -> None:
+    """``model.init_from``: a run starts from an exported student's weights and anchor poses (a
+    step at a negligible rate leaves them as they were, up to the file's fp16), not from the
+    backbone and anchors a fresh run gets; a checkpoint of other anchor counts or a missing file is
+    one clear line (exit 2)."""
+    torch.set_num_threads(1)
+    raw = tiny_config(synthetic_cache.root, tmp_path / "first", steps=6, batch_size=2, lr=0.02, checkpoint_every=6)
+    fit(config_from_dict(raw), show_progress=False)
+    student = tmp_path / "first.pth"
+    assert cli.main(["export", "--run", str(tmp_path / "first"), "--out", str(student)]) == 0
+    exported = torch.load(student, weights_only=True)["state_dict"]
+
+    def run(name: str, **model) -> dict:
+        cfg = {**raw, "output_dir": str(tmp_path / name), "model": {**raw["model"], **model},
+               "schedule": {**raw["schedule"], "steps": 1, "lr": 1e-9}}
+        fit(config_from_dict(cfg), show_progress=False)
+        return load_training_state(tmp_path / name)
+
+    tuned, fresh = run("tuned", init_from=str(student)), run("fresh")
+    for part in ("body", "hand", "face"):
+        np.testing.assert_array_equal(tuned["anchor_poses"][part].numpy(),
+                                      exported[f"roi_heads.{part}_anchor_poses"].float().numpy())
+    gaps = {k: float((tuned["model"][k].float() - v.float()).abs().max()) for k, v in exported.items()
+            if v.is_floating_point()}
+    assert max(gaps.values()) < 1e-4, max(gaps.items(), key=lambda kv: kv[1])
+    weights = "roi_heads.dope_predictor.body_cls_score.weight"
+    assert weights in exported and not torch.allclose(fresh["model"][weights], exported[weights].float(), atol=1e-3)
+
+    other = {**raw, "output_dir": str(tmp_path / "other"),
+             "model": {**raw["model"], "init_from": str(student), "num_anchors": {"body": 3, "hand": 2, "face": 2}}}
+    with pytest.raises(ConfigError, match="anchor poses"):
+        fit(config_from_dict(other), show_progress=False)
+    with pytest.raises(ConfigError, match="model.init_from: no file"):
+        config_from_dict({**raw, "model": {**raw["model"], "init_from": str(tmp_path / "none.pth")}})
+    capsys.readouterr()
+    assert cli.main(["fit", "--config", str(_write(other, tmp_path / "other.yaml"))]) == 2
+    assert "anchor poses" in capsys.readouterr().err
+
+
 def _run_cli(args: list[str], **kw) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     return subprocess.Popen([sys.executable, "-m", "dope_core.train.cli", *args], cwd=REPO, env=env,
