@@ -19,7 +19,7 @@ from dope_core.postprocess.pipeline import PostprocessConfig
 from dope_core.keypoints import Part
 from dope_core.train.checkpointing import load_training_state
 from dope_core.train.config import TrainConfig, config_from_dict
-from dope_core.train.trainer import _counts, build_model
+from dope_core.train.trainer import _counts, build_model, without_backbone_weights
 
 DEFAULT_EXPORT = Path(__file__).resolve().parents[1] / "weights" / "dope_student_mobilenetv2.pth"
 
@@ -49,7 +49,7 @@ def load_run(run_dir: str | Path) -> tuple[nn.Module, TrainConfig, dict[str, Any
 def student_from_state(cfg: TrainConfig, state: dict[str, Any]) -> nn.Module:
     """The student a training state holds (eval mode, CPU), built as ``cfg`` says."""
     anchors = {Part(p): a for p, a in state["anchor_poses"].items()}
-    model = build_model(_with_no_download(cfg), anchors)
+    model = build_model(without_backbone_weights(cfg), anchors)
     model.load_state_dict(state["model"])
     return model.eval()
 
@@ -76,10 +76,3 @@ def export_run(run_dir: str | Path, out: str | Path = DEFAULT_EXPORT, *, half: b
     save_checkpoint(tmp, model, arch=cfg.model.variant, model_kwargs=kwargs, postprocess=post, meta=meta)
     os.replace(tmp, out)
     return out
-
-
-def _with_no_download(cfg: TrainConfig) -> TrainConfig:
-    """The config with an untouched backbone initialisation (the weights come from the run)."""
-    if cfg.model.variant == "mobilenetv2":
-        cfg.model.kwargs = {**cfg.model.kwargs, "pretrained_backbone": False}
-    return cfg

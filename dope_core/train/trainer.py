@@ -142,7 +142,7 @@ def checkpoint_start(cfg: TrainConfig) -> tuple[dict[Part, torch.Tensor], dict[s
     return anchors, {k: v.float() if v.is_floating_point() else v for k, v in loaded.model.state_dict().items()}
 
 
-def _without_backbone_weights(cfg: TrainConfig) -> TrainConfig:
+def without_backbone_weights(cfg: TrainConfig) -> TrainConfig:
     """``cfg`` building no ImageNet backbone (the weights come from a checkpoint)."""
     if cfg.model.variant != "mobilenetv2":
         return cfg
@@ -210,7 +210,7 @@ def fit(cfg: TrainConfig, *, resume: bool = False, device: str = "auto", show_pr
     else:
         anchors = training_anchor_poses(cfg, train_records)
     torch.manual_seed(sched.seed)  # the same initial weights on every rank and in every run
-    model = build_model(cfg if start_weights is None else _without_backbone_weights(cfg), anchors)
+    model = build_model(cfg if start_weights is None else without_backbone_weights(cfg), anchors)
     if start_weights is not None:
         try:
             model.load_state_dict(start_weights)
