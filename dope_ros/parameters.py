@@ -76,7 +76,9 @@ PARAMETERS: dict[str, Param] = {
     "hand_score_threshold": Param(0.2, "Minimum hand detection score to publish (the experts keep a hand at a "
                                   "confident body's wrist from 0.2, elsewhere from 0.5; the network's own final "
                                   "threshold is 0.3).", (0.0, 1.0), False),
-    "face_score_threshold": Param(0.3, "Minimum face detection score to publish.", (0.0, 1.0), False),
+    "face_score_threshold": Param(0.15, "Minimum face detection score to publish (the experts keep a face that a "
+                                  "detector found at a confident body's head from 0.15, elsewhere from 0.5; the "
+                                  "network's faces come at 0.5 or more).", (0.0, 1.0), False),
     "keypoint_confidence_threshold": Param(0.2, "Keypoints below this confidence are not drawn (markers, "
                                            "annotated image) nor used to place parts in 3D.", (0.0, 1.0), False),
     "publish_markers": Param(True, "Publish ~/markers (visualization_msgs/MarkerArray).", None, False),

@@ -25,6 +25,7 @@ Example (every key optional; these are the defaults)::
       hand_zoom_out: 1.5                     # palms also sought in the image shrunk inside a 1.5x square (0: not)
       face: mediapipe                        # see FACE_EXPERTS
       face_zoom_out: 1.5                     # faces also sought in the image shrunk inside a 1.5x square (0: not)
+      face_head_score: 0.15                  # mesh presence a detected face needs at a confident body's head (elsewhere 0.5)
 
 :data:`PRESETS` names whole configurations (``default``, ``thorough`` and
 ``legacy``, the body pass before person proposals, kept to measure against); the opt-in YOLO
@@ -108,6 +109,7 @@ class ExpertsConfig:
     hand_zoom_out: float = 1.5
     face: str = "mediapipe"
     face_zoom_out: float = 1.5
+    face_head_score: float = 0.15
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "person_detectors", tuple(self.person_detectors))
@@ -143,9 +145,9 @@ class ExpertsConfig:
             raise ExpertsConfigError(f"experts.yolo_score must lie in [0, 1], got {self.yolo_score}")
         if not 32 <= int(self.yolo_image_size) <= 4096:
             raise ExpertsConfigError(f"experts.yolo_image_size must lie in [32, 4096] pixels, got {self.yolo_image_size}")
-        if not 0 <= self.hand_wrist_score <= 1:
-            raise ExpertsConfigError(f"experts.hand_wrist_score must lie in [0, 1], "
-                                     f"got {self.hand_wrist_score}")
+        for key in ("hand_wrist_score", "face_head_score"):
+            if not 0 <= getattr(self, key) <= 1:
+                raise ExpertsConfigError(f"experts.{key} must lie in [0, 1], got {getattr(self, key)}")
         for key in ("hand_zoom_out", "face_zoom_out"):
             if getattr(self, key) != 0 and not 1 < getattr(self, key) <= 4:
                 raise ExpertsConfigError(f"experts.{key} must be 0 (no zoomed-out view) or lie in (1, 4], "
@@ -210,11 +212,11 @@ PRESETS: dict[str, ExpertsConfig] = {
     "thorough": ExpertsConfig(ssd_score=0.2, max_people=60),
     "legacy": ExpertsConfig(person_detectors=("blazepose", "faces"), tile_fractions=(0.5,), min_tile_side=168.0,
                             max_people=20, body_refine=None, hand_wrist_score=0.5, hand_zoom_out=0.0,
-                            face_zoom_out=0.0, nested_body_score=0.0),
+                            face_zoom_out=0.0, nested_body_score=0.0, face_head_score=0.5),
 }
 """Named configurations; docs/accuracy.md measures them side by side. ``legacy`` is the body
 pass before person proposals: BlazePose's detector on the whole image and half-size tiles
-(with the full landmark model alone, and hands at wrists held to the usual 0.5)."""
+(with the full landmark model alone, and hands at wrists and faces at heads held to the usual 0.5)."""
 
 
 def experts_config_from_dict(section: Mapping[str, Any] | None, *, base: ExpertsConfig | None = None) -> ExpertsConfig:

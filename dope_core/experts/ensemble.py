@@ -204,7 +204,8 @@ class ExpertsEstimator:
         self.hand = HandExpert(mirrored=mirrored, landmark_model=HAND_LANDMARK_MODELS[cfg.hand],
                                wrist_score=cfg.hand_wrist_score, zoom_out=cfg.hand_zoom_out, **kw
                                ) if Part.HAND in self.parts else None
-        self.face = FaceExpert(zoom_out=cfg.face_zoom_out, **kw) if Part.FACE in self.parts else None
+        self.face = FaceExpert(zoom_out=cfg.face_zoom_out, head_score=cfg.face_head_score, **kw
+                               ) if Part.FACE in self.parts else None
 
     def detect_parts(self, image: np.ndarray, *, min_score: float | None = None) -> dict[Part, list[PartPose]]:
         """Every detection of each requested part, before fusion.
@@ -246,7 +247,8 @@ class ExpertsEstimator:
         faces = []
         if self.face is not None:
             guides = [b for b in bodies if b.score >= self.scores[Part.BODY]]
-            faces = self.face.detect(image, regions=face_regions(guides), min_score=thr[Part.FACE])
+            faces = self.face.detect(image, regions=face_regions(guides), min_score=thr[Part.FACE],
+                                     heads=[b.nose for b in found if b.pose.score >= self.scores[Part.BODY]])
         if self.body is not None and faces and "faces" in self.config.person_detectors:
             claimed = assign_faces(bodies, faces, face_points=[b.nose for b in found])
             noses = [b.nose for b in found if b.pose.score >= self.scores[Part.BODY]]

@@ -15,6 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
+from dope_core.boxes import box_contains
 from dope_core.experts.common import check_image, dedupe, extent, probability
 from dope_core.experts.mapping import MESH_EYE_OUTER, face_from_mesh
 from dope_core.experts.roi import RotatedRect, alignment_rotation
@@ -39,12 +40,18 @@ class FaceExpert:
         zoom_out: also run the full-range detector on the whole image shrunk inside a black
             square this many times its longer side (:func:`~dope_core.experts.ssd.zoomed_out_view`),
             for close-ups whose face fills the image; ``0``: no such view.
+        head_score: the mesh presence a face that a detector found needs when its box holds one of
+            the ``heads`` of :meth:`detect` (a confident body's nose: the body vouches for a face
+            there) that no surer face holds, when that is lower than ``min_score``. Blurred, small or
+            sculpted faces on whole-body photos get mesh presences of 0.15-0.45 with their
+            landmarks on the face; the backs of heads that the detectors take for faces get under
+            0.02 (docs/accuracy.md).
     """
 
     part = Part.FACE
 
     def __init__(self, *, num_threads: int = 2, tile_fractions: Sequence[float] = (0.5,), detector_score: float = 0.5,
-                 max_faces: int = 30, dedupe_iou: float = 0.4, zoom_out: float = 0.0) -> None:
+                 max_faces: int = 30, dedupe_iou: float = 0.4, zoom_out: float = 0.0, head_score: float = 0.5) -> None:
         self.full_range = SSDDetector(model="face_detection_full", anchors=AnchorConfig(192, (4,), interpolated_scale=False),
                                       num_keypoints=6, value_range=(-1.0, 1.0), num_threads=num_threads)
         self.short_range = SSDDetector(model="face_detection_short", anchors=AnchorConfig(128, (8, 16, 16, 16)),
@@ -55,8 +62,14 @@ class FaceExpert:
         self.max_faces = max_faces
         self.dedupe_iou = dedupe_iou
         self.zoom_out = zoom_out
+        self.head_score = head_score
 
-    def detect(self, image: np.ndarray, *, regions: Sequence[np.ndarray] = (), min_score: float = 0.5) -> list[PartPose]:
+    def detect(self, image: np.ndarray, *, regions: Sequence[np.ndarray] = (), min_score: float = 0.5,
+               heads: Sequence[np.ndarray] = ()) -> list[PartPose]:
+        """Faces in ``image``: the full-range detector on the whole image and tiles, the short-range
+        one in ``regions`` (``(4,)`` boxes around bodies' heads, pixels); a face needs a mesh presence
+        of ``min_score``, or of only ``min(min_score, head_score)`` when its box holds one of the
+        ``heads`` (``(2,)`` points on bodies' faces, pixels) that no face of ``min_score`` holds."""
         check_image(image)
         h, w = image.shape[:2]
         thr = min(self.detector_score, min_score)
@@ -65,7 +78,12 @@ class FaceExpert:
         dets += self.short_range.detect(image, list(regions), thr)
         dets = weighted_nms(dets, self.full_range.nms_iou)[: self.max_faces]
         rects = [r for r in (self._region(d) for d in dets) if r is not None]
-        poses = [p for p in (self.landmarks_in(image, r) for r in rects) if p is not None and p.score >= min_score]
+        passes = [p for p in (self.landmarks_in(image, r) for r in rects) if p is not None]
+        sure = [p for p in passes if p.score >= min_score]
+        open_heads = [h for h in heads if not any(box_contains(p.box, h) for p in sure)]
+        floor = min(min_score, self.head_score)
+        vouched = [p for p in passes if floor <= p.score < min_score and any(box_contains(p.box, h) for h in open_heads)]
+        poses = sure + vouched
         return dedupe(poses, [p.box for p in poses], [p.score for p in poses], self.dedupe_iou)
 
     @staticmethod

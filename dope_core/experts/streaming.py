@@ -431,6 +431,8 @@ class StreamingExpertsEstimator:
         thr = ex.scores
         # A body's own hands (its slots, or sought at its wrist) need only the hand expert's wrist score.
         wrist_thr = min(thr[Part.HAND], ex.hand.wrist_score) if ex.hand is not None else thr[Part.HAND]
+        # ... and a body's own face (its slot) the face expert's head score.
+        head_thr = min(thr[Part.FACE], ex.face.head_score) if ex.face is not None else thr[Part.FACE]
         jobs: list[tuple[Part, RotatedRect]] = []
         keys: list[tuple[str, int, str]] = []   # (kind, index, slot)
         for i, track in enumerate(tracks):
@@ -455,7 +457,7 @@ class StreamingExpertsEstimator:
         for (kind, i, slot), res in zip(keys, results):
             part = Part.BODY if kind == "body" else (res.part if res is not None else Part.FACE)
             score = (res.pose.score if kind == "body" else res.score) if res is not None else 0.0
-            if score < (wrist_thr if kind == "hand" else thr[part]):
+            if score < {"hand": wrist_thr, "face": head_thr}.get(kind, thr[part]):
                 found.dropped += 1
                 if kind == "body" and tracks[i].frames >= self.confirm_frames:
                     found.lost.append(tracks[i].box)

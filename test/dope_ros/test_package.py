@@ -58,12 +58,14 @@ def test_yaml_defaults_match_declared_parameters():
             assert p.range[0] <= p.default <= p.range[1], name
 
 
-def test_the_default_hand_threshold_publishes_the_experts_wrist_hands():
-    """The node publishes the hands the `dope` command shows: the experts keep a hand at a
-    confident body's wrist from ``hand_wrist_score`` (0.2), so the node's threshold is no higher."""
+def test_the_default_hand_and_face_thresholds_publish_what_the_experts_keep_at_a_body():
+    """The node publishes the hands and faces the `dope` command shows: the experts keep a hand at a
+    confident body's wrist from ``hand_wrist_score`` (0.2) and a face at its head from
+    ``face_head_score`` (0.15), so the node's thresholds are no higher."""
     from dope_core.experts.config import ExpertsConfig
 
     assert PARAMETERS["hand_score_threshold"].default <= ExpertsConfig().hand_wrist_score
+    assert PARAMETERS["face_score_threshold"].default <= ExpertsConfig().face_head_score
 
 
 def test_launch_file_structure():

@@ -195,6 +195,28 @@ def test_hands_at_a_confident_wrist_need_only_the_wrist_score(experts, shared_da
     assert strict.detect_landmarks(image)[1] == []
 
 
+def test_a_detected_face_at_a_confident_head_needs_only_the_head_score(experts, shared_data, monkeypatch):
+    """The basketball photo: the referee's face is detected where his body's nose is, but the face
+    mesh is unsure of it (presence 0.42); the body vouches for it (``face_head_score`` 0.15), so he
+    gets it. Without the bodies' noses, or with the head score at the usual 0.5, it is no face.
+    COCO val2014 564: a second, less sure mesh over the tennis player's face (0.38) also holds his
+    nose; a nose that a sure face holds vouches for no other, else the player's nose would lie in
+    two faces and he would get neither."""
+    image = read_image(shared_data / "images" / "multihmr" / "51960182045_d5d6407a3c_c.jpg")
+    unsure = [p for p in experts(image).people if p.face is not None and p.face.score < 0.5]
+    assert len(unsure) == 1 and unsure[0].face.score >= 0.15 and unsure[0].body is not None
+    assert box_contains(unsure[0].body.box, (unsure[0].face.box[:2] + unsure[0].face.box[2:]) / 2)
+    assert all(f.score >= 0.5 for f in experts.face.detect(image))
+    monkeypatch.setattr(experts.face, "head_score", 0.5)
+    assert all(p.face is None or p.face.score >= 0.5 for p in experts(image).people)
+    monkeypatch.undo()
+
+    image = read_image(shared_data / "images" / "coco_val2014" / "COCO_val2014_000000000564.jpg")
+    people = [p for p in experts(image).people if p.body is not None]
+    player = max(people, key=lambda p: p.body.box[3] - p.body.box[1])
+    assert player.face is not None and player.face.score >= 0.5
+
+
 def test_a_face_beside_a_found_head_seeds_no_second_body(experts, shared_data, monkeypatch):
     """alphapose/3.jpg (street): the woman in the knit hat has a body whose nose lies 1.2 face sides
     below her detected face, so the nose rule leaves the face unclaimed; sought below it, the face

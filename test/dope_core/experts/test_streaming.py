@@ -411,6 +411,31 @@ def test_a_newcomer_lost_on_his_second_frame_is_sought_where_he_was(experts, sha
 
 
 @pytest.mark.timeout(300)
+def test_followed_bodies_keep_the_faces_their_heads_vouch_for(shared_data):
+    """A body's own face needs only the face expert's head score on followed frames, as in the
+    search that found it: the photo of a basketball player's statue given three times, the statue's
+    face (mesh presence about 0.2, detected at the head of the body fitted on the statue) stays on
+    the followed frames; with the head score raised to 0.5 after the search, it is dropped there."""
+    from dope_core.experts.ensemble import ExpertsEstimator
+
+    image = read_image(shared_data / "images" / "multihmr" / "170149601_13aa4e4483_c.jpg")
+
+    def faces_on_people(head_score_after_search: float) -> list[int]:
+        experts = ExpertsEstimator()
+        stream = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=0, every_s=0),
+                                           num_threads=2, ids=TrackIdAllocator(0))
+        counts = []
+        for frame in range(3):
+            counts.append(sum(p.face is not None for p in stream(image).people))
+            experts.face.head_score = head_score_after_search
+        assert stream.searches == 1
+        return counts
+
+    assert faces_on_people(0.15) == [1, 1, 1]
+    assert faces_on_people(0.5) == [1, 0, 0]
+
+
+@pytest.mark.timeout(300)
 def test_followed_bodies_keep_the_hands_their_wrists_vouch_for(shared_data):
     """A body's own hands (its hand slots, or sought at its wrists) need only the hand expert's
     wrist score on followed frames, as in the per-frame search: on the first 12 frames of the
