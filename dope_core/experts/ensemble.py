@@ -245,13 +245,12 @@ class ExpertsEstimator:
                  if self.body is not None else [])
         bodies = [b.pose for b in found]
         faces = []
+        noses = [b.nose for b in found if b.pose.score >= self.scores[Part.BODY]]   # confident bodies'
         if self.face is not None:
             guides = [b for b in bodies if b.score >= self.scores[Part.BODY]]
-            faces = self.face.detect(image, regions=face_regions(guides), min_score=thr[Part.FACE],
-                                     heads=[b.nose for b in found if b.pose.score >= self.scores[Part.BODY]])
+            faces = self.face.detect(image, regions=face_regions(guides), min_score=thr[Part.FACE], heads=noses)
         if self.body is not None and faces and "faces" in self.config.person_detectors:
             claimed = assign_faces(bodies, faces, face_points=[b.nose for b in found])
-            noses = [b.nose for b in found if b.pose.score >= self.scores[Part.BODY]]
             orphans = [f for i, f in enumerate(faces) if i not in claimed and f.score >= self.scores[Part.FACE]
                        and not face_near_a_head(f, noses)]
             more = [b for face, region in zip(orphans, body_regions_from_faces(orphans))
