@@ -27,3 +27,14 @@ def box_contains(box: np.ndarray, point: np.ndarray) -> bool:
 def box_centre(box: np.ndarray) -> np.ndarray:
     """The centre ``(x, y)`` (pixels) of the ``(4,)`` box."""
     return (np.asarray(box[:2], dtype=float) + np.asarray(box[2:], dtype=float)) / 2
+
+
+def fraction_inside(box: np.ndarray, width: float, height: float) -> float:
+    """The fraction of ``box`` ``(x1, y1, x2, y2)`` (pixels) that lies in the image ``[0, width] x
+    [0, height]``; 0 for an empty box."""
+    x1, y1, x2, y2 = (float(v) for v in box[:4])
+    area = max(x2 - x1, 0.0) * max(y2 - y1, 0.0)
+    if area <= 0:
+        return 0.0
+    common = max(min(x2, width) - max(x1, 0.0), 0.0) * max(min(y2, height) - max(y1, 0.0), 0.0)
+    return common / area

@@ -26,7 +26,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from dope_core.boxes import box_centre, box_contains, box_iou
+from dope_core.boxes import box_centre, box_contains, box_iou, fraction_inside
 from dope_core.experts.common import check_image, dedupe, extent, probability, sigmoid
 from dope_core.experts.mapping import (BLAZEPOSE_HAND_GUIDES, BLAZEPOSE_MIRROR, body_confidence_from_blazepose,
                                        body_from_blazepose)
@@ -453,6 +453,15 @@ class BodyExpert:
             one sees nothing (a bus's logo taken for a 0.74 person, where the heavy model says 0.01).
             Real people that the full model finds at 0.5-0.8 get 0.2-0.4 or more from the heavy
             model on the shared photos and samples (docs/accuracy.md). 0 keeps every such body.
+        contradicted_inside: a body (no proposal vouching for it) whose box lies less than this
+            fraction inside the image is dropped when the ``refine_model``'s pass in its region is
+            sure of a person there (presence at least ``confident_score``) that is neither this body
+            (:func:`one_person`) nor another body found: the two models fit different skeletons onto
+            things at the image's edge, reaching far outside (skis and poles taken for a 0.94 person
+            lying across the image's left edge, a 0.93 one above a Human3.6M room's ceiling).
+            Contradicted bodies lying mostly inside the image are often real people (pedestrians
+            half hidden in a crowd, face close-ups whose body both models guess) and stay
+            (docs/accuracy.md). 0 keeps every contradicted body.
 
     A confident proposal (``confident_score``) with keypoints vouches for its person: when the
     landmark model's presence is below ``min_score`` but its joints agree with the source's
@@ -476,7 +485,7 @@ class BodyExpert:
                  second_opinion_accept: float = 0.8,
                  second_opinion_height: float = 128.0, second_opinion_reach: float = 1.0,
                  refine_min_height: float = 64.0, nested_body_score: float = 0.8,
-                 refuted_score: float = 0.05) -> None:
+                 refuted_score: float = 0.05, contradicted_inside: float = 0.5) -> None:
         self.detector = BlazePoseDetector(num_threads=num_threads, tile_fractions=tile_fractions,
                                           min_tile_side=min_tile_side)
         self.sources = tuple(sources)
@@ -498,6 +507,7 @@ class BodyExpert:
         self.confident_score = confident_score
         self.nested_body_score = nested_body_score
         self.refuted_score = refuted_score
+        self.contradicted_inside = contradicted_inside
         self.source_joints = tuple(source_joints)
 
     @functools.cached_property
@@ -635,12 +645,12 @@ class BodyExpert:
             return found
         tallest = sorted(range(len(found)), key=lambda i: found[i].pose.box[1] - found[i].pose.box[3])
         chosen = set(tallest[:self.refine_max])
-        out = [self.refined(image, body, proposals, min_score=min_score) if i in chosen else body
-               for i, body in enumerate(found)]
+        out = [self.refined(image, body, proposals, min_score=min_score, others=found[:i] + found[i + 1:])
+               if i in chosen else body for i, body in enumerate(found)]
         return [body for body in out if body is not None]
 
     def refined(self, image: np.ndarray, body: BodyLandmarks, proposals: Sequence[Proposal], *,
-                min_score: float = 0.5) -> Optional[BodyLandmarks]:
+                min_score: float = 0.5, others: Sequence[BodyLandmarks] = ()) -> Optional[BodyLandmarks]:
         """``body`` after the ``refine_model``'s pass in the region its last pass ran on, when
         there is such a model, the body's joints are the landmark model's (not a source's), the
         body is a confident one and the refining pass finds that body there (both scores at least
@@ -648,7 +658,8 @@ class BodyExpert:
         uncertain passes, which the heavy model may score high on a neighbour or on nothing;
         :func:`one_person` with it: in a crowd, it may fit a neighbour instead); else ``body``.
         The source joints of a vouching proposal (``claim``) stay the source's. ``None``: the
-        refining pass refutes the body (``refuted_score``), which is dropped."""
+        refining pass refutes the body (``refuted_score``) or contradicts it at the image's edge
+        (``contradicted_inside``; ``others``: the other bodies found), and the body is dropped."""
         floor = max(min_score, self.confident_score)
         if self.refine_landmarks is None or body.roi is None or body.from_source or body.refined \
                 or body.pose.score < floor or body.pose.box[3] - body.pose.box[1] < self.refine_min_height:
@@ -659,7 +670,15 @@ class BodyExpert:
             log.debug("body %s (presence %.2f) dropped: the refining model finds none there (%.2f)",
                       np.round(body.pose.box).astype(int).tolist(), body.pose.score, fine.pose.score)
             return None
-        if fine.pose.score < floor or not one_person(fine.pose, body.pose):
+        if fine.pose.score < floor:
+            return body
+        if not one_person(fine.pose, body.pose):
+            if body.claim is None and not any(one_person(fine.pose, o.pose) for o in others):
+                if fraction_inside(body.pose.box, image.shape[1], image.shape[0]) < self.contradicted_inside:
+                    log.debug("body %s (presence %.2f) dropped: mostly outside the image, and the refining "
+                              "model fits another person there (%.2f)",
+                              np.round(body.pose.box).astype(int).tolist(), body.pose.score, fine.pose.score)
+                    return None
             return body
         fine = dataclasses.replace(fine, claim=body.claim, refined=True)
         if body.claim is not None and proposals[body.claim].keypoints is not None:

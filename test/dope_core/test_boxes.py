@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from dope_core.boxes import box_area, box_iou
+from dope_core.boxes import box_area, box_iou, fraction_inside
 
 
 def test_box_iou():
@@ -31,3 +31,11 @@ def test_box_centre_is_the_middle_of_its_corners():
 
     np.testing.assert_allclose(box_centre(np.array([10.0, 20.0, 30.0, 60.0])), [20.0, 40.0])
     np.testing.assert_allclose(box_centre([1, 2, 2, 2]), [1.5, 2.0])        # integers, a flat box
+
+
+def test_fraction_inside_the_image():
+    assert fraction_inside(np.array([10.0, 10.0, 20.0, 20.0]), 100, 50) == 1.0
+    assert fraction_inside(np.array([-10.0, 0.0, 10.0, 10.0]), 100, 50) == 0.5         # half past the left edge
+    assert fraction_inside(np.array([90.0, 40.0, 110.0, 60.0]), 100, 50) == 0.25       # past a corner
+    assert fraction_inside(np.array([200.0, 0.0, 210.0, 10.0]), 100, 50) == 0.0
+    assert fraction_inside(np.array([5.0, 5.0, 5.0, 9.0]), 100, 50) == 0.0             # empty

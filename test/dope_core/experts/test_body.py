@@ -481,6 +481,26 @@ def test_a_body_the_heavy_model_sees_nothing_in_is_dropped(experts, shared_data,
     assert len(kept) == 1 and 0.5 <= kept[0].pose.score < 0.8
 
 
+def test_a_body_the_heavy_model_contradicts_at_the_image_edge_is_dropped(experts, shared_data, monkeypatch):
+    """AlphaPose's skiers: the full model fits a 0.94 person lying across the image's left edge onto
+    a skier's skis and poles (hips 100 px outside the image, its box 0.29 inside); the heavy model is
+    sure of another person there (0.998) and no skier found is that one. ``contradicted_inside``
+    drops it; the five skiers stay."""
+    from dope_core.image_io import read_image
+
+    image = read_image(shared_data / "images" / "alphapose" / "1.jpg")
+
+    def past_left_edge(bodies):
+        return [b for b in bodies if b.pose.box[0] < -100]                # pixels
+
+    bodies = experts.body.detect_landmarks(image)
+    assert past_left_edge(bodies) == []
+    assert sum(b.pose.score > 0.9 and b.pose.box[3] - b.pose.box[1] > 100 for b in bodies) == 5   # pixels
+    monkeypatch.setattr(experts.body, "contradicted_inside", 0.0)
+    kept = past_left_edge(experts.body.detect_landmarks(image))
+    assert len(kept) == 1 and kept[0].pose.score > 0.9
+
+
 def test_a_second_opinion_finds_a_person_the_full_model_does_not(experts, shared_data):
     """PoseTrack's wheelchair dancer seen from above: the ``ssd`` box is there, the full landmark
     model's presence in its region is 0.00, the heavy model's second opinion 0.99."""
