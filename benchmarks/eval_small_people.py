@@ -1,0 +1,156 @@
+"""How the experts fare on small people: the labelled images shrunk so that their tallest person is N px.
+
+The annotated photos of ``../shared/data`` show mostly large people. This scores the same
+labels at smaller scales: every image of the single-person body sets (Human3.6M,
+MPI-INF-3DHP, MPII, COCO-WholeBody) and of the multi-person samples (COCO, CrowdPose,
+OCHuman, PoseTrack18) is resized (``INTER_AREA``) so that its tallest labelled person
+(box height) is ``--heights`` pixels, its labels with it, and the bodies found are scored
+as in ``eval_accuracy.py --multi-person`` (:func:`dope_core.evaluation.score_multi_person`:
+people with at least 6 labelled limb joints, one-to-one matching, recall and PCK@0.2 of
+the torso with missed people counted wrong). Images are never enlarged.
+
+One row per experts configuration (``--configs``: presets or YAML files, as in
+``eval_accuracy.py``), and one more per ``--body NAME=VALUE``: the first configuration with an
+attribute of its body expert (:class:`~dope_core.experts.body.BodyExpert`) set, e.g.
+``refine_min_height=32`` (no configuration key holds it). Usage:
+    .venv/bin/python benchmarks/eval_small_people.py --canvas --heights 60 100 160 --body refine_min_height=32
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+for path in (REPO_ROOT, REPO_ROOT / "benchmarks"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from dope_core.datasets import load_annotated  # noqa: E402
+from dope_core.datasets.multi_person import MULTI_PERSON_SETS, load_multi_person  # noqa: E402
+from dope_core.datasets.sample import AnnotatedSample, GroundTruthInstance  # noqa: E402
+from dope_core.evaluation import PersonScore, multi_person_metrics, score_multi_person  # noqa: E402
+from eval_accuracy import experts_config  # noqa: E402
+from dope_core.experts.config import ExpertsConfigError  # noqa: E402
+from dope_core.image_io import read_image  # noqa: E402
+from dope_core.keypoints import Part  # noqa: E402
+
+BODY_SETS = ("h36m", "mpi_inf_3dhp", "mpii", "coco_wholebody")
+"""The single-person sets whose images are scored besides :data:`MULTI_PERSON_SETS`."""
+
+
+def scaled(gt: GroundTruthInstance, factor: float) -> GroundTruthInstance:
+    """``gt`` in an image resized by ``factor`` (its 2D keypoints and box, pixels)."""
+    return dataclasses.replace(gt, keypoints_2d=gt.keypoints_2d * factor, box=np.asarray(gt.box) * factor)
+
+
+def shrunk(sample: AnnotatedSample, image: np.ndarray, tallest: float, *, canvas: bool = False
+           ) -> tuple[np.ndarray, list[GroundTruthInstance]]:
+    """``image`` and its labelled bodies resized so that the tallest body box is ``tallest``
+    pixels high (never enlarged). With ``canvas``, the resized image is centred on a canvas of
+    the original size, filled with its mean colour (small people in a full-size image)."""
+    bodies = sample.of_part(Part.BODY)
+    height = max(float(g.box[3] - g.box[1]) for g in bodies)
+    factor = min(1.0, tallest / height) if height > 0 else 1.0
+    small = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1.0 else image
+    gts = [scaled(g, factor) for g in bodies]
+    if not canvas or factor >= 1.0:
+        return small, gts
+    h, w = image.shape[:2]
+    top, left = (h - small.shape[0]) // 2, (w - small.shape[1]) // 2
+    out = np.empty_like(image)
+    out[:] = image.reshape(-1, 3).mean(axis=0).astype(np.uint8)
+    out[top:top + small.shape[0], left:left + small.shape[1]] = small
+    shift = np.array([left, top], dtype=np.float64)
+    return out, [dataclasses.replace(g, keypoints_2d=g.keypoints_2d + shift, box=np.asarray(g.box) + np.tile(shift, 2))
+                 for g in gts]
+
+
+def parse_body_setting(text: str) -> tuple[str, float]:
+    """``NAME=VALUE`` (a number) of ``--body``."""
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    try:
+        return name, float(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{text!r}: the value is not a number") from e
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data-root", type=Path, default=REPO_ROOT.parent / "shared" / "data" / "annotated")
+    p.add_argument("--heights", type=float, nargs="+", default=[60.0, 100.0, 160.0],
+                   help="the tallest person's height in each shrunk image (pixels)")
+    p.add_argument("--configs", nargs="+", default=["default"], help="experts presets or YAML files, one row each")
+    p.add_argument("--body", type=parse_body_setting, nargs="*", default=[], metavar="NAME=VALUE",
+                   help="one more row per setting of an attribute of the first configuration's body expert")
+    p.add_argument("--canvas", action="store_true",
+                   help="keep each image's size: the shrunk image centred on a canvas of its mean colour")
+    p.add_argument("--limit", type=int, default=None, help="at most this many images (a quick look)")
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args(argv)
+    if not args.data_root.is_dir():
+        print(f"error: data folder {args.data_root} not found (give --data-root)", file=sys.stderr)
+        return 2
+    from dope_core.experts.ensemble import ExpertsEstimator
+
+    try:
+        configs = {name: experts_config(name) for name in args.configs}
+        if any(isinstance(c, int) for c in configs.values()):
+            raise ExpertsConfigError("the YOLO detector alone finds no hands or 3D: use eval_accuracy.py --multi-person")
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    estimators = {name: ExpertsEstimator(config=cfg, num_threads=args.threads, parts=(Part.BODY,))
+                  for name, cfg in configs.items()}
+    first = estimators[args.configs[0]]
+    for name, _ in args.body:
+        if not hasattr(first.body, name):
+            print(f"error: the body expert has no attribute {name!r}", file=sys.stderr)
+            return 2
+    samples = [s for name in BODY_SETS for s in load_annotated(name, args.data_root)]
+    samples += [s for name in MULTI_PERSON_SETS for s in load_multi_person(name, args.data_root)]
+    samples = [s for s in samples if s.of_part(Part.BODY)][: args.limit]
+    rows = [(name, estimator, None) for name, estimator in estimators.items()]
+    rows += [(f"{args.configs[0]}, {n}={v:g}", first, (n, v)) for n, v in args.body]
+    scores: dict[tuple[str, float], list[PersonScore]] = {}
+    for sample in samples:
+        image = read_image(sample.image_path)
+        for tallest in args.heights:
+            small, gts = shrunk(sample, image, tallest, canvas=args.canvas)
+            for label, estimator, setting in rows:
+                saved = None
+                if setting is not None:
+                    saved = getattr(estimator.body, setting[0])
+                    setattr(estimator.body, setting[0], setting[1])
+                try:
+                    bodies = estimator(small).parts(Part.BODY)
+                finally:
+                    if setting is not None:
+                        setattr(estimator.body, setting[0], saved)
+                scores.setdefault((label, tallest), []).extend(score_multi_person(gts, bodies))
+    load = os.getloadavg()[0]
+    where = "centred on a canvas of the original size" if args.canvas else "alone"
+    print(f"{len(samples)} labelled images ({', '.join(BODY_SETS + tuple(MULTI_PERSON_SETS))}), shrunk {where}; "
+          f"load average {load:.1f}")
+    print("| experts | " + " | ".join(f"tallest {h:g} px: recall, PCK@0.2 torso" for h in args.heights) + " |")
+    print("|---|" + "---|" * len(args.heights))
+    for label, _, _ in rows:
+        cells = []
+        for tallest in args.heights:
+            m = multi_person_metrics(scores[(label, tallest)])
+            cells.append(f"{m['recall']:.3f}, {m['pck@0.2_torso']:.3f} ({m['people']:.0f} people)")
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
