@@ -547,6 +547,18 @@ class BodyExpert:
                 found += source.propose(image, min_score=min_score)
         return merge_proposals(found, max_candidates=self.max_candidates)
 
+    def fill_proposals(self, image: np.ndarray, proposals: Sequence[Proposal]) -> list[Proposal]:
+        """The sources' proposals of a last search (``propose_fill``: the ``ssd`` detector on smaller
+        tiles), merged, except those overlapping one of ``proposals`` (box IoU above 0.5)."""
+        found = [p for source in self.sources if hasattr(source, "propose_fill") for p in source.propose_fill(image)]
+        if not found:
+            return []
+        fill = merge_proposals(found, max_candidates=self.max_candidates)
+        if not proposals:
+            return fill
+        boxes = np.stack([p.box for p in proposals])
+        return [p for p in fill if box_iou(np.asarray(p.box, dtype=np.float64)[None], boxes).max() <= 0.5]
+
     def proposals_in(self, image: np.ndarray, regions: Sequence[np.ndarray], *, min_score: float = 0.5,
                      sources: bool = True) -> list[Proposal]:
         """Merged person proposals in each of ``regions`` (``(4,)`` boxes, pixels) only, a local
@@ -572,7 +584,13 @@ class BodyExpert:
                 0.05) keeps the uncertain bodies of the usual search, it does not search weak
                 proposals, whose landmark passes give spurious bodies scored as high as 0.85
                 (9 pseudo ground-truth bodies for the 2 people of zidane.jpg).
-            whole_image: also search the whole image, its tiles and the other sources.
+            whole_image: also search the whole image, its tiles and the other sources, and, once
+                every proposal has been examined, the sources' last search (:meth:`fill_proposals`),
+                whose proposals get a landmark pass only where no body has been found (their box's
+                centre outside every body's box; no second opinion). The last search is made only
+                with ``refine`` and a ``refine_model``, whose pass drops the false bodies it finds
+                (``refuted_score``: a 0.68 person on a kitchen's utensils); the streaming experts'
+                searches (no refining pass) make none.
             detector_score: proposal threshold for this call (default: the constructor's).
             max_people: landmark passes for this call (default: the constructor's).
             refine: give the bodies found the ``refine_model``'s pass (when there is one;
@@ -585,7 +603,12 @@ class BodyExpert:
         done: list[RotatedRect] = []
         passes: dict[int, BodyLandmarks] = {}
         proposals = self.proposals(image, regions=regions, whole_image=whole_image, min_score=gate)
+        first = len(proposals)                      # proposals from here on are the last search's
+        if whole_image and refine and self.refine_model is not None:
+            proposals += self.fill_proposals(image, proposals)
         for i, proposal in enumerate(proposals):
+            if i >= first and any(box_contains(b.pose.box, box_centre(proposal.box)) for b in found):
+                continue
             if budget <= 0:
                 log.info("landmark passes capped at %d: %d person proposals left unexamined",
                          max_people or self.max_people, len(proposals) - i)
@@ -605,7 +628,7 @@ class BodyExpert:
                 body = self.landmarks_in(image, again)
                 budget -= 1
             if refine and self.refine_landmarks is not None and budget > 0 and body.roi is not None \
-                    and body.pose.score < min_score and proposal.keypoints is None \
+                    and body.pose.score < min_score and proposal.keypoints is None and i < first \
                     and inside(body.roi, np.array([0, 0, *image.shape[1::-1]])):
                 accept = max(min_score, self.second_opinion_accept)
                 second = dataclasses.replace(self.refine_landmarks_in(image, body.roi, min_score=accept),

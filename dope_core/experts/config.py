@@ -14,6 +14,7 @@ Example (every key optional; these are the defaults)::
       source_joints: []                      # body joints whose 2D comes from a source's own keypoints (yolo)
       ssd_score: 0.3                         # the ssd person detector's proposal threshold (when ssd is named)
       ssd_tile_fractions: [0.7]              # its tiles besides the whole image, fractions of the longer side
+      ssd_fill_tile_fractions: [0.5]         # its tiles searched last, for people outside every body found
       yolo_image_size: 1280                  # pixels, the YOLO detector's input side (when yolo is named)
       yolo_score: 0.25                       # YOLO proposal threshold (in place of detector_score)
       body: blazepose                        # see BODY_EXPERTS (blazepose_lite / _heavy: the lite / heavy models)
@@ -98,6 +99,7 @@ class ExpertsConfig:
     source_joints: tuple[str, ...] = ()
     ssd_score: float = 0.3
     ssd_tile_fractions: tuple[float, ...] = (0.7,)
+    ssd_fill_tile_fractions: tuple[float, ...] = (0.5,)
     yolo_image_size: int = 1280
     yolo_score: float = 0.25
     body: str = "blazepose"
@@ -116,6 +118,7 @@ class ExpertsConfig:
         object.__setattr__(self, "tile_fractions", tuple(float(f) for f in self.tile_fractions))
         object.__setattr__(self, "source_joints", tuple(self.source_joints))
         object.__setattr__(self, "ssd_tile_fractions", tuple(float(f) for f in self.ssd_tile_fractions))
+        object.__setattr__(self, "ssd_fill_tile_fractions", tuple(float(f) for f in self.ssd_fill_tile_fractions))
         self.validate()
 
     def validate(self) -> None:
@@ -136,7 +139,7 @@ class ExpertsConfig:
         for key, known in (("body", BODY_EXPERTS), ("hand", HAND_EXPERTS), ("face", FACE_EXPERTS)):
             if getattr(self, key) not in known:
                 raise ExpertsConfigError(f"unknown {key} expert {getattr(self, key)!r}; choose from {', '.join(known)}")
-        for key in ("tile_fractions", "ssd_tile_fractions"):
+        for key in ("tile_fractions", "ssd_tile_fractions", "ssd_fill_tile_fractions"):
             if any(not 0 < f <= 1 for f in getattr(self, key)):
                 raise ExpertsConfigError(f"experts.{key} must lie in (0, 1], got {list(getattr(self, key))}")
         if not 0 <= self.ssd_score <= 1:
@@ -238,7 +241,7 @@ def experts_config_from_dict(section: Mapping[str, Any] | None, *, base: Experts
     unknown = sorted(set(section) - names)
     if unknown:
         raise ExpertsConfigError(f"unknown experts option(s) {', '.join(unknown)}; known: preset, {', '.join(sorted(names))}")
-    for key in ("person_detectors", "tile_fractions", "source_joints", "ssd_tile_fractions"):
+    for key in ("person_detectors", "tile_fractions", "source_joints", "ssd_tile_fractions", "ssd_fill_tile_fractions"):
         if key in section:
             value = section[key]
             section[key] = tuple(value) if isinstance(value, (list, tuple)) else (value,)

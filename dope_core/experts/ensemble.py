@@ -155,6 +155,7 @@ def person_sources(config: ExpertsConfig, *, num_threads: int = 2) -> tuple:
     for name in config.person_detectors:
         if name == "ssd":
             sources.append(SSDPersonDetector(score=config.ssd_score, tile_fractions=config.ssd_tile_fractions,
+                                             fill_tile_fractions=config.ssd_fill_tile_fractions,
                                              num_threads=num_threads))
         elif name == "yolo":
             from dope_core.experts.yolo import YoloPoseDetector

@@ -141,21 +141,35 @@ class SSDPersonDetector:
     Args:
         score: proposal threshold (in place of the body expert's ``detector_score``).
         tile_fractions: tiles (fractions of the image's longer side) besides the whole image.
+        fill_tile_fractions: tiles of :meth:`propose_fill`, searched after every other proposal
+            for people outside the bodies found (:meth:`~dope_core.experts.body.BodyExpert.detect_landmarks`).
         num_threads: LiteRT CPU threads.
     """
 
     name = "ssd"
 
-    def __init__(self, *, score: float = 0.3, tile_fractions: Sequence[float] = (), num_threads: int = 2) -> None:
+    def __init__(self, *, score: float = 0.3, tile_fractions: Sequence[float] = (),
+                 fill_tile_fractions: Sequence[float] = (), num_threads: int = 2) -> None:
         self.detector = ObjectSSD(num_threads=num_threads)
         self.score = float(score)
         self.tile_fractions = tuple(tile_fractions)
+        self.fill_tile_fractions = tuple(fill_tile_fractions)
 
     def propose(self, image: np.ndarray, *, min_score: float) -> list[Proposal]:
         """Person boxes scoring at least this source's own ``score`` (``min_score`` is the
         BlazePose threshold, which does not apply to this detector's scale)."""
         return [Proposal(d.box, d.score, self.name)
                 for d in self.detector.detect(image, min_score=self.score, tile_fractions=self.tile_fractions)]
+
+    def propose_fill(self, image: np.ndarray) -> list[Proposal]:
+        """Person boxes in the tiles of ``fill_tile_fractions`` (not the whole image; tiles under 3/4
+        of the input left out), scoring at least this source's ``score``, merged; none without such
+        tiles. Smaller tiles than the first search's show small people at a size the detector
+        finds; searched first, their proposals of large people would compete with the first
+        search's (docs/accuracy.md)."""
+        h, w = image.shape[:2]
+        tiles = tile_views(w, h, tile_fractions=self.fill_tile_fractions, min_side=0.75 * self.detector.size)[1:]
+        return self.propose_in(image, tiles) if tiles else []
 
     def propose_in(self, image: np.ndarray, regions: Sequence[np.ndarray]) -> list[Proposal]:
         """Person boxes in each of ``regions`` (``(4,)`` boxes, pixels, each letterboxed into the

@@ -481,6 +481,51 @@ def test_a_body_the_heavy_model_sees_nothing_in_is_dropped(experts, shared_data,
     assert len(kept) == 1 and 0.5 <= kept[0].pose.score < 0.8
 
 
+def test_the_last_search_finds_a_person_between_two_found_ones(experts, shared_data, monkeypatch):
+    """COCO 328: three cadets on a bench; the one in the middle, reading, head down, has no proposal
+    of the first search (BlazePose's detector misses his face, the ``ssd`` detector's boxes on the
+    whole image and its 0.7 tiles go to his neighbours). The ``ssd`` detector on half-size tiles,
+    searched last, proposes him; his box's centre lies in no neighbour's box, so he gets a pass."""
+    from dope_core.image_io import read_image
+
+    image = read_image(shared_data / "images" / "coco_val2014" / "COCO_val2014_000000000328.jpg")
+    middle = np.array([268.0, 122.0, 362.0, 323.0])                     # his box, pixels
+
+    def his(bodies):
+        return [b for b in bodies if box_contains(middle, box_centre(b.pose.box))]
+
+    bodies = experts.body.detect_landmarks(image)
+    assert len(bodies) == 3 and len(his(bodies)) == 1 and his(bodies)[0].pose.score > 0.9
+    ssd = next(s for s in experts.body.sources if s.name == "ssd")
+    monkeypatch.setattr(ssd, "fill_tile_fractions", ())
+    assert experts.body.fill_proposals(image, []) == []
+    bodies = experts.body.detect_landmarks(image)
+    assert len(bodies) == 2 and his(bodies) == []
+
+
+def test_the_last_searchs_proposals_leave_found_people_alone(experts, shared_data):
+    """The last search's proposals overlap none of the first search's (box IoU at most 0.5), and a
+    landmark pass is made only where no body lies (centre outside every body's box): on the tennis
+    photo, where every player is found, it adds no body and changes none."""
+    from dope_core.boxes import box_iou
+    from dope_core.image_io import read_image
+
+    image = read_image(shared_data / "images" / "multihmr" / "4446582661_b188f82f3c_c.jpg")
+    first = experts.body.proposals(image, min_score=experts.body.detector_score)
+    fill = experts.body.fill_proposals(image, first)
+    assert fill and all(box_iou(p.box[None], np.stack([q.box for q in first])).max() <= 0.5 for p in fill)
+    ssd = next(s for s in experts.body.sources if s.name == "ssd")
+    with_fill = experts.body.detect_landmarks(image)
+    saved, ssd.fill_tile_fractions = ssd.fill_tile_fractions, ()
+    try:
+        without = experts.body.detect_landmarks(image)
+    finally:
+        ssd.fill_tile_fractions = saved
+    assert len(with_fill) == len(without) == 5
+    for a, b in zip(sorted(with_fill, key=lambda b: b.pose.box[0]), sorted(without, key=lambda b: b.pose.box[0])):
+        np.testing.assert_allclose(a.pose.keypoints_2d, b.pose.keypoints_2d)
+
+
 def test_a_body_the_heavy_model_contradicts_at_the_image_edge_is_dropped(experts, shared_data, monkeypatch):
     """AlphaPose's skiers: the full model fits a 0.94 person lying across the image's left edge onto
     a skier's skis and poles (hips 100 px outside the image, its box 0.29 inside); the heavy model is

@@ -37,6 +37,7 @@ def test_shipped_experts_yaml_is_the_default():
     ({"tile_fraction": [0.5]}, "unknown experts option"),
     ({"tile_fractions": [1.5]}, "tile_fractions must lie in"),
     ({"ssd_tile_fractions": [0.0]}, "ssd_tile_fractions must lie in"),
+    ({"ssd_fill_tile_fractions": [1.2]}, "ssd_fill_tile_fractions must lie in"),
     ({"ssd_score": 1.5}, "ssd_score must lie in"),
     ({"nested_body_score": 1.2}, "nested_body_score must lie in"),
     ({"hand_wrist_score": -0.1}, "hand_wrist_score must lie in"),

@@ -342,7 +342,7 @@ def test_bad_arguments_are_clear_errors(experts):
 
 
 @pytest.mark.timeout(300)
-def test_a_cut_between_two_real_videos_leaves_no_ghost(experts, shared_data):
+def test_a_cut_between_two_real_videos_leaves_no_ghost(experts, shared_data, monkeypatch):
     from dope_ros.video_source import video_frames
 
     first = list(video_frames(shared_data / "video" / "sports2d_demo.mp4", max_frames=6, max_width=960))
@@ -378,9 +378,15 @@ def test_a_cut_between_two_real_videos_leaves_no_ghost(experts, shared_data):
             if box_iou(box[None], old_bodies).max() >= 0.3:
                 assert len(ref) and box_iou(box[None], ref).max() >= 0.3, box
         assert len(out.people) <= len(ref) + 2
-    # The search at the cut finds the per-frame mode's people on the same frame; the frames
-    # after it follow them (a weak one may be dropped until the next search), never more.
+    # The search at the cut finds the per-frame mode's people on the same frame, but for the
+    # small ones of the per-frame mode's last search (which a stream's searches do not make:
+    # no refining pass guards it); the frames after it follow them (a weak one may be dropped
+    # until the next search), never more.
+    assert len(after[0].people) <= len(experts(second[0]).people)
+    ssd = next(s for s in experts.body.sources if s.name == "ssd")
+    monkeypatch.setattr(ssd, "fill_tile_fractions", ())
     assert abs(len(after[0].people) - len(experts(second[0]).people)) <= 1
+    monkeypatch.undo()
     for frame, out in zip(second[1:], after[1:]):
         assert 0 < len(out.people) <= len(experts(frame).people) + 1
 
