@@ -9,7 +9,10 @@ handedness accuracy and CPU/GPU time per image.
 
 With ``--multi-person``, instead: multi-person body recall and recall-aware PCK on
 the COCO / COCO-WholeBody (same images and bodies as COCO) / CrowdPose / OCHuman /
-PoseTrack18 samples (:func:`dope_core.evaluation.score_multi_person`), and ms per
+PoseTrack18 samples (:func:`dope_core.evaluation.score_multi_person`), the false bodies
+on the single-person lab images of Human3.6M and MPI-INF-3DHP (bodies found beyond the one
+labelled person, whom the lab's cameras show alone: skeletons fitted on furniture, on the wall's
+cameras or on the person's own legs), and ms per
 image on the multi-person photos of ``../shared/data/images``, for several experts
 configurations side by side in one run (each image goes through every
 configuration in turn, so machine load hits them alike). The configuration name
@@ -58,6 +61,9 @@ from dope_core.keypoints import Part  # noqa: E402
 from dope_core.structures import WholeBodyPoses  # noqa: E402
 
 DEFAULT_ROOT = REPO_ROOT.parent / "shared" / "data" / "annotated"
+LAB_SETS = ("h36m", "mpi_inf_3dhp")
+"""Single-person sets whose images show their one labelled person alone (capture studios): every
+other body found there is false (``--multi-person``'s "false bodies" column)."""
 DEFAULT_PHOTOS = [REPO_ROOT.parent / "shared" / "data" / "images" / d for d in ("multihmr", "alphapose", "coco_val2014")]
 
 COLUMNS = (  # (header, metric key suffix, scale, format)
@@ -180,26 +186,32 @@ def experts_config(name: str) -> ExpertsConfig | int:
 
 
 def run_multi_person(configs: dict[str, ExpertsConfig | int], data_root: Path, photos: Sequence[Path], *,
-                     threads: int = 2, quiet: bool = False) -> dict[str, dict[str, float]]:
+                     threads: int = 2, quiet: bool = False, sets: Sequence[str] = MULTI_PERSON_SETS,
+                     lab_sets: Sequence[str] = LAB_SETS) -> dict[str, dict[str, float]]:
     """Recall, recall-aware PCK and ms per image of each experts configuration, side by side.
 
-    Every annotated image and then every photo goes through each configuration in turn
-    (an ``int``: :class:`DetectorAlone` with that input side).
+    Every annotated image of ``sets``, then every image of the single-person ``lab_sets``, then
+    every photo goes through each configuration in turn (an ``int``: :class:`DetectorAlone` with
+    that input side).
     Returns ``{config: metrics}`` (:func:`dope_core.evaluation.multi_person_metrics`
     plus ``ms_annotated`` and ``ms_photos``, the mean estimator wall time per image, and
     ``ms_annotated_cpu`` and ``ms_photos_cpu``, its CPU time (all threads): steadier than
-    wall time on a loaded machine).
+    wall time on a loaded machine; ``lab_images`` and ``extra_bodies_lab``, the bodies found on
+    them beyond their labelled person).
     """
     from dope_core.experts.ensemble import ExpertsEstimator
 
     estimators = {name: DetectorAlone(cfg) if isinstance(cfg, int) else ExpertsEstimator(config=cfg, num_threads=threads)
                   for name, cfg in configs.items()}
-    samples = [s for name in MULTI_PERSON_SETS for s in load_multi_person(name, data_root)]
+    samples = [s for name in sets for s in load_multi_person(name, data_root)]
+    lab = [s for name in lab_sets for s in load_annotated(name, data_root)]
     scores: dict[str, list[PersonScore]] = {name: [] for name in estimators}
+    extra: dict[str, int] = {name: 0 for name in estimators}
     per_set: dict[tuple[str, str], list[PersonScore]] = {}
     seconds: dict[tuple[str, str], list[float]] = {}
     photo_files = [f for folder in photos if folder.is_dir() for f in list_inputs(folder)]
-    work = [("annotated", s.image_path, s) for s in samples] + [("photos", f, None) for f in photo_files]
+    work = [("annotated", s.image_path, s) for s in samples] + [("lab", s.image_path, s) for s in lab] \
+        + [("photos", f, None) for f in photo_files]
     for kind, path, sample in tqdm(work, desc="multi-person", unit="image", disable=quiet):
         image = read_image(path)
         for name, estimator in estimators.items():
@@ -207,7 +219,10 @@ def run_multi_person(configs: dict[str, ExpertsConfig | int], data_root: Path, p
             bodies = estimator(image).parts(Part.BODY)
             seconds.setdefault((name, kind), []).append(time.perf_counter() - start)
             seconds.setdefault((name, kind + "_cpu"), []).append(time.process_time() - cpu)
-            if sample is not None:
+            if kind == "lab":
+                got = score_multi_person(sample.of_part(Part.BODY), bodies)
+                extra[name] += len(bodies) - sum(p.found for p in got)
+            elif sample is not None:
                 got = score_multi_person(sample.of_part(Part.BODY), bodies)
                 scores[name] += got
                 per_set.setdefault((name, sample.dataset), []).extend(got)
@@ -221,6 +236,8 @@ def run_multi_person(configs: dict[str, ExpertsConfig | int], data_root: Path, p
             if (name, kind) in seconds:
                 m[f"ms_{kind}"] = 1000 * float(sum(seconds[(name, kind)]) / len(seconds[(name, kind)]))
         m["photos"] = float(len(photo_files))
+        m["lab_images"] = float(len(lab))
+        m["extra_bodies_lab"] = float(extra[name])
         out[name] = m
     return out
 
@@ -229,12 +246,14 @@ def format_multi_person(results: dict[str, dict[str, float]], *, markdown: bool)
     """One row per configuration."""
     pck = f"pck@{MultiPersonSettings().pck_threshold:g}_torso"
     header = ["config", "people", "recall", "large", "recall large", "PCK@0.2 torso",
-              *(f"recall {d}" for d in MULTI_PERSON_SETS), "ms/image annotated (CPU)", "ms/photo (CPU)"]
+              *(f"recall {d}" for d in MULTI_PERSON_SETS), "false bodies, lab images",
+              "ms/image annotated (CPU)", "ms/photo (CPU)"]
     rows = []
     for name, m in results.items():
         rows.append([name, f"{m['people']:.0f}", f"{m['recall']:.2f}", f"{m['large_people']:.0f}",
                      f"{m['recall_large']:.2f}", f"{m[pck]:.2f}",
                      *(f"{m[f'{d}/recall']:.2f}" if f"{d}/recall" in m else "-" for d in MULTI_PERSON_SETS),
+                     f"{m.get('extra_bodies_lab', float('nan')):.0f} on {m.get('lab_images', 0):.0f}",
                      f"{m.get('ms_annotated', float('nan')):.0f} ({m.get('ms_annotated_cpu', float('nan')):.0f})",
                      f"{m.get('ms_photos', float('nan')):.0f} ({m.get('ms_photos_cpu', float('nan')):.0f}), "
                      f"{m['photos']:.0f} photos"])

@@ -100,7 +100,8 @@ def nested(a: PartPose, b: PartPose, *, inside: float = 0.9, size_ratio: float =
     person; the landmark model then fits a body there (scores 0.6-0.9 on the multi-person
     photos, inside a person found at about 1.0). A real person that small, wholly inside a
     nearer one's box, is rare; :meth:`BodyExpert.dedupe` drops ``a`` only for a ``b`` that
-    ranks at least as high there (a claimed body first, then the score).
+    ranks at least as high there (a claimed body first, then the score), with its own
+    ``nested_size_ratio`` (0.6: a skeleton fitted on a person's legs is about half the person).
     """
     ax1, ay1, ax2, ay2 = (float(v) for v in a.box)
     bx1, by1, bx2, by2 = (float(v) for v in b.box)
@@ -453,6 +454,17 @@ class BodyExpert:
             one sees nothing (a bus's logo taken for a 0.74 person, where the heavy model says 0.01).
             Real people that the full model finds at 0.5-0.8 get 0.2-0.4 or more from the heavy
             model on the shared photos and samples (docs/accuracy.md). 0 keeps every such body.
+        refuted_sure_score: the same for a body the landmark model is sure of (presence at least
+            ``nested_body_score``). 0 (the default) keeps them all: at 0.05 it dropped 5 false
+            bodies of 0.84-1.0 (a cheek, a thumb, a sofa) but also 2 real people half hidden in a
+            crowd (heavy presence 0.00) on the shared photos, samples and video frames.
+        refuted_small_score: a body shorter than ``refine_min_height`` (never refined) gets a pass of
+            the ``refine_model`` in its region (presence only, its joints stay), and is dropped when
+            that presence is under this: the full model fits 20-60 px people onto small things (wall
+            cameras of Human3.6M's room, a hand holding a pen, litter on a lawn, a treadmill's
+            parts), where the heavy model sees none (0.00-0.07), while the small people of the
+            crowds get 0.4-1.0 (docs/accuracy.md). One more pass per such body among the
+            ``refine_max`` tallest; 0 keeps them all.
         contradicted_inside: a body (no proposal vouching for it) whose box lies less than this
             fraction inside the image is dropped when the ``refine_model``'s pass in its region is
             sure of a person there (presence at least ``confident_score``) that is neither this body
@@ -462,6 +474,11 @@ class BodyExpert:
             Contradicted bodies lying mostly inside the image are often real people (pedestrians
             half hidden in a crowd, face close-ups whose body both models guess) and stay
             (docs/accuracy.md). 0 keeps every contradicted body.
+        nested_size_ratio: ``size_ratio`` of :func:`nested` in :meth:`dedupe`: a body lying in a
+            higher-ranked one's box and smaller than this fraction of it is a part of that person
+            (a skeleton fitted on a person's legs, its shoulders on the hips: 0.4-0.55 of the
+            person's size in the lab scenes of Human3.6M and Pose2Sim). 0.8 lost a labelled person
+            of the multi-person samples; 0.6 none (docs/accuracy.md).
 
     A confident proposal (``confident_score``) with keypoints vouches for its person: when the
     landmark model's presence is below ``min_score`` but its joints agree with the source's
@@ -485,7 +502,8 @@ class BodyExpert:
                  second_opinion_accept: float = 0.8,
                  second_opinion_height: float = 128.0, second_opinion_reach: float = 1.0,
                  refine_min_height: float = 64.0, nested_body_score: float = 0.8,
-                 refuted_score: float = 0.05, contradicted_inside: float = 0.5) -> None:
+                 refuted_score: float = 0.05, refuted_sure_score: float = 0.0, refuted_small_score: float = 0.1,
+                 contradicted_inside: float = 0.5, nested_size_ratio: float = 0.6) -> None:
         self.detector = BlazePoseDetector(num_threads=num_threads, tile_fractions=tile_fractions,
                                           min_tile_side=min_tile_side)
         self.sources = tuple(sources)
@@ -503,10 +521,13 @@ class BodyExpert:
         self.max_candidates = max_candidates
         self.recrop = recrop
         self.dedupe_iou = dedupe_iou
+        self.nested_size_ratio = nested_size_ratio
         self.detector_whole_image = detector_whole_image
         self.confident_score = confident_score
         self.nested_body_score = nested_body_score
         self.refuted_score = refuted_score
+        self.refuted_sure_score = refuted_sure_score
+        self.refuted_small_score = refuted_small_score
         self.contradicted_inside = contradicted_inside
         self.source_joints = tuple(source_joints)
 
@@ -685,11 +706,20 @@ class BodyExpert:
         (``contradicted_inside``; ``others``: the other bodies found), and the body is dropped."""
         floor = max(min_score, self.confident_score)
         if self.refine_landmarks is None or body.roi is None or body.from_source or body.refined \
-                or body.pose.score < floor or body.pose.box[3] - body.pose.box[1] < self.refine_min_height:
+                or body.pose.score < floor:
+            return body
+        refuted = self.refuted_score if body.pose.score < self.nested_body_score else self.refuted_sure_score
+        if body.pose.box[3] - body.pose.box[1] < self.refine_min_height:
+            if self.refuted_small_score <= 0 or body.claim is not None:
+                return body
+            presence = body_landmarks_in(self.refine_landmarks, image, body.roi).pose.score
+            if presence < self.refuted_small_score:
+                log.debug("small body %s (presence %.2f) dropped: the refining model finds none there (%.2f)",
+                          np.round(body.pose.box).astype(int).tolist(), body.pose.score, presence)
+                return None
             return body
         fine = self.refine_landmarks_in(image, body.roi, min_score=floor)
-        if fine.pose.score < self.refuted_score and body.pose.score < self.nested_body_score \
-                and body.claim is None:
+        if fine.pose.score < refuted and body.claim is None:
             log.debug("body %s (presence %.2f) dropped: the refining model finds none there (%.2f)",
                       np.round(body.pose.box).astype(int).tolist(), body.pose.score, fine.pose.score)
             return None
@@ -725,6 +755,7 @@ class BodyExpert:
         rank = [b.pose.score + (2.0 if b.claim is not None else 0.0) + (0.01 if not needs_recrop(b) else 0.0)
                 for b in bodies]
         return dedupe(list(bodies), [b.pose.box for b in bodies], rank, self.dedupe_iou,
-                      same=lambda a, b: one_person(a.pose, b.pose) or nested(a.pose, b.pose) or face_in_face(a, b),
+                      same=lambda a, b: one_person(a.pose, b.pose) or nested(a.pose, b.pose, size_ratio=self.nested_size_ratio)
+                      or face_in_face(a, b),
                       distinct=lambda a, b: a.claim is not None and b.claim is not None and a.claim != b.claim
                       and not one_person(a.pose, b.pose))

@@ -61,3 +61,18 @@ def test_yolo_alone_names_its_input_side_or_says_what_to_install(script):
     assert script.experts_config("yolo-alone") == 640 and script.experts_config("yolo-alone@1280") == 1280
     with pytest.raises(ExpertsConfigError, match="yolo-alone@SIZE"):
         script.experts_config("yolo-alone@big")
+
+
+def test_false_bodies_on_the_lab_images(script, shared_data, tmp_path):
+    """The lab images show their labelled person alone: bodies beyond that person are counted as false."""
+    from dope_core.experts.config import PRESETS
+
+    (tmp_path / "mmpose").mkdir()
+    (tmp_path / "mmpose" / "h36m").symlink_to(shared_data / "annotated" / "mmpose" / "h36m")
+    got = script.run_multi_person({"default": PRESETS["default"], "legacy": PRESETS["legacy"]}, tmp_path, [],
+                                  quiet=True, sets=(), lab_sets=("h36m",))
+    for m in got.values():
+        assert m["lab_images"] == 4
+        assert 0 <= m["extra_bodies_lab"] <= 20
+    # legacy (BlazePose's detector on half-size tiles only) finds each actor and nothing else.
+    assert got["legacy"]["extra_bodies_lab"] == 0

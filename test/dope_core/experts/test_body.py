@@ -450,7 +450,8 @@ def test_refine_max_bounds_the_refining_passes_to_the_tallest_bodies(experts, sh
 def test_a_box_only_pass_nested_in_a_body_found_needs_a_sure_presence(experts, shared_data, monkeypatch):
     """COCO 294, a man holding up a pan: an ``ssd`` tile box over his arm and the pan gets a pass that
     fits a second, 0.55 person there (centre inside the man's box), which would take his hands;
-    ``nested_body_score`` drops it, and the man stays."""
+    ``nested_body_score`` drops it (and so does ``nested_size_ratio`` 0.6 since: it is under 0.6 of
+    the man's size, wholly in his box), and the man stays."""
     from dope_core.image_io import read_image
 
     image = read_image(shared_data / "images" / "coco_val2014" / "COCO_val2014_000000000294.jpg")
@@ -458,6 +459,8 @@ def test_a_box_only_pass_nested_in_a_body_found_needs_a_sure_presence(experts, s
     assert len(bodies) == 1 and bodies[0].pose.score > 0.9
     assert bodies[0].pose.box[3] - bodies[0].pose.box[1] > 200          # the man (266 px tall), pixels
     monkeypatch.setattr(experts.body, "nested_body_score", 0.0)
+    assert len(experts.body.detect_landmarks(image, refine=False)) == 1
+    monkeypatch.setattr(experts.body, "nested_size_ratio", 0.4)
     assert len(experts.body.detect_landmarks(image, refine=False)) == 2
 
 
@@ -639,3 +642,47 @@ def test_proposals_with_their_own_keypoints_get_no_second_opinion(experts, monke
     monkeypatch.setattr(experts.body, "sources", (Source(None),))         # the same region, box and points only
     assert experts.body.detect_landmarks(blank) == []
     assert len(calls) == 1        # one second opinion, refused (its presence too low for the mirrored pass)
+
+
+_H36M_S1 = ("annotated", "mmpose", "h36m", "S1", "S1_Directions_1.54138969", "S1_Directions_1.54138969_000001.jpg")
+
+
+def test_small_bodies_the_heavy_model_sees_nothing_in_are_dropped(experts, shared_data, monkeypatch):
+    """Human3.6M's room (one actor): the full model fits 46-48 px people onto two of the cameras on
+    the wall (presence 0.9 and 0.7), too small for the refining pass; ``refuted_small_score`` asks the
+    heavy model, which sees none there (0.03, 0.06), and drops them. The actor stays."""
+    from dope_core.image_io import read_image
+
+    image = read_image(shared_data.joinpath(*_H36M_S1))
+    cameras = [np.array([510.0, 200.0, 575.0, 265.0]), np.array([212.0, 200.0, 248.0, 265.0])]   # pixels
+
+    def on_cameras(bodies):
+        return [b for b in bodies if any(box_contains(c, box_centre(b.pose.box)) for c in cameras)]
+
+    bodies = experts.body.detect_landmarks(image)
+    assert on_cameras(bodies) == []
+    assert sum(b.pose.box[3] - b.pose.box[1] > 300 for b in bodies) == 1                      # the actor, pixels
+    monkeypatch.setattr(experts.body, "refuted_small_score", 0.0)
+    kept = on_cameras(experts.body.detect_landmarks(image))
+    assert len(kept) == 2 and all(b.pose.box[3] - b.pose.box[1] < experts.body.refine_min_height for b in kept)
+
+
+def test_a_skeleton_fitted_on_a_persons_legs_is_part_of_that_person(experts, shared_data, monkeypatch):
+    """The same room: a 1.0 skeleton 152 px tall with its shoulders on the actor's hips, wholly in the
+    actor's 360-px box (0.42 of its size, over ``nested``'s former 0.4). ``nested_size_ratio`` 0.6
+    makes it a part of the actor."""
+    from dope_core.image_io import read_image
+
+    image = read_image(shared_data.joinpath(*_H36M_S1))
+
+    def actor_and_parts(bodies):
+        actor = max(bodies, key=lambda b: b.pose.box[3] - b.pose.box[1])
+        parts = [b for b in bodies if b is not actor and box_contains(actor.pose.box, box_centre(b.pose.box))
+                 and b.pose.box[3] - b.pose.box[1] < 0.6 * (actor.pose.box[3] - actor.pose.box[1])]
+        return actor, parts
+
+    actor, parts = actor_and_parts(experts.body.detect_landmarks(image))
+    assert actor.pose.score > 0.9 and parts == []
+    monkeypatch.setattr(experts.body, "nested_size_ratio", 0.4)
+    _, parts = actor_and_parts(experts.body.detect_landmarks(image))
+    assert len(parts) == 1 and parts[0].pose.score > 0.9

@@ -364,8 +364,9 @@ def test_a_cut_between_two_real_videos_leaves_no_ghost(experts, shared_data, mon
     # either finds a person of the new scene or is dropped, and the next search takes over.
     # A ghost would be a body where a person of the first video was that the per-frame mode does not
     # see on the new frame. The stream may follow a real pedestrian one frame longer than the per-frame
-    # search finds him (openpose_video's street: 12 people followed, 10 found on its 4th frame, every
-    # one of the 12 on a person), hence the count's margin of 2.
+    # search finds him (openpose_video's street: 12 people followed, 9 found on its 4th frame, every
+    # one of the 12 on a person; the per-frame mode's 10th body there was a second, 65-px skeleton on
+    # the woman with the bag, gone since ``nested_size_ratio`` 0.6), hence the count's margin of 3.
     blind = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=2, every_s=0), num_threads=2,
                                       cut_correlation=-1)
     blind(first[-2])
@@ -377,7 +378,7 @@ def test_a_cut_between_two_real_videos_leaves_no_ghost(experts, shared_data, mon
         for box in _body_boxes(out):
             if box_iou(box[None], old_bodies).max() >= 0.3:
                 assert len(ref) and box_iou(box[None], ref).max() >= 0.3, box
-        assert len(out.people) <= len(ref) + 2
+        assert len(out.people) <= len(ref) + 3
     # The search at the cut finds the per-frame mode's people on the same frame, but for the
     # small ones of the per-frame mode's last search (which a stream's searches do not make:
     # no refining pass guards it); the frames after it follow them (a weak one may be dropped
