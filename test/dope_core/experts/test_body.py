@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 
 from dope_core.boxes import box_centre, box_contains
-from dope_core.experts.body import same_pose
+from dope_core.experts.body import on_body, same_pose
 from dope_core.keypoints import BODY_JOINTS, Part
 from dope_core.structures import PartPose
 
@@ -450,8 +450,8 @@ def test_refine_max_bounds_the_refining_passes_to_the_tallest_bodies(experts, sh
 def test_a_box_only_pass_nested_in_a_body_found_needs_a_sure_presence(experts, shared_data, monkeypatch):
     """COCO 294, a man holding up a pan: an ``ssd`` tile box over his arm and the pan gets a pass that
     fits a second, 0.55 person there (centre inside the man's box), which would take his hands;
-    ``nested_body_score`` drops it (and so does ``nested_size_ratio`` 0.6 since: it is under 0.6 of
-    the man's size, wholly in his box), and the man stays."""
+    ``nested_body_score`` drops it (and so does :func:`on_body` since: wholly in his box, under 0.6 of
+    his size, its head below his shoulders), and the man stays."""
     from dope_core.image_io import read_image
 
     image = read_image(shared_data / "images" / "coco_val2014" / "COCO_val2014_000000000294.jpg")
@@ -460,7 +460,7 @@ def test_a_box_only_pass_nested_in_a_body_found_needs_a_sure_presence(experts, s
     assert bodies[0].pose.box[3] - bodies[0].pose.box[1] > 200          # the man (266 px tall), pixels
     monkeypatch.setattr(experts.body, "nested_body_score", 0.0)
     assert len(experts.body.detect_landmarks(image, refine=False)) == 1
-    monkeypatch.setattr(experts.body, "nested_size_ratio", 0.4)
+    monkeypatch.setattr(experts.body, "on_body_size_ratio", 0.0)
     assert len(experts.body.detect_landmarks(image, refine=False)) == 2
 
 
@@ -669,8 +669,8 @@ def test_small_bodies_the_heavy_model_sees_nothing_in_are_dropped(experts, share
 
 def test_a_skeleton_fitted_on_a_persons_legs_is_part_of_that_person(experts, shared_data, monkeypatch):
     """The same room: a 1.0 skeleton 152 px tall with its shoulders on the actor's hips, wholly in the
-    actor's 360-px box (0.42 of its size, over ``nested``'s former 0.4). ``nested_size_ratio`` 0.6
-    makes it a part of the actor."""
+    actor's 360-px box (0.42 of its size, over ``nested``'s 0.4), its head below her shoulders:
+    :func:`on_body` makes it a part of the actor."""
     from dope_core.image_io import read_image
 
     image = read_image(shared_data.joinpath(*_H36M_S1))
@@ -683,6 +683,26 @@ def test_a_skeleton_fitted_on_a_persons_legs_is_part_of_that_person(experts, sha
 
     actor, parts = actor_and_parts(experts.body.detect_landmarks(image))
     assert actor.pose.score > 0.9 and parts == []
-    monkeypatch.setattr(experts.body, "nested_size_ratio", 0.4)
+    monkeypatch.setattr(experts.body, "on_body_size_ratio", 0.0)
     _, parts = actor_and_parts(experts.body.detect_landmarks(image))
     assert len(parts) == 1 and parts[0].pose.score > 0.9
+
+
+def _standing(x: float, top: float, height: float) -> PartPose:
+    """A person standing upright at ``x``, head top at ``top`` (pixels, DOPE's 13 joints)."""
+    rows = {"right_ankle": (-0.1, 1.0), "left_ankle": (0.1, 1.0), "right_knee": (-0.1, 0.75),
+            "left_knee": (0.1, 0.75), "right_hip": (-0.1, 0.5), "left_hip": (0.1, 0.5),
+            "right_wrist": (-0.25, 0.5), "left_wrist": (0.25, 0.5), "right_elbow": (-0.2, 0.35),
+            "left_elbow": (0.2, 0.35), "right_shoulder": (-0.15, 0.2), "left_shoulder": (0.15, 0.2),
+            "head_top": (0.0, 0.0)}
+    kp = np.array([[x + dx * height, top + dy * height] for dx, dy in (rows[j] for j in BODY_JOINTS)])
+    return _body(kp)
+
+
+def test_a_skeleton_over_a_persons_legs_is_on_that_body_one_behind_them_is_not():
+    person = _standing(200.0, 100.0, 400.0)                       # shoulders at y 180, hips at 300
+    on_legs = _standing(200.0, 260.0, 230.0)                      # head top at 260: below the shoulders
+    behind = _standing(215.0, 110.0, 230.0)                       # head top at 110: a person further back
+    assert on_body(on_legs, person) and not on_body(person, on_legs)
+    assert not on_body(behind, person)
+    assert not on_body(on_legs, person, size_ratio=0.4)           # 0.575 of the person's size
