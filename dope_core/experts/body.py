@@ -494,6 +494,13 @@ class BodyExpert:
             Contradicted bodies lying mostly inside the image are often real people (pedestrians
             half hidden in a crowd, face close-ups whose body both models guess) and stay
             (docs/accuracy.md). 0 keeps every contradicted body.
+        unconfirmed_inside: a body the landmark model is not sure of (presence under
+            ``nested_body_score``, no proposal vouching for it) whose box lies less than this
+            fraction inside the image is dropped unless the ``refine_model`` finds it there too
+            (:func:`one_person` with its pass, presence at least ``confident_score``; for a body
+            under ``refine_min_height``, the presence alone): skeletons of 0.55-0.66 fitted along
+            the ceiling lights or the wall at a studio image's edge, on a pool's rim, whose joints
+            lie mostly outside the image (docs/accuracy.md). 0 keeps them.
         on_body_size_ratio: ``size_ratio`` of :func:`on_body` in :meth:`dedupe`: a body lying in a
             higher-ranked one's box, smaller than this fraction of it and with its head below that
             one's shoulders, is a skeleton fitted on that person's legs (0.42-0.55 of the person's
@@ -524,7 +531,8 @@ class BodyExpert:
                  second_opinion_height: float = 128.0, second_opinion_reach: float = 1.0,
                  refine_min_height: float = 64.0, nested_body_score: float = 0.8,
                  refuted_score: float = 0.05, refuted_sure_score: float = 0.0, refuted_small_score: float = 0.1,
-                 contradicted_inside: float = 0.5, on_body_size_ratio: float = 0.6) -> None:
+                 contradicted_inside: float = 0.5, unconfirmed_inside: float = 0.5,
+                 on_body_size_ratio: float = 0.6) -> None:
         self.detector = BlazePoseDetector(num_threads=num_threads, tile_fractions=tile_fractions,
                                           min_tile_side=min_tile_side)
         self.sources = tuple(sources)
@@ -550,6 +558,7 @@ class BodyExpert:
         self.refuted_sure_score = refuted_sure_score
         self.refuted_small_score = refuted_small_score
         self.contradicted_inside = contradicted_inside
+        self.unconfirmed_inside = unconfirmed_inside
         self.source_joints = tuple(source_joints)
 
     @functools.cached_property
@@ -729,12 +738,15 @@ class BodyExpert:
         if self.refine_landmarks is None or body.roi is None or body.from_source or body.refined \
                 or body.pose.score < floor:
             return body
-        refuted = self.refuted_score if body.pose.score < self.nested_body_score else self.refuted_sure_score
+        unsure = body.pose.score < self.nested_body_score
+        refuted = self.refuted_score if unsure else self.refuted_sure_score
+        edge = unsure and body.claim is None \
+            and fraction_inside(body.pose.box, image.shape[1], image.shape[0]) < self.unconfirmed_inside
         if body.pose.box[3] - body.pose.box[1] < self.refine_min_height:
-            if self.refuted_small_score <= 0 or body.claim is not None:
+            if (self.refuted_small_score <= 0 and not edge) or body.claim is not None:
                 return body
             presence = body_landmarks_in(self.refine_landmarks, image, body.roi).pose.score
-            if presence < self.refuted_small_score:
+            if presence < self.refuted_small_score or (edge and presence < floor):
                 log.debug("small body %s (presence %.2f) dropped: the refining model finds none there (%.2f)",
                           np.round(body.pose.box).astype(int).tolist(), body.pose.score, presence)
                 return None
@@ -743,6 +755,11 @@ class BodyExpert:
         if fine.pose.score < refuted and body.claim is None:
             log.debug("body %s (presence %.2f) dropped: the refining model finds none there (%.2f)",
                       np.round(body.pose.box).astype(int).tolist(), body.pose.score, fine.pose.score)
+            return None
+        if edge and (fine.pose.score < floor or not one_person(fine.pose, body.pose)):
+            log.debug("body %s (presence %.2f) dropped: mostly outside the image, and the refining model does "
+                      "not find it (%.2f)", np.round(body.pose.box).astype(int).tolist(), body.pose.score,
+                      fine.pose.score)
             return None
         if fine.pose.score < floor:
             return body

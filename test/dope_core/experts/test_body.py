@@ -706,3 +706,23 @@ def test_a_skeleton_over_a_persons_legs_is_on_that_body_one_behind_them_is_not()
     assert on_body(on_legs, person) and not on_body(person, on_legs)
     assert not on_body(behind, person)
     assert not on_body(on_legs, person, size_ratio=0.4)           # 0.575 of the person's size
+
+
+def test_an_unsure_body_mostly_outside_the_image_needs_the_heavy_models_word(experts, shared_data, monkeypatch):
+    """Human3.6M's room again (S7): the full model fits a 0.65 skeleton lying across the image's right
+    edge, its box 0.41 inside the image; the heavy model does not find that body there, so
+    ``unconfirmed_inside`` drops it. The actor stays."""
+    from dope_core.image_io import read_image
+
+    path = ("annotated", "mmpose", "h36m", "S7", "S7_Greeting.55011271", "S7_Greeting.55011271_000396.jpg")
+    image = read_image(shared_data.joinpath(*path))
+    width = image.shape[1]
+
+    def across_the_right_edge(bodies):
+        return [b for b in bodies if b.pose.box[2] > width + 50 and b.pose.score < 0.8]      # pixels
+
+    bodies = experts.body.detect_landmarks(image)
+    assert across_the_right_edge(bodies) == []
+    assert sum(b.pose.box[3] - b.pose.box[1] > 300 and b.pose.score > 0.9 for b in bodies) == 1   # the actor
+    monkeypatch.setattr(experts.body, "unconfirmed_inside", 0.0)
+    assert len(across_the_right_edge(experts.body.detect_landmarks(image))) == 1
