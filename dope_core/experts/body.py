@@ -731,8 +731,11 @@ class BodyExpert:
         ``min_score`` and ``confident_score``: the pseudo-labeller's low ``min_score`` keeps
         uncertain passes, which the heavy model may score high on a neighbour or on nothing;
         :func:`one_person` with it: in a crowd, it may fit a neighbour instead); else ``body``.
-        The source joints of a vouching proposal (``claim``) stay the source's. ``None``: the
-        refining pass refutes the body (``refuted_score``) or contradicts it at the image's edge
+        The source joints of a vouching proposal (``claim``) stay the source's. A body under
+        ``refine_min_height`` keeps its pass, and gets the refining model's presence only when a
+        rule needs it. ``None``: the refining pass refutes the body (``refuted_score``,
+        ``refuted_sure_score``, ``refuted_small_score``), does not confirm an unsure one lying mostly
+        outside the image (``unconfirmed_inside``) or contradicts one at the image's edge
         (``contradicted_inside``; ``others``: the other bodies found), and the body is dropped."""
         floor = max(min_score, self.confident_score)
         if self.refine_landmarks is None or body.roi is None or body.from_source or body.refined \
