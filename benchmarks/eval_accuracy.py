@@ -219,11 +219,12 @@ def run_multi_person(configs: dict[str, ExpertsConfig | int], data_root: Path, p
             bodies = estimator(image).parts(Part.BODY)
             seconds.setdefault((name, kind), []).append(time.perf_counter() - start)
             seconds.setdefault((name, kind + "_cpu"), []).append(time.process_time() - cpu)
+            if sample is None:
+                continue
+            got = score_multi_person(sample.of_part(Part.BODY), bodies)
             if kind == "lab":
-                got = score_multi_person(sample.of_part(Part.BODY), bodies)
                 extra[name] += len(bodies) - sum(p.found for p in got)
-            elif sample is not None:
-                got = score_multi_person(sample.of_part(Part.BODY), bodies)
+            else:
                 scores[name] += got
                 per_set.setdefault((name, sample.dataset), []).extend(got)
     out = {}

@@ -743,10 +743,10 @@ class BodyExpert:
             return body
         unsure = body.pose.score < self.nested_body_score
         refuted = self.refuted_score if unsure else self.refuted_sure_score
-        edge = unsure and body.claim is None \
-            and fraction_inside(body.pose.box, image.shape[1], image.shape[0]) < self.unconfirmed_inside
+        inside = fraction_inside(body.pose.box, image.shape[1], image.shape[0])
+        edge = unsure and body.claim is None and inside < self.unconfirmed_inside
         if body.pose.box[3] - body.pose.box[1] < self.refine_min_height:
-            if (self.refuted_small_score <= 0 and not edge) or body.claim is not None:
+            if body.claim is not None or (self.refuted_small_score <= 0 and not edge):
                 return body
             presence = body_landmarks_in(self.refine_landmarks, image, body.roi).pose.score
             if presence < self.refuted_small_score or (edge and presence < floor):
@@ -768,7 +768,7 @@ class BodyExpert:
             return body
         if not one_person(fine.pose, body.pose):
             if body.claim is None and not any(one_person(fine.pose, o.pose) for o in others):
-                if fraction_inside(body.pose.box, image.shape[1], image.shape[0]) < self.contradicted_inside:
+                if inside < self.contradicted_inside:
                     log.debug("body %s (presence %.2f) dropped: mostly outside the image, and the refining "
                               "model fits another person there (%.2f)",
                               np.round(body.pose.box).astype(int).tolist(), body.pose.score, fine.pose.score)
@@ -781,7 +781,8 @@ class BodyExpert:
 
     def dedupe(self, bodies: Sequence[BodyLandmarks]) -> list[BodyLandmarks]:
         """The best body of each person among ``bodies`` (box overlap, :func:`one_person`, or a small
-        pass :func:`nested` in a body, or fitted on its face, :func:`face_in_face`, that scores at
+        pass :func:`nested` in a body, or fitted on its legs, :func:`on_body`, or on its face,
+        :func:`face_in_face`, that scores at
         least as high; never two that different keypoint proposals vouch for unless they are
         :func:`one_person`, see :class:`BodyLandmarks`). A body that a keypoint proposal vouches
         for goes before any that none does, then the higher score:
