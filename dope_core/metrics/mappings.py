@@ -143,6 +143,11 @@ RHD21_TO_HAND21 = KeypointMapping(
 )
 """RenderedHand: fingers run tip to palm in the source, palm to tip in DOPE's set."""
 
+INTERHAND21_TO_HAND21 = KeypointMapping(
+    "interhand21", Part.HAND, 21, (20,) + tuple(4 * f + (3 - k) for f in range(5) for k in range(4))
+)
+"""InterHand2.6M, one hand: fingers tip to base as in RHD, but the wrist last (index 20)."""
+
 
 def _face84_from_ibug68() -> tuple[int, ...]:
     index = [-1] * Part.FACE.num_keypoints
@@ -181,5 +186,6 @@ FACE84_OUTER_EYE_CORNERS: tuple[int, int] = (IBUG68_TO_FACE84[36], IBUG68_TO_FAC
 BODY_MAPPINGS: dict[str, KeypointMapping] = {
     m.name: m for m in (COCO17_TO_BODY13, H36M17_TO_BODY13, MPI_INF_3DHP17_TO_BODY13, MPII16_TO_BODY13)
 }
-HAND_MAPPINGS: dict[str, KeypointMapping] = {m.name: m for m in (HAND21_TO_HAND21, RHD21_TO_HAND21)}
+HAND_MAPPINGS: dict[str, KeypointMapping] = {m.name: m for m in (HAND21_TO_HAND21, RHD21_TO_HAND21,
+                                                                 INTERHAND21_TO_HAND21)}
 FACE_MAPPINGS: dict[str, KeypointMapping] = {m.name: m for m in (IBUG68_TO_FACE84_MAPPING, WFLW98_TO_FACE84)}

@@ -13,6 +13,7 @@ from dope_core.datasets.body3d import load_h36m, load_mpi_inf_3dhp
 from dope_core.datasets.coco_wholebody import load_coco_wholebody
 from dope_core.datasets.faces import load_face_json, load_pts_folder, read_pts
 from dope_core.datasets.hands2d import load_hand_json
+from dope_core.datasets.interhand import load_interhand
 from dope_core.datasets.mpii import load_mpii
 from dope_core.datasets.rhd import load_rhd
 from dope_core.datasets.safe_pickle import load_camera_pickle
@@ -189,6 +190,45 @@ def test_hand_json_handmade(tmp_path, caplog):
     assert hand.handedness is None
 
 
+def _interhand_files(tmp_path, world, valid):
+    (tmp_path / "d.json").write_text(json.dumps({"images": [
+        {"id": 1, "file_name": "a.jpg", "capture": 3, "camera": "400", "frame_idx": 7}]}))
+    rot = [[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]       # a quarter turn about the optical axis
+    (tmp_path / "c.json").write_text(json.dumps({"3": {"campos": {"400": [0.0, 0.0, -1000.0]}, "camrot": {"400": rot},
+                                                       "focal": {"400": [500.0, 400.0]},
+                                                       "princpt": {"400": [160.0, 250.0]}}}))
+    (tmp_path / "j.json").write_text(json.dumps({"3": {"7": {"world_coord": world.tolist(),
+                                                             "joint_valid": [[v] for v in valid]}}}))
+    return [tmp_path / f for f in ("d.json", "c.json", "j.json")]
+
+
+def test_interhand_handmade(tmp_path):
+    """Right hand's 21 joints then the left's, each finger tip to base, wrist last; millimetres in a
+    world frame: DOPE's order, metres in the camera frame, wrist-relative, projected to 2D."""
+    world = np.zeros((42, 3))
+    world[:21, 0] = np.arange(21) * 10.0           # right hand: joint k at x = 10 k mm
+    world[20] = [0.0, 100.0, 0.0]                  # its wrist
+    valid = [1] * 21 + [0] * 21                    # no left hand
+    (sample,) = load_interhand(*_interhand_files(tmp_path, world, valid))
+    (hand,) = sample.instances
+    assert hand.handedness is Handedness.RIGHT and sample.image_path == tmp_path / "a.jpg"
+    np.testing.assert_allclose(hand.root_camera, [-0.1, 0.0, 1.0])   # camera = rot @ (world - campos)
+    index_tip = HAND_JOINTS.index("index_tip")      # InterHand joint 4: x = 40 mm
+    np.testing.assert_allclose(hand.keypoints_3d[index_tip], [0.1, 0.04, 0.0])
+    np.testing.assert_allclose(hand.keypoints_2d[0], [160.0 - 50.0, 250.0])
+    np.testing.assert_allclose(hand.keypoints_2d[index_tip], [160.0, 250.0 + 16.0])
+    assert hand.visible.all() and hand.valid_3d.all()
+    np.testing.assert_allclose(hand.box, [110.0, 250.0, 160.0, 250.0 + 76.0])   # joint 19 at 190 mm
+
+    world[21:, 2] = -2000.0                        # a left hand behind the camera
+    with pytest.raises(ValueError, match="a.jpg.*no valid joint in front of the camera"):
+        load_interhand(*_interhand_files(tmp_path, world, [1] * 42))
+    files = _interhand_files(tmp_path, world, valid)
+    files[2].write_text(json.dumps({"3": {}}))
+    with pytest.raises(ValueError, match="a.jpg.*no usable camera or joints"):
+        load_interhand(*files)
+
+
 def test_real_2d_hands_run_palm_to_tip(shared_data):
     """In the 2D hand sets, a finger's base joint is nearer the wrist than its tip for most fingers
     (a fist can break it in 2D; a reversed order would make it fail for most)."""
@@ -226,6 +266,7 @@ EXPECTED = {  # dataset: (images, {part: instances})
     "onehand10k": (4, {Part.HAND: 4}),
     "freihand": (8, {Part.HAND: 8}),
     "panoptic_hand": (4, {Part.HAND: 4}),
+    "interhand2.6m": (4, {Part.HAND: 6}),   # two pairs of interacting hands, a left, a right
     "300w": (2, {Part.FACE: 2}),
     "wflw": (2, {Part.FACE: 4}),
     "menpo": (3, {Part.FACE: 3}),
