@@ -24,17 +24,28 @@ def box_contains(box: np.ndarray, point: np.ndarray) -> bool:
     return bool(box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3])
 
 
+def box_side(box: np.ndarray) -> float:
+    """The longer side (pixels) of the ``(4,)`` box: its size whether the part stands or lies."""
+    return float(max(box[2] - box[0], box[3] - box[1]))
+
+
 def box_centre(box: np.ndarray) -> np.ndarray:
     """The centre ``(x, y)`` (pixels) of the ``(4,)`` box."""
     return (np.asarray(box[:2], dtype=float) + np.asarray(box[2:], dtype=float)) / 2
 
 
+def fraction_within(box: np.ndarray, other: np.ndarray) -> float:
+    """The fraction of ``box``'s area that lies in ``other`` (both ``x1, y1, x2, y2``, pixels); 0 for
+    an empty box."""
+    ax1, ay1, ax2, ay2 = (float(v) for v in box[:4])
+    bx1, by1, bx2, by2 = (float(v) for v in other[:4])
+    area = max(ax2 - ax1, 0.0) * max(ay2 - ay1, 0.0)
+    if area <= 0:
+        return 0.0
+    return max(min(ax2, bx2) - max(ax1, bx1), 0.0) * max(min(ay2, by2) - max(ay1, by1), 0.0) / area
+
+
 def fraction_inside(box: np.ndarray, width: float, height: float) -> float:
     """The fraction of ``box`` ``(x1, y1, x2, y2)`` (pixels) that lies in the image ``[0, width] x
     [0, height]``; 0 for an empty box."""
-    x1, y1, x2, y2 = (float(v) for v in box[:4])
-    area = max(x2 - x1, 0.0) * max(y2 - y1, 0.0)
-    if area <= 0:
-        return 0.0
-    common = max(min(x2, width) - max(x1, 0.0), 0.0) * max(min(y2, height) - max(y1, 0.0), 0.0)
-    return common / area
+    return fraction_within(box, np.array([0.0, 0.0, float(width), float(height)]))

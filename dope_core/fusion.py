@@ -8,7 +8,8 @@ reimplemented):
   of the body's two wrists are mutual nearest neighbours (over all hand wrists and
   all body wrists of the image) and closer than ``hand_distance_factor`` times the
   hand box's larger side. The body wrist it matches (the person's left or right)
-  decides the hand's handedness; an unassigned hand keeps its own.
+  decides the hand's handedness; an unassigned hand keeps its own. Beyond the release, a
+  caller may bar hands too large for a body (``max_hand_to_body``; the part experts do).
 * **faces**: a face belongs to a body when the body's head point lies inside exactly
   one face box, enlarged by ``face_box_margin`` around its centre. DOPE's head joint
   is the top of the head, above the eyebrows where a landmark box ends, so the head
@@ -32,16 +33,32 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from dope_core.boxes import box_side
 from dope_core.keypoints import BODY_HEAD, BODY_JOINTS, BODY_LEFT_WRIST, BODY_RIGHT_WRIST, HAND_WRIST, Part
 
 _SHOULDERS = [BODY_JOINTS.index("right_shoulder"), BODY_JOINTS.index("left_shoulder")]
 from dope_core.structures import Handedness, PartPose, Person, WholeBodyPoses
 
 
+EXPERTS_MAX_HAND_TO_BODY = 0.5
+"""The part experts' ``max_hand_to_body`` (:func:`assign_hands`): their body model fits confident
+skeletons on close-up forearms and fists, which would otherwise claim the hand beside them
+(a 141-px hand of InterHand2.6M on a 105-px skeleton, a 107-px "hand" on a 55-px body)."""
+
+
 def assign_hands(
-    bodies: Sequence[PartPose], hands: Sequence[PartPose], *, hand_distance_factor: float = 1.0
+    bodies: Sequence[PartPose], hands: Sequence[PartPose], *, hand_distance_factor: float = 1.0,
+    max_hand_to_body: Optional[float] = None,
 ) -> dict[int, tuple[int, Handedness]]:
     """Match hands to body wrists.
+
+    Args:
+        max_hand_to_body: beyond the release: a hand whose box's longer side exceeds this fraction
+            of a body box's longer side (pixels) is not that body's, whatever the distance (``None``:
+            no limit, the release's rule). A hand is about a tenth of its person's height, and a body
+            box holds every landmark of the body model, the ones it places beyond the image edge
+            included, so even a close-up whose hand nears the camera keeps a ratio under a half;
+            a skeleton fitted on a forearm or a fist (a close-up hand's image) does not.
 
     Returns:
         ``{hand index: (body index, handedness)}`` for every assigned hand.
@@ -54,13 +71,17 @@ def assign_hands(
     wrist_xy = np.stack([w[2] for w in wrists])  # (2B, 2)
     hand_xy = np.stack([h.keypoints_2d[HAND_WRIST] for h in hands])  # (H, 2)
     dist = np.linalg.norm(hand_xy[:, None, :] - wrist_xy[None, :, :], axis=-1)  # (H, 2B)
+    if max_hand_to_body is not None:
+        hand_side = np.array([box_side(h.box) for h in hands])
+        body_side = np.array([box_side(bodies[w[0]].box) for w in wrists])
+        dist[hand_side[:, None] > max_hand_to_body * body_side[None, :]] = np.inf
     nearest_wrist = dist.argmin(axis=1)
     nearest_hand = dist.argmin(axis=0)
     out: dict[int, tuple[int, Handedness]] = {}
     for h, w in enumerate(nearest_wrist):
         box = hands[h].box
         limit = hand_distance_factor * max(box[2] - box[0], box[3] - box[1])
-        if nearest_hand[w] == h and dist[h, w] <= limit:
+        if nearest_hand[w] == h and np.isfinite(dist[h, w]) and dist[h, w] <= limit:
             out[h] = (wrists[w][0], wrists[w][1])
     return out
 
@@ -114,6 +135,7 @@ def assemble(
     image_size: tuple[int, int],
     backend: str,
     hand_distance_factor: float = 1.0,
+    max_hand_to_body: Optional[float] = None,
     face_box_margin: float = 0.5,
     head_drop: float = 0.3,
     face_points: Optional[Sequence[Optional[np.ndarray]]] = None,
@@ -125,6 +147,8 @@ def assemble(
         image_size: ``(width, height)`` of the image in pixels.
         backend: name recorded in the result.
         hand_distance_factor: the hand-to-wrist distance limit, in hand box sizes.
+        max_hand_to_body: the largest hand a body can hold, as a fraction of its box's longer
+            side (:func:`assign_hands`; ``None``: no limit, as the release).
         face_box_margin: relative enlargement of face boxes for the head-point test.
         head_drop: where the head point lies between the head joint and the shoulders.
         face_points: per body of ``bodies``, a point on its face (pixels) or ``None``
@@ -145,7 +169,8 @@ def assemble(
         face_points = [face_points[i] for i in order]
     people = [Person(id=i, score=b.score, body=b) for i, b in enumerate(bodies)]
     unassigned: list[PartPose] = []
-    hand_matches = assign_hands(bodies, hands, hand_distance_factor=hand_distance_factor)
+    hand_matches = assign_hands(bodies, hands, hand_distance_factor=hand_distance_factor,
+                                max_hand_to_body=max_hand_to_body)
     for h, hand in enumerate(hands):
         match = hand_matches.get(h)
         if match is None:

@@ -26,7 +26,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from dope_core.boxes import box_centre, box_contains, box_iou, fraction_inside
+from dope_core.boxes import box_centre, box_contains, box_iou, fraction_inside, fraction_within
 from dope_core.experts.common import check_image, dedupe, extent, probability, sigmoid
 from dope_core.experts.mapping import (BLAZEPOSE_HAND_GUIDES, BLAZEPOSE_MIRROR, body_confidence_from_blazepose,
                                        body_from_blazepose)
@@ -103,14 +103,12 @@ def nested(a: PartPose, b: PartPose, *, inside: float = 0.9, size_ratio: float =
     ranks at least as high there (a claimed body first, then the score); :func:`on_body` goes
     further for a body whose head lies below ``b``'s shoulders.
     """
-    ax1, ay1, ax2, ay2 = (float(v) for v in a.box)
-    bx1, by1, bx2, by2 = (float(v) for v in b.box)
+    bx1, by1, bx2, by2 = (float(v) for v in b.box[:4])
     size = max(bx2 - bx1, by2 - by1)
     grow = margin * size
-    bx1, by1, bx2, by2 = bx1 - grow, by1 - grow, bx2 + grow, by2 + grow
-    area = max(ax2 - ax1, 0.0) * max(ay2 - ay1, 0.0)
-    common = max(min(ax2, bx2) - max(ax1, bx1), 0.0) * max(min(ay2, by2) - max(ay1, by1), 0.0)
-    return area > 0 and common >= inside * area and max(ax2 - ax1, ay2 - ay1) < size_ratio * size
+    aw, ah = float(a.box[2] - a.box[0]), float(a.box[3] - a.box[1])
+    within = fraction_within(a.box, np.array([bx1 - grow, by1 - grow, bx2 + grow, by2 + grow]))
+    return aw > 0 and ah > 0 and within >= inside and max(aw, ah) < size_ratio * size
 
 
 def on_body(a: PartPose, b: PartPose, *, size_ratio: float = 0.6) -> bool:

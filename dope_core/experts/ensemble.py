@@ -14,7 +14,8 @@ Order of the passes on one image:
    (:meth:`ExpertsEstimator.faces_at_heads`: the face detector finds upright faces only);
 5. hands on the whole image (its tiles, and shrunk inside a larger square for
    close-ups: ``hand_zoom_out``), around every body's wrists, and in regions set by
-   the body model's wrist and knuckle landmarks.
+   the body model's wrist and knuckle landmarks;
+6. bodies that are skeletons fitted on a close-up hand go (:func:`skeletons_on_hands`).
 
 The three experts' detections are fused into people by :func:`dope_core.fusion.assemble`,
 faces by the bodies' noses first.
@@ -26,7 +27,7 @@ from typing import Sequence
 
 import numpy as np
 
-from dope_core.boxes import box_contains, box_iou
+from dope_core.boxes import box_contains, box_iou, box_side
 from dope_core.experts.body import BodyExpert, BodyLandmarks
 from dope_core.experts.common import check_image
 from dope_core.experts.config import BODY_LANDMARK_MODELS, HAND_LANDMARK_MODELS, PRESETS, ExpertsConfig
@@ -35,7 +36,7 @@ from dope_core.experts.hand import HandExpert
 from dope_core.experts.propagation import face_roi_from_body
 from dope_core.experts.proposals import SSDPersonDetector
 from dope_core.experts.roi import RotatedRect, alignment_rotation
-from dope_core.fusion import assemble, assign_faces
+from dope_core.fusion import EXPERTS_MAX_HAND_TO_BODY, assemble, assign_faces
 from dope_core.keypoints import (BODY_HEAD, BODY_JOINTS, BODY_LEFT_WRIST, BODY_RIGHT_WRIST, Part)
 from dope_core.structures import PartPose, WholeBodyPoses
 
@@ -129,10 +130,7 @@ def claims_face(body: PartPose, face: PartPose, *, min_size_ratio: float = 2.0) 
     head-and-shoulders body is that much larger than its face, while a landmark pass
     that collapses onto the face gives a "body" of the face's size.
     """
-    def side(box: np.ndarray) -> float:
-        return float(max(box[2] - box[0], box[3] - box[1]))
-
-    return bool(assign_faces([body], [face])) and side(body.box) >= min_size_ratio * side(face.box)
+    return bool(assign_faces([body], [face])) and box_side(body.box) >= min_size_ratio * box_side(face.box)
 
 
 def face_near_a_head(face: PartPose, noses: Sequence[np.ndarray], *, reach: float = 1.0) -> bool:
@@ -144,6 +142,32 @@ def face_near_a_head(face: PartPose, noses: Sequence[np.ndarray], *, reach: floa
     grow = reach * max(x2 - x1, y2 - y1)
     grown = np.array([x1 - grow, y1 - grow, x2 + grow, y2 + grow])
     return any(box_contains(grown, nose) for nose in noses)
+
+
+def skeletons_on_hands(bodies: Sequence[BodyLandmarks], hands: Sequence[PartPose], faces: Sequence[PartPose] = (),
+                       *, min_hand_score: float = 0.9, inside: float = 2 / 3, margin: float = 1.2) -> list[int]:
+    """Indices of the ``bodies`` that are skeletons fitted on a hand, not people.
+
+    A body is one when at least ``inside`` of its 13 joints (pixels) lie in the box of one of
+    ``hands`` whose presence is at least ``min_hand_score``, grown ``margin`` times around its
+    centre, and its nose lies in none of the ``faces``' boxes. The body model, given a close-up
+    hand (a hand held up to a webcam, a hand photo), returns a confident skeleton on the
+    fingers (presence 0.98-1.0 on OneHand10K and InterHand2.6M images), whose wrists then claim
+    the hand and relabel its side. A person's own joints seldom crowd into a hand's box that way
+    (on 229 images the nearest case, a large false hand over a walker's legs, holds 7 of 13), and
+    a person whose face is found is kept whatever a hand covers.
+    """
+    grown = [np.concatenate([(h.box[:2] + h.box[2:4]) / 2 - margin * (h.box[2:4] - h.box[:2]) / 2,
+                             (h.box[:2] + h.box[2:4]) / 2 + margin * (h.box[2:4] - h.box[:2]) / 2])
+             for h in hands if h.score >= min_hand_score]
+    out = []
+    for i, body in enumerate(bodies):
+        if any(box_contains(f.box, body.nose) for f in faces):
+            continue
+        joints = body.pose.keypoints_2d
+        if any(np.mean([box_contains(box, p) for p in joints]) >= inside for box in grown):
+            out.append(i)
+    return out
 
 
 def person_sources(config: ExpertsConfig, *, num_threads: int = 2) -> tuple:
@@ -270,7 +294,15 @@ class ExpertsEstimator:
             guides = [b for b in found if b.pose.score >= self.scores[Part.BODY]]
             hands = self.hand.detect(image, regions=hand_regions([b.pose for b in guides]),
                                      min_score=thr[Part.HAND], landmark_regions=knuckle_hand_rois(guides))
-        return found, hands, faces
+        return self.without_skeletons_on_hands(found, hands, faces), hands, faces
+
+    def without_skeletons_on_hands(self, found: Sequence[BodyLandmarks], hands: Sequence[PartPose],
+                                   faces: Sequence[PartPose]) -> list[BodyLandmarks]:
+        """``found`` less the skeletons fitted on a hand (:func:`skeletons_on_hands`, with the
+        configuration's ``body_on_hand_score``; all kept when that is ``None``)."""
+        score = self.config.body_on_hand_score
+        drop = set(skeletons_on_hands(found, hands, faces, min_hand_score=score)) if score is not None else set()
+        return [b for i, b in enumerate(found) if i not in drop]
 
     def faces_at_heads(self, image: np.ndarray, found: Sequence[BodyLandmarks], faces: Sequence[PartPose],
                        *, max_overlap: float = 0.3, misplaced_overlap: float = 0.1) -> list[PartPose]:
@@ -313,4 +345,5 @@ class ExpertsEstimator:
         h, w = image.shape[:2]
         bodies = parts.get(Part.BODY, [])
         return assemble(bodies, parts.get(Part.HAND, []), parts.get(Part.FACE, []), image_size=(w, h),
-                        backend=self.name, face_points=[b.nose for b in found] if bodies else None)
+                        backend=self.name, face_points=[b.nose for b in found] if bodies else None,
+                        max_hand_to_body=EXPERTS_MAX_HAND_TO_BODY)

@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from dope_core.boxes import box_contains
+from dope_core.boxes import box_contains, box_side, fraction_within
 from dope_core.experts.common import check_image, dedupe, extent, probability
 from dope_core.experts.roi import RotatedRect, alignment_rotation, rotate_xy
 from dope_core.experts.ssd import AnchorConfig, Detection, SSDDetector
@@ -43,13 +43,18 @@ class HandExpert:
         zoom_out: also run the palm detector on the whole image shrunk inside a black square
             this many times its longer side (:func:`~dope_core.experts.ssd.zoomed_out_view`), for
             close-ups whose hand is larger than the detector's anchors; ``0``: no such view.
+        nested: a hand whose box lies at least this much inside a surer hand's box, and whose
+            size is under ``nested_size_ratio`` of that one's, is that hand (:meth:`same_hand`);
+            above ``1.0``: only boxes overlapping above ``dedupe_iou`` are.
+        nested_size_ratio: see ``nested`` (sizes: a box's longer side).
     """
 
     part = Part.HAND
 
     def __init__(self, *, num_threads: int = 2, tile_fractions: Sequence[float] = (0.5,), detector_score: float = 0.5,
                  max_hands: int = 40, dedupe_iou: float = 0.3, mirrored: bool = False,
-                 landmark_model: str = "hand_landmark", wrist_score: float = 0.2, zoom_out: float = 0.0) -> None:
+                 landmark_model: str = "hand_landmark", wrist_score: float = 0.2, zoom_out: float = 0.0,
+                 nested: float = 0.75, nested_size_ratio: float = 0.65) -> None:
         self.detector = SSDDetector(model="palm_detection", anchors=AnchorConfig(192, (8, 16, 16, 16)),
                                     num_keypoints=7, value_range=(0.0, 1.0), num_threads=num_threads)
         self.landmarks = TFLiteModel(landmark_model, num_threads=num_threads)
@@ -60,6 +65,8 @@ class HandExpert:
         self.mirrored = mirrored
         self.wrist_score = wrist_score
         self.zoom_out = zoom_out
+        self.nested = nested
+        self.nested_size_ratio = nested_size_ratio
 
     def detect(self, image: np.ndarray, *, regions: Sequence[np.ndarray] = (), min_score: float = 0.5,
                landmark_regions: Sequence[RotatedRect] = ()) -> list[PartPose]:
@@ -81,7 +88,24 @@ class HandExpert:
         poses = [p for p in (self.landmarks_in(image, r) for r in rects)
                  if p.score >= min_score
                  or (p.score >= floor and any(box_contains(box, p.keypoints_2d[HAND_WRIST]) for box in regions))]
-        return dedupe(poses, [p.box for p in poses], [p.score for p in poses], self.dedupe_iou)
+        return self.dedupe(poses)
+
+    def dedupe(self, hands: Sequence[PartPose]) -> list[PartPose]:
+        """One pose per hand: the surest of any group that overlap above ``dedupe_iou`` or that
+        :meth:`same_hand` says are one."""
+        hands = list(hands)
+        return dedupe(hands, [p.box for p in hands], [p.score for p in hands], self.dedupe_iou, same=self.same_hand)
+
+    def same_hand(self, a: PartPose, b: PartPose) -> bool:
+        """Whether ``a`` is a second pass over the surer hand ``b``: at least ``nested`` of ``a``'s box
+        (pixels) lies in ``b``'s, and ``a`` is under ``nested_size_ratio`` of ``b``'s size. A landmark
+        pass in a region set by a body's knuckles or a palm on the fingers of a hand already found
+        collapses onto part of it (a 26-px "hand" on the thumb of a 245-px close-up, hands on the
+        fingers of a fist at 0.4-0.56 of its size), so its box, too small for the overlap test,
+        sits inside that hand's box. The other hand of a person whose hands are folded together
+        also lies in it, but at about its size (a child's hands in her lap: 0.76), and stays."""
+        small = box_side(a.box) < self.nested_size_ratio * box_side(b.box)
+        return small and fraction_within(a.box, b.box) >= self.nested
 
     @staticmethod
     def _palm_region(det: Detection) -> RotatedRect | None:

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from dope_core.fusion import assemble
+from dope_core.fusion import EXPERTS_MAX_HAND_TO_BODY, assemble
 from dope_core.image_header import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, ImageHeaderError, ImageLimits, check_encoded
 from dope_core.keypoints import Part
 from dope_core.pseudo_labels.cache import LabelCache, LabelRecord, atomic_write_text
@@ -130,7 +130,8 @@ def label_image(estimator: Any, item: Item, cache: LabelCache, settings: LabelSe
     detections = {Part(p): list(d) for p, d in raw.items()}
     kept = {p: [d for d in detections.get(p, []) if d.score >= settings.threshold(p)] for p in Part}
     fused = assemble(kept[Part.BODY], kept[Part.HAND], kept[Part.FACE], image_size=size, backend="experts",
-                     face_points=[noses.get(id(b)) for b in kept[Part.BODY]] if noses else None)
+                     face_points=[noses.get(id(b)) for b in kept[Part.BODY]] if noses else None,
+                     max_hand_to_body=EXPERTS_MAX_HAND_TO_BODY)
     status, reason = ("ok", "") if fused.parts() else ("no_person", "no part above the pseudo-label threshold")
     return LabelRecord(item.key, image_ref, size, status, reason=reason, detections=detections, pseudo_gt=fused)
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from dope_core.boxes import box_area, box_iou, fraction_inside
+from dope_core.boxes import box_area, box_iou, fraction_inside, fraction_within
 
 
 def test_box_iou():
@@ -39,3 +39,18 @@ def test_fraction_inside_the_image():
     assert fraction_inside(np.array([90.0, 40.0, 110.0, 60.0]), 100, 50) == 0.25       # past a corner
     assert fraction_inside(np.array([200.0, 0.0, 210.0, 10.0]), 100, 50) == 0.0
     assert fraction_inside(np.array([5.0, 5.0, 5.0, 9.0]), 100, 50) == 0.0             # empty
+
+
+def test_fraction_within_another_box():
+    big = np.array([0.0, 0.0, 100.0, 100.0])
+    assert fraction_within(np.array([10.0, 10.0, 20.0, 30.0]), big) == 1.0
+    assert fraction_within(np.array([90.0, 0.0, 110.0, 10.0]), big) == 0.5
+    assert fraction_within(big, np.array([10.0, 10.0, 20.0, 30.0])) == 0.02             # not symmetric
+    assert fraction_within(np.array([5.0, 5.0, 5.0, 9.0]), big) == 0.0                  # empty
+
+
+def test_box_side_is_the_longer_side():
+    from dope_core.boxes import box_side
+
+    assert box_side(np.array([10.0, 20.0, 30.0, 60.0])) == 40.0
+    assert box_side(np.array([0.0, 0.0, 50.0, 5.0])) == 50.0     # lying

@@ -56,6 +56,22 @@ def test_two_hands_competing_for_one_wrist_only_the_nearest_wins():
     assert list(m) == [0]
 
 
+def test_a_hand_too_large_for_a_body_is_not_its_hand():
+    """The release's rule takes a 200-px hand at a 350-px body's wrist; with ``max_hand_to_body``
+    0.5 it goes to no body and keeps its own side, while a usual hand is still taken."""
+    big = hand_at(62, 305, size=200, handedness="left")
+    assert assign_hands([body_at(100)], [big]) == {0: (0, Handedness.RIGHT)}
+    assert assign_hands([body_at(100)], [big], max_hand_to_body=0.5) == {}
+    assert assign_hands([body_at(100)], [hand_at(62, 305)], max_hand_to_body=0.5) == {0: (0, Handedness.RIGHT)}
+    res = assemble([body_at(100)], [big], [], image_size=(400, 500), backend="t", max_hand_to_body=0.5)
+    assert res.unassigned == [big] and res.people[0].right_hand is None
+    # Barred from the small body, the hand goes to the next wrist that may hold it.
+    tall = body_at(400)
+    tall.box[1], tall.box[3] = -300.0, 450.0        # a 750-px body box
+    tall.keypoints_2d[BODY_LEFT_WRIST] = (140, 300)
+    assert assign_hands([body_at(100), tall], [big], max_hand_to_body=0.5) == {0: (1, Handedness.LEFT)}
+
+
 def test_face_assigned_when_head_point_inside_exactly_one_box():
     bodies = [body_at(100), body_at(300)]
     # Head point = head top + 0.3 * (shoulder mid - head top) = (x, 118).

@@ -42,6 +42,7 @@ def test_shipped_experts_yaml_is_the_default():
     ({"nested_body_score": 1.2}, "nested_body_score must lie in"),
     ({"hand_wrist_score": -0.1}, "hand_wrist_score must lie in"),
     ({"face_head_score": 1.5}, "face_head_score must lie in"),
+    ({"body_on_hand_score": 1.2}, "body_on_hand_score must lie in"),
     ({"hand_zoom_out": 0.8}, "hand_zoom_out must be 0"),
     ({"hand_zoom_out": 5}, "hand_zoom_out must be 0"),
     ({"face_zoom_out": 1.0}, "face_zoom_out must be 0"),

@@ -240,3 +240,56 @@ def test_a_face_beside_a_found_head_seeds_no_second_body(experts, shared_data, m
                     keypoints_2d=np.zeros((84, 2)), keypoints_3d=np.zeros((84, 3)), confidence=np.ones(84))
     assert face_near_a_head(face, [np.array([481.0, 256.0])])               # 17 px below, 30-px face
     assert not face_near_a_head(face, [np.array([481.0, 290.0])])           # 51 px below
+
+
+def _pose(part: Part, box, score: float = 1.0, keypoints=None) -> PartPose:
+    n = part.num_keypoints
+    x1, y1, x2, y2 = box
+    kp = np.array(keypoints, float) if keypoints is not None else np.linspace([x1, y1], [x2, y2], n)
+    return PartPose(part=part, score=score, box=np.array(box, float), keypoints_2d=kp,
+                    keypoints_3d=np.zeros((n, 3)), confidence=np.ones(n))
+
+
+def test_skeletons_on_hands_rule():
+    """A body with 2/3 of its joints in a sure hand's (grown) box goes; a less sure hand, a body with
+    fewer joints there, or a body whose nose lies in a face box stays."""
+    from dope_core.experts.body import BodyLandmarks
+    from dope_core.experts.ensemble import skeletons_on_hands
+
+    def body(box, nose=(0.0, 0.0)):
+        marks = np.zeros((33, 2))
+        marks[0] = nose
+        return BodyLandmarks(pose=_pose(Part.BODY, box), landmarks_2d=marks, visibility=np.ones(33))
+
+    hand = _pose(Part.HAND, (100, 100, 200, 200), score=0.95)
+    on_it = body((105, 105, 195, 195))                 # all 13 joints in the hand's box
+    across = body((105, 105, 400, 400))                # 4 of 13 joints in the grown box: a person
+    in_grown_box = body((92, 92, 205, 205))            # in the box grown 1.2 times
+    assert skeletons_on_hands([on_it, across, in_grown_box], [hand]) == [0, 2]
+    assert skeletons_on_hands([on_it], [hand], min_hand_score=0.99) == []
+    face = _pose(Part.FACE, (140, 140, 160, 160))
+    assert skeletons_on_hands([body((105, 105, 195, 195), nose=(150, 150))], [hand], [face]) == []
+    assert skeletons_on_hands([], [hand]) == [] and skeletons_on_hands([on_it], []) == []
+
+
+def test_skeletons_on_a_close_up_hand_go(experts, shared_data):
+    """OneHand10K 784 (a hand before a backpack, 245 px): the body model fits three confident
+    skeletons (0.99-1.0) on the fingers and passes on them claim parts of the hand; they go, one
+    hand stays (a fourth skeleton, mostly on the backpack, stays too: 7 of 13 joints in the hand's
+    box). InterHand2.6M 2017 (a thumbs-up): the skeleton on the fist goes, and the one left along
+    the forearm, a 153-px box, may not take the 141-px right hand and call it its left
+    (``EXPERTS_MAX_HAND_TO_BODY``). With ``body_on_hand_score: null`` the skeletons are back."""
+    from dope_core.experts.config import PRESETS
+    from dope_core.experts.ensemble import ExpertsEstimator
+
+    hand_photo = read_image(shared_data / "annotated" / "mmpose" / "onehand10k" / "784.jpg")
+    res = experts(hand_photo)
+    assert len(res.parts(Part.BODY)) == 1 and len(res.parts(Part.HAND)) == 1
+    off = ExpertsEstimator(parts=[Part.BODY, Part.HAND], config=PRESETS["default"].replace(body_on_hand_score=None))
+    assert len(off(hand_photo).parts(Part.BODY)) == 4
+
+    thumbs_up = read_image(shared_data / "annotated" / "mmpose" / "interhand2.6m" / "image2017.jpg")
+    res = experts(thumbs_up)
+    assert len(res.parts(Part.BODY)) == 1 and len(off(thumbs_up).parts(Part.BODY)) == 2
+    (hand,) = res.parts(Part.HAND)
+    assert hand.handedness is Handedness.RIGHT and hand in res.unassigned

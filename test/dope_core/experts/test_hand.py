@@ -7,7 +7,10 @@ import json
 import numpy as np
 import pytest
 
+from dope_core.experts.hand import HandExpert
 from dope_core.image_io import read_image
+from dope_core.keypoints import Part
+from dope_core.structures import PartPose
 
 
 @pytest.fixture(scope="module")
@@ -47,3 +50,34 @@ def test_the_zoomed_out_view_keeps_the_hands_found_without_it(hand_experts, shar
     for name in ("00000355.jpg", "00032915.jpg", "00082740.jpg", "00115300.jpg"):
         image = read_image(folder / name)
         assert len(plain.detect(image)) == len(zoomed.detect(image)) == 1, name
+
+
+def test_a_pass_collapsed_inside_a_surer_hand_is_that_hand():
+    """A less sure hand mostly inside a surer one's box and under 0.65 of its size is a second pass
+    over it; one of about its size (the other of two folded hands) stays."""
+    expert = HandExpert.__new__(HandExpert)
+    expert.nested, expert.nested_size_ratio, expert.dedupe_iou = 0.75, 0.65, 0.3
+
+    def hand(box, score):
+        return PartPose(part=Part.HAND, score=score, box=np.array(box, float), keypoints_2d=np.zeros((21, 2)),
+                        keypoints_3d=np.zeros((21, 3)), confidence=np.ones(21))
+
+    big = hand((0, 0, 100, 100), 0.99)
+    on_thumb = hand((10, 10, 40, 40), 0.4)           # a third of its size, inside: a duplicate
+    folded = hand((25, 40, 95, 65), 0.7)              # 0.7 of its size, inside (IoU 0.18): the other hand
+    half_out = hand((80, 80, 120, 120), 0.5)         # 16 % inside: another hand
+    assert expert.dedupe([big, on_thumb, folded, half_out]) == [big, folded, half_out]
+    assert expert.same_hand(on_thumb, big) and not expert.same_hand(folded, big)
+
+
+def test_folded_hands_both_stay(shared_data):
+    """alphapose/2.jpg: a child's hands folded in her lap, a 13-px hand inside the other's 17-px box
+    (0.78 of it): both stay, one at each of her wrists."""
+    from dope_core.experts.ensemble import ExpertsEstimator
+
+    res = ExpertsEstimator(parts=[Part.BODY, Part.HAND])(read_image(shared_data / "images" / "alphapose" / "2.jpg"))
+    lap = np.array([370.0, 195.0, 400.0, 215.0])
+    child = [p for p in res.people if any(h is not None and lap[0] <= h.box[0] and h.box[2] <= lap[2]
+                                          and lap[1] <= h.box[1] and h.box[3] <= lap[3]
+                                          for h in (p.left_hand, p.right_hand))]
+    assert len(child) == 1 and child[0].left_hand is not None and child[0].right_hand is not None
