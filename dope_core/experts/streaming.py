@@ -78,7 +78,7 @@ from dope_core.experts.proposals import Proposal
 from dope_core.experts.propagation import body_roi, face_roi, face_roi_from_body, hand_roi, in_image
 from dope_core.experts.roi import RotatedRect
 from dope_core.experts.tflite import TFLiteModel
-from dope_core.fusion import assemble
+from dope_core.fusion import EXPERTS_MAX_HAND_TO_BODY, assemble
 from dope_core.keypoints import Part
 from dope_core.structures import PartPose, WholeBodyPoses
 from dope_core.tracking import TrackIdAllocator
@@ -564,8 +564,7 @@ class StreamingExpertsEstimator:
         """One body per person, one hand per hand, one face per face (the per-frame rules)."""
         found.bodies = self.experts.body.dedupe(found.bodies)
         if self.experts.hand is not None:
-            found.hands = dedupe(found.hands, [p.box for p in found.hands], [p.score for p in found.hands],
-                                 self.experts.hand.dedupe_iou)
+            found.hands = self.experts.hand.dedupe(found.hands)
         if self.experts.face is not None:
             found.faces = dedupe(found.faces, [p.box for p in found.faces], [p.score for p in found.faces],
                                  self.experts.face.dedupe_iou)
@@ -584,8 +583,10 @@ class StreamingExpertsEstimator:
     def _fuse(self, image: np.ndarray, found: _Found) -> WholeBodyPoses:
         """People from the frame's parts; the tracks and regions of the next frame from them."""
         h, w = image.shape[:2]
+        found.bodies = self.experts.without_skeletons_on_hands(found.bodies, found.hands, found.faces)
         everyone = assemble([b.pose for b in found.bodies], found.hands, found.faces, image_size=(w, h),
-                            backend=self.name, face_points=[b.nose for b in found.bodies])
+                            backend=self.name, face_points=[b.nose for b in found.bodies],
+                            max_hand_to_body=EXPERTS_MAX_HAND_TO_BODY)
         landmarks = {id(b.pose): b for b in found.bodies}
         seen_in = {t.track_id: t.frames for t in self._tracks}
         face_wait = {t.track_id: t.face_wait for t in self._tracks}
@@ -623,9 +624,10 @@ class StreamingExpertsEstimator:
             tracks.append(track)
         self._tracks = tracks
         self._part_tracks = []
-        for part in everyone.unassigned:
+        for part in everyone.unassigned:   # followed on their own: found so, or sure enough to be found so
             rect = hand_roi(part) if part.part is Part.HAND else face_roi(part)
-            if id(part) in found.detected and rect is not None and in_image(rect, w, h):
+            alone = id(part) in found.detected or part.score >= self.experts.scores[part.part]
+            if alone and rect is not None and in_image(rect, w, h):
                 self._part_tracks.append((part.part, rect))
         parts = self.experts.parts
         if Part.BODY in parts:

@@ -464,3 +464,22 @@ def test_followed_bodies_keep_the_hands_their_wrists_vouch_for(shared_data):
         return sum(counts[1:])
 
     assert followed_hands(0.2) > followed_hands(0.5)
+
+
+
+@pytest.mark.parametrize("name", ["784.jpg", "1402.jpg"])
+def test_a_close_up_hand_is_followed_without_the_skeletons_on_it(experts, shared_data, name):
+    """OneHand10K close-ups (a hand filling the image, as held up to a webcam), six frames and one
+    search: the hand is in every frame, and from the third frame no skeleton is. The body model
+    fits skeletons on such a hand, which the search keeps when most of their joints lie outside
+    it (784) and which then hold the hand; followed, they collapse onto it and go
+    (``body_on_hand_score``), or their region is lost (1402). The hand found at their wrist then
+    stands alone and is followed on its own, being sure enough to be found so (before: 784 kept
+    one to three skeletons in every frame; 1402 lost its hand on the fourth frame, with a skeleton
+    back on it from the fifth, until the next search)."""
+    image = read_image(shared_data / "annotated" / "mmpose" / "onehand10k" / name)
+    stream = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=0, every_s=0), num_threads=2)
+    results = [stream(image) for _ in range(6)]
+    assert stream.searches == 1
+    assert all(len(r.parts(Part.HAND)) == 1 and r.parts(Part.HAND)[0].score >= 0.9 for r in results)
+    assert all(r.parts(Part.BODY) == [] for r in results[2:])
