@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dope_core.boxes import box_side
 from dope_core.keypoints import BODY_JOINTS
 
 
@@ -69,9 +70,8 @@ def pck(
 
 
 def bbox_size(box: np.ndarray) -> float:
-    """Larger side in pixels of a box ``x1, y1, x2, y2``."""
-    box = np.asarray(box, dtype=np.float64)
-    return float(max(box[2] - box[0], box[3] - box[1]))
+    """Larger side in pixels of a box ``x1, y1, x2, y2`` (:func:`dope_core.boxes.box_side`)."""
+    return box_side(np.asarray(box, dtype=np.float64))
 
 
 def torso_size(body_2d: np.ndarray, visible: np.ndarray) -> float:
