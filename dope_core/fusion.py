@@ -34,9 +34,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from dope_core.boxes import box_side
-from dope_core.keypoints import BODY_HEAD, BODY_JOINTS, BODY_LEFT_WRIST, BODY_RIGHT_WRIST, HAND_WRIST, Part
-
-_SHOULDERS = [BODY_JOINTS.index("right_shoulder"), BODY_JOINTS.index("left_shoulder")]
+from dope_core.keypoints import BODY_HEAD, BODY_LEFT_WRIST, BODY_RIGHT_WRIST, BODY_SHOULDERS, HAND_WRIST, Part
 from dope_core.structures import Handedness, PartPose, Person, WholeBodyPoses
 
 
@@ -113,7 +111,7 @@ def assign_faces(
         rule = 0
         if len(inside) != 1:
             top = body.keypoints_2d[BODY_HEAD]
-            point = top + head_drop * (body.keypoints_2d[_SHOULDERS].mean(axis=0) - top)
+            point = top + head_drop * (body.keypoints_2d[list(BODY_SHOULDERS)].mean(axis=0) - top)
             inside, rule = _inside(point, boxes), 1
         if len(inside) == 1:
             f = int(inside[0])

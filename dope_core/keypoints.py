@@ -120,6 +120,8 @@ BODY_RIGHT_WRIST = BODY_JOINTS.index("right_wrist")
 BODY_LEFT_WRIST = BODY_JOINTS.index("left_wrist")
 BODY_RIGHT_HIP = BODY_JOINTS.index("right_hip")
 BODY_LEFT_HIP = BODY_JOINTS.index("left_hip")
+BODY_HIPS = (BODY_RIGHT_HIP, BODY_LEFT_HIP)
+BODY_SHOULDERS = (BODY_JOINTS.index("right_shoulder"), BODY_JOINTS.index("left_shoulder"))
 HAND_WRIST = HAND_JOINTS.index("wrist")
 
 # Left/right symmetry, for horizontal flips (training augmentation) and mirrored images.

@@ -26,7 +26,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from dope_core.boxes import box_centre, box_contains, box_iou, fraction_inside, fraction_within
+from dope_core.boxes import box_centre, box_contains, box_iou, box_side, fraction_inside, fraction_within
 from dope_core.experts.common import check_image, dedupe, extent, probability, sigmoid
 from dope_core.experts.mapping import (BLAZEPOSE_HAND_GUIDES, BLAZEPOSE_MIRROR, body_confidence_from_blazepose,
                                        body_from_blazepose)
@@ -34,7 +34,7 @@ from dope_core.experts.proposals import (KEYPOINT_SCORE, BlazePoseDetector, Prop
                                          merge_proposals, region_from_points)
 from dope_core.experts.roi import RotatedRect, rotate_xy
 from dope_core.experts.tflite import TFLiteModel
-from dope_core.keypoints import BODY_HEAD, BODY_JOINTS, Part
+from dope_core.keypoints import BODY_HEAD, BODY_HIPS, BODY_SHOULDERS, Part
 from dope_core.structures import PartPose
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def nested(a: PartPose, b: PartPose, *, inside: float = 0.9, size_ratio: float =
     further for a body whose head lies below ``b``'s shoulders.
     """
     bx1, by1, bx2, by2 = (float(v) for v in b.box[:4])
-    size = max(bx2 - bx1, by2 - by1)
+    size = box_side(b.box)
     grow = margin * size
     aw, ah = float(a.box[2] - a.box[0]), float(a.box[3] - a.box[1])
     within = fraction_within(a.box, np.array([bx1 - grow, by1 - grow, bx2 + grow, by2 + grow]))
@@ -125,8 +125,8 @@ def on_body(a: PartPose, b: PartPose, *, size_ratio: float = 0.6) -> bool:
     if not nested(a, b, size_ratio=size_ratio):
         return False
     kb = b.keypoints_2d[:, :2]
-    hips = (kb[BODY_JOINTS.index("right_hip")] + kb[BODY_JOINTS.index("left_hip")]) / 2
-    up = (kb[BODY_JOINTS.index("right_shoulder")] + kb[BODY_JOINTS.index("left_shoulder")]) / 2 - hips
+    hips = kb[list(BODY_HIPS)].mean(axis=0)
+    up = kb[list(BODY_SHOULDERS)].mean(axis=0) - hips
     torso = float(up @ up)
     return torso > 0 and float((a.keypoints_2d[BODY_HEAD, :2] - hips) @ up) < torso
 

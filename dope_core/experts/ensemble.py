@@ -37,11 +37,10 @@ from dope_core.experts.propagation import face_roi_from_body
 from dope_core.experts.proposals import SSDPersonDetector
 from dope_core.experts.roi import RotatedRect, alignment_rotation
 from dope_core.fusion import EXPERTS_MAX_HAND_TO_BODY, assemble, assign_faces
-from dope_core.keypoints import (BODY_HEAD, BODY_JOINTS, BODY_LEFT_WRIST, BODY_RIGHT_WRIST, Part)
+from dope_core.keypoints import BODY_HEAD, BODY_JOINTS, BODY_LEFT_WRIST, BODY_RIGHT_WRIST, BODY_SHOULDERS, Part
 from dope_core.structures import PartPose, WholeBodyPoses
 
 _ELBOW_OF_WRIST = {BODY_RIGHT_WRIST: BODY_JOINTS.index("right_elbow"), BODY_LEFT_WRIST: BODY_JOINTS.index("left_elbow")}
-_SHOULDERS = (BODY_JOINTS.index("right_shoulder"), BODY_JOINTS.index("left_shoulder"))
 
 
 def hand_regions(bodies: Sequence[PartPose], *, min_side: float = 24.0) -> list[np.ndarray]:
@@ -100,7 +99,7 @@ def face_regions(bodies: Sequence[PartPose], *, min_side: float = 24.0) -> list[
     out = []
     for body in bodies:
         top = body.keypoints_2d[BODY_HEAD]
-        d = body.keypoints_2d[list(_SHOULDERS)].mean(axis=0) - top
+        d = body.keypoints_2d[list(BODY_SHOULDERS)].mean(axis=0) - top
         side = max(1.2 * float(np.linalg.norm(d)), min_side)
         c = top + 0.4 * d
         out.append(np.array([c[0] - side / 2, c[1] - side / 2, c[0] + side / 2, c[1] + side / 2]))

