@@ -28,7 +28,8 @@ from typing import Sequence
 import numpy as np
 
 from dope_core.boxes import box_contains, box_iou, box_side
-from dope_core.experts.body import BodyExpert, BodyLandmarks
+from dope_core.experts.body import BodyExpert
+from dope_core.experts.body_landmarks import BodyLandmarks
 from dope_core.experts.common import check_image
 from dope_core.experts.config import BODY_LANDMARK_MODELS, HAND_LANDMARK_MODELS, PRESETS, ExpertsConfig
 from dope_core.experts.face import FaceExpert

@@ -6,7 +6,7 @@ model looks for that part in frame ``t + 1``, with the same margins and rotation
 that a detection would give, so the detectors are needed only for parts not tracked.
 
 * body: the pose model's two auxiliary landmarks (body centre and scale point), as
-  the person detector's keypoints (:meth:`dope_core.experts.body.BodyLandmarks.next_roi`);
+  the person detector's keypoints (:meth:`dope_core.experts.body_landmarks.BodyLandmarks.next_roi`);
 * hand: wrist to the knuckles' middle points up; the square around the palm and finger
   bases, scaled 2, shifted a tenth towards the fingers;
 * face: eye corner to eye corner is horizontal; the square around the 84 landmarks,
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dope_core.experts.body import BodyLandmarks
+from dope_core.experts.body_landmarks import BodyLandmarks
 from dope_core.experts.roi import RotatedRect, alignment_rotation
 from dope_core.keypoints import HAND_JOINTS, IBUG68_TO_FACE84
 from dope_core.structures import PartPose

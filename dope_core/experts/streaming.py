@@ -71,7 +71,8 @@ import cv2
 import numpy as np
 
 from dope_core.boxes import box_centre, box_contains, box_iou
-from dope_core.experts.body import BodyLandmarks, needs_recrop
+from dope_core.experts.body_landmarks import BodyLandmarks
+from dope_core.experts.body_rules import needs_recrop
 from dope_core.experts.common import check_image, dedupe
 from dope_core.experts.ensemble import ExpertsEstimator, knuckle_hand_roi
 from dope_core.experts.proposals import Proposal
@@ -546,7 +547,7 @@ class StreamingExpertsEstimator:
         """Landmark passes for the first ``limit`` of ``proposals`` whose body centre lies in no box of
         ``bodies`` (weak proposals are mostly parts of people already followed), within the body
         expert's ``max_people``; a second pass in the region its landmarks give for a box-only
-        proposal (:func:`~dope_core.experts.body.needs_recrop`). Returns the bodies scoring at least
+        proposal (:func:`~dope_core.experts.body_rules.needs_recrop`). Returns the bodies scoring at least
         the body threshold and the number of passes."""
         boxes = [b.pose.box for b in bodies]
         fresh = [p for p in proposals if not _in_any(_centre_of(p), boxes)]

@@ -1,38 +1,12 @@
-"""The body expert's duplicate rule (pose similarity), hand-computed."""
+"""The body expert (dope_core/experts/body.py): proposals, landmark passes, the refining model's word
+and the dedupe, on real photos and hand-made bodies."""
 
 import dataclasses
 
 import numpy as np
 
+from body_poses import body_landmarks, body_pose
 from dope_core.boxes import box_centre, box_contains
-from dope_core.experts.body import on_body, same_pose
-from dope_core.keypoints import BODY_JOINTS, Part
-from dope_core.structures import PartPose
-
-_ARMS = [BODY_JOINTS.index(n) for n in ("right_wrist", "left_wrist", "right_elbow", "left_elbow")]
-
-
-def _body(kp: np.ndarray) -> PartPose:
-    box = np.r_[kp.min(axis=0), kp.max(axis=0)]
-    return PartPose(part=Part.BODY, score=0.9, box=box, keypoints_2d=kp, keypoints_3d=np.zeros((13, 3)),
-                    confidence=np.ones(13))
-
-
-def test_one_person_posed_twice_with_other_arms_is_one_person():
-    rng = np.random.default_rng(0)
-    kp = np.c_[rng.uniform(100, 140, 13), np.linspace(0, 200, 13)]       # 200 px tall
-    spread = kp.copy()
-    spread[_ARMS, 0] += [-80, 80, -60, 60]                                # arms out: a much wider box
-    a, b = _body(kp), _body(spread)
-    assert same_pose(a, b) and same_pose(b, a)                            # median joint distance 0 px
-
-
-def test_neighbours_and_shifted_poses_are_two_people():
-    kp = np.c_[np.full(13, 100.0), np.linspace(0, 200, 13)]
-    assert not same_pose(_body(kp), _body(kp + [25, 0]))                  # 25 px > 0.1 * 200 px
-    assert same_pose(_body(kp), _body(kp + [15, 0]))                      # 15 px < 20 px
-    assert not same_pose(_body(kp), _body(kp + [15, 0]), fraction=0.05)
-
 
 def test_dedupe_keeps_the_best_of_overlapping_or_alike_items():
     from dope_core.experts.common import dedupe
@@ -42,140 +16,6 @@ def test_dedupe_keeps_the_best_of_overlapping_or_alike_items():
     scores = [0.5, 0.9, 0.7, 0.8]
     assert dedupe(items, boxes, scores, 0.5) == ["b", "d", "c"]             # a overlaps b (IoU 0.82)
     assert dedupe(items, boxes, scores, 0.5, same=lambda x, y: {x, y} == {"c", "d"}) == ["b", "d"]
-
-
-def test_two_passes_of_a_person_cut_at_the_hips_are_one_person():
-    """Numbers from two passes over Zidane in images/packages/zidane.jpg (1280x720): the
-    upper body agrees, the legs below the image are guessed 250-360 px apart."""
-    a = np.array([[832, 1225], [977, 1202], [858, 989], [983, 976], [839, 717], [989, 725], [963, 463],
-                  [1093, 550], [749, 487], [1072, 546], [816, 293], [1049, 346], [1003, 90]], float)
-    b = np.array([[827, 862], [917, 855], [853, 740], [949, 728], [837, 579], [925, 588], [965, 469],
-                  [1022, 415], [815, 470], [1005, 462], [846, 313], [1014, 330], [1003, 80]], float)
-    conf_a = np.array([1, 1, 54, 37, 100, 99, 100, 73, 100, 47, 100, 100, 100]) / 100
-    conf_b = np.array([29, 26, 46, 30, 100, 100, 98, 48, 99, 20, 100, 99, 100]) / 100
-    pa, pb = _body(a), _body(b)
-    pa.confidence, pb.confidence = conf_a, conf_b
-    assert same_pose(pa, pb) and same_pose(pb, pa)          # median over the 7 joints both see: 36 px < 122 px
-    pa.confidence = pb.confidence = np.ones(13)
-    assert not same_pose(pa, pb)                            # over all 13 (legs included): 135 px
-    # a neighbour seen as well: 30 % of the height to the side is another person
-    shifted = _body(a + [0.3 * 1216, 0])
-    shifted.confidence = conf_a
-    pa.confidence = conf_a
-    assert not same_pose(pa, shifted)
-
-
-def test_source_joints_replace_only_confident_joints_of_the_same_person():
-    from dope_core.experts.body import BodyLandmarks, source_agrees, with_source_joints
-
-    kp = np.c_[np.full(13, 100.0), np.linspace(0, 200, 13)]
-    body = BodyLandmarks(pose=_body(kp), landmarks_2d=np.zeros((33, 2)), visibility=np.ones(33))
-    source = np.c_[kp + [5, 0], np.full(13, 0.9)]                         # the same person, 5 px off
-    source[_ARMS[0], 2] = 0.2                                             # right wrist: not confident
-    out = with_source_joints(body, source, _ARMS)
-    assert np.allclose(out.pose.keypoints_2d[_ARMS[1:]], source[_ARMS[1:], :2])
-    assert np.allclose(out.pose.keypoints_2d[_ARMS[0]], kp[_ARMS[0]])      # kept: the source is unsure
-    untouched = [j for j in range(13) if j not in _ARMS[1:]]
-    assert np.allclose(out.pose.keypoints_2d[untouched], kp[untouched]) and out.pose.keypoints_3d is body.pose.keypoints_3d
-    assert np.isclose(out.pose.confidence[_ARMS[1]], 0.9)
-    neighbour = np.c_[kp + [60, 0], np.full(13, 0.9)]                    # 60 px > 0.2 * 200 px: someone else
-    assert not source_agrees(body.pose, neighbour) and with_source_joints(body, neighbour, _ARMS) is body
-    assert not source_agrees(body.pose, np.c_[kp, np.full(13, 0.1)])      # nothing confident: no say
-
-
-def test_a_body_made_from_a_source_has_its_2d_and_score_and_the_pass_3d():
-    from dope_core.experts.body import BodyLandmarks, body_from_source
-    from dope_core.experts.proposals import Proposal
-
-    kp = np.c_[np.full(13, 100.0), np.linspace(0, 200, 13)]
-    scattered = BodyLandmarks(pose=_body(kp * [3, 0.2]), landmarks_2d=np.zeros((33, 2)), visibility=np.ones(33))
-    source = np.c_[kp, np.full(13, 0.8)]
-    made = body_from_source(scattered, Proposal(np.array([90, -5, 110, 205.0]), 0.4, "yolo", keypoints=source))
-    assert made.from_source and made.pose.score == 0.4 and np.allclose(made.pose.keypoints_2d, kp)
-    assert np.allclose(made.pose.confidence, 0.8) and made.pose.keypoints_3d is scattered.pose.keypoints_3d
-    assert np.allclose(made.pose.box, [90, -5, 110, 205])
-
-
-def test_overlapping_passes_with_other_arms_are_one_person_neighbours_are_not():
-    """one_person: up to 0.15 of the height when the boxes overlap (IoU >= 0.3), 0.1 otherwise."""
-    from dope_core.experts.body import one_person
-
-    kp = np.c_[np.tile([60.0, 140.0], 7)[:13], np.linspace(0, 200, 13)]   # 80 x 200 px
-    other_arms = kp.copy()
-    other_arms[_ARMS + [0, 1, 2], 0] += 26                    # 7 of 13 joints 26 px off: median 26 px = 0.13 h
-    a, b = _body(kp), _body(other_arms)
-    assert not same_pose(a, b) and one_person(a, b) and one_person(b, a)
-    # the same median distance without box overlap (a neighbour standing apart, boxes disjoint)
-    far = _body(kp + [26, 0])
-    far.box = far.box + np.array([200, 0, 200, 0])
-    assert not one_person(a, far)
-    # overlapping (IoU 0.39) but further apart than 0.15 of the height: two people
-    assert not one_person(a, _body(kp + [35, 0]))
-
-
-def test_a_small_pass_inside_a_person_is_nested_a_neighbour_is_not(experts):
-    """nested: 90 % of the small box inside the other's, grown by 5 % of its size (longer side), and
-    under 0.4 of its size; the body expert's dedupe drops it only for a body that scores at least as high."""
-    from dope_core.experts.body import BodyLandmarks, nested
-
-    person = _body(np.c_[np.linspace(100, 260, 13), np.linspace(0, 400, 13)])      # 160 x 400 px
-    leg = _body(np.c_[np.linspace(150, 200, 13), np.linspace(280, 390, 13)])       # 50 x 110 px, on the legs
-    assert nested(leg, person) and not nested(person, leg)
-    # a pass on a shoe, 12 of its 32 px below the foot landmarks that end the person's box (the
-    # tennis group photo of multihmr: a 0.76 body on a player's shoe)
-    shoe = _body(np.c_[np.linspace(150, 200, 13), np.linspace(380, 412, 13)])
-    assert nested(shoe, person) and not nested(shoe, person, margin=0.0)
-    # 40 % of it outside the grown box, or 0.45 of the height: not nested
-    assert not nested(_body(np.c_[np.linspace(250, 300, 13), np.linspace(280, 390, 13)]), person)
-    assert not nested(_body(np.c_[np.linspace(150, 200, 13), np.linspace(200, 380, 13)]), person)
-    # the same people lying down (a photo turned a quarter): sizes are the boxes' longer sides
-    lying = _body(person.keypoints_2d[:, ::-1].copy())
-    assert nested(_body(leg.keypoints_2d[:, ::-1].copy()), lying)
-    assert nested(_body(shoe.keypoints_2d[:, ::-1].copy()), lying)
-
-    def landmarks(pose: PartPose, score: float) -> BodyLandmarks:
-        pose.score = score
-        return BodyLandmarks(pose=pose, landmarks_2d=np.zeros((33, 2)), visibility=np.ones(33))
-
-    kept = experts.body.dedupe([landmarks(_body(leg.keypoints_2d), 0.91), landmarks(_body(person.keypoints_2d), 1.0)])
-    assert [k.pose.score for k in kept] == [1.0]
-    kept = experts.body.dedupe([landmarks(_body(person.keypoints_2d), 0.6), landmarks(_body(leg.keypoints_2d), 0.9)])
-    assert sorted(k.pose.score for k in kept) == [0.6, 0.9]        # the small body scores higher: both stay
-
-
-def _face(centre: tuple[float, float], size: float) -> np.ndarray:
-    """33 BlazePose landmarks (pixels): the 11 face points spread over ``size`` around ``centre``
-    (nose first, at the centre), the body points 3 face sizes below."""
-    lm = np.zeros((33, 2))
-    lm[:11] = np.asarray(centre) + size * np.c_[np.linspace(-0.5, 0.5, 11), np.linspace(-0.3, 0.3, 11)]
-    lm[0] = centre
-    lm[11:] = np.asarray(centre) + [0, 3 * size]
-    return lm
-
-
-def test_a_small_person_fitted_on_a_face_goes_a_neighbour_face_stays(experts):
-    """face_in_face: a's nose inside b's face box and a's face under half of b's; the body
-    expert's dedupe drops such a pass for a body that scores at least as high."""
-    from dope_core.experts.body import BodyLandmarks, face_in_face, nested
-
-    def body(lm: np.ndarray, score: float, lean: float = 0.0) -> BodyLandmarks:
-        size = np.ptp(lm[:11, 0])     # a skeleton 10 face sizes tall below the face, leaning `lean` sizes
-        joints = lm[0] + size * np.c_[np.linspace(-0.5, 0.5 + lean, 13), np.linspace(0, 10, 13)]
-        return BodyLandmarks(pose=dataclasses.replace(_body(joints), score=score), landmarks_2d=lm,
-                             visibility=np.ones(33))
-
-    big = body(_face((300, 200), 130), 1.0)
-    small = body(_face((290, 205), 30), 0.97, lean=-10)  # on big's face, a quarter of its size, its box
-    assert not nested(small.pose, big.pose)               # mostly outside big's
-    assert face_in_face(small, big) and not face_in_face(big, small)
-    # over half the size, b's nose outside its face box: a face next to b's, not on it
-    assert not face_in_face(body(_face((350, 225), 70), 0.97), big)
-    twin = body(_face((295, 200), 120), 0.99, lean=-10)  # the same face fitted again, noses in each other's faces
-    assert face_in_face(twin, big) and face_in_face(big, twin)
-    assert not face_in_face(body(_face((380, 205), 30), 0.97), big)      # nose beside big's face: a child beside
-    assert [b.pose.score for b in experts.body.dedupe([small, big])] == [1.0]
-    assert sorted(b.pose.score for b in experts.body.dedupe([dataclasses.replace(big, pose=dataclasses.replace(
-        big.pose, score=0.9)), small])) == [0.9, 0.97]     # the small one scores higher: both stay
 
 
 def test_a_face_close_up_drops_bodies_fitted_again_to_its_face(experts, shared_data):
@@ -201,74 +41,16 @@ def test_a_close_up_portrait_is_one_body(experts, portrait):
         assert len(experts.body.detect_landmarks(frame, refine=refine)) == 1
 
 
-def _landmarks(pose: PartPose, score: float, claim=None):
-    from dope_core.experts.body import BodyLandmarks
-
-    pose.score = score
-    return BodyLandmarks(pose=pose, landmarks_2d=np.zeros((33, 2)), visibility=np.ones(33), claim=claim)
-
-
-def test_each_keypoint_proposal_claims_the_unclaimed_body_closest_to_it():
-    """claim_unclaimed: pairs closest first, one body per proposal and one proposal per body."""
-    from dope_core.experts.body import claim_unclaimed
-    from dope_core.experts.proposals import Proposal
-
-    kp = np.c_[np.full(13, 100.0), np.linspace(0, 200, 13)]               # 200 px tall
-    near, far, elsewhere = _body(kp.copy()), _body(kp + [30, 0]), _body(kp + [400, 0])
-    bodies = [_landmarks(far, 0.9), _landmarks(near, 0.9), _landmarks(elsewhere, 0.9), _landmarks(_body(kp.copy()), 0.9, 7)]
-
-    def proposal(points: np.ndarray) -> Proposal:
-        return Proposal(np.r_[points.min(axis=0), points.max(axis=0)], 0.8, "yolo", keypoints=np.c_[points, np.full(13, 0.9)])
-
-    # proposal 0 lies 10 px from `near`, 20 px from `far`; proposal 1 on `near` itself; proposal 2 far from all
-    proposals = [proposal(kp + [10, 0]), proposal(kp.copy()), proposal(kp + [900, 0])]
-    out = claim_unclaimed(bodies, proposals)
-    assert [b.claim for b in out] == [0, 1, None, 7]      # `near` goes to proposal 1 (0 px), `far` to proposal 0
-    assert [b.claim for b in bodies] == [None, None, None, 7]    # the input is left as it was
-    # only under `fraction` of the height (10 px = 0.05 of it here); a proposal that a body is claimed by claims no other
-    assert [b.claim for b in claim_unclaimed(bodies, proposals[:1], fraction=0.04)] == [None, None, None, 7]
-    assert [b.claim for b in claim_unclaimed(out[:3] + [_landmarks(_body(kp + [5, 0]), 0.9)], proposals)][3] is None
-
-
-def test_one_pass_fitted_to_two_source_people_is_split_back_into_two(experts):
-    """split_shared_passes: two keypoint proposals that are two people, whose landmark passes fitted the
-    same person, give that person (the pass that agrees better with its own proposal) and the other
-    proposal's person from its keypoints; two proposals that are one person stay one body."""
-    from dope_core.experts.body import split_shared_passes
-    from dope_core.experts.proposals import Proposal
-
-    kp = np.c_[np.tile([60.0, 140.0], 7)[:13], np.linspace(0, 200, 13)]   # 80 x 200 px
-    neighbour = kp + [40, 0]                                               # the other dancer, 40 px aside
-
-    def proposal(points: np.ndarray) -> Proposal:
-        return Proposal(np.r_[points.min(axis=0), points.max(axis=0)], 0.8, "yolo", keypoints=np.c_[points, np.full(13, 0.9)])
-
-    proposals = [proposal(kp.copy()), proposal(neighbour)]
-    # both passes fitted the first person (the second 3 px off it)
-    bodies = [_landmarks(_body(kp + [3, 0]), 0.9, claim=1), _landmarks(_body(kp.copy()), 0.9, claim=0)]
-    out = split_shared_passes(bodies, proposals)
-    assert [b.from_source for b in out] == [True, False] and [b.claim for b in out] == [1, 0]
-    assert np.allclose(out[0].pose.keypoints_2d, neighbour) and out[1] is bodies[1]
-    assert [b.from_source for b in bodies] == [False, False]             # the input is left as it was
-    assert sorted(b.claim for b in experts.body.dedupe(out)) == [0, 1]     # and the duplicate rule keeps both
-    # two partial boxes of one person (keypoints that agree): nothing to split
-    same = [proposal(kp.copy()), proposal(kp + [4, 0])]
-    assert split_shared_passes(bodies, same) == bodies
-    # passes that are two people already: nothing to split
-    apart = [_landmarks(_body(neighbour), 0.9, claim=1), bodies[1]]
-    assert split_shared_passes(apart, proposals) == apart
-
-
 def test_a_body_a_source_vouches_for_outlasts_an_unclaimed_pass_over_it(experts):
     """dedupe: claimed bodies go first, and two claimed ones stay apart unless their poses are one."""
     kp = np.c_[np.tile([60.0, 140.0], 7)[:13], np.linspace(0, 200, 13)]   # 80 x 200 px
-    claimed, unclaimed = _landmarks(_body(kp.copy()), 0.4, claim=3), _landmarks(_body(kp + [5, 0]), 0.95)
+    claimed, unclaimed = body_landmarks(body_pose(kp.copy()), 0.4, claim=3), body_landmarks(body_pose(kp + [5, 0]), 0.95)
     assert [b.claim for b in experts.body.dedupe([unclaimed, claimed])] == [3]
-    assert [b.claim for b in experts.body.dedupe([_landmarks(_body(kp.copy()), 0.4), _landmarks(_body(kp + [5, 0]), 0.95)])] == [None]
+    assert [b.claim for b in experts.body.dedupe([body_landmarks(body_pose(kp.copy()), 0.4), body_landmarks(body_pose(kp + [5, 0]), 0.95)])] == [None]
     # two proposals' passes: a neighbour 35 px off (box IoU 0.4) stays, the same pose twice is one
-    other = _landmarks(_body(kp + [35, 0]), 0.9, claim=4)
+    other = body_landmarks(body_pose(kp + [35, 0]), 0.9, claim=4)
     assert sorted(b.claim for b in experts.body.dedupe([claimed, other])) == [3, 4]
-    assert [b.claim for b in experts.body.dedupe([claimed, _landmarks(_body(kp + [5, 0]), 0.9, claim=4)])] == [4]
+    assert [b.claim for b in experts.body.dedupe([claimed, body_landmarks(body_pose(kp + [5, 0]), 0.9, claim=4)])] == [4]
 
 
 def test_between_equal_scores_the_pass_whose_alignment_converged_is_kept(experts):
@@ -281,7 +63,7 @@ def test_between_equal_scores_the_pass_whose_alignment_converged_is_kept(experts
     points = np.array([[100.0, 100.0], [100.0, 20.0]])                    # a 200-px region about (100, 100)
 
     def one_pass(side: float):
-        b = _landmarks(_body(kp.copy()), 1.0)
+        b = body_landmarks(body_pose(kp.copy()), 1.0)
         return dataclasses.replace(b, roi_points=points, roi=RotatedRect(100.0, 100.0, side, 0.0))
 
     converged, too_large = one_pass(200.0), one_pass(400.0)
@@ -324,113 +106,6 @@ def test_the_refining_pass_replaces_a_body_only_with_the_same_person(experts, sh
     assert body.refined(image, fine, []) is fine                      # never twice
     low = dataclasses.replace(first, pose=dataclasses.replace(first.pose, score=0.3))
     assert body.refined(image, low, [], min_score=0.05) is low        # uncertain bodies are not refined
-
-
-def test_a_flipped_pass_is_mirror_symmetric_and_keeps_the_presence(experts, portrait):
-    """``body_landmarks_in(flip=True)``: on a region whose crop is pixel-aligned (the model's input
-    side, integer centre), the mirrored image in the mirrored region gives exactly the mirrored
-    body (x mirrored, left and right swapped; in 3D, and in 2D but for the hand guides, which are
-    the plain pass's), which one plain pass does not (it moves by pixels); in the region the
-    expert finds, the presence, alignment points and hand guides are the plain pass's and the
-    joints stay on the same person."""
-    from dope_core.experts.body import body_landmarks_in, same_pose
-    from dope_core.experts.mapping import BLAZEPOSE_HAND_GUIDES, BLAZEPOSE_MIRROR
-    from dope_core.experts.roi import RotatedRect
-
-    model = experts.body.landmarks
-    roi = experts.body.detect_landmarks(portrait, refine=False)[0].roi
-    plain, flipped = body_landmarks_in(model, portrait, roi), body_landmarks_in(model, portrait, roi, flip=True)
-    assert flipped.pose.score == plain.pose.score >= 0.5
-    assert same_pose(flipped.pose, plain.pose)
-    np.testing.assert_array_equal(flipped.roi_points, plain.roi_points)
-    guides = list(BLAZEPOSE_HAND_GUIDES)
-    np.testing.assert_array_equal(flipped.landmarks_2d[guides], plain.landmarks_2d[guides])
-    assert np.abs(flipped.landmarks_2d - plain.landmarks_2d).max() > 0.5             # pixels: the rest moved
-
-    w = portrait.shape[1]
-    side = model.input_size[0]
-    aligned = RotatedRect(260.0, 300.0, float(side))
-    mirrored = (np.ascontiguousarray(portrait[:, ::-1]), RotatedRect(w - aligned.cx, aligned.cy, float(side)))
-    mirror = list(BLAZEPOSE_MIRROR)
-    swap = [BODY_JOINTS.index(n.replace("left", "L").replace("right", "left").replace("L", "right"))
-            for n in BODY_JOINTS]
-
-    def gaps(flip: bool) -> tuple[float, float]:
-        """The largest 2D (pixels) and 3D (metres) gaps between the pass and the mirrored pass, mirrored back."""
-        here = body_landmarks_in(model, portrait, aligned, flip=flip)
-        there = body_landmarks_in(model, *mirrored, flip=flip)
-        xy = there.landmarks_2d[mirror] * [-1.0, 1.0] + [w, 0.0]
-        world = there.pose.keypoints_3d[swap] * [-1.0, 1.0, 1.0]
-        averaged = np.setdiff1d(np.arange(33), guides)
-        return (float(np.abs(xy - here.landmarks_2d)[averaged].max()),
-                float(np.abs(world - here.pose.keypoints_3d).max()))
-
-    flip_2d, flip_3d = gaps(True)
-    plain_2d, plain_3d = gaps(False)
-    assert flip_2d < 1e-6 and flip_3d < 1e-9
-    assert plain_2d > 1.0 and plain_3d > 1e-3
-
-
-def test_the_mirrored_pass_runs_only_for_a_presence_the_caller_keeps(experts, portrait):
-    """``flip_min_score``: under it the mirrored pass is skipped (one model call, the plain pass's
-    result exactly); at or below the presence it is made (two calls, the flipped result)."""
-    from dope_core.experts.body import body_landmarks_in
-
-    model = experts.body.landmarks
-    calls = []
-
-    class Counting:
-        input_size = model.input_size
-
-        def __call__(self, tensor):
-            calls.append(1)
-            return model(tensor)
-
-    roi = experts.body.detect_landmarks(portrait, refine=False)[0].roi
-    plain, flipped = body_landmarks_in(model, portrait, roi), body_landmarks_in(model, portrait, roi, flip=True)
-    presence = plain.pose.score
-    skipped = body_landmarks_in(Counting(), portrait, roi, flip=True, flip_min_score=min(presence + 1e-3, 1.001))
-    assert len(calls) == 1
-    np.testing.assert_array_equal(skipped.landmarks_2d, plain.landmarks_2d)
-    np.testing.assert_array_equal(skipped.pose.keypoints_3d, plain.pose.keypoints_3d)
-    calls.clear()
-    made = body_landmarks_in(Counting(), portrait, roi, flip=True, flip_min_score=presence)
-    assert len(calls) == 2
-    np.testing.assert_array_equal(made.landmarks_2d, flipped.landmarks_2d)
-
-
-def test_sides_exchanged_tells_a_person_facing_the_other_way_from_the_same_one_moved():
-    from dope_core.experts.body import sides_exchanged
-    from dope_core.experts.mapping import BLAZEPOSE_MIRROR
-
-    a = np.random.default_rng(0).uniform(0, 256, (33, 2))
-    assert sides_exchanged(a, a[list(BLAZEPOSE_MIRROR)])                     # left and right traded
-    assert not sides_exchanged(a, a + 3.0)                                   # the same figure, moved
-    side_on = a.copy()
-    side_on[1::2][5:] = side_on[2::2][5:]                                    # both sides in one place
-    assert not sides_exchanged(side_on, side_on[list(BLAZEPOSE_MIRROR)] + 0.5, min_distance=2.0)
-
-
-def test_a_flipped_pass_that_sees_the_person_turned_is_not_averaged(experts, shared_data, monkeypatch):
-    """COCO 192's catcher, standing in his gear: the heavy model's mirrored pass sees him facing the
-    other way than its first pass; averaged, every limb folded onto his middle (shoulders 1 px
-    apart). The first pass alone keeps them apart (25 px)."""
-    from dope_core.experts import body as body_module
-    from dope_core.image_io import read_image
-
-    image = read_image(shared_data / "images" / "coco_val2014" / "COCO_val2014_000000000192.jpg")
-    shoulders = (BODY_JOINTS.index("right_shoulder"), BODY_JOINTS.index("left_shoulder"))
-
-    def catchers_shoulders() -> float:
-        bodies = [b for b in experts.body.detect_landmarks(image)
-                  if 460 <= (b.pose.box[0] + b.pose.box[2]) / 2 <= 500 and b.pose.box[3] - b.pose.box[1] > 150]
-        assert len(bodies) == 1
-        a, b = bodies[0].pose.keypoints_2d[list(shoulders)]
-        return float(np.linalg.norm(a - b))                                  # pixels
-
-    assert catchers_shoulders() > 15
-    monkeypatch.setattr(body_module, "sides_exchanged", lambda *a, **k: False)   # always averaged
-    assert catchers_shoulders() < 5
 
 
 def test_refine_max_bounds_the_refining_passes_to_the_tallest_bodies(experts, shared_data, monkeypatch):
@@ -568,18 +243,6 @@ def test_a_second_opinion_finds_a_person_the_full_model_does_not(experts, shared
     assert hers(experts.body.detect_landmarks(image, refine=False)) == []
 
 
-def test_head_near_measures_from_the_proposal_box_centre_in_box_sides():
-    from dope_core.experts.body import BodyLandmarks, head_near
-
-    lm = np.zeros((33, 2))
-    lm[0] = (150.0, 100.0)                                # nose, pixels
-    body = BodyLandmarks(pose=_body(np.c_[np.full(13, 150.0), np.linspace(100, 300, 13)]), landmarks_2d=lm,
-                         visibility=np.ones(33))
-    box = np.array([80.0, 80.0, 120.0, 120.0])           # 40 px, centre (100, 100): the nose 50 px away
-    assert not head_near(body, box) and head_near(body, box, reach=1.25)
-    assert head_near(body, np.array([120.0, 80.0, 160.0, 120.0]))
-
-
 def test_a_second_opinion_with_its_head_away_from_the_proposal_is_not_taken(experts, shared_data):
     """MPI-INF-3DHP S8 (one man crawling): BlazePose's detector proposes his head region; the
     heavy model's pass there (the full one: nobody) fits a person onto his legs with presence
@@ -686,26 +349,6 @@ def test_a_skeleton_fitted_on_a_persons_legs_is_part_of_that_person(experts, sha
     monkeypatch.setattr(experts.body, "on_body_size_ratio", 0.0)
     _, parts = actor_and_parts(experts.body.detect_landmarks(image))
     assert len(parts) == 1 and parts[0].pose.score > 0.9
-
-
-def _standing(x: float, top: float, height: float) -> PartPose:
-    """A person standing upright at ``x``, head top at ``top`` (pixels, DOPE's 13 joints)."""
-    rows = {"right_ankle": (-0.1, 1.0), "left_ankle": (0.1, 1.0), "right_knee": (-0.1, 0.75),
-            "left_knee": (0.1, 0.75), "right_hip": (-0.1, 0.5), "left_hip": (0.1, 0.5),
-            "right_wrist": (-0.25, 0.5), "left_wrist": (0.25, 0.5), "right_elbow": (-0.2, 0.35),
-            "left_elbow": (0.2, 0.35), "right_shoulder": (-0.15, 0.2), "left_shoulder": (0.15, 0.2),
-            "head_top": (0.0, 0.0)}
-    kp = np.array([[x + dx * height, top + dy * height] for dx, dy in (rows[j] for j in BODY_JOINTS)])
-    return _body(kp)
-
-
-def test_a_skeleton_over_a_persons_legs_is_on_that_body_one_behind_them_is_not():
-    person = _standing(200.0, 100.0, 400.0)                       # shoulders at y 180, hips at 300
-    on_legs = _standing(200.0, 260.0, 230.0)                      # head top at 260: below the shoulders
-    behind = _standing(215.0, 110.0, 230.0)                       # head top at 110: a person further back
-    assert on_body(on_legs, person) and not on_body(person, on_legs)
-    assert not on_body(behind, person)
-    assert not on_body(on_legs, person, size_ratio=0.4)           # 0.575 of the person's size
 
 
 def test_an_unsure_body_mostly_outside_the_image_needs_the_heavy_models_word(experts, shared_data, monkeypatch):

@@ -253,7 +253,7 @@ def _pose(part: Part, box, score: float = 1.0, keypoints=None) -> PartPose:
 def test_skeletons_on_hands_rule():
     """A body with 2/3 of its joints in a sure hand's (grown) box goes; a less sure hand, a body with
     fewer joints there, or a body whose nose lies in a face box stays."""
-    from dope_core.experts.body import BodyLandmarks
+    from dope_core.experts.body_landmarks import BodyLandmarks
     from dope_core.experts.ensemble import skeletons_on_hands
 
     def body(box, nose=(0.0, 0.0)):

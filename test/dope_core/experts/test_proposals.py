@@ -5,7 +5,8 @@ import math
 
 import numpy as np
 
-from dope_core.experts.body import BodyLandmarks, inside, needs_recrop, same_region
+from dope_core.experts.body_landmarks import BodyLandmarks
+from dope_core.experts.body_rules import inside, needs_recrop, same_region
 from dope_core.experts.proposals import Proposal, merge_proposals
 from dope_core.experts.roi import RotatedRect
 

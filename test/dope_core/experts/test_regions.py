@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from dope_core.experts.body import BodyLandmarks
+from dope_core.experts.body_landmarks import BodyLandmarks
 from dope_core.experts.ensemble import (body_regions_from_faces, claims_face, face_regions, hand_regions,
                                        knuckle_hand_rois)
 from dope_core.keypoints import BODY_HEAD, BODY_JOINTS, Part

@@ -366,7 +366,7 @@ def test_a_cut_between_two_real_videos_leaves_no_ghost(experts, shared_data, mon
     # see on the new frame. The stream may follow a real pedestrian one frame longer than the per-frame
     # search finds him (openpose_video's street: 12 people followed, 9 found on its 4th frame, every
     # one of the 12 on a person; the per-frame mode's 10th body there was a second, 65-px skeleton on
-    # the woman with the bag, gone since :func:`~dope_core.experts.body.on_body`), hence the count's margin of 3.
+    # the woman with the bag, gone since :func:`~dope_core.experts.body_rules.on_body`), hence the count's margin of 3.
     blind = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=2, every_s=0), num_threads=2,
                                       cut_correlation=-1)
     blind(first[-2])

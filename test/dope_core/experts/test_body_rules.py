@@ -1,0 +1,159 @@
+"""The rules that compare two bodies or regions (dope_core/experts/body_rules.py), hand-computed,
+and the body expert's dedupe that applies them."""
+
+import dataclasses
+
+import numpy as np
+
+from body_poses import ARMS, body_pose
+from dope_core.experts.body_landmarks import BodyLandmarks
+from dope_core.experts.body_rules import face_in_face, head_near, nested, on_body, one_person, same_pose
+from dope_core.keypoints import BODY_JOINTS
+from dope_core.structures import PartPose
+
+
+def test_one_person_posed_twice_with_other_arms_is_one_person():
+    rng = np.random.default_rng(0)
+    kp = np.c_[rng.uniform(100, 140, 13), np.linspace(0, 200, 13)]       # 200 px tall
+    spread = kp.copy()
+    spread[ARMS, 0] += [-80, 80, -60, 60]                                # arms out: a much wider box
+    a, b = body_pose(kp), body_pose(spread)
+    assert same_pose(a, b) and same_pose(b, a)                            # median joint distance 0 px
+
+
+def test_neighbours_and_shifted_poses_are_two_people():
+    kp = np.c_[np.full(13, 100.0), np.linspace(0, 200, 13)]
+    assert not same_pose(body_pose(kp), body_pose(kp + [25, 0]))                  # 25 px > 0.1 * 200 px
+    assert same_pose(body_pose(kp), body_pose(kp + [15, 0]))                      # 15 px < 20 px
+    assert not same_pose(body_pose(kp), body_pose(kp + [15, 0]), fraction=0.05)
+
+
+def test_two_passes_of_a_person_cut_at_the_hips_are_one_person():
+    """Numbers from two passes over Zidane in images/packages/zidane.jpg (1280x720): the
+    upper body agrees, the legs below the image are guessed 250-360 px apart."""
+    a = np.array([[832, 1225], [977, 1202], [858, 989], [983, 976], [839, 717], [989, 725], [963, 463],
+                  [1093, 550], [749, 487], [1072, 546], [816, 293], [1049, 346], [1003, 90]], float)
+    b = np.array([[827, 862], [917, 855], [853, 740], [949, 728], [837, 579], [925, 588], [965, 469],
+                  [1022, 415], [815, 470], [1005, 462], [846, 313], [1014, 330], [1003, 80]], float)
+    conf_a = np.array([1, 1, 54, 37, 100, 99, 100, 73, 100, 47, 100, 100, 100]) / 100
+    conf_b = np.array([29, 26, 46, 30, 100, 100, 98, 48, 99, 20, 100, 99, 100]) / 100
+    pa, pb = body_pose(a), body_pose(b)
+    pa.confidence, pb.confidence = conf_a, conf_b
+    assert same_pose(pa, pb) and same_pose(pb, pa)          # median over the 7 joints both see: 36 px < 122 px
+    pa.confidence = pb.confidence = np.ones(13)
+    assert not same_pose(pa, pb)                            # over all 13 (legs included): 135 px
+    # a neighbour seen as well: 30 % of the height to the side is another person
+    shifted = body_pose(a + [0.3 * 1216, 0])
+    shifted.confidence = conf_a
+    pa.confidence = conf_a
+    assert not same_pose(pa, shifted)
+
+
+def test_overlapping_passes_with_other_arms_are_one_person_neighbours_are_not():
+    """one_person: up to 0.15 of the height when the boxes overlap (IoU >= 0.3), 0.1 otherwise."""
+
+    kp = np.c_[np.tile([60.0, 140.0], 7)[:13], np.linspace(0, 200, 13)]   # 80 x 200 px
+    other_arms = kp.copy()
+    other_arms[ARMS + [0, 1, 2], 0] += 26                    # 7 of 13 joints 26 px off: median 26 px = 0.13 h
+    a, b = body_pose(kp), body_pose(other_arms)
+    assert not same_pose(a, b) and one_person(a, b) and one_person(b, a)
+    # the same median distance without box overlap (a neighbour standing apart, boxes disjoint)
+    far = body_pose(kp + [26, 0])
+    far.box = far.box + np.array([200, 0, 200, 0])
+    assert not one_person(a, far)
+    # overlapping (IoU 0.39) but further apart than 0.15 of the height: two people
+    assert not one_person(a, body_pose(kp + [35, 0]))
+
+
+def test_a_small_pass_inside_a_person_is_nested_a_neighbour_is_not(experts):
+    """nested: 90 % of the small box inside the other's, grown by 5 % of its size (longer side), and
+    under 0.4 of its size; the body expert's dedupe drops it only for a body that scores at least as high."""
+
+    person = body_pose(np.c_[np.linspace(100, 260, 13), np.linspace(0, 400, 13)])      # 160 x 400 px
+    leg = body_pose(np.c_[np.linspace(150, 200, 13), np.linspace(280, 390, 13)])       # 50 x 110 px, on the legs
+    assert nested(leg, person) and not nested(person, leg)
+    # a pass on a shoe, 12 of its 32 px below the foot landmarks that end the person's box (the
+    # tennis group photo of multihmr: a 0.76 body on a player's shoe)
+    shoe = body_pose(np.c_[np.linspace(150, 200, 13), np.linspace(380, 412, 13)])
+    assert nested(shoe, person) and not nested(shoe, person, margin=0.0)
+    # 40 % of it outside the grown box, or 0.45 of the height: not nested
+    assert not nested(body_pose(np.c_[np.linspace(250, 300, 13), np.linspace(280, 390, 13)]), person)
+    assert not nested(body_pose(np.c_[np.linspace(150, 200, 13), np.linspace(200, 380, 13)]), person)
+    # the same people lying down (a photo turned a quarter): sizes are the boxes' longer sides
+    lying = body_pose(person.keypoints_2d[:, ::-1].copy())
+    assert nested(body_pose(leg.keypoints_2d[:, ::-1].copy()), lying)
+    assert nested(body_pose(shoe.keypoints_2d[:, ::-1].copy()), lying)
+
+    def landmarks(pose: PartPose, score: float) -> BodyLandmarks:
+        pose.score = score
+        return BodyLandmarks(pose=pose, landmarks_2d=np.zeros((33, 2)), visibility=np.ones(33))
+
+    kept = experts.body.dedupe([landmarks(body_pose(leg.keypoints_2d), 0.91), landmarks(body_pose(person.keypoints_2d), 1.0)])
+    assert [k.pose.score for k in kept] == [1.0]
+    kept = experts.body.dedupe([landmarks(body_pose(person.keypoints_2d), 0.6), landmarks(body_pose(leg.keypoints_2d), 0.9)])
+    assert sorted(k.pose.score for k in kept) == [0.6, 0.9]        # the small body scores higher: both stay
+
+
+def _face(centre: tuple[float, float], size: float) -> np.ndarray:
+    """33 BlazePose landmarks (pixels): the 11 face points spread over ``size`` around ``centre``
+    (nose first, at the centre), the body points 3 face sizes below."""
+    lm = np.zeros((33, 2))
+    lm[:11] = np.asarray(centre) + size * np.c_[np.linspace(-0.5, 0.5, 11), np.linspace(-0.3, 0.3, 11)]
+    lm[0] = centre
+    lm[11:] = np.asarray(centre) + [0, 3 * size]
+    return lm
+
+
+def test_a_small_person_fitted_on_a_face_goes_a_neighbour_face_stays(experts):
+    """face_in_face: a's nose inside b's face box and a's face under half of b's; the body
+    expert's dedupe drops such a pass for a body that scores at least as high."""
+
+    def body(lm: np.ndarray, score: float, lean: float = 0.0) -> BodyLandmarks:
+        size = np.ptp(lm[:11, 0])     # a skeleton 10 face sizes tall below the face, leaning `lean` sizes
+        joints = lm[0] + size * np.c_[np.linspace(-0.5, 0.5 + lean, 13), np.linspace(0, 10, 13)]
+        return BodyLandmarks(pose=dataclasses.replace(body_pose(joints), score=score), landmarks_2d=lm,
+                             visibility=np.ones(33))
+
+    big = body(_face((300, 200), 130), 1.0)
+    small = body(_face((290, 205), 30), 0.97, lean=-10)  # on big's face, a quarter of its size, its box
+    assert not nested(small.pose, big.pose)               # mostly outside big's
+    assert face_in_face(small, big) and not face_in_face(big, small)
+    # over half the size, b's nose outside its face box: a face next to b's, not on it
+    assert not face_in_face(body(_face((350, 225), 70), 0.97), big)
+    twin = body(_face((295, 200), 120), 0.99, lean=-10)  # the same face fitted again, noses in each other's faces
+    assert face_in_face(twin, big) and face_in_face(big, twin)
+    assert not face_in_face(body(_face((380, 205), 30), 0.97), big)      # nose beside big's face: a child beside
+    assert [b.pose.score for b in experts.body.dedupe([small, big])] == [1.0]
+    assert sorted(b.pose.score for b in experts.body.dedupe([dataclasses.replace(big, pose=dataclasses.replace(
+        big.pose, score=0.9)), small])) == [0.9, 0.97]     # the small one scores higher: both stay
+
+
+def test_head_near_measures_from_the_proposal_box_centre_in_box_sides():
+
+    lm = np.zeros((33, 2))
+    lm[0] = (150.0, 100.0)                                # nose, pixels
+    body = BodyLandmarks(pose=body_pose(np.c_[np.full(13, 150.0), np.linspace(100, 300, 13)]), landmarks_2d=lm,
+                         visibility=np.ones(33))
+    box = np.array([80.0, 80.0, 120.0, 120.0])           # 40 px, centre (100, 100): the nose 50 px away
+    assert not head_near(body, box) and head_near(body, box, reach=1.25)
+    assert head_near(body, np.array([120.0, 80.0, 160.0, 120.0]))
+
+
+def _standing(x: float, top: float, height: float) -> PartPose:
+    """A person standing upright at ``x``, head top at ``top`` (pixels, DOPE's 13 joints)."""
+    rows = {"right_ankle": (-0.1, 1.0), "left_ankle": (0.1, 1.0), "right_knee": (-0.1, 0.75),
+            "left_knee": (0.1, 0.75), "right_hip": (-0.1, 0.5), "left_hip": (0.1, 0.5),
+            "right_wrist": (-0.25, 0.5), "left_wrist": (0.25, 0.5), "right_elbow": (-0.2, 0.35),
+            "left_elbow": (0.2, 0.35), "right_shoulder": (-0.15, 0.2), "left_shoulder": (0.15, 0.2),
+            "head_top": (0.0, 0.0)}
+    kp = np.array([[x + dx * height, top + dy * height] for dx, dy in (rows[j] for j in BODY_JOINTS)])
+    return body_pose(kp)
+
+
+def test_a_skeleton_over_a_persons_legs_is_on_that_body_one_behind_them_is_not():
+    person = _standing(200.0, 100.0, 400.0)                       # shoulders at y 180, hips at 300
+    on_legs = _standing(200.0, 260.0, 230.0)                      # head top at 260: below the shoulders
+    behind = _standing(215.0, 110.0, 230.0)                       # head top at 110: a person further back
+    assert on_body(on_legs, person) and not on_body(person, on_legs)
+    assert not on_body(behind, person)
+    assert not on_body(on_legs, person, size_ratio=0.4)           # 0.575 of the person's size
