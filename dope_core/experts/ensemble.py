@@ -15,7 +15,8 @@ Order of the passes on one image:
 5. hands on the whole image (its tiles, and shrunk inside a larger square for
    close-ups: ``hand_zoom_out``), around every body's wrists, and in regions set by
    the body model's wrist and knuckle landmarks;
-6. bodies that are skeletons fitted on a close-up hand go (:func:`skeletons_on_hands`).
+6. bodies that are skeletons fitted on a close-up hand go (:func:`skeletons_on_hands`), then
+   hands fitted on a body, over half its size, go (:func:`hands_on_bodies`).
 
 The three experts' detections are fused into people by :func:`dope_core.fusion.assemble`,
 faces by the bodies' noses first.
@@ -27,7 +28,7 @@ from typing import Sequence
 
 import numpy as np
 
-from dope_core.boxes import box_contains, box_iou, box_side
+from dope_core.boxes import box_contains, box_iou, box_side, fraction_within
 from dope_core.experts.body import BodyExpert
 from dope_core.experts.body_landmarks import BodyLandmarks
 from dope_core.experts.common import check_image
@@ -170,6 +171,26 @@ def skeletons_on_hands(bodies: Sequence[BodyLandmarks], hands: Sequence[PartPose
     return out
 
 
+def hands_on_bodies(bodies: Sequence[PartPose], hands: Sequence[PartPose], *,
+                    max_hand_to_body: float = EXPERTS_MAX_HAND_TO_BODY, within: float = 0.9) -> list[int]:
+    """Indices of the ``hands`` fitted on a body, not hands: at least ``within`` of the hand's box
+    lies in the box of one of ``bodies`` (pixels), and its longer side exceeds ``max_hand_to_body``
+    of that box's longer side, the size fusion refuses a body's hand
+    (:data:`~dope_core.fusion.EXPERTS_MAX_HAND_TO_BODY`). The hand model, in a palm region on a
+    person's clothes, may fit a confident hand over the torso and legs (0.91 presence, a 211-px
+    "hand" on a 400-px walker of the demo clip); a real hand that large beside its body is a
+    close-up, whose skeleton on the hand has gone before (:func:`skeletons_on_hands`), and a hand
+    held up before a person's body is a small part of that body's box, which runs out to the joints
+    guessed below the image."""
+    out = []
+    for i, hand in enumerate(hands):
+        side = box_side(hand.box)
+        if any(side > max_hand_to_body * box_side(b.box) and fraction_within(hand.box, b.box) >= within
+               for b in bodies):
+            out.append(i)
+    return out
+
+
 def person_sources(config: ExpertsConfig, *, num_threads: int = 2) -> tuple:
     """The whole-image proposal sources of ``config`` besides BlazePose's detector (built in
     :class:`~dope_core.experts.body.BodyExpert`) and the face regions (run here), in the order
@@ -294,7 +315,8 @@ class ExpertsEstimator:
             guides = [b for b in found if b.pose.score >= self.scores[Part.BODY]]
             hands = self.hand.detect(image, regions=hand_regions([b.pose for b in guides]),
                                      min_score=thr[Part.HAND], landmark_regions=knuckle_hand_rois(guides))
-        return self.without_skeletons_on_hands(found, hands, faces), hands, faces
+        found = self.without_skeletons_on_hands(found, hands, faces)
+        return found, self.without_hands_on_bodies(found, hands), faces
 
     def without_skeletons_on_hands(self, found: Sequence[BodyLandmarks], hands: Sequence[PartPose],
                                    faces: Sequence[PartPose]) -> list[BodyLandmarks]:
@@ -303,6 +325,11 @@ class ExpertsEstimator:
         score = self.config.body_on_hand_score
         drop = set(skeletons_on_hands(found, hands, faces, min_hand_score=score)) if score is not None else set()
         return [b for i, b in enumerate(found) if i not in drop]
+
+    def without_hands_on_bodies(self, found: Sequence[BodyLandmarks], hands: Sequence[PartPose]) -> list[PartPose]:
+        """``hands`` less the hands fitted on one of the ``found`` bodies (:func:`hands_on_bodies`)."""
+        drop = set(hands_on_bodies([b.pose for b in found], hands))
+        return [h for i, h in enumerate(hands) if i not in drop]
 
     def faces_at_heads(self, image: np.ndarray, found: Sequence[BodyLandmarks], faces: Sequence[PartPose],
                        *, max_overlap: float = 0.3, misplaced_overlap: float = 0.1) -> list[PartPose]:

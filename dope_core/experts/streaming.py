@@ -585,6 +585,7 @@ class StreamingExpertsEstimator:
         """People from the frame's parts; the tracks and regions of the next frame from them."""
         h, w = image.shape[:2]
         found.bodies = self.experts.without_skeletons_on_hands(found.bodies, found.hands, found.faces)
+        found.hands = self.experts.without_hands_on_bodies(found.bodies, found.hands)
         everyone = assemble([b.pose for b in found.bodies], found.hands, found.faces, image_size=(w, h),
                             backend=self.name, face_points=[b.nose for b in found.bodies],
                             max_hand_to_body=EXPERTS_MAX_HAND_TO_BODY)

@@ -272,6 +272,42 @@ def test_skeletons_on_hands_rule():
     assert skeletons_on_hands([], [hand]) == [] and skeletons_on_hands([on_it], []) == []
 
 
+def test_hands_on_bodies_rule():
+    """A hand lying (90 %) in a body's box and over half its size goes; a smaller hand, one mostly
+    outside the box, or one beside a body it is half the size of stays."""
+    from dope_core.experts.ensemble import hands_on_bodies
+
+    body = _pose(Part.BODY, (100, 0, 200, 400))                          # 400 px tall
+    on_clothes = _pose(Part.HAND, (105, 150, 195, 360), score=0.91)      # 210 px, wholly inside
+    held_up = _pose(Part.HAND, (120, 150, 170, 200))                     # 50 px: a hand before the body
+    beside = _pose(Part.HAND, (150, 150, 380, 380))                      # 230 px, a quarter inside
+    assert hands_on_bodies([body], [held_up, on_clothes, beside]) == [1]
+    assert hands_on_bodies([body], [on_clothes], max_hand_to_body=0.6) == []
+    assert hands_on_bodies([], [on_clothes]) == [] and hands_on_bodies([body], []) == []
+
+
+def test_a_hand_fitted_on_a_walkers_clothes_goes(experts, shared_data, monkeypatch):
+    """The demo clip at full size (1768x994), frame 80: the hand model fits a confident hand (0.91,
+    211 px) over the walking woman's torso and legs (her body: 400 px); it goes, her hands and the
+    other walker's stay."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(shared_data / "video" / "sports2d_demo.mp4"))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, 80)
+    ok, frame = cap.read()
+    cap.release()
+    assert ok
+    image = np.ascontiguousarray(frame[:, :, ::-1])
+
+    def large_hands(res: WholeBodyPoses) -> list[PartPose]:
+        return [h for h in res.parts(Part.HAND) if h.box[3] - h.box[1] > 150]
+
+    res = experts(image)
+    assert large_hands(res) == [] and len(res.parts(Part.HAND)) >= 2
+    monkeypatch.setattr(experts, "without_hands_on_bodies", lambda found, hands: list(hands))
+    assert len(large_hands(experts(image))) == 1
+
+
 def test_skeletons_on_a_close_up_hand_go(experts, shared_data):
     """OneHand10K 784 (a hand before a backpack, 245 px): the body model fits three confident
     skeletons (0.99-1.0) on the fingers and passes on them claim parts of the hand; they go, one

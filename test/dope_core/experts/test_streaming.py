@@ -483,3 +483,31 @@ def test_a_close_up_hand_is_followed_without_the_skeletons_on_it(experts, shared
     assert stream.searches == 1
     assert all(len(r.parts(Part.HAND)) == 1 and r.parts(Part.HAND)[0].score >= 0.9 for r in results)
     assert all(r.parts(Part.BODY) == [] for r in results[2:])
+
+
+def test_a_hand_fitted_on_a_body_is_neither_kept_nor_followed(experts, shared_data, monkeypatch):
+    """The streaming fusion drops a hand fitted on a body (``hands_on_bodies``), as the search does:
+    the 211-px hand on the walking woman's clothes of the demo clip's frame 80 (full size), given to
+    the fusion with her body, is in no person and not followed alone, where a hand no body holds
+    and as sure (0.91) would be."""
+    import cv2
+
+    from dope_core.experts.streaming import _Found
+
+    cap = cv2.VideoCapture(str(shared_data / "video" / "sports2d_demo.mp4"))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, 80)
+    ok, frame = cap.read()
+    cap.release()
+    assert ok
+    image = np.ascontiguousarray(frame[:, :, ::-1])
+    bodies, kept, _ = experts.detect_landmarks(image)
+    with monkeypatch.context() as m:
+        m.setattr(experts, "without_hands_on_bodies", lambda found, hands: list(hands))
+        every = experts.detect_landmarks(image)[1]
+    (giant,) = [h for h in every if h.box[3] - h.box[1] > 150]
+    assert giant.score >= experts.scores[Part.HAND] and len(every) == len(kept) + 1
+
+    stream = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(), num_threads=2)
+    res = stream._fuse(image, _Found(bodies=list(bodies), hands=list(every)))
+    assert giant not in res.parts(Part.HAND) and len(res.parts(Part.HAND)) == len(kept)
+    assert all(part is not Part.HAND or rect.side < 300 for part, rect in stream._part_tracks)
