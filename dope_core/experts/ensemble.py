@@ -178,7 +178,7 @@ def hands_on_bodies(bodies: Sequence[PartPose], hands: Sequence[PartPose], *,
     of that box's longer side, the size fusion refuses a body's hand
     (:data:`~dope_core.fusion.EXPERTS_MAX_HAND_TO_BODY`). The hand model, in a palm region on a
     person's clothes, may fit a confident hand over the torso and legs (0.91 presence, a 211-px
-    "hand" on a 400-px walker of the demo clip); a real hand that large beside its body is a
+    "hand" on a 400-px walker of the demo clip at full size); a real hand that large beside its body is a
     close-up, whose skeleton on the hand has gone before (:func:`skeletons_on_hands`), and a hand
     held up before a person's body is a small part of that body's box, which runs out to the joints
     guessed below the image."""
@@ -327,8 +327,11 @@ class ExpertsEstimator:
         return [b for i, b in enumerate(found) if i not in drop]
 
     def without_hands_on_bodies(self, found: Sequence[BodyLandmarks], hands: Sequence[PartPose]) -> list[PartPose]:
-        """``hands`` less the hands fitted on one of the ``found`` bodies (:func:`hands_on_bodies`)."""
-        drop = set(hands_on_bodies([b.pose for b in found], hands))
+        """``hands`` less the hands fitted on one of the confident ``found`` bodies (``scores``;
+        :func:`hands_on_bodies`): the pseudo-labeller's uncertain bodies, down to a presence of
+        0.05, may be small passes around a real hand."""
+        confident = [b.pose for b in found if b.pose.score >= self.scores[Part.BODY]]
+        drop = set(hands_on_bodies(confident, hands))
         return [h for i, h in enumerate(hands) if i not in drop]
 
     def faces_at_heads(self, image: np.ndarray, found: Sequence[BodyLandmarks], faces: Sequence[PartPose],

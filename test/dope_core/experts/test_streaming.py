@@ -485,21 +485,14 @@ def test_a_close_up_hand_is_followed_without_the_skeletons_on_it(experts, shared
     assert all(r.parts(Part.BODY) == [] for r in results[2:])
 
 
-def test_a_hand_fitted_on_a_body_is_neither_kept_nor_followed(experts, shared_data, monkeypatch):
+def test_a_hand_fitted_on_a_body_is_neither_kept_nor_followed(experts, walkers_frame, monkeypatch):
     """The streaming fusion drops a hand fitted on a body (``hands_on_bodies``), as the search does:
     the 211-px hand on the walking woman's clothes of the demo clip's frame 80 (full size), given to
     the fusion with her body, is in no person and not followed alone, where a hand no body holds
     and as sure (0.91) would be."""
-    import cv2
-
     from dope_core.experts.streaming import _Found
 
-    cap = cv2.VideoCapture(str(shared_data / "video" / "sports2d_demo.mp4"))
-    cap.set(cv2.CAP_PROP_POS_FRAMES, 80)
-    ok, frame = cap.read()
-    cap.release()
-    assert ok
-    image = np.ascontiguousarray(frame[:, :, ::-1])
+    image = walkers_frame
     bodies, kept, _ = experts.detect_landmarks(image)
     with monkeypatch.context() as m:
         m.setattr(experts, "without_hands_on_bodies", lambda found, hands: list(hands))
