@@ -29,6 +29,13 @@ def box_side(box: np.ndarray) -> float:
     return float(max(box[2] - box[0], box[3] - box[1]))
 
 
+def scaled_box(box: np.ndarray, scale: float) -> np.ndarray:
+    """The ``(4,)`` box ``x1, y1, x2, y2`` (pixels) scaled ``scale`` times about its centre."""
+    box = np.asarray(box[:4], dtype=np.float64)
+    centre, half = (box[:2] + box[2:]) / 2, (box[2:] - box[:2]) / 2 * scale
+    return np.concatenate([centre - half, centre + half])
+
+
 def box_centre(box: np.ndarray) -> np.ndarray:
     """The centre ``(x, y)`` (pixels) of the ``(4,)`` box."""
     return (np.asarray(box[:2], dtype=float) + np.asarray(box[2:], dtype=float)) / 2

@@ -33,7 +33,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from dope_core.boxes import box_side
+from dope_core.boxes import box_side, scaled_box
 from dope_core.keypoints import BODY_HEAD, BODY_LEFT_WRIST, BODY_RIGHT_WRIST, BODY_SHOULDERS, HAND_WRIST, Part
 from dope_core.structures import Handedness, PartPose, Person, WholeBodyPoses
 
@@ -77,8 +77,7 @@ def assign_hands(
     nearest_hand = dist.argmin(axis=0)
     out: dict[int, tuple[int, Handedness]] = {}
     for h, w in enumerate(nearest_wrist):
-        box = hands[h].box
-        limit = hand_distance_factor * max(box[2] - box[0], box[3] - box[1])
+        limit = hand_distance_factor * box_side(hands[h].box)
         if nearest_hand[w] == h and np.isfinite(dist[h, w]) and dist[h, w] <= limit:
             out[h] = (wrists[w][0], wrists[w][1])
     return out
@@ -102,7 +101,7 @@ def assign_faces(
     if face_points is not None and len(face_points) != len(bodies):
         raise ValueError(f"face_points has {len(face_points)} entries for {len(bodies)} bodies")
     raw = np.stack([f.box for f in faces])  # (F, 4)
-    boxes = np.stack([_enlarge(f.box, face_box_margin) for f in faces])
+    boxes = np.stack([scaled_box(f.box, 1 + face_box_margin) for f in faces])
     centres = (boxes[:, :2] + boxes[:, 2:]) / 2
     claims: dict[int, list[tuple[int, float, int]]] = {}   # face -> (rule: 0 face point, 1 head; distance; body)
     for b, body in enumerate(bodies):
@@ -186,8 +185,3 @@ def assemble(
             unassigned.append(face)
     return WholeBodyPoses(image_size=image_size, people=people, unassigned=unassigned, backend=backend)
 
-
-def _enlarge(box: np.ndarray, margin: float) -> np.ndarray:
-    c = (box[:2] + box[2:]) / 2
-    half = (box[2:] - box[:2]) / 2 * (1 + margin)
-    return np.concatenate([c - half, c + half])

@@ -28,7 +28,7 @@ from typing import Sequence
 
 import numpy as np
 
-from dope_core.boxes import box_contains, box_iou, box_side, fraction_within
+from dope_core.boxes import box_contains, box_iou, box_side, fraction_within, scaled_box
 from dope_core.experts.body import BodyExpert
 from dope_core.experts.body_landmarks import BodyLandmarks
 from dope_core.experts.common import check_image
@@ -158,9 +158,7 @@ def skeletons_on_hands(bodies: Sequence[BodyLandmarks], hands: Sequence[PartPose
     (on 229 images the nearest case, a large false hand over a walker's legs, holds 7 of 13), and
     a person whose face is found is kept whatever a hand covers.
     """
-    grown = [np.concatenate([(h.box[:2] + h.box[2:4]) / 2 - margin * (h.box[2:4] - h.box[:2]) / 2,
-                             (h.box[:2] + h.box[2:4]) / 2 + margin * (h.box[2:4] - h.box[:2]) / 2])
-             for h in hands if h.score >= min_hand_score]
+    grown = [scaled_box(h.box, margin) for h in hands if h.score >= min_hand_score]
     out = []
     for i, body in enumerate(bodies):
         if any(box_contains(f.box, body.nose) for f in faces):

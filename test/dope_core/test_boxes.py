@@ -54,3 +54,10 @@ def test_box_side_is_the_longer_side():
 
     assert box_side(np.array([10.0, 20.0, 30.0, 60.0])) == 40.0
     assert box_side(np.array([0.0, 0.0, 50.0, 5.0])) == 50.0     # lying
+
+
+def test_scaled_box_grows_about_the_centre():
+    from dope_core.boxes import scaled_box
+
+    assert np.allclose(scaled_box(np.array([10, 20, 30, 60]), 1.5), [5, 10, 35, 70])
+    assert np.allclose(scaled_box(np.array([10, 20, 30, 60, 0.9]), 1.0), [10, 20, 30, 60])   # extra columns ignored
