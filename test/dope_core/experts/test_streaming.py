@@ -504,3 +504,82 @@ def test_a_hand_fitted_on_a_body_is_neither_kept_nor_followed(experts, walkers_f
     res = stream._fuse(image, _Found(bodies=list(bodies), hands=list(every)))
     assert giant not in res.parts(Part.HAND) and len(res.parts(Part.HAND)) == len(kept)
     assert all(part is not Part.HAND or rect.side < 300 for part, rect in stream._part_tracks)
+
+
+def _counting_hands(experts, fail=lambda rect: False):
+    """A copy of ``experts`` whose hand expert logs every landmark region, and finds nothing in
+    those ``fail`` picks (serial streams use it; parallel ones use their threads' twins)."""
+    counted = copy.copy(experts)
+    counted.hand = copy.copy(experts.hand)
+    calls = []
+
+    def landmarks_in(image, rect):
+        calls.append(rect)
+        res = experts.hand.landmarks_in(image, rect)
+        return dataclasses.replace(res, score=0.0) if res is not None and fail(rect) else res
+
+    counted.hand.landmarks_in = landmarks_in
+    return counted, calls
+
+
+@pytest.mark.timeout(300)
+def test_a_hand_lost_by_its_region_and_found_at_the_wrist_is_sought_there_first(experts, shared_data):
+    """On the demo clip the hands swing faster than their landmark regions follow (17-px hands
+    of running and jumping people): a tracked hand region finds its hand in about 4 of 10
+    frames, the region at the body's wrist in 7 of 10. A hand found at the wrist is sought there
+    first in the next frame, its own region second (``adaptive_hand_regions``). On the first 24
+    frames (one search, then followed; serial, so the hand passes are counted): the same hands in
+    every frame, 49 hand passes instead of 81 when written."""
+    from dope_ros.video_source import video_frames
+
+    frames = list(video_frames(shared_data / "video" / "sports2d_demo.mp4", max_frames=24, max_width=960))
+    counted, calls = _counting_hands(experts)
+    hands, passes = {}, {}
+    for adaptive in (False, True):
+        stream = StreamingExpertsEstimator(counted, schedule=DetectionSchedule(every_frames=0, every_s=0),
+                                           num_threads=1, adaptive_hand_regions=adaptive)
+        stream(frames[0])
+        calls.clear()
+        hands[adaptive] = [sum((p.left_hand is not None) + (p.right_hand is not None) for p in stream(f).people)
+                           for f in frames[1:]]
+        passes[adaptive] = len(calls)
+        assert stream.searches == 1
+    assert hands[True] == hands[False] and sum(hands[True]) >= 40
+    assert passes[True] < 0.8 * passes[False]
+
+
+@pytest.mark.timeout(300)
+def test_a_hand_sought_at_the_wrist_in_vain_is_sought_in_its_own_region_next(experts, shared_data):
+    """The fallback: a hand marked to be sought at the body's wrist first keeps its own region; when
+    nothing is found at the wrist, that region gets a pass after the wrist's in the same frame, and
+    a hand found there is sought there first in the next frame. The hand model is made to find
+    the hand (as it was last found) in its own region only."""
+    from dope_ros.video_source import video_frames
+
+    frames = list(video_frames(shared_data / "video" / "sports2d_demo.mp4", max_frames=16, max_width=960))
+    stream = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=0, every_s=0), num_threads=1,
+                                       ids=TrackIdAllocator(0))
+    k, result = 0, None
+    while not any(t.hands_at_wrist & t.hands.keys() for t in stream._tracks):
+        result = stream(frames[k])
+        k += 1
+        assert k < len(frames), "no hand of the demo clip was found at a wrist after its region lost it"
+    track = next(t for t in stream._tracks if t.hands_at_wrist & t.hands.keys())
+    slot = sorted(track.hands_at_wrist & track.hands.keys())[0]
+    own = track.hands[slot]
+    (hand,) = [getattr(p, slot) for p in result.people if p.track_id == track.track_id]
+    stream.experts = copy.copy(experts)
+    stream.experts.hand = copy.copy(experts.hand)
+    calls = []
+
+    def own_region_only(image, rect):
+        calls.append(rect)
+        return dataclasses.replace(hand, score=0.95 if rect is own else 0.0)
+
+    stream.experts.hand.landmarks_in = own_region_only
+    out = stream(frames[k])
+    assert calls.count(own) == 1 and calls[-1] is own and len(calls) > 1   # once, after every other hand pass
+    (person,) = [p for p in out.people if p.track_id == track.track_id]
+    assert getattr(person, slot) is not None
+    after = next(t for t in stream._tracks if t.track_id == track.track_id)
+    assert slot in after.hands and slot not in after.hands_at_wrist   # its own region first again
