@@ -439,7 +439,9 @@ class StreamingExpertsEstimator:
     def _follow(self, image: np.ndarray, tracks: Sequence[_Track], part_tracks: Sequence[tuple[Part, RotatedRect]],
                 *, scan: bool = False, lost: Sequence[np.ndarray] = (), relocate: bool = True) -> _Found:
         """Landmark passes in the regions of ``tracks`` (then where their bodies put missing hands and
-        faces); with ``scan``, the frame's turn of the person scan (:meth:`_scan`) too. Bodies
+        faces; a hand of ``_Track.hands_at_wrist`` at its body's wrist first, in its own region
+        last, only when the wrist found nothing); with ``scan``, the frame's turn of the person
+        scan (:meth:`_scan`) too. Bodies
         lost here (seen in at least ``confirm_frames`` frames) and the ``lost`` boxes of the
         previous frame are sought around where they were lost (:meth:`_relocate`) when
         ``relocate`` and ``schedule.on_loss`` is ``"local"``; else they are returned in
