@@ -86,6 +86,14 @@ class FaceExpert:
         poses = sure + vouched
         return dedupe(poses, [p.box for p in poses], [p.score for p in poses], self.dedupe_iou)
 
+    def regions_near(self, image: np.ndarray, boxes: Sequence[np.ndarray]) -> list[RotatedRect]:
+        """Landmark regions (pixels) of the faces that the short-range detector finds in ``boxes``
+        (``(4,)`` boxes around heads, pixels; :func:`~dope_core.experts.ensemble.face_regions`),
+        surest first: how :meth:`detect` seeks a face at a body's head, without the whole-image views."""
+        check_image(image)
+        dets = self.short_range.detect(image, list(boxes), self.detector_score)
+        return [r for r in (self._region(d) for d in dets) if r is not None]
+
     @staticmethod
     def _region(det: Detection) -> RotatedRect | None:
         right_eye, left_eye = det.keypoints[0], det.keypoints[1]

@@ -1,4 +1,4 @@
-"""The face expert on real close-ups (``../shared/data`` tier)."""
+"""The face expert on real close-ups (``../shared/data`` tier) and a real portrait."""
 
 from __future__ import annotations
 
@@ -39,3 +39,17 @@ def test_a_face_filling_the_image_is_found_in_the_zoomed_out_view(face_experts, 
     assert len(faces) == 1 and faces[0].score > 0.5
     gt = np.array([*(lo - [x1, y1]), *(hi - [x1, y1])])
     assert box_iou(faces[0].box[None], gt[None])[0, 0] > 0.5
+
+
+def test_regions_near_are_the_short_range_detector_faces_in_head_boxes(face_experts, portrait):
+    """Grace Hopper's portrait: a box around her head gives one landmark region on her face (the
+    face the whole-image search finds lies in it), a box in the background none."""
+    plain, _ = face_experts
+    (face,) = plain.detect(portrait)
+    c = (face.box[:2] + face.box[2:]) / 2
+    side = 2.5 * float(max(face.box[2:] - face.box[:2]))
+    (region,) = plain.regions_near(portrait, [np.array([c[0] - side / 2, c[1] - side / 2,
+                                                        c[0] + side / 2, c[1] + side / 2])])
+    assert np.hypot(region.cx - c[0], region.cy - c[1]) < 0.2 * region.side
+    assert plain.landmarks_in(portrait, region).score >= 0.9
+    assert plain.regions_near(portrait, [np.array([0.0, 0.0, 120.0, 120.0])]) == []

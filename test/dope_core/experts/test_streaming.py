@@ -421,25 +421,57 @@ def test_a_newcomer_lost_on_his_second_frame_is_sought_where_he_was(experts, sha
 def test_followed_bodies_keep_the_faces_their_heads_vouch_for(shared_data):
     """A body's own face needs only the face expert's head score on followed frames, as in the
     search that found it: the photo of a basketball player's statue given three times, the statue's
-    face (mesh presence about 0.2, detected at the head of the body fitted on the statue) stays on
-    the followed frames; with the head score raised to 0.5 after the search, it is dropped there."""
+    face (found by the search at 0.96; its tracked region, from its own landmarks, scores under 0.5)
+    stays on the followed frames; with the head score raised to 0.5 after the search, it is dropped
+    there, unless the face detector is run at the head (``face_detector_at_heads``), whose region
+    finds it at 0.9 or more."""
     from dope_core.experts.ensemble import ExpertsEstimator
 
     image = read_image(shared_data / "images" / "multihmr" / "170149601_13aa4e4483_c.jpg")
 
-    def faces_on_people(head_score_after_search: float) -> list[int]:
+    def faces_on_people(head_score_after_search: float, *, detector: bool = False) -> list[int]:
         experts = ExpertsEstimator()
         stream = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=0, every_s=0),
-                                           num_threads=2, ids=TrackIdAllocator(0))
+                                           num_threads=2, ids=TrackIdAllocator(0), face_detector_at_heads=detector)
         counts = []
         for frame in range(3):
-            counts.append(sum(p.face is not None for p in stream(image).people))
+            out = stream(image)
+            counts.append(sum(p.face is not None for p in out.people))
+            assert not detector or all(p.face.score >= 0.9 for p in out.people if p.face is not None)
             experts.face.head_score = head_score_after_search
         assert stream.searches == 1
         return counts
 
     assert faces_on_people(0.15) == [1, 1, 1]
     assert faces_on_people(0.5) == [1, 0, 0]
+    assert faces_on_people(0.5, detector=True) == [1, 1, 1]
+
+
+@pytest.mark.timeout(300)
+def test_a_face_its_region_loses_is_found_again_by_the_face_detector_at_the_head(experts, shared_data):
+    """The demo clip's man jumping on the roof: his 16-px face moves faster than its tracked region
+    follows, and the region his body's landmarks give scores 0.01-0.17 there. With the short-range
+    face detector at the head (on a due frame, and on every frame once the track has had a face),
+    the followed frames keep his face (10 of the first 15 followed frames when written, 1
+    without), always on a person (no face left unassigned)."""
+    from dope_ros.video_source import video_frames
+
+    frames = list(video_frames(shared_data / "video" / "sports2d_demo.mp4", max_frames=16, max_width=960))
+
+    def faces(detector: bool) -> list[int]:
+        stream = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=0, every_s=0),
+                                           num_threads=1, face_detector_at_heads=detector)
+        stream(frames[0])
+        counts = []
+        for f in frames[1:]:
+            out = stream(f)
+            counts.append(sum(p.face is not None for p in out.people))
+            assert not out.unassigned or all(p.part is not Part.FACE for p in out.unassigned)
+        assert stream.searches == 1
+        return counts
+
+    with_detector, without = faces(True), faces(False)
+    assert sum(with_detector) >= 6 and sum(with_detector) >= sum(without) + 4
 
 
 @pytest.mark.timeout(300)
