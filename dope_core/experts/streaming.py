@@ -91,6 +91,8 @@ from dope_core.tracking import TrackIdAllocator
 
 _WRIST_OF_SLOT = {"right_hand": 16, "left_hand": 15}
 """BlazePose wrist landmark of each hand slot of a person."""
+_NOSE = 0
+"""BlazePose's nose landmark (its visibility: whether the face is turned to the camera)."""
 
 
 ON_LOSS = ("local", "search")
@@ -516,8 +518,10 @@ class StreamingExpertsEstimator:
             found.relocated = len(boxes)
         # Parts of tracked bodies whose region was lost or never set: where the body puts them.
         seeds: list[tuple[Part, RotatedRect]] = []
-        # Per seed: whether it is a hand region at the body's wrist, and the tracked region to try when it fails.
-        second: list[tuple[bool, Optional[RotatedRect]]] = []
+        # Per seed: whether it is a hand region at the body's wrist, the tracked region to try when it
+        # fails, and the body's nose when it is a face detector's region (its face then needs only the
+        # head score if it holds that nose).
+        second: list[tuple[bool, Optional[RotatedRect], Optional[np.ndarray]]] = []
         for i, body in [*alive.items(), *((None, b) for b in newcomers)]:
             if ex.hand is not None:
                 for slot, wrist in _WRIST_OF_SLOT.items():
@@ -535,7 +539,7 @@ class StreamingExpertsEstimator:
                 if i is not None and due:
                     found.face_sought.add(tracks[i].track_id)
                 rect, nose = None, None
-                if self.face_detector_at_heads and body.visibility[0] >= 0.5:
+                if self.face_detector_at_heads and body.visibility[_NOSE] >= 0.5:
                     near = ex.face.regions_near(image, face_regions([body.pose]))
                     rect, nose = (near[0], body.nose) if near else (None, None)
                 if rect is None and due:
