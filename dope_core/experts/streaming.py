@@ -70,7 +70,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Sequence
+from typing import Callable, NamedTuple, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -169,6 +169,23 @@ class _Track:
     face: Optional[RotatedRect] = None
     face_wait: int = 0          # frames before the face is sought again where the body puts it
     face_seen: bool = False     # the person's face was found in one of the frames of this track
+
+
+class _Seed(NamedTuple):
+    """A landmark pass in ``rect`` (pixels) where a followed body puts a part its tracked region did not give.
+
+    Attributes:
+        at_wrist: a hand region at the body's wrist and knuckles.
+        later: the hand's own tracked region, tried when this one finds nothing.
+        nose: for a face detector's region, the body's nose (pixels): a face whose box holds it
+            needs only the face expert's head score.
+    """
+
+    part: Part
+    rect: RotatedRect
+    at_wrist: bool = False
+    later: Optional[RotatedRect] = None
+    nose: Optional[np.ndarray] = None
 
 
 @dataclass
@@ -517,11 +534,7 @@ class StreamingExpertsEstimator:
             found.passes += passes
             found.relocated = len(boxes)
         # Parts of tracked bodies whose region was lost or never set: where the body puts them.
-        seeds: list[tuple[Part, RotatedRect]] = []
-        # Per seed: whether it is a hand region at the body's wrist, the tracked region to try when it
-        # fails, and the body's nose when it is a face detector's region (its face then needs only the
-        # head score if it holds that nose).
-        second: list[tuple[bool, Optional[RotatedRect], Optional[np.ndarray]]] = []
+        seeds: list[_Seed] = []
         for i, body in [*alive.items(), *((None, b) for b in newcomers)]:
             if ex.hand is not None:
                 for slot, wrist in _WRIST_OF_SLOT.items():
@@ -529,11 +542,9 @@ class StreamingExpertsEstimator:
                         later = tracks[i].hands.get(slot) if i is not None and slot in tracks[i].hands_at_wrist else None
                         rect = knuckle_hand_roi(body.landmarks_2d, wrist)
                         if rect is not None and in_image(rect, image.shape[1], image.shape[0]):
-                            seeds.append((Part.HAND, rect))
-                            second.append((True, later, None))
+                            seeds.append(_Seed(Part.HAND, rect, at_wrist=True, later=later))
                         elif later is not None:
-                            seeds.append((Part.HAND, later))
-                            second.append((False, None, None))
+                            seeds.append(_Seed(Part.HAND, later))
             due = i is None or tracks[i].face_wait <= 0
             if ex.face is not None and (i, "face") not in have and (due or tracks[i].face_seen):
                 if i is not None and due:
@@ -545,19 +556,19 @@ class StreamingExpertsEstimator:
                 if rect is None and due:
                     rect = face_roi_from_body(body)
                 if rect is not None and in_image(rect, image.shape[1], image.shape[0]):
-                    seeds.append((Part.FACE, rect))
-                    second.append((False, None, nose))
-        more = self._passes(image, seeds)
+                    seeds.append(_Seed(Part.FACE, rect, nose=nose))
+        more = self._passes(image, [(seed.part, seed.rect) for seed in seeds])
         found.passes += len(seeds)
         retry: list[tuple[Part, RotatedRect]] = []
-        for (part, _), (wrist, later, nose), res in zip(seeds, second, more):
-            vouched = nose is not None and res is not None and box_contains(res.box, nose)
-            if res is not None and res.score >= (wrist_thr if part is Part.HAND else head_thr if vouched else thr[part]):
+        for seed, res in zip(seeds, more):
+            vouched = seed.nose is not None and res is not None and box_contains(res.box, seed.nose)
+            need = wrist_thr if seed.part is Part.HAND else head_thr if vouched else thr[seed.part]
+            if res is not None and res.score >= need:
                 attached.append(res)
-                if wrist:
+                if seed.at_wrist:
                     found.from_wrist.add(id(res.keypoints_2d))
-            elif later is not None:
-                retry.append((Part.HAND, later))
+            elif seed.later is not None:
+                retry.append((Part.HAND, seed.later))
         for res in self._passes(image, retry):
             if res is not None and res.score >= wrist_thr:
                 attached.append(res)
