@@ -76,13 +76,18 @@ class HandExpert:
             regions: ``(4,)`` boxes (pixels) around bodies' wrists, where the palm detector also
                 searches at their own scale; a hand whose wrist lies in one needs a presence of
                 only ``min(min_score, wrist_score)``.
-            min_score: the presence a hand needs elsewhere.
+            min_score: the presence a hand needs elsewhere. A low one (the pseudo-labeller's 0.05)
+                keeps the uncertain passes of the usual search; it does not lower the palm
+                detector's threshold (``detector_score``): the hand model is sure of hands in the
+                regions of weak palms on arms, faces and clothes (about half of the 62 hands of
+                presence 0.5 or more that a threshold of 0.05 adds on 109 images of
+                ``../shared/data``; docs/accuracy.md).
             landmark_regions: rotated regions tried without the palm detector.
         """
         check_image(image)
         h, w = image.shape[:2]
         views = self.detector.whole_image_views(w, h, self.tile_fractions, zoom_out=self.zoom_out) + list(regions)
-        dets = self.detector.detect(image, views, min(self.detector_score, min_score))[: self.max_hands]
+        dets = self.detector.detect(image, views, self.detector_score)[: self.max_hands]
         rects = [r for r in (self._palm_region(d) for d in dets) if r is not None] + list(landmark_regions)
         floor = min(min_score, self.wrist_score)
         poses = [p for p in (self.landmarks_in(image, r) for r in rects)
