@@ -333,7 +333,7 @@ class ExpertsEstimator:
         return [h for i, h in enumerate(hands) if i not in drop]
 
     def faces_at_heads(self, image: np.ndarray, found: Sequence[BodyLandmarks], faces: Sequence[PartPose],
-                       *, max_overlap: float = 0.3, misplaced_overlap: float = 0.1) -> list[PartPose]:
+                       *, misplaced_overlap: float = 0.1) -> list[PartPose]:
         """``faces`` with the faces the face detector missed where confident bodies' landmarks put them.
 
         The detector finds upright faces: a person lying down or upside down keeps a body and
@@ -344,8 +344,10 @@ class ExpertsEstimator:
         (presence at least the face score, whatever a caller's lower ``min_score``: at the back of
         a head it is not) and its box holds the nose. A detected face that overlaps it (box IoU at
         least ``misplaced_overlap``) and holds no confident body's nose is that head's face misplaced,
-        and goes; a face that does hold a nose and overlaps it more than ``max_overlap`` keeps the
-        head (nothing added). Measured on the 10 group photos of ``../shared/data`` (docs/accuracy.md):
+        and goes; a face that does hold a nose and is the same face as the new one
+        (:meth:`~dope_core.experts.face.FaceExpert.same_face`) keeps the head (nothing added: a second
+        skeleton fitted on a person puts its nose on the chin, and the mesh there is the face's own,
+        shifted). Measured on the 10 group photos of ``../shared/data`` (docs/accuracy.md):
         upright, one face added (a spectator's); turned 90 / 180 / 270 degrees, 19 / 11 / 22 faces
         on people become 25 / 28 / 31 (33 upright).
         """
@@ -361,7 +363,7 @@ class ExpertsEstimator:
             overlap = [float(box_iou(face.box[None], f.box[None])[0, 0]) for f in out]
             misplaced = {i for i, f in enumerate(out) if overlap[i] >= misplaced_overlap
                          and not any(box_contains(f.box, b.nose) for b in confident)}
-            if any(overlap[i] > max_overlap for i in range(len(out)) if i not in misplaced):
+            if any(self.face.same_face(face, f) for i, f in enumerate(out) if i not in misplaced):
                 continue
             out = [f for i, f in enumerate(out) if i not in misplaced] + [face]
         return out

@@ -73,6 +73,17 @@ def test_upside_down_children_keep_their_faces(experts, shared_data):
         assert sum(box_contains(f.box, body.nose) for f in faces) == 1
 
 
+
+def test_no_face_added_at_a_second_skeletons_nose_beside_the_face(experts, shared_data):
+    """OCHuman ``003896.jpg``: a second skeleton (presence 0.87) fitted on the Croatian player puts its
+    nose on his chin, outside his detected face's box; the mesh in the face region it gives is his
+    face shifted down (IoU 0.15 with it, presence 0.99), which was added as a second face. It is
+    the same face (FaceExpert.same_face): one face."""
+    image = read_image(shared_data / "annotated" / "mmpose" / "ochuman" / "003896.jpg")
+    _, _, faces = experts.detect_landmarks(image)
+    assert len(faces) == 1
+    assert np.abs(faces[0].box - [330, 190, 399, 260]).max() < 6
+
 def test_tennis_group_finds_people_faces_and_hands(experts, shared_data):
     """The five players, Rod Laver too, half hidden behind the net (the full landmark model's presence
     there is 0.42; the heavy model's second opinion in the same region 0.99), and nothing else (a
