@@ -157,6 +157,10 @@ class BodyExpert:
     from them, scored by the source (with a landmark pass in its region for the 3D, within
     ``max_people``), whatever ``min_score``. With such a source the expert finds at least the
     people the source finds.
+        search_score: the presence from which a pass is a body the search builds on (its region
+            taken, its second opinion spared, its refining pass made) whatever ``min_score``: a
+            lower ``min_score`` only adds the uncertain passes the search made where it found no
+            body (:meth:`detect_landmarks`).
     """
 
     part = Part.BODY
@@ -172,7 +176,7 @@ class BodyExpert:
                  refine_min_height: float = 64.0, nested_body_score: float = 0.8,
                  refuted_score: float = 0.05, refuted_sure_score: float = 0.0, refuted_small_score: float = 0.1,
                  contradicted_inside: float = 0.5, unconfirmed_inside: float = 0.5,
-                 on_body_size_ratio: float = 0.6) -> None:
+                 on_body_size_ratio: float = 0.6, search_score: float = 0.5) -> None:
         self.detector = BlazePoseDetector(num_threads=num_threads, tile_fractions=tile_fractions,
                                           min_tile_side=min_tile_side)
         self.sources = tuple(sources)
@@ -191,6 +195,7 @@ class BodyExpert:
         self.recrop = recrop
         self.dedupe_iou = dedupe_iou
         self.on_body_size_ratio = on_body_size_ratio
+        self.search_score = search_score
         self.detector_whole_image = detector_whole_image
         self.confident_score = confident_score
         self.nested_body_score = nested_body_score
@@ -270,11 +275,14 @@ class BodyExpert:
 
         Args:
             regions: extra ``(4,)`` boxes (pixels) searched by BlazePose's detector at their own scale.
-            min_score: minimum body score (the landmark model's presence probability). It
-                does not lower the proposal threshold: a low ``min_score`` (the pseudo-labeller's
-                0.05) keeps the uncertain bodies of the usual search, it does not search weak
-                proposals, whose landmark passes give spurious bodies scored as high as 0.85
-                (9 pseudo ground-truth bodies for the 2 people of zidane.jpg).
+            min_score: minimum body score (the landmark model's presence probability). Under
+                ``search_score`` it does not change the search: a low ``min_score`` (the
+                pseudo-labeller's 0.05) adds the uncertain passes of the usual search that lie on
+                no body found (:meth:`dedupe` keeps them after every body), it neither lowers the
+                proposal threshold (weak proposals' passes give spurious bodies scored as high as
+                0.85: 9 pseudo ground-truth bodies for the 2 people of zidane.jpg) nor lets an
+                uncertain pass take a person's region (a 0.16 pass had kept out the 1.0 body of
+                the usual search: 26 of its 292 bodies on 109 images of ``../shared/data``).
             whole_image: also search the whole image, its tiles and the other sources, and, once
                 every proposal has been examined, the sources' last search (:meth:`fill_proposals`),
                 whose proposals get a landmark pass only where no body has been found (their box's
@@ -288,6 +296,7 @@ class BodyExpert:
                 the streaming experts follow people with one model and ask for none).
         """
         check_image(image)
+        uncertain_from, min_score = min_score, max(min_score, self.search_score)
         gate = self.detector_score if detector_score is None else detector_score
         budget = max_people or self.max_people
         found: list[BodyLandmarks] = []
@@ -355,13 +364,23 @@ class BodyExpert:
                 budget -= 1
             found.append(dataclasses.replace(body_from_source(body, proposal), claim=i))
         found = self.dedupe(found)
-        if not refine or self.refine_landmarks is None:
-            return found
-        tallest = sorted(range(len(found)), key=lambda i: found[i].pose.box[1] - found[i].pose.box[3])
-        chosen = set(tallest[:self.refine_max])
-        out = [self.refined(image, body, proposals, min_score=min_score, others=found[:i] + found[i + 1:])
-               if i in chosen else body for i, body in enumerate(found)]
-        return [body for body in out if body is not None]
+        if refine and self.refine_landmarks is not None:
+            tallest = sorted(range(len(found)), key=lambda i: found[i].pose.box[1] - found[i].pose.box[3])
+            chosen = set(tallest[:self.refine_max])
+            out = [self.refined(image, body, proposals, min_score=min_score, others=found[:i] + found[i + 1:])
+                   if i in chosen else body for i, body in enumerate(found)]
+            found = [body for body in out if body is not None]
+        uncertain = [b for b in passes.values() if uncertain_from <= b.pose.score < min_score]
+        return found + self.on_no_body(uncertain, found)
+
+    def on_no_body(self, uncertain: Sequence[BodyLandmarks], bodies: Sequence[BodyLandmarks]) -> list[BodyLandmarks]:
+        """The passes of ``uncertain`` (surest first) that :meth:`dedupe` keeps beside ``bodies`` and
+        the ones kept before them: none on a person found, one per person elsewhere."""
+        kept: list[BodyLandmarks] = []
+        for body in sorted(uncertain, key=lambda b: -b.pose.score):
+            if any(other is body for other in self.dedupe([*bodies, *kept, body])):
+                kept.append(body)
+        return kept
 
     def refined(self, image: np.ndarray, body: BodyLandmarks, proposals: Sequence[Proposal], *,
                 min_score: float = 0.5, others: Sequence[BodyLandmarks] = ()) -> Optional[BodyLandmarks]:
