@@ -344,7 +344,9 @@ class ExpertsEstimator:
         (presence at least the face score, whatever a caller's lower ``min_score``: at the back of
         a head it is not) and its box holds the nose. A detected face that overlaps it (box IoU at
         least ``misplaced_overlap``) and holds no confident body's nose is that head's face misplaced,
-        and goes; a face that does hold a nose and is the same face as the new one
+        and goes, as does one less sure than any face a call with the default scores keeps (the
+        uncertain passes a low ``min_score`` keeps: a 0.06 mesh on a 17-px face had kept the 0.94
+        one out); a face that does hold a nose and is the same face as the new one
         (:meth:`~dope_core.experts.face.FaceExpert.same_face`) keeps the head (nothing added: a second
         skeleton fitted on a person puts its nose on the chin, and the mesh there is the face's own,
         shifted). Measured on the 10 group photos of ``../shared/data`` (docs/accuracy.md):
@@ -352,9 +354,10 @@ class ExpertsEstimator:
         on people become 25 / 28 / 31 (33 upright).
         """
         confident = [b for b in found if b.pose.score >= self.scores[Part.BODY]]
+        floor = min(self.scores[Part.FACE], self.face.head_score)    # the least sure face a default call keeps
         out = list(faces)
         for body in confident:
-            if any(box_contains(f.box, body.nose) for f in out):
+            if any(f.score >= floor and box_contains(f.box, body.nose) for f in out):
                 continue
             rect = face_roi_from_body(body)
             face = self.face.landmarks_in(image, rect) if rect is not None else None
@@ -362,7 +365,7 @@ class ExpertsEstimator:
                 continue
             overlap = [float(box_iou(face.box[None], f.box[None])[0, 0]) for f in out]
             misplaced = {i for i, f in enumerate(out) if overlap[i] >= misplaced_overlap
-                         and not any(box_contains(f.box, b.nose) for b in confident)}
+                         and (f.score < floor or not any(box_contains(f.box, b.nose) for b in confident))}
             if any(self.face.same_face(face, f) for i, f in enumerate(out) if i not in misplaced):
                 continue
             out = [f for i, f in enumerate(out) if i not in misplaced] + [face]
