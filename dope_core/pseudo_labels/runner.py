@@ -45,7 +45,10 @@ class LabelSettings:
     """How detections become labels.
 
     Attributes:
-        min_score: lowest expert score kept in the raw detections (distillation targets).
+        min_score: lowest expert score kept in the raw detections (distillation targets). The
+            experts' search does not depend on it: their parts of 0.5 or more are those of a
+            default call, and a lower ``min_score`` only adds the uncertain passes of that search
+            (docs/accuracy.md, "Faces and hands at the pseudo-labeller's threshold").
         gt_threshold: per-part score from which a detection enters the fused pseudo
             ground truth (the hard labels).
         max_pixels, max_side: larger images (width x height, longest side; pixels, read
