@@ -145,7 +145,7 @@ def anchor_poses(
         part = Part(part_key)
         poses = list(samples.get(part, []))
         if not poses:
-            raise ValueError(f"no {part.value} pose to cluster: label more images or drop the part")
+            raise ValueError(f"no {part.value} pose to cluster: label more images")
         if part is Part.HAND:
             out[part] = _hand_anchors(poses, _half(k, part), seed)
         elif part is Part.BODY and body_halves:
@@ -157,6 +157,17 @@ def anchor_poses(
         else:
             out[part] = cluster_poses(_stack(poses), k, seed=seed).astype(np.float32)
     return out
+
+
+def reclustered(anchors: np.ndarray, part: Part | str, k: int, *, seed: int = 0) -> np.ndarray:
+    """``k`` anchor poses of ``part`` from another set of its anchor poses ``(K0, J, 5)`` (another
+    student's), by the same clustering; hands keep their right and left halves (mirrors)."""
+    part = Part(part)
+    anchors = np.asarray(anchors, dtype=np.float64)
+    if part is Part.HAND:
+        right = cluster_poses(anchors[: len(anchors) // 2], _half(k, part), seed=seed)
+        return np.concatenate([right, mirror_normalised(right, Part.HAND)]).astype(np.float32)
+    return cluster_poses(anchors, k, seed=seed).astype(np.float32)
 
 
 def collect_samples(parts: Iterable[PartPose]) -> dict[Part, list[PartPose]]:

@@ -53,7 +53,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from dope_core.anchors import anchor_poses, collect_samples
+from dope_core.anchors import anchor_poses, collect_samples, reclustered
 from dope_core.keypoints import Part
 from dope_core.pseudo_labels.cache import atomic_write_text
 from dope_core.train.checkpointing import load_training_state, remove_stale_temporaries, save_training_state
@@ -151,10 +151,33 @@ def without_backbone_weights(cfg: TrainConfig) -> TrainConfig:
 
 
 def training_anchor_poses(cfg: TrainConfig, train_records: list) -> dict[Part, Any]:
-    """Anchor poses clustered from the training records' pseudo ground truth (``model.num_anchors``)."""
+    """Anchor poses clustered from the training records' pseudo ground truth (``model.num_anchors``).
+
+    A hand or face that the labels never show (videos of people far away, a portrait whose hands are
+    out of the frame) takes the shipped student's anchor poses of that part, reclustered to its
+    ``num_anchors`` (:func:`~dope_core.anchors.reclustered`), with a warning: the run trains, and that
+    part's head learns that there is none in such images. Bodies have no such fallback.
+
+    Raises:
+        ValueError: the labels hold no body.
+    """
     pseudo = [pose for _, r in train_records if r.pseudo_gt is not None for pose in r.pseudo_gt.parts()]
-    return anchor_poses(collect_samples(pseudo), num_anchors=_counts(cfg), body_halves=cfg.model.body_halves,
-                        seed=cfg.model.anchor_seed)
+    samples = collect_samples(pseudo)
+    counts = _counts(cfg)
+    absent = [p for p in (Part.HAND, Part.FACE) if not samples[p]]
+    anchors = anchor_poses(samples, num_anchors={p: k for p, k in counts.items() if Part(p) not in absent},
+                           body_halves=cfg.model.body_halves, seed=cfg.model.anchor_seed)
+    if absent:
+        from dope_core.checkpoint import load_checkpoint
+        from dope_core.train.export import DEFAULT_EXPORT
+
+        shipped = load_checkpoint(DEFAULT_EXPORT).model.roi_heads
+        for part in absent:
+            LOG.warning("no %s in the training labels' pseudo ground truth: its %d anchor poses are the shipped "
+                        "student's, reclustered", part.value, counts[part.value])
+            anchors[part] = reclustered(shipped.anchors(part.value).detach().float().numpy(), part,
+                                        counts[part.value], seed=cfg.model.anchor_seed)
+    return anchors
 
 
 def make_optimizer(cfg: TrainConfig, model: nn.Module) -> tuple[torch.optim.Optimizer, Any]:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dope_core.anchors import (anchor_poses, cluster_poses, is_upper_body, kmeans,
-                               mirror_normalised, normalised_pose)
+                               mirror_normalised, normalised_pose, reclustered)
 from dope_core.keypoints import Part
 from dope_core.structures import Handedness, PartPose
 
@@ -81,3 +81,21 @@ def test_body_halves_split_full_and_upper_bodies() -> None:
 def test_missing_part_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="no face pose"):
         anchor_poses({}, num_anchors={"face": 10})
+
+
+def test_reclustered_anchors_keep_the_hand_halves() -> None:
+    """The shipped student's 10 hand anchors brought to 4: two right ones and their mirrors, each
+    the mean of some of the right half; faces to 3 without halves."""
+    import torch
+
+    from dope_core.checkpoint import load_checkpoint
+    from dope_core.train.export import DEFAULT_EXPORT
+
+    heads = load_checkpoint(DEFAULT_EXPORT).model.roi_heads
+    hands = heads.anchors("hand").detach().float().numpy()
+    four = reclustered(hands, Part.HAND, 4)
+    assert four.shape == (4, 21, 5) and four.dtype == np.float32
+    np.testing.assert_allclose(four[2:], mirror_normalised(four[:2], Part.HAND), atol=1e-6)
+    lo, hi = hands[:5].min(0), hands[:5].max(0)
+    assert np.all(four[:2] >= lo - 1e-5) and np.all(four[:2] <= hi + 1e-5)
+    assert reclustered(torch.as_tensor(heads.anchors("face")).float().numpy(), "face", 3).shape == (3, 84, 5)
