@@ -147,6 +147,10 @@ class BodyExpert:
             size in the labs of Human3.6M, MPI-INF-3DHP and Pose2Sim). Without the head's test, 0.6
             also took a skier half hidden behind another at 160 px (docs/accuracy.md); 0 turns the
             rule off (:func:`nested`'s 0.4 stays).
+        search_score: the presence from which a pass is a body the search builds on (its region
+            taken, its second opinion spared, its refining pass made) whatever ``min_score``: a
+            lower ``min_score`` only adds the uncertain passes the search made where it found no
+            body (:meth:`detect_landmarks`).
 
     A confident proposal (``confident_score``) with keypoints vouches for its person: when the
     landmark model's presence is below ``min_score`` but its joints agree with the source's
@@ -157,10 +161,6 @@ class BodyExpert:
     from them, scored by the source (with a landmark pass in its region for the 3D, within
     ``max_people``), whatever ``min_score``. With such a source the expert finds at least the
     people the source finds.
-        search_score: the presence from which a pass is a body the search builds on (its region
-            taken, its second opinion spared, its refining pass made) whatever ``min_score``: a
-            lower ``min_score`` only adds the uncertain passes the search made where it found no
-            body (:meth:`detect_landmarks`).
     """
 
     part = Part.BODY
