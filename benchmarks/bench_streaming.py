@@ -16,7 +16,7 @@ both found.
 The streaming schedule runs on the streaming estimator's own processing time (as if it
 ran alone). The machine may be shared: the load average is printed; compare ratios.
 Usage:
-    .venv/bin/python benchmarks/bench_streaming.py --frames 60 [--video CLIP ...] [--alt-config YAML] [--alt-on-loss search] [--alt-detect-every N]
+    .venv/bin/python benchmarks/bench_streaming.py --frames 60 [--video CLIP ...] [--config YAML] [--alt-config YAML] [--alt-on-loss search] [--alt-detect-every N]
 """
 
 from __future__ import annotations
@@ -114,16 +114,17 @@ def _agreement_of(ref: dict[Part, list], got: dict[Part, list], acc: dict, only:
 
 
 def run_clip(path: Path, frames: int, max_width: int, schedule, num_threads: int, alt_config=None,
-             alt_schedule=None, alt_confirm_frames: int | None = None) -> dict:
+             alt_schedule=None, alt_confirm_frames: int | None = None, config=None) -> dict:
     """Both modes (and, with ``alt_config``, ``alt_schedule`` and/or ``alt_confirm_frames``, the
-    streaming experts of that configuration, schedule and ``confirm_frames``) on the clip's frames."""
+    streaming experts of that configuration, schedule and ``confirm_frames``) on the clip's frames;
+    ``config``: the experts' configuration of both modes (default: the default one)."""
     from dope_core.experts.ensemble import ExpertsEstimator
     from dope_core.experts.streaming import StreamingExpertsEstimator
     from dope_core.tracking import TrackIdAllocator
     from dope_ros.video_source import video_frames
 
     images = list(video_frames(path, max_frames=frames, max_width=max_width))
-    per_frame = ExpertsEstimator(num_threads=num_threads)
+    per_frame = ExpertsEstimator(num_threads=num_threads, **({"config": config} if config is not None else {}))
     clocks = {"streaming": OwnClock()}
     estimators = {"per_frame": per_frame,
                   "streaming": StreamingExpertsEstimator(per_frame, schedule=schedule, num_threads=num_threads,
@@ -191,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--on-loss", choices=("local", "search"), default="local",
                    help="streaming: what a lost person triggers (DetectionSchedule.on_loss)")
     p.add_argument("--num-threads", type=int, default=2)
+    p.add_argument("--config", default=None, metavar="NAME_OR_YAML",
+                   help="the experts' configuration of both modes (default: the default one), e.g. a YAML with "
+                        "'experts: {body_refine: null}': per-frame bodies from the stream's landmark model")
     p.add_argument("--alt-config", default=None, metavar="NAME_OR_YAML",
                    help="also run the streaming experts of this configuration (a preset or a YAML file with an "
                         "'experts' section, e.g. the lite hand model) on the same frames, as mode streaming-alt")
@@ -206,10 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     from dope_core.experts.config import PRESETS, experts_config_from_dict, load_experts_config
     from dope_core.experts.streaming import DetectionSchedule
 
-    alt = None
-    if args.alt_config:
-        alt = (experts_config_from_dict({"preset": args.alt_config}) if args.alt_config in PRESETS
-               else load_experts_config(args.alt_config))
+    def load(name: str):
+        return experts_config_from_dict({"preset": name}) if name in PRESETS else load_experts_config(name)
+
+    alt = load(args.alt_config) if args.alt_config else None
+    base = load(args.config) if args.config else None
 
     clips = args.video or [SHARED_VIDEO / c for c in DEFAULT_CLIPS if (SHARED_VIDEO / c).is_file()]
     if not clips:
@@ -222,12 +227,13 @@ def main(argv: list[str] | None = None) -> int:
                "load_average_start": load_avg(), "num_threads": args.num_threads,
                "schedule": {"every_frames": args.detect_every, "every_s": args.detect_every_s,
                             "on_loss": args.on_loss},
+               "config": base.to_dict() if base is not None else None,
                "alt_config": alt.to_dict() if alt is not None else None, "alt_on_loss": args.alt_on_loss,
                "alt_detect_every": args.alt_detect_every,
                "alt_confirm_frames": args.alt_confirm_frames}
     print(f"CPUs: {os.cpu_count()}; load average (1, 5, 15 min) at start: {machine['load_average_start']}")
     results = [run_clip(c, args.frames, args.max_width, schedule, args.num_threads, alt, alt_schedule,
-                        args.alt_confirm_frames) for c in clips]
+                        args.alt_confirm_frames, base) for c in clips]
     machine["load_average_end"] = load_avg()
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench_streaming.json").write_text(json.dumps({"machine": machine, "clips": results}, indent=2))
