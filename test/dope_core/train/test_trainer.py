@@ -270,3 +270,35 @@ def test_max_time_stops_with_a_checkpoint_and_resume_finishes(tmp_path: Path, sy
     assert load_training_state(tmp_path / "run")["step"] == 6
     assert cli.main(["fit", "--config", str(cfg), "--max-time", "0"]) == 2
     assert "max_seconds must be positive" in capsys.readouterr().err
+
+
+def test_a_part_the_labels_never_show_takes_the_shipped_students_anchors(tmp_path: Path, caplog) -> None:
+    """Pseudo ground truth with bodies and faces but no hand (a portrait whose hands are out of the
+    frame): the hand anchors are the shipped student's reclustered to K (mirror halves), with a
+    warning; with no body either, the run is refused."""
+    from train_fixtures import _pose
+    from dope_core.anchors import mirror_normalised
+    from dope_core.fusion import assemble
+    from dope_core.keypoints import Part
+    from dope_core.pseudo_labels.cache import LabelRecord
+    from dope_core.train.trainer import training_anchor_poses
+
+    rng = np.random.default_rng(0)
+    records = []
+    for i in range(3):
+        body = _pose(Part.BODY, np.array([10.0, 10, 60, 74]), rng, 0.95)
+        face = _pose(Part.FACE, np.array([25.0, 10, 45, 30]), rng, 0.9)
+        records.append((i, LabelRecord(key=f"im{i}", image="x.png", image_size=(128, 96), status="ok",
+                                       detections={Part.BODY: [body], Part.FACE: [face]},
+                                       pseudo_gt=assemble([body], [], [face], image_size=(128, 96), backend="experts"))))
+    cfg = config_from_dict(tiny_config(tmp_path / "cache", tmp_path / "out"))
+    with caplog.at_level("WARNING"):
+        anchors = training_anchor_poses(cfg, records)
+    assert "no hand in the training labels" in caplog.text
+    assert anchors[Part.HAND].shape == (2, 21, 5) and anchors[Part.FACE].shape == (2, 84, 5)
+    np.testing.assert_allclose(anchors[Part.HAND][1:], mirror_normalised(anchors[Part.HAND][:1], Part.HAND), atol=1e-6)
+    empty = [(i, LabelRecord(key=r.key, image=r.image, image_size=r.image_size, status="ok", detections={},
+                                pseudo_gt=assemble([], [], [], image_size=(128, 96), backend="experts")))
+                for i, r in records]
+    with pytest.raises(ValueError, match="no body pose"):
+        training_anchor_poses(cfg, empty)
