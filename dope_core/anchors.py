@@ -165,8 +165,7 @@ def reclustered(anchors: np.ndarray, part: Part | str, k: int, *, seed: int = 0)
     part = Part(part)
     anchors = np.asarray(anchors, dtype=np.float64)
     if part is Part.HAND:
-        right = cluster_poses(anchors[: len(anchors) // 2], _half(k, part), seed=seed)
-        return np.concatenate([right, mirror_normalised(right, Part.HAND)]).astype(np.float32)
+        return _mirrored_halves(anchors[: len(anchors) // 2], _half(k, part), seed)
     return cluster_poses(anchors, k, seed=seed).astype(np.float32)
 
 
@@ -181,6 +180,11 @@ def collect_samples(parts: Iterable[PartPose]) -> dict[Part, list[PartPose]]:
 def _hand_anchors(poses: Sequence[PartPose], half: int, seed: int) -> np.ndarray:
     right = np.stack([mirror_normalised(normalised_pose(p), Part.HAND) if p.handedness is Handedness.LEFT
                       else normalised_pose(p) for p in poses])
+    return _mirrored_halves(right, half, seed)
+
+
+def _mirrored_halves(right: np.ndarray, half: int, seed: int) -> np.ndarray:
+    """``half`` right-hand anchors clustered from the right-hand poses ``right``, then their mirror images."""
     right_anchors = cluster_poses(right, half, seed=seed)
     return np.concatenate([right_anchors, mirror_normalised(right_anchors, Part.HAND)]).astype(np.float32)
 

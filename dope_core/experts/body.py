@@ -296,6 +296,7 @@ class BodyExpert:
                 the streaming experts follow people with one model and ask for none).
         """
         check_image(image)
+        # the search runs at search_score at least; passes from the caller's lower min_score come after it
         uncertain_from, min_score = min_score, max(min_score, self.search_score)
         gate = self.detector_score if detector_score is None else detector_score
         budget = max_people or self.max_people
