@@ -51,6 +51,10 @@ class DataConfig:
     :func:`dope_core.train.dataset.split_records`)."""
     val_sources: list[str] = field(default_factory=list)
     """``by_video``: patterns of the sources to hold out (default: drawn with the seed)."""
+    repeat_factor_threshold: float = 0.0
+    """Repeat-factor sampling (:func:`dope_core.train.dataset.repeat_factors`): a part shown
+    (score at least ``hard_threshold``) in a fraction ``f`` of the training images below this
+    is drawn ``sqrt(threshold / f)`` times as often; 0: every image once per epoch."""
     loader_workers: int = 2
 
 
@@ -219,6 +223,7 @@ def _check(cfg: TrainConfig, where: str) -> None:
     need(not d.val_sources or d.split == "by_video", "data.val_sources needs data.split: by_video")
     need(d.max_size >= 32, "data.max_size must be >= 32")
     need(d.loader_workers >= 0, "data.loader_workers must be >= 0")
+    need(0 <= d.repeat_factor_threshold <= 1, "data.repeat_factor_threshold must be in [0, 1]")
     need(m.variant in VARIANTS, f"model.variant must be one of {VARIANTS}, got {m.variant!r}")
     need(set(m.num_anchors) <= {p.value for p in Part} and all(k >= 1 for k in m.num_anchors.values()),
          "model.num_anchors maps body/hand/face to K >= 1")

@@ -184,6 +184,29 @@ class PseudoLabelDataset(Dataset):
         return tensor, arrays, record.key
 
 
+def repeat_factors(records: Sequence[tuple[LabelCache, LabelRecord]], *, parts: Sequence[Part],
+                   hard_threshold: float, threshold: float) -> np.ndarray:
+    """How often each record is drawn per epoch: repeat-factor sampling (Gupta et al., LVIS, CVPR 2019).
+
+    A part seen (a pseudo ground-truth pose of score at least ``hard_threshold``) in a
+    fraction ``f`` of the records gets the factor ``max(1, sqrt(threshold / f))``; a record
+    takes the largest factor of the parts it shows (1 when it shows none). With
+    ``threshold`` 0 every factor is 1. Faces, seen in a few close-ups and frames of people
+    at a distance, are drawn more often without repeating the bodies that fill every frame.
+    """
+    if not 0 <= threshold <= 1:
+        raise ValueError(f"the repeat-factor threshold must be in [0, 1], got {threshold}")
+    shown = np.zeros((len(records), len(parts)), bool)
+    for i, (_cache, record) in enumerate(records):
+        if record.pseudo_gt is not None:
+            shown[i] = [any(p.score >= hard_threshold for p in record.pseudo_gt.parts(part)) for part in parts]
+    fraction = shown.mean(axis=0) if len(records) else np.zeros(len(parts))
+    with np.errstate(divide="ignore"):
+        per_part = np.where(fraction > 0, np.sqrt(threshold / np.maximum(fraction, 1e-12)), 1.0)
+    per_part = np.maximum(per_part, 1.0)
+    return np.where(shown, per_part[None, :], 1.0).max(axis=1, initial=1.0)
+
+
 class StepSampler(Sampler):
     """Yields ``(index, augmentation seed)`` for steps ``[start_step, total_steps)`` of one rank.
 
@@ -191,31 +214,54 @@ class StepSampler(Sampler):
     shuffled with ``(seed, e)``); step ``s`` of rank ``r`` takes positions
     ``(s * world_size + r) * batch_size + b``. The augmentation seed of a position is
     derived from ``(seed, position)``.
+
+    With ``repeat_factors`` (:func:`repeat_factors`), epoch ``e`` holds record ``i``
+    ``floor(r_i)`` times plus once more with probability ``r_i - floor(r_i)`` (drawn with
+    ``(seed, e, 1)``), shuffled; epochs then differ in length, and the stream is still a
+    pure function of the seed.
     """
 
     def __init__(self, n: int, *, batch_size: int, start_step: int, total_steps: int,
-                 seed: int = 0, rank: int = 0, world_size: int = 1) -> None:
+                 seed: int = 0, rank: int = 0, world_size: int = 1,
+                 repeat_factors: Optional[Sequence[float]] = None) -> None:
         if n < 1:
             raise ValueError("the dataset is empty")
+        factors = None if repeat_factors is None else np.asarray(repeat_factors, float)
+        if factors is not None and (factors.shape != (n,) or not np.all(factors >= 1)):
+            raise ValueError(f"repeat_factors must be {n} values >= 1")
         self.n, self.batch_size, self.seed = n, batch_size, seed
         self.start_step, self.total_steps = start_step, total_steps
         self.rank, self.world_size = rank, world_size
-        self._perms: dict[int, np.ndarray] = {}
+        self.factors = None if factors is None or np.all(factors == 1) else factors
+        self._epoch_index = -1
+        self._epoch_start = 0
+        self._epoch_order = np.zeros(0, int)
 
     def __len__(self) -> int:
         return max(0, self.total_steps - self.start_step) * self.batch_size
 
-    def _perm(self, epoch: int) -> np.ndarray:
-        if epoch not in self._perms:
-            self._perms = {epoch: np.random.default_rng([self.seed, epoch]).permutation(self.n)}
-        return self._perms[epoch]
+    def _order(self, epoch: int) -> np.ndarray:
+        if self.factors is None:
+            return np.random.default_rng([self.seed, epoch]).permutation(self.n)
+        rng = np.random.default_rng([self.seed, epoch, 1])
+        whole = np.floor(self.factors)
+        counts = (whole + (rng.random(self.n) < self.factors - whole)).astype(int)
+        return rng.permutation(np.repeat(np.arange(self.n), counts))
+
+    def _index_at(self, pos: int) -> int:
+        if pos < self._epoch_start:   # positions only grow within one iteration; start over otherwise
+            self._epoch_index, self._epoch_start, self._epoch_order = -1, 0, np.zeros(0, int)
+        while pos >= self._epoch_start + len(self._epoch_order):
+            self._epoch_start += len(self._epoch_order)
+            self._epoch_index += 1
+            self._epoch_order = self._order(self._epoch_index)
+        return int(self._epoch_order[pos - self._epoch_start])
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         for step in range(self.start_step, self.total_steps):
             for b in range(self.batch_size):
                 pos = (step * self.world_size + self.rank) * self.batch_size + b
-                index = int(self._perm(pos // self.n)[pos % self.n])
-                yield index, int(np.random.default_rng([self.seed, pos, 7]).integers(2**31))
+                yield self._index_at(pos), int(np.random.default_rng([self.seed, pos, 7]).integers(2**31))
 
 
 def collate(batch: list[Optional[Sample]]) -> tuple[list[torch.Tensor], list[dict], list[str], int]:

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -58,7 +59,8 @@ from dope_core.keypoints import Part
 from dope_core.pseudo_labels.cache import atomic_write_text
 from dope_core.train.checkpointing import load_training_state, remove_stale_temporaries, save_training_state
 from dope_core.train.config import ConfigError, TrainConfig
-from dope_core.train.dataset import PseudoLabelDataset, StepSampler, collate, load_records, model_inputs, split_records
+from dope_core.train.dataset import (PseudoLabelDataset, StepSampler, collate, load_records, model_inputs,
+                                    repeat_factors, split_records)
 
 LOG = logging.getLogger(__name__)
 MAX_CONSECUTIVE_BAD_STEPS = 20
@@ -196,8 +198,16 @@ def make_loader(cfg: TrainConfig, train_records: list, *, start_step: int, rank:
     dataset = PseudoLabelDataset(train_records, mode=d.mode, parts=[Part(p) for p in d.parts], min_score=d.min_score,
                                  hard_threshold=d.hard_threshold, max_size=d.max_size,
                                  scale_jitter=tuple(d.scale_jitter), flip=d.flip)
+    factors = None
+    if d.repeat_factor_threshold > 0:
+        factors = repeat_factors(train_records, parts=dataset.parts, hard_threshold=d.hard_threshold,
+                                 threshold=d.repeat_factor_threshold)
+        if rank == 0:
+            LOG.info("repeat-factor sampling (threshold %g): %d of %d training images drawn more than once "
+                     "per epoch, up to %.2f times; an epoch is about %d images", d.repeat_factor_threshold,
+                     int(np.sum(factors > 1)), len(factors), float(factors.max()), int(round(factors.sum())))
     sampler = StepSampler(len(dataset), batch_size=s.batch_size, start_step=start_step, total_steps=s.steps,
-                          seed=s.seed, rank=rank, world_size=world_size)
+                          seed=s.seed, rank=rank, world_size=world_size, repeat_factors=factors)
     return DataLoader(dataset, batch_size=s.batch_size, sampler=sampler, collate_fn=collate,
                       num_workers=d.loader_workers, pin_memory=pin_memory)
 

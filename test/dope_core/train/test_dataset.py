@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import numpy as np
 import pytest
 import torch
 
 from dope_core.keypoints import Part
-from dope_core.train.dataset import PseudoLabelDataset, StepSampler, collate, load_records, model_inputs, split_records
+from dope_core.fusion import assemble
+from dope_core.train.dataset import (PseudoLabelDataset, StepSampler, collate, load_records, model_inputs,
+                                    repeat_factors, split_records)
 
 
 def test_sampler_is_a_function_of_seed_step_and_rank():
@@ -25,6 +28,41 @@ def test_sampler_is_a_function_of_seed_step_and_rank():
     assert [s for pair in zip(r0, r1) for s in pair] == single
     with pytest.raises(ValueError, match="empty"):
         StepSampler(0, batch_size=1, start_step=0, total_steps=1)
+
+
+def test_repeat_factors_draw_a_rare_part_more_often(synthetic_cache):
+    records = load_records([synthetic_cache.root])
+    # faces only in the first of the six images; hands (0.8) and bodies in all
+    records = [(c, r) if i == 0 else (c, dataclasses.replace(r, pseudo_gt=assemble(
+        r.detections[Part.BODY], r.detections[Part.HAND][:1], [], image_size=r.image_size, backend="experts")))
+        for i, (c, r) in enumerate(records)]
+    factors = repeat_factors(records, parts=list(Part), hard_threshold=0.5, threshold=0.6)
+    assert factors == pytest.approx([np.sqrt(0.6 * 6)] + [1.0] * 5)
+    assert repeat_factors(records, parts=list(Part), hard_threshold=0.5, threshold=0.0).tolist() == [1.0] * 6
+    # the hands are under a threshold of 0.95: a part no image shows changes nothing
+    assert repeat_factors(records, parts=[Part.HAND], hard_threshold=0.95, threshold=0.6).tolist() == [1.0] * 6
+    with pytest.raises(ValueError, match="threshold"):
+        repeat_factors(records, parts=list(Part), hard_threshold=0.5, threshold=1.5)
+
+
+def test_sampler_with_repeat_factors():
+    factors = [1.0, 1.0, 1.0, 2.5]
+    full = list(StepSampler(4, batch_size=2, start_step=0, total_steps=500, seed=3, repeat_factors=factors))
+    counts = np.bincount([i for i, _ in full], minlength=4)
+    # record 3 is drawn 2.5 times as often as each other record (2 or 3 times per epoch)
+    assert counts[3] / counts[:3].mean() == pytest.approx(2.5, rel=0.1)
+    resumed = list(StepSampler(4, batch_size=2, start_step=123, total_steps=500, seed=3, repeat_factors=factors))
+    assert resumed == full[246:]
+    r0 = list(StepSampler(4, batch_size=1, start_step=0, total_steps=50, seed=3, rank=0, world_size=2,
+                          repeat_factors=factors))
+    r1 = list(StepSampler(4, batch_size=1, start_step=0, total_steps=50, seed=3, rank=1, world_size=2,
+                          repeat_factors=factors))
+    assert [s for pair in zip(r0, r1) for s in pair] == full[:100]
+    # factors of 1 are the plain sampler's stream
+    assert list(StepSampler(4, batch_size=2, start_step=0, total_steps=20, seed=3, repeat_factors=[1.0] * 4)) == \
+        list(StepSampler(4, batch_size=2, start_step=0, total_steps=20, seed=3))
+    with pytest.raises(ValueError, match="repeat_factors"):
+        StepSampler(4, batch_size=1, start_step=0, total_steps=1, repeat_factors=[1.0, 0.5, 1.0, 1.0])
 
 
 def test_dataset_items_and_unreadable_images(synthetic_cache):

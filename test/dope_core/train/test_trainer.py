@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -18,10 +20,13 @@ import yaml
 from train_fixtures import tiny_config
 from dope_core.checkpoint import load_checkpoint
 from dope_core.estimator import build_estimator
+from dope_core.fusion import assemble
+from dope_core.keypoints import Part
 from dope_core.train import cli
 from dope_core.train.checkpointing import load_training_state
 from dope_core.train.config import ConfigError, config_from_dict, load_config
-from dope_core.train.trainer import fit
+from dope_core.train.dataset import load_records
+from dope_core.train.trainer import fit, make_loader
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -41,11 +46,30 @@ def test_config_errors_are_clear(tmp_path: Path) -> None:
         config_from_dict({**base, "loss_weights": {"loss_bodyy_cls": 1.0}})
     with pytest.raises(ConfigError, match="data.mode"):
         config_from_dict({**base, "data": {**base["data"], "mode": "soft"}})
+    with pytest.raises(ConfigError, match="data.repeat_factor_threshold"):
+        config_from_dict({**base, "data": {**base["data"], "repeat_factor_threshold": 2.0}})
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "none.yaml")
     # The CLI reports a bad config or a missing cache in one line, exit status 2.
     assert cli.main(["fit", "--config", str(_write({**base, "oops": 1}, tmp_path / "bad.yaml"))]) == 2
     assert cli.main(["fit", "--config", str(_write(base, tmp_path / "nocache.yaml"))]) == 2
+
+
+def test_loader_repeats_the_images_of_a_rare_part(tmp_path: Path, synthetic_cache, caplog) -> None:
+    raw = tiny_config(synthetic_cache.root, tmp_path / "out", steps=60)
+    records = load_records([synthetic_cache.root])   # a face in the first image only
+    records = [(c, r) if i == 0 else (c, dataclasses.replace(r, pseudo_gt=assemble(
+        r.detections[Part.BODY], r.detections[Part.HAND][:1], [], image_size=r.image_size, backend="experts")))
+        for i, (c, r) in enumerate(records)]
+
+    def draws(threshold: float) -> int:
+        cfg = config_from_dict({**raw, "data": {**raw["data"], "repeat_factor_threshold": threshold}})
+        return sum(key == records[0][1].key for _, _, keys, _ in make_loader(cfg, records, start_step=0) for key in keys)
+
+    with caplog.at_level(logging.INFO, logger="dope_core.train.trainer"):
+        plain, repeated = draws(0.0), draws(0.6)
+    assert plain == 20 and repeated > 30   # 120 samples: 1/6 of them, then sqrt(3.6) as often
+    assert "repeat-factor sampling (threshold 0.6): 1 of 6 training images" in caplog.text
 
 
 def test_shipped_configs_are_valid() -> None:
