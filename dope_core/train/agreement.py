@@ -12,13 +12,34 @@ student and teacher part-relative poses (millimetres).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
 from dope_core.boxes import box_iou
 from dope_core.keypoints import Part
 from dope_core.structures import PartPose
+
+
+def match_teachers(students: Sequence[PartPose], teachers: Sequence[PartPose], *,
+                   min_iou: float = 0.3) -> list[Optional[int]]:
+    """One-to-one matches: for each teacher, the index of its student or ``None``.
+
+    Teachers are taken by decreasing score, each to the unmatched student of highest box
+    IoU, when that IoU is at least ``min_iou``.
+    """
+    out: list[Optional[int]] = [None] * len(teachers)
+    if not teachers or not students:
+        return out
+    iou = box_iou(np.stack([t.box for t in teachers]), np.stack([s.box for s in students]))
+    free = np.ones(len(students), dtype=bool)
+    for ti in sorted(range(len(teachers)), key=lambda i: -teachers[i].score):
+        cand = np.where(free, iou[ti], -1.0)
+        si = int(cand.argmax())
+        if cand[si] >= min_iou:
+            free[si] = False
+            out[ti] = si
+    return out
 
 
 @dataclass
@@ -63,16 +84,9 @@ class Agreement:
         acc.teachers += len(teachers)
         acc.students += len(students)
         acc.keypoints += len(teachers) * part.num_keypoints
-        if not teachers or not students:
-            return
-        iou = box_iou(np.stack([t.box for t in teachers]), np.stack([s.box for s in students]))
-        free = np.ones(len(students), dtype=bool)
-        for ti in sorted(range(len(teachers)), key=lambda i: -teachers[i].score):
-            cand = np.where(free, iou[ti], -1.0)
-            si = int(cand.argmax())
-            if cand[si] < self.min_iou:
+        for ti, si in enumerate(match_teachers(students, teachers, min_iou=self.min_iou)):
+            if si is None:
                 continue
-            free[si] = False
             t, s = teachers[ti], students[si]
             size = max(t.box[2] - t.box[0], t.box[3] - t.box[1])
             dist = np.linalg.norm(s.keypoints_2d - t.keypoints_2d, axis=1)

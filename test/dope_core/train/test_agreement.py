@@ -8,7 +8,7 @@ import numpy as np
 
 from dope_core.keypoints import Part
 from dope_core.structures import PartPose
-from dope_core.train.agreement import Agreement
+from dope_core.train.agreement import Agreement, match_teachers
 
 
 def _hand(x: float, score: float = 0.9, dz: float = 0.0) -> PartPose:
@@ -38,3 +38,14 @@ def test_each_student_matches_one_teacher() -> None:
     a.add(Part.HAND, [_hand(0)], [_hand(0, score=0.5), _hand(1, score=0.9)])
     r = a.to_dict()["hand"]
     assert r["recall"] == 0.5 and r["pck"] == 0.5
+
+
+def test_match_teachers_one_to_one_by_teacher_score() -> None:
+    students = [_hand(0), _hand(300)]
+    # the surer teacher takes the student both overlap; the other overlaps no free student
+    assert match_teachers(students, [_hand(0, score=0.5), _hand(1, score=0.9)]) == [None, 0]
+    assert match_teachers(students, [_hand(290), _hand(600)]) == [1, None]
+    assert match_teachers([], [_hand(0)]) == [None] and match_teachers(students, []) == []
+    # IoU 0.29: under the default 0.3, over a lower bound
+    assert match_teachers([_hand(55)], [_hand(0)]) == [None]
+    assert match_teachers([_hand(55)], [_hand(0)], min_iou=0.2) == [0]
