@@ -201,9 +201,7 @@ def repeat_factors(records: Sequence[tuple[LabelCache, LabelRecord]], *, parts: 
         if record.pseudo_gt is not None:
             shown[i] = [any(p.score >= hard_threshold for p in record.pseudo_gt.parts(part)) for part in parts]
     fraction = shown.mean(axis=0) if len(records) else np.zeros(len(parts))
-    with np.errstate(divide="ignore"):
-        per_part = np.where(fraction > 0, np.sqrt(threshold / np.maximum(fraction, 1e-12)), 1.0)
-    per_part = np.maximum(per_part, 1.0)
+    per_part = np.maximum(1.0, np.sqrt(threshold / np.maximum(fraction, 1e-12)))   # unused where f is 0
     return np.where(shown, per_part[None, :], 1.0).max(axis=1, initial=1.0)
 
 
