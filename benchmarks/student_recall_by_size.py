@@ -16,6 +16,7 @@ own post-processing thresholds. Usage::
 from __future__ import annotations
 
 import argparse
+import bisect
 import sys
 from collections import Counter
 from pathlib import Path
@@ -34,13 +35,6 @@ from dope_core.train.config import load_config  # noqa: E402
 from dope_core.train.dataset import load_records, split_records  # noqa: E402
 
 
-def _bucket(size: float, edges: list[float]) -> str:
-    for lo, hi in zip([0.0] + edges, edges):
-        if size < hi:
-            return f"{lo:g}-{hi:g} px"
-    return f">= {edges[-1]:g} px"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="the training configuration whose held-out images to use")
@@ -55,12 +49,14 @@ def main() -> int:
                                 by=d.split, val_sources=d.val_sources)
     held_out = [(c, r) for c, r in held_out if r.pseudo_gt is not None
                 and any(p.score >= d.hard_threshold for p in r.pseudo_gt.parts(part))]
+    edges = sorted(args.edges)
+    labels = [f"{lo:g}-{hi:g} px" for lo, hi in zip([0.0] + edges, edges)] + [f">= {edges[-1]:g} px"]
     print(f"{len(held_out)} held-out images with a {part.value} of score >= {d.hard_threshold}")
     for path in args.checkpoints:
         estimator = NetworkEstimator(checkpoint=path, parts=[part], device="cpu")
         transform = estimator.model.transform
-        found: Counter[str] = Counter()
-        total: Counter[str] = Counter()
+        found: Counter[tuple[int, str]] = Counter()   # keys: (0, size bucket), then (1, source)
+        total: Counter[tuple[int, str]] = Counter()
         for cache, record in held_out:
             bgr = cv2.imread(str(cache.image_path(record)), cv2.IMREAD_COLOR)
             if bgr is None:
@@ -73,12 +69,12 @@ def main() -> int:
             source = source_of(record.key) + (" (crops)" if is_crop(record.key) else "")
             for teacher, match in zip(teachers, match_teachers(students, teachers)):
                 side = scale * max(teacher.box[2] - teacher.box[0], teacher.box[3] - teacher.box[1])
-                for key in (_bucket(side, args.edges), source):
+                for key in ((0, labels[bisect.bisect_right(edges, side)]), (1, source)):
                     total[key] += 1
                     found[key] += match is not None
         print(f"\n{path}")
-        for key in sorted(total, key=lambda k: (not k[0].isdigit() and not k.startswith(">"), k)):
-            print(f"  {key:48s} {found[key]:4d} of {total[key]:4d}")
+        for key in sorted(total, key=lambda k: (k[0], labels.index(k[1]) if k[0] == 0 else k[1])):
+            print(f"  {key[1]:48s} {found[key]:4d} of {total[key]:4d}")
     return 0
 
 
