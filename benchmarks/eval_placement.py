@@ -7,7 +7,8 @@ settings of :mod:`dope_core.placement` and prints tables:
 1. **Human3.6M and MPI-INF-3DHP samples** (intrinsics and camera-frame ground truth,
    ``../shared/data/annotated/mmpose``): MRPE, the error of the body root (middle of
    the hips) in the camera frame, mm; the mean per-joint error in the camera frame
-   (no alignment, mm); the reported one-sigma uncertainty next to them.
+   (no alignment, mm); the reported one-sigma uncertainty next to them; the body's shape
+   alone: root-relative MPJPE and PA-MPJPE of its part-relative 3D keypoints (mm).
 2. **Group photos** (``../shared/data/images/multihmr`` and ``alphapose``, focal
    length = image width, principal point at the centre, no ground truth):
    the wrist gap (an assigned hand's wrist to its body's wrist, cm), the face gap
@@ -19,7 +20,9 @@ settings of :mod:`dope_core.placement` and prints tables:
 
 Settings compared: ``per part, expert scale`` (the placement before this work: each
 part alone, at the scale its expert gave), ``per part + priors``, ``per person,
-expert scale`` and ``per person + priors`` (the default).
+expert scale``, ``per person + priors`` (the default: hands and faces brought to the
+priors, bodies at their expert's scale) and the same with each body's depth stretched
+until its bones fit the priors (``stretch_body_depth``, the default until 2026-12-06).
 
 Examples::
 
@@ -47,10 +50,12 @@ import numpy as np  # noqa: E402
 
 from dope_core.camera import CameraModel  # noqa: E402
 from dope_core.datasets import load_annotated  # noqa: E402
+from dope_core.datasets.sample import ROOT_JOINTS  # noqa: E402
 from dope_core.image_io import list_inputs, read_image  # noqa: E402
 from dope_core.keypoints import BODY_HEAD, BODY_LEFT_WRIST, BODY_RIGHT_WRIST, HAND_WRIST, Part  # noqa: E402
 from dope_core.metrics.matching import match_instances  # noqa: E402
 from dope_core.metrics.pck import bbox_size  # noqa: E402
+from dope_core.metrics.pose3d import joint_errors_mm  # noqa: E402
 from dope_core.placement import (AnthropometricPriors, PlacementSettings, body_face_anchor, face_anchor,  # noqa: E402
                                  measure_part, place_poses)
 from dope_core.structures import PartPose, WholeBodyPoses  # noqa: E402
@@ -61,6 +66,7 @@ SETTINGS: dict[str, PlacementSettings] = {
     "per part + priors": PlacementSettings(attach=False),
     "per person, expert scale": PlacementSettings(priors=None),
     "per person + priors (default)": PlacementSettings(),
+    "per person + priors, body depth stretched (before)": PlacementSettings(stretch_body_depth=True),
 }
 PRIORS = AnthropometricPriors()
 
@@ -103,8 +109,8 @@ def _stats(values: Sequence[float]) -> str:
 
 def eval_body3d(samples, dets: dict[str, WholeBodyPoses]) -> dict[str, dict[str, list[float]]]:
     """Per setting: root errors, mean per-joint camera-frame errors and uncertainties (mm), matched bodies."""
-    res: dict[str, dict[str, list[float]]] = {name: {"mrpe": [], "mpjpe_cam": [], "sigma": [], "z_gt": []}
-                                              for name in SETTINGS}
+    res: dict[str, dict[str, list[float]]] = {name: {"mrpe": [], "mpjpe_cam": [], "sigma": [], "z_gt": [],
+                                                     "mpjpe": [], "pa_mpjpe": []} for name in SETTINGS}
     for s in samples:
         poses = dets[str(s.image_path)]
         gts = s.of_part(Part.BODY)
@@ -126,6 +132,11 @@ def eval_body3d(samples, dets: dict[str, WholeBodyPoses]) -> dict[str, dict[str,
                 res[name]["mpjpe_cam"].append(1000 * float(err.mean()))
                 res[name]["sigma"].append(1000 * body.placement_uncertainty)
                 res[name]["z_gt"].append(float(gt.root_camera[2]))
+                root = ROOT_JOINTS[Part.BODY]
+                res[name]["mpjpe"].append(float(joint_errors_mm(body.keypoints_3d, gt.keypoints_3d, ok,
+                                                                root=root).mean()))
+                res[name]["pa_mpjpe"].append(float(joint_errors_mm(body.keypoints_3d, gt.keypoints_3d, ok, root=root,
+                                                                   procrustes=True).mean()))
     return res
 
 
@@ -229,13 +240,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     body3d = eval_body3d(samples, dets)
     print("\n## Human3.6M + MPI-INF-3DHP: body root and joints in the camera frame (mm)\n")
     print("| setting | bodies | MRPE median / mean | per-joint error (camera frame) median / mean | reported sigma median | "
-          "ground-truth distance (m) |")
-    print("|---|---|---|---|---|---|")
+          "ground-truth distance (m) | body shape: MPJPE / PA-MPJPE (root-relative) |")
+    print("|---|---|---|---|---|---|---|")
     for name, r in body3d.items():
         mrpe = np.asarray(r["mrpe"])
         print(f"| {name} | {np.isfinite(mrpe).sum()} | {np.nanmedian(mrpe):.0f} / {np.nanmean(mrpe):.0f} | "
               f"{np.median(r['mpjpe_cam']):.0f} / {np.mean(r['mpjpe_cam']):.0f} | {np.median(r['sigma']):.0f} | "
-              f"{min(r['z_gt']):.1f}-{max(r['z_gt']):.1f} |")
+              f"{min(r['z_gt']):.1f}-{max(r['z_gt']):.1f} | {np.mean(r['mpjpe']):.0f} / {np.mean(r['pa_mpjpe']):.0f} |")
     photo = eval_photos({k: v for k, v in dets.items() if Path(k) in set(photos)})
     print("\n## Group photos (focal = image width): gaps between a person's parts (median / p95 / max)\n")
     print("| setting | wrist gap cm (n) | face gap cm (n) | face centre to head top cm | reprojection px: body / hand / face (median) |")

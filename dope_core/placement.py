@@ -5,14 +5,16 @@ the camera optical frame: x right, y down, z forward). Placing a part means find
 its root's position ``t`` in the camera frame (:attr:`PartPose.root_camera`).
 
 **Common scale.** The experts' metric scales disagree (their forearms and hands are
-shorter than adults'). Before placement each part is brought to anthropometric priors
-(:class:`AnthropometricPriors`): a hand is scaled about its wrist to the adult hand
+shorter than adults'). Before placement hands and faces are brought to anthropometric
+priors (:class:`AnthropometricPriors`): a hand is scaled about its wrist to the adult hand
 length, a face about its centre to the adult outer eye corner distance. A body keeps
-its extent across the view, which fixes its distance and which the body expert gets
-right (on the Human3.6M and MPI-INF-3DHP samples its x and y spreads match the ground
-truth within about 5 %), and its depth axis is stretched so that its bones come closest
-to the adult proportions of Drillis and Contini (:func:`body_depth_stretch`): its z
-spread is about 1.7 times too small, which is why its bones come out short.
+its expert's own scale: its extent across the view fixes its distance, and on the
+Human3.6M and MPI-INF-3DHP samples that extent is about right (x and y spreads 0.91 and
+0.96 of the ground truth's, median of 8 bodies), its depth spread too (0.88). Its bones
+still come out shorter than the priors' (the body expert's shoulder point sits above the
+joint centre, among others); stretching its depth until they fit (:func:`body_depth_stretch`,
+``PlacementSettings(stretch_body_depth=True)``) makes its 3D shape worse against that ground
+truth (root-relative MPJPE 146 -> 171 mm), so it is off by default.
 
 **The fit.** For a keypoint with part-relative position ``(X, Y, Z)`` and ray
 ``(x, y, 1)`` (its pixel, undistorted and normalised by :class:`~dope_core.camera.CameraModel`),
@@ -148,6 +150,9 @@ class PlacementSettings:
         wrist_tie_sigma_m: how far a hand's wrist may stay from its body's wrist, metres (one sigma).
         face_tie_sigma_m: the same for the face's ear level and the body's.
         min_points: fewest confident keypoints needed to place a part.
+        stretch_body_depth: with ``priors``, also stretch each body's depth axis until its bones
+            come closest to the priors' (:func:`body_depth_stretch`): consistent bone lengths, at
+            the cost of a worse 3D shape on the annotated 3D samples (module docstring).
     """
 
     priors: Optional[AnthropometricPriors] = field(default_factory=AnthropometricPriors)
@@ -158,6 +163,7 @@ class PlacementSettings:
     wrist_tie_sigma_m: float = 0.002
     face_tie_sigma_m: float = 0.002
     min_points: int = 3
+    stretch_body_depth: bool = False
 
 
 # ----------------------------------------------------------------------------- sizes
@@ -200,10 +206,12 @@ def part_scale(pose: PartPose, priors: AnthropometricPriors, *, min_confidence: 
 def body_depth_stretch(pose: PartPose, priors: AnthropometricPriors, *, min_confidence: float = 0.1) -> Optional[float]:
     """Factor for the depth (z) of a body's part-relative keypoints that brings its bones closest to the priors.
 
-    A single image fixes a body's extent across the view far better than along it: on the
-    Human3.6M and MPI-INF-3DHP samples the body expert's x and y spreads match the ground
-    truth within about 5 % (and so its distances are right on average) while its z spread
-    is about 1.7 times too small, which is why its bones come out short. The lateral
+    For consistent bone lengths (``PlacementSettings(stretch_body_depth=True)``), on the
+    assumption that a single image fixes a body's extent across the view better than along
+    it. That held for BlazePose's full model (a z spread about 1.7 times too small on the
+    Human3.6M and MPI-INF-3DHP samples); with the heavy model's refining pass of the default
+    experts the z spread is 0.88 of the ground truth's (median of 8 bodies), and the stretch
+    makes the shape worse (module docstring). The lateral
     geometry is kept and z is stretched by ``a`` minimising
     ``sum_i (|xy_i|^2 + a^2 z_i^2 - L_i^2)^2 / L_i^4`` over the confident bones (``L_i``
     their prior lengths), clamped to [1, :data:`MAX_DEPTH_STRETCH`]. ``None`` when no bone
@@ -349,14 +357,16 @@ def solve_translation(
     return None if solved is None else solved[0][0]
 
 
-def scale_to_priors(pose: PartPose, priors: Optional[AnthropometricPriors], *, min_confidence: float = 0.1) -> PartPose:
-    """A copy of ``pose`` at the priors' scale: bodies stretched in depth (:func:`body_depth_stretch`),
-    hands and faces scaled about their root (:func:`part_scale`); unchanged when ``priors`` is
-    ``None`` or nothing can be measured."""
+def scale_to_priors(pose: PartPose, priors: Optional[AnthropometricPriors], *, min_confidence: float = 0.1,
+                    stretch_body_depth: bool = False) -> PartPose:
+    """A copy of ``pose`` at the priors' scale: hands and faces scaled about their root
+    (:func:`part_scale`), bodies kept at their own scale or, with ``stretch_body_depth``, stretched in
+    depth (:func:`body_depth_stretch`); unchanged when ``priors`` is ``None`` or nothing can be
+    measured."""
     if priors is None:
         return pose
     if pose.part is Part.BODY:
-        a = body_depth_stretch(pose, priors, min_confidence=min_confidence)
+        a = body_depth_stretch(pose, priors, min_confidence=min_confidence) if stretch_body_depth else None
         return pose if a is None else replace(pose, keypoints_3d=pose.keypoints_3d * np.array([1.0, 1.0, a]))
     s = part_scale(pose, priors, min_confidence=min_confidence)
     return pose if s is None else replace(pose, keypoints_3d=pose.keypoints_3d * s)
@@ -389,7 +399,8 @@ def place_person(person: Person, camera: CameraModel | np.ndarray, settings: Pla
     Parts that cannot be placed keep ``root_camera = None`` and ``placement = none``.
     """
     mc = settings.min_confidence
-    parts = {slot: scale_to_priors(pose, settings.priors, min_confidence=mc) for slot, pose in person.parts()}
+    parts = {slot: scale_to_priors(pose, settings.priors, min_confidence=mc, stretch_body_depth=settings.stretch_body_depth)
+             for slot, pose in person.parts()}
     body = parts.get("body")
     body_block = _block(body, camera, settings) if body is not None and settings.attach else None
     if body_block is None:
@@ -442,6 +453,7 @@ def place_poses(poses: WholeBodyPoses, camera: CameraModel | np.ndarray,
     if not isinstance(camera, CameraModel):
         camera = validate_intrinsics(camera)
     people = [place_person(p, camera, settings) for p in poses.people]
-    unassigned = [_place_alone(scale_to_priors(p, settings.priors, min_confidence=settings.min_confidence), camera, settings)
+    unassigned = [_place_alone(scale_to_priors(p, settings.priors, min_confidence=settings.min_confidence,
+                                               stretch_body_depth=settings.stretch_body_depth), camera, settings)
                   for p in poses.unassigned]
     return replace(poses, people=people, unassigned=unassigned)

@@ -127,6 +127,7 @@ class DopeNode(Node):
         self._priors = (AnthropometricPriors(stature_m=get("prior_stature_m"), hand_length_m=get("prior_hand_length_m"),
                                              eye_corner_distance_m=get("prior_eye_corner_distance_m"))
                         if get("scale_priors") else None)
+        self._stretch_body_depth = bool(get("stretch_body_depth"))
         self._depth = DepthSettings(window_px=get("depth_window_px")) if get("depth_topic") else None
         self._lock = threading.Condition()
         self._pending: Optional[tuple[object, float]] = None
@@ -276,7 +277,8 @@ class DopeNode(Node):
         if self._tracker is not None:
             poses = self._tracker.update(poses, stamp_s)
         min_conf = self.get_parameter("keypoint_confidence_threshold").value
-        settings = PlacementSettings(priors=self._priors, min_confidence=min_conf)
+        settings = PlacementSettings(priors=self._priors, min_confidence=min_conf,
+                                     stretch_body_depth=self._stretch_body_depth)
         camera = self._camera_for(msg.header, image.shape)
         if camera is not None:
             view = unmirror_camera(camera, image.shape[1]) if mirrored else camera

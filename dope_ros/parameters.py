@@ -153,8 +153,12 @@ PARAMETERS: dict[str, Param] = {
                                     "paired with it.", (0.0, 10.0), False),
     "depth_window_px": Param(2, "Half-side of the window of depth values (median) read at each hip and shoulder, "
                              "pixels.", (0, 50)),
-    "scale_priors": Param(True, "Bring bodies, hands and faces to adult proportions before placing them "
-                          "(dope_core.placement.AnthropometricPriors); false: each expert's own scale."),
+    "scale_priors": Param(True, "Bring hands and faces (and bodies, with stretch_body_depth) to adult "
+                          "proportions before placing them (dope_core.placement.AnthropometricPriors); false: "
+                          "each expert's own scale."),
+    "stretch_body_depth": Param(False, "With scale_priors, also stretch each body's depth axis until its bones fit "
+                                "the priors: consistent bone lengths, but a worse 3D shape on the annotated 3D "
+                                "samples (docs/ros.md); false: each body at its expert's own scale."),
     "prior_stature_m": Param(1.70, "Assumed standing height, metres (body bone priors are fractions of it).",
                              (0.5, 2.5)),
     "prior_hand_length_m": Param(0.18, "Assumed wrist-to-middle-fingertip length, metres.", (0.05, 0.3)),

@@ -189,16 +189,18 @@ def test_body_depth_stretch_restores_compressed_depth():
     assert body_depth_stretch(flat, PRIORS) is None
 
 
+@pytest.mark.parametrize("stretch", [False, True], ids=["default", "stretch_body_depth"])
 @pytest.mark.parametrize("name", ["pinhole", "plumb_bob", "equidistant"])
-def test_person_placed_exactly_with_priors(name):
+def test_person_placed_exactly_with_priors(name, stretch):
     camera = CAMERAS[name]
     person, roots = _person(camera)
-    # Each expert got the size wrong: hand 0.8x, face 1.25x, body depth 1/1.7.
+    # Each expert got the size wrong: hand 0.8x, face 1.25x (and, for the stretch, body depth 1/1.7).
     person.left_hand.keypoints_3d = person.left_hand.keypoints_3d * 0.8
     person.right_hand.keypoints_3d = person.right_hand.keypoints_3d * 0.8
     person.face.keypoints_3d = person.face.keypoints_3d * 1.25
-    person.body.keypoints_3d = person.body.keypoints_3d * np.array([1.0, 1.0, 1 / 1.7])
-    placed = place_person(person, camera)
+    if stretch:
+        person.body.keypoints_3d = person.body.keypoints_3d * np.array([1.0, 1.0, 1 / 1.7])
+    placed = place_person(person, camera, PlacementSettings(stretch_body_depth=stretch))
     for slot, root in roots.items():
         np.testing.assert_allclose(getattr(placed, slot).root_camera, root, atol=1e-6, err_msg=slot)
     assert placed.body.placement is PlacementSource.MONOCULAR
@@ -212,6 +214,19 @@ def test_person_placed_exactly_with_priors(name):
     sd = placed.body.placement_uncertainty
     assert PRIORS.scale_sd * 3.5 <= sd < PRIORS.scale_sd * 3.5 * 1.1
     assert person.body.root_camera is None  # the input is not modified
+
+
+def test_body_keeps_its_own_shape_unless_stretch_is_asked():
+    camera = CAMERAS["pinhole"]
+    person, roots = _person(camera)
+    person.body.keypoints_3d = person.body.keypoints_3d * np.array([1.0, 1.0, 0.8])  # bones 0-20 % short
+    kept = place_person(person, camera)
+    np.testing.assert_array_equal(kept.body.keypoints_3d, person.body.keypoints_3d)
+    stretched = place_person(person, camera, PlacementSettings(stretch_body_depth=True))
+    np.testing.assert_allclose(stretched.body.keypoints_3d[:, 2], person.body.keypoints_3d[:, 2] / 0.8, rtol=1e-6)
+    np.testing.assert_allclose(stretched.body.keypoints_3d[:, :2], person.body.keypoints_3d[:, :2])
+    for placed in (kept, stretched):  # the hands are brought to the priors either way
+        assert measure_part(placed.right_hand)["hand_length"] == pytest.approx(PRIORS.hand_length_m)
 
 
 def test_wrong_hand_size_without_attachment_lands_far_from_the_wrist():
@@ -295,7 +310,7 @@ def _gaps(poses: WholeBodyPoses, camera: CameraModel) -> tuple[list[float], list
 
 
 def test_real_photos_hands_and_faces_attached_to_their_body(group_photos):
-    wrist, face, wrist_before = [], [], []
+    wrist, face, wrist_before, forearms = [], [], [], []
     for poses in group_photos:
         w, h = poses.image_size
         camera = CameraModel.from_matrix([w, 0, w / 2, 0, w, h / 2, 0, 0, 1], w, h)  # focal = image width
@@ -306,8 +321,7 @@ def test_real_photos_hands_and_faces_attached_to_their_body(group_photos):
                 part = getattr(p, slot)
                 if part is not None:
                     assert part.placement in (PlacementSource.BODY_ANCHORED, PlacementSource.MONOCULAR)
-            forearms = [v for k, v in measure_part(p.body).items() if k.endswith("forearm")]
-            assert all(0.1 < v < 0.45 for v in forearms)
+            forearms += [v for k, v in measure_part(p.body).items() if k.endswith("forearm")]
         gw, gf = _gaps(placed, camera)
         wrist += gw
         face += gf
@@ -316,3 +330,5 @@ def test_real_photos_hands_and_faces_attached_to_their_body(group_photos):
     assert np.median(wrist) <= 0.03 and max(wrist) <= 0.10
     assert np.median(face) <= 0.03 and max(face) <= 0.10
     assert np.median(wrist_before) > 0.2  # each part alone: hands far from their arms
+    # The bodies keep the expert's scale: forearms short of the prior's 0.25 m, one foreshortened to 9 cm.
+    assert all(0.05 < v < 0.45 for v in forearms) and 0.15 < np.median(forearms) < 0.3

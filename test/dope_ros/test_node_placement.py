@@ -166,6 +166,36 @@ def test_camera_info_far_in_stamp_is_not_used(io):
     io.wait_counter("camera_info_unsynced", before)
 
 
+def _points(points) -> np.ndarray:
+    """``(N, 3)`` metres of ``geometry_msgs/Point`` messages."""
+    return np.array([(q.x, q.y, q.z) for q in points], dtype=np.float64).reshape(-1, 3)
+
+
+@pytest.mark.parametrize("stretch", [None, True], ids=["default", "stretch_body_depth"])
+def test_placing_moves_the_body_and_reshapes_it_only_when_asked(module_node, ros_client, stretch):
+    """By default the placed body is its part-relative 3D moved to its root; ``stretch_body_depth`` stretches
+    its depth. (A node that searches every frame afresh and does not smooth: both frames' bodies are the same.)"""
+    ns = f"shape_{uuid.uuid4().hex[:6]}"
+    parameters = {"streaming": False, "smoothing.enabled": False, "depth_topic": "camera/depth"}
+    if stretch is not None:
+        parameters["stretch_body_depth"] = stretch
+    node = module_node(namespace=ns, device="cpu", parameters=parameters)
+    io = PlacementIO(ros_client, ns)
+    stamp = next(_stamps)
+    placed = _body(io.send(info=_info(stamp), stamp=stamp))
+    stamp = next(_stamps)
+    relative = _body(io.send(info=_info(stamp - 5), stamp=stamp))
+    assert placed.frame_3d == PartPose.FRAME_CAMERA and relative.frame_3d == PartPose.FRAME_PART_RELATIVE
+    moved, rel = _points(placed.keypoints_3d) - _points([placed.root_camera]), _points(relative.keypoints_3d)
+    np.testing.assert_allclose(moved[:, :2], rel[:, :2], atol=1e-4)
+    if stretch:
+        ratio = np.ptp(moved[:, 2]) / np.ptp(rel[:, 2])
+        assert ratio > 1.05, f"depth spread x{ratio:.3f}"
+    else:
+        np.testing.assert_allclose(moved[:, 2], rel[:, 2], atol=1e-4)
+    assert node.proc.poll() is None
+
+
 def test_sync_tolerance_applies_at_run_time(io, ros_client):
     assert set_parameter(ros_client, io.ns, "camera_info_sync_tolerance_s", 10.0) == (True, "")
     try:
