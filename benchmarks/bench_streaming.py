@@ -207,14 +207,11 @@ def main(argv: list[str] | None = None) -> int:
                         "sought; default: the on_loss rule's)")
     p.add_argument("--out", type=Path, default=REPO / "out" / "bench_streaming")
     args = p.parse_args(argv)
-    from dope_core.experts.config import PRESETS, experts_config_from_dict, load_experts_config
+    from dope_core.experts.config import load_experts_config
     from dope_core.experts.streaming import DetectionSchedule
 
-    def load(name: str):
-        return experts_config_from_dict({"preset": name}) if name in PRESETS else load_experts_config(name)
-
-    alt = load(args.alt_config) if args.alt_config else None
-    base = load(args.config) if args.config else None
+    alt = load_experts_config(args.alt_config) if args.alt_config else None
+    base = load_experts_config(args.config) if args.config else None
 
     clips = args.video or [SHARED_VIDEO / c for c in DEFAULT_CLIPS if (SHARED_VIDEO / c).is_file()]
     if not clips:

@@ -52,8 +52,7 @@ from dope_core.estimator import BACKENDS, build_estimator  # noqa: E402
 from dope_core.datasets.multi_person import MULTI_PERSON_SETS, load_multi_person  # noqa: E402
 from dope_core.evaluation import (MultiPersonSettings, PersonScore, evaluate, multi_person_metrics,  # noqa: E402
                                   score_multi_person)
-from dope_core.experts.config import (PRESETS, ExpertsConfig, ExpertsConfigError,  # noqa: E402
-                                      experts_config_from_dict, load_experts_config)
+from dope_core.experts.config import PRESETS, ExpertsConfig, ExpertsConfigError, load_experts_config  # noqa: E402
 from dope_core.experts.extras import missing_extra  # noqa: E402
 from dope_core.fusion import assemble  # noqa: E402
 from dope_core.image_io import list_inputs, read_image  # noqa: E402
@@ -182,7 +181,7 @@ def experts_config(name: str) -> ExpertsConfig | int:
         if not size.isdigit():
             raise ExpertsConfigError(f"bad configuration {name!r}: expected {DETECTOR_ALONE}@SIZE, SIZE in pixels")
         return int(size)
-    return experts_config_from_dict({"preset": name}) if name in PRESETS else load_experts_config(name)
+    return load_experts_config(name)
 
 
 def run_multi_person(configs: dict[str, ExpertsConfig | int], data_root: Path, photos: Sequence[Path], *,

@@ -68,9 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="which parts to estimate")
     p.add_argument("--thorough", action="store_true",
                    help="experts backend: the 'thorough' preset and finer hand/face tiles; finds smaller people, slower")
-    p.add_argument("--experts-config", type=Path, default=None, metavar="YAML",
+    p.add_argument("--experts-config", default=None, metavar="YAML_OR_PRESET",
                    help="experts backend: a YAML file whose 'experts' section chooses the person detectors and part "
-                        "experts (docs/accuracy.md)")
+                        "experts (docs/accuracy.md), or a preset: default, thorough, legacy")
     p.add_argument("--person-detectors", nargs="+", default=None, metavar="NAME",
                    help="experts backend: person proposal sources, overriding the configuration "
                         f"(available: {', '.join(PERSON_DETECTORS)})")

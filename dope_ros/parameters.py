@@ -65,7 +65,8 @@ PARAMETERS: dict[str, Param] = {
                             (1, 2**31 - 1)),
     "parts": Param(["body", "hand", "face"], "Parts to estimate, any of 'body', 'hand', 'face'."),
     "experts_config": Param("", "Experts backend: YAML file whose 'experts' section chooses the person detectors "
-                            "and part experts (config/experts.yaml); empty: the defaults."),
+                            "and part experts (config/experts.yaml), or a preset (default, thorough, legacy); "
+                            "empty: the defaults."),
     "person_detectors": Param(["ssd", "blazepose", "faces"], "Experts backend: person proposal sources (ssd, "
                               "blazepose, faces; yolo with the opt-in AGPL-3.0 extra); overrides experts_config unless left "
                               "at this default; unknown or uninstalled ones stop the node with exit code 2."),

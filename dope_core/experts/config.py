@@ -259,19 +259,23 @@ def experts_config_from_dict(section: Mapping[str, Any] | None, *, base: Experts
 
 
 def load_experts_config(path: Optional[str | Path]) -> ExpertsConfig:
-    """The ``experts`` section of the YAML file ``path`` (defaults when ``path`` is ``None`` or the section absent).
+    """The ``experts`` section of the YAML file ``path`` (defaults when ``path`` is ``None`` or the section
+    absent), or the preset of that name (one of :data:`PRESETS`) when no such file exists.
 
     Raises:
-        ExpertsConfigError: unreadable file, not a mapping, or a bad ``experts`` section.
+        ExpertsConfigError: no such file or preset, unreadable file, not a mapping, or a bad ``experts`` section.
     """
     if path is None:
         return PRESETS["default"].check_installed()
+    if str(path) in PRESETS and not Path(path).exists():
+        return experts_config_from_dict({"preset": str(path)})
     import yaml
 
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ExpertsConfigError(f"experts configuration {path} not found") from None
+        raise ExpertsConfigError(f"experts configuration {path} not found (a YAML file with an 'experts' section, "
+                                 f"or a preset: {', '.join(PRESETS)})") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
         raise ExpertsConfigError(f"cannot read experts configuration {path}: {str(e).splitlines()[0]}") from None
     if data is None:

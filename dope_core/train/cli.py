@@ -66,9 +66,9 @@ def _parser() -> argparse.ArgumentParser:
                             f"(default {DEFAULT_MAX_PIXELS})")
     label.add_argument("--max-side", type=int, default=DEFAULT_MAX_SIDE,
                        help=f"images with a longer side (pixels) are skipped (default {DEFAULT_MAX_SIDE})")
-    label.add_argument("--experts-config", default=None, metavar="YAML",
-                       help="YAML whose 'experts' section chooses the person detectors and part experts "
-                            "(as `dope --experts-config`; default: the defaults)")
+    label.add_argument("--experts-config", default=None, metavar="YAML_OR_PRESET",
+                       help="YAML whose 'experts' section chooses the person detectors and part experts, or a "
+                            "preset (as `dope --experts-config`; default: the defaults)")
     label.add_argument("--person-detectors", nargs="+", default=None, metavar="NAME",
                        help="person proposal sources, overriding the configuration")
     fit = sub.add_parser("fit", help="train the network on pseudo-label caches")

@@ -55,8 +55,16 @@ def test_bad_sections_are_one_line_errors(section, message):
     assert "\n" not in str(e.value)
 
 
+def test_a_preset_by_name_unless_a_file_has_that_name(tmp_path, monkeypatch):
+    assert load_experts_config("legacy") == PRESETS["legacy"] != PRESETS["default"]
+    assert load_experts_config("thorough") == PRESETS["thorough"]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "legacy").write_text("experts: {max_people: 3}\n")
+    assert load_experts_config("legacy") == experts_config_from_dict({"max_people": 3})
+
+
 def test_bad_files_are_one_line_errors(tmp_path):
-    with pytest.raises(ExpertsConfigError, match="not found"):
+    with pytest.raises(ExpertsConfigError, match="not found .*a preset: default, thorough, legacy"):
         load_experts_config(tmp_path / "missing.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("experts: [1, 2\n")
