@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 import uuid
 
 import cv2
@@ -47,10 +48,12 @@ def test_follow_the_right_hand_of_the_nearest_person(shared_data, start_node, ro
         info = CameraInfo(height=h, width=w, k=[f, 0.0, w / 2, 0.0, f, h / 2, 0.0, 0.0, 1.0])
         info.header.frame_id = "cam_optical"
         # One image a second of stamp time until the example has printed its three lines: under load
-        # the node's publisher may match the example's subscription a frame or two after the graph shows it.
-        for sec in range(10, 40):
-            if example.poll() is not None:
-                break
+        # the node's publisher may match the example's subscription well after the graph shows it (a CI
+        # run once answered 30 images before it did), so images go on until the example exits.
+        deadline = time.monotonic() + 180
+        sec = 9
+        while example.poll() is None and time.monotonic() < deadline:
+            sec += 1
             msg = Image(height=h, width=w, encoding="rgb8", step=3 * w, data=image.tobytes())
             msg.header.stamp.sec, msg.header.frame_id = sec, "cam_optical"
             for _ in range(10):
