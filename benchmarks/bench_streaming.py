@@ -191,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--detect-every-s", type=float, default=0.0, help="streaming: ... or every S seconds (0: never)")
     p.add_argument("--on-loss", choices=("local", "search"), default="local",
                    help="streaming: what a lost person triggers (DetectionSchedule.on_loss)")
+    p.add_argument("--after-loss", type=int, default=10, metavar="N",
+                   help="streaming: a loss not recovered locally makes a search N frames after the last one "
+                        "(DetectionSchedule.after_loss_frames, default 10; 0: off)")
     p.add_argument("--num-threads", type=int, default=2)
     p.add_argument("--config", default=None, metavar="NAME_OR_YAML",
                    help="the experts' configuration of both modes (default: the default one), e.g. a YAML with "
@@ -202,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="streaming-alt (with --alt-config, or the default experts) uses this on_loss")
     p.add_argument("--alt-detect-every", type=int, default=None,
                    help="streaming-alt searches the whole frame every this many frames (default: --detect-every)")
+    p.add_argument("--alt-after-loss", type=int, default=None, metavar="N",
+                   help="streaming-alt uses this after_loss_frames (default: --after-loss)")
     p.add_argument("--alt-confirm-frames", type=int, default=None,
                    help="streaming-alt uses this confirm_frames (frames a person is seen in before its loss is "
                         "sought; default: the on_loss rule's)")
@@ -216,17 +221,21 @@ def main(argv: list[str] | None = None) -> int:
     clips = args.video or [SHARED_VIDEO / c for c in DEFAULT_CLIPS if (SHARED_VIDEO / c).is_file()]
     if not clips:
         p.error(f"no clip given and none found under {SHARED_VIDEO}")
-    schedule = DetectionSchedule(args.detect_every, args.detect_every_s, on_loss=args.on_loss)
+    schedule = DetectionSchedule(args.detect_every, args.detect_every_s, on_loss=args.on_loss,
+                                 after_loss_frames=args.after_loss)
     alt_schedule = (DetectionSchedule(args.detect_every if args.alt_detect_every is None else args.alt_detect_every,
-                                      args.detect_every_s, on_loss=args.alt_on_loss or args.on_loss)
-                    if args.alt_on_loss or args.alt_detect_every is not None else None)
+                                      args.detect_every_s, on_loss=args.alt_on_loss or args.on_loss,
+                                      after_loss_frames=args.after_loss if args.alt_after_loss is None
+                                      else args.alt_after_loss)
+                    if args.alt_on_loss or args.alt_detect_every is not None or args.alt_after_loss is not None
+                    else None)
     machine = {"cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(),
                "load_average_start": load_avg(), "num_threads": args.num_threads,
                "schedule": {"every_frames": args.detect_every, "every_s": args.detect_every_s,
-                            "on_loss": args.on_loss},
+                            "on_loss": args.on_loss, "after_loss_frames": args.after_loss},
                "config": base.to_dict() if base is not None else None,
                "alt_config": alt.to_dict() if alt is not None else None, "alt_on_loss": args.alt_on_loss,
-               "alt_detect_every": args.alt_detect_every,
+               "alt_detect_every": args.alt_detect_every, "alt_after_loss": args.alt_after_loss,
                "alt_confirm_frames": args.alt_confirm_frames}
     print(f"CPUs: {os.cpu_count()}; load average (1, 5, 15 min) at start: {machine['load_average_start']}")
     results = [run_clip(c, args.frames, args.max_width, schedule, args.num_threads, alt, alt_schedule,

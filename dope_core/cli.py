@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--detect-every-s", type=float, default=0.0, metavar="S",
                    help="streaming: also search when S seconds passed since the last search (0: never by time; "
                         "bounds a newcomer's wait on a slow machine, at the cost of more searches)")
+    p.add_argument("--detect-after-loss", type=int, default=10, metavar="N",
+                   help="streaming: a person lost and not found again where it was lost brings the next search "
+                        "forward to N frames after the last (0: off)")
     p.add_argument("--scan-every", type=int, default=2, metavar="N",
                    help="streaming: between searches, BlazePose's person detector on one view of the frame (the "
                         "whole image, then each half-size tile; the ssd detector too on the whole image's turn) "
@@ -307,7 +310,8 @@ class Runner:
 
         return StreamingExpertsEstimator(self.estimator, num_threads=self.args.num_threads,
                                          schedule=DetectionSchedule(self.args.detect_every, self.args.detect_every_s,
-                                                                    self.args.scan_every, self.args.detect_on_loss),
+                                                                    self.args.scan_every, self.args.detect_on_loss,
+                                                                    self.args.detect_after_loss),
                                          ids=tracker.registry.ids if tracker is not None else None)
 
     def summary(self) -> str:
@@ -374,8 +378,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--stride must be at least 1")
     if args.max_frames is not None and args.max_frames < 1:
         parser.error("--max-frames must be at least 1")
-    if args.detect_every < 0 or args.detect_every_s < 0 or args.scan_every < 0:
-        parser.error("--detect-every, --detect-every-s and --scan-every must be >= 0")
+    if args.detect_every < 0 or args.detect_every_s < 0 or args.scan_every < 0 or args.detect_after_loss < 0:
+        parser.error("--detect-every, --detect-every-s, --scan-every and --detect-after-loss must be >= 0")
     if args.num_threads < 1:
         parser.error("--num-threads must be at least 1")
     if args.hfov is not None and not 0.0 < args.hfov < 180.0:

@@ -56,6 +56,10 @@ PARAMETERS: dict[str, Param] = {
                             "around where it was lost, in the same frame (a few landmark passes; any lost "
                             "person); 'search', a whole-frame search on the next frame (a person followed for "
                             "3 frames or more; slower where people are lost often, e.g. a street)."),
+    "detect_after_loss_frames": Param(10, "Streaming, with detect_on_loss 'local': a person lost and not found "
+                                      "again around where it was lost brings the next whole-frame search forward "
+                                      "to this many frames after the last one (0: off; small people of a street "
+                                      "scene are found again sooner, at some frames per second).", (0, 100000)),
     "num_threads": Param(2, "Experts backend: CPU threads (LiteRT threads of each model; in streaming, also the "
                          "landmark passes of a frame run at once).", (1, 64)),
     "max_image_pixels": Param(50_000_000, "Largest image processed, in pixels (width x height): raw images "

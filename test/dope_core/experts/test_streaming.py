@@ -220,6 +220,35 @@ def test_a_lost_person_is_sought_where_she_was_lost_in_the_same_frame(experts, p
     np.testing.assert_allclose(loss_region(np.array([500.0, 200, 510, 210]), 1200, 400), [421, 121, 589, 289])
 
 
+def test_a_loss_not_recovered_where_it_happened_brings_the_next_search_forward(experts, portrait):
+    """after_loss_frames: she jumps out of her region and the local search may not look (no passes
+    allowed): the frame ``after_loss_frames`` after the last search is a whole-frame search that finds
+    her; with 0 nobody looks until ``every_frames``; found again locally, no search is brought forward."""
+    small = _fit(portrait, 256, 300)
+
+    def frame(x: int) -> np.ndarray:
+        f = np.zeros((400, 1200, 3), np.uint8)
+        f[100:, x:x + 256] = small
+        return f
+
+    def run(after_loss: int, relocate_passes: int) -> tuple[StreamingExpertsEstimator, list]:
+        stream = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(every_frames=0, every_s=0,
+                                                                               scan_every_frames=0,
+                                                                               after_loss_frames=after_loss),
+                                           num_threads=2, cut_correlation=-1, relocate_passes=relocate_passes)
+        results = [stream(frame(100)) for _ in range(3)] + [stream(frame(400)) for _ in range(3)]
+        return stream, results
+
+    stream, results = run(after_loss=5, relocate_passes=0)
+    assert all(r.people for r in results[:3]) and results[3].people == [] and results[4].people == []
+    assert stream.last_frame.searched and stream.last_frame.reason == "loss not recovered"
+    assert results[5].people and all(400 < _head(p)[0] < 656 for p in results[5].people) and stream.searches == 2
+    stream, results = run(after_loss=0, relocate_passes=0)
+    assert results[5].people == [] and stream.searches == 1
+    stream, results = run(after_loss=5, relocate_passes=2)
+    assert all(r.people for r in results) and stream.searches == 1
+
+
 def test_a_person_hidden_for_a_few_frames_keeps_her_id_near_where_she_was_lost(experts, portrait):
     """resume_frames: hidden for two frames, back 40 px further on: the same id; a new id without
     resumption, or when she comes back far from where she was lost."""
@@ -333,6 +362,8 @@ def test_bad_arguments_are_clear_errors(experts):
         DetectionSchedule(scan_every_frames=-1)
     with pytest.raises(ValueError, match="on_loss"):
         DetectionSchedule(on_loss="everywhere")
+    with pytest.raises(ValueError, match="after_loss_frames"):
+        DetectionSchedule(after_loss_frames=-1)
     with pytest.raises(ValueError, match="relocate_passes"):
         StreamingExpertsEstimator(experts, relocate_passes=-1)
     with pytest.raises(ValueError, match="confirm_frames"):
