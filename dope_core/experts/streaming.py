@@ -124,7 +124,7 @@ class DetectionSchedule:
             since the last search, rather than waiting for ``every_frames`` (0: off). The small
             passers-by of a street clip are lost a few frames after each search and seldom found
             again locally: with 10, 60 frames of openpose_video follow 9.57 people a frame instead of
-            8.28 (the per-frame search 9.85), at 6.4 instead of 8.3 times the per-frame rate; the
+            8.28 (the per-frame search 9.85), at 6.4 instead of 8.4 times the per-frame rate; the
             demo clip's two people cost one more search (docs/ros.md).
     """
 
@@ -150,7 +150,7 @@ class FrameReport:
     Attributes:
         searched: the detectors searched the whole frame.
         reason: why they did (``"first frame"``, ``"scene cut"``, ``"region lost"``,
-            ``"every_frames"``, ``"every_s"``), empty when they did not.
+            ``"every_frames"``, ``"loss not recovered"``, ``"every_s"``), empty when they did not.
         landmark_passes: landmark-model passes on tracked or body-derived regions.
         regions_dropped: regions whose landmark model found no part.
         tracks: tracked people after the frame.
