@@ -32,7 +32,8 @@ from dope_core.pseudo_labels.crops import is_crop  # noqa: E402
 from dope_core.pseudo_labels.sources import source_of  # noqa: E402
 from dope_core.train.agreement import match_teachers  # noqa: E402
 from dope_core.train.config import load_config  # noqa: E402
-from dope_core.train.dataset import load_records, split_records  # noqa: E402
+from dope_core.train.dataset import load_records  # noqa: E402
+from dope_core.train.trainer import train_val_split  # noqa: E402
 
 
 def main() -> int:
@@ -45,8 +46,7 @@ def main() -> int:
     args = parser.parse_args()
     cfg = load_config(args.config)
     d, part = cfg.data, Part(args.part)
-    _, held_out = split_records(load_records(d.caches), val_fraction=d.val_fraction, seed=cfg.schedule.seed,
-                                by=d.split, val_sources=d.val_sources)
+    _, held_out = train_val_split(cfg, load_records(d.caches))
     held_out = [(c, r) for c, r in held_out if r.pseudo_gt is not None
                 and any(p.score >= d.hard_threshold for p in r.pseudo_gt.parts(part))]
     edges = sorted(args.edges)

@@ -181,8 +181,12 @@ def test_placing_moves_the_body_and_reshapes_it_only_when_asked(module_node, ros
         parameters["stretch_body_depth"] = stretch
     node = module_node(namespace=ns, device="cpu", parameters=parameters)
     io = PlacementIO(ros_client, ns)
-    stamp = next(_stamps)
-    placed = _body(io.send(info=_info(stamp), stamp=stamp))
+    for _ in range(5):   # a node just started may not have matched the CameraInfo publisher yet
+        stamp = next(_stamps)
+        answer = io.send(info=_info(stamp), stamp=stamp)
+        if answer.camera_info_valid:
+            break
+    placed = _body(answer)
     stamp = next(_stamps)
     relative = _body(io.send(info=_info(stamp - 5), stamp=stamp))
     assert placed.frame_3d == PartPose.FRAME_CAMERA and relative.frame_3d == PartPose.FRAME_PART_RELATIVE
