@@ -114,10 +114,13 @@ def _agreement_of(ref: dict[Part, list], got: dict[Part, list], acc: dict, only:
 
 
 def run_clip(path: Path, frames: int, max_width: int, schedule, num_threads: int, alt_config=None,
-             alt_schedule=None, alt_confirm_frames: int | None = None, config=None) -> dict:
-    """Both modes (and, with ``alt_config``, ``alt_schedule`` and/or ``alt_confirm_frames``, the
-    streaming experts of that configuration, schedule and ``confirm_frames``) on the clip's frames;
-    ``config``: the experts' configuration of both modes (default: the default one)."""
+             alt_schedule=None, alt_kw: dict | None = None, config=None, stream_kw: dict | None = None) -> dict:
+    """Both modes (and, with ``alt_config``, ``alt_schedule`` and/or ``alt_kw``, the streaming
+    experts of that configuration, schedule and keyword arguments of
+    :class:`~dope_core.experts.streaming.StreamingExpertsEstimator`) on the clip's frames;
+    ``config``: the experts' configuration of both modes (default: the default one);
+    ``stream_kw``: keyword arguments of the streaming mode (and of the alternative's, unless
+    ``alt_kw`` sets them)."""
     from dope_core.experts.ensemble import ExpertsEstimator
     from dope_core.experts.streaming import StreamingExpertsEstimator
     from dope_core.tracking import TrackIdAllocator
@@ -128,9 +131,10 @@ def run_clip(path: Path, frames: int, max_width: int, schedule, num_threads: int
     clocks = {"streaming": OwnClock()}
     estimators = {"per_frame": per_frame,
                   "streaming": StreamingExpertsEstimator(per_frame, schedule=schedule, num_threads=num_threads,
-                                                         clock=clocks["streaming"], ids=TrackIdAllocator(0))}
+                                                         clock=clocks["streaming"], ids=TrackIdAllocator(0),
+                                                         **(stream_kw or {}))}
     per_frame(images[0])                       # warm-up (XNNPACK set-up), not timed
-    if alt_config is not None or alt_schedule is not None or alt_confirm_frames is not None:
+    if alt_config is not None or alt_schedule is not None or alt_kw:
         alt = per_frame
         if alt_config is not None:
             alt = ExpertsEstimator(num_threads=num_threads, config=alt_config)
@@ -139,7 +143,7 @@ def run_clip(path: Path, frames: int, max_width: int, schedule, num_threads: int
         estimators["streaming_alt"] = StreamingExpertsEstimator(alt, schedule=alt_schedule or schedule,
                                                                 num_threads=num_threads, clock=clocks["streaming_alt"],
                                                                 ids=TrackIdAllocator(0),
-                                                                confirm_frames=alt_confirm_frames)
+                                                                **{**(stream_kw or {}), **(alt_kw or {})})
     streams = [m for m in estimators if m != "per_frame"]
     times: dict[str, list[float]] = {m: [] for m in estimators}
     cpu = {m: 0.0 for m in estimators}
@@ -165,7 +169,10 @@ def run_clip(path: Path, frames: int, max_width: int, schedule, num_threads: int
         estimators[mode].close()
     n = len(images)
     out = {"clip": str(path), "frames": n, "size": f"{images[0].shape[1]}x{images[0].shape[0]}",
-           "searches": {m: estimators[m].searches for m in streams}, "modes": {}, "agreement": {},
+           "searches": {m: estimators[m].searches for m in streams},
+           "second_opinions_made_kept": {m: [estimators[m].second_opinions, estimators[m].second_opinions_kept]
+                                         for m in streams},
+           "modes": {}, "agreement": {},
            "bodies_only_found_by": only}
     for mode in times:
         t = np.array(times[mode])
@@ -210,6 +217,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--alt-confirm-frames", type=int, default=None,
                    help="streaming-alt uses this confirm_frames (frames a person is seen in before its loss is "
                         "sought; default: the on_loss rule's)")
+    p.add_argument("--second-opinion", type=float, default=None,
+                   help="streaming: the refining model's presence that keeps a failing track "
+                        "(StreamingExpertsEstimator.second_opinion; default its own, 0: off)")
+    p.add_argument("--alt-second-opinion", type=float, default=None,
+                   help="streaming-alt uses this second_opinion (default: --second-opinion)")
     p.add_argument("--out", type=Path, default=REPO / "out" / "bench_streaming")
     args = p.parse_args(argv)
     from dope_core.experts.config import load_experts_config
@@ -236,10 +248,14 @@ def main(argv: list[str] | None = None) -> int:
                "config": base.to_dict() if base is not None else None,
                "alt_config": alt.to_dict() if alt is not None else None, "alt_on_loss": args.alt_on_loss,
                "alt_detect_every": args.alt_detect_every, "alt_after_loss": args.alt_after_loss,
-               "alt_confirm_frames": args.alt_confirm_frames}
+               "alt_confirm_frames": args.alt_confirm_frames, "second_opinion": args.second_opinion,
+               "alt_second_opinion": args.alt_second_opinion}
     print(f"CPUs: {os.cpu_count()}; load average (1, 5, 15 min) at start: {machine['load_average_start']}")
+    stream_kw = {} if args.second_opinion is None else {"second_opinion": args.second_opinion}
+    alt_kw = {k: v for k, v in (("confirm_frames", args.alt_confirm_frames),
+                                ("second_opinion", args.alt_second_opinion)) if v is not None}
     results = [run_clip(c, args.frames, args.max_width, schedule, args.num_threads, alt, alt_schedule,
-                        args.alt_confirm_frames, base) for c in clips]
+                        alt_kw, base, stream_kw) for c in clips]
     machine["load_average_end"] = load_avg()
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench_streaming.json").write_text(json.dumps({"machine": machine, "clips": results}, indent=2))

@@ -100,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--detect-after-loss", type=int, default=10, metavar="N",
                    help="streaming: a person lost and not found again where it was lost brings the next search "
                         "forward to N frames after the last (0: off)")
+    p.add_argument("--second-opinion", type=float, default=0.8, metavar="P",
+                   help="streaming: a followed body the full landmark model loses gets a pass of the heavy model "
+                        "in its region; a presence of at least P (body at least 64 px tall) keeps it (0: off)")
     p.add_argument("--scan-every", type=int, default=2, metavar="N",
                    help="streaming: between searches, BlazePose's person detector on one view of the frame (the "
                         "whole image, then each half-size tile; the ssd detector too on the whole image's turn) "
@@ -312,7 +315,8 @@ class Runner:
                                          schedule=DetectionSchedule(self.args.detect_every, self.args.detect_every_s,
                                                                     self.args.scan_every, self.args.detect_on_loss,
                                                                     self.args.detect_after_loss),
-                                         ids=tracker.registry.ids if tracker is not None else None)
+                                         ids=tracker.registry.ids if tracker is not None else None,
+                                         second_opinion=self.args.second_opinion)
 
     def summary(self) -> str:
         fps = self.frames / self.seconds if self.seconds > 0 else 0.0
@@ -380,6 +384,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--max-frames must be at least 1")
     if args.detect_every < 0 or args.detect_every_s < 0 or args.scan_every < 0 or args.detect_after_loss < 0:
         parser.error("--detect-every, --detect-every-s, --scan-every and --detect-after-loss must be >= 0")
+    if not 0.0 <= args.second_opinion <= 1.0:
+        parser.error("--second-opinion must be in [0, 1]")
     if args.num_threads < 1:
         parser.error("--num-threads must be at least 1")
     if args.hfov is not None and not 0.0 < args.hfov < 180.0:

@@ -48,6 +48,7 @@ def build_estimator(
     num_threads: int = 2,
     track_ids: Optional["TrackIdAllocator"] = None,
     experts_config: "ExpertsConfig | None" = None,
+    second_opinion: float = 0.8,
 ) -> PoseEstimator:
     """Build an estimator.
 
@@ -74,6 +75,8 @@ def build_estimator(
             streaming, also the number of landmark passes run at once).
         track_ids: streaming: where track ids come from (a
             :class:`~dope_core.tracking.PersonTracker`'s ``registry.ids``); ``None``: none.
+        second_opinion: streaming: the heavy body model's presence that keeps a followed body its
+            own model lost (:class:`~dope_core.experts.streaming.StreamingExpertsEstimator`; 0: off).
 
     Raises:
         ValueError: unknown backend or part, or a CUDA device for the experts backend
@@ -92,7 +95,8 @@ def build_estimator(
             return experts
         from dope_core.experts.streaming import StreamingExpertsEstimator
 
-        return StreamingExpertsEstimator(experts, schedule=streaming, num_threads=num_threads, ids=track_ids)
+        return StreamingExpertsEstimator(experts, schedule=streaming, num_threads=num_threads, ids=track_ids,
+                                         second_opinion=second_opinion)
     if backend == "network":
         from dope_core.model.inference import NetworkEstimator
 

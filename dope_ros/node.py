@@ -114,6 +114,7 @@ class DopeNode(Node):
                                           device=get("device"), half=bool(get("fp16")),
                                           postprocess=get("postprocess") or None, streaming=schedule,
                                           num_threads=get("num_threads"), experts_config=experts,
+                                          second_opinion=get("second_opinion"),
                                           track_ids=self._tracker.registry.ids if self._tracker else None)
         window = get("diagnostics_window")
         self._stats = NodeStats(window=window)

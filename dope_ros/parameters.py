@@ -60,6 +60,11 @@ PARAMETERS: dict[str, Param] = {
                                       "again around where it was lost brings the next whole-frame search forward "
                                       "to this many frames after the last one (0: off; small people of a street "
                                       "scene are found again sooner, at some frames per second).", (0, 100000)),
+    "second_opinion": Param(0.8, "Streaming: a followed body that BlazePose's full landmark model loses in its "
+                            "region gets one pass of the heavy model (the experts' body_refine) there; a presence "
+                            "of at least this, on a body at least 64 px tall, keeps the person (0: off; small "
+                            "pedestrians of a street scene are kept through the frames the full model misses).",
+                            (0.0, 1.0)),
     "num_threads": Param(2, "Experts backend: CPU threads (LiteRT threads of each model; in streaming, also the "
                          "landmark passes of a frame run at once).", (1, 64)),
     "max_image_pixels": Param(50_000_000, "Largest image processed, in pixels (width x height): raw images "

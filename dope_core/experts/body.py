@@ -208,7 +208,8 @@ class BodyExpert:
 
     @functools.cached_property
     def refine_landmarks(self) -> Optional[TFLiteModel]:
-        """The ``refine_model``, loaded on first use (a stream, which never refines, never loads it)."""
+        """The ``refine_model``, loaded on first use (a stream, which never refines, loads it for its first
+        second opinion of a body it lost, if ever)."""
         return TFLiteModel(self.refine_model, num_threads=self._num_threads) if self.refine_model else None
 
     @property

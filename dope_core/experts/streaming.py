@@ -13,7 +13,7 @@ The full per-frame search of :class:`~dope_core.experts.ensemble.ExpertsEstimato
 (person, palm and face detectors on the image and its tiles, palm and face detectors also on
 the zoomed-out view; without the heavy body model's
 refining pass and second opinions, ``body_refine``, so that a track's joints come from one
-landmark model) runs:
+landmark model, except on the frames its second opinion keeps a track, below) runs:
 
 * on the first frame and after :meth:`StreamingExpertsEstimator.reset`;
 * on a schedule (:class:`DetectionSchedule`: every N frames and/or every T seconds),
@@ -37,7 +37,9 @@ landmark model) runs:
   within edited clips, different videos down to -0.3), or the image size changed.
 
 A region whose landmark model's presence score falls under the part's threshold
-(``experts.scores``) is dropped at once, so a scene cut or a jump leaves no ghost: a
+(``experts.scores``) is dropped at once, so a scene cut or a jump leaves no ghost (a
+followed body first gets a second opinion of the experts' heavier ``body_refine`` model in the
+same region, ``second_opinion``, which keeps the track when it is sure of a person there): a
 lost body ends its track (and is sought where it was lost, or makes the next frame
 search); a lost hand or face of a tracked body is sought again where the body puts it (a
 face in the region of the short-range face detector's face around the head when it finds
@@ -76,8 +78,8 @@ import cv2
 import numpy as np
 
 from dope_core.boxes import box_centre, box_contains, box_iou
-from dope_core.experts.body_landmarks import BodyLandmarks
-from dope_core.experts.body_rules import needs_recrop
+from dope_core.experts.body_landmarks import BodyLandmarks, body_landmarks_in
+from dope_core.experts.body_rules import inside, needs_recrop
 from dope_core.experts.common import check_image, dedupe
 from dope_core.experts.ensemble import ExpertsEstimator, face_regions, knuckle_hand_roi
 from dope_core.experts.proposals import Proposal
@@ -306,6 +308,14 @@ class StreamingExpertsEstimator:
             wrist in 47 %. Measured over 90 frames of five clips (docs/ros.md): on the demo clip 10 %
             less CPU per frame and a hand agreement with the per-frame mode of 0.589 on 189 pairs
             against 0.568 on 182, the same number of hands; the other clips within the noise.
+        second_opinion: a followed body whose landmark pass scores under the body threshold gets one
+            pass of the experts' refining model (``body_refine``, BlazePose's heavy model, unmirrored)
+            in the same region (centred in the image); a presence of at least this keeps the track, with that pass's
+            landmarks for the frame, when its body is at least the body expert's ``refine_min_height``
+            (64 px) tall (0: off; experts without a refining model: off). The small
+            pedestrians of a street clip drop under the full model's threshold for a frame or two
+            while the heavy model still sees them: on vtest 14 of the 35 failed passes of 60 frames
+            scored at least 0.5 there (docs/ros.md).
         ids: where ``Person.track_id`` comes from: share a :class:`~dope_core.tracking.PersonTracker`'s
             (``tracker.registry.ids``), which then keeps these ids and adds track states;
             ``None``: people get no ``track_id``.
@@ -321,7 +331,7 @@ class StreamingExpertsEstimator:
                  num_threads: int = 2, match_iou: float = 0.3, confirm_frames: Optional[int] = None,
                  cut_correlation: float = 0.5, face_retry_frames: int = 4, resume_frames: int = 30,
                  relocate_passes: int = 2, face_detector_at_heads: bool = True, adaptive_hand_regions: bool = True,
-                 ids: TrackIdAllocator | None = None,
+                 second_opinion: float = 0.8, ids: TrackIdAllocator | None = None,
                  clock: Callable[[], float] = time.monotonic, parts: Sequence[Part | str] = tuple(Part),
                  tile_fractions: Sequence[float] = (0.5,)) -> None:
         if num_threads < 1:
@@ -332,6 +342,8 @@ class StreamingExpertsEstimator:
             raise ValueError(f"resume_frames must be >= 0, got {resume_frames}")
         if relocate_passes < 0:
             raise ValueError(f"relocate_passes must be >= 0, got {relocate_passes}")
+        if not 0.0 <= second_opinion <= 1.0:
+            raise ValueError(f"second_opinion must be in [0, 1], got {second_opinion}")
         if confirm_frames is None:
             confirm_frames = 1 if schedule.on_loss == "local" else 3
         if confirm_frames < 1:
@@ -349,6 +361,7 @@ class StreamingExpertsEstimator:
         self.relocate_passes = relocate_passes
         self.adaptive_hand_regions = adaptive_hand_regions
         self.face_detector_at_heads = face_detector_at_heads
+        self.second_opinion = second_opinion
         self.ids = ids
         self._clock = clock
         self._pool = (ThreadPoolExecutor(max_workers=num_threads, thread_name_prefix="dope_landmarks")
@@ -356,6 +369,8 @@ class StreamingExpertsEstimator:
         self._local = threading.local()
         self.searches = 0
         self.relocations = 0
+        self.second_opinions = 0        # refining-model passes made for failing tracks (kept or not)
+        self.second_opinions_kept = 0
         self.frames = 0
         self.last_frame: FrameReport | None = None
         self.reset()
@@ -520,7 +535,7 @@ class StreamingExpertsEstimator:
                 jobs.append((part, rect))
                 keys.append(("part", j, ""))
         results = self._passes(image, jobs)
-        found = _Found(passes=len(jobs))
+        found = _Found(passes=len(jobs) + self._second_opinions(image, jobs, results))
         alive: dict[int, BodyLandmarks] = {}
         have: set[tuple[int, str]] = set()
         attached: list[PartPose] = []
@@ -597,6 +612,30 @@ class StreamingExpertsEstimator:
             (found.hands if res.part is Part.HAND else found.faces).append(res)
         self._dedupe(found)
         return found
+
+    def _second_opinions(self, image: np.ndarray, jobs: Sequence[tuple[Part, RotatedRect]], results: list) -> int:
+        """The refining model's pass in the region of each body pass of ``results`` scoring under the
+        body threshold (``second_opinion``), unless the region is centred outside the image (as the
+        per-frame second opinions: there the heavy model fits skeletons on a close-up hand); one scoring at least ``second_opinion`` whose body is at
+        least the body expert's ``refine_min_height`` tall replaces it in ``results`` (on smaller
+        bodies the heavy model fits skeletons to the blurred background of a street clip). Returns
+        the number of passes made."""
+        body = self.experts.body
+        if not self.second_opinion or body.refine_model is None:
+            return 0
+        made, frame = 0, np.array([0, 0, image.shape[1], image.shape[0]])
+        for k, ((part, rect), res) in enumerate(zip(jobs, results)):
+            if part is not Part.BODY or not inside(rect, frame) \
+                    or (res is not None and res.pose.score >= self.experts.scores[Part.BODY]):
+                continue
+            other = body_landmarks_in(body.refine_landmarks, image, rect)
+            made += 1
+            if other.pose.score >= self.second_opinion \
+                    and other.pose.box[3] - other.pose.box[1] >= body.refine_min_height:
+                results[k] = dataclasses.replace(other, refined=True)
+                self.second_opinions_kept += 1
+        self.second_opinions += made
+        return made
 
     def _scan(self, image: np.ndarray, bodies: Sequence[BodyLandmarks]) -> list[BodyLandmarks]:
         """Newcomers between searches: every ``schedule.scan_every_frames`` frames, BlazePose's detector

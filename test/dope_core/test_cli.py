@@ -137,10 +137,11 @@ def test_help_explains_every_option():
         assert action.help, action.dest
     text = subprocess.run([sys.executable, "-m", "dope_core.cli", "--help"], capture_output=True, text=True, check=True).stdout
     for flag in ("--backend", "--checkpoint", "--view-3d", "--stride", "--max-frames", "webcam", "--no-streaming",
-                 "--detect-every", "--scan-every", "--detect-on-loss", "--num-threads"):
+                 "--detect-every", "--scan-every", "--detect-on-loss", "--detect-after-loss", "--second-opinion",
+                 "--num-threads"):
         assert flag in text
     for bad in (["--stride", "0"], ["--detect-every", "-1"], ["--scan-every", "-1"], ["--num-threads", "0"],
-                ["--detect-on-loss", "everywhere"]):
+                ["--detect-on-loss", "everywhere"], ["--detect-after-loss", "-1"], ["--second-opinion", "1.5"]):
         with pytest.raises(SystemExit):
             main(["x", *bad])
 

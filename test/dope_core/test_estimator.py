@@ -1,4 +1,4 @@
-"""build_estimator: the experts backend honours only CPU devices and says so."""
+"""build_estimator: the experts backend honours only CPU devices and says so; streams get their settings."""
 
 from __future__ import annotations
 
@@ -11,3 +11,13 @@ from dope_core.estimator import build_estimator
 def test_experts_backend_refuses_a_gpu_device(device):
     with pytest.raises(ValueError, match=r"the experts backend runs on the CPU only \(LiteRT\)"):
         build_estimator("experts", device=device)
+
+
+def test_a_streaming_estimator_gets_its_schedule_and_second_opinion():
+    from dope_core.experts.streaming import DetectionSchedule, StreamingExpertsEstimator
+
+    schedule = DetectionSchedule(every_frames=7)
+    stream = build_estimator("experts", streaming=schedule, second_opinion=0.0)
+    assert isinstance(stream, StreamingExpertsEstimator)
+    assert stream.schedule is schedule and stream.second_opinion == 0.0
+    assert build_estimator("experts", streaming=schedule).second_opinion == 0.8

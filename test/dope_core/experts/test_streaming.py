@@ -79,7 +79,8 @@ def test_a_panned_person_is_followed_without_searching(experts, portrait):
 
 def test_a_stream_follows_people_with_one_body_model(experts, portrait, monkeypatch):
     """The heavy model's refining pass (``body_refine``) is for single images: the searches of a
-    stream ask for none (no second opinion either), so a track's joints come from one model."""
+    stream ask for none (nor for its second opinions of proposals), so a track's joints come from
+    one model while that model keeps finding the person."""
     heavy = experts.body.refine_landmarks
     assert heavy is not None                                                  # the default has one
     assert experts.body.detect_landmarks(portrait)[0].refined                 # and a single image gets it
@@ -99,7 +100,7 @@ def test_a_stream_follows_people_with_one_body_model(experts, portrait, monkeypa
 
 def test_a_stream_never_loads_the_refining_model(portrait):
     """The heavy model is loaded on first use: a node or video that streams does not pay its
-    start-up time or memory."""
+    start-up time or memory until it needs a second opinion on a body it lost."""
     from dope_core.experts.ensemble import ExpertsEstimator
 
     fresh = ExpertsEstimator()
@@ -107,6 +108,73 @@ def test_a_stream_never_loads_the_refining_model(portrait):
     assert [len(stream(f).people) for f in _pan(portrait, 2)] == [1, 1]
     assert "refine_landmarks" not in vars(fresh.body)                        # never built
     assert fresh.body.refine_landmarks is not None and "refine_landmarks" in vars(fresh.body)
+
+
+def _body_passes_failing(stream, monkeypatch, *, after_frames: int = 1) -> None:
+    """The stream's own body model finds nobody (presence 0) in every region from frame ``after_frames`` on:
+    the real passes run, their scores are zeroed."""
+    run = stream._passes
+
+    def passes(image, jobs):
+        out = run(image, jobs)
+        if stream.frames < after_frames:
+            return out
+        return [dataclasses.replace(r, pose=dataclasses.replace(r.pose, score=0.0)) if part is Part.BODY else r
+                for (part, _), r in zip(jobs, out)]
+
+    monkeypatch.setattr(stream, "_passes", passes)
+
+
+def test_a_body_its_model_loses_is_kept_by_the_heavy_models_second_opinion(experts, portrait, no_people, monkeypatch):
+    """A followed body whose own model fails in its region gets one pass of the heavy model there: sure
+    of the person, it keeps the track (same id, its joints); on a region showing no one it refuses; a
+    body under 64 px (``refine_min_height``), a region centred outside the image (the bare portrait:
+    the body's centre lies below it) or ``second_opinion=0`` ends the track."""
+    schedule = DetectionSchedule(every_frames=0, scan_every_frames=0, after_loss_frames=0)
+    stream = StreamingExpertsEstimator(experts, schedule=schedule, num_threads=2, ids=TrackIdAllocator(0))
+    _body_passes_failing(stream, monkeypatch)
+    # Black below the portrait, so that the body's region (its centre at the hips, below the
+    # shoulders) lies in the image: regions centred outside it get no second opinion.
+    frames = [np.vstack([f, np.zeros((1200, f.shape[1], 3), np.uint8)]) for f in _pan(portrait, 3)]
+    results = [stream(f) for f in frames]
+
+    def tall(bodies):
+        return max(bodies, key=lambda b: b.box[3] - b.box[1])
+
+    # The search also fits a second, shorter skeleton on her torso: the heavy model refuses it.
+    assert len(results[0].people) >= 1 and [len(r.people) for r in results[1:]] == [1, 1] and stream.searches == 1
+    her = [next(p for p in r.people if p.body is tall([q.body for q in r.people])) for r in results]
+    assert len({p.track_id for p in her}) == 1 and all(p.face is not None for p in her)
+    assert stream.second_opinions_kept == 2
+    # The kept joints are the heavy model's in that region: those of a single image's refined body.
+    single = tall([b.pose for b in experts.body.detect_landmarks(frames[2])])
+    size = np.ptp(single.keypoints_2d, axis=0).max()
+    err = np.linalg.norm(her[2].body.keypoints_2d - single.keypoints_2d, axis=1)
+    assert np.median(err) < 0.05 * size
+    # The person gone (a cut to a photo of a present, the cut detector off): the heavy model refuses
+    # too. (Stretched to her height, the present fools both models: a region is no proof of a person.)
+    blind = StreamingExpertsEstimator(experts, schedule=schedule, num_threads=2, cut_correlation=-1)
+    _body_passes_failing(blind, monkeypatch)
+    blind(frames[0])
+    followed = blind.active_tracks
+    gone = np.zeros_like(frames[0])
+    gone[:440] = _fit(no_people, 440, 440)
+    assert blind(gone).people == [] and blind.active_tracks == 0
+    assert followed >= 1 and blind.second_opinions == followed and blind.second_opinions_kept == 0
+    # Off, or on a person under 64 px: the track ends where its own model lost it.
+    off = StreamingExpertsEstimator(experts, schedule=schedule, num_threads=2, second_opinion=0.0)
+    _body_passes_failing(off, monkeypatch)
+    assert off(frames[0]).people and off(frames[1]).people == [] and off.second_opinions == 0
+    cropped = StreamingExpertsEstimator(experts, schedule=schedule, num_threads=2)
+    _body_passes_failing(cropped, monkeypatch)
+    assert [len(cropped(f).people) for f in _pan(portrait, 2)] == [1, 0] and cropped.second_opinions == 0
+    strict = copy.copy(experts)
+    strict.body = copy.copy(experts.body)
+    strict.body.refine_min_height = 1e6                      # every body "too small" for the heavy model
+    small = StreamingExpertsEstimator(strict, schedule=schedule, num_threads=2)
+    _body_passes_failing(small, monkeypatch)
+    assert small(frames[0]).people and small(frames[1]).people == []
+    assert small.second_opinions >= 1 and small.second_opinions_kept == 0
 
 
 def test_search_runs_on_the_schedule(experts, portrait):
@@ -429,14 +497,16 @@ def test_a_newcomer_lost_on_his_second_frame_is_sought_where_he_was(experts, sha
     """The demo clip's second player enters on the right about 37 frames in; the person scan finds
     him on a partial fit, whose next region misses him. Sought where he was lost (the default,
     ``confirm_frames=1``), he is followed from then on; with ``confirm_frames=3`` (the rule before)
-    he was gone until a later scan (frames 39-43 when written)."""
+    he was gone until a later scan (frames 39-43 when written; compared without the heavy model's
+    second opinion, which now keeps him through that frame either way)."""
     from dope_ros.video_source import video_frames
 
     frames = list(video_frames(shared_data / "video" / "sports2d_demo.mp4", max_frames=46, max_width=960))
 
-    def right_player(confirm_frames: int) -> list[bool]:
+    def right_player(confirm_frames: int, second_opinion: float = 0.0) -> list[bool]:
         stream = StreamingExpertsEstimator(experts, num_threads=2, ids=TrackIdAllocator(0),
-                                           confirm_frames=confirm_frames, clock=FakeClock())
+                                           confirm_frames=confirm_frames, clock=FakeClock(),
+                                           second_opinion=second_opinion)
         seen = [any(p.body is not None and p.body.box[0] > 600 for p in stream(f).people) for f in frames]
         stream.close()
         return seen
@@ -446,6 +516,8 @@ def test_a_newcomer_lost_on_his_second_frame_is_sought_where_he_was(experts, sha
     assert 30 <= first <= 42 and all(now[first:])
     before = right_player(3)
     assert not all(before[before.index(True):])
+    kept = right_player(3, 0.8)                              # the default second opinion
+    assert all(kept[kept.index(True):])
 
 
 @pytest.mark.timeout(300)
