@@ -16,7 +16,8 @@ both found.
 The streaming schedule runs on the streaming estimator's own processing time (as if it
 ran alone). The machine may be shared: the load average is printed; compare ratios.
 Usage:
-    .venv/bin/python benchmarks/bench_streaming.py --frames 60 [--video CLIP ...] [--config YAML] [--alt-config YAML] [--alt-on-loss search] [--alt-detect-every N]
+    .venv/bin/python benchmarks/bench_streaming.py --frames 60 [--video CLIP ...] [--config YAML]
+        [--alt-config YAML] [--alt-on-loss search] [--alt-detect-every N] [--alt-second-opinion 0]
 """
 
 from __future__ import annotations

@@ -310,9 +310,9 @@ class StreamingExpertsEstimator:
             against 0.568 on 182, the same number of hands; the other clips within the noise.
         second_opinion: a followed body whose landmark pass scores under the body threshold gets one
             pass of the experts' refining model (``body_refine``, BlazePose's heavy model, unmirrored)
-            in the same region (centred in the image); a presence of at least this keeps the track, with that pass's
-            landmarks for the frame, when its body is at least the body expert's ``refine_min_height``
-            (64 px) tall (0: off; experts without a refining model: off). The small
+            in the same region (centred in the image); a presence of at least this keeps the track,
+            with that pass's landmarks for the frame, when its body is at least the body expert's
+            ``refine_min_height`` (64 px) tall (0: off; experts without a refining model: off). The small
             pedestrians of a street clip drop under the full model's threshold for a frame or two
             while the heavy model still sees them: on vtest 14 of the 35 failed passes of 60 frames
             scored at least 0.5 there (docs/ros.md).
@@ -616,10 +616,10 @@ class StreamingExpertsEstimator:
     def _second_opinions(self, image: np.ndarray, jobs: Sequence[tuple[Part, RotatedRect]], results: list) -> int:
         """The refining model's pass in the region of each body pass of ``results`` scoring under the
         body threshold (``second_opinion``), unless the region is centred outside the image (as the
-        per-frame second opinions: there the heavy model fits skeletons on a close-up hand); one scoring at least ``second_opinion`` whose body is at
-        least the body expert's ``refine_min_height`` tall replaces it in ``results`` (on smaller
-        bodies the heavy model fits skeletons to the blurred background of a street clip). Returns
-        the number of passes made."""
+        per-frame second opinions: there the heavy model fits skeletons on a close-up hand). One
+        scoring at least ``second_opinion`` whose body is at least the body expert's
+        ``refine_min_height`` tall replaces it in ``results`` (on smaller bodies the heavy model fits
+        skeletons to the blurred background of a street clip). Returns the number of passes made."""
         body = self.experts.body
         if not self.second_opinion or body.refine_model is None:
             return 0
