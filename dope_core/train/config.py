@@ -69,6 +69,12 @@ class ModelConfig:
     """The first N blocks of the MobileNetV2 body (``features[:N]`` of 14) get no gradient
     (training only; batch norm is frozen in every block anyway): the backward pass stops
     before them."""
+    frozen_modules: list[str] = field(default_factory=list)
+    """Modules of the network (dotted names, e.g. ``backbone``, ``rpn``, ``roi_heads.dope_head``,
+    ``roi_heads.dope_predictor.face_cls_score``) whose parameters get no gradient (training only):
+    with ``init_from``, the parts of a student that fine-tuning must not move (a frozen feature
+    extractor and face classifier keep the student's faces whatever the new labels lack). An
+    unknown name is an error when the model is built."""
     init_from: Optional[str] = None
     """A project checkpoint (an exported student, e.g. ``dope_core/weights/dope_student_mobilenetv2.pth``)
     whose weights and anchor poses start the run instead of the ImageNet backbone and anchors

@@ -12,8 +12,8 @@
   from ``(seed, step, rank)``, so a resumed run repeats an uninterrupted one;
 * the training input size of a step comes from ``schedule.resolution`` (lower early,
   higher late; a function of the step, so a resumed run uses the same sizes), and the
-  first ``model.frozen_backbone_blocks`` backbone blocks get no gradient; validation
-  and the exported student use ``model.kwargs``' sizes;
+  first ``model.frozen_backbone_blocks`` backbone blocks and the ``model.frozen_modules`` get
+  no gradient; validation and the exported student use ``model.kwargs``' sizes;
 * the total loss is the sum of the model's named losses times ``config.loss_weights``
   (1 when absent); a non-finite loss skips the update and is counted;
 * training state is written atomically every ``checkpoint_every`` steps, at the end and
@@ -100,6 +100,12 @@ def build_model(cfg: TrainConfig, anchors: Optional[dict[Part, Any]] = None) -> 
         raise ValueError(f"model.kwargs do not fit the {cfg.model.variant} builder: {e}") from None
     if cfg.model.frozen_backbone_blocks:
         model.backbone.freeze_blocks(cfg.model.frozen_backbone_blocks)
+    modules = dict(model.named_modules())
+    for name in cfg.model.frozen_modules:
+        if name not in modules:
+            raise ConfigError(f"model.frozen_modules: the {cfg.model.variant} network has no module {name!r} "
+                              f"(its top-level modules: {', '.join(n for n in modules if n and '.' not in n)})")
+        modules[name].requires_grad_(False)
     return model
 
 

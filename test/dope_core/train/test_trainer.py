@@ -272,6 +272,30 @@ def test_frozen_blocks_and_resolution_schedule_in_training(tmp_path: Path, synth
     assert trained and any(not torch.equal(after[k], before[k]) for k in trained)
 
 
+def test_frozen_modules_keep_their_weights_while_the_rest_trains(tmp_path: Path, synthetic_cache) -> None:
+    """``model.frozen_modules``: the named modules (here everything but the body and hand predictors
+    and the face regressor) come out of training as they went in; an unknown name is a clear error."""
+    from dope_core.train.trainer import build_model
+
+    torch.set_num_threads(1)
+    frozen = ["backbone", "rpn", "roi_heads.dope_head", "roi_heads.dope_predictor.face_cls_score"]
+    raw = tiny_config(synthetic_cache.root, tmp_path / "run", steps=3, batch_size=2)
+    raw["model"]["frozen_modules"] = frozen
+    cfg = config_from_dict(raw)
+    torch.manual_seed(0)
+    before = {k: v.clone() for k, v in build_model(cfg).state_dict().items()}
+    after = fit(cfg, show_progress=False).model.state_dict()
+    kept = [k for k in after if any(k.startswith(m + ".") for m in frozen) and after[k].is_floating_point()]
+    assert len(kept) > 100 and all(torch.equal(after[k], before[k]) for k in kept)
+    moved = [k for k in after if k.startswith(("roi_heads.dope_predictor.body_", "roi_heads.dope_predictor.hand_",
+                                               "roi_heads.dope_predictor.face_pose"))]
+    assert len(moved) == 10 and all(not torch.equal(after[k], before[k]) for k in moved)
+    raw["model"]["frozen_modules"] = ["roi_heads.no_such_head"]
+    with pytest.raises(ConfigError, match="model.frozen_modules: the mobilenetv2 network has no module "
+                                          "'roi_heads.no_such_head'"):
+        build_model(config_from_dict(raw))
+
+
 def test_max_time_stops_with_a_checkpoint_and_resume_finishes(tmp_path: Path, synthetic_cache, capsys) -> None:
     """A job under a wall-clock limit: --max-time stops at a step boundary with the state
     written (not only at checkpoint_every), and --resume completes the schedule."""
