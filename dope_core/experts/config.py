@@ -21,6 +21,7 @@ Example (every key optional; these are the defaults)::
       body_refine: blazepose_heavy           # a body expert for one last pass per body found (null: none)
       body_refine_max: 10                    # bodies per image that get it, the tallest first
       body_refine_flip: true                 # its passes also on the mirrored region, averaged
+      body_retry_refuted: true               # where it refutes a body, the proposals in its box examined again
       hand: mediapipe                        # see HAND_EXPERTS (mediapipe_lite: the lite landmark model)
       hand_wrist_score: 0.2                  # presence a hand needs at a confident body's wrist (elsewhere 0.5)
       hand_zoom_out: 1.5                     # palms also sought in the image shrunk inside a 1.5x square (0: not)
@@ -107,6 +108,7 @@ class ExpertsConfig:
     body_refine: Optional[str] = "blazepose_heavy"
     body_refine_max: int = 10
     body_refine_flip: bool = True
+    body_retry_refuted: bool = True
     hand: str = "mediapipe"
     hand_wrist_score: float = 0.2
     hand_zoom_out: float = 1.5
@@ -166,6 +168,8 @@ class ExpertsConfig:
             raise ExpertsConfigError(f"experts.nested_body_score must lie in [0, 1], got {self.nested_body_score}")
         if not isinstance(self.body_refine_flip, bool):
             raise ExpertsConfigError(f"experts.body_refine_flip must be true or false, got {self.body_refine_flip!r}")
+        if not isinstance(self.body_retry_refuted, bool):
+            raise ExpertsConfigError(f"experts.body_retry_refuted must be true or false, got {self.body_retry_refuted!r}")
         if int(self.body_refine_max) < 0:
             raise ExpertsConfigError(f"experts.body_refine_max must be >= 0, got {self.body_refine_max}")
         for key in ("max_people", "max_candidates"):

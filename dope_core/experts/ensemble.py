@@ -244,6 +244,7 @@ class ExpertsEstimator:
                                landmark_model=BODY_LANDMARK_MODELS[cfg.body],
                                refine_model=BODY_LANDMARK_MODELS[cfg.body_refine] if cfg.body_refine else None,
                                refine_max=cfg.body_refine_max, refine_flip=cfg.body_refine_flip,
+                               retry_refuted=cfg.body_retry_refuted,
                                ) if Part.BODY in self.parts or len(self.parts) < 3 else None
         self.hand = HandExpert(mirrored=mirrored, landmark_model=HAND_LANDMARK_MODELS[cfg.hand],
                                wrist_score=cfg.hand_wrist_score, zoom_out=cfg.hand_zoom_out, **kw

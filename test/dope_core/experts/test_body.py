@@ -388,3 +388,22 @@ def test_a_low_min_score_keeps_the_search_and_adds_uncertain_passes_on_no_body(e
     assert extra and all(0.05 <= b.pose.score for b in extra)
     boxes = np.stack([b.pose.box for b in found])
     assert all(box_iou(b.pose.box[None], boxes).max() <= experts.body.dedupe_iou for b in extra)
+
+
+def test_people_hidden_by_a_refuted_body_are_sought_again(experts, shared_data, monkeypatch):
+    """PoseTrack's wheelchair dance (012834, mirrored): the full model spreads one 0.75 skeleton over
+    two dancers, one behind the other; while it stands, its box keeps their own weak proposals out
+    of the search (no pass for a weak proposal inside a body found), then the heavy model refutes it
+    (presence 0.01). Once it is gone their proposals are examined again: both dancers are found.
+    Without that second look, neither is."""
+    image = read_image(shared_data / "annotated" / "mmpose" / "posetrack18" / "images" / "val"
+                       / "012834_mpii_test" / "000000.jpg")
+    image = np.ascontiguousarray(image[:, ::-1])
+    dancers = [np.array([430.0, 405.0, 599.0, 637.0]), np.array([436.0, 188.0, 567.0, 371.0])]   # labelled boxes, pixels
+
+    def found(bodies):
+        return [any(box_contains(d, box_centre(b.pose.box)) for b in bodies) for d in dancers]
+
+    assert found(experts.body.detect_landmarks(image)) == [True, True]
+    monkeypatch.setattr(experts.body, "retry_refuted", False)
+    assert found(experts.body.detect_landmarks(image)) == [False, False]

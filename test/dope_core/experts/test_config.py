@@ -48,6 +48,7 @@ def test_shipped_experts_yaml_is_the_default():
     ({"face_zoom_out": 1.0}, "face_zoom_out must be 0"),
     ({"max_people": 0}, "max_people must be at least 1"),
     ({"body_refine_flip": "yes"}, "body_refine_flip must be true or false"),
+    ({"body_retry_refuted": 1}, "body_retry_refuted must be true or false"),
 ])
 def test_bad_sections_are_one_line_errors(section, message):
     with pytest.raises(ExpertsConfigError, match=message) as e:
