@@ -1,0 +1,120 @@
+"""How much of the multi-person table is the tuning: the labelled images mirrored, resized and recompressed.
+
+The experts' rules and thresholds were chosen on the annotated samples of ``../shared/data``,
+so their scores there are optimistic for photos they never saw. This scores the same labelled
+people on copies that hold the same people but that no rule was tuned on: each image mirrored
+(left and right labels exchanged), shrunk to 0.75 (``INTER_AREA``), enlarged 1.5 times
+(``INTER_CUBIC``) and recompressed as a JPEG of quality 50. Bodies are scored as in
+``eval_accuracy.py --multi-person`` (:func:`dope_core.evaluation.score_multi_person`: people with
+at least 6 labelled limb joints, one-to-one matching, recall and PCK@0.2 of the torso with missed
+people counted wrong), over every image of the single-person body sets (Human3.6M, MPI-INF-3DHP,
+MPII, COCO-WholeBody) and of the multi-person samples (COCO, CrowdPose, OCHuman, PoseTrack18).
+
+One row per experts configuration (``--configs``: presets or YAML files, as in
+``eval_accuracy.py``); the last column is the mean over the four copies. Usage:
+    .venv/bin/python benchmarks/eval_perturbed.py --configs default config/my_experts.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import cv2
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+for path in (REPO_ROOT, REPO_ROOT / "benchmarks"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from dope_core.datasets import load_annotated  # noqa: E402
+from dope_core.datasets.multi_person import MULTI_PERSON_SETS, load_multi_person  # noqa: E402
+from dope_core.datasets.sample import GroundTruthInstance  # noqa: E402
+from dope_core.evaluation import PersonScore, multi_person_metrics, score_multi_person  # noqa: E402
+from dope_core.experts.config import ExpertsConfigError  # noqa: E402
+from dope_core.image_io import read_image  # noqa: E402
+from dope_core.keypoints import FLIP_PERMUTATION, Part  # noqa: E402
+from eval_accuracy import experts_config  # noqa: E402
+from eval_small_people import BODY_SETS, scaled  # noqa: E402
+
+COPIES = ("mirrored", "x0.75", "x1.5", "jpeg50")
+"""The copies scored besides the original, in the table's order."""
+
+
+def mirrored(gt: GroundTruthInstance, width: int) -> GroundTruthInstance:
+    """The 2D labels of ``gt`` (a body) in its image mirrored left to right (``width`` pixels): x
+    becomes ``width - 1 - x`` and the left and right joints exchange their labels (the person's left
+    hand is on the image's other side, and still their left). The 3D labels are left out."""
+    perm = list(FLIP_PERMUTATION[gt.part])
+    kp = gt.keypoints_2d.copy()
+    kp[:, 0] = width - 1 - kp[:, 0]
+    box = np.asarray(gt.box, dtype=np.float64).copy()
+    box[[0, 2]] = width - 1 - box[[2, 0]]
+    return dataclasses.replace(gt, keypoints_2d=kp[perm], visible=np.asarray(gt.visible)[perm], box=box,
+                               keypoints_3d=None, valid_3d=None, root_camera=None)
+
+
+def copies(image: np.ndarray, gts: Sequence[GroundTruthInstance]
+           ) -> Iterator[tuple[str, np.ndarray, list[GroundTruthInstance]]]:
+    """``(name, image, labels)`` of each copy of :data:`COPIES` (RGB ``uint8``, labels in its pixels)."""
+    w = image.shape[1]
+    yield "mirrored", np.ascontiguousarray(image[:, ::-1]), [mirrored(g, w) for g in gts]
+    yield "x0.75", cv2.resize(image, None, fx=0.75, fy=0.75, interpolation=cv2.INTER_AREA), [scaled(g, 0.75) for g in gts]
+    yield "x1.5", cv2.resize(image, None, fx=1.5, fy=1.5, interpolation=cv2.INTER_CUBIC), [scaled(g, 1.5) for g in gts]
+    ok, jpeg = cv2.imencode(".jpg", np.ascontiguousarray(image[:, :, ::-1]), [cv2.IMWRITE_JPEG_QUALITY, 50])
+    if not ok:
+        raise RuntimeError("OpenCV could not encode a JPEG")
+    yield "jpeg50", np.ascontiguousarray(cv2.imdecode(jpeg, cv2.IMREAD_COLOR)[:, :, ::-1]), list(gts)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data-root", type=Path, default=REPO_ROOT.parent / "shared" / "data" / "annotated")
+    p.add_argument("--configs", nargs="+", default=["default"], help="experts presets or YAML files, one row each")
+    p.add_argument("--limit", type=int, default=None, help="at most this many images (a quick look)")
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args(argv)
+    if not args.data_root.is_dir():
+        print(f"error: data folder {args.data_root} not found (give --data-root)", file=sys.stderr)
+        return 2
+    from dope_core.experts.ensemble import ExpertsEstimator
+
+    try:
+        configs = {name: experts_config(name) for name in args.configs}
+        if any(isinstance(c, int) for c in configs.values()):
+            raise ExpertsConfigError("the YOLO detector alone is scored by eval_accuracy.py --multi-person")
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    estimators = {name: ExpertsEstimator(config=cfg, num_threads=args.threads, parts=(Part.BODY,))
+                  for name, cfg in configs.items()}
+    samples = [s for name in BODY_SETS for s in load_annotated(name, args.data_root)]
+    samples += [s for name in MULTI_PERSON_SETS for s in load_multi_person(name, args.data_root)]
+    samples = [s for s in samples if s.of_part(Part.BODY)][: args.limit]
+    scores: dict[tuple[str, str], list[PersonScore]] = {}
+    for sample in samples:
+        image = read_image(sample.image_path)
+        gts = sample.of_part(Part.BODY)
+        for copy, pixels, labels in [("original", image, gts), *copies(image, gts)]:
+            for name, estimator in estimators.items():
+                scores.setdefault((name, copy), []).extend(score_multi_person(labels, estimator(pixels).parts(Part.BODY)))
+    people = multi_person_metrics(scores[(args.configs[0], "original")])["people"]
+    print(f"{len(samples)} labelled images ({', '.join(BODY_SETS + tuple(MULTI_PERSON_SETS))}), {people:.0f} people; "
+          f"recall / PCK@0.2 torso; load average {os.getloadavg()[0]:.1f}")
+    print("| experts | original | " + " | ".join(COPIES) + " | mean of the copies |")
+    print("|---|---|" + "---|" * (len(COPIES) + 1))
+    for name in args.configs:
+        metrics = {copy: multi_person_metrics(scores[(name, copy)]) for copy in ("original", *COPIES)}
+        cells = [f"{m['recall']:.3f} / {m['pck@0.2_torso']:.3f}" for m in metrics.values()]
+        mean = np.mean([[metrics[c]["recall"], metrics[c]["pck@0.2_torso"]] for c in COPIES], axis=0)
+        print(f"| {name} | " + " | ".join(cells) + f" | {mean[0]:.3f} / {mean[1]:.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""benchmarks/eval_perturbed.py: the mirrored labels, the copies, options, errors and a short real run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from script_loader import load_script
+
+from dope_core.datasets.sample import GroundTruthInstance
+from dope_core.keypoints import BODY_JOINTS, Part
+
+
+@pytest.fixture(scope="module")
+def script():
+    return load_script("eval_perturbed")
+
+
+def _body() -> GroundTruthInstance:
+    """A body whose left wrist is at x 300 and right wrist at x 100 (pixels) of a 400-px wide image."""
+    kp = np.full((13, 2), 200.0)
+    kp[BODY_JOINTS.index("left_wrist")] = [300.0, 150.0]
+    kp[BODY_JOINTS.index("right_wrist")] = [100.0, 160.0]
+    visible = np.ones(13, bool)
+    visible[BODY_JOINTS.index("left_wrist")] = False
+    return GroundTruthInstance(Part.BODY, kp, visible, np.array([100.0, 50.0, 300.0, 250.0]))
+
+
+def test_mirrored_labels_move_and_exchange_sides(script):
+    m = script.mirrored(_body(), 400)
+    left, right = BODY_JOINTS.index("left_wrist"), BODY_JOINTS.index("right_wrist")
+    np.testing.assert_allclose(m.keypoints_2d[left], [299.0, 160.0])      # the right wrist's point, mirrored
+    np.testing.assert_allclose(m.keypoints_2d[right], [99.0, 150.0])
+    assert m.visible[right] == False and m.visible[left] == True          # noqa: E712 (numpy bools)
+    np.testing.assert_allclose(m.box, [99.0, 50.0, 299.0, 250.0])
+    twice = script.mirrored(m, 400)
+    np.testing.assert_allclose(twice.keypoints_2d, _body().keypoints_2d)
+
+
+def test_copies_hold_the_same_people(script):
+    image = np.zeros((300, 400, 3), np.uint8)
+    image[50:250, 100:180] = 220                                          # a bright figure left of centre
+    out = {name: (pixels, labels) for name, pixels, labels in script.copies(image, [_body()])}
+    assert list(out) == list(script.COPIES)
+    assert out["mirrored"][0][100, 250].max() == 220 and out["mirrored"][0][100, 150].max() == 0
+    assert out["x0.75"][0].shape == (225, 300, 3) and out["x1.5"][0].shape == (450, 600, 3)
+    np.testing.assert_allclose(out["x1.5"][1][0].box, [150.0, 75.0, 450.0, 375.0])
+    assert out["jpeg50"][0].shape == image.shape and abs(int(out["jpeg50"][0][150, 140, 0]) - 220) < 20
+
+
+def test_bad_options_are_clear_errors(script, tmp_path, capsys):
+    assert script.main(["--data-root", str(tmp_path / "nowhere")]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert script.main(["--data-root", str(tmp_path), "--configs", str(tmp_path / "missing.yaml")]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+def test_short_real_run(script, shared_data, capsys):
+    assert script.main(["--data-root", str(shared_data / "annotated"), "--limit", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "| default |" in out and "| mirrored |" in out and "mean of the copies" in out
