@@ -32,15 +32,12 @@ for path in (REPO_ROOT, REPO_ROOT / "benchmarks"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from dope_core.datasets import load_annotated  # noqa: E402
-from dope_core.datasets.multi_person import MULTI_PERSON_SETS, load_multi_person  # noqa: E402
+from dope_core.datasets.multi_person import MULTI_PERSON_SETS  # noqa: E402
 from dope_core.datasets.sample import GroundTruthInstance  # noqa: E402
 from dope_core.evaluation import PersonScore, multi_person_metrics, score_multi_person  # noqa: E402
-from dope_core.experts.config import ExpertsConfigError  # noqa: E402
 from dope_core.image_io import read_image  # noqa: E402
 from dope_core.keypoints import FLIP_PERMUTATION, Part  # noqa: E402
-from eval_accuracy import experts_config  # noqa: E402
-from eval_small_people import BODY_SETS, scaled  # noqa: E402
+from eval_small_people import BODY_SETS, add_body_set_arguments, estimators_and_samples, scaled  # noqa: E402
 
 COPIES = ("mirrored", "x0.75", "x1.5", "jpeg50")
 """The copies scored besides the original, in the table's order."""
@@ -74,28 +71,12 @@ def copies(image: np.ndarray, gts: Sequence[GroundTruthInstance]
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data-root", type=Path, default=REPO_ROOT.parent / "shared" / "data" / "annotated")
-    p.add_argument("--configs", nargs="+", default=["default"], help="experts presets or YAML files, one row each")
-    p.add_argument("--limit", type=int, default=None, help="at most this many images (a quick look)")
-    p.add_argument("--threads", type=int, default=2)
+    add_body_set_arguments(p)
     args = p.parse_args(argv)
-    if not args.data_root.is_dir():
-        print(f"error: data folder {args.data_root} not found (give --data-root)", file=sys.stderr)
+    prepared = estimators_and_samples(args)
+    if prepared is None:
         return 2
-    from dope_core.experts.ensemble import ExpertsEstimator
-
-    try:
-        configs = {name: experts_config(name) for name in args.configs}
-        if any(isinstance(c, int) for c in configs.values()):
-            raise ExpertsConfigError("the YOLO detector alone is scored by eval_accuracy.py --multi-person")
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    estimators = {name: ExpertsEstimator(config=cfg, num_threads=args.threads, parts=(Part.BODY,))
-                  for name, cfg in configs.items()}
-    samples = [s for name in BODY_SETS for s in load_annotated(name, args.data_root)]
-    samples += [s for name in MULTI_PERSON_SETS for s in load_multi_person(name, args.data_root)]
-    samples = [s for s in samples if s.of_part(Part.BODY)][: args.limit]
+    estimators, samples = prepared
     scores: dict[tuple[str, str], list[PersonScore]] = {}
     for sample in samples:
         image = read_image(sample.image_path)

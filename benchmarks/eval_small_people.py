@@ -46,6 +46,49 @@ BODY_SETS = ("h36m", "mpi_inf_3dhp", "mpii", "coco_wholebody")
 """The single-person sets whose images are scored besides :data:`MULTI_PERSON_SETS`."""
 
 
+def body_samples(data_root: Path, limit: int | None = None) -> list[AnnotatedSample]:
+    """The images of :data:`BODY_SETS` and :data:`MULTI_PERSON_SETS` under ``data_root`` that label
+    a body, at most ``limit``."""
+    samples = [s for name in BODY_SETS for s in load_annotated(name, data_root)]
+    samples += [s for name in MULTI_PERSON_SETS for s in load_multi_person(name, data_root)]
+    return [s for s in samples if s.of_part(Part.BODY)][:limit]
+
+
+def body_estimators(names: Sequence[str], *, threads: int = 2) -> dict:
+    """``{name: ExpertsEstimator}`` of bodies only, per experts preset or YAML file (as
+    ``eval_accuracy.py`` reads them); ``ValueError`` (one line) for a bad name or file, or for the
+    YOLO detector alone, which finds no 3D."""
+    from dope_core.experts.ensemble import ExpertsEstimator
+
+    configs = {name: experts_config(name) for name in names}
+    if any(isinstance(c, int) for c in configs.values()):
+        raise ExpertsConfigError("the YOLO detector alone finds no hands or 3D: use eval_accuracy.py --multi-person")
+    return {name: ExpertsEstimator(config=cfg, num_threads=threads, parts=(Part.BODY,)) for name, cfg in configs.items()}
+
+
+def add_body_set_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of the scripts that score :func:`body_samples`: ``--data-root``, ``--configs``,
+    ``--limit``, ``--threads``."""
+    p.add_argument("--data-root", type=Path, default=REPO_ROOT.parent / "shared" / "data" / "annotated")
+    p.add_argument("--configs", nargs="+", default=["default"], help="experts presets or YAML files, one row each")
+    p.add_argument("--limit", type=int, default=None, help="at most this many images (a quick look)")
+    p.add_argument("--threads", type=int, default=2)
+
+
+def estimators_and_samples(args: argparse.Namespace) -> tuple[dict, list[AnnotatedSample]] | None:
+    """:func:`body_estimators` and :func:`body_samples` of the options :func:`add_body_set_arguments`
+    adds; ``None`` after a one-line error on stderr (no data folder, a bad configuration)."""
+    if not args.data_root.is_dir():
+        print(f"error: data folder {args.data_root} not found (give --data-root)", file=sys.stderr)
+        return None
+    try:
+        estimators = body_estimators(args.configs, threads=args.threads)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return None
+    return estimators, body_samples(args.data_root, args.limit)
+
+
 def scaled(gt: GroundTruthInstance, factor: float) -> GroundTruthInstance:
     """``gt`` in an image resized by ``factor`` (its 2D keypoints and box, pixels)."""
     return dataclasses.replace(gt, keypoints_2d=gt.keypoints_2d * factor, box=np.asarray(gt.box) * factor)
@@ -86,39 +129,23 @@ def parse_body_setting(text: str) -> tuple[str, float]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data-root", type=Path, default=REPO_ROOT.parent / "shared" / "data" / "annotated")
+    add_body_set_arguments(p)
     p.add_argument("--heights", type=float, nargs="+", default=[60.0, 100.0, 160.0],
                    help="the tallest person's height in each shrunk image (pixels)")
-    p.add_argument("--configs", nargs="+", default=["default"], help="experts presets or YAML files, one row each")
     p.add_argument("--body", type=parse_body_setting, nargs="*", default=[], metavar="NAME=VALUE",
                    help="one more row per setting of an attribute of the first configuration's body expert")
     p.add_argument("--canvas", action="store_true",
                    help="keep each image's size: the shrunk image centred on a canvas of its mean colour")
-    p.add_argument("--limit", type=int, default=None, help="at most this many images (a quick look)")
-    p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
-    if not args.data_root.is_dir():
-        print(f"error: data folder {args.data_root} not found (give --data-root)", file=sys.stderr)
+    prepared = estimators_and_samples(args)
+    if prepared is None:
         return 2
-    from dope_core.experts.ensemble import ExpertsEstimator
-
-    try:
-        configs = {name: experts_config(name) for name in args.configs}
-        if any(isinstance(c, int) for c in configs.values()):
-            raise ExpertsConfigError("the YOLO detector alone finds no hands or 3D: use eval_accuracy.py --multi-person")
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    estimators = {name: ExpertsEstimator(config=cfg, num_threads=args.threads, parts=(Part.BODY,))
-                  for name, cfg in configs.items()}
+    estimators, samples = prepared
     first = estimators[args.configs[0]]
     for name, _ in args.body:
         if not hasattr(first.body, name):
             print(f"error: the body expert has no attribute {name!r}", file=sys.stderr)
             return 2
-    samples = [s for name in BODY_SETS for s in load_annotated(name, args.data_root)]
-    samples += [s for name in MULTI_PERSON_SETS for s in load_multi_person(name, args.data_root)]
-    samples = [s for s in samples if s.of_part(Part.BODY)][: args.limit]
     rows = [(name, estimator, None) for name, estimator in estimators.items()]
     rows += [(f"{args.configs[0]}, {n}={v:g}", first, (n, v)) for n, v in args.body]
     scores: dict[tuple[str, float], list[PersonScore]] = {}
