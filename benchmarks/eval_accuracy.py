@@ -41,6 +41,9 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+import cv2
+import numpy as np
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
@@ -98,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, default=None, help="also write all metrics to this JSON file")
     p.add_argument("--markdown", action="store_true", help="print the table in Markdown")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no per-image warnings")
+    p.add_argument("--jpeg-quality", type=int, default=None, metavar="Q",
+                   help="recompress every image as a JPEG of quality Q (1-100) before the estimator sees it: "
+                        "a robustness check (s/image then includes the round trip)")
     mp = p.add_argument_group("multi-person section (--multi-person)")
     mp.add_argument("--multi-person", action="store_true",
                     help="score multi-person body recall / PCK and time per photo for several experts configurations")
@@ -109,6 +115,29 @@ def build_parser() -> argparse.ArgumentParser:
                     help="folders of multi-person photos to time (ms per image)")
     mp.add_argument("--threads", type=int, default=2, help="LiteRT CPU threads per model")
     return p
+
+
+def jpeg_round_trip(image: np.ndarray, quality: int) -> np.ndarray:
+    """The RGB ``uint8`` ``image`` encoded as a JPEG of ``quality`` (1-100) and decoded again."""
+    ok, data = cv2.imencode(".jpg", np.ascontiguousarray(image[:, :, ::-1]), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise RuntimeError("OpenCV could not encode a JPEG")
+    return np.ascontiguousarray(cv2.imdecode(data, cv2.IMREAD_COLOR)[:, :, ::-1])
+
+
+class Recompressed:
+    """``estimator`` fed every image after :func:`jpeg_round_trip` at ``quality``; its other
+    attributes (``device``, ...) are the estimator's."""
+
+    def __init__(self, estimator, quality: int) -> None:
+        self.estimator = estimator
+        self.quality = quality
+
+    def __call__(self, image: np.ndarray) -> WholeBodyPoses:
+        return self.estimator(jpeg_round_trip(image, self.quality))
+
+    def __getattr__(self, name: str):
+        return getattr(self.estimator, name)
 
 
 def table_rows(metrics: dict[str, float], datasets: Sequence[str]) -> list[list[str]]:
@@ -266,6 +295,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.data_root.is_dir():
         print(f"error: data folder {args.data_root} not found (give --data-root)", file=sys.stderr)
         return 2
+    if args.jpeg_quality is not None and (args.multi_person or not 1 <= args.jpeg_quality <= 100):
+        print("error: --jpeg-quality takes a quality from 1 to 100, and not with --multi-person "
+              "(benchmarks/eval_perturbed.py scores recompressed multi-person images)", file=sys.stderr)
+        return 2
     if args.multi_person:
         try:
             configs = {name: experts_config(name) for name in args.configs}
@@ -294,9 +327,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, ImportError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if args.jpeg_quality is not None:
+        estimator = Recompressed(estimator, args.jpeg_quality)
     with tqdm(total=len(samples), desc="evaluating", unit="image", disable=args.quiet) as bar:
         metrics = evaluate(estimator, samples, on_sample=lambda s, p: bar.update())
     config = f" ({args.experts_config})" if chosen is not None else ""
+    config += f", images recompressed as JPEG {args.jpeg_quality}" if args.jpeg_quality is not None else ""
     print(f"backend {args.backend}{config} on {getattr(estimator, 'device', '?')}; "
           f"{platform.processor() or platform.machine()}, {platform.python_version()}")
     print(format_table(table_rows(metrics, args.datasets), markdown=args.markdown))

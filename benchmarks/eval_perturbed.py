@@ -37,6 +37,7 @@ from dope_core.datasets.sample import GroundTruthInstance  # noqa: E402
 from dope_core.evaluation import PersonScore, multi_person_metrics, score_multi_person  # noqa: E402
 from dope_core.image_io import read_image  # noqa: E402
 from dope_core.keypoints import FLIP_PERMUTATION, Part  # noqa: E402
+from eval_accuracy import jpeg_round_trip  # noqa: E402
 from eval_small_people import BODY_SETS, add_body_set_arguments, estimators_and_samples, scaled  # noqa: E402
 
 COPIES = ("mirrored", "x0.75", "x1.5", "jpeg50")
@@ -63,10 +64,7 @@ def copies(image: np.ndarray, gts: Sequence[GroundTruthInstance]
     yield "mirrored", np.ascontiguousarray(image[:, ::-1]), [mirrored(g, w) for g in gts]
     yield "x0.75", cv2.resize(image, None, fx=0.75, fy=0.75, interpolation=cv2.INTER_AREA), [scaled(g, 0.75) for g in gts]
     yield "x1.5", cv2.resize(image, None, fx=1.5, fy=1.5, interpolation=cv2.INTER_CUBIC), [scaled(g, 1.5) for g in gts]
-    ok, jpeg = cv2.imencode(".jpg", np.ascontiguousarray(image[:, :, ::-1]), [cv2.IMWRITE_JPEG_QUALITY, 50])
-    if not ok:
-        raise RuntimeError("OpenCV could not encode a JPEG")
-    yield "jpeg50", np.ascontiguousarray(cv2.imdecode(jpeg, cv2.IMREAD_COLOR)[:, :, ::-1]), list(gts)
+    yield "jpeg50", jpeg_round_trip(image, 50), list(gts)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -50,6 +50,45 @@ def test_short_real_run(script, shared_data, tmp_path, capsys):
     assert "rhd" in capsys.readouterr().out
 
 
+def test_jpeg_round_trip_keeps_the_picture_and_loses_detail(script):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    image = np.zeros((64, 96, 3), np.uint8)
+    image[16:48, 24:72] = (200, 60, 20)                                   # an orange block (RGB)
+    image = np.clip(image.astype(int) + rng.integers(-20, 21, image.shape), 0, 255).astype(np.uint8)
+    out = script.jpeg_round_trip(image, 50)
+    assert out.shape == image.shape and out.dtype == np.uint8
+    assert abs(out[32, 48].astype(int) - [200, 60, 20]).max() < 40        # still orange, not BGR-swapped
+    assert 0 < np.abs(out.astype(int) - image).mean() < 20                # the noise partly gone
+
+
+def test_recompressed_estimator_sees_the_round_trip(script):
+    import numpy as np
+
+    seen = []
+
+    class Echo:
+        device = "cpu"
+
+        def __call__(self, image):
+            seen.append(image)
+            return "poses"
+
+    image = np.random.default_rng(1).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    wrapped = script.Recompressed(Echo(), 30)
+    assert wrapped(image) == "poses" and wrapped.device == "cpu"
+    np.testing.assert_array_equal(seen[0], script.jpeg_round_trip(image, 30))
+
+
+def test_bad_jpeg_quality_is_a_clear_error(script, shared_data, capsys):
+    root = str(shared_data / "annotated")
+    assert script.main(["--data-root", root, "--jpeg-quality", "0"]) == 2
+    assert "1 to 100" in capsys.readouterr().err
+    assert script.main(["--data-root", root, "--multi-person", "--jpeg-quality", "50"]) == 2
+    assert "eval_perturbed" in capsys.readouterr().err
+
+
 def test_yolo_alone_names_its_input_side_or_says_what_to_install(script):
     from dope_core.experts.config import ExpertsConfigError
     from dope_core.experts.extras import missing_extra
