@@ -27,7 +27,7 @@ import numpy as np
 from dope_core.boxes import box_centre, box_contains, box_iou, fraction_inside
 from dope_core.experts.body_landmarks import BodyLandmarks, body_landmarks_in
 from dope_core.experts.body_rules import (face_in_face, head_near, inside, needs_recrop, nested, on_body, one_person,
-                                         same_region)
+                                         same_region, too_small)
 from dope_core.experts.common import check_image, dedupe
 from dope_core.experts.proposals import BlazePoseDetector, Proposal, ProposalSource, merge_proposals
 from dope_core.experts.source_joints import (body_from_source, claim_unclaimed, source_agrees, split_shared_passes,
@@ -168,6 +168,8 @@ class BodyExpert:
         retry_refuted: once the refining pass has refuted bodies, the first search's proposals
             centred in their boxes are examined again (:meth:`retried`), with the passes left and
             ``retry_passes`` more per refuted body (a crowd may have spent ``max_people``).
+        min_height, flat_height: bodies under ``min_height`` pixels tall, or under ``flat_height``
+            and more than 2.5 times as wide as tall, are not output (:func:`too_small`; 0: no limit).
 
     A confident proposal (``confident_score``) with keypoints vouches for its person: when the
     landmark model's presence is below ``min_score`` but its joints agree with the source's
@@ -194,7 +196,7 @@ class BodyExpert:
                  refuted_score: float = 0.05, refuted_sure_score: float = 0.0, refuted_small_score: float = 0.1,
                  contradicted_inside: float = 0.5, unconfirmed_inside: float = 0.5,
                  on_body_size_ratio: float = 0.6, search_score: float = 0.5, retry_refuted: bool = True,
-                 retry_passes: int = 3) -> None:
+                 retry_passes: int = 3, min_height: float = 16.0, flat_height: float = 24.0) -> None:
         self.detector = BlazePoseDetector(num_threads=num_threads, tile_fractions=tile_fractions,
                                           min_tile_side=min_tile_side)
         self.sources = tuple(sources)
@@ -225,6 +227,8 @@ class BodyExpert:
         self.source_joints = tuple(source_joints)
         self.retry_refuted = retry_refuted
         self.retry_passes = retry_passes
+        self.min_height = min_height
+        self.flat_height = flat_height
 
     @functools.cached_property
     def refine_landmarks(self) -> Optional[TFLiteModel]:
@@ -345,7 +349,8 @@ class BodyExpert:
             if refuted and self.retry_refuted:
                 found = self.retried(image, found, refuted, proposals, search, first=first, min_score=min_score)
         uncertain = [b for b in search.passes.values() if uncertain_from <= b.pose.score < min_score]
-        return found + self.on_no_body(uncertain, found)
+        return [b for b in found + self.on_no_body(uncertain, found)
+                if not too_small(b.pose.box, min_height=self.min_height, flat_height=self.flat_height)]
 
     def _examine(self, image: np.ndarray, proposals: Sequence[Proposal], order: Iterable[int], search: "_Search", *,
                  first: int, min_score: float, refine: bool) -> None:

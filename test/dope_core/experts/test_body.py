@@ -407,3 +407,23 @@ def test_people_hidden_by_a_refuted_body_are_sought_again(experts, shared_data, 
     assert found(experts.body.detect_landmarks(image)) == [True, True]
     monkeypatch.setattr(experts.body, "retry_refuted", False)
     assert found(experts.body.detect_landmarks(image)) == [False, False]
+
+
+def test_a_flat_skeleton_on_a_sheet_on_the_lawn_is_not_output(experts, shared_data, monkeypatch):
+    """vtest's first frame: the full model is sure (0.99) of a 66x21 px "person" on a yellow sheet
+    lying on the lawn; a body under 24 px tall and 2.5 times as wide is not a pose (``flat_height``)."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(shared_data / "video" / "vtest.avi"))
+    ok, frame = cap.read()
+    cap.release()
+    assert ok
+    image = np.ascontiguousarray(frame[:, :, ::-1])
+    sheet = np.array([70.0, 495.0, 155.0, 530.0])                       # around it, pixels
+
+    def on_sheet(bodies):
+        return [b for b in bodies if box_contains(sheet, box_centre(b.pose.box))]
+
+    assert on_sheet(experts.body.detect_landmarks(image)) == []
+    monkeypatch.setattr(experts.body, "flat_height", 0.0)
+    assert len(on_sheet(experts.body.detect_landmarks(image))) == 1

@@ -7,7 +7,7 @@ import numpy as np
 
 from body_poses import ARMS, body_pose
 from dope_core.experts.body_landmarks import BodyLandmarks
-from dope_core.experts.body_rules import face_in_face, head_near, nested, on_body, one_person, same_pose
+from dope_core.experts.body_rules import face_in_face, head_near, nested, on_body, one_person, same_pose, too_small
 from dope_core.keypoints import BODY_JOINTS
 from dope_core.structures import PartPose
 
@@ -157,3 +157,12 @@ def test_a_skeleton_over_a_persons_legs_is_on_that_body_one_behind_them_is_not()
     assert on_body(on_legs, person) and not on_body(person, on_legs)
     assert not on_body(behind, person)
     assert not on_body(on_legs, person, size_ratio=0.4)           # 0.575 of the person's size
+
+
+def test_bodies_too_small_or_flat_to_be_a_pose():
+    assert too_small(np.array([755.0, 196.0, 765.0, 208.0]))             # a 12-px "person" on a wall camera
+    assert too_small(np.array([80.0, 502.0, 146.0, 523.0]))              # 66x21 px: a sheet on a lawn
+    assert not too_small(np.array([470.0, 328.0, 481.0, 351.0]))         # an upright 11x23 px walker
+    assert not too_small(np.array([0.0, 0.0, 100.0, 30.0]))              # flat but 30 px tall: a person lying
+    assert not too_small(np.array([80.0, 502.0, 146.0, 523.0]), flat_height=0.0)
+    assert not too_small(np.array([755.0, 196.0, 765.0, 208.0]), min_height=0.0)
