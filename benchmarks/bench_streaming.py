@@ -213,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="streaming-alt (with --alt-config, or the default experts) uses this on_loss")
     p.add_argument("--alt-detect-every", type=int, default=None,
                    help="streaming-alt searches the whole frame every this many frames (default: --detect-every)")
+    p.add_argument("--scan-sources-every", type=int, default=2, metavar="N",
+                   help="the ssd detector also scans the whole image every N person scans (0: on its turn only)")
+    p.add_argument("--alt-scan-sources-every", type=int, default=None, metavar="N",
+                   help="streaming-alt uses this scan_sources_every (default: --scan-sources-every)")
     p.add_argument("--alt-after-loss", type=int, default=None, metavar="N",
                    help="streaming-alt uses this after_loss_frames (default: --after-loss)")
     p.add_argument("--alt-confirm-frames", type=int, default=None,
@@ -235,20 +239,25 @@ def main(argv: list[str] | None = None) -> int:
     if not clips:
         p.error(f"no clip given and none found under {SHARED_VIDEO}")
     schedule = DetectionSchedule(args.detect_every, args.detect_every_s, on_loss=args.on_loss,
-                                 after_loss_frames=args.after_loss)
+                                 after_loss_frames=args.after_loss, scan_sources_every=args.scan_sources_every)
     alt_schedule = (DetectionSchedule(args.detect_every if args.alt_detect_every is None else args.alt_detect_every,
                                       args.detect_every_s, on_loss=args.alt_on_loss or args.on_loss,
                                       after_loss_frames=args.after_loss if args.alt_after_loss is None
-                                      else args.alt_after_loss)
+                                      else args.alt_after_loss,
+                                      scan_sources_every=args.scan_sources_every if args.alt_scan_sources_every is None
+                                      else args.alt_scan_sources_every)
                     if args.alt_on_loss or args.alt_detect_every is not None or args.alt_after_loss is not None
+                    or args.alt_scan_sources_every is not None
                     else None)
     machine = {"cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(),
                "load_average_start": load_avg(), "num_threads": args.num_threads,
                "schedule": {"every_frames": args.detect_every, "every_s": args.detect_every_s,
-                            "on_loss": args.on_loss, "after_loss_frames": args.after_loss},
+                            "on_loss": args.on_loss, "after_loss_frames": args.after_loss,
+                            "scan_sources_every": args.scan_sources_every},
                "config": base.to_dict() if base is not None else None,
                "alt_config": alt.to_dict() if alt is not None else None, "alt_on_loss": args.alt_on_loss,
                "alt_detect_every": args.alt_detect_every, "alt_after_loss": args.alt_after_loss,
+               "alt_scan_sources_every": args.alt_scan_sources_every,
                "alt_confirm_frames": args.alt_confirm_frames, "second_opinion": args.second_opinion,
                "alt_second_opinion": args.alt_second_opinion}
     print(f"CPUs: {os.cpu_count()}; load average (1, 5, 15 min) at start: {machine['load_average_start']}")

@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="streaming: between searches, BlazePose's person detector on one view of the frame (the "
                         "whole image, then each half-size tile; the ssd detector too on the whole image's turn) "
                         "every N frames, for newcomers (0: off)")
+    p.add_argument("--scan-sources-every", type=int, default=2, metavar="N",
+                   help="streaming: the ssd person detector also scans the whole image every N person scans, "
+                        "whichever view is BlazePose's turn (0: only on the whole image's turn)")
     p.add_argument("--detect-on-loss", choices=("local", "search"), default="local",
                    help="streaming: a lost person is sought by the person detectors around where it was lost, in "
                         "the same frame ('local'), or by a whole-frame search on the next frame ('search')")
@@ -314,7 +317,8 @@ class Runner:
         return StreamingExpertsEstimator(self.estimator, num_threads=self.args.num_threads,
                                          schedule=DetectionSchedule(self.args.detect_every, self.args.detect_every_s,
                                                                     self.args.scan_every, self.args.detect_on_loss,
-                                                                    self.args.detect_after_loss),
+                                                                    self.args.detect_after_loss,
+                                                                    self.args.scan_sources_every),
                                          ids=tracker.registry.ids if tracker is not None else None,
                                          second_opinion=self.args.second_opinion)
 
@@ -382,8 +386,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--stride must be at least 1")
     if args.max_frames is not None and args.max_frames < 1:
         parser.error("--max-frames must be at least 1")
-    if args.detect_every < 0 or args.detect_every_s < 0 or args.scan_every < 0 or args.detect_after_loss < 0:
-        parser.error("--detect-every, --detect-every-s, --scan-every and --detect-after-loss must be >= 0")
+    if args.detect_every < 0 or args.detect_every_s < 0 or args.scan_every < 0 or args.detect_after_loss < 0 \
+            or args.scan_sources_every < 0:
+        parser.error("--detect-every, --detect-every-s, --scan-every, --scan-sources-every and --detect-after-loss "
+                     "must be >= 0")
     if not 0.0 <= args.second_opinion <= 1.0:
         parser.error("--second-opinion must be in [0, 1]")
     if args.num_threads < 1:

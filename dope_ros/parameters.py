@@ -52,6 +52,9 @@ PARAMETERS: dict[str, Param] = {
                                "frame (the whole image, then each half-size tile, in turn; the ssd detector too on "
                                "the whole image's turn) every this many frames, so that a newcomer is followed "
                                "sooner than the next search (0: off).", (0, 1000)),
+    "scan_sources_every": Param(2, "Streaming: the ssd person detector (people from the back, small people) also "
+                                "scans the whole image every this many person scans, whichever view is BlazePose's "
+                                "turn (0: only on the whole image's turn).", (0, 1000)),
     "detect_on_loss": Param("local", "Streaming: what a lost person triggers: 'local', the person detectors "
                             "around where it was lost, in the same frame (a few landmark passes; any lost "
                             "person); 'search', a whole-frame search on the next frame (a person followed for "

@@ -281,13 +281,13 @@ class BodyExpert:
         return [p for p in fill if box_iou(np.asarray(p.box, dtype=np.float64)[None], boxes).max() <= 0.5]
 
     def proposals_in(self, image: np.ndarray, regions: Sequence[np.ndarray], *, min_score: float = 0.5,
-                     sources: bool = True) -> list[Proposal]:
+                     sources: bool = True, detector: bool = True) -> list[Proposal]:
         """Merged person proposals in each of ``regions`` (``(4,)`` boxes, pixels) only, a local
         search (e.g. where a followed person was lost): BlazePose's detector when searching is its
-        job (``detector_whole_image``), and with ``sources`` every other source that can look in a
-        region (``propose_in``)."""
+        job (``detector_whole_image``) and ``detector``, and with ``sources`` every other source that
+        can look in a region (``propose_in``)."""
         found = (self.detector.propose(image, min_score=min_score, regions=regions, whole_image=False)
-                 if self.detector_whole_image else [])
+                 if self.detector_whole_image and detector else [])
         for source in self.sources if sources else ():
             if hasattr(source, "propose_in"):
                 found += source.propose_in(image, regions)

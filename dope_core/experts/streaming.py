@@ -30,7 +30,9 @@ landmark model, except on the frames its second opinion keeps a track, below) ru
   frames, and the other person detectors that can look in a region (the ``ssd`` one) on the
   whole image's turn: a person it finds outside the followed bodies is followed from then
   on, so a newcomer usually waits ``scan_every_frames`` x (1 + coarse tiles) frames, not a
-  whole search period; the finer tiles, for small people, are left to the searches;)
+  whole search period, and one that the ``ssd`` detector sees on the whole image (which it
+  also scans every ``schedule.scan_sources_every`` scans) a few frames; the finer tiles, for
+  small people, are left to the searches;)
 * on a scene cut, which also ends every track: the frame's coarse grey thumbnail
   (32 x 18) correlates under ``cut_correlation`` with the previous frame's (measured on
   the real clips of ``../shared/data/video``: consecutive frames 0.89-1.0 except
@@ -82,7 +84,7 @@ from dope_core.experts.body_landmarks import BodyLandmarks, body_landmarks_in
 from dope_core.experts.body_rules import inside, needs_recrop
 from dope_core.experts.common import check_image, dedupe
 from dope_core.experts.ensemble import ExpertsEstimator, face_regions, knuckle_hand_roi
-from dope_core.experts.proposals import Proposal
+from dope_core.experts.proposals import Proposal, merge_proposals
 from dope_core.experts.propagation import body_roi, face_roi, face_roi_from_body, hand_roi, in_image
 from dope_core.experts.roi import RotatedRect
 from dope_core.experts.tflite import TFLiteModel
@@ -128,6 +130,12 @@ class DetectionSchedule:
             again locally: with 10, 60 frames of openpose_video follow 9.57 people a frame instead of
             8.28 (the per-frame search 9.85), at 6.4 instead of 8.4 times the per-frame rate; the
             demo clip's two people cost one more search (docs/ros.md).
+        scan_sources_every: the other person detectors that can look in a region (the ``ssd`` one,
+            which sees people from the back and small ones) run on the whole image every this many
+            scans, whichever view is BlazePose's turn (0: only on the whole image's turn, every
+            ``scan_every_frames`` x 7 frames). With 2 (every 4th frame), 60 frames of vtest follow
+            4.6 people a frame instead of 3.7 (the per-frame search 4.8), for 4 % of the demo
+            clip's rate (docs/ros.md).
     """
 
     every_frames: int = 30
@@ -135,12 +143,15 @@ class DetectionSchedule:
     scan_every_frames: int = 2
     on_loss: str = "local"
     after_loss_frames: int = 10
+    scan_sources_every: int = 2
 
     def __post_init__(self) -> None:
-        if self.every_frames < 0 or self.every_s < 0 or self.scan_every_frames < 0 or self.after_loss_frames < 0:
+        if self.every_frames < 0 or self.every_s < 0 or self.scan_every_frames < 0 or self.after_loss_frames < 0 \
+                or self.scan_sources_every < 0:
             raise ValueError(f"detection schedule must be >= 0, got every_frames={self.every_frames}, "
                              f"every_s={self.every_s}, scan_every_frames={self.scan_every_frames}, "
-                             f"after_loss_frames={self.after_loss_frames}")
+                             f"after_loss_frames={self.after_loss_frames}, "
+                             f"scan_sources_every={self.scan_sources_every}")
         if self.on_loss not in ON_LOSS:
             raise ValueError(f"on_loss must be one of {', '.join(ON_LOSS)}, got {self.on_loss!r}")
 
@@ -641,7 +652,8 @@ class StreamingExpertsEstimator:
         """Newcomers between searches: every ``schedule.scan_every_frames`` frames, BlazePose's detector
         on one view of the frame (the whole image, then each coarse tile, in turn), with the other
         person detectors (:meth:`~dope_core.experts.body.BodyExpert.proposals_in`) on the whole
-        image's turn; landmark passes as in :meth:`_newcomers`."""
+        image on its turn and every ``schedule.scan_sources_every`` scans; landmark passes as in
+        :meth:`_newcomers`."""
         self._scan_passes = 0
         body = self.experts.body
         every = self.schedule.scan_every_frames
@@ -649,10 +661,15 @@ class StreamingExpertsEstimator:
             return []
         h, w = image.shape[:2]
         views = body.detector.coarse_views(w, h)
-        turn = self._scan_turn % len(views)
+        scan, turn = self._scan_turn, self._scan_turn % len(views)
         self._scan_turn += 1
-        proposals = body.proposals_in(image, [views[turn]], sources=turn == 0,
-                                      min_score=min(body.detector_score, self.experts.scores[Part.BODY]))
+        sources = turn == 0 or bool(self.schedule.scan_sources_every and scan % self.schedule.scan_sources_every == 0)
+        floor = min(body.detector_score, self.experts.scores[Part.BODY])
+        proposals = body.proposals_in(image, [views[turn]], sources=sources and turn == 0, min_score=floor)
+        if sources and turn != 0:
+            proposals = merge_proposals([*proposals, *body.proposals_in(image, [views[0]], min_score=floor,
+                                                                         detector=False)],
+                                        max_candidates=body.max_candidates)
         found, self._scan_passes = self._newcomers(image, proposals, bodies, body.max_people)
         return found
 

@@ -384,6 +384,38 @@ def test_the_person_scan_finds_a_newcomer_between_searches(experts, portrait, mo
     assert all(not [p for p in blind(both).people if _head(p)[0] > 900] for _ in range(10))
 
 
+def test_the_scan_runs_the_ssd_detector_on_the_whole_image_every_scan_sources_every_scans(experts, portrait,
+                                                                                            monkeypatch):
+    """Between searches the scan gives BlazePose's detector one view a turn; the ``ssd`` detector
+    (people from the back, small ones) looks at the whole image on the whole image's turn and, with
+    ``scan_sources_every=2``, on every other scan too: on the tile turns with BlazePose's detector
+    left out there (``detector=False``), so no view is searched twice."""
+    image = np.zeros((400, 1200, 3), np.uint8)
+    image[100:, :256] = _fit(portrait, 256, 300)
+    whole = np.array([0.0, 0.0, 1200.0, 400.0])
+    calls, real = [], experts.body.proposals_in
+
+    def spy(img, regions, *, min_score=0.5, sources=True, detector=True):
+        calls.append((bool(np.array_equal(regions[0], whole)), sources, detector))
+        return real(img, regions, min_score=min_score, sources=sources, detector=detector)
+
+    monkeypatch.setattr(experts.body, "proposals_in", spy)
+    for every, expected in ((2, [(True, True, True), (False, False, True), (False, False, True), (True, True, False),
+                                 (False, False, True), (True, True, True)]),
+                            (0, [(True, True, True), (False, False, True), (False, False, True),
+                                 (False, False, True), (True, True, True)])):
+        stream = StreamingExpertsEstimator(experts, num_threads=2, cut_correlation=-1,
+                                           schedule=DetectionSchedule(every_frames=0, scan_every_frames=1,
+                                                                      after_loss_frames=0, scan_sources_every=every))
+        stream(image)                                      # the first frame: a search
+        calls.clear()                                      # then 5 scans: the whole image and 3 tiles in turn
+        for _ in range(5):
+            assert len(stream(image).people) == 1 and not stream.last_frame.searched
+        assert calls == expected, (every, calls)
+    with pytest.raises(ValueError, match="scan_sources_every"):
+        DetectionSchedule(scan_sources_every=-1)
+
+
 def test_a_face_not_found_where_the_body_puts_it_is_sought_again_after_a_wait(experts, portrait):
     # The face landmark model finds nothing (as for a person turned away): counted passes, serial (1 thread).
     faceless = copy.copy(experts)
