@@ -45,9 +45,11 @@ __all__ = ["BodyExpert"]
 @dataclasses.dataclass
 class _Search:
     """The state of one search of :meth:`BodyExpert.detect_landmarks`: the landmark passes left
-    (``budget``, of ``cap``), the regions examined, each proposal's pass and the bodies found."""
+    (``budget``) of those allowed (``cap``, for the log), the regions examined, each proposal's
+    pass and the bodies found."""
 
     budget: int
+    cap: int = dataclasses.field(init=False)
     found: list[BodyLandmarks] = dataclasses.field(default_factory=list)
     done: list[RotatedRect] = dataclasses.field(default_factory=list)
     passes: dict[int, BodyLandmarks] = dataclasses.field(default_factory=dict)
@@ -420,9 +422,11 @@ class BodyExpert:
         kept, refuted = [], []
         for i, body in enumerate(found):
             out = self.refined(image, body, proposals, min_score=min_score,
-                               others=[*context, *found[:i], *found[i + 1:]]) \
-                if i in chosen else body
-            (kept if out is not None else refuted).append(out if out is not None else body)
+                               others=[*context, *found[:i], *found[i + 1:]]) if i in chosen else body
+            if out is None:
+                refuted.append(body)
+            else:
+                kept.append(out)
         return kept, refuted
 
     def retried(self, image: np.ndarray, found: list[BodyLandmarks], refuted: Sequence[BodyLandmarks],
@@ -434,9 +438,9 @@ class BodyExpert:
         refining pass refutes is often one skeleton spread over two people, whose box kept the
         proposals of both out of the search (weak ones inside a body found get no pass, unsure passes
         there are dropped). A new body needs a presence of ``nested_body_score``, as an unsure pass
-        inside a body does (on the 90 images and 132 video frames of ``../shared/data``, mirrored
-        too, nine people were found so, at 0.82-1.0, and one skeleton on a sign, at 0.56), and
-        gets the refining pass too."""
+        inside a body does (on 90 images and 132 video frames of ``../shared/data``, mirrored too,
+        the second look found five people, at 0.82-1.0; without that presence, also a skeleton on a
+        sign, at 0.56), and gets the refining pass too."""
         boxes = [b.pose.box for b in refuted]
         rois = [b.roi for b in refuted]
         order = [i for i in range(first) if proposals[i].keypoints is None

@@ -138,7 +138,7 @@ def too_small(box: np.ndarray, *, min_height: float = 16.0, flat_height: float =
     """Whether a body's ``box`` (``x1, y1, x2, y2``, pixels) is too small to be a person's pose: under
     ``min_height`` tall (13 joints 1-2 px apart, below what the landmark model resolves), or under
     ``flat_height`` tall and more than ``flat_ratio`` times as wide as tall. Of the 695 bodies the
-    default found on 87 images and 132 video frames of ``../shared/data``, those were all false: a
+    default found on 90 images and 132 video frames of ``../shared/data``, those were all false: a
     wall camera and a ceiling light (13-14 px), vtest's yellow sheet on the lawn (66x21 px, on every
     frame), feet on a pool's edge (94-125 px wide, 20-22 tall), a bus window's edge; the people of
     20-24 px (a walker, a bending batter, vtest's pedestrians) stand upright and stay."""

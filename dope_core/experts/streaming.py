@@ -665,7 +665,7 @@ class StreamingExpertsEstimator:
         self._scan_turn += 1
         sources = turn == 0 or bool(self.schedule.scan_sources_every and scan % self.schedule.scan_sources_every == 0)
         floor = min(body.detector_score, self.experts.scores[Part.BODY])
-        proposals = body.proposals_in(image, [views[turn]], sources=sources and turn == 0, min_score=floor)
+        proposals = body.proposals_in(image, [views[turn]], sources=turn == 0, min_score=floor)
         if sources and turn != 0:
             proposals = merge_proposals([*proposals, *body.proposals_in(image, [views[0]], min_score=floor,
                                                                          detector=False)],
