@@ -10,6 +10,7 @@ Commands::
     dope-train compare REPORT.json... (Markdown table of validation reports, e.g. with and without distillation)
     dope-train export --run RUN_DIR [--out dope_core/weights/dope_student_mobilenetv2.pth] [--fp32]
     dope-train pack --cache CACHE --out PACKED [--max-side 853] [--quality 90] [--exclude PATTERN...]
+    dope-train average --base FILE --tuned FILE --out FILE [--weight 0.5] [--group-weight GROUP=W...]
 
 ``fit`` under ``torchrun --nproc_per_node N -m dope_core.train.cli fit ...`` trains with
 DDP (NCCL on GPUs, gloo on CPUs). Errors in the inputs or the configuration are
@@ -103,7 +104,31 @@ def _parser() -> argparse.ArgumentParser:
     pack.add_argument("--quality", type=int, default=90, help="JPEG quality (default 90)")
     pack.add_argument("--exclude", nargs="*", default=[], metavar="PATTERN",
                       help="fnmatch patterns of sources to leave out (e.g. a config's data.val_sources)")
+    average = sub.add_parser("average", help="interpolate a student's weights with a fine-tune's, module group by "
+                                             "group (WiSE-FT), into a network-backend checkpoint")
+    average.add_argument("--base", required=True, help="the student the fine-tune started from (an export)")
+    average.add_argument("--tuned", required=True, help="the fine-tune (an export)")
+    average.add_argument("--out", required=True, help="the checkpoint to write")
+    average.add_argument("--weight", type=float, default=0.5,
+                         help="the fine-tune's share of every group not named by --group-weight (default 0.5)")
+    average.add_argument("--group-weight", nargs="*", default=[], metavar="GROUP=W",
+                         help="the fine-tune's share of one module group (backbone, rpn, roi_head, body_cls, "
+                              "body_pose, hand_cls, hand_pose, face_cls, face_pose), e.g. face_cls=0")
     return parser
+
+
+def _group_weights(pairs: Sequence[str]) -> dict[str, float]:
+    """``GROUP=W`` pairs as a dict (``ValueError`` on a malformed pair)."""
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--group-weight {pair!r}: expected GROUP=W, e.g. face_cls=0")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise ValueError(f"--group-weight {pair!r}: the weight must be a number") from None
+    return out
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -211,6 +236,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                               "image_megabytes": round(summary.image_bytes / 1e6, 1)}, indent=1))
             if summary.failed:
                 return 1   # the others were packed; a rerun tries these again
+        elif args.command == "average":
+            from dope_core.train.averaging import average_checkpoints
+
+            print(average_checkpoints(args.base, args.tuned, args.out, weight=args.weight,
+                                      group_weights=_group_weights(args.group_weight)))
         else:
             from dope_core.train.export import DEFAULT_EXPORT, export_run
 
