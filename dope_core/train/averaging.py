@@ -6,7 +6,8 @@ Averaging the fine-tuned weights with the ones it started from keeps much of bot
 (weight-space ensembles, Wortsman et al., CVPR 2022). Here each module group of the network
 (:data:`MODULE_GROUPS`) gets its own weight: ``out = (1 - a) * base + a * tuned`` tensor by
 tensor, so that, for example, the face predictor stays the base's while the body and hand
-predictors take the fine-tune's.
+predictors take the fine-tune's (docs/training.md measures such mixes: on the shipped student
+and a fine-tune of it, the predictors do best with the features they were trained on).
 
 The two checkpoints must be one network: the project format (:mod:`dope_core.checkpoint`), the
 same architecture and builder arguments, the same tensors, and the same anchor poses (the
