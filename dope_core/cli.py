@@ -7,25 +7,33 @@ that persist across frames) and, on request, a 3D view. With ``--camera FILE`` (
 ``camera_calibration`` YAML) or ``--hfov DEG`` each person is placed in the camera
 optical frame (:mod:`dope_core.placement`: ``root_camera``, ``placement`` and
 ``placement_uncertainty`` per part in the JSON). Output names follow
-:mod:`dope_core.output_names`: each input gets its own, and no input file is ever
-written to. Bad inputs (unreadable, over the size limit, or anything that makes the
-estimator fail) are reported and counted, never fatal; the exit status says whether
-any input failed. A camera file that cannot be read is one line and exit status 2.
+:mod:`dope_core.output_names`: each input gets its own, and no input file, nor any file
+of the output folder that ``dope`` did not write, is ever written to. Every output is
+written to a temporary file and renamed once complete (:mod:`dope_core.atomic_files`):
+a failed write leaves the previous output as it was. Bad inputs (unreadable, over the
+size limit, or anything that makes the estimator fail) are reported and counted, never
+fatal; the exit status says whether any input failed. A camera file that cannot be
+read, or an output folder that cannot be written, is one line and exit status 2; Ctrl-C
+stops after the summary of what was done, exit status 130 (a video cut short keeps the
+frames processed).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections import Counter
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Optional, Sequence
 
 import cv2
 import numpy as np
 
+from dope_core.atomic_files import atomic_path, atomic_write_text
 from dope_core.camera import CameraFileError, CameraModel, InvalidIntrinsicsError, load_camera_yaml
 from dope_core.draw import draw_poses
 from dope_core.estimator import BACKENDS, PoseEstimator, build_estimator
@@ -33,7 +41,7 @@ from dope_core.experts.config import (BODY_EXPERTS, HAND_EXPERTS, PERSON_DETECTO
                                       experts_config_from_dict, load_experts_config)
 from dope_core.image_header import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, ImageLimits
 from dope_core.image_io import ImageError, VideoReader, is_video, list_inputs, read_image
-from dope_core.output_names import InputGuard, OverwriteRefused, assign_names
+from dope_core.output_names import InputGuard, OutputFolder, OverwriteRefused, assign_names
 from dope_core.keypoints import Part
 from dope_core.placement import place_poses
 from dope_core.recording import Recorder
@@ -152,10 +160,11 @@ class Runner:
     """Runs one estimator over inputs, writes outputs and counts what happened."""
 
     def __init__(self, estimator: PoseEstimator, args: argparse.Namespace, guard: InputGuard,
-                 camera: Optional[CameraModel] = None) -> None:
+                 camera: Optional[CameraModel] = None, folder: OutputFolder | None = None) -> None:
         self.estimator = estimator
         self.args = args
         self.guard = guard
+        self.folder = folder or OutputFolder(args.output)
         self.limits = ImageLimits(max_pixels=args.max_pixels, max_side=args.max_side)
         self.camera = camera
         self.placed_parts = 0
@@ -225,29 +234,29 @@ class Runner:
         except ImageError as e:
             self.fail(str(source), str(e), e.reason)
         except OverwriteRefused as e:
-            self.fail(str(source), str(e), "output would overwrite an input")
+            self.fail(str(source), str(e), "output would overwrite a file dope did not write")
         except Exception as e:  # one input's failure never ends the run
             self.fail(str(source), f"{type(e).__name__}: {e}", f"error while processing ({type(e).__name__})")
 
     def target(self, name: str, suffix: str) -> Path:
-        """The output file ``<name><suffix>``, never an input file."""
-        return self.guard.check(self.args.output / f"{name}{suffix}")
+        """The output file ``<name><suffix>``, never an input file nor a file ``dope`` did not write,
+        recorded in the output folder's list before it is written."""
+        return self.folder.claim(self.guard.check(self.args.output / f"{name}{suffix}"))
 
     def run_image(self, path: Path, name: str) -> None:
         image = read_image(path, self.limits)
         t = time.perf_counter()
         poses = TeleopPipeline(smoothing=None)(self.place(self.estimate(image), str(path)), 0.0)   # frames, grasp
         dt = time.perf_counter() - t
-        self.target(name, ".json").write_text(poses.to_json())
+        atomic_write_text(self.target(name, ".json"), poses.to_json())
         if not self.args.no_images:
             annotated = draw_poses(image, poses, boxes=self.args.boxes)
             target = self.target(name, ".jpg")
-            if not cv2.imwrite(str(target), cv2.cvtColor(annotated, cv2.COLOR_RGB2BGR)):
-                raise OSError(f"cannot write {target}")
+            with atomic_path(target, keep_suffix=True) as tmp:
+                if not cv2.imwrite(str(tmp), cv2.cvtColor(annotated, cv2.COLOR_RGB2BGR)):
+                    raise OSError(f"cannot write {target}")
         if self.args.view_3d:
-            from dope_core.viz3d import render_3d
-
-            render_3d(poses, self.target(name, "_3d.png"), title=path.name)
+            self.render_3d(poses, name, path.name)
         self.done += 1
         if not self.args.quiet:
             c = poses.counts()
@@ -256,18 +265,47 @@ class Runner:
 
     def run_video(self, source: Path | int, name: str) -> None:
         reader = VideoReader(source, stride=self.args.stride, max_frames=self.args.max_frames, limits=self.limits)
-        writer = None
         tracker = None if self.args.no_tracking else PersonTracker()
         stream = self.streaming(tracker)
         teleop = TeleopPipeline(smoothing=None if self.args.no_smoothing or tracker is None else SmoothingConfig())
         recorder = (Recorder(self.args.record, image_format=self.args.record_format)
                     if self.args.record is not None else None)
+        last: tuple[np.ndarray, WholeBodyPoses] | None = None
+        n = 0
+        with ExitStack() as outputs:   # complete files replace earlier ones; Ctrl-C keeps the frames done
+            jsonl_tmp = outputs.enter_context(atomic_path(self.target(name, ".jsonl"), keep_on_interrupt=True))
+            video_tmp = None if self.args.no_images else outputs.enter_context(
+                atomic_path(self.target(name, ".mp4"), keep_suffix=True, keep_on_interrupt=True))
+            try:
+                n, last = self._process_frames(reader, stream, tracker, teleop, recorder, source, name, jsonl_tmp,
+                                               video_tmp)
+            finally:
+                if stream is not None:
+                    stream.close()
+                if recorder is not None:
+                    recorder.close()
+            if n == 0:
+                raise ImageError(f"{source}: no readable frame")
+        if reader.ended_early:
+            print(f"warning: {source}: video ended after {reader.frames_read} of {reader.announced_frames} "
+                  "announced frames (truncated?); the frames read were processed", file=sys.stderr)
+        if self.args.view_3d and last is not None:
+            self.render_3d(last[1], name, f"{name}, last frame")
+        self.done += 1
+        if not self.args.quiet:
+            _say(f"{name}: {n} frames" + (f", {tracker.tracks_started} people tracked" if tracker is not None else ""))
+
+    def _process_frames(self, reader: VideoReader, stream: PoseEstimator | None, tracker: PersonTracker | None,
+                        teleop: TeleopPipeline, recorder: Recorder | None, source: Path | int, name: str,
+                        jsonl_path: Path, video_path: Path | None) -> tuple[int, tuple[np.ndarray, WholeBodyPoses] | None]:
+        """Estimate every frame of ``reader``, writing the JSON lines to ``jsonl_path`` and the annotated
+        video to ``video_path`` (``None``: none); returns the number of frames and the last one with its poses."""
         start_ns = time.time_ns()
         last: tuple[np.ndarray, WholeBodyPoses] | None = None
         n = 0
-        video_target = self.target(name, ".mp4")
+        writer = None
         try:
-            with open(self.target(name, ".jsonl"), "w") as jsonl:
+            with open(jsonl_path, "w") as jsonl:
                 for frame in _progress(reader, len(reader) or None, name, self.args.quiet):
                     stamp_ns = start_ns + round(frame.index / reader.fps * 1e9)
                     poses = self.place(self.estimate(frame.image, stream), str(source))
@@ -277,11 +315,11 @@ class Runner:
                     if recorder is not None:
                         recorder.write(stamp_ns, frame.image, poses, camera=self._recorded_camera(poses.image_size))
                     jsonl.write(json.dumps({"frame": frame.index, "stamp_ns": stamp_ns, **poses.to_dict()}) + "\n")
-                    if not self.args.no_images:
+                    if video_path is not None:
                         annotated = draw_poses(frame.image, poses, boxes=self.args.boxes)
                         if writer is None:
                             h, w = annotated.shape[:2]
-                            writer = cv2.VideoWriter(str(video_target), cv2.VideoWriter_fourcc(*"mp4v"),
+                            writer = cv2.VideoWriter(str(video_path), cv2.VideoWriter_fourcc(*"mp4v"),
                                                      reader.fps / self.args.stride, (w, h))
                         writer.write(cv2.cvtColor(annotated, cv2.COLOR_RGB2BGR))
                     last = (frame.image, poses)
@@ -289,22 +327,14 @@ class Runner:
         finally:
             if writer is not None:
                 writer.release()
-            if stream is not None:
-                stream.close()
-            if recorder is not None:
-                recorder.close()
-        if n == 0:
-            raise ImageError(f"{source}: no readable frame")
-        if reader.ended_early:
-            print(f"warning: {source}: video ended after {reader.frames_read} of {reader.announced_frames} "
-                  "announced frames (truncated?); the frames read were processed", file=sys.stderr)
-        if self.args.view_3d and last is not None:
-            from dope_core.viz3d import render_3d
+        return n, last
 
-            render_3d(last[1], self.target(name, "_3d.png"), title=f"{name}, last frame")
-        self.done += 1
-        if not self.args.quiet:
-            _say(f"{name}: {n} frames" + (f", {tracker.tracks_started} people tracked" if tracker is not None else ""))
+    def render_3d(self, poses: WholeBodyPoses, name: str, title: str) -> None:
+        """Write ``<name>_3d.png``, the 3D view of ``poses``."""
+        from dope_core.viz3d import render_3d
+
+        with atomic_path(self.target(name, "_3d.png"), keep_suffix=True) as tmp:
+            render_3d(poses, tmp, title=title)
 
     def streaming(self, tracker: PersonTracker | None) -> PoseEstimator | None:
         """The streaming estimator for one video (experts backend, unless ``--no-streaming``); ``None``: per frame."""
@@ -378,8 +408,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         0 when every input was processed; 1 when at least one input failed or was
         skipped (the others were processed; the summary counts the failures by
-        reason); 2 on usage errors or a backend that cannot be built.
+        reason); 2 on usage errors, a backend that cannot be built or an output folder
+        that cannot be written; 130 when interrupted (Ctrl-C).
     """
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:   # before any input was processed (while the backend loads)
+        print("dope: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.stride < 1:
@@ -425,13 +464,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             if p.resolve() not in seen:   # the same file given twice is processed once
                 seen.add(p.resolve())
                 sources.append(p)
+    problem = output_folder_problem(args.output)
+    if problem:
+        print(f"dope: {problem}", file=sys.stderr)
+        return 2
     guard = InputGuard(p for p in sources if isinstance(p, Path))
+    folder = OutputFolder(args.output)
     names = assign_names([p if isinstance(p, Path) else Path(f"camera{p}") for p in sources],
-                         out_dir=args.output, suffixes=OUTPUT_SUFFIXES, guard=guard)
+                         out_dir=args.output, suffixes=OUTPUT_SUFFIXES, guard=guard, folder=folder)
     for source, name in zip(sources, names):
         if isinstance(source, Path) and name != source.stem:
             print(f"note: the outputs of {source} are named {name}.* (another input has the same name, or an "
-                  "output would overwrite an input)", file=sys.stderr)
+                  "output would overwrite an input or a file dope did not write)", file=sys.stderr)
     try:
         experts_config = experts_config_from_args(args) if args.backend == "experts" else None
     except ExpertsConfigError as e:
@@ -445,8 +489,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, ValueError, RuntimeError) as e:
         print(f"dope: cannot build the {args.backend} backend: {e}", file=sys.stderr)
         return 2
-    args.output.mkdir(parents=True, exist_ok=True)
-    runner = Runner(estimator, args, guard, camera)
+    runner = Runner(estimator, args, guard, camera, folder)
     for item, error in missing:
         runner.fail(item, str(error), error.reason)
     pairs = list(zip(sources, names))
@@ -454,12 +497,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     videos = [s for s in pairs if not (isinstance(s[0], Path) and not is_video(s[0]))]
     if args.record is not None and (len(videos) != 1 or images):
         parser.error("--record takes exactly one video or webcam input")
-    for path, name in _progress(images, len(images), "images", args.quiet or len(images) < 2):
-        runner.run(path, name)
-    for source, name in videos:
-        runner.run(source, name)
+    try:
+        for path, name in _progress(images, len(images), "images", args.quiet or len(images) < 2):
+            runner.run(path, name)
+        for source, name in videos:
+            runner.run(source, name)
+    except KeyboardInterrupt:
+        print("dope: interrupted", file=sys.stderr)
+        print(runner.summary())
+        return 130
     print(runner.summary())
     return 0 if runner.done > 0 and not runner.failed_inputs else 1
+
+
+def output_folder_problem(output: Path) -> str | None:
+    """Why ``output`` cannot be the output folder (it is created when missing), or ``None``."""
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        return f"-o {output}: exists and is not a folder"
+    except OSError as e:
+        return f"-o {output}: cannot be created ({e.strerror or type(e).__name__})"
+    if not os.access(output, os.W_OK | os.X_OK):
+        return f"-o {output}: no permission to write in this folder"
+    return None
 
 
 if __name__ == "__main__":

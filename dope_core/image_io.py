@@ -7,6 +7,9 @@ Everything handed to an estimator goes through :func:`to_rgb8`: grayscale, RGBA,
 
 from __future__ import annotations
 
+import os
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -121,14 +124,52 @@ def read_image(path: str | Path, limits: ImageLimits = ImageLimits()) -> np.ndar
         raise ImageError(f"{path}: {e}", reason=e.reason) from None
 
 
+@contextmanager
+def opencv_path(path: str | Path) -> Iterator[str]:
+    """``path`` as a string OpenCV's file functions can open.
+
+    OpenCV crashes (a segmentation fault in the 4.11 wheels) on a file name that is not valid
+    UTF-8, which a POSIX file system allows (a Latin-1 name copied from an old disk): such a
+    path is given as a symbolic link with an ASCII name in a temporary folder, removed on exit.
+    """
+    name = str(path)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        folder = tempfile.mkdtemp(prefix="dope-path-")
+        suffix = Path(path).suffix
+        link = os.path.join(folder, "input" + (suffix if suffix.isascii() else ""))
+        os.symlink(os.path.abspath(path), link)
+        try:
+            yield link
+        finally:
+            os.unlink(link)
+            os.rmdir(folder)
+        return
+    yield name
+
+
+def read_bgr(path: str | Path) -> np.ndarray | None:
+    """``cv2.imread(path, cv2.IMREAD_COLOR)`` (BGR ``uint8``, EXIF orientation applied, ``None``
+    when unreadable) for any file name, without OpenCV opening the file."""
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError:
+        return None
+    return cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+
+
 def open_video(source: str | Path | int) -> cv2.VideoCapture:
     """OpenCV's capture of a video file or a camera index, its frames upright: a file's rotation
     metadata (what phones write for a video recorded in portrait) is applied, as players do;
     OpenCV's FFmpeg backend reads it but, in the 4.11 wheels, does not apply it unless asked
     (``CAP_PROP_ORIENTATION_AUTO``). The frame size the capture reports is the upright one.
     The caller checks ``isOpened()`` and releases the capture."""
-    cap = cv2.VideoCapture(source if isinstance(source, int) else str(source))
-    if cap.isOpened() and not isinstance(source, int):
+    if isinstance(source, int):
+        return cv2.VideoCapture(source)
+    with opencv_path(source) as name:   # the file stays open once opened
+        cap = cv2.VideoCapture(name)
+    if cap.isOpened():
         cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
     return cap
 
@@ -143,10 +184,20 @@ class Frame:
 
 
 def list_inputs(path: str | Path) -> list[Path]:
-    """The image and video files of a folder (sorted), or the file itself."""
+    """The image and video files of a folder (sorted; hidden files, such as the ``._*`` companions
+    macOS leaves and unfinished outputs, left out), or the file itself.
+
+    Raises:
+        ImageError: no such file or folder, a folder that cannot be read or holds no image or video.
+    """
     path = Path(path)
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
+        try:
+            files = sorted(p for p in path.iterdir() if not p.name.startswith(".") and p.is_file()
+                           and p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
+        except OSError as e:
+            raise ImageError(f"{path}: folder cannot be read ({e.strerror or type(e).__name__})",
+                             reason="folder cannot be read") from None
         if not files:
             raise ImageError(f"{path}: folder holds no image or video file")
         return files

@@ -13,13 +13,16 @@ list of inputs alone (same inputs, same names, whatever the order of processing)
    digits of the SHA-1 of the input's absolute path (``photo_jpg-1a2b3c4d``);
 4. if an output file of the name chosen so far would be an input file itself (the
    output folder is an input folder, and e.g. ``clip.mp4`` would receive the
-   annotated ``clip.mp4``), or the name was already given to an earlier input of the
-   list, ``_dope`` is appended (``clip_dope``), then ``_dope2``, ``_dope3``... until
-   neither is the case.
+   annotated ``clip.mp4``), or a file of the output folder that ``dope`` did not write
+   (``photo.jpg`` beside the input ``photo.png``, a ``photo.json`` annotation of another
+   tool), or the name was already given to an earlier input of the list, ``_dope`` is
+   appended (``clip_dope``), then ``_dope2``, ``_dope3``... until none is the case.
 
 :class:`InputGuard` is the last line of defence: it knows every input file (by path
 and by device/inode, so symbolic and hard links count) and refuses to open any of
-them for writing.
+them for writing. :class:`OutputFolder` knows which files of the output folder earlier
+runs wrote (the hidden list :data:`MANIFEST`): only those are ever replaced, so a run
+repeated into the same folder updates its outputs and leaves every other file alone.
 """
 
 from __future__ import annotations
@@ -31,8 +34,47 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 
+MANIFEST = ".dope-outputs"
+"""Hidden file of an output folder listing the names of the files ``dope`` wrote there (NUL-separated bytes)."""
+
+
 class OverwriteRefused(OSError):
-    """An output would have replaced an input file."""
+    """An output would have replaced an input file, or a file of the output folder ``dope`` did not write."""
+
+
+class OutputFolder:
+    """The output folder of a run, and which of its files ``dope`` wrote (:data:`MANIFEST`).
+
+    Args:
+        root: the folder (it need not exist yet).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._manifest = self.root / MANIFEST
+        try:
+            data = self._manifest.read_bytes()
+        except OSError:
+            data = b""
+        self._ours = {os.fsdecode(n) for n in data.split(b"\0") if n}
+
+    def is_foreign(self, path: Path) -> bool:
+        """Whether ``path`` holds something (a file, a folder, a link) that ``dope`` did not write there."""
+        return (path.exists() or path.is_symlink()) and path.name not in self._ours
+
+    def claim(self, path: Path) -> Path:
+        """Record ``path`` (in this folder) as an output of ``dope``, before it is written; returns it.
+
+        Raises:
+            OverwriteRefused: ``path`` already holds a file ``dope`` did not write.
+        """
+        if self.is_foreign(path):
+            raise OverwriteRefused(f"refused to write {path}: a file that dope did not write is there")
+        if path.name not in self._ours:
+            with open(self._manifest, "ab") as f:   # appends, so that concurrent runs lose no name
+                f.write(os.fsencode(path.name) + b"\0")
+            self._ours.add(path.name)
+        return path
 
 
 class InputGuard:
@@ -77,7 +119,7 @@ class InputGuard:
 
 
 def assign_names(inputs: Sequence[Path], *, out_dir: Path, suffixes: Sequence[str],
-                 guard: InputGuard) -> list[str]:
+                 guard: InputGuard, folder: OutputFolder | None = None) -> list[str]:
     """One output name per input, following the rules of the module docstring.
 
     Args:
@@ -85,6 +127,7 @@ def assign_names(inputs: Sequence[Path], *, out_dir: Path, suffixes: Sequence[st
         out_dir: the output folder.
         suffixes: every ending appended to a name to make an output file (``".json"``, ``"_3d.png"``...).
         guard: the run's inputs (rule 4).
+        folder: the output folder's record of what ``dope`` wrote there (rule 4); ``None``: not checked.
 
     Returns:
         The names, in the order of ``inputs``; all distinct (case-insensitively).
@@ -101,7 +144,9 @@ def assign_names(inputs: Sequence[Path], *, out_dir: Path, suffixes: Sequence[st
         else:
             name = f"{_stem_ext(p)}-{hashlib.sha1(str(p.resolve()).encode()).hexdigest()[:8]}"
         base, n = name, 1
-        while name.lower() in taken or any(guard.is_input(out_dir / f"{name}{s}") for s in suffixes):
+        while name.lower() in taken or any(guard.is_input(out_dir / f"{name}{s}")
+                                           or (folder is not None and folder.is_foreign(out_dir / f"{name}{s}"))
+                                           for s in suffixes):
             name = f"{base}_dope" + (str(n) if n > 1 else "")
             n += 1
         taken.add(name.lower())

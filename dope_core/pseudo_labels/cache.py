@@ -17,12 +17,11 @@ metres (part-relative, camera-parallel axes) for 3D keypoints.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
+from dope_core.atomic_files import atomic_write_text
 from dope_core.keypoints import Part
 from dope_core.structures import PartPose, WholeBodyPoses
 
@@ -131,16 +130,3 @@ class LabelCache:
         """Absolute path of a record's image."""
         p = Path(record.image)
         return p if p.is_absolute() else self.root / p
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see either the old or the whole new file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -23,9 +23,11 @@ from typing import Mapping
 import cv2
 import numpy as np
 
+from dope_core.atomic_files import atomic_write_bytes
+from dope_core.image_io import read_bgr
 from dope_core.keypoints import Part
 from dope_core.pseudo_labels.cache import LabelCache, LabelRecord
-from dope_core.pseudo_labels.sources import Item, atomic_write_bytes
+from dope_core.pseudo_labels.sources import Item
 
 CROP_MARK = "__crop-"
 """What separates a crop's key from the key of the image it was cut from."""
@@ -106,7 +108,7 @@ def crop_items(record: LabelRecord, cache: LabelCache, settings: CropSettings) -
         out = cache.frames_dir / f"{key}.jpg"
         if not out.is_file():
             if image is None:
-                image = cv2.imread(str(cache.image_path(record)), cv2.IMREAD_COLOR)
+                image = read_bgr(cache.image_path(record))
                 if image is None:
                     return items
             ok, buf = cv2.imencode(".jpg", image[y1:y2, x1:x2], [cv2.IMWRITE_JPEG_QUALITY, 95])

@@ -38,8 +38,10 @@ from typing import Any, Optional, Sequence
 import cv2
 import numpy as np
 
-from dope_core.pseudo_labels.cache import LabelCache, LabelRecord, atomic_write_text
-from dope_core.pseudo_labels.sources import atomic_write_bytes, source_of
+from dope_core.atomic_files import atomic_write_bytes, atomic_write_text
+from dope_core.image_io import read_bgr
+from dope_core.pseudo_labels.cache import LabelCache, LabelRecord
+from dope_core.pseudo_labels.sources import source_of
 
 IMAGES_DIR = "images"
 PIXEL_KEYS = ("box", "keypoints_2d", "velocity_2d")
@@ -176,7 +178,7 @@ def _pack_image(src: LabelCache, record: LabelRecord, target: Path, max_side: in
                 quality: int) -> tuple[tuple[int, int], int] | str:
     """Write the record's image shrunk to ``max_side``; ``((width, height), bytes)`` or why it failed."""
     path = src.image_path(record)
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    bgr = read_bgr(path)
     if bgr is None:
         return f"image {path} cannot be read"
     h, w = bgr.shape[:2]

@@ -15,9 +15,7 @@ resumes by skipping the frames already written.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -25,6 +23,7 @@ from typing import Callable, Optional, Sequence
 import cv2
 import numpy as np
 
+from dope_core.atomic_files import atomic_write_bytes
 from dope_core.image_header import ImageHeaderError, ImageLimits
 from dope_core.image_io import open_video
 
@@ -227,15 +226,3 @@ def extract_frames(
     if not items:
         return [], Skip(str(video), "video has no decodable frame")
     return items, None
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see either no file or the whole file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from dope_core.image_io import read_bgr
 from dope_core.keypoints import Part
 from dope_core.pseudo_labels.cache import LabelCache, LabelRecord
 from dope_core.pseudo_labels.sources import source_of
@@ -162,7 +163,7 @@ class PseudoLabelDataset(Dataset):
     def __getitem__(self, index: int | tuple[int, int]) -> Optional[Sample]:
         i, aug_seed = index if isinstance(index, tuple) else (index, None)
         cache, record = self.records[i]
-        bgr = cv2.imread(str(cache.image_path(record)), cv2.IMREAD_COLOR)
+        bgr = read_bgr(cache.image_path(record))
         if bgr is None:
             LOG.warning("skipping %s: image %s cannot be read", record.key, record.image)
             return None

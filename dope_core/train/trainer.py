@@ -56,7 +56,7 @@ from tqdm import tqdm
 
 from dope_core.anchors import anchor_poses, collect_samples, reclustered
 from dope_core.keypoints import Part
-from dope_core.pseudo_labels.cache import atomic_write_text
+from dope_core.atomic_files import atomic_write_text
 from dope_core.train.checkpointing import load_training_state, remove_stale_temporaries, save_training_state
 from dope_core.train.config import ConfigError, TrainConfig
 from dope_core.train.dataset import (PseudoLabelDataset, StepSampler, collate, load_records, model_inputs,

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from dope_core.estimator import PoseEstimator
+from dope_core.image_io import read_bgr
 from dope_core.keypoints import Part
 from dope_core.postprocess import PostprocessConfig, detections_to_poses
 from dope_core.pseudo_labels.cache import LabelCache, LabelRecord
@@ -80,7 +81,7 @@ def agreement_with_experts(estimator: PoseEstimator, records: Sequence[tuple[Lab
     agreement = Agreement(alpha=alpha)
     used = skipped = 0
     for cache, record in spread(records, max_images):
-        bgr = cv2.imread(str(cache.image_path(record)), cv2.IMREAD_COLOR)
+        bgr = read_bgr(cache.image_path(record))
         if bgr is None or record.pseudo_gt is None:
             skipped += 1
             continue

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 from dope_core.cli import build_parser, main
+from dope_core.image_io import VideoReader
+from dope_core.output_names import MANIFEST, OutputFolder, OverwriteRefused
 from dope_core.structures import WholeBodyPoses
 from oriented_media import jpeg_with_orientation
 
@@ -300,7 +302,8 @@ def test_output_folder_equal_to_inputs_never_touches_them(tmp_path, portrait, ca
     err = capsys.readouterr().err
     after = {**_snapshot(a), **_snapshot(b)}
     assert {p: after[p] for p in before} == before   # bytes and mtimes of every input unchanged
-    outputs = sorted(p.name for p in set(after) - set(before))
+    outputs = sorted(p.name for p in set(after) - set(before) if p.name != MANIFEST)
+    assert sorted((a / MANIFEST).read_bytes().decode().strip("\0").split("\0")) == outputs   # what dope wrote
     # one output per input, named by the documented rules
     h_a = hashlib.sha1(str((a / "photo.jpg").resolve()).encode()).hexdigest()[:8]
     h_b = hashlib.sha1(str((b / "photo.jpg").resolve()).encode()).hexdigest()[:8]
@@ -386,3 +389,133 @@ def test_video_recording_holds_the_frames_stamps_and_poses_of_the_json(tmp_path)
     assert np.linalg.norm(still["face"]["velocity"]) < 0.5   # a smoothed stream has velocities; a still person (m/s)
     with pytest.raises(SystemExit):
         main([str(video), "-o", str(tmp_path / "out2"), "--record", str(bag)])   # never overwrites
+
+
+class _StubEstimator:
+    """Finds nobody; raises ``KeyboardInterrupt`` (Ctrl-C) on call ``interrupt_at`` (0-based), if given."""
+
+    name, device = "stub", "cpu"
+
+    def __init__(self, interrupt_at: int | None = None) -> None:
+        self.calls = 0
+        self.interrupt_at = interrupt_at
+
+    def __call__(self, image):
+        from dope_core.fusion import assemble
+
+        if self.calls == self.interrupt_at:
+            raise KeyboardInterrupt
+        self.calls += 1
+        return assemble([], [], [], image_size=(image.shape[1], image.shape[0]), backend=self.name)
+
+
+def _stub(monkeypatch, **kwargs) -> _StubEstimator:
+    import dope_core.cli as cli
+
+    stub = _StubEstimator(**kwargs)
+    monkeypatch.setattr(cli, "build_estimator", lambda *a, **k: stub)
+    return stub
+
+
+def _write_clip(path, frames: int) -> None:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 5, (64, 48))
+    for i in range(frames):
+        writer.write(np.full((48, 64, 3), 40 * i, np.uint8))
+    writer.release()
+
+
+def test_files_dope_did_not_write_are_never_replaced(tmp_path, portrait, monkeypatch, capsys):
+    """``photo.png`` into its own folder, where the user keeps ``photo.jpg`` and another tool's ``photo.json``:
+    the outputs take other names, the same ones when the run is repeated, and replace only themselves."""
+    _stub(monkeypatch)
+    d = tmp_path / "photos"
+    d.mkdir()
+    cv2.imwrite(str(d / "photo.png"), portrait)
+    cv2.imwrite(str(d / "photo.jpg"), portrait[::2, ::2])
+    (d / "photo.json").write_text('{"shapes": ["a labelme annotation"]}')
+    (d / "other.json").write_text("the user's")
+    before = _snapshot(d)
+    for _ in range(2):
+        assert main([str(d / "photo.png"), str(d / "photo.png"), "-o", str(d), "--quiet"]) == 0
+        assert "outputs of" in capsys.readouterr().err
+        after = _snapshot(d)
+        assert {p: after[p] for p in before} == before
+        assert sorted(p.name for p in set(after) - set(before)) == [MANIFEST, "photo_dope.jpg", "photo_dope.json"]
+    folder = OutputFolder(d)
+    with pytest.raises(OverwriteRefused, match="dope did not write"):
+        folder.claim(d / "other.json")
+    assert folder.claim(d / "photo_dope.jpg") == d / "photo_dope.jpg"
+
+
+def test_output_that_cannot_be_a_folder_is_one_line_and_exit_2_before_the_backend(tmp_path, capsys, monkeypatch):
+    import dope_core.cli as cli
+
+    monkeypatch.setattr(cli, "build_estimator", lambda *a, **k: pytest.fail("the backend was built"))
+    (tmp_path / "in.jpg").write_bytes(b"x")
+    (tmp_path / "notes.txt").write_text("keep me")
+    assert main([str(tmp_path / "in.jpg"), "-o", str(tmp_path / "notes.txt")]) == 2
+    assert "exists and is not a folder" in capsys.readouterr().err
+    assert main([str(tmp_path / "in.jpg"), "-o", str(tmp_path / "notes.txt" / "sub")]) == 2
+    assert "cannot be created (Not a directory)" in capsys.readouterr().err
+    assert (tmp_path / "notes.txt").read_text() == "keep me"
+
+
+def test_a_video_without_frames_leaves_the_previous_outputs(tmp_path, monkeypatch, capsys):
+    _stub(monkeypatch)
+    _write_clip(tmp_path / "clip.avi", 4)
+    out = tmp_path / "out"
+    assert main([str(tmp_path / "clip.avi"), "-o", str(out), "--quiet"]) == 0
+    before = _snapshot(out)
+    assert len((out / "clip.jsonl").read_text().splitlines()) == 4
+    data = (tmp_path / "clip.avi").read_bytes()
+    (tmp_path / "clip.avi").write_bytes(data[:300])   # the same name, no readable frame now
+    assert main([str(tmp_path / "clip.avi"), "-o", str(out), "--quiet"]) == 1
+    assert "failed 1 input(s)" in capsys.readouterr().out
+    assert _snapshot(out) == before   # nothing truncated, no temporary file left
+
+
+def test_a_failed_write_keeps_the_previous_output(tmp_path, portrait):
+    """A full disk (a file size limit) while writing: the input is a counted failure, the output of the
+    previous run stays whole."""
+    cv2.imwrite(str(tmp_path / "big.png"), cv2.resize(portrait, (1024, 1200)))
+    out = tmp_path / "out"
+    run = [sys.executable, "-m", "dope_core.cli", str(tmp_path / "big.png"), "-o", str(out), "--quiet",
+           "--parts", "body"]
+    assert subprocess.run(run, cwd=REPO, capture_output=True).returncode == 0
+    before = _snapshot(out)
+    assert (out / "big.jpg").stat().st_size > 40_000
+    limited = subprocess.run(["bash", "-c", 'ulimit -f 30 && exec "$@"', "limited", *run], cwd=REPO,
+                             capture_output=True, text=True)
+    assert limited.returncode == 1 and "error while processing (OSError)" in limited.stdout, limited.stderr
+    assert _snapshot(out).keys() == before.keys()
+    assert {p: v[0] for p, v in _snapshot(out).items()} == {p: v[0] for p, v in before.items()}
+
+
+def test_ctrl_c_stops_with_the_summary_and_keeps_the_frames_done(tmp_path, monkeypatch, capsys):
+    _stub(monkeypatch, interrupt_at=3)
+    _write_clip(tmp_path / "clip.avi", 6)
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((40, 50, 3), np.uint8))
+    out = tmp_path / "out"
+    assert main([str(tmp_path / "a.png"), str(tmp_path / "clip.avi"), "-o", str(out), "--quiet"]) == 130
+    captured = capsys.readouterr()
+    assert "interrupted" in captured.err and "processed 1 input(s), 3 image(s)/frame(s)" in captured.out
+    assert [json.loads(line)["frame"] for line in (out / "clip.jsonl").read_text().splitlines()] == [0, 1]
+    assert len(list(VideoReader(out / "clip.mp4"))) == 2   # the video was closed, then kept
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "a.jpg", "a.json", "clip.jsonl", "clip.mp4"]
+
+
+def test_names_that_are_not_utf8_are_processed(tmp_path):
+    """OpenCV crashes on such names (a Latin-1 name from an old disk): the run must not."""
+    name = os.fsdecode(b"caf\xe9")
+    d = tmp_path / "in"
+    d.mkdir()
+    cv2.imwrite(str(d / "x.png"), np.full((48, 64, 3), 90, np.uint8))
+    os.rename(d / "x.png", d / f"{name}.png")
+    _write_clip(d / "v.avi", 2)
+    os.rename(d / "v.avi", d / f"{name}_clip.avi")
+    done = subprocess.run([sys.executable, "-m", "dope_core.cli", str(d), "-o", str(tmp_path / "out"), "--quiet",
+                           "--parts", "body"], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(os.listdir(tmp_path / "out")) == sorted(
+        [MANIFEST, f"{name}.json", f"{name}.jpg", f"{name}_clip.jsonl", f"{name}_clip.mp4"])
+    assert cv2.imdecode(np.fromfile(str(tmp_path / "out" / f"{name}.jpg"), np.uint8), cv2.IMREAD_COLOR).shape == (48, 64, 3)

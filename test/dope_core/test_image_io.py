@@ -1,3 +1,4 @@
+import os
 import struct
 
 import cv2
@@ -5,7 +6,7 @@ import numpy as np
 import pytest
 
 from dope_core.image_header import ImageLimits
-from dope_core.image_io import ImageError, VideoReader, list_inputs, read_image, to_rgb8
+from dope_core.image_io import ImageError, VideoReader, list_inputs, opencv_path, read_bgr, read_image, to_rgb8
 from oriented_media import jpeg_with_orientation, mp4_with_rotation, png_with_orientation
 
 
@@ -143,6 +144,44 @@ def test_list_inputs(tmp_path):
     assert [p.name for p in list_inputs(tmp_path)] == ["a.mp4", "b.jpg"]
     with pytest.raises(ImageError, match="no such file"):
         list_inputs(tmp_path / "nope")
+
+
+def test_list_inputs_leaves_hidden_files_out(tmp_path):
+    (tmp_path / "b.jpg").write_bytes(b"x")
+    (tmp_path / "._b.jpg").write_bytes(b"macOS resource fork")
+    (tmp_path / ".dope-k1ll3d.tmp.jpg").write_bytes(b"an unfinished output")
+    assert [p.name for p in list_inputs(tmp_path)] == ["b.jpg"]
+
+
+def test_unreadable_folder_is_an_image_error(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    def refused(self):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(Path, "iterdir", refused)
+    with pytest.raises(ImageError, match="folder cannot be read .Permission denied") as e:
+        list_inputs(tmp_path)
+    assert e.value.reason == "folder cannot be read"
+
+
+NOT_UTF8 = os.fsdecode(b"caf\xe9")
+"""A Latin-1 file name: valid on POSIX, not UTF-8 (Python holds it with a surrogate escape)."""
+
+
+def test_files_whose_names_are_not_utf8_are_read(tmp_path):
+    image = np.random.default_rng(0).integers(0, 255, (24, 32, 3), np.uint8)
+    cv2.imwrite(str(tmp_path / "ok.png"), image)
+    os.rename(tmp_path / "ok.png", tmp_path / f"{NOT_UTF8}.png")
+    assert np.array_equal(read_bgr(tmp_path / f"{NOT_UTF8}.png"), image)
+    assert read_image(tmp_path / f"{NOT_UTF8}.png").shape == (24, 32, 3)
+    _write_video(tmp_path / "v.avi", 3)
+    os.rename(tmp_path / "v.avi", tmp_path / f"{NOT_UTF8}.avi")
+    with opencv_path(tmp_path / f"{NOT_UTF8}.avi") as name:
+        name.encode("utf-8")   # OpenCV gets an ASCII link (it crashes on the real name)
+        assert os.path.islink(name) and name.endswith(".avi")
+    assert not os.path.exists(name)
+    assert len(list(VideoReader(tmp_path / f"{NOT_UTF8}.avi"))) == 3
+    assert read_bgr(tmp_path / "missing.png") is None
 
 
 def _write_video(path, n: int) -> None:
