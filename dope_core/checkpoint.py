@@ -112,6 +112,9 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
+    not_torch = not_a_torch_file(path)
+    if not_torch:
+        raise CheckpointError(f"checkpoint {path} {not_torch}")
     try:
         with torch.serialization.safe_globals(NUMPY_SAFE_GLOBALS):
             data = torch.load(path, map_location="cpu", weights_only=True)
@@ -123,9 +126,37 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         raise CheckpointError(f"checkpoint {path} is truncated or corrupt ({type(e).__name__}: {e})") from None
     except RuntimeError as e:
         raise CheckpointError(f"checkpoint {path} is truncated or not a torch file: {str(e).splitlines()[0]}") from None
+    except Exception as e:   # a torch-like file that is not one: the unpickler's KeyError, ValueError...
+        raise CheckpointError(f"checkpoint {path} is corrupt or not a torch file ({type(e).__name__}: {e})") from None
     if not isinstance(data, dict):
         raise CheckpointError(f"checkpoint {path} holds a {type(data).__name__}, expected a dict")
     return data
+
+
+_NOT_TORCH = ((b"version https://git-lfs", "is a Git LFS pointer, not the file it stands for (git lfs pull)"),
+              (b"\x1f\x8b", "is a gzip archive, not a torch file (unpack it first)"),
+              (b"\xff\xd8\xff", "is a JPEG image, not a torch file"),
+              (b"\x89PNG", "is a PNG image, not a torch file"))
+
+
+def not_a_torch_file(path: Path) -> str | None:
+    """Why ``path`` cannot be a ``torch.save`` file, from its first bytes (a zip archive, or a pickle for the
+    legacy format), or ``None`` when it may be one."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except OSError as e:
+        return f"cannot be read ({e.strerror or type(e).__name__})"
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"\x80"):
+        return None
+    for magic, why in _NOT_TORCH:
+        if head.startswith(magic):
+            return why
+    if not head:
+        return "is empty"
+    if head.lstrip().startswith(b"<"):
+        return "is an HTML or XML page (a download that failed?), not a torch file"
+    return f"is not a torch file (it starts with {head[:12]!r})"
 
 
 def load_checkpoint(path: str | os.PathLike) -> LoadedCheckpoint:

@@ -64,7 +64,8 @@ def load_training_state(out_dir: str | Path) -> Optional[dict[str, Any]]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise ValueError(f"training checkpoint {path} cannot be read: {e}") from None
+        raise ValueError(f"training checkpoint {path} cannot be read ({type(e).__name__}: {e}); a kill cannot "
+                         "cause this (checkpoints are renamed once complete): was it replaced?") from None
     if not isinstance(state, dict) or "step" not in state or "model" not in state:
         raise ValueError(f"{path} is not a training checkpoint of dope-train")
     return state

@@ -108,6 +108,34 @@ def test_truncated_and_foreign_files_are_refused(release_file, tmp_path):
         load_checkpoint(other)
 
 
+@pytest.mark.parametrize("content,why", [
+    (b"hello\n", r"is not a torch file \(it starts with b'hello\\n'\)"),
+    (b"<!DOCTYPE html><html>Sign in</html>", "HTML or XML page"),
+    (b"version https://git-lfs.github.com/spec/v1\noid sha256:", "Git LFS pointer"),
+    (b"\x1f\x8b\x08\x00", "gzip archive"),
+    (b"\xff\xd8\xff\xe0", "JPEG image"),
+    (b"", "is empty"),
+    (b"\x80\x02hello, not a pickle", r"corrupt or not a torch file \("),
+])
+def test_files_that_are_not_checkpoints_say_what_they_are(tmp_path, content, why):
+    path = tmp_path / "model.pth"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError, match=why):
+        read_checkpoint(path)
+
+
+def test_an_unreadable_checkpoint_says_so(tmp_path, monkeypatch):
+    import builtins
+
+    path = tmp_path / "locked.pth"
+    path.write_bytes(b"PK\x03\x04")
+    real_open = builtins.open
+    monkeypatch.setattr(builtins, "open", lambda f, *a, **k: (_ for _ in ()).throw(PermissionError(13, "Permission denied"))
+                        if str(f) == str(path) else real_open(f, *a, **k))
+    with pytest.raises(CheckpointError, match=r"cannot be read \(Permission denied\)"):
+        read_checkpoint(path)
+
+
 class _RunsCode:
     def __init__(self, marker):
         self.marker = marker
