@@ -23,6 +23,7 @@ from typing import Any, Mapping
 
 import torch
 
+from dope_core.atomic_files import atomic_path
 from dope_core.checkpoint import PROJECT_FORMAT, CheckpointError, read_checkpoint
 
 MODULE_GROUPS: dict[str, str] = {
@@ -89,8 +90,15 @@ def average_checkpoints(base: str | os.PathLike, tuned: str | os.PathLike, out: 
 
     Raises:
         CheckpointError: a file is missing, unreadable, not in the project format, or the two are not
-            one network (architecture, builder arguments, tensors, anchor poses).
+            one network (architecture, builder arguments, tensors, anchor poses); ``out`` is a folder or
+            one of the two inputs.
     """
+    out = Path(out)
+    if out.is_dir():
+        raise CheckpointError(f"--out {out} is a folder; name the checkpoint file to write")
+    for name, path in (("base", base), ("tuned", tuned)):
+        if out.exists() and Path(path).exists() and os.path.samefile(out, path):
+            raise CheckpointError(f"--out {out} is the {name} checkpoint: write the mix to a new file")
     data = {name: read_checkpoint(path) for name, path in (("base", base), ("tuned", tuned))}
     for name, d in data.items():
         if d.get("format") != PROJECT_FORMAT:
@@ -113,9 +121,7 @@ def average_checkpoints(base: str | os.PathLike, tuned: str | os.PathLike, out: 
     meta: dict[str, Any] = {**dict(t.get("meta") or {}), "averaged": {
         "base": str(base), "tuned": str(tuned), "weight": weight,
         "group_weights": {g: weights.get(g, weight) for g in MODULE_GROUPS}}}
-    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    torch.save({**b, "state_dict": state, "meta": meta}, tmp)
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        torch.save({**b, "state_dict": state, "meta": meta}, tmp)
     return out

@@ -29,6 +29,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
 
+from dope_core.atomic_files import atomic_write_text
 from dope_core.image_header import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE
 from dope_core.train.config import ConfigError
 
@@ -210,8 +211,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                           **validate(model, val_records, cfg)}
             text = json.dumps(report, indent=1)
             if args.out:
-                Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-                Path(args.out).write_text(text + "\n")
+                atomic_write_text(Path(args.out), text + "\n")
             print(text)
         elif args.command == "compare":
             from dope_core.train.report import comparison_table
@@ -219,9 +219,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             reports = {}
             for path in map(Path, args.reports):
                 try:
-                    reports[path.parent.name or str(path)] = json.loads(path.read_text())
-                except json.JSONDecodeError as e:
+                    report = json.loads(path.read_text())
+                except (json.JSONDecodeError, UnicodeDecodeError) as e:
                     raise ValueError(f"{path} is not a validation report (JSON): {e}") from e
+                if not isinstance(report, dict) or not isinstance(report.get("agreement"), dict):
+                    raise ValueError(f"{path} is not a validation report (dope-train validate's, or a run's "
+                                     "validation.json: a JSON object with an 'agreement')")
+                reports[path.parent.name or str(path)] = report
             print(comparison_table(reports))
         elif args.command == "pack":
             from tqdm import tqdm
@@ -245,7 +249,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             from dope_core.train.export import DEFAULT_EXPORT, export_run
 
             print(export_run(args.run, args.out or DEFAULT_EXPORT, half=not args.fp32))
-    except (ConfigError, FileNotFoundError, ValueError) as e:
+    except (ConfigError, OSError, ValueError) as e:   # OSError: a path that is a folder, a file, not writable...
         print(f"dope-train {args.command}: error: {e}", file=sys.stderr)
         return 2
     return 0

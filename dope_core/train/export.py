@@ -8,12 +8,12 @@ temporary name and renamed, so a reader never sees a partial file.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Optional
 
 from torch import nn
 
+from dope_core.atomic_files import atomic_path
 from dope_core.checkpoint import save_checkpoint
 from dope_core.postprocess.pipeline import PostprocessConfig
 from dope_core.keypoints import Part
@@ -69,10 +69,9 @@ def export_run(run_dir: str | Path, out: str | Path = DEFAULT_EXPORT, *, half: b
             "loss_weights": dict(cfg.loss_weights), "fp16": half, **(extra_meta or {})}
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
     post = PostprocessConfig()
     if cfg.model.body_halves:  # upper-body anchors from K/2 on: their legs weigh 0.1 in PPI
         post.ppi["body"]["upper_body_from"] = kwargs["num_anchor_poses"]["body"] // 2
-    save_checkpoint(tmp, model, arch=cfg.model.variant, model_kwargs=kwargs, postprocess=post, meta=meta)
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        save_checkpoint(tmp, model, arch=cfg.model.variant, model_kwargs=kwargs, postprocess=post, meta=meta)
     return out

@@ -112,3 +112,17 @@ def test_cli_writes_the_average_and_reports_bad_input_in_one_line(tmp_path: Path
         assert main(args) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("dope-train average: error:") and "\n" not in err
+
+
+def test_the_output_is_never_an_input_nor_a_folder(tmp_path: Path, tuned: Path, capsys) -> None:
+    copy = tmp_path / "tuned.pth"
+    copy.write_bytes(tuned.read_bytes())
+    (tmp_path / "link.pth").symlink_to(copy)
+    before = copy.read_bytes()
+    for out, why in ((copy, "is the tuned checkpoint"), (tmp_path / "link.pth", "is the tuned checkpoint"),
+                     (tmp_path, "is a folder")):
+        assert main(["average", "--base", str(DEFAULT_EXPORT), "--tuned", str(copy), "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert why in err and "\n" not in err
+    assert copy.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.pth", "tuned.pth"]   # no temporary file left

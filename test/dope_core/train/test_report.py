@@ -20,3 +20,16 @@ def test_one_row_per_run_and_part_with_formatted_values():
     assert table[3] == "| distilled | distillation | 800 | hand | 0.000 @0.1 | 0.00 | - | - | - | - | - | - |"
     assert table[4].startswith("| hard | hard | 800 | body | 0.176 @0.1 |") and table[4].endswith("| - | - | - | - |")
     assert len(table) == 6
+
+
+def test_compare_refuses_what_is_not_a_report_in_one_line(tmp_path, capsys):
+    from dope_core.train.cli import main
+
+    (tmp_path / "list.json").write_text("[1, 2]")
+    (tmp_path / "other.json").write_text('{"a": 1}')
+    (tmp_path / "binary.json").write_bytes(b"\xff\xfe\x00")
+    for bad, why in (("list.json", "is not a validation report"), ("other.json", "is not a validation report"),
+                     ("binary.json", "is not a validation report"), (".", "Is a directory")):
+        assert main(["compare", str(tmp_path / bad)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("dope-train compare: error:") and why in err and "\n" not in err, err
