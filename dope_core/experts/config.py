@@ -118,12 +118,33 @@ class ExpertsConfig:
     face_head_score: float = 0.15
 
     def __post_init__(self) -> None:
+        self._check_types()
         object.__setattr__(self, "person_detectors", tuple(self.person_detectors))
         object.__setattr__(self, "tile_fractions", tuple(float(f) for f in self.tile_fractions))
         object.__setattr__(self, "source_joints", tuple(self.source_joints))
         object.__setattr__(self, "ssd_tile_fractions", tuple(float(f) for f in self.ssd_tile_fractions))
         object.__setattr__(self, "ssd_fill_tile_fractions", tuple(float(f) for f in self.ssd_fill_tile_fractions))
         self.validate()
+
+    def _check_types(self) -> None:
+        """Raise :class:`ExpertsConfigError` (one line) for a value not of its field's type: a YAML ``"50"`` or
+        ``2.5`` for a count, ``"no"`` (a string, which Python takes as true) for a switch, a list for a name."""
+        for f in dataclasses.fields(self):
+            value, kind = getattr(self, f.name), str(f.type)
+            ok = {"bool": lambda v: isinstance(v, bool),
+                  "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+                  "float": _is_number,
+                  "str": lambda v: isinstance(v, str),
+                  "Optional[str]": lambda v: v is None or isinstance(v, str),
+                  "Optional[float]": lambda v: v is None or _is_number(v),
+                  "tuple[str, ...]": lambda v: isinstance(v, (tuple, list)) and all(isinstance(x, str) for x in v),
+                  "tuple[float, ...]": lambda v: isinstance(v, (tuple, list)) and all(_is_number(x) for x in v),
+                  }[kind](value)
+            if not ok:
+                want = {"bool": "true or false", "int": "a whole number", "float": "a number", "str": "a name",
+                        "Optional[str]": "a name or null", "Optional[float]": "a number or null",
+                        "tuple[str, ...]": "a list of names", "tuple[float, ...]": "a list of numbers"}[kind]
+                raise ExpertsConfigError(f"experts.{f.name} must be {want}, got {value!r}")
 
     def validate(self) -> None:
         """Raise :class:`ExpertsConfigError` (one line) unless every name is known and every value in range."""
@@ -219,6 +240,11 @@ class ExpertsConfig:
                 for f in dataclasses.fields(self) for v in [getattr(self, f.name)]}
 
 
+def _is_number(value: Any) -> bool:
+    """A finite or infinite real number that is not a boolean (YAML's ``1``, ``0.5``, ``.inf``)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 PRESETS: dict[str, ExpertsConfig] = {
     "default": ExpertsConfig(),
     "thorough": ExpertsConfig(ssd_score=0.2, max_people=60),
@@ -243,7 +269,7 @@ def experts_config_from_dict(section: Mapping[str, Any] | None, *, base: Experts
     base = base or PRESETS["default"]
     preset = section.pop("preset", None)
     if preset is not None:
-        if preset not in PRESETS:
+        if not isinstance(preset, str) or preset not in PRESETS:
             raise ExpertsConfigError(f"unknown experts preset {preset!r}; choose from {', '.join(PRESETS)}")
         base = PRESETS[preset]
     names = {f.name for f in dataclasses.fields(ExpertsConfig)}

@@ -49,6 +49,16 @@ def test_shipped_experts_yaml_is_the_default():
     ({"max_people": 0}, "max_people must be at least 1"),
     ({"body_refine_flip": "yes"}, "body_refine_flip must be true or false"),
     ({"body_retry_refuted": 1}, "body_retry_refuted must be true or false"),
+    ({"recrop": "no"}, "recrop must be true or false, got 'no'"),   # a string Python would take as true
+    ({"max_people": "50"}, "max_people must be a whole number, got '50'"),
+    ({"max_candidates": 100.0}, "max_candidates must be a whole number"),
+    ({"body_refine_max": 2.5}, "body_refine_max must be a whole number"),
+    ({"ssd_score": "0.3"}, "ssd_score must be a number"),
+    ({"body_on_hand_score": True}, "body_on_hand_score must be a number or null"),
+    ({"body_refine": ["blazepose_heavy"]}, "body_refine must be a name or null"),
+    ({"tile_fractions": [0.5, "0.3"]}, "tile_fractions must be a list of numbers"),
+    ({"person_detectors": [["ssd"]]}, "person_detectors must be a list of names"),
+    ({"preset": ["default"]}, r"unknown experts preset \['default'\]"),
 ])
 def test_bad_sections_are_one_line_errors(section, message):
     with pytest.raises(ExpertsConfigError, match=message) as e:
