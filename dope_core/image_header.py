@@ -169,7 +169,8 @@ def _tiff(b: memoryview) -> tuple[int, int] | None:
             fmt = {3: "H", 4: "I", 16: "Q"}.get(kind)
             if fmt is None:
                 return None
-            found[tag] = struct.unpack(e + fmt, value[:struct.calcsize(fmt)])[0]
+            # a tag given twice: the larger value (libtiff takes the first, a crafted file puts a small one last)
+            found[tag] = max(found.get(tag, 0), struct.unpack(e + fmt, value[:struct.calcsize(fmt)])[0])
     if 256 not in found or 257 not in found:
         return None
     return found[256], found[257]
@@ -202,9 +203,15 @@ def _gif(b: memoryview) -> tuple[int, int] | None:
     return struct.unpack("<HH", b[6:10])
 
 
+_HDR_RESOLUTION = re.compile(rb"[ \t]*([-+])([XY])[ \t]+(\d+)[ \t]+([-+])([XY])[ \t]+(\d+)[ \t\r]*\n")
+
+
 def _hdr(buf: memoryview) -> tuple[int, int] | None:
+    # the resolution line is the one after the header's first empty line, its fields separated by any
+    # blanks (as OpenCV's reader scans it); nothing further in the file is looked at
     b = bytes(buf[:65536])
-    m = re.search(rb"\n\n([-+])([XY]) (\d+) ([-+])([XY]) (\d+)", b)
+    end = b.find(b"\n\n")
+    m = _HDR_RESOLUTION.match(b, end + 2) if end >= 0 else None
     if m is None or m.group(2) == m.group(5):
         return None
     first, second = int(m.group(3)), int(m.group(6))

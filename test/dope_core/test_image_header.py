@@ -53,3 +53,46 @@ def test_unknown_or_truncated_headers_are_refused(data, reason):
     with pytest.raises(ImageHeaderError) as e:
         read_dimensions(data)
     assert e.value.reason == reason
+
+
+def _decoded_size(data: bytes) -> tuple[int, int]:
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    return image.shape[1], image.shape[0]
+
+
+def test_a_tiff_that_gives_its_size_twice_is_read_at_the_larger():
+    """libtiff takes the first ImageWidth/ImageLength entry: a file that lists the real size first and a
+    small one after must not pass the limits as small."""
+    image = np.random.default_rng(0).integers(0, 255, (200, 160, 3)).astype(np.uint8)
+    tif = cv2.imencode(".tiff", image)[1].tobytes()
+    assert tif[:2] == b"II"
+    offset = struct.unpack("<I", tif[4:8])[0]
+    n = struct.unpack("<H", tif[offset:offset + 2])[0]
+    entries = []
+    for k in range(n):
+        entry = tif[offset + 2 + 12 * k: offset + 14 + 12 * k]
+        entries.append(entry)
+        tag, kind = struct.unpack("<HH", entry[:4])
+        if tag in (256, 257):
+            entries.append(entry[:8] + struct.pack("<H" if kind == 3 else "<I", 10).ljust(4, b"\0"))
+    next_ifd = tif[offset + 2 + 12 * n: offset + 6 + 12 * n]
+    crafted = bytearray(tif + struct.pack("<H", len(entries)) + b"".join(entries) + next_ifd)
+    crafted[4:8] = struct.pack("<I", len(tif))
+    assert _decoded_size(bytes(crafted)) == (160, 200)
+    assert read_dimensions(bytes(crafted)) == (160, 200)
+    with pytest.raises(ImageHeaderError, match="exceeds"):
+        check_encoded(bytes(crafted), ImageLimits(max_pixels=10_000, max_side=100))
+
+
+def test_radiance_hdr_size_is_the_line_after_the_header_whatever_its_blanks():
+    """OpenCV scans the resolution line with any blanks between its fields; a parser that wanted single
+    spaces skipped it and found a small decoy further in the pixel bytes."""
+    pixels = bytearray(np.random.default_rng(1).integers(1, 255, 200 * 150 * 4).astype(np.uint8).tobytes())
+    pixels[3::4] = bytes([128]) * (200 * 150)   # exponents
+    decoy = b"\n\n-Y 10 +X 10\n"
+    pixels[400:400 + len(decoy)] = decoy
+    crafted = b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y  150 +X\t200\n" + bytes(pixels)
+    assert _decoded_size(crafted) == (200, 150)
+    assert read_dimensions(crafted) == (200, 150)
+    with pytest.raises(ImageHeaderError, match="truncated or corrupt"):
+        read_dimensions(b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\nnot a resolution\n" + decoy + bytes(64))
