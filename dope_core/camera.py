@@ -235,8 +235,42 @@ class CameraModel:
             x_off, y_off, roi_w, roi_h = 0, 0, int(width), int(height)
         if x_off < 0 or y_off < 0 or x_off + roi_w > width or y_off + roi_h > height:
             raise InvalidIntrinsicsError(f"region of interest {roi} does not fit in the {width}x{height} image", "image_size")
-        return cls(width=int(roi_w) // bx, height=int(roi_h) // by, k=kk, distortion_model=model, d=dd, r=rr,
-                   p=pp, rectified=rectified, binning=(bx, by), roi_offset=(int(x_off), int(y_off)), name=name)
+        camera = cls(width=int(roi_w) // bx, height=int(roi_h) // by, k=kk, distortion_model=model, d=dd, r=rr,
+                     p=pp, rectified=rectified, binning=(bx, by), roi_offset=(int(x_off), int(y_off)), name=name)
+        if not rectified and model != "none":
+            camera._check_distortion()
+        return camera
+
+    def _check_distortion(self) -> None:
+        """Raise :class:`InvalidIntrinsicsError` when ``D`` cannot describe a lens over this image: on a 9x9
+        grid of pixels spanning it, the rays must come back to their pixels (most of them within 1 px: a
+        real calibration may fold at its extreme corners, coefficients of 1e6 fold everywhere), and their
+        angles from the optical axis must stay within a factor of 3 of the distortion-free angles (a fisheye
+        lens bends them by up to about 1.6 at its edges; coefficients of 1e6 shrink every angle a
+        thousandfold, which would place people tens of metres away)."""
+        w, h = self.image_size
+        xs, ys = np.meshgrid(np.linspace(0.0, w - 1.0, 9), np.linspace(0.0, h - 1.0, 9))
+        px = np.stack([xs.ravel(), ys.ravel()], axis=1)
+        full = self._to_full(px)
+        free = np.hypot((full[:, 0] - self.k[0, 2]) / self.k[0, 0], (full[:, 1] - self.k[1, 2]) / self.k[1, 1])
+        if self.distortion_model == "equidistant":   # pixels of a fisheye seen 85 degrees or more off axis:
+            px, free = px[free < np.radians(85.0)], free[free < np.radians(85.0)]   # no ray in front of the camera
+        if not len(px):
+            return
+        with np.errstate(all="ignore"):
+            rays = self.normalize(px)
+            back = self.project(np.concatenate([rays, np.ones((len(rays), 1))], axis=1))
+            error = np.linalg.norm(back - px, axis=1)
+            off_axis = np.arctan(free) > np.radians(5.0)
+            ratio = np.arctan(np.hypot(rays[:, 0], rays[:, 1]))[off_axis] / np.arctan(free[off_axis])
+        coefficients = "[" + ", ".join(f"{v:.3g}" for v in self.d) + "]"
+        if not np.all(np.isfinite(rays)) or not np.nanmedian(error) <= 1.0:
+            raise InvalidIntrinsicsError(f"{self.distortion_model} distortion {coefficients} cannot be inverted over "
+                                         f"the {w}x{h} image (rays do not come back to their pixels)", "distortion")
+        if off_axis.any() and not 1.0 / 3.0 <= float(np.median(ratio)) <= 3.0:
+            raise InvalidIntrinsicsError(f"{self.distortion_model} distortion {coefficients} is implausible: it "
+                                         f"bends the rays off the optical axis by {float(np.median(ratio)):.3g} times "
+                                         "the distortion-free angle", "distortion")
 
     @classmethod
     def from_matrix(cls, k: Sequence[float] | np.ndarray, width: int, height: int) -> "CameraModel":

@@ -139,10 +139,28 @@ def test_from_hfov():
     ("equidistant", [0.1] * 5, "needs 4"),
     ("", [0.1] * 5, "no distortion model"),
     ("plumb_bob", [np.nan] * 5, "NaN"),
+    ("plumb_bob", [1e30, 0, 0, 0, 0], "cannot be inverted over the 640x480 image"),
+    ("plumb_bob", [-1.0, 0, 0, 0, 0], "cannot be inverted"),   # folds a third of the way out
+    ("equidistant", [1e6, -1e6, 1e6, -1e6], "implausible: it bends the rays off the optical axis by 0.0"),
 ])
 def test_bad_distortion(model, d, msg):
-    with pytest.raises(InvalidIntrinsicsError, match=msg):
+    with pytest.raises(InvalidIntrinsicsError, match=msg) as e:
         CameraModel.from_calibration(width=640, height=480, k=K, distortion_model=model, d=d)
+    assert e.value.reason == ("distortion_model" if "model" in msg else "distortion")
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("width,height,k,model,d", [
+    (640, 480, K, "plumb_bob", [-0.6, 0.5, 0.0, 0.0, -0.2]),    # strong barrel: only its corners fold
+    (640, 480, K, "plumb_bob", [2.0, 0.0, 0.0, 0.0, 0.0]),      # strong pincushion
+    (848, 800, [286.2, 0, 416.5, 0, 286.4, 403.6, 0, 0, 1], "equidistant", [-0.0116, 0.0509, -0.0484, 0.0092]),
+    (640, 480, [150, 0, 320, 0, 150, 240, 0, 0, 1], "equidistant", [0.0, 0.0, 0.0, 1e-4]),   # a 185-degree fisheye
+])
+def test_strong_real_lenses_are_accepted(width, height, k, model, d):
+    """A tracking camera's fisheye (T265-like), circular fisheyes whose corners look behind the camera and
+    strong polynomial lenses pass the plausibility check."""
+    cam = CameraModel.from_calibration(width=width, height=height, k=k, distortion_model=model, d=d)
+    assert cam.distortion_model == model
 
 
 def test_zero_distortion_is_none():
