@@ -275,7 +275,7 @@ class DopeNode(Node):
         stamp_s = stamp_seconds(msg.header)
         if stamp_s == 0.0:  # unstamped: at one stamp, tracks would never age and the filters never move
             stamp_s = received
-            self._warn("unstamped_image", "image stamped 0: tracking and smoothing are timed by the arrival "
+            self._problem("unstamped_image", "image stamped 0: tracking and smoothing are timed by the arrival "
                                           "time; stamp the images with the capture time")
         if self._tracker is not None:
             poses = self._tracker.update(poses, stamp_s)
@@ -300,7 +300,7 @@ class DopeNode(Node):
                     poses, header, camera_info_valid=camera is not None, min_confidence=min_conf,
                     lifetime_s=self.get_parameter("marker_lifetime_s").value))
             else:
-                self._warn("empty_frame_id", "no markers: the image's header.frame_id is empty and the frame_id "
+                self._problem("empty_frame_id", "no markers: the image's header.frame_id is empty and the frame_id "
                                              "parameter is not set (RViz refuses markers without a frame)")
         if self.get_parameter("publish_annotated_image").value and self._image_pub.get_subscription_count() > 0:
             h, w, step, data = encode_raw(draw_poses(image, poses, min_confidence=min_conf))
@@ -337,7 +337,8 @@ class DopeNode(Node):
         return poses
 
     def _problem(self, category: str, text: str) -> None:
-        """Count a placement-input problem (``category`` up to its first '/') and log it at a limited rate."""
+        """Count an input problem (placement inputs, unstamped images, a missing frame; ``category`` up to its
+        first '/') and log it at a limited rate."""
         self._stats.count_bad(category.split("/")[0])
         self._warn(category, text)
 

@@ -240,6 +240,18 @@ def test_compressed_good_and_corrupt(compressed_io):
     assert compressed_io.send_and_wait(png).image_height == H
 
 
+def test_an_unstamped_image_is_served_and_counted(compressed_io):
+    """Stamped 0 (last for this node: its clock jumps to the arrival time): answered, and counted in the
+    diagnostics besides the throttled warning."""
+    before = compressed_io.counter("unstamped_image")
+    msg = CompressedImage(format="jpeg", data=cv2.imencode(".jpg", IMAGE[:, :, ::-1])[1].tobytes())
+    msg.header.frame_id = "camera_optical_frame"
+    compressed_io.image_pub.publish(msg)
+    compressed_io.wait_counter("unstamped_image", before)
+    wait_for(lambda: 0 in compressed_io.poses, 30, "the answer to the unstamped image")
+    assert "image stamped 0" in compressed_io.process.output()
+
+
 def test_a_person_keeps_the_track_id_across_frames(raw_io):
     from matplotlib import cbook
 
