@@ -33,7 +33,7 @@ from typing import Optional, Sequence
 import cv2
 import numpy as np
 
-from dope_core.atomic_files import atomic_path, atomic_write_text
+from dope_core.atomic_files import atomic_path, atomic_write_text, remove_abandoned_temporaries
 from dope_core.camera import CameraFileError, CameraModel, InvalidIntrinsicsError, load_camera_yaml
 from dope_core.draw import draw_poses
 from dope_core.estimator import BACKENDS, PoseEstimator, build_estimator
@@ -468,6 +468,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if problem:
         print(f"dope: {problem}", file=sys.stderr)
         return 2
+    remove_abandoned_temporaries(args.output)
     guard = InputGuard(p for p in sources if isinstance(p, Path))
     folder = OutputFolder(args.output)
     names = assign_names([p if isinstance(p, Path) else Path(f"camera{p}") for p in sources],

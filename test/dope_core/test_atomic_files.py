@@ -38,3 +38,34 @@ def test_temporary_names_keep_an_ascii_extension_for_opencv(tmp_path):
     tmp = temporary_beside(tmp_path / "caf\udce9.jpg", keep_suffix=True)
     assert tmp.name.startswith(".dope-") and tmp.name.endswith(".tmp.jpg") and tmp.name.isascii()
     assert temporary_beside(tmp_path / "a.json").name.endswith(".tmp")   # never matched by *.json
+
+
+def test_a_rename_that_fails_leaves_no_temporary(tmp_path):
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(OSError):
+        atomic_write_text(tmp_path / "taken", "a folder is in the way")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+def test_files_get_the_mode_of_a_new_file(tmp_path):
+    atomic_write_bytes(tmp_path / "a.bin", b"x")
+    (tmp_path / "plain.bin").write_bytes(b"x")
+    assert (tmp_path / "a.bin").stat().st_mode == (tmp_path / "plain.bin").stat().st_mode
+
+
+def test_only_temporaries_abandoned_long_ago_are_removed(tmp_path):
+    import os
+    import time
+
+    from dope_core.atomic_files import remove_abandoned_temporaries
+
+    old = time.time() - 3600
+    names = {".a.json.k1ll3d_x.tmp": old, ".dope-abcd1234.tmp.jpg": old, ".b.json.live1234.tmp": time.time(),
+             ".notes.tmp": old, "c.json": old}
+    for name, mtime in names.items():
+        (tmp_path / name).write_text("x")
+        os.utime(tmp_path / name, (mtime, mtime))
+    removed = remove_abandoned_temporaries(tmp_path)
+    assert sorted(p.name for p in removed) == [".a.json.k1ll3d_x.tmp", ".dope-abcd1234.tmp.jpg"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".b.json.live1234.tmp", ".notes.tmp", "c.json"]
+    assert remove_abandoned_temporaries(tmp_path / "missing") == []
