@@ -22,6 +22,8 @@ from typing import Any, Optional
 
 import torch
 
+from dope_core.atomic_files import default_file_mode
+
 LAST = "last.pth"
 
 
@@ -31,12 +33,22 @@ def save_training_state(out_dir: str | Path, state: dict[str, Any]) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / LAST
     fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{LAST}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
+        # torch writes the path itself: given a Python file object, a Ctrl-C inside its writer closed the
+        # file under the C++ writer, which then aborted the process
+        torch.save(state, tmp)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.chmod(tmp, default_file_mode())
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as e:   # a full disk: torch's writer says so in a RuntimeError
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(f"cannot write the training checkpoint {path} ({str(e).splitlines()[0]}); "
+                      f"the previous one is intact") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

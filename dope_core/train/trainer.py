@@ -57,7 +57,7 @@ from tqdm import tqdm
 from dope_core.anchors import anchor_poses, collect_samples, reclustered
 from dope_core.keypoints import Part
 from dope_core.atomic_files import atomic_write_text
-from dope_core.train.checkpointing import load_training_state, remove_stale_temporaries, save_training_state
+from dope_core.train.checkpointing import LAST, load_training_state, remove_stale_temporaries, save_training_state
 from dope_core.train.config import ConfigError, TrainConfig
 from dope_core.train.dataset import (PseudoLabelDataset, StepSampler, collate, load_records, model_inputs,
                                     repeat_factors, split_records)
@@ -236,11 +236,19 @@ def fit(cfg: TrainConfig, *, resume: bool = False, device: str = "auto", show_pr
     if rank == 0:   # only rank 0 writes checkpoints; none is being written yet
         for tmp in remove_stale_temporaries(out_dir):
             LOG.info("removed %s, left by a checkpoint write that was killed", tmp)
+    if not resume and (out_dir / LAST).exists():
+        raise ConfigError(f"{out_dir} holds a training run ({LAST}): run with --resume to continue it, or set "
+                          "another output_dir (a new run never replaces one)")
     records = load_records(cfg.data.caches)
     train_records, val_records = train_val_split(cfg, records)
     state = load_training_state(out_dir) if resume else None
     if resume and state is None:
         LOG.warning("no checkpoint in %s: starting from step 0", out_dir)
+    if state is not None:
+        changed = resume_mismatches(state.get("config") or {}, cfg.to_dict())
+        if changed:
+            raise ConfigError(f"--resume: the configuration differs from the run's in {', '.join(changed)}, which "
+                              f"shape the network or its targets; set another output_dir for a new run")
     start_weights = None
     if state is not None:
         anchors = {Part(p): a for p, a in state["anchor_poses"].items()}
@@ -267,7 +275,11 @@ def fit(cfg: TrainConfig, *, resume: bool = False, device: str = "auto", show_pr
     start = 0
     counters = {"skipped_samples": 0, "bad_steps": 0}
     if state is not None:
-        model.load_state_dict(state["model"])
+        try:
+            model.load_state_dict(state["model"])
+        except RuntimeError as e:
+            raise ConfigError(f"--resume: the run's weights do not fit model.kwargs "
+                              f"({str(e).splitlines()[-1].strip()})") from None
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
@@ -329,7 +341,8 @@ def fit(cfg: TrainConfig, *, resume: bool = False, device: str = "auto", show_pr
         if step < sched.steps and not stopped:
             raise RuntimeError(f"the data loader stopped at step {step} of {sched.steps}")
         _set_input_size(model, inference_size)
-        if start < sched.steps and not stopped and rank == 0 and val_records:
+        # the final validation, also when a kill cut it short after the last checkpoint
+        if not stopped and rank == 0 and val_records and (start < sched.steps or _validated_step(out_dir) != step):
             result.validation = _validate(model, cfg, val_records, writer, step, out_dir)
     finally:
         bar.close()
@@ -446,6 +459,39 @@ def _validate(model: nn.Module, cfg: TrainConfig, val_records: list, writer: Any
                 writer.add_scalar(f"val/accuracy/{name}", value, step)
     atomic_write_text(out_dir / "validation.json", json.dumps({"step": step, **report}, indent=1))
     return report
+
+
+def _validated_step(out_dir: Path) -> Optional[int]:
+    """The step of the run's last validation report (``validation.json``), ``None`` without a readable one."""
+    try:
+        return int(json.loads((out_dir / "validation.json").read_text())["step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+RESUME_LOCKED = ("model.variant", "model.kwargs", "model.num_anchors", "model.body_halves", "model.anchor_seed",
+                 "model.frozen_backbone_blocks", "model.frozen_modules", "data.mode", "data.parts", "loss_weights")
+"""Settings a resumed run must share with the run it continues (the network, its anchors and its targets);
+the schedule, data, validation and the rest may change (a longer schedule extends a run)."""
+
+
+def resume_mismatches(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """The :data:`RESUME_LOCKED` settings that differ between a run's stored configuration and ``current``
+    (both :meth:`TrainConfig.to_dict`); a setting the stored one lacks (an older run) is not compared."""
+    changed = []
+    for key in RESUME_LOCKED:
+        section, _, name = key.partition(".")
+        old, new = stored.get(section), current.get(section)
+        if name:
+            old, new = (old or {}).get(name, _MISSING) if isinstance(old, dict) else _MISSING, (new or {}).get(name)
+        elif old is None:
+            old = _MISSING
+        if old is not _MISSING and old != new:
+            changed.append(f"{key} ({old!r} -> {new!r})")
+    return changed
+
+
+_MISSING = object()
 
 
 def _writer(out_dir: Path, start: int) -> Any:

@@ -350,3 +350,100 @@ def test_a_part_the_labels_never_show_takes_the_shipped_students_anchors(tmp_pat
                 for i, r in records]
     with pytest.raises(ValueError, match="no body pose"):
         training_anchor_poses(cfg, empty)
+
+
+def test_a_new_run_never_replaces_one_and_a_resume_keeps_its_network(tmp_path: Path, synthetic_cache, capsys) -> None:
+    """``fit`` without ``--resume`` into a run's folder, or ``--resume`` with another network or other targets
+    (the ablation that forgot its output_dir): one line, exit 2, the run untouched."""
+    torch.set_num_threads(1)
+    raw = tiny_config(synthetic_cache.root, tmp_path / "run", steps=2)
+    cfg = _write(raw, tmp_path / "cfg.yaml")
+    assert cli.main(["fit", "--config", str(cfg), "--no-progress"]) == 0
+    capsys.readouterr()
+    before = (tmp_path / "run" / "last.pth").read_bytes()
+    assert cli.main(["fit", "--config", str(cfg), "--no-progress"]) == 2
+    assert "holds a training run (last.pth): run with --resume" in capsys.readouterr().err
+    hard = {**raw, "data": {**raw["data"], "mode": "hard"}, "schedule": {**raw["schedule"], "steps": 3}}
+    assert cli.main(["fit", "--config", str(_write(hard, tmp_path / "hard.yaml")), "--resume", "--no-progress"]) == 2
+    assert "differs from the run's in data.mode ('distillation' -> 'hard')" in capsys.readouterr().err
+    wider = {**raw, "model": {**raw["model"], "kwargs": {**raw["model"]["kwargs"], "representation_size": 64}}}
+    assert cli.main(["fit", "--config", str(_write(wider, tmp_path / "wider.yaml")), "--resume", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "model.kwargs" in err and "\n" not in err
+    assert (tmp_path / "run" / "last.pth").read_bytes() == before
+    longer = {**raw, "schedule": {**raw["schedule"], "steps": 3}}   # a longer schedule extends the run
+    assert cli.main(["fit", "--config", str(_write(longer, tmp_path / "longer.yaml")), "--resume", "--no-progress"]) == 0
+    assert load_training_state(tmp_path / "run")["step"] == 3
+
+
+def test_a_final_validation_cut_short_is_made_on_resume(tmp_path: Path, synthetic_cache, monkeypatch) -> None:
+    import dope_core.train.trainer as trainer
+
+    torch.set_num_threads(1)
+    raw = tiny_config(synthetic_cache.root, tmp_path / "run", steps=2)
+    raw["data"]["val_fraction"] = 0.34
+    cfg = config_from_dict(raw)
+    real = trainer._validate
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt   # the job is stopped during the final validation, after the last checkpoint
+    monkeypatch.setattr(trainer, "_validate", killed)
+    with pytest.raises(KeyboardInterrupt):
+        fit(cfg, show_progress=False)
+    assert load_training_state(tmp_path / "run")["step"] == 2 and not (tmp_path / "run" / "validation.json").exists()
+    monkeypatch.setattr(trainer, "_validate", real)
+    result = fit(cfg, resume=True, show_progress=False)
+    assert result.validation is not None and json.loads((tmp_path / "run" / "validation.json").read_text())["step"] == 2
+    assert fit(cfg, resume=True, show_progress=False).validation is None   # done once
+
+
+def test_a_full_disk_is_one_line_and_the_checkpoint_before_it_stays(tmp_path: Path, synthetic_cache, capsys,
+                                                                     monkeypatch) -> None:
+    import dope_core.train.checkpointing as checkpointing
+
+    torch.set_num_threads(1)
+    raw = tiny_config(synthetic_cache.root, tmp_path / "run", steps=4, checkpoint_every=2)
+    cfg = _write(raw, tmp_path / "cfg.yaml")
+    real, calls = checkpointing.torch.save, []
+
+    def full(obj, f, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            Path(f).write_bytes(b"a third of a checkpoint")
+            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 64 vs 0")
+        return real(obj, f, *args, **kwargs)
+    monkeypatch.setattr(checkpointing.torch, "save", full)
+    assert cli.main(["fit", "--config", str(cfg), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cannot write the training checkpoint" in err and "the previous one is intact" in err and "\n" not in err
+    assert load_training_state(tmp_path / "run")["step"] == 2
+    assert sorted(p.name for p in (tmp_path / "run").iterdir() if p.name != "tb") == ["last.pth"]
+    assert oct((tmp_path / "run" / "last.pth").stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_outputs_replace_only_files_of_their_kind(tmp_path: Path, synthetic_cache, capsys) -> None:
+    """export and validate --out never replace a run's training state (which resumes it)."""
+    torch.set_num_threads(1)
+    raw = tiny_config(synthetic_cache.root, tmp_path / "run", steps=1, checkpoint_every=1)
+    raw["data"]["val_fraction"] = 0.34
+    assert cli.main(["fit", "--config", str(_write(raw, tmp_path / "cfg.yaml")), "--no-progress"]) == 0
+    last = tmp_path / "run" / "last.pth"
+    before = last.read_bytes()
+    capsys.readouterr()
+    for args, why in ((["export", "--run", str(tmp_path / "run"), "--out", str(last)], "is not an exported"),
+                      (["validate", "--run", str(tmp_path / "run"), "--out", str(last)], "is not a validation report"),
+                      (["export", "--run", str(tmp_path / "run"), "--out", str(tmp_path)], "is a folder")):
+        assert cli.main(args) == 2
+        err = capsys.readouterr().err.strip()
+        assert why in err and "\n" not in err, err
+    assert last.read_bytes() == before
+    out = tmp_path / "student.pth"
+    for _ in range(2):   # an export replaces an export
+        assert cli.main(["export", "--run", str(tmp_path / "run"), "--out", str(out)]) == 0
+    assert load_checkpoint(out).meta["trained_steps"] == 1
