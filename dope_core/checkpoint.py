@@ -159,6 +159,27 @@ def not_a_torch_file(path: Path) -> str | None:
     return f"is not a torch file (it starts with {head[:12]!r})"
 
 
+def check_export_target(path: str | os.PathLike) -> None:
+    """Refuse to write a project checkpoint over anything but an earlier one: a folder, a training run's
+    state (``last.pth``, which resumes a run), a release file, any other file.
+
+    Raises:
+        CheckpointError: ``path`` exists and is not a project checkpoint (one line).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"--out {path} is a folder; name the checkpoint file to write")
+    if not path.exists():
+        return
+    try:
+        kind = read_checkpoint(path).get("format")
+    except CheckpointError:
+        kind = None
+    if kind != PROJECT_FORMAT:
+        raise CheckpointError(f"--out {path} exists and is not an exported {PROJECT_FORMAT!r} checkpoint (a training "
+                              "run's last.pth, a release file?): refusing to replace it; choose another --out")
+
+
 def load_checkpoint(path: str | os.PathLike) -> LoadedCheckpoint:
     """Build the network of a release or project checkpoint and load its weights strictly."""
     data = read_checkpoint(path)

@@ -23,8 +23,8 @@ from typing import Any, Mapping
 
 import torch
 
-from dope_core.atomic_files import atomic_path
-from dope_core.checkpoint import PROJECT_FORMAT, CheckpointError, read_checkpoint
+from dope_core.atomic_files import atomic_path, remove_abandoned_temporaries
+from dope_core.checkpoint import PROJECT_FORMAT, CheckpointError, check_export_target, read_checkpoint
 
 MODULE_GROUPS: dict[str, str] = {
     "backbone": "backbone.",
@@ -94,11 +94,10 @@ def average_checkpoints(base: str | os.PathLike, tuned: str | os.PathLike, out: 
             one of the two inputs.
     """
     out = Path(out)
-    if out.is_dir():
-        raise CheckpointError(f"--out {out} is a folder; name the checkpoint file to write")
     for name, path in (("base", base), ("tuned", tuned)):
         if out.exists() and Path(path).exists() and os.path.samefile(out, path):
             raise CheckpointError(f"--out {out} is the {name} checkpoint: write the mix to a new file")
+    check_export_target(out)
     data = {name: read_checkpoint(path) for name, path in (("base", base), ("tuned", tuned))}
     for name, d in data.items():
         if d.get("format") != PROJECT_FORMAT:
@@ -122,6 +121,7 @@ def average_checkpoints(base: str | os.PathLike, tuned: str | os.PathLike, out: 
         "base": str(base), "tuned": str(tuned), "weight": weight,
         "group_weights": {g: weights.get(g, weight) for g in MODULE_GROUPS}}}
     out.parent.mkdir(parents=True, exist_ok=True)
+    remove_abandoned_temporaries(out.parent)
     with atomic_path(out) as tmp:
         torch.save({**b, "state_dict": state, "meta": meta}, tmp)
     return out

@@ -185,6 +185,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             from dope_core.train.trainer import train_val_split
             from dope_core.train.validation import validate
 
+            if args.out:
+                _check_report_target(Path(args.out))
             if args.config:
                 if not args.checkpoint:
                     raise ValueError("--config needs --checkpoint (without it, validate a run's last state with --run)")
@@ -253,6 +255,26 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"dope-train {args.command}: error: {e}", file=sys.stderr)
         return 2
     return 0
+
+
+def _check_report_target(path: Path) -> None:
+    """Refuse a ``validate --out`` that would replace anything but an earlier validation report (a training
+    run's ``last.pth``, a config...), before the validation's minutes of work.
+
+    Raises:
+        ValueError: ``path`` is a folder, or a file other than a report.
+    """
+    if path.is_dir():
+        raise ValueError(f"--out {path} is a folder; name the report file to write")
+    if not path.exists():
+        return
+    try:
+        report = json.loads(path.read_text())
+    except (OSError, ValueError):
+        report = None
+    if not isinstance(report, dict) or not isinstance(report.get("agreement"), dict):
+        raise ValueError(f"--out {path} exists and is not a validation report: refusing to replace it; "
+                         "choose another --out")
 
 
 def _labelling(args: argparse.Namespace) -> "LabelsConfig":

@@ -13,8 +13,8 @@ from typing import Any, Optional
 
 from torch import nn
 
-from dope_core.atomic_files import atomic_path
-from dope_core.checkpoint import save_checkpoint
+from dope_core.atomic_files import atomic_path, remove_abandoned_temporaries
+from dope_core.checkpoint import check_export_target, save_checkpoint
 from dope_core.postprocess.pipeline import PostprocessConfig
 from dope_core.keypoints import Part
 from dope_core.train.checkpointing import load_training_state
@@ -56,11 +56,14 @@ def student_from_state(cfg: TrainConfig, state: dict[str, Any]) -> nn.Module:
 
 def export_run(run_dir: str | Path, out: str | Path = DEFAULT_EXPORT, *, half: bool = True,
                extra_meta: Optional[dict[str, Any]] = None) -> Path:
-    """Write the last training state of ``run_dir`` as a project checkpoint at ``out``.
+    """Write the last training state of ``run_dir`` as a project checkpoint at ``out`` (which may only
+    replace an earlier export).
 
     Raises:
         FileNotFoundError: ``run_dir`` holds no training checkpoint.
+        CheckpointError: ``out`` is a folder or a file other than an exported checkpoint.
     """
+    check_export_target(out)
     model, cfg, state = load_run(run_dir)
     if half:
         model.half()
@@ -72,6 +75,7 @@ def export_run(run_dir: str | Path, out: str | Path = DEFAULT_EXPORT, *, half: b
     post = PostprocessConfig()
     if cfg.model.body_halves:  # upper-body anchors from K/2 on: their legs weigh 0.1 in PPI
         post.ppi["body"]["upper_body_from"] = kwargs["num_anchor_poses"]["body"] // 2
+    remove_abandoned_temporaries(out.parent)
     with atomic_path(out) as tmp:
         save_checkpoint(tmp, model, arch=cfg.model.variant, model_kwargs=kwargs, postprocess=post, meta=meta)
     return out
