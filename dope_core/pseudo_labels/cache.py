@@ -106,15 +106,31 @@ class LabelCache:
         return self.items_dir / f"{key}.json"
 
     def has(self, key: str) -> bool:
-        """Whether the item was already labelled (an interrupted run skips it)."""
-        return self.record_path(key).is_file()
+        """Whether the item was already labelled (an interrupted run skips it): its record is there and
+        readable (a damaged one, emptied or cut by something else than this cache's atomic writes, is
+        labelled again)."""
+        try:
+            json.loads(self.record_path(key).read_text())
+        except (OSError, ValueError):
+            return False
+        return True
 
     def write(self, record: LabelRecord) -> None:
         """Write a record atomically (temporary file + ``os.replace``)."""
         atomic_write_text(self.record_path(record.key), json.dumps(record.to_dict()))
 
     def read(self, key: str) -> LabelRecord:
-        return LabelRecord.from_dict(json.loads(self.record_path(key).read_text()))
+        """The record of ``key``.
+
+        Raises:
+            ValueError: a damaged record (the message names the file and how to repair it).
+        """
+        path = self.record_path(key)
+        try:
+            return LabelRecord.from_dict(json.loads(path.read_text()))
+        except (ValueError, TypeError, AttributeError) as e:
+            raise ValueError(f"label record {path} is damaged ({e}): run dope-train label on the same inputs "
+                             "again to label it anew") from None
 
     def keys(self) -> list[str]:
         """Keys of every record, sorted (a deterministic order)."""
@@ -130,3 +146,30 @@ class LabelCache:
         """Absolute path of a record's image."""
         p = Path(record.image)
         return p if p.is_absolute() else self.root / p
+
+
+def check_recipe(path: Path, recipe: dict[str, Any], *, refusal: str) -> None:
+    """Record ``recipe`` (plain JSON data: the settings that shape a folder's content) in ``path`` when there
+    is none; refuse a folder made with other settings, whose content would mix two recipes.
+
+    Raises:
+        ValueError: ``path`` differs from ``recipe`` (one line naming the settings, then ``refusal``).
+    """
+    try:
+        stored = json.loads(path.read_text())
+    except FileNotFoundError:
+        atomic_write_text(path, json.dumps(recipe, indent=1))   # a new folder, or one made before recipes
+        return
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path} cannot be read ({e}): delete it to go on with the current settings") from None
+    changed = _differences(stored, recipe)
+    if changed:
+        raise ValueError(f"{path.parent} was made with other settings ({'; '.join(changed[:4])}"
+                         f"{'; ...' if len(changed) > 4 else ''}): {refusal}")
+
+
+def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [d for k in sorted(set(old) | set(new))
+                for d in _differences(old.get(k), new.get(k), f"{prefix}{k}.")]
+    return [] if old == new else [f"{prefix.rstrip('.')} {old!r} -> {new!r}"]

@@ -38,12 +38,14 @@ from typing import Any, Optional, Sequence
 import cv2
 import numpy as np
 
-from dope_core.atomic_files import atomic_write_bytes, atomic_write_text
+from dope_core.atomic_files import atomic_write_bytes, atomic_write_text, remove_abandoned_temporaries
 from dope_core.image_io import read_bgr
-from dope_core.pseudo_labels.cache import LabelCache, LabelRecord
+from dope_core.pseudo_labels.cache import LabelCache, LabelRecord, check_recipe
 from dope_core.pseudo_labels.sources import source_of
 
 IMAGES_DIR = "images"
+PACK_RECIPE = "pack_settings.json"
+"""File of a packed copy holding the settings it is packed with (a resumed pack keeps them)."""
 PIXEL_KEYS = ("box", "keypoints_2d", "velocity_2d")
 """Keys of a pose's dict whose values are in pixels (or pixels per second)."""
 
@@ -141,6 +143,11 @@ def pack_cache(source: str | Path, out: str | Path, *, max_side: int = 853, qual
         raise ValueError(f"{source} is not a pseudo-label cache (no items/ folder)")
     if src.root.resolve() == dst.root.resolve():
         raise ValueError("the packed copy must go to another folder than its source")
+    check_recipe(dst.root / PACK_RECIPE, {"source": str(src.root.resolve()), "max_side": max_side, "quality": quality,
+                                          "exclude": list(exclude), "decimals": decimals},
+                 refusal="pack into another --out, or with the same settings to resume")
+    for folder in (dst.items_dir, dst.root / IMAGES_DIR):
+        remove_abandoned_temporaries(folder)
     summary = PackSummary()
     keys = src.keys()
     for key in (progress(keys) if progress is not None else keys):

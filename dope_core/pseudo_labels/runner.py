@@ -30,7 +30,8 @@ from tqdm import tqdm
 from dope_core.fusion import EXPERTS_MAX_HAND_TO_BODY, assemble
 from dope_core.image_header import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, ImageHeaderError, ImageLimits, check_encoded
 from dope_core.keypoints import Part
-from dope_core.pseudo_labels.cache import LabelCache, LabelRecord, atomic_write_text
+from dope_core.atomic_files import atomic_write_text, remove_abandoned_temporaries
+from dope_core.pseudo_labels.cache import LabelCache, LabelRecord, check_recipe
 from dope_core.pseudo_labels.crops import CropSettings, crop_items
 from dope_core.pseudo_labels.sources import Item, Skip, extract_frames, find_media, image_items
 from dope_core.structures import PartPose
@@ -183,7 +184,8 @@ def run_labelling(
 
     Args:
         inputs: image files, video files or folders.
-        out: the cache folder (created if needed; an existing one is resumed).
+        out: the cache folder (created if needed; an existing one is resumed, or extended with
+            more inputs, with the settings it was labelled with: ``out/labelling.json``).
         stride: at least ``stride`` frames between two kept video frames.
         min_change: with ``> 0``, a video frame is kept only when it differs from the
             last kept one by this much (:func:`~dope_core.pseudo_labels.sources.frame_change`)
@@ -199,11 +201,20 @@ def run_labelling(
         The run's summary, also written to ``out/summary.json``.
 
     Raises:
-        FileNotFoundError, ValueError: missing inputs, nothing to label, bad arguments.
+        FileNotFoundError, ValueError: missing inputs, nothing to label, bad arguments, a cache
+            labelled with other settings.
     """
     if workers < 0:
         raise ValueError(f"workers must be >= 0, got {workers}")
     cache = LabelCache(out)
+    kwargs = dict(estimator_kwargs or {})
+    check_recipe(cache.root / RECIPE, labelling_recipe(stride=stride, min_change=min_change, max_gap=max_gap,
+                                                       crops=crops, estimator=estimator, estimator_kwargs=kwargs,
+                                                       settings=settings),
+                 refusal="use another --out, or the same settings to resume or add inputs")
+    for folder in (cache.items_dir, cache.frames_dir):
+        for tmp in remove_abandoned_temporaries(folder):
+            LOG.info("removed %s, left by a write that was killed", tmp)
     images, videos = find_media(inputs, exclude=cache.frames_dir)
     summary = LabelSummary()
     items = image_items(images)
@@ -216,7 +227,6 @@ def run_labelling(
                 summary.skipped_sources.append(skip)
                 LOG.warning("skipped %s: %s", skip.source, skip.reason)
     cache.items_dir.mkdir(parents=True, exist_ok=True)
-    kwargs = dict(estimator_kwargs or {})
     pool = None
     if workers == 0:
         _init_worker(estimator, kwargs, str(cache.root), settings)
@@ -237,6 +247,24 @@ def run_labelling(
             pool.join()
     atomic_write_text(cache.root / "summary.json", json.dumps(summary.to_dict(), indent=1))
     return summary
+
+
+RECIPE = "labelling.json"
+"""File of a cache holding the settings it was labelled with (:func:`labelling_recipe`)."""
+
+
+def labelling_recipe(*, stride: int, min_change: float, max_gap: int, crops: CropSettings, estimator: str,
+                     estimator_kwargs: Mapping[str, Any], settings: LabelSettings) -> dict[str, Any]:
+    """The settings that shape a cache's labels, as plain JSON data (not the worker and thread counts, nor
+    the size limits, which only decide what is readable)."""
+    experts = {k: (v.to_dict() if hasattr(v, "to_dict") else v) for k, v in estimator_kwargs.items()
+               if k != "num_threads"}
+    recipe = {"stride": stride, "min_change": min_change, "max_gap": max_gap,
+              "crops": {"parts": list(crops.parts), "max_per_image": crops.max_per_image,
+                        "min_part_size": crops.min_part_size},
+              "estimator": estimator, "estimator_kwargs": experts, "min_score": settings.min_score,
+              "gt_threshold": dict(settings.gt_threshold)}
+    return json.loads(json.dumps(recipe, default=str))
 
 
 def _label(items: list[Item], cache: LabelCache, summary: LabelSummary, run: Callable[[list[Item]], Any],

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import cv2
@@ -254,8 +256,49 @@ def test_label_takes_its_settings_from_the_training_config(tmp_path: Path, monke
     keys = LabelCache(tmp_path / "cache").keys()
     assert sorted(k[-7:] for k in keys if "__f" in k and "__crop" not in k) == ["f000000", "f000003", "f000006"]
     assert sum("__crop-face0" in k for k in keys) == 4                   # one face crop per labelled image
-    # a flag overrides the config; the cache is the config's
+    # a flag overrides the config; the cache is the config's, which refuses labels of other settings
+    before = LabelCache(tmp_path / "cache").keys()
     assert train_main(["label", "--input", str(d / "clip.avi"), "--config", str(cfg), "--stride", "2",
-                       "--crops", "--workers", "0"]) == 0
-    assert "f000002" in " ".join(LabelCache(tmp_path / "cache").keys())
+                       "--crops", "--workers", "0"]) == 2
+    assert LabelCache(tmp_path / "cache").keys() == before
+    assert train_main(["label", "--input", str(d / "clip.avi"), "--config", str(cfg), "--stride", "2",
+                       "--crops", "--workers", "0", "--out", str(tmp_path / "cache2")]) == 0
+    assert "f000002" in " ".join(LabelCache(tmp_path / "cache2").keys())
     assert train_main(["label", "--input", str(d / "clip.avi")]) == 2    # neither --out nor --config
+
+
+def test_a_cache_refuses_labels_of_other_settings_and_takes_more_inputs_of_its_own(tmp_path: Path, capsys) -> None:
+    """Resuming or extending a cache with other settings would mix labels of two recipes in one cache."""
+    from dope_core.pseudo_labels.runner import RECIPE
+
+    d = _media(tmp_path)
+    cache = tmp_path / "cache"
+    run_labelling([d / "a.jpg"], cache, workers=0, estimator=FAKE, show_progress=False,
+                  settings=LabelSettings(min_score=0.05))
+    recipe = json.loads((cache / RECIPE).read_text())
+    assert recipe["min_score"] == 0.05 and recipe["stride"] == 1
+    with pytest.raises(ValueError, match=r"made with other settings \(min_score 0.05 -> 0.5; stride 1 -> 5\)"):
+        run_labelling([d / "clip.avi"], cache, workers=0, estimator=FAKE, show_progress=False, stride=5,
+                      settings=LabelSettings(min_score=0.5))
+    summary = run_labelling([d / "a.jpg", d / "clip.avi"], cache, workers=0, estimator=FAKE, show_progress=False,
+                            settings=LabelSettings(min_score=0.05, max_side=8000))   # limits may differ
+    assert summary.already_done == 1 and summary.items > 1
+
+
+def test_abandoned_writes_are_cleaned_and_a_damaged_record_is_labelled_again(tmp_path: Path) -> None:
+    d = _media(tmp_path)
+    cache = LabelCache(tmp_path / "cache")
+    run_labelling([d / "a.jpg"], cache.root, workers=0, estimator=FAKE, show_progress=False)
+    key = cache.keys()[0]
+    stale = cache.items_dir / f".{key}.json.k1ll3d_x.tmp"
+    stale.write_text("half a record")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    fresh = cache.items_dir / f".{key}.json.abcd1234.tmp"
+    fresh.write_text("a write in progress elsewhere")
+    cache.record_path(key).write_text("")   # emptied by the user or a crash of another tool
+    assert not cache.has(key)
+    with pytest.raises(ValueError, match=f"label record {cache.record_path(key)} is damaged"):
+        cache.read(key)
+    summary = run_labelling([d / "a.jpg"], cache.root, workers=0, estimator=FAKE, show_progress=False)
+    assert summary.already_done == 0 and cache.read(key).status == "ok"
+    assert not stale.exists() and fresh.exists()

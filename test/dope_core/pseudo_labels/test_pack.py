@@ -130,7 +130,10 @@ def test_pack_excludes_sources_resumes_and_reports_failures(tmp_path: Path, caps
     report = json.loads(capsys.readouterr().out)
     assert (report["packed"], report["already_there"], report["failed"]) == (1, 0, [])
     assert LabelCache(out).keys() == ["photo-aa11"]
-    assert cli.main(["pack", "--cache", str(src.root), "--out", str(out), "--exclude", "clip-*"]) == 0
+    assert cli.main(["pack", "--cache", str(src.root), "--out", str(out), "--exclude", "clip-*"]) == 2
+    assert "made with other settings (max_side 256 -> 853)" in capsys.readouterr().err   # sizes would mix
+    assert cli.main(["pack", "--cache", str(src.root), "--out", str(out), "--max-side", "256",
+                     "--exclude", "clip-*"]) == 0
     assert json.loads(capsys.readouterr().out)["already_there"] == 1
     assert cli.main(["pack", "--cache", str(src.root), "--out", str(src.root)]) == 2
     assert "another folder" in capsys.readouterr().err
