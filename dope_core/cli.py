@@ -439,6 +439,10 @@ def _main(argv: Sequence[str] | None) -> int:
         parser.error("--rectified needs --camera")
     if args.record is not None and args.record.exists():
         parser.error(f"--record {args.record}: exists; a recording never overwrites")
+    if args.record is not None:
+        above = next(p for p in args.record.absolute().parents if p.exists())
+        if not above.is_dir():
+            parser.error(f"--record {args.record}: {above} is a file, not a folder")
     camera = None
     if args.camera is not None:
         try:

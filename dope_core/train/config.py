@@ -154,12 +154,14 @@ class TrainConfig:
 def load_config(path: str | Path) -> TrainConfig:
     """Read and check a YAML training configuration."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"configuration file {str(path)!r} is a folder")
     if not path.is_file():
         raise ConfigError(f"configuration file {str(path)!r} does not exist")
     try:
         raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: not valid YAML: {str(e).splitlines()[0]}") from None
     return config_from_dict(raw, source=str(path))
 
 

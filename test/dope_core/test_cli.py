@@ -519,3 +519,10 @@ def test_names_that_are_not_utf8_are_processed(tmp_path):
     assert sorted(os.listdir(tmp_path / "out")) == sorted(
         [MANIFEST, f"{name}.json", f"{name}.jpg", f"{name}_clip.jsonl", f"{name}_clip.mp4"])
     assert cv2.imdecode(np.fromfile(str(tmp_path / "out" / f"{name}.jpg"), np.uint8), cv2.IMREAD_COLOR).shape == (48, 64, 3)
+
+
+def test_a_recording_under_a_file_is_a_usage_error(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(SystemExit) as e:
+        main([str(tmp_path / "clip.avi"), "--record", str(tmp_path / "notes.txt" / "bag")])
+    assert e.value.code == 2 and "notes.txt is a file, not a folder" in capsys.readouterr().err

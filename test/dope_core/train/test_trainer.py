@@ -50,6 +50,11 @@ def test_config_errors_are_clear(tmp_path: Path) -> None:
         config_from_dict({**base, "data": {**base["data"], "repeat_factor_threshold": 2.0}})
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "none.yaml")
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_config(tmp_path)
+    (tmp_path / "binary.yaml").write_bytes(b"\xff\xfe\x00\x01")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(tmp_path / "binary.yaml")
     # The CLI reports a bad config or a missing cache in one line, exit status 2.
     assert cli.main(["fit", "--config", str(_write({**base, "oops": 1}, tmp_path / "bad.yaml"))]) == 2
     assert cli.main(["fit", "--config", str(_write(base, tmp_path / "nocache.yaml"))]) == 2
