@@ -62,6 +62,14 @@ class OutputFolder:
         """Whether ``path`` holds something (a file, a folder, a link) that ``dope`` did not write there."""
         return (path.exists() or path.is_symlink()) and path.name not in self._ours
 
+    def adopt(self, path: Path) -> None:
+        """Record ``path`` as ``dope``'s without the check of :meth:`claim`: for a folder known to hold only
+        outputs of an earlier version that kept no list."""
+        if path.name not in self._ours:
+            with open(self._manifest, "ab") as f:
+                f.write(os.fsencode(path.name) + b"\0")
+            self._ours.add(path.name)
+
     def claim(self, path: Path) -> Path:
         """Record ``path`` (in this folder) as an output of ``dope``, before it is written; returns it.
 
@@ -70,10 +78,7 @@ class OutputFolder:
         """
         if self.is_foreign(path):
             raise OverwriteRefused(f"refused to write {path}: a file that dope did not write is there")
-        if path.name not in self._ours:
-            with open(self._manifest, "ab") as f:   # appends, so that concurrent runs lose no name
-                f.write(os.fsencode(path.name) + b"\0")
-            self._ours.add(path.name)
+        self.adopt(path)   # appends to the list, so that concurrent runs lose no name
         return path
 
 

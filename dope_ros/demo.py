@@ -183,6 +183,33 @@ def _info_msg(k: np.ndarray, width: int, height: int, stamp: tuple[int, int]) ->
     return msg
 
 
+DEMO_OUTPUTS = ("poses_bag", "annotated.mp4", "node.log", "summary.json")
+"""What the demo writes into its output folder."""
+
+
+def claim_outputs(out_dir: Path, names: tuple[str, ...]) -> None:
+    """Record ``names`` in ``out_dir`` as the demo's (:class:`~dope_core.output_names.OutputFolder`), so that
+    only files an earlier demo wrote are ever replaced. A folder an earlier version of the demo filled (its
+    ``summary.json`` names its bag) is taken as the demo's.
+
+    Raises:
+        OverwriteRefused: ``out_dir`` holds one of ``names`` that the demo did not write.
+    """
+    from dope_core.output_names import OutputFolder
+
+    folder = OutputFolder(out_dir)
+    try:
+        earlier = json.loads((out_dir / "summary.json").read_text())
+        adopted = isinstance(earlier, dict) and "bag" in earlier and "frames_answered" in earlier
+    except (OSError, ValueError):
+        adopted = False
+    for name in names:
+        path = out_dir / name
+        if adopted and folder.is_foreign(path):
+            folder.adopt(path)
+        folder.claim(path)
+
+
 def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: float, realtime: bool,
         device: str = "cpu", backend: str = "experts", checkpoint: str = "", timeout_s: float = 60.0,
         namespace: str = "demo", parameters: Optional[dict[str, str]] = None, image_format: str = "jpeg",
@@ -197,8 +224,9 @@ def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: fl
     is played, only the poses are subscribed to and nothing is recorded.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
+    claim_outputs(out_dir, DEMO_OUTPUTS if record else ("node.log", "summary.json"))
     bag_path = out_dir / "poses_bag"
-    if record and bag_path.exists():   # without recording, an earlier run's bag is left as it is
+    if record and bag_path.exists():   # an earlier demo's bag (claimed above); without recording it is kept
         import shutil
 
         shutil.rmtree(bag_path)
@@ -363,6 +391,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = p.parse_args(argv)
     if args.frames <= 0:
         p.error("--frames must be positive")
+    from dope_core.output_names import OverwriteRefused
+
+    try:
+        claim_outputs(args.out, DEMO_OUTPUTS if not args.poses_only else ("node.log", "summary.json"))
+    except OverwriteRefused as e:
+        p.error(f"--out {args.out}: {e}; choose another output folder")
+    except OSError as e:
+        p.error(f"--out {args.out}: cannot be used ({e.strerror or e})")
     summary = run(args.video, args.out, frames=args.frames, max_width=args.max_width, hfov_deg=args.hfov,
                   realtime=args.realtime, device=args.device, backend=args.backend, checkpoint=args.checkpoint,
                   parameters={"streaming": "false"} if args.no_streaming else None, image_format=args.image_format,

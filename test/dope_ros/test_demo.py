@@ -71,3 +71,26 @@ def test_poses_only_pipeline_answers_and_records_nothing(tmp_path):
     assert summary["frames_answered"] == FRAMES and summary["bag"] is None and summary["annotated_video"] is None
     assert earlier.read_bytes() == b"a user's recording" and not (out / "annotated.mp4").exists()
     assert [p.name for p in (out / "poses_bag").iterdir()] == ["earlier.mcap"]
+
+
+def test_the_demo_replaces_only_what_a_demo_wrote(tmp_path, capsys):
+    """A user's own bag or video in --out is refused before the node starts; a folder an earlier demo filled
+    (before the list of outputs existed) is taken over, and a second run replaces its files."""
+    from dope_core.output_names import OverwriteRefused
+    from dope_ros.demo import DEMO_OUTPUTS, claim_outputs, main
+
+    mine = tmp_path / "mine"
+    (mine / "poses_bag").mkdir(parents=True)
+    (mine / "poses_bag" / "metadata.yaml").write_text("a recording of the user's")
+    with pytest.raises(SystemExit) as e:
+        main(["--video", str(tmp_path / "any.mp4"), "--out", str(mine)])
+    assert e.value.code == 2 and "a file that dope did not write is there" in capsys.readouterr().err
+    assert (mine / "poses_bag" / "metadata.yaml").read_text() == "a recording of the user's"
+    with pytest.raises(OverwriteRefused, match="poses_bag: a file that dope did not write"):
+        claim_outputs(mine, DEMO_OUTPUTS)
+    earlier = tmp_path / "earlier"
+    (earlier / "poses_bag").mkdir(parents=True)
+    (earlier / "annotated.mp4").write_bytes(b"an earlier demo's")
+    (earlier / "summary.json").write_text(json.dumps({"bag": str(earlier / "poses_bag"), "frames_answered": 60}))
+    claim_outputs(earlier, DEMO_OUTPUTS)
+    claim_outputs(earlier, DEMO_OUTPUTS)   # a second run: its own files now
