@@ -275,7 +275,7 @@ class DopeNode(Node):
         stamp_s = stamp_seconds(msg.header)
         if stamp_s == 0.0:  # unstamped: at one stamp, tracks would never age and the filters never move
             stamp_s = received
-            self._problem("unstamped_image", "image stamped 0: tracking and smoothing are timed by the arrival "
+            self._notice("unstamped_image", "image stamped 0: tracking and smoothing are timed by the arrival "
                                           "time; stamp the images with the capture time")
         if self._tracker is not None:
             poses = self._tracker.update(poses, stamp_s)
@@ -300,7 +300,7 @@ class DopeNode(Node):
                     poses, header, camera_info_valid=camera is not None, min_confidence=min_conf,
                     lifetime_s=self.get_parameter("marker_lifetime_s").value))
             else:
-                self._problem("empty_frame_id", "no markers: the image's header.frame_id is empty and the frame_id "
+                self._notice("empty_frame_id", "no markers: the image's header.frame_id is empty and the frame_id "
                                              "parameter is not set (RViz refuses markers without a frame)")
         if self.get_parameter("publish_annotated_image").value and self._image_pub.get_subscription_count() > 0:
             h, w, step, data = encode_raw(draw_poses(image, poses, min_confidence=min_conf))
@@ -337,9 +337,14 @@ class DopeNode(Node):
         return poses
 
     def _problem(self, category: str, text: str) -> None:
-        """Count an input problem (placement inputs, unstamped images, a missing frame; ``category`` up to its
-        first '/') and log it at a limited rate."""
+        """Count a placement-input problem (``category`` up to its first '/') and log it at a limited rate."""
         self._stats.count_bad(category.split("/")[0])
+        self._warn(category, text)
+
+    def _notice(self, category: str, text: str) -> None:
+        """Count an input that was served but is worth a look (diagnostics values, not their level) and log it
+        at a limited rate."""
+        self._stats.count_notice(category)
         self._warn(category, text)
 
     # ----------------------------------------------------------------- reporting
@@ -382,6 +387,7 @@ class DopeNode(Node):
             "frames_processed": str(s.processed),
             "frames_dropped": str(s.dropped),
             **summary.values,
+            **{category: str(n) for category, n in s.notice_counts().items()},
         }
         if hasattr(self._estimator, "searches"):
             values["whole_frame_searches"] = str(self._estimator.searches)

@@ -22,6 +22,8 @@ class NodeStats:
         dropped: images replaced by a newer one before the worker took them.
         bad: bad-input counters per category (``bad_image``, ``bad_camera_info``,
             ``inference_error``...), in total and over the last ``window`` diagnostics updates.
+        notices: counts of inputs served but worth a look (``unstamped_image``, ``empty_frame_id``):
+            reported, without raising the diagnostics level.
     """
 
     def __init__(self, *, window_s: float = 5.0, window: int = 5,
@@ -32,6 +34,7 @@ class NodeStats:
         self.processed = 0
         self.dropped = 0
         self.bad = WindowedCounters(BAD_INPUT_CATEGORIES, window=window, describe=lambda c: c.replace("_", " "))
+        self.notices: Counter[str] = Counter()
         self._done: deque[tuple[float, float, float]] = deque()  # (time, latency_s, inference_s)
         self._lock = threading.Lock()
 
@@ -43,6 +46,16 @@ class NodeStats:
     def count_bad(self, category: str) -> None:
         """Count one bad input of ``category``."""
         self.bad.count(category)
+
+    def count_notice(self, category: str) -> None:
+        """Count one input of ``category`` that was served but is worth a look."""
+        with self._lock:
+            self.notices[category] += 1
+
+    def notice_counts(self) -> dict[str, int]:
+        """The notices so far per category (a copy, sorted by name)."""
+        with self._lock:
+            return dict(sorted(self.notices.items()))
 
     def record_processed(self, latency_s: float, inference_s: float) -> None:
         """One image done: ``latency_s`` from reception to publication, ``inference_s`` in the estimator."""

@@ -60,3 +60,14 @@ def test_stats_window():
     assert s.bad_input["bad_image"] == 2 and s.bad_input["other"] == 0
     values = s.bad.update().values
     assert values["bad_image_recent"] == "2" and values["inference_error"] == "0"
+
+
+def test_notices_are_counted_apart_from_bad_input():
+    s = NodeStats()
+    s.count_notice("unstamped_image")
+    s.count_notice("unstamped_image")
+    s.count_notice("empty_frame_id")
+    assert s.notice_counts() == {"empty_frame_id": 1, "unstamped_image": 2}
+    from dope_ros.health import Level
+
+    assert sum(s.bad_input.values()) == 0 and s.bad.update().level == Level.OK
