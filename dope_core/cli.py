@@ -26,9 +26,9 @@ import os
 import sys
 import time
 from collections import Counter
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -273,7 +273,7 @@ class Runner:
         last: tuple[np.ndarray, WholeBodyPoses] | None = None
         n = 0
         with ExitStack() as outputs:   # complete files replace earlier ones; Ctrl-C keeps the frames done
-            jsonl_tmp = outputs.enter_context(atomic_path(self.target(name, ".jsonl"), keep_on_interrupt=True))
+            jsonl_tmp = outputs.enter_context(_output_file(self.target(name, ".jsonl"), live=isinstance(source, int)))
             video_tmp = None if self.args.no_images else outputs.enter_context(
                 atomic_path(self.target(name, ".mp4"), keep_suffix=True, keep_on_interrupt=True))
             try:
@@ -305,7 +305,7 @@ class Runner:
         n = 0
         writer = None
         try:
-            with open(jsonl_path, "w") as jsonl:
+            with open(jsonl_path, "w", buffering=1) as jsonl:   # line-buffered: a camera's file is followed live
                 for frame in _progress(reader, len(reader) or None, name, self.args.quiet):
                     stamp_ns = start_ns + round(frame.index / reader.fps * 1e9)
                     poses = self.place(self.estimate(frame.image, stream), str(source))
@@ -366,6 +366,18 @@ class Runner:
             lines.append(f"failed {len(self.failed_inputs)} input(s): "
                          + "; ".join(f"{n} x {reason}" for reason, n in self.failures.most_common()))
         return "\n".join(lines)
+
+
+@contextmanager
+def _output_file(path: Path, *, live: bool) -> Iterator[Path]:
+    """Where to write the output ``path``: a temporary file renamed over it when complete (a video file), or,
+    ``live``, ``path`` itself, line by line, for a camera that runs until Ctrl-C (so that it can be followed
+    with ``tail -f``)."""
+    if live:
+        yield path
+        return
+    with atomic_path(path, keep_on_interrupt=True) as tmp:
+        yield tmp
 
 
 def _say(line: str) -> None:

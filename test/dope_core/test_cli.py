@@ -526,3 +526,34 @@ def test_a_recording_under_a_file_is_a_usage_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main([str(tmp_path / "clip.avi"), "--record", str(tmp_path / "notes.txt" / "bag")])
     assert e.value.code == 2 and "notes.txt is a file, not a folder" in capsys.readouterr().err
+
+
+def test_a_cameras_poses_are_written_live(tmp_path, monkeypatch):
+    """A webcam runs until Ctrl-C: its JSON lines are in out/camera0.jsonl as they come (tail -f), not in a
+    temporary file."""
+    import dope_core.cli as cli
+    from dope_core.image_io import Frame
+
+    _stub(monkeypatch)
+    out = tmp_path / "out"
+    seen: list[int] = []
+
+    class Camera:
+        fps, ended_early = 10.0, False
+
+        def __init__(self, source, **kwargs):
+            assert source == 0
+
+        def __len__(self):
+            return 0
+
+        def __iter__(self):
+            for i in range(3):
+                path = out / "camera0.jsonl"
+                seen.append(len(path.read_text().splitlines()) if path.exists() else -1)
+                yield Frame(image=np.full((48, 64, 3), 30 * i, np.uint8), source="0", index=i)
+
+    monkeypatch.setattr(cli, "VideoReader", Camera)
+    assert main(["0", "-o", str(out), "--quiet", "--no-images"]) == 0
+    assert seen == [0, 1, 2]
+    assert len((out / "camera0.jsonl").read_text().splitlines()) == 3
