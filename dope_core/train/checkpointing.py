@@ -15,14 +15,12 @@ checkpoint); :func:`remove_stale_temporaries` deletes them when training starts.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
 import torch
 
-from dope_core.atomic_files import default_file_mode
+from dope_core.atomic_files import atomic_path
 
 LAST = "last.pth"
 
@@ -32,26 +30,14 @@ def save_training_state(out_dir: str | Path, state: dict[str, Any]) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / LAST
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{LAST}.", suffix=".tmp")
-    os.close(fd)
     try:
         # torch writes the path itself: given a Python file object, a Ctrl-C inside its writer closed the
         # file under the C++ writer, which then aborted the process
-        torch.save(state, tmp)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.chmod(tmp, default_file_mode())
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:   # .last.pth.<random>.tmp, flushed to disk, renamed
+            torch.save(state, tmp)
     except (OSError, RuntimeError) as e:   # a full disk: torch's writer says so in a RuntimeError
-        Path(tmp).unlink(missing_ok=True)
         raise OSError(f"cannot write the training checkpoint {path} ({str(e).splitlines()[0]}); "
                       f"the previous one is intact") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
