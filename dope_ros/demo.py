@@ -197,6 +197,7 @@ def claim_outputs(out_dir: Path, names: tuple[str, ...]) -> None:
     """
     from dope_core.output_names import OutputFolder
 
+    out_dir.mkdir(parents=True, exist_ok=True)
     folder = OutputFolder(out_dir)
     try:
         earlier = json.loads((out_dir / "summary.json").read_text())
@@ -223,7 +224,6 @@ def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: fl
     false (a teleoperation loop's pipeline), the frames are decoded before the first one
     is played, only the poses are subscribed to and nothing is recorded.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
     claim_outputs(out_dir, DEMO_OUTPUTS if record else ("node.log", "summary.json"))
     bag_path = out_dir / "poses_bag"
     if record and bag_path.exists():   # an earlier demo's bag (claimed above); without recording it is kept
@@ -379,7 +379,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--realtime", action="store_true", help="play at the video's frame rate (the node drops frames)")
     p.add_argument("--device", default="cpu", help="device of the node (cpu, cuda, auto)")
     p.add_argument("--backend", default="experts", choices=("experts", "network"),
-                   help="the node's estimator: the part experts, or the whole-body network (default: the shipped student)")
+                   help="the node's estimator: the part experts, or the whole-body network (default: experts)")
     p.add_argument("--checkpoint", default="", help="network checkpoint for --backend network (default: the shipped student)")
     p.add_argument("--no-streaming", action="store_true",
                    help="experts backend: the node searches every frame from scratch instead of following people")

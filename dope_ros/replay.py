@@ -171,7 +171,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--backend", default="experts", choices=("experts", "network"), help="--offline: estimator")
     p.add_argument("--device", default="auto", help="--offline: device of the network backend")
     p.add_argument("--rectified", action="store_true",
-                   help="--offline: the recorded images are rectified (place with P), as the node's 'rectified'")
+                   help="--offline: the recorded images are rectified (place with P), as the node's 'rectified_images'")
     args = p.parse_args(argv)
     if not args.bag.exists():
         p.error(f"{args.bag} does not exist")

@@ -29,7 +29,7 @@ GPUS=1
 DEVICE=auto
 ANNOTATED="$ROOT/../shared/data/annotated"
 EXPORT=dope_core/weights/dope_student_mobilenetv2.pth
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --input) shift; while [[ $# -gt 0 && "$1" != --* ]]; do INPUTS+=("$1"); shift; done; continue ;;

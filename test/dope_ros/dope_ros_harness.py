@@ -51,7 +51,7 @@ def launch_command(*, parameters: dict[str, str] | None = None, **overrides: str
     cmd += ["--params-file", params_file]
     for name, argument in remappings:
         cmd += ["-r", f"{name}:={values[argument]}"]
-    extra = {name: values[name] for name in node_parameters} | dict(parameters or {})
+    extra = {name: values[name] for name in node_parameters if values[name] != ""} | dict(parameters or {})
     for name, value in extra.items():
         cmd += ["-p", f"{name}:={value}" if value != "" else f"{name}:=''"]
     return cmd

@@ -94,3 +94,5 @@ def test_the_demo_replaces_only_what_a_demo_wrote(tmp_path, capsys):
     (earlier / "summary.json").write_text(json.dumps({"bag": str(earlier / "poses_bag"), "frames_answered": 60}))
     claim_outputs(earlier, DEMO_OUTPUTS)
     claim_outputs(earlier, DEMO_OUTPUTS)   # a second run: its own files now
+    claim_outputs(tmp_path / "new" / "out", DEMO_OUTPUTS)   # created
+    assert (tmp_path / "new" / "out").is_dir()

@@ -81,8 +81,8 @@ def test_launch_file_structure():
     assert dict(remappings) == {"image": "image_topic", "camera_info": "camera_info_topic"}
     assert not {"image_topic", "camera_info_topic"} & set(node_parameters)
     assert not arguments["image_topic"][0].startswith("/")  # relative: namespace:= moves it
-    for name in node_parameters:
-        assert arguments[name][0] == PARAMETERS[name].default, name
+    for name in node_parameters:   # not given: the parameters file decides
+        assert arguments[name][0] == "" and "empty: the parameters file's" in arguments[name][1], name
     calls = {n.func.id: n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
     node_call = calls["Node"]
     kwargs = {k.arg: k.value for k in node_call.keywords}
@@ -91,6 +91,17 @@ def test_launch_file_structure():
     assert "DeclareLaunchArgument" in calls
     cmake = (REPO / "CMakeLists.txt").read_text()
     assert "install(PROGRAMS scripts/dope_node DESTINATION lib/${PROJECT_NAME})" in cmake
+
+
+def test_launch_arguments_left_out_leave_the_parameters_file_alone():
+    """A user's params_file with backend: network is not overridden by the launch arguments' defaults."""
+    spec = importlib.util.spec_from_file_location("dope_launch", REPO / "launch" / "dope.launch.py")
+    launch_file = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(launch_file)
+    arguments, node_parameters, _ = launch_arguments()
+    defaults = {name: arguments[name][0] for name in node_parameters}
+    assert launch_file.node_overrides(defaults) == {}
+    assert launch_file.node_overrides({**defaults, "device": "cpu"}) == {"device": "cpu"}
 
 
 def test_launch_rviz_takes_the_frame_id_as_its_fixed_frame():
@@ -106,7 +117,7 @@ def test_launch_rviz_takes_the_frame_id_as_its_fixed_frame():
 def test_launch_command_passes_arguments():
     cmd = launch_command(backend="experts", device="cpu", namespace="ns1", image_topic="/cam/img")
     assert cmd[2:4] == ["--ros-args", "-r"] and "__ns:=/ns1" in cmd
-    assert "device:=cpu" in cmd and "checkpoint:=''" in cmd
+    assert "device:=cpu" in cmd and not any(c.startswith("checkpoint:=") for c in cmd)   # left to the file
     assert cmd[cmd.index("image:=/cam/img") - 1] == "-r" and "camera_info:=camera/camera_info" in cmd
     assert cmd[cmd.index("--params-file") + 1] == str(REPO / "config" / "dope.yaml")
 
