@@ -25,6 +25,7 @@ it is decoded.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
@@ -35,7 +36,7 @@ import numpy as np
 from dope_core.camera import CameraModel, camera_from_info, camera_info_fields
 from dope_core.image_header import ImageLimits, check_encoded
 from dope_core.structures import WholeBodyPoses
-from dope_core.mcap_tail import read_complete_messages
+from dope_core.mcap_tail import MAGIC as MCAP_MAGIC, read_complete_messages
 from dope_core.msg_fields import poses_fields, poses_from_fields, transforms_fields
 
 IMAGE_TOPIC = "/camera/image_raw/compressed"
@@ -43,6 +44,8 @@ CAMERA_INFO_TOPIC = "/camera/camera_info"
 POSES_TOPIC = "/dope/poses"
 TF_TOPIC = "/tf"
 FRAME_ID = "camera_optical_frame"
+
+LOG = logging.getLogger(__name__)
 
 _NUMPY = {"bool": np.bool_, "int8": np.int8, "uint8": np.uint8, "byte": np.uint8, "char": np.uint8,
           "int16": np.int16, "uint16": np.uint16, "int32": np.int32, "uint32": np.uint32, "int64": np.int64,
@@ -208,42 +211,144 @@ class Recorder:
         self.close()
 
 
-def recording_messages(path: Path, topics: Optional[set[str]]) -> Iterator[tuple[str, str, int, bytes]]:
-    """Messages of a recording (of ``topics``; ``None``: all); a folder without metadata.yaml
-    (cut off) is read from its .mcap file."""
+class RecordingError(ValueError):
+    """A recording that cannot be read; the message (one line) says why."""
+
+
+_KIND_TYPES = {IMAGE_TOPIC: "sensor_msgs/msg/CompressedImage", CAMERA_INFO_TOPIC: "sensor_msgs/msg/CameraInfo",
+               POSES_TOPIC: "dope_ros/msg/WholeBodyPoseArray"}
+"""The message type of each kind of topic (a recording whose image topic has another name is read by type)."""
+
+
+def open_recording(path: Path, topics: Optional[set[str]] = None) -> tuple[Iterator[tuple[str, str, int, bytes]], bool]:
+    """The messages of a recording (of ``topics``; ``None``: all), and whether it was cut off.
+
+    A folder is read with rosbags through its ``metadata.yaml``; when that file is missing (the
+    recording process was killed), unreadable, or its bag refused (a cut ``.mcap``), the folder's
+    ``.mcap`` file is read itself up to its last complete message (:mod:`dope_core.mcap_tail`).
+
+    Raises:
+        RecordingError: nothing of it can be read (no bag file, not a bag).
+    """
     from dope_ros.bag_io import read_bag
 
-    if path.is_dir() and not (path / "metadata.yaml").exists():
-        files = sorted(path.glob("*.mcap"))
-        if not files:
-            raise FileNotFoundError(f"{path} holds no .mcap file")
-        path = files[0]
+    def guarded(messages: Iterator[tuple[str, str, int, bytes]]) -> Iterator[tuple[str, str, int, bytes]]:
+        try:
+            yield from messages
+        except Exception as e:   # rosbags' and sqlite's errors mid-way: one line
+            raise RecordingError(f"{path}: cannot be read further ({type(e).__name__}: {e})") from None
+
+    if path.is_dir():
+        mcaps = sorted(path.glob("*.mcap"))
+        if (path / "metadata.yaml").exists():
+            messages = read_bag(path, topics)
+            try:
+                first = next(messages, None)   # rosbags opens the bag here
+            except Exception as e:
+                if not mcaps:
+                    raise RecordingError(f"{path}: not a readable bag ({type(e).__name__}: "
+                                         f"{str(e).splitlines()[0] if str(e) else ''})") from None
+                LOG.warning("%s: %s; reading %s up to its last complete message", path, e, mcaps[0].name)
+            else:
+                head = iter(()) if first is None else iter((first,))
+                return guarded(_chain(head, messages)), False
+        if not mcaps:
+            raise RecordingError(f"{path} holds no .mcap file")
+        path = mcaps[0]
+    if not path.is_file():
+        raise RecordingError(f"{path}: no such recording")
     if path.suffix == ".mcap":
-        yield from read_complete_messages(path, topics)
-    else:
-        yield from read_bag(path, topics)
+        with open(path, "rb") as f:
+            if f.read(len(MCAP_MAGIC)) != MCAP_MAGIC:
+                raise RecordingError(f"{path} is not an MCAP file")
+        return guarded(read_complete_messages(path, topics)), True
+    messages = read_bag(path, topics)
+    try:
+        first = next(messages, None)
+    except Exception as e:
+        raise RecordingError(f"{path}: not a readable bag ({type(e).__name__}: "
+                             f"{str(e).splitlines()[0] if str(e) else ''})") from None
+    return guarded(_chain(iter(()) if first is None else iter((first,)), messages)), False
+
+
+def _chain(*iterators: Iterator[Any]) -> Iterator[Any]:
+    for it in iterators:
+        yield from it
+
+
+def recording_messages(path: Path, topics: Optional[set[str]]) -> Iterator[tuple[str, str, int, bytes]]:
+    """Messages of a recording (of ``topics``; ``None``: all): :func:`open_recording`'s."""
+    return open_recording(Path(path), topics)[0]
 
 
 def frames_by_stamp(path: str | Path, kinds: tuple[str, ...]) -> Iterator[tuple[int, dict[str, tuple[bytes, Any]]]]:
-    """``(stamp ns, {kind: (CDR bytes, message)})`` per header stamp holding an image, in stamp order.
+    """``(stamp ns, {kind: (CDR bytes, message)})`` per recorded frame holding an image, in stamp order.
 
     ``kinds`` are topic endings (:data:`IMAGE_TOPIC`, :data:`CAMERA_INFO_TOPIC`,
     :data:`POSES_TOPIC`): a topic is recognised by its ending, so namespaced recordings
-    (the demo's) read too. Messages are paired by their header stamps, not log times.
+    (the demo's) read too; a kind no topic ends with is read from the one topic of its message
+    type (a camera recorded under its own name by ``launch/record.launch.py``). Messages are paired
+    by their header stamps, not log times; frames that share a stamp (a camera that stamps 0) stay
+    apart, paired in order. A message that does not deserialize is skipped with a warning, and so is
+    the last frame of a cut-off recording that lacks what every other frame has (its camera info or
+    poses were not written before the kill).
+
+    Raises:
+        RecordingError: the recording cannot be read, or several topics could be its images.
     """
     from dope_ros.bag_io import dope_typestore
 
     store = dope_typestore()
-    by_stamp: dict[int, dict[str, tuple[bytes, Any]]] = {}
-    for topic, msgtype, _, data in recording_messages(Path(path), None):
-        kind = next((k for k in kinds if topic.endswith(k)), None)
-        if kind is None:
-            continue
-        msg = store.deserialize_cdr(data, msgtype)
-        by_stamp.setdefault(msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec, {})[kind] = (data, msg)
-    for stamp in sorted(by_stamp):
-        if IMAGE_TOPIC in by_stamp[stamp]:
-            yield stamp, by_stamp[stamp]
+    messages, cut_off = open_recording(Path(path))
+    by_suffix: dict[str, list[tuple[str, str, bytes]]] = {k: [] for k in kinds}
+    by_type: dict[str, dict[str, list[tuple[str, str, bytes]]]] = {k: {} for k in kinds}
+    read = 0
+    try:
+        for topic, msgtype, _, data in messages:
+            read += 1
+            kind = next((k for k in kinds if topic.endswith(k)), None)
+            if kind is not None:
+                by_suffix[kind].append((topic, msgtype, data))
+                continue
+            kind = next((k for k in kinds if _KIND_TYPES.get(k) == msgtype), None)
+            if kind is not None:
+                by_type[kind].setdefault(topic, []).append((topic, msgtype, data))
+    except RecordingError as e:
+        if not read:
+            raise
+        LOG.warning("%s; the %d messages before are read", e, read)
+    frames: dict[int, list[dict[str, tuple[bytes, Any]]]] = {}
+    unread: dict[tuple[str, str], list[Any]] = {}
+    for kind in kinds:
+        chosen = by_suffix[kind]
+        if not chosen and len(by_type[kind]) == 1:
+            chosen = next(iter(by_type[kind].values()))
+        elif not chosen and len(by_type[kind]) > 1 and kind == IMAGE_TOPIC:
+            raise RecordingError(f"{path}: several image topics ({', '.join(sorted(by_type[kind]))}) and none ends "
+                                 f"with {IMAGE_TOPIC}: cannot tell which is the camera")
+        for topic, msgtype, data in chosen:
+            try:
+                msg = store.deserialize_cdr(data, msgtype)
+                stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+            except Exception as e:   # a cut message, a type this store lacks, a type without a header
+                unread.setdefault((topic, msgtype), [0, f"{type(e).__name__}: {e}"])[0] += 1
+                continue
+            slots = frames.setdefault(stamp, [])
+            slot = next((f for f in slots if kind not in f), None)
+            if slot is None:
+                slot = {}
+                slots.append(slot)
+            slot[kind] = (data, msg)
+    for (topic, msgtype), (n, why) in unread.items():
+        LOG.warning("%s: %d %s message(s) on %s do not read (%s); skipped", path, n, msgtype, topic, why)
+    ordered = [(stamp, f) for stamp in sorted(frames) for f in frames[stamp] if IMAGE_TOPIC in f]
+    if cut_off and len(ordered) > 1:
+        usual = set.intersection(*(set(f) for _, f in ordered[:-1]))
+        if not usual <= set(ordered[-1][1]):
+            LOG.warning("%s: the last frame (stamped %d ns) lacks %s, cut off by the end of the recording; "
+                        "skipped", path, ordered[-1][0], ", ".join(sorted(usual - set(ordered[-1][1]))))
+            ordered.pop()
+    yield from ordered
 
 
 def read_recording(path: str | Path, *, limits: ImageLimits = ImageLimits(),
@@ -274,5 +379,11 @@ def read_recording(path: str | Path, *, limits: ImageLimits = ImageLimits(),
             on_skip(stamp, reason)
             continue
         info = got[CAMERA_INFO_TOPIC][1] if CAMERA_INFO_TOPIC in got else None
-        poses = poses_from_fields(got[POSES_TOPIC][1]) if POSES_TOPIC in got else None
+        poses = None
+        if POSES_TOPIC in got:
+            try:
+                poses = poses_from_fields(got[POSES_TOPIC][1])
+            except (ValueError, KeyError, AttributeError, TypeError) as e:
+                LOG.warning("%s: the poses stamped %d ns do not read (%s); the frame is kept without them",
+                            path, stamp, e)
         yield RecordedFrame(stamp_ns=stamp, image=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), camera_info=info, poses=poses)

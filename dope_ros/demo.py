@@ -183,6 +183,11 @@ def _info_msg(k: np.ndarray, width: int, height: int, stamp: tuple[int, int]) ->
     return msg
 
 
+def _chain(*iterables):
+    for it in iterables:
+        yield from it
+
+
 DEMO_OUTPUTS = ("poses_bag", "annotated.mp4", "node.log", "summary.json")
 """What the demo writes into its output folder."""
 
@@ -223,17 +228,29 @@ def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: fl
     same poses), their ``CameraInfo``, the node's poses, markers and TF. With ``record``
     false (a teleoperation loop's pipeline), the frames are decoded before the first one
     is played, only the poses are subscribed to and nothing is recorded.
+
+    Raises:
+        FileNotFoundError, ValueError: the video is missing or has no readable frame, or a bad
+            argument; checked before anything of an earlier demo in ``out_dir`` is replaced.
+        OverwriteRefused: ``out_dir`` holds outputs the demo did not write.
     """
+    if not 0.0 < hfov_deg < 180.0 or max_width < 16 or frames < 1:
+        raise ValueError(f"hfov {hfov_deg} must lie in (0, 180) degrees, max_width {max_width} be at least 16 pixels "
+                         f"and frames {frames} at least 1")
     claim_outputs(out_dir, DEMO_OUTPUTS if record else ("node.log", "summary.json"))
+    fps = video_fps(video)
+    source = video_frames(video, max_frames=frames, max_width=max_width)
+    first = next(source, None)   # the video is read before an earlier demo's bag goes
+    if first is None:
+        raise ValueError(f"{video}: no readable frame")
+    source = _chain([first], source)
+    if not record:
+        source = iter(list(source))
     bag_path = out_dir / "poses_bag"
     if record and bag_path.exists():   # an earlier demo's bag (claimed above); without recording it is kept
         import shutil
 
         shutil.rmtree(bag_path)
-    fps = video_fps(video)
-    source = video_frames(video, max_frames=frames, max_width=max_width)
-    if not record:
-        source = iter(list(source))
     log = open(out_dir / "node.log", "w")
     node_proc = subprocess.Popen(node_command(namespace=namespace, device=device, backend=backend,
                                               checkpoint=checkpoint,
@@ -393,16 +410,24 @@ def main(argv: Optional[list[str]] = None) -> int:
         p.error("--frames must be positive")
     from dope_core.output_names import OverwriteRefused
 
+    if not 0.0 < args.hfov < 180.0:
+        p.error("--hfov must lie between 0 and 180 degrees")
+    if args.max_width < 16:
+        p.error("--max-width must be at least 16 pixels")
     try:
         claim_outputs(args.out, DEMO_OUTPUTS if not args.poses_only else ("node.log", "summary.json"))
     except OverwriteRefused as e:
         p.error(f"--out {args.out}: {e}; choose another output folder")
     except OSError as e:
         p.error(f"--out {args.out}: cannot be used ({e.strerror or e})")
-    summary = run(args.video, args.out, frames=args.frames, max_width=args.max_width, hfov_deg=args.hfov,
-                  realtime=args.realtime, device=args.device, backend=args.backend, checkpoint=args.checkpoint,
-                  parameters={"streaming": "false"} if args.no_streaming else None, image_format=args.image_format,
-                  record=not args.poses_only)
+    try:
+        summary = run(args.video, args.out, frames=args.frames, max_width=args.max_width, hfov_deg=args.hfov,
+                      realtime=args.realtime, device=args.device, backend=args.backend, checkpoint=args.checkpoint,
+                      parameters={"streaming": "false"} if args.no_streaming else None,
+                      image_format=args.image_format, record=not args.poses_only)
+    except (FileNotFoundError, ValueError) as e:   # the video: missing, not a video, no frame
+        print(f"demo: {e}", file=sys.stderr)
+        return 2
     print_summary(summary)
     return 0 if summary["frames_answered"] > 0 else 1
 

@@ -17,20 +17,30 @@ complete frame.
   lens distortion included, ``--rectified`` as the node's parameter; frames, smoothing,
   grasp on the recorded stamps) and writes one JSON line per frame. A recorded image
   that is over the size limits or does not decode, or that the estimator fails on, is
-  a counted skip (exit status 1), never the end of the replay.
+  a counted skip (exit status 1), never the end of the replay. ``OUT.jsonl`` is written to a
+  temporary file and renamed when complete (Ctrl-C keeps the frames done); it may replace an
+  earlier replay's output, never another file nor anything inside the recording.
+
+A recording that cannot be read, or an output that cannot be written, is one line and exit
+status 2; Ctrl-C or SIGTERM stops after the summary of what was done, exit status 130.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import threading
 import time
 from pathlib import Path
 from typing import Iterator, Optional
 
-from dope_core.recording import CAMERA_INFO_TOPIC, IMAGE_TOPIC, frames_by_stamp, read_recording
+from dope_core.atomic_files import atomic_path
+from dope_core.recording import CAMERA_INFO_TOPIC, IMAGE_TOPIC, RecordingError, frames_by_stamp, read_recording
+
+MAX_REALTIME_GAP_S = 5.0
+"""``--realtime``: a longer gap between two recorded stamps (a pause, a stamp that jumps) is played as this."""
 
 
 def recorded_frames(bag: Path) -> Iterator[tuple[int, Optional[bytes], bytes]]:
@@ -89,20 +99,32 @@ class BagPlayer:
                 self._cond.wait(left)
         return True
 
-    def play(self, bag: Path, *, realtime: bool = False, timeout_s: float = 60.0) -> list[int]:
-        """Publish every frame (serialized bytes as recorded); returns the stamps sent."""
-        sent: list[int] = []
-        started = time.monotonic()
+    def play(self, bag: Path, *, realtime: bool = False, timeout_s: float = 60.0, answer_s: float = 10.0,
+             sent: Optional[list[int]] = None) -> list[int]:
+        """Publish every frame (serialized bytes as recorded); returns the stamps sent (also appended to
+        ``sent`` as they go, for a caller stopped half-way).
+
+        Lock step waits up to ``timeout_s`` for the node's first answer (it may still be loading its models),
+        then up to ``answer_s`` a frame (a frame the node skips, undecodable say, gets no answer), resending
+        the frame twice meanwhile. ``--realtime`` plays a gap between two stamps of more than
+        :data:`MAX_REALTIME_GAP_S` as that long.
+        """
+        sent = [] if sent is None else sent
+        clock = time.monotonic()
+        last: Optional[int] = None
         for stamp, info, image in recorded_frames(bag):
-            if realtime and sent:   # the recorded time since the first frame, on the wall clock
-                time.sleep(max(0.0, (stamp - sent[0]) / 1e9 - (time.monotonic() - started)))
+            if realtime and last is not None:   # the recorded gap, on the wall clock
+                gap = min(max(0.0, (stamp - last) / 1e9), MAX_REALTIME_GAP_S)
+                time.sleep(max(0.0, gap - (time.monotonic() - clock)))
+            clock, last = time.monotonic(), stamp
             if info is not None:
                 self.info_pub.publish(info)
             self.image_pub.publish(image)
             sent.append(stamp)
             if not realtime:
+                wait = answer_s if self.answers else timeout_s
                 for _ in range(3):   # best-effort input: resend a frame that got no answer
-                    if self._wait(stamp, timeout_s / 3):
+                    if self._wait(stamp, wait / 3):
                         break
                     if info is not None:
                         self.info_pub.publish(info)
@@ -111,7 +133,8 @@ class BagPlayer:
 
 
 def _offline(bag: Path, out: Path, backend: str, device: str, rectified: bool) -> int:
-    """Re-estimate every recorded frame into ``out`` (JSON lines); 0 when all were, 1 when any was skipped."""
+    """Re-estimate every recorded frame into ``out`` (JSON lines); 0 when all were, 1 when any was skipped.
+    Ctrl-C prints the summary of the frames done, which ``out`` keeps, and goes on as ``KeyboardInterrupt``."""
     from collections import Counter
 
     from dope_core.camera import InvalidIntrinsicsError
@@ -124,44 +147,87 @@ def _offline(bag: Path, out: Path, backend: str, device: str, rectified: bool) -
     tracker, teleop = PersonTracker(), TeleopPipeline()
     skipped: Counter[str] = Counter()
     unplaced: Counter[str] = Counter()
+    done = [0]
 
     def skip(stamp: int, reason: str, kind: str) -> None:
         skipped[kind] += 1
         print(f"dope-replay: skipped {reason}", file=sys.stderr)
 
-    n = 0
-    with open(out, "w") as f:
-        for frame in read_recording(bag, on_skip=lambda stamp, reason: skip(stamp, reason, "unreadable")):
-            t = frame.stamp_ns / 1e9
-            try:
-                poses = estimator(frame.image)
-            except Exception as e:   # one frame the estimator cannot take must not end the replay
-                skip(frame.stamp_ns, f"the frame stamped {frame.stamp_ns} ns: estimator failed: "
-                                     f"{type(e).__name__}: {e}", "estimator_error")
-                continue
-            poses = tracker.update(poses, t)
-            try:
-                camera = frame.camera(rectified=rectified)
-                if camera is not None:
-                    camera.check_image_size(frame.image.shape[1], frame.image.shape[0])
-                    poses = place_poses(poses, camera)
-            except InvalidIntrinsicsError as e:
-                if not unplaced[str(e)]:
-                    print(f"dope-replay: recorded camera info refused ({e}): 3D stays part-relative", file=sys.stderr)
-                unplaced[str(e)] += 1
-            poses = teleop(poses, t)
-            f.write(json.dumps({"stamp_ns": frame.stamp_ns, **poses.to_dict()}) + "\n")
-            n += 1
-    summary = f"re-estimated {n} recorded frames into {out}"
-    if skipped:
-        summary += "; skipped " + ", ".join(f"{v} ({k})" for k, v in sorted(skipped.items()))
-    if unplaced:
-        summary += f"; {sum(unplaced.values())} not placed (camera info refused)"
-    print(summary)
-    return 0 if n and not skipped else 1
+    def summary() -> str:
+        text = f"re-estimated {done[0]} recorded frames into {out}"
+        if skipped:
+            text += "; skipped " + ", ".join(f"{v} ({k})" for k, v in sorted(skipped.items()))
+        if unplaced:
+            text += f"; {sum(unplaced.values())} not placed (camera info refused)"
+        return text
+
+    try:
+        with atomic_path(out, keep_on_interrupt=True) as tmp, open(tmp, "w") as f:
+            for frame in read_recording(bag, on_skip=lambda stamp, reason: skip(stamp, reason, "unreadable")):
+                t = frame.stamp_ns / 1e9
+                try:
+                    poses = estimator(frame.image)
+                except Exception as e:   # one frame the estimator cannot take must not end the replay
+                    skip(frame.stamp_ns, f"the frame stamped {frame.stamp_ns} ns: estimator failed: "
+                                         f"{type(e).__name__}: {e}", "estimator_error")
+                    continue
+                poses = tracker.update(poses, t)
+                try:
+                    camera = frame.camera(rectified=rectified)
+                    if camera is not None:
+                        camera.check_image_size(frame.image.shape[1], frame.image.shape[0])
+                        poses = place_poses(poses, camera)
+                except InvalidIntrinsicsError as e:
+                    if not unplaced[str(e)]:
+                        print(f"dope-replay: recorded camera info refused ({e}): 3D stays part-relative",
+                              file=sys.stderr)
+                    unplaced[str(e)] += 1
+                poses = teleop(poses, t)
+                f.write(json.dumps({"stamp_ns": frame.stamp_ns, **poses.to_dict()}) + "\n")
+                done[0] += 1
+    except KeyboardInterrupt:
+        print(summary() + " (interrupted)")
+        raise
+    print(summary())
+    return 0 if done[0] and not skipped else 1
+
+
+def output_problem(out: Path, bag: Path) -> Optional[str]:
+    """Why ``--output`` cannot be written by an offline replay of ``bag``, or ``None``: inside the recording,
+    a folder, under a missing folder or a file, or an existing file that is not an earlier replay's."""
+    out, bag = out.absolute(), bag.absolute()
+    recording = bag if bag.is_dir() or not (bag.parent / "metadata.yaml").exists() else bag.parent
+    if out == bag or recording in out.parents or out == recording:
+        return "would write into the recording"
+    if out.is_dir():
+        return "is a folder; name the JSON lines file to write"
+    if not out.parent.is_dir():
+        return f"its folder {out.parent} does not exist"
+    if out.exists():
+        try:
+            with open(out) as f:
+                first = f.readline()
+            earlier = first == "" or "stamp_ns" in json.loads(first)
+        except (OSError, ValueError, TypeError):
+            earlier = False
+        if not earlier:
+            return "exists and is not an earlier replay's output: refusing to replace it"
+    return None
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: Optional[list[str]] = None) -> int:
+    try:
+        return _main(argv)
+    except RecordingError as e:
+        print(f"dope-replay: {e}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: Optional[list[str]]) -> int:
     p = argparse.ArgumentParser(prog="dope-replay", description=__doc__.split("\n\n")[0])
     p.add_argument("bag", type=Path, help="recording (rosbag2 MCAP folder, or its .mcap file)")
     p.add_argument("--namespace", default="replay", help="namespace of the DOPE node to play into")
@@ -175,11 +241,24 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = p.parse_args(argv)
     if not args.bag.exists():
         p.error(f"{args.bag} does not exist")
-    bag, out = args.bag.resolve(), args.output.resolve()
-    if args.offline and (out == bag or bag in out.parents):
-        p.error(f"--output {args.output} would write into the recording {args.bag}")
     if args.offline:
-        return _offline(args.bag, args.output, args.backend, args.device, args.rectified)
+        problem = output_problem(args.output, args.bag)
+        if problem:
+            p.error(f"--output {args.output}: {problem}")
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)   # a job stopped with SIGTERM ends as with Ctrl-C
+    try:
+        if args.offline:
+            return _offline(args.bag, args.output, args.backend, args.device, args.rectified)
+        return _play(args)
+    except KeyboardInterrupt:
+        print("dope-replay: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _play(args: argparse.Namespace) -> int:
+    """Play the recording into the node of ``args.namespace``; 0 when it answered."""
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
 
@@ -194,10 +273,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         if not player.wait_for_node():
             print(f"dope-replay: no node listens on {player.image_pub.topic_name}", file=sys.stderr)
             return 1
-        sent = player.play(args.bag, realtime=args.realtime)
-        time.sleep(1.0)
-        answered = sum(s in player.answers for s in sent)
-        print(f"played {len(sent)} frames into /{args.namespace.strip('/')}; the node answered {answered}")
+        sent: list[int] = []
+        try:
+            player.play(args.bag, realtime=args.realtime, sent=sent)
+            time.sleep(1.0)
+        finally:   # also after Ctrl-C: what was played
+            answered = sum(s in player.answers for s in sent)
+            print(f"played {len(sent)} frames into /{args.namespace.strip('/')}; the node answered {answered}")
         return 0 if answered else 1
     finally:
         executor.shutdown()

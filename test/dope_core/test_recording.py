@@ -164,3 +164,88 @@ def test_a_recorded_image_that_is_too_large_or_broken_is_skipped_when_asked_else
     frames = list(read_recording(tmp_path / "rec", on_skip=lambda stamp, reason: skipped.append((stamp, reason))))
     assert [f.stamp_ns for f in frames] == [1_000, 4_000]
     assert [s for s, _ in skipped] == [2_000, 3_000] and "exceeds the limit" in skipped[0][1]
+
+
+def test_frames_that_share_a_stamp_stay_apart(tmp_path):
+    """A camera without a clock stamps every frame 0: each frame is read back, with its own poses."""
+    with Recorder(tmp_path / "rec") as rec:
+        for i in range(3):
+            rec.write(0, _image(i), _poses(i), camera=K)
+    frames = list(read_recording(tmp_path / "rec"))
+    assert len(frames) == 3 and all(f.stamp_ns == 0 for f in frames)
+    assert [f.poses for f in frames] == [_poses(i) for i in range(3)]
+
+
+def test_a_bag_cut_under_its_metadata_reads_up_to_its_last_complete_frame(tmp_path, caplog):
+    _record(tmp_path / "rec", n=4)
+    mcap = next((tmp_path / "rec").glob("*.mcap"))
+    data = mcap.read_bytes()
+    mcap.write_bytes(data[: int(len(data) * 0.7)])   # metadata.yaml stays; rosbags refuses the file
+    frames = list(read_recording(tmp_path / "rec"))
+    assert 1 <= len(frames) < 4 and all(f.poses is not None for f in frames)
+    assert "up to its last complete message" in caplog.text
+
+
+def test_a_frame_cut_between_its_messages_is_left_out(tmp_path, caplog):
+    """Killed after a frame's image reached the disk and before its camera info and poses (PNG frames are
+    over rosbags' chunk size): that frame is not read as one without camera or poses."""
+    from dope_ros.bag_io import BagWriter, dope_typestore
+    from dope_core.msg_fields import poses_fields
+    from dope_core.camera import CameraModel, camera_info_fields
+    import cv2
+
+    store = dope_typestore()
+    writer = BagWriter(tmp_path / "rec", typestore=store)
+    for topic, msgtype in ((IMAGE_TOPIC, "sensor_msgs/msg/CompressedImage"),
+                           (CAMERA_INFO_TOPIC, "sensor_msgs/msg/CameraInfo"),
+                           (POSES_TOPIC, "dope_ros/msg/WholeBodyPoseArray")):
+        writer.add_topic(topic, msgtype)
+    camera = CameraModel.from_matrix(K, 320, 240)
+    for i in range(3):
+        header = {"stamp": {"sec": 100 + i, "nanosec": 0}, "frame_id": "cam"}
+        fields = {IMAGE_TOPIC: ("sensor_msgs/msg/CompressedImage", {"header": header, "format": "jpeg",
+                                "data": cv2.imencode(".jpg", _image(i))[1].reshape(-1)}),
+                  CAMERA_INFO_TOPIC: ("sensor_msgs/msg/CameraInfo", {"header": header, **camera_info_fields(camera)}),
+                  POSES_TOPIC: ("dope_ros/msg/WholeBodyPoseArray", poses_fields(_poses(i), header,
+                                                                                camera_info_valid=True))}
+        for topic, (msgtype, values) in fields.items():
+            if i == 2 and topic != IMAGE_TOPIC:
+                break   # the kill
+            writer.write(topic, (100 + i) * 10**9, bytes(store.serialize_cdr(build_message(store, msgtype, values),
+                                                                               msgtype)))
+            writer.flush()
+    # no close(): no metadata.yaml, as after a kill
+    frames = list(read_recording(tmp_path / "rec"))
+    assert [f.stamp_ns for f in frames] == [100 * 10**9, 101 * 10**9]
+    assert "lacks /camera/camera_info, /dope/poses, cut off" in caplog.text
+
+
+def test_images_recorded_under_another_topic_are_read_by_type(tmp_path):
+    """launch/record.launch.py with image_topic:=/camera/color/image_raw records .../color/image_raw/compressed."""
+    from dope_ros.bag_io import BagWriter, dope_typestore
+    import cv2
+
+    store = dope_typestore()
+    with BagWriter(tmp_path / "rec", typestore=store) as writer:
+        writer.add_topic("/camera/color/image_raw/compressed", "sensor_msgs/msg/CompressedImage")
+        for i in range(2):
+            msg = build_message(store, "sensor_msgs/msg/CompressedImage", {
+                "header": {"stamp": {"sec": 5 + i, "nanosec": 0}, "frame_id": "cam"}, "format": "jpeg",
+                "data": cv2.imencode(".jpg", _image(i))[1].reshape(-1)})
+            writer.write("/camera/color/image_raw/compressed", (5 + i) * 10**9,
+                         bytes(store.serialize_cdr(msg, "sensor_msgs/msg/CompressedImage")))
+    assert [f.stamp_ns for f in read_recording(tmp_path / "rec")] == [5 * 10**9, 6 * 10**9]
+
+
+@pytest.mark.parametrize("make, why", [
+    (lambda p: p.mkdir(), "holds no .mcap file"),
+    (lambda p: (p.mkdir(), (p / "x.mcap").write_bytes(b"random bytes, not a bag")), "is not an MCAP file"),
+    (lambda p: p.write_text("a text file"), "not a readable bag"),
+])
+def test_what_is_not_a_recording_is_one_line(tmp_path, make, why):
+    from dope_core.recording import RecordingError
+
+    make(tmp_path / "rec")
+    with pytest.raises(RecordingError, match=why) as e:
+        list(read_recording(tmp_path / "rec"))
+    assert "\n" not in str(e.value)

@@ -96,3 +96,23 @@ def test_the_demo_replaces_only_what_a_demo_wrote(tmp_path, capsys):
     claim_outputs(earlier, DEMO_OUTPUTS)   # a second run: its own files now
     claim_outputs(tmp_path / "new" / "out", DEMO_OUTPUTS)   # created
     assert (tmp_path / "new" / "out").is_dir()
+
+
+def test_a_bad_video_or_argument_leaves_the_earlier_demo_as_it_was(tmp_path, capsys):
+    from dope_ros.demo import main
+
+    out = tmp_path / "demo"
+    (out / "poses_bag").mkdir(parents=True)
+    (out / "poses_bag" / "demo.mcap").write_bytes(b"an earlier demo's bag")
+    (out / "summary.json").write_text(json.dumps({"bag": str(out / "poses_bag"), "frames_answered": 60}))
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    for args, why in ((["--video", str(tmp_path / "typo.mp4")], "not found"),
+                      (["--video", str(tmp_path / "empty.mp4")], "cannot open"),
+                      (["--video", str(tmp_path / "empty.mp4"), "--hfov", "0"], "--hfov must lie"),
+                      (["--video", str(tmp_path / "empty.mp4"), "--max-width", "0"], "--max-width must be")):
+        try:
+            code = main([*args, "--out", str(out)])
+        except SystemExit as e:
+            code = e.code
+        assert code == 2 and why in capsys.readouterr().err, args
+        assert (out / "poses_bag" / "demo.mcap").read_bytes() == b"an earlier demo's bag"

@@ -152,3 +152,39 @@ def test_offline_replay_places_with_the_recorded_distortion_and_skips_a_broken_f
     got = np.asarray(lines[0]["people"][0]["face"]["root_camera"])
     assert np.allclose(got, with_d, atol=1e-4)
     assert np.linalg.norm(with_d - pinhole) > 0.02   # metres: the test would see distortion ignored
+
+
+def test_the_replay_output_replaces_only_an_earlier_replay(tmp_path, capsys, monkeypatch):
+    """A user's file, a folder, a missing folder, the recording's own files: one line, exit 2, before the
+    estimator loads, the file untouched; an earlier replay's output is replaced."""
+    import dope_ros.replay as replay
+    from dope_core.recording import Recorder
+
+    bag = tmp_path / "rec"
+    with Recorder(bag) as rec:
+        rec.write(1_000_000_000, np.zeros((48, 64, 3), np.uint8), None)
+    mcap = next(bag.glob("*.mcap"))
+    (tmp_path / "notes.jsonl").write_text('{"my": "data"}\n')
+    (tmp_path / "earlier.jsonl").write_text('{"stamp_ns": 5, "people": []}\n')
+    assert replay.output_problem(tmp_path / "earlier.jsonl", bag) is None
+    assert replay.output_problem(tmp_path / "new.jsonl", mcap) is None
+    monkeypatch.setattr("dope_core.estimator.build_estimator", lambda *a, **k: pytest.fail("the estimator loaded"))
+    for out, bag_arg, why in ((tmp_path / "notes.jsonl", bag, "is not an earlier replay's output"),
+                              (bag / "metadata.yaml", mcap, "would write into the recording"),
+                              (tmp_path, bag, "is a folder"),
+                              (tmp_path / "missing" / "x.jsonl", bag, "does not exist")):
+        with pytest.raises(SystemExit) as e:
+            replay.main([str(bag_arg), "--offline", "-o", str(out)])
+        assert e.value.code == 2 and why in capsys.readouterr().err
+    assert (tmp_path / "notes.jsonl").read_text() == '{"my": "data"}\n'
+
+
+def test_what_is_not_a_recording_is_one_line_and_exit_2(tmp_path, capsys):
+    from dope_ros.replay import main
+
+    (tmp_path / "rec").mkdir()
+    (tmp_path / "rec" / "metadata.yaml").write_text("\x00\x01 not yaml")
+    assert main([str(tmp_path / "rec"), "--offline", "-o", str(tmp_path / "out.jsonl")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("dope-replay:") and "\n" not in err
+    assert not (tmp_path / "out.jsonl").exists()
