@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from collections import Counter
@@ -285,6 +286,8 @@ class Runner:
                 if recorder is not None:
                     recorder.close()
             if n == 0:
+                if recorder is not None:   # created by this run, empty: it would block the next --record
+                    shutil.rmtree(self.args.record, ignore_errors=True)
                 raise ImageError(f"{source}: no readable frame")
         if reader.ended_early:
             print(f"warning: {source}: video ended after {reader.frames_read} of {reader.announced_frames} "

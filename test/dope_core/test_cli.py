@@ -557,3 +557,29 @@ def test_a_cameras_poses_are_written_live(tmp_path, monkeypatch):
     assert main(["0", "-o", str(out), "--quiet", "--no-images"]) == 0
     assert seen == [0, 1, 2]
     assert len((out / "camera0.jsonl").read_text().splitlines()) == 3
+
+
+def test_a_video_without_frames_leaves_no_empty_recording(tmp_path, monkeypatch):
+    """A video that opens but yields no frame (every frame undecodable): the recording this run created is
+    removed, so that a second try may record at that path."""
+    import dope_core.cli as cli
+
+    _stub(monkeypatch)
+
+    class NoFrames:
+        fps, ended_early = 10.0, False
+
+        def __init__(self, source, **kwargs):
+            pass
+
+        def __len__(self):
+            return 0
+
+        def __iter__(self):
+            return iter(())
+
+    monkeypatch.setattr(cli, "VideoReader", NoFrames)
+    _write_clip(tmp_path / "clip.avi", 2)
+    assert main([str(tmp_path / "clip.avi"), "-o", str(tmp_path / "out"), "--quiet", "--record",
+                 str(tmp_path / "bag")]) == 1
+    assert not (tmp_path / "bag").exists()
