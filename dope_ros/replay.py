@@ -277,7 +277,11 @@ def _play(args: argparse.Namespace) -> int:
         try:
             player.play(args.bag, realtime=args.realtime, sent=sent)
             time.sleep(1.0)
-        finally:   # also after Ctrl-C: what was played
+        except Exception:
+            if rclpy.ok():
+                raise
+            raise KeyboardInterrupt from None   # rclpy's own Ctrl-C/SIGTERM handler shut the context down
+        finally:   # also when interrupted: what was played
             answered = sum(s in player.answers for s in sent)
             print(f"played {len(sent)} frames into /{args.namespace.strip('/')}; the node answered {answered}")
         return 0 if answered else 1
