@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from dope_core.atomic_files import atomic_path
 from dope_core.recording import CAMERA_INFO_TOPIC, IMAGE_TOPIC, RecordingError, frames_by_stamp, read_recording
@@ -81,10 +81,13 @@ class BagPlayer:
             self._cond.notify_all()
 
     def wait_for_node(self, timeout_s: float = 60.0) -> bool:
-        """Wait until the node subscribes to the image topic."""
+        """Wait until the node subscribes to the image topic (``False``: not within ``timeout_s``, or the
+        context was shut down)."""
+        import rclpy
+
         deadline = time.monotonic() + timeout_s
         while self.image_pub.get_subscription_count() == 0:
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or not rclpy.ok():
                 return False
             time.sleep(0.05)
         return True
@@ -257,6 +260,16 @@ def _main(argv: Optional[list[str]]) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _until_shutdown(wait: Callable[[], bool], rclpy: Any) -> bool:
+    """``wait()``, raising ``KeyboardInterrupt`` if rclpy's signal handler shuts the context down meanwhile."""
+    try:
+        return wait()
+    except Exception:
+        if rclpy.ok():
+            raise
+        raise KeyboardInterrupt from None
+
+
 def _play(args: argparse.Namespace) -> int:
     """Play the recording into the node of ``args.namespace``; 0 when it answered."""
     import rclpy
@@ -270,7 +283,9 @@ def _play(args: argparse.Namespace) -> int:
     spinner.start()
     try:
         player = BagPlayer(node, args.namespace)
-        if not player.wait_for_node():
+        if not _until_shutdown(player.wait_for_node, rclpy):
+            if not rclpy.ok():
+                raise KeyboardInterrupt
             print(f"dope-replay: no node listens on {player.image_pub.topic_name}", file=sys.stderr)
             return 1
         sent: list[int] = []
