@@ -368,7 +368,13 @@ class PoseSmoother:
         self._t = None
 
     def update(self, poses: WholeBodyPoses, stamp: float) -> WholeBodyPoses:
-        """Filtered copy of ``poses`` taken at ``stamp`` (seconds, the image stamp)."""
+        """Filtered copy of ``poses`` taken at ``stamp`` (seconds, the image stamp).
+
+        Raises:
+            ValueError: ``stamp`` is not finite (the filters are left as they were).
+        """
+        if not math.isfinite(stamp):
+            raise ValueError(f"stamp must be finite seconds, got {stamp}")
         if self._t is not None and stamp < self._t:
             self.reset()
             self.resets += 1

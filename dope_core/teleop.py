@@ -16,6 +16,7 @@ frame and its stamp (seconds) and returns them with, in order:
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Optional
 
 import numpy as np
@@ -45,7 +46,13 @@ class TeleopPipeline:
         self._t: Optional[float] = None
 
     def __call__(self, poses: WholeBodyPoses, stamp: float) -> WholeBodyPoses:
-        """``poses`` of the frame taken at ``stamp`` (seconds), completed as in the module docstring."""
+        """``poses`` of the frame taken at ``stamp`` (seconds), completed as in the module docstring.
+
+        Raises:
+            ValueError: ``stamp`` is not finite (nothing of the pipeline's state changes).
+        """
+        if not math.isfinite(stamp):
+            raise ValueError(f"stamp must be finite seconds, got {stamp}")
         if self._t is not None and stamp < self._t:
             self.pinch.forget(set())
         self._t = stamp

@@ -136,6 +136,10 @@ class TrackRegistry:
         self._now = stamp
         return lost
 
+    def end(self, track_id: int) -> None:
+        """Forget the track ``track_id`` now (its id is not reused)."""
+        self._lives.pop(track_id, None)
+
     def start(self, track_id: Optional[int] = None) -> int:
         """A new track seen now; returns its id: ``track_id`` when given (an id that the
         caller drew from :attr:`ids`, e.g. a streaming estimator's), else a new one."""
@@ -202,6 +206,7 @@ class PersonTracker:
         self.registry = TrackRegistry(timeout_s=timeout_s, predict_s=predict_s, ids=TrackIdAllocator(session))
         self._tracks: dict[int, _Track] = {}
         self._frames = 0
+        self._image_size: Optional[tuple[int, int]] = None
 
     @property
     def active_tracks(self) -> int:
@@ -232,12 +237,22 @@ class PersonTracker:
                 30 per second (for callers without a clock).
 
         Predicted people (tracks unseen for at most ``predict_s``) are appended after
-        the people of the frame; ``lost_track_ids`` lists the tracks that ended now.
+        the people of the frame; ``lost_track_ids`` lists the tracks that ended now. A frame of
+        another size than the last (a camera that changed its resolution) ends every track: their
+        boxes are in the old frame's pixels, and would be matched, or reported as predicted people,
+        outside the new image.
         """
         if stamp is None:
             stamp = self._frames / 30.0
         self._frames += 1
         lost = self.registry.advance(stamp)
+        size = (int(poses.image_size[0]), int(poses.image_size[1]))
+        if self._image_size is not None and size != self._image_size:
+            for track_id in self._tracks:
+                self.registry.end(track_id)
+            lost = sorted(set(lost) | set(self._tracks))
+            self._tracks.clear()
+        self._image_size = size
         for track_id in lost:
             self._tracks.pop(track_id, None)
         current = [_boxes(p) for p in poses.people]

@@ -61,3 +61,19 @@ def test_operator_modes():
     assert OperatorSelector("largest").select(_poses(untracked)) is None
     with pytest.raises(ValueError):
         OperatorSelector("tallest")
+
+
+def test_a_stamp_that_is_not_finite_is_refused_and_changes_nothing():
+    import math
+
+    from dope_core.smoothing import PoseSmoother
+    from dope_core.teleop import TeleopPipeline
+
+    person = Person(id=0, score=0.9, track_id=1, right_hand=_hand(np.eye(3), left=False))
+    frame = WholeBodyPoses(image_size=(640, 480), people=[person])
+    for update in (PoseSmoother().update, TeleopPipeline()):
+        update(frame, 10.0)
+        with pytest.raises(ValueError, match="stamp must be finite"):
+            update(frame, math.nan)
+        after = update(frame, 10.033).people[0].right_hand   # the filters did not take the NaN in
+        assert np.all(np.isfinite(after.keypoints_2d)) and np.all(np.isfinite(after.keypoints_3d))

@@ -163,3 +163,17 @@ def test_people_that_arrive_with_an_id_keep_it():
     second = tracker.update(moved)
     assert _ids(second) == [1, 0] and second.people[1].track_state is TrackState.TRACKED
     assert tracker.tracks_started == 2
+
+
+def test_a_camera_that_changes_its_resolution_ends_the_tracks():
+    """Boxes of the old frame size must not match, nor be reported as predicted people, in the new one."""
+    import dataclasses
+
+    tracker = PersonTracker(predict_s=0.2, session=0)
+    big = dataclasses.replace(_frame([1384, 592, 1622, 1014]), image_size=(1920, 1080))
+    tracker.update(big, stamp=0.0)
+    tracker.update(big, stamp=0.033)
+    out = tracker.update(_frame([100, 100, 200, 400]), stamp=0.066)   # 640x480 now
+    assert _ids(out) == [1] and out.lost_track_ids == [0]
+    assert all(p.track_state is not TrackState.PREDICTED for p in out.people)
+    assert tracker.active_tracks == 1
