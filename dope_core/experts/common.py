@@ -7,6 +7,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from dope_core.boxes import box_iou
+from dope_core.image_io import MIN_SIDE
 
 
 def sigmoid(x: np.ndarray | float) -> np.ndarray:
@@ -46,9 +47,12 @@ def dedupe(items: list, boxes: list[np.ndarray], scores: list[float], iou: float
 
 
 def check_image(image: np.ndarray) -> None:
-    """Raise ``ValueError`` unless ``image`` is an RGB ``uint8`` array ``(H, W, 3)``."""
+    """Raise ``ValueError`` unless ``image`` is an RGB ``uint8`` array ``(H, W, 3)`` of at least
+    :data:`~dope_core.image_io.MIN_SIDE` pixels a side."""
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         shape = getattr(image, "shape", None)
         dtype = getattr(image, "dtype", type(image).__name__)
         raise ValueError(f"expected an RGB uint8 image of shape (H, W, 3), got shape {shape} dtype {dtype} "
                          "(dope_core.image_io.to_rgb8 converts grayscale, RGBA and 16-bit images)")
+    if min(image.shape[:2]) < MIN_SIDE:
+        raise ValueError(f"image is too small: {image.shape[1]}x{image.shape[0]} pixels (at least {MIN_SIDE} a side)")

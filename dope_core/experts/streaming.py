@@ -375,6 +375,7 @@ class StreamingExpertsEstimator:
         self.second_opinion = second_opinion
         self.ids = ids
         self._clock = clock
+        self._closed = False
         self._pool = (ThreadPoolExecutor(max_workers=num_threads, thread_name_prefix="dope_landmarks")
                       if num_threads > 1 else None)
         self._local = threading.local()
@@ -412,7 +413,8 @@ class StreamingExpertsEstimator:
         return self._started
 
     def close(self) -> None:
-        """Stop the landmark threads."""
+        """Stop the landmark threads; the estimator takes no frame after this."""
+        self._closed = True
         if self._pool is not None:
             self._pool.shutdown(wait=True)
 
@@ -464,7 +466,14 @@ class StreamingExpertsEstimator:
 
     # ----------------------------------------------------------------- one frame
     def __call__(self, image: np.ndarray) -> WholeBodyPoses:
-        """The people in the next frame of the stream (RGB ``uint8`` ``(H, W, 3)``), with track ids."""
+        """The people in the next frame of the stream (RGB ``uint8`` ``(H, W, 3)``), with track ids.
+
+        Raises:
+            ValueError: not an RGB ``uint8`` image of at least 2x2 pixels.
+            RuntimeError: the estimator was closed.
+        """
+        if self._closed:
+            raise RuntimeError("this streaming estimator was closed: make a new one for another stream")
         check_image(image)
         now = self._clock()
         reason = self._search_reason(image, now)

@@ -45,6 +45,23 @@ def test_wrong_array_type_is_a_clear_error(experts):
         experts(np.zeros((10, 10), np.float32))
 
 
+@pytest.mark.parametrize("shape", [(0, 0, 3), (0, 5, 3), (5, 0, 3), (1, 1, 3), (1, 40, 3)])
+def test_an_image_under_two_pixels_a_side_is_a_clear_error(experts, shape):
+    """Per frame and streamed, as the network backend does (OpenCV used to fail inside, or 0x0 passed)."""
+    from dope_core.experts.streaming import StreamingExpertsEstimator
+
+    with pytest.raises(ValueError, match="image is too small"):
+        experts(np.zeros(shape, np.uint8))
+    stream = StreamingExpertsEstimator(experts, num_threads=1)
+    try:
+        with pytest.raises(ValueError, match="image is too small"):
+            stream(np.zeros(shape, np.uint8))
+    finally:
+        stream.close()
+    with pytest.raises(RuntimeError, match="was closed"):
+        stream(np.zeros((48, 64, 3), np.uint8))
+
+
 def _check_body_3d(person):
     kp = person.body.keypoints_3d
     hips = kp[[BODY_JOINTS.index("right_hip"), BODY_JOINTS.index("left_hip")]].mean(axis=0)
