@@ -317,7 +317,8 @@ class Runner:
                     poses = teleop(poses, frame.index / reader.fps)
                     if recorder is not None:
                         recorder.write(stamp_ns, frame.image, poses, camera=self._recorded_camera(poses.image_size))
-                    jsonl.write(json.dumps({"frame": frame.index, "stamp_ns": stamp_ns, **poses.to_dict()}) + "\n")
+                    line = {"frame": frame.index, "stamp_ns": stamp_ns, **poses.to_json_dict()}
+                    jsonl.write(json.dumps(line, allow_nan=False) + "\n")
                     if video_path is not None:
                         annotated = draw_poses(frame.image, poses, boxes=self.args.boxes)
                         if writer is None:

@@ -27,6 +27,7 @@ with Python's shortest round-trip representation).
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Iterator, Optional
@@ -379,29 +380,67 @@ class WholeBodyPoses:
             d["lost_track_ids"] = list(self.lost_track_ids)
         return d
 
+    def to_json_dict(self) -> dict[str, Any]:
+        """:meth:`to_dict` with every non-finite number (a joint without a value) as ``None``: strict JSON
+        (``null``), which every parser reads (a bare ``NaN`` is not JSON); :meth:`from_dict` reads it back
+        as NaN."""
+        return _json_safe(self.to_dict())
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "WholeBodyPoses":
+        """Inverse of :meth:`to_dict` (and of :meth:`to_json_dict`).
+
+        Raises:
+            ValueError: not the dict of whole-body poses (missing keys, wrong types or shapes).
+        """
+        if not isinstance(d, dict):
+            raise ValueError(f"whole-body poses must be a JSON object, got {type(d).__name__}")
         if "image_size" not in d:
             raise ValueError("whole-body poses are missing the key 'image_size'")
-        return cls(
-            image_size=tuple(d["image_size"]),
-            people=[Person.from_dict(p) for p in d.get("people", [])],
-            unassigned=[PartPose.from_dict(p) for p in d.get("unassigned", [])],
-            backend=d.get("backend", ""),
-            lost_track_ids=d.get("lost_track_ids", []),
-        )
+        size = d["image_size"]
+        if not (isinstance(size, (list, tuple)) and len(size) == 2
+                and all(isinstance(v, (int, float, np.integer)) and not isinstance(v, bool) and v >= 0
+                        and float(v).is_integer() for v in size)):
+            raise ValueError(f"image_size must be [width, height] in whole pixels, got {size!r}")
+        try:
+            return cls(
+                image_size=(int(size[0]), int(size[1])),
+                people=[Person.from_dict(p) for p in d.get("people") or []],
+                unassigned=[PartPose.from_dict(p) for p in d.get("unassigned") or []],
+                backend=d.get("backend", ""),
+                lost_track_ids=[int(i) for i in d.get("lost_track_ids") or []],
+            )
+        except (TypeError, AttributeError, IndexError, KeyError) as e:
+            raise ValueError(f"not whole-body poses: {type(e).__name__}: {e}") from None
 
     def to_json(self, **kwargs: Any) -> str:
-        return json.dumps(self.to_dict(), **kwargs)
+        """Strict JSON of :meth:`to_json_dict`."""
+        return json.dumps(self.to_json_dict(), allow_nan=False, **kwargs)
 
     @classmethod
     def from_json(cls, text: str) -> "WholeBodyPoses":
+        """Inverse of :meth:`to_json`.
+
+        Raises:
+            ValueError: not JSON, or not whole-body poses.
+        """
         return cls.from_dict(json.loads(text))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, WholeBodyPoses):
             return NotImplemented
         return self.to_dict() == other.to_dict()
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` (nested dicts and lists of numbers) with NaN and infinities as ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    return value
 
 
 def _as_array(value: Any, shape: tuple[int, ...], name: str) -> np.ndarray:

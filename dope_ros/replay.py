@@ -186,7 +186,8 @@ def _offline(bag: Path, out: Path, backend: str, device: str, rectified: bool) -
                               file=sys.stderr)
                     unplaced[str(e)] += 1
                 poses = teleop(poses, t)
-                f.write(json.dumps({"stamp_ns": frame.stamp_ns, **poses.to_dict()}) + "\n")
+                line = {"stamp_ns": frame.stamp_ns, **poses.to_json_dict()}
+                f.write(json.dumps(line, allow_nan=False) + "\n")
                 done[0] += 1
     except KeyboardInterrupt:
         print(summary() + " (interrupted)")

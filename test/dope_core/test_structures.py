@@ -75,3 +75,26 @@ def test_teleop_fields_round_trip_through_json_without_loss():
     with pytest.raises(ValueError, match="grasp"):
         PartPose(part=Part.FACE, score=1, box=np.zeros(4), keypoints_2d=np.zeros((84, 2)),
                  keypoints_3d=np.zeros((84, 3)), confidence=np.zeros(84), grasp=hand.grasp)
+
+
+def test_json_is_strict_and_joints_without_values_come_back_as_nan():
+    """A joint without a value (NaN) is written as null (a bare NaN is not JSON: JavaScript's and Go's
+    parsers refuse it) and read back as NaN."""
+    rng = np.random.default_rng(2)
+    body = _part(Part.BODY, rng)
+    body.keypoints_3d[3] = np.nan
+    poses = WholeBodyPoses(image_size=(640, 480), people=[Person(id=0, score=0.9, body=body)])
+    text = poses.to_json()
+    assert "NaN" not in text and json.loads(text, parse_constant=lambda c: pytest.fail(c))
+    back = WholeBodyPoses.from_json(text)
+    assert np.isnan(back.people[0].body.keypoints_3d[3]).all()
+    np.testing.assert_array_equal(back.people[0].body.keypoints_3d[:3], body.keypoints_3d[:3])
+
+
+@pytest.mark.parametrize("text", ["null", "3", '{"image_size": [640]}', '{"image_size": [640, 480], "people": {"a": 1}}',
+                                  '{"image_size": [640, 480], "people": [null]}',
+                                  '{"image_size": [640, 480], "lost_track_ids": [null]}',
+                                  '{"image_size": [-5, 0]}', '{"image_size": [640.5, 480]}'])
+def test_what_is_not_poses_json_is_a_value_error(text):
+    with pytest.raises(ValueError):
+        WholeBodyPoses.from_json(text)
