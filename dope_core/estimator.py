@@ -66,7 +66,8 @@ def build_estimator(
         tile_fractions: experts backend: tile sizes of the hand and face detectors' whole-image
             passes (:class:`dope_core.experts.ensemble.ExpertsEstimator`).
         experts_config: experts backend: person detectors and part experts
-            (:class:`dope_core.experts.config.ExpertsConfig`; default: the ``default`` preset).
+            (:class:`dope_core.experts.config.ExpertsConfig`, or a preset's name or a YAML file as
+            :func:`~dope_core.experts.config.load_experts_config` reads them; default: the ``default`` preset).
         streaming: experts backend: for a stream of frames (camera, video), follow people
             from frame to frame and search the whole frame on this schedule
             (:class:`dope_core.experts.streaming.StreamingExpertsEstimator`); ``None``:
@@ -79,10 +80,19 @@ def build_estimator(
             own model lost (:class:`~dope_core.experts.streaming.StreamingExpertsEstimator`; 0: off).
 
     Raises:
-        ValueError: unknown backend or part, or a CUDA device for the experts backend
+        ValueError: unknown backend, part or device, no part, or a CUDA device for the experts backend
             (:class:`~dope_core.experts.config.ExpertsConfigError` for a bad experts configuration).
+        TypeError: ``streaming`` is not a schedule.
     """
     parts = tuple(Part(p) for p in parts)
+    if not parts:
+        raise ValueError("parts is empty: name at least one of body, hand, face")
+    if streaming is not None and not hasattr(streaming, "on_loss"):
+        raise TypeError(f"streaming must be a DetectionSchedule or None, got {type(streaming).__name__}")
+    if isinstance(experts_config, (str, Path)):   # a preset's name or a YAML file, as the command line takes
+        from dope_core.experts.config import load_experts_config
+
+        experts_config = load_experts_config(experts_config)
     if backend == "experts":
         if device not in ("auto", "cpu"):
             raise ValueError(f"the experts backend runs on the CPU only (LiteRT), device {device!r} cannot be "

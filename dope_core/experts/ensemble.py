@@ -229,6 +229,9 @@ class ExpertsEstimator:
         self.parts = tuple(Part(p) for p in parts)
         if not self.parts:
             raise ValueError("at least one part must be estimated")
+        if not all(isinstance(f, (int, float)) and 0.0 < f <= 1.0 for f in tile_fractions):
+            raise ValueError(f"tile_fractions must lie in (0, 1] (fractions of the image's longer side), "
+                             f"got {list(tile_fractions)}")
         self.config = (config or PRESETS["default"]).check_installed()
         self.scores = {Part.BODY: 0.5, Part.HAND: 0.5, Part.FACE: 0.5, **(scores or {})}
         self.face_seeded_detector_score = face_seeded_detector_score

@@ -31,10 +31,17 @@ DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "weights" / "dope_
 
 
 def resolve_device(device: str) -> torch.device:
-    """``"auto"`` -> CUDA when available else CPU; CUDA asked for and absent -> CPU with a warning."""
+    """``"auto"`` -> CUDA when available else CPU; CUDA asked for and absent -> CPU with a warning.
+
+    Raises:
+        ValueError: not a device name torch knows (``"gpu"``, ``None``...).
+    """
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {device!r}: use 'auto', 'cpu', 'cuda' or 'cuda:N'") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         warnings.warn(f"device {device!r} asked for but CUDA is not available: running on the CPU", RuntimeWarning,
                       stacklevel=3)

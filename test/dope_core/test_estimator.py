@@ -21,3 +21,21 @@ def test_a_streaming_estimator_gets_its_schedule_and_second_opinion():
     assert isinstance(stream, StreamingExpertsEstimator)
     assert stream.schedule is schedule and stream.second_opinion == 0.0
     assert build_estimator("experts", streaming=schedule).second_opinion == 0.8
+
+
+@pytest.mark.parametrize("kwargs, error, why", [
+    ({"parts": []}, ValueError, "parts is empty"),
+    ({"streaming": True}, TypeError, "streaming must be a DetectionSchedule"),
+    ({"tile_fractions": [0.0]}, ValueError, "tile_fractions must lie in"),
+    ({"tile_fractions": [float("nan")]}, ValueError, "tile_fractions must lie in"),
+    ({"backend": "network", "device": "gpu"}, ValueError, "unknown device 'gpu'"),
+    ({"backend": "network", "device": None}, ValueError, "unknown device None"),
+])
+def test_bad_arguments_are_clear_errors(kwargs, error, why):
+    with pytest.raises(error, match=why):
+        build_estimator(**kwargs)
+
+
+def test_a_preset_name_is_an_experts_configuration():
+    thorough = build_estimator("experts", experts_config="thorough", parts=["body"])
+    assert thorough.config.max_people == 60
