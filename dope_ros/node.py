@@ -74,6 +74,7 @@ from dope_ros.score_filter import filter_by_score
 from dope_ros.spinning import spin_until_shutdown
 from dope_ros.stats import NodeStats
 from dope_ros.teleop_outputs import TeleopOutputs
+from dope_ros.tf_frames import tf2_frame
 from dope_ros.throttle import WarningThrottle
 from dope_ros.topics import input_topics
 
@@ -289,7 +290,10 @@ class DopeNode(Node):
         if mirrored:
             poses = mirror_poses_2d(poses, image.shape[1])
         poses = self._teleop.process(poses, stamp_s)
-        header = Header(stamp=msg.header.stamp, frame_id=self.get_parameter("frame_id").value or msg.header.frame_id)
+        frame_id, problem = tf2_frame(self.get_parameter("frame_id").value or msg.header.frame_id)
+        if problem:
+            self._notice("bad_frame_id", f"the image's {problem}")
+        header = Header(stamp=msg.header.stamp, frame_id=frame_id)
         self._pose_pub.publish(poses_to_msg(poses, header, camera_info_valid=camera is not None))
         if self._hri is not None:
             self._hri.publish(poses, header)

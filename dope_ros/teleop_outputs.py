@@ -114,5 +114,5 @@ class TeleopOutputs:
         if self._operator_pub.get_subscription_count() > 0:
             self._operator_pub.publish(poses_to_msg(self.operator.only(poses), header,
                                                     camera_info_valid=camera_info_valid))
-        if self._tf is not None:
+        if self._tf is not None and header.frame_id:   # no parent frame, no transform
             self._tf.send(part_transforms(poses, header, prefix=self._prefix))

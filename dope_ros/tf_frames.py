@@ -17,6 +17,16 @@ from dope_core.msg_fields import tf_parts
 from dope_core.structures import WholeBodyPoses
 
 
+def tf2_frame(frame_id: str) -> tuple[str, str | None]:
+    """``frame_id`` as a tf2 frame, and what was wrong with it (``None``: nothing): a leading ``/`` (a ROS 1
+    habit that tf2 refuses) is dropped; a frame with blanks cannot be one, and gives ``""``."""
+    if any(c.isspace() for c in frame_id):
+        return "", f"frame_id {frame_id!r} has blanks, which a tf2 frame cannot: no markers nor TF for it"
+    if frame_id.startswith("/"):
+        return frame_id.lstrip("/"), f"frame_id {frame_id!r}: its leading '/' is dropped (tf2 frames have none)"
+    return frame_id, None
+
+
 def part_transforms(poses: WholeBodyPoses, header: Header, *, prefix: str = "") -> list[TransformStamped]:
     """Transforms from ``header.frame_id`` to every placed, oriented part (module docstring)."""
     out = []

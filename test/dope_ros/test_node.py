@@ -261,3 +261,15 @@ def test_a_person_keeps_the_track_id_across_frames(raw_io):
     assert all(len(i) == 1 for i in ids), ids
     assert ids[0] == ids[1] == ids[2] and ids[0][0] >= 0
     wait_for(lambda: raw_io.counter("tracks_started") >= 1, 10, "tracks in the diagnostics")
+
+
+def test_a_ros1_style_frame_id_is_mended_and_counted(raw_io):
+    before = raw_io.counter("bad_frame_id")
+    msg = _raw("rgb8", IMAGE)
+    stamp = next(_stamps)
+    msg.header.stamp.sec = stamp
+    msg.header.frame_id = "/camera_optical_frame"
+    raw_io.image_pub.publish(msg)
+    wait_for(lambda: stamp in raw_io.poses, 30, "the answer")
+    assert raw_io.poses[stamp].header.frame_id == "camera_optical_frame"
+    raw_io.wait_counter("bad_frame_id", before)

@@ -67,3 +67,13 @@ def test_publish_tf_without_any_tf_package_turns_tf_off(monkeypatch):
     node = _Node()
     assert make_tf_sender(node) is None
     assert len(node.logger.errors) == 1 and "TF off" in node.logger.errors[0]
+
+
+def test_a_frame_id_tf2_cannot_take_is_mended_or_left_out():
+    from dope_ros.tf_frames import tf2_frame
+
+    assert tf2_frame("camera_optical_frame") == ("camera_optical_frame", None)
+    frame, why = tf2_frame("/camera_optical_frame")
+    assert frame == "camera_optical_frame" and "leading '/' is dropped" in why
+    frame, why = tf2_frame("a b /c")
+    assert frame == "" and "has blanks" in why
