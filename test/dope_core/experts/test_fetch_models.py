@@ -134,3 +134,15 @@ def test_the_installed_person_detector_is_the_pinned_file():
 
     path = model_path("person_ssd")
     assert hashlib.sha256(path.read_bytes()).hexdigest() == PERSON_SSD.sha256
+
+
+def test_what_a_killed_install_left_is_removed_by_the_next(tmp_path):
+    payload = b"TFL3 lite model bytes"
+    tgz = _tarball({"package/pose_landmark_lite.tflite": payload})
+    (tmp_path / "pose.tgz").write_bytes(tgz)
+    dest = tmp_path / "modules"
+    target = dest / MODEL_FILES["pose_landmark_lite"]
+    target.parent.mkdir(parents=True)
+    (target.parent / f"{target.name}.k1ll3d.part").write_bytes(b"2 MB of a model")
+    path = fetch(_model(tgz, payload), source=tmp_path / "pose.tgz", dest=dest)
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
