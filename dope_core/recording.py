@@ -25,6 +25,7 @@ it is decoded.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,17 +242,12 @@ def open_recording(path: Path, topics: Optional[set[str]] = None) -> tuple[Itera
     if path.is_dir():
         mcaps = sorted(path.glob("*.mcap"))
         if (path / "metadata.yaml").exists():
-            messages = read_bag(path, topics)
             try:
-                first = next(messages, None)   # rosbags opens the bag here
+                return guarded(_started(read_bag(path, topics))), False
             except Exception as e:
                 if not mcaps:
-                    raise RecordingError(f"{path}: not a readable bag ({type(e).__name__}: "
-                                         f"{str(e).splitlines()[0] if str(e) else ''})") from None
+                    raise RecordingError(_unreadable(path, e)) from None
                 LOG.warning("%s: %s; reading %s up to its last complete message", path, e, mcaps[0].name)
-            else:
-                head = iter(()) if first is None else iter((first,))
-                return guarded(_chain(head, messages)), False
         if not mcaps:
             raise RecordingError(f"{path} holds no .mcap file")
         path = mcaps[0]
@@ -262,18 +258,21 @@ def open_recording(path: Path, topics: Optional[set[str]] = None) -> tuple[Itera
             if f.read(len(MCAP_MAGIC)) != MCAP_MAGIC:
                 raise RecordingError(f"{path} is not an MCAP file")
         return guarded(read_complete_messages(path, topics)), True
-    messages = read_bag(path, topics)
     try:
-        first = next(messages, None)
+        return guarded(_started(read_bag(path, topics))), False
     except Exception as e:
-        raise RecordingError(f"{path}: not a readable bag ({type(e).__name__}: "
-                             f"{str(e).splitlines()[0] if str(e) else ''})") from None
-    return guarded(_chain(iter(()) if first is None else iter((first,)), messages)), False
+        raise RecordingError(_unreadable(path, e)) from None
 
 
-def _chain(*iterators: Iterator[Any]) -> Iterator[Any]:
-    for it in iterators:
-        yield from it
+def _started(messages: Iterator[Any]) -> Iterator[Any]:
+    """``messages`` with its first item taken already (a reader opens its file then, and fails then)."""
+    first = next(messages, None)
+    return itertools.chain(() if first is None else (first,), messages)
+
+
+def _unreadable(path: Path, error: Exception) -> str:
+    text = str(error).splitlines()[0] if str(error) else ""
+    return f"{path}: not a readable bag ({type(error).__name__}: {text})"
 
 
 def recording_messages(path: Path, topics: Optional[set[str]]) -> Iterator[tuple[str, str, int, bytes]]:
