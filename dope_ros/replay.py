@@ -68,6 +68,7 @@ class BagPlayer:
         from dope_ros.msg import WholeBodyPoseArray
 
         ns = "/" + namespace.strip("/")
+        self._context = node.context
         self.image_pub = node.create_publisher(CompressedImage, f"{ns}/camera/image_raw/compressed",
                                                qos_profile_sensor_data)
         self.info_pub = node.create_publisher(CameraInfo, f"{ns}/camera/camera_info", qos_profile_sensor_data)
@@ -82,12 +83,10 @@ class BagPlayer:
 
     def wait_for_node(self, timeout_s: float = 60.0) -> bool:
         """Wait until the node subscribes to the image topic (``False``: not within ``timeout_s``, or the
-        context was shut down)."""
-        import rclpy
-
+        publishing node's context was shut down)."""
         deadline = time.monotonic() + timeout_s
         while self.image_pub.get_subscription_count() == 0:
-            if time.monotonic() > deadline or not rclpy.ok():
+            if time.monotonic() > deadline or not self._context.ok():
                 return False
             time.sleep(0.05)
         return True
