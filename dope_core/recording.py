@@ -275,11 +275,6 @@ def _unreadable(path: Path, error: Exception) -> str:
     return f"{path}: not a readable bag ({type(error).__name__}: {text})"
 
 
-def recording_messages(path: Path, topics: Optional[set[str]]) -> Iterator[tuple[str, str, int, bytes]]:
-    """Messages of a recording (of ``topics``; ``None``: all): :func:`open_recording`'s."""
-    return open_recording(Path(path), topics)[0]
-
-
 def frames_by_stamp(path: str | Path, kinds: tuple[str, ...]) -> Iterator[tuple[int, dict[str, tuple[bytes, Any]]]]:
     """``(stamp ns, {kind: (CDR bytes, message)})`` per recorded frame holding an image, in stamp order.
 

@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Iterator, Optional
 
 from dope_core.atomic_files import atomic_path
 from dope_core.recording import CAMERA_INFO_TOPIC, IMAGE_TOPIC, RecordingError, frames_by_stamp, read_recording
@@ -260,16 +260,6 @@ def _main(argv: Optional[list[str]]) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _until_shutdown(wait: Callable[[], bool], rclpy: Any) -> bool:
-    """``wait()``, raising ``KeyboardInterrupt`` if rclpy's signal handler shuts the context down meanwhile."""
-    try:
-        return wait()
-    except Exception:
-        if rclpy.ok():
-            raise
-        raise KeyboardInterrupt from None
-
-
 def _play(args: argparse.Namespace) -> int:
     """Play the recording into the node of ``args.namespace``; 0 when it answered."""
     import rclpy
@@ -283,13 +273,15 @@ def _play(args: argparse.Namespace) -> int:
     spinner.start()
     try:
         player = BagPlayer(node, args.namespace)
-        if not _until_shutdown(player.wait_for_node, rclpy):
-            if not rclpy.ok():
-                raise KeyboardInterrupt
-            print(f"dope-replay: no node listens on {player.image_pub.topic_name}", file=sys.stderr)
-            return 1
         sent: list[int] = []
+        playing = False
         try:
+            if not player.wait_for_node():
+                if rclpy.ok():
+                    print(f"dope-replay: no node listens on {player.image_pub.topic_name}", file=sys.stderr)
+                    return 1
+                raise KeyboardInterrupt
+            playing = True
             player.play(args.bag, realtime=args.realtime, sent=sent)
             time.sleep(1.0)
         except Exception:
@@ -297,9 +289,10 @@ def _play(args: argparse.Namespace) -> int:
                 raise
             raise KeyboardInterrupt from None   # rclpy's own Ctrl-C/SIGTERM handler shut the context down
         finally:   # also when interrupted: what was played
-            answered = sum(s in player.answers for s in sent)
-            print(f"played {len(sent)} frames into /{args.namespace.strip('/')}; the node answered {answered}")
-        return 0 if answered else 1
+            if playing:
+                print(f"played {len(sent)} frames into /{args.namespace.strip('/')}; the node answered "
+                      f"{sum(s in player.answers for s in sent)}")
+        return 0 if any(s in player.answers for s in sent) else 1
     finally:
         executor.shutdown()
         spinner.join(timeout=5.0)   # out of rclpy's wait before the context goes (else a rare abort at exit)
