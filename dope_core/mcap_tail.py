@@ -11,6 +11,7 @@ compression or with zstd/lz4, as rosbags writes them).
 
 from __future__ import annotations
 
+import mmap
 import struct
 from pathlib import Path
 from typing import Iterator, Optional
@@ -54,9 +55,15 @@ def read_complete_messages(path: str | Path, topics: Optional[set[str]] = None) 
     Raises:
         ValueError: the file does not start like an MCAP file.
     """
-    buf = Path(path).read_bytes()
-    if not buf.startswith(MAGIC):
-        raise ValueError(f"{path} is not an MCAP file")
+    with open(path, "rb") as f:
+        if f.read(len(MAGIC)) != MAGIC:
+            raise ValueError(f"{path} is not an MCAP file")
+        # mapped, not read: a long recording is many times the memory of one message
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            yield from _messages(buf, topics)
+
+
+def _messages(buf: mmap.mmap, topics: Optional[set[str]]) -> Iterator[tuple[str, str, int, bytes]]:
     schemas: dict[int, str] = {}
     channels: dict[int, tuple[str, str]] = {}
 

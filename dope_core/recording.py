@@ -287,32 +287,107 @@ def frames_by_stamp(path: str | Path, kinds: tuple[str, ...]) -> Iterator[tuple[
     the last frame of a cut-off recording that lacks what every other frame has (its camera info or
     poses were not written before the kill).
 
+    The recording is read twice: once for the stamps (nothing kept but a plan of which message
+    goes to which frame), then for the frames, each yielded as soon as its messages and those of
+    every earlier frame are in, so memory holds a few frames, not the recording.
+
     Raises:
         RecordingError: the recording cannot be read, or several topics could be its images.
     """
+    plan = _frame_plan(Path(path), kinds)
+    if not plan.frames:
+        return
+    messages, _ = open_recording(Path(path), plan.topics)
+    got: list[dict[str, tuple[bytes, Any]]] = [{} for _ in plan.frames]
+    missing = [len(needs) for needs in plan.frames]
+    seen: dict[str, int] = {}
+    next_out = 0
+    try:
+        for topic, msgtype, _, data in messages:
+            key = (topic, seen.get(topic, 0))
+            seen[topic] = key[1] + 1
+            frame = plan.frame_of.get(key)
+            if frame is None:
+                continue
+            kind = plan.frames[frame][key]
+            try:
+                got[frame][kind] = (data, plan.store.deserialize_cdr(data, msgtype))
+            except Exception:   # it read in the first pass: the file changed since; the frame goes without it
+                pass
+            missing[frame] -= 1
+            while next_out < len(got) and missing[next_out] == 0:
+                if IMAGE_TOPIC in got[next_out]:
+                    yield plan.stamps[next_out], got[next_out]
+                got[next_out] = {}
+                next_out += 1
+            if next_out == len(got):
+                return
+    except RecordingError as e:   # where the first pass stopped, warned about there
+        LOG.debug("%s", e)
+    for frame in range(next_out, len(got)):   # what the second pass did not find again
+        if IMAGE_TOPIC in got[frame]:
+            yield plan.stamps[frame], got[frame]
+
+
+@dataclass
+class _FramePlan:
+    """Which message goes into which frame (:func:`frames_by_stamp`); a message is named by its topic and
+    its position among that topic's messages (``(topic, n)``, ``n`` from 0).
+
+    Attributes:
+        frames: per frame in output order, ``{message: kind}``.
+        stamps: the frames' header stamps, nanoseconds.
+        frame_of: the frame of each message used.
+        topics: the topics the frames use.
+        store: the typestore the messages deserialize with.
+    """
+
+    frames: list[dict[tuple[str, int], str]]
+    stamps: list[int]
+    frame_of: dict[tuple[str, int], int]
+    topics: set[str]
+    store: Any
+
+
+def _frame_plan(path: Path, kinds: tuple[str, ...]) -> _FramePlan:
+    """The first pass of :func:`frames_by_stamp`: every message's stamp, messages paired into frames."""
     from dope_ros.bag_io import dope_typestore
 
     store = dope_typestore()
-    messages, cut_off = open_recording(Path(path))
-    by_suffix: dict[str, list[tuple[str, str, bytes]]] = {k: [] for k in kinds}
-    by_type: dict[str, dict[str, list[tuple[str, str, bytes]]]] = {k: {} for k in kinds}
+    messages, cut_off = open_recording(path)
+    by_suffix: dict[str, list[tuple[tuple[str, int], str, Optional[int]]]] = {k: [] for k in kinds}
+    by_type: dict[str, dict[str, list[tuple[tuple[str, int], str, Optional[int]]]]] = {k: {} for k in kinds}
+    unread: dict[tuple[str, str], list[Any]] = {}
+    seen: dict[str, int] = {}
     read = 0
     try:
         for topic, msgtype, _, data in messages:
             read += 1
+            key = (topic, seen.get(topic, 0))
+            seen[topic] = key[1] + 1
             kind = next((k for k in kinds if topic.endswith(k)), None)
-            if kind is not None:
-                by_suffix[kind].append((topic, msgtype, data))
-                continue
-            kind = next((k for k in kinds if _KIND_TYPES.get(k) == msgtype), None)
-            if kind is not None:
-                by_type[kind].setdefault(topic, []).append((topic, msgtype, data))
+            typed = kind is None
+            if typed:
+                kind = next((k for k in kinds if _KIND_TYPES.get(k) == msgtype), None)
+                if kind is None:
+                    continue
+            try:
+                msg = store.deserialize_cdr(data, msgtype)
+                stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+            except Exception as e:   # a cut message, a type this store lacks, a type without a header
+                stamp = None
+                unread.setdefault((topic, msgtype), [0, f"{type(e).__name__}: {e}"])
+            entry = (key, msgtype, stamp)
+            if typed:
+                by_type[kind].setdefault(topic, []).append(entry)
+            else:
+                by_suffix[kind].append(entry)
     except RecordingError as e:
         if not read:
             raise
         LOG.warning("%s; the %d messages before are read", e, read)
-    frames: dict[int, list[dict[str, tuple[bytes, Any]]]] = {}
-    unread: dict[tuple[str, str], list[Any]] = {}
+    slots_of: dict[int, list[dict[str, tuple[str, int]]]] = {}
+    topics: set[str] = set()
     for kind in kinds:
         chosen = by_suffix[kind]
         if not chosen and len(by_type[kind]) == 1:
@@ -320,29 +395,31 @@ def frames_by_stamp(path: str | Path, kinds: tuple[str, ...]) -> Iterator[tuple[
         elif not chosen and len(by_type[kind]) > 1 and kind == IMAGE_TOPIC:
             raise RecordingError(f"{path}: several image topics ({', '.join(sorted(by_type[kind]))}) and none ends "
                                  f"with {IMAGE_TOPIC}: cannot tell which is the camera")
-        for topic, msgtype, data in chosen:
-            try:
-                msg = store.deserialize_cdr(data, msgtype)
-                stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-            except Exception as e:   # a cut message, a type this store lacks, a type without a header
-                unread.setdefault((topic, msgtype), [0, f"{type(e).__name__}: {e}"])[0] += 1
+        for key, msgtype, stamp in chosen:
+            if stamp is None:
+                unread[(key[0], msgtype)][0] += 1
                 continue
-            slots = frames.setdefault(stamp, [])
+            topics.add(key[0])
+            slots = slots_of.setdefault(stamp, [])
             slot = next((f for f in slots if kind not in f), None)
             if slot is None:
                 slot = {}
                 slots.append(slot)
-            slot[kind] = (data, msg)
+            slot[kind] = key
     for (topic, msgtype), (n, why) in unread.items():
-        LOG.warning("%s: %d %s message(s) on %s do not read (%s); skipped", path, n, msgtype, topic, why)
-    ordered = [(stamp, f) for stamp in sorted(frames) for f in frames[stamp] if IMAGE_TOPIC in f]
+        if n:
+            LOG.warning("%s: %d %s message(s) on %s do not read (%s); skipped", path, n, msgtype, topic, why)
+    ordered = [(stamp, f) for stamp in sorted(slots_of) for f in slots_of[stamp] if IMAGE_TOPIC in f]
     if cut_off and len(ordered) > 1:
         usual = set.intersection(*(set(f) for _, f in ordered[:-1]))
         if not usual <= set(ordered[-1][1]):
             LOG.warning("%s: the last frame (stamped %d ns) lacks %s, cut off by the end of the recording; "
                         "skipped", path, ordered[-1][0], ", ".join(sorted(usual - set(ordered[-1][1]))))
             ordered.pop()
-    yield from ordered
+    frames = [{key: kind for kind, key in f.items()} for _, f in ordered]
+    frame_of = {key: i for i, f in enumerate(frames) for key in f}
+    return _FramePlan(frames=frames, stamps=[stamp for stamp, _ in ordered], frame_of=frame_of, topics=topics,
+                      store=store)
 
 
 def read_recording(path: str | Path, *, limits: ImageLimits = ImageLimits(),

@@ -249,3 +249,70 @@ def test_what_is_not_a_recording_is_one_line(tmp_path, make, why):
     with pytest.raises(RecordingError, match=why) as e:
         list(read_recording(tmp_path / "rec"))
     assert "\n" not in str(e.value)
+
+
+def _write_raw(path, messages):
+    """A bag of ``(topic, msgtype, log time ns, field values)`` written in the given order (as received)."""
+    from dope_ros.bag_io import BagWriter, dope_typestore
+
+    store = dope_typestore()
+    with BagWriter(path, typestore=store) as writer:
+        for topic, msgtype in {(t, m) for t, m, _, _ in messages}:
+            writer.add_topic(topic, msgtype)
+        for topic, msgtype, log_ns, values in messages:
+            writer.write(topic, log_ns, bytes(store.serialize_cdr(build_message(store, msgtype, values), msgtype)))
+
+
+def test_frames_are_paired_by_stamp_whatever_order_the_messages_arrived_in(tmp_path):
+    """``ros2 bag record`` logs messages as they arrive: the poses of a frame come after the next images,
+    and the camera info's log times run ahead; frames still come out in stamp order, each with its own."""
+    import cv2
+    from dope_core.camera import CameraModel, camera_info_fields
+    from dope_core.msg_fields import poses_fields
+
+    camera = CameraModel.from_matrix(K, 320, 240)
+    messages = []
+    for i in range(5):
+        header = {"stamp": {"sec": 10 + i, "nanosec": 0}, "frame_id": "cam"}
+        messages += [
+            (IMAGE_TOPIC, "sensor_msgs/msg/CompressedImage", (10 + i) * 10**9 + 5,
+             {"header": header, "format": "jpeg", "data": cv2.imencode(".jpg", _image(i))[1].reshape(-1)}),
+            (CAMERA_INFO_TOPIC, "sensor_msgs/msg/CameraInfo", (10 + i) * 10**9 + 1,
+             {"header": header, **camera_info_fields(camera)}),
+            (POSES_TOPIC, "dope_ros/msg/WholeBodyPoseArray", (12 + i) * 10**9,   # answered two frames later
+             poses_fields(_poses(i), header, camera_info_valid=True))]
+    _write_raw(tmp_path / "rec", messages)
+    frames = list(read_recording(tmp_path / "rec"))
+    assert [f.stamp_ns for f in frames] == [(10 + i) * 10**9 for i in range(5)]
+    assert [f.poses for f in frames] == [_poses(i) for i in range(5)]
+    assert all(f.intrinsics is not None for f in frames)
+
+
+@pytest.mark.parametrize("cut", [False, True])
+def test_a_long_recording_is_read_frame_by_frame_not_into_memory(tmp_path, cut):
+    """Memory holds a few frames, not the recording (an hour at 30 frames/s is tens of GB of images),
+    whether the bag is read through rosbags or, cut off, scanned itself."""
+    import tracemalloc
+
+    from dope_core.recording import frames_by_stamp
+
+    rng = np.random.default_rng(0)
+    n = 40
+    with Recorder(tmp_path / "rec", image_format="png") as rec:   # noise: about 230 KB a frame, incompressible
+        for i in range(n):
+            rec.write(i * 10**8, rng.integers(0, 256, (240, 320, 3), dtype=np.uint8), _poses(i), camera=K)
+    if cut:
+        (tmp_path / "rec" / "metadata.yaml").unlink()
+    frame_bytes = 240 * 320 * 3
+    tracemalloc.start()
+    try:
+        count = 0
+        for stamp, got in frames_by_stamp(tmp_path / "rec", (IMAGE_TOPIC, CAMERA_INFO_TOPIC, POSES_TOPIC)):
+            assert len(got[IMAGE_TOPIC][0]) > frame_bytes and stamp == count * 10**8
+            count += 1
+            del got
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == n
+    assert peak < 10 * frame_bytes, f"{peak / frame_bytes:.1f} frames held at once"
