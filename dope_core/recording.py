@@ -25,7 +25,6 @@ it is decoded.
 
 from __future__ import annotations
 
-import itertools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -221,8 +220,35 @@ _KIND_TYPES = {IMAGE_TOPIC: "sensor_msgs/msg/CompressedImage", CAMERA_INFO_TOPIC
 """The message type of each kind of topic (a recording whose image topic has another name is read by type)."""
 
 
-def open_recording(path: Path, topics: Optional[set[str]] = None) -> tuple[Iterator[tuple[str, str, int, bytes]], bool]:
-    """The messages of a recording (of ``topics``; ``None``: all), and whether it was cut off.
+@dataclass
+class RecordingSource:
+    """Where a recording's messages are read from, checked (:func:`open_recording`).
+
+    Attributes:
+        path: the bag read: a rosbag2 folder or file, or the ``.mcap`` file scanned itself.
+        cut_off: the file is scanned up to its last complete message (its writer was killed).
+    """
+
+    path: Path
+    cut_off: bool
+
+    def messages(self, topics: Optional[set[str]] = None) -> Iterator[tuple[str, str, int, bytes]]:
+        """``(topic, message type, log time ns, CDR bytes)`` of ``topics`` (``None``: all), in the bag's order.
+
+        Raises:
+            RecordingError: the bag cannot be read further (one line), after the messages before.
+        """
+        from dope_ros.bag_io import read_bag
+
+        messages = read_complete_messages(self.path, topics) if self.cut_off else read_bag(self.path, topics)
+        try:
+            yield from messages
+        except Exception as e:   # rosbags' and sqlite's errors mid-way: one line
+            raise RecordingError(f"{self.path}: cannot be read further ({type(e).__name__}: {e})") from None
+
+
+def open_recording(path: Path) -> RecordingSource:
+    """The source of a recording's messages; each :meth:`RecordingSource.messages` call reads it anew.
 
     A folder is read with rosbags through its ``metadata.yaml``; when that file is missing (the
     recording process was killed), unreadable, or its bag refused (a cut ``.mcap``), the folder's
@@ -231,19 +257,11 @@ def open_recording(path: Path, topics: Optional[set[str]] = None) -> tuple[Itera
     Raises:
         RecordingError: nothing of it can be read (no bag file, not a bag).
     """
-    from dope_ros.bag_io import read_bag
-
-    def guarded(messages: Iterator[tuple[str, str, int, bytes]]) -> Iterator[tuple[str, str, int, bytes]]:
-        try:
-            yield from messages
-        except Exception as e:   # rosbags' and sqlite's errors mid-way: one line
-            raise RecordingError(f"{path}: cannot be read further ({type(e).__name__}: {e})") from None
-
     if path.is_dir():
         mcaps = sorted(path.glob("*.mcap"))
         if (path / "metadata.yaml").exists():
             try:
-                return guarded(_started(read_bag(path, topics))), False
+                return _probed(RecordingSource(path, cut_off=False))
             except Exception as e:
                 if not mcaps:
                     raise RecordingError(_unreadable(path, e)) from None
@@ -257,17 +275,23 @@ def open_recording(path: Path, topics: Optional[set[str]] = None) -> tuple[Itera
         with open(path, "rb") as f:
             if f.read(len(MCAP_MAGIC)) != MCAP_MAGIC:
                 raise RecordingError(f"{path} is not an MCAP file")
-        return guarded(read_complete_messages(path, topics)), True
+        return RecordingSource(path, cut_off=True)
     try:
-        return guarded(_started(read_bag(path, topics))), False
+        return _probed(RecordingSource(path, cut_off=False))
     except Exception as e:
         raise RecordingError(_unreadable(path, e)) from None
 
 
-def _started(messages: Iterator[Any]) -> Iterator[Any]:
-    """``messages`` with its first item taken already (a reader opens its file then, and fails then)."""
-    first = next(messages, None)
-    return itertools.chain(() if first is None else (first,), messages)
+def _probed(source: RecordingSource) -> RecordingSource:
+    """``source``, once rosbags has opened it and read its first message (it refuses a bag then)."""
+    from dope_ros.bag_io import read_bag
+
+    messages = read_bag(source.path)
+    try:
+        next(messages, None)
+    finally:
+        messages.close()
+    return source
 
 
 def _unreadable(path: Path, error: Exception) -> str:
@@ -294,10 +318,11 @@ def frames_by_stamp(path: str | Path, kinds: tuple[str, ...]) -> Iterator[tuple[
     Raises:
         RecordingError: the recording cannot be read, or several topics could be its images.
     """
-    plan = _frame_plan(Path(path), kinds)
+    source = open_recording(Path(path))
+    plan = _frame_plan(source, kinds)
     if not plan.frames:
         return
-    messages, _ = open_recording(Path(path), plan.topics)
+    messages = source.messages(plan.topics)
     got: list[dict[str, tuple[bytes, Any]]] = [{} for _ in plan.frames]
     missing = [len(needs) for needs in plan.frames]
     seen: dict[str, int] = {}
@@ -349,12 +374,13 @@ class _FramePlan:
     store: Any
 
 
-def _frame_plan(path: Path, kinds: tuple[str, ...]) -> _FramePlan:
+def _frame_plan(source: RecordingSource, kinds: tuple[str, ...]) -> _FramePlan:
     """The first pass of :func:`frames_by_stamp`: every message's stamp, messages paired into frames."""
     from dope_ros.bag_io import dope_typestore
 
     store = dope_typestore()
-    messages, cut_off = open_recording(path)
+    path, cut_off = source.path, source.cut_off
+    messages = source.messages()
     by_suffix: dict[str, list[tuple[tuple[str, int], str, Optional[int]]]] = {k: [] for k in kinds}
     by_type: dict[str, dict[str, list[tuple[tuple[str, int], str, Optional[int]]]]] = {k: {} for k in kinds}
     unread: dict[tuple[str, str], list[Any]] = {}
