@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -60,6 +61,33 @@ def node_command(*, namespace: str, device: str = "cpu", backend: str = "experts
     return cmd
 
 
+@dataclass(frozen=True)
+class AnswerCounts:
+    """What :func:`summarize` needs of one answer (the message itself is not kept).
+
+    Attributes:
+        parts: ``people``, ``bodies``, ``hands``, ``faces`` (unassigned parts included) and
+            ``placed_parts`` (parts of people placed in the camera frame).
+        track_ids: the track ids of the answer's people.
+    """
+
+    parts: dict[str, int]
+    track_ids: tuple[int, ...]
+
+    @classmethod
+    def of(cls, msg: WholeBodyPoseArray) -> "AnswerCounts":
+        parts = {"people": len(msg.people), "bodies": 0, "hands": 0, "faces": 0, "placed_parts": 0}
+        for person in msg.people:
+            for slot, key in (("body", "bodies"), ("left_hand", "hands"), ("right_hand", "hands"), ("face", "faces")):
+                p = getattr(person, slot)
+                if p.present:
+                    parts[key] += 1
+                    parts["placed_parts"] += int(p.frame_3d == p.FRAME_CAMERA)
+        for p in msg.unassigned:
+            parts["hands" if p.part == p.HAND else "faces" if p.part == p.FACE else "bodies"] += 1
+        return cls(parts=parts, track_ids=tuple(p.track_id for p in msg.people if p.track_id != p.TRACK_ID_NONE))
+
+
 class DemoClient(Node):
     """Camera player and recorder: publishes frames, collects the node's outputs by image stamp.
 
@@ -76,7 +104,7 @@ class DemoClient(Node):
         self._fps = fps
         self._video: Optional[cv2.VideoWriter] = None
         self._lock = threading.Condition()
-        self.answers: dict[tuple[int, int], tuple[float, WholeBodyPoseArray]] = {}
+        self.answers: dict[tuple[int, int], tuple[float, AnswerCounts]] = {}   # counts, not messages: bounded
         self.annotated: set[tuple[int, int]] = set()
         self.diagnostics: dict[str, str] = {}
         self.image_pub = self.create_publisher(Image, f"/{namespace}/camera/image_raw", qos_profile_sensor_data)
@@ -102,8 +130,10 @@ class DemoClient(Node):
         stamp = (msg.header.stamp.sec, msg.header.stamp.nanosec)
         if self._bag is not None:
             self._bag.write(self.poses_topic, stamp[0] * 1_000_000_000 + stamp[1], data)
+        received = time.monotonic()
+        counts = AnswerCounts.of(msg)
         with self._lock:
-            self.answers[stamp] = (time.monotonic(), msg)
+            self.answers[stamp] = (received, counts)
             self._lock.notify_all()
 
     def _on_markers(self, data: bytes) -> None:
@@ -216,6 +246,29 @@ def claim_outputs(out_dir: Path, names: tuple[str, ...]) -> None:
         folder.claim(path)
 
 
+PRELOAD_BYTES = 2 << 30
+"""Most memory the frames a run without recording decodes before playing may take, bytes."""
+
+
+def _preloaded(frames, video: Path) -> list[np.ndarray]:
+    """Every frame of ``frames`` decoded now (a teleoperation loop's camera does not decode).
+
+    Raises:
+        ValueError: they would take more than :data:`PRELOAD_BYTES` (an hour of video is tens of GB).
+    """
+    kept: list[np.ndarray] = []
+    size = 0
+    for frame in frames:
+        size += frame.nbytes
+        if size > PRELOAD_BYTES:
+            h, w = frame.shape[:2]
+            raise ValueError(f"{video}: a run without recording decodes its frames before playing them, and "
+                             f"more than {len(kept)} frames of {w}x{h} take over {PRELOAD_BYTES / 2**30:.3g} GiB; "
+                             f"play at most {len(kept)} (--frames) or record (no --poses-only)")
+        kept.append(frame)
+    return kept
+
+
 def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: float, realtime: bool,
         device: str = "cpu", backend: str = "experts", checkpoint: str = "", timeout_s: float = 60.0,
         namespace: str = "demo", parameters: Optional[dict[str, str]] = None, image_format: str = "jpeg",
@@ -245,7 +298,7 @@ def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: fl
         raise ValueError(f"{video}: no readable frame")
     source = _chain([first], source)
     if not record:
-        source = iter(list(source))
+        source = iter(_preloaded(source, video))
     bag_path = out_dir / "poses_bag"
     if record and bag_path.exists():   # an earlier demo's bag (claimed above); without recording it is kept
         import shutil
@@ -334,20 +387,11 @@ def summarize(sent: dict, answers: dict, diagnostics: dict, out_dir: Path, bag_c
     ``None``: nothing was recorded."""
     got = [(sent[s], answers[s][0], answers[s][1]) for s in sent if s in answers]
     latencies = np.array([1000.0 * (r - p) for p, r, _ in got]) if got else np.zeros(0)
-    parts = {"bodies": 0, "hands": 0, "faces": 0, "people": 0, "placed_parts": 0, "parts": 0}
+    parts: Counter[str] = Counter()
     track_frames: Counter[int] = Counter()
-    for _, _, msg in got:
-        parts["people"] += len(msg.people)
-        track_frames.update(p.track_id for p in msg.people if p.track_id != p.TRACK_ID_NONE)
-        for person in msg.people:
-            for slot, key in (("body", "bodies"), ("left_hand", "hands"), ("right_hand", "hands"), ("face", "faces")):
-                p = getattr(person, slot)
-                if p.present:
-                    parts[key] += 1
-                    parts["parts"] += 1
-                    parts["placed_parts"] += int(p.frame_3d == p.FRAME_CAMERA)
-        for p in msg.unassigned:
-            parts["hands" if p.part == p.HAND else "faces" if p.part == p.FACE else "bodies"] += 1
+    for _, _, counts in got:
+        parts.update(counts.parts)
+        track_frames.update(counts.track_ids)
     span = (max(r for _, r, _ in got) - min(p for p, _, _ in got)) if got else 0.0
     summary = {
         "frames_sent": len(sent),

@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 from dope_core.atomic_files import atomic_path
 from dope_core.recording import CAMERA_INFO_TOPIC, IMAGE_TOPIC, RecordingError, frames_by_stamp, read_recording
@@ -59,9 +59,12 @@ class BagPlayer:
     Args:
         node: the rclpy node to publish from (and to hear the node's poses on).
         namespace: the DOPE node's namespace (its inputs are ``/NS/camera/...``).
+        on_answer: called with ``(stamp ns, WholeBodyPoseArray)`` for each answer, on the executor's
+            thread; the player itself keeps only the answered stamps (the poses of a long recording
+            would be gigabytes).
     """
 
-    def __init__(self, node, namespace: str) -> None:
+    def __init__(self, node, namespace: str, on_answer: Optional[Callable[[int, object], None]] = None) -> None:
         from rclpy.qos import qos_profile_sensor_data
         from sensor_msgs.msg import CameraInfo, CompressedImage
 
@@ -72,13 +75,17 @@ class BagPlayer:
         self.image_pub = node.create_publisher(CompressedImage, f"{ns}/camera/image_raw/compressed",
                                                qos_profile_sensor_data)
         self.info_pub = node.create_publisher(CameraInfo, f"{ns}/camera/camera_info", qos_profile_sensor_data)
-        self.answers: dict[int, object] = {}
+        self.answered: set[int] = set()
+        self._on_answer = on_answer
         self._cond = threading.Condition()
         node.create_subscription(WholeBodyPoseArray, f"{ns}/dope/poses", self._on_poses, 50)
 
     def _on_poses(self, msg) -> None:
+        stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        if self._on_answer is not None:
+            self._on_answer(stamp, msg)
         with self._cond:
-            self.answers[msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec] = msg
+            self.answered.add(stamp)
             self._cond.notify_all()
 
     def wait_for_node(self, timeout_s: float = 60.0) -> bool:
@@ -94,7 +101,7 @@ class BagPlayer:
     def _wait(self, stamp: int, timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s
         with self._cond:
-            while stamp not in self.answers:
+            while stamp not in self.answered:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
@@ -124,7 +131,7 @@ class BagPlayer:
             self.image_pub.publish(image)
             sent.append(stamp)
             if not realtime:
-                wait = answer_s if self.answers else timeout_s
+                wait = answer_s if self.answered else timeout_s
                 for _ in range(3):   # best-effort input: resend a frame that got no answer
                     if self._wait(stamp, wait / 3):
                         break
@@ -291,8 +298,8 @@ def _play(args: argparse.Namespace) -> int:
         finally:   # also when interrupted: what was played
             if playing:
                 print(f"played {len(sent)} frames into /{args.namespace.strip('/')}; the node answered "
-                      f"{sum(s in player.answers for s in sent)}")
-        return 0 if any(s in player.answers for s in sent) else 1
+                      f"{sum(s in player.answered for s in sent)}")
+        return 0 if any(s in player.answered for s in sent) else 1
     finally:
         executor.shutdown()
         spinner.join(timeout=5.0)   # out of rclpy's wait before the context goes (else a rare abort at exit)

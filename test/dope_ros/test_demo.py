@@ -116,3 +116,47 @@ def test_a_bad_video_or_argument_leaves_the_earlier_demo_as_it_was(tmp_path, cap
             code = e.code
         assert code == 2 and why in capsys.readouterr().err, args
         assert (out / "poses_bag" / "demo.mcap").read_bytes() == b"an earlier demo's bag"
+
+
+def test_the_summary_counts_the_answers_without_keeping_them(tmp_path):
+    """The client keeps a few counts per answer (a long run's messages would be gigabytes); the summary
+    made from them counts people, parts (unassigned ones too), placed parts and tracks as the messages do."""
+    from std_msgs.msg import Header
+
+    from dope_core.keypoints import Part
+    from dope_core.structures import Handedness, PartPose, Person, WholeBodyPoses
+    from dope_ros.conversions import poses_to_msg
+    from dope_ros.demo import AnswerCounts, summarize
+
+    def part(kind, root=None, handedness=None):
+        j = kind.num_keypoints
+        return PartPose(part=kind, score=0.8, box=np.float64([0, 0, 50, 50]), keypoints_2d=np.zeros((j, 2)),
+                        keypoints_3d=np.zeros((j, 3)), confidence=np.ones(j), handedness=handedness, root_camera=root)
+
+    poses = WholeBodyPoses(image_size=(640, 480), backend="experts", unassigned=[part(Part.FACE)], people=[
+        Person(id=0, score=0.9, track_id=7, body=part(Part.BODY, root=np.array([0.0, 0.0, 2.0])),
+               left_hand=part(Part.HAND, handedness=Handedness.LEFT), face=part(Part.FACE)),
+        Person(id=1, score=0.5, right_hand=part(Part.HAND, handedness=Handedness.RIGHT))])
+    counts = AnswerCounts.of(poses_to_msg(poses, Header(frame_id="cam"), camera_info_valid=True))
+    assert counts.parts == {"people": 2, "bodies": 1, "hands": 2, "faces": 2, "placed_parts": 1}
+    assert counts.track_ids == (7,)
+    sent = {(1, 0): 10.0, (2, 0): 10.1, (3, 0): 10.2}
+    summary = summarize(sent, {(1, 0): (10.05, counts), (2, 0): (10.2, counts)}, {}, tmp_path, None)
+    assert (summary["frames_answered"], summary["people"], summary["hands"], summary["faces"]) == (2, 4, 4, 4)
+    assert summary["person_tracks"] == 1 and summary["parts_placed_in_camera_frame"] == 2
+    assert abs(summary["latency_ms_mean"] - 75.0) < 1e-6
+
+
+def test_a_run_without_recording_refuses_more_frames_than_memory_holds(tmp_path, monkeypatch):
+    """Without recording, frames are decoded before they are played: past the budget, one line (exit 2)
+    before the node starts, not a machine out of memory an hour into the video."""
+    import dope_ros.demo as demo
+
+    video = _grey_clip(tmp_path / "clip.avi")
+    monkeypatch.setattr(demo, "PRELOAD_BYTES", 2 * 320 * 240 * 3)   # two frames
+    started = []
+    monkeypatch.setattr(demo.subprocess, "Popen", lambda *a, **k: started.append(a))
+    with pytest.raises(ValueError, match=r"more than 2 frames of 320x240 take over .*play at most 2 \(--frames\)"):
+        demo.run(video, tmp_path / "out", frames=FRAMES, max_width=960, hfov_deg=60.0, realtime=False,
+                 record=False)
+    assert not started
