@@ -88,6 +88,55 @@ class LabelRecord:
             raise ValueError(f"pseudo-label record is missing the key {e.args[0]!r}") from None
 
 
+@dataclass(frozen=True)
+class StoredRecord:
+    """A record known by its file: what selecting and splitting need is in memory (a few hundred bytes),
+    the labels (``detections``, ``pseudo_gt``, as in :class:`LabelRecord`) are read from the file each
+    time they are asked for. A training set of a hundred thousand records kept as
+    :class:`LabelRecord` objects would take about 2 GB, and as much again in each loader worker.
+
+    Attributes:
+        path: the record's JSON file.
+        key, image, image_size, status: as in :class:`LabelRecord`.
+    """
+
+    path: Path
+    key: str
+    image: str
+    image_size: tuple[int, int]
+    status: str
+
+    def load(self) -> LabelRecord:
+        """The whole record.
+
+        Raises:
+            ValueError: the file is gone or damaged since it was listed (the message names it).
+        """
+        try:
+            return LabelRecord.from_dict(json.loads(self.path.read_text()))
+        except (OSError, ValueError, TypeError, AttributeError) as e:
+            raise ValueError(f"label record {self.path} is gone or damaged ({e}): run dope-train label on the same "
+                             "inputs again to label it anew") from None
+
+    @property
+    def detections(self) -> dict[Part, list[PartPose]]:
+        return self.load().detections
+
+    @property
+    def pseudo_gt(self) -> Optional[WholeBodyPoses]:
+        return self.load().pseudo_gt
+
+
+Record = LabelRecord | StoredRecord
+"""A record in memory, or known by its file (the training set's, :func:`dope_core.train.dataset.load_records`)."""
+
+
+def labels_of(record: Record) -> LabelRecord:
+    """The whole record: ``record`` itself, or a stored record read from its file (``ValueError`` when
+    gone or damaged, :meth:`StoredRecord.load`)."""
+    return record.load() if isinstance(record, StoredRecord) else record
+
+
 class LabelCache:
     """A pseudo-label cache folder (see the module docstring for its layout)."""
 
@@ -141,6 +190,17 @@ class LabelCache:
     def records(self) -> Iterator[LabelRecord]:
         for key in self.keys():
             yield self.read(key)
+
+    def stored_records(self) -> Iterator[StoredRecord]:
+        """Every record as a :class:`StoredRecord` (each file is read and checked once, its labels not kept).
+
+        Raises:
+            ValueError: a damaged record, as :meth:`read`.
+        """
+        for key in self.keys():
+            record = self.read(key)
+            yield StoredRecord(path=self.record_path(key), key=record.key, image=record.image,
+                               image_size=record.image_size, status=record.status)
 
     def image_path(self, record: LabelRecord) -> Path:
         """Absolute path of a record's image."""

@@ -30,7 +30,7 @@ from torch.utils.data import Dataset, Sampler
 
 from dope_core.image_io import read_bgr
 from dope_core.keypoints import Part
-from dope_core.pseudo_labels.cache import LabelCache, LabelRecord
+from dope_core.pseudo_labels.cache import LabelCache, Record, labels_of
 from dope_core.pseudo_labels.sources import source_of
 from dope_core.train.augment import hflip, rescale, visible_boxes, zoom
 from dope_core.train.targets import record_targets
@@ -41,19 +41,20 @@ Sample = tuple[torch.Tensor, dict[str, dict[str, np.ndarray]], str]
 TargetTensors = dict[str, dict[str, torch.Tensor]]
 
 
-def load_records(caches: Sequence[str | Path]) -> list[tuple[LabelCache, LabelRecord]]:
-    """Every usable (``status == "ok"``) record of the caches, in a deterministic order.
+def load_records(caches: Sequence[str | Path]) -> list[tuple[LabelCache, Record]]:
+    """Every usable (``status == "ok"``) record of the caches, in a deterministic order; their labels stay
+    on disk until asked for (:class:`~dope_core.pseudo_labels.cache.StoredRecord`).
 
     Raises:
         FileNotFoundError: a cache folder is missing.
         ValueError: no usable record at all.
     """
-    out: list[tuple[LabelCache, LabelRecord]] = []
+    out: list[tuple[LabelCache, Record]] = []
     for root in caches:
         cache = LabelCache(root)
         if not cache.items_dir.is_dir():
             raise FileNotFoundError(f"pseudo-label cache {str(root)!r} has no items/ folder: run 'dope-train label' first")
-        out += [(cache, r) for r in cache.records() if r.status == "ok"]
+        out += [(cache, r) for r in cache.stored_records() if r.status == "ok"]
     if not out:
         raise ValueError(f"no usable pseudo-labelled image in {[str(c) for c in caches]}")
     return out
@@ -62,9 +63,9 @@ def load_records(caches: Sequence[str | Path]) -> list[tuple[LabelCache, LabelRe
 SPLITS = ("by_image", "by_video")
 
 
-def split_records(records: Sequence[tuple[LabelCache, LabelRecord]], *, val_fraction: float, seed: int,
+def split_records(records: Sequence[tuple[LabelCache, Record]], *, val_fraction: float, seed: int,
                   by: str = "by_image", val_sources: Sequence[str] = ()
-                  ) -> tuple[list[tuple[LabelCache, LabelRecord]], list[tuple[LabelCache, LabelRecord]]]:
+                  ) -> tuple[list[tuple[LabelCache, Record]], list[tuple[LabelCache, Record]]]:
     """A deterministic train/validation split (at least one training record).
 
     Args:
@@ -134,7 +135,7 @@ class PseudoLabelDataset(Dataset):
 
     def __init__(
         self,
-        records: Sequence[tuple[LabelCache, LabelRecord]],
+        records: Sequence[tuple[LabelCache, Record]],
         *,
         mode: str = "distillation",
         parts: Sequence[Part] = tuple(Part),
@@ -163,6 +164,11 @@ class PseudoLabelDataset(Dataset):
     def __getitem__(self, index: int | tuple[int, int]) -> Optional[Sample]:
         i, aug_seed = index if isinstance(index, tuple) else (index, None)
         cache, record = self.records[i]
+        try:
+            record = labels_of(record)
+        except ValueError as e:   # changed on disk since the run started (labelled anew into the cache)
+            LOG.warning("skipping %s: %s", record.key, e)
+            return None
         bgr = read_bgr(cache.image_path(record))
         if bgr is None:
             LOG.warning("skipping %s: image %s cannot be read", record.key, record.image)
@@ -185,7 +191,7 @@ class PseudoLabelDataset(Dataset):
         return tensor, arrays, record.key
 
 
-def repeat_factors(records: Sequence[tuple[LabelCache, LabelRecord]], *, parts: Sequence[Part],
+def repeat_factors(records: Sequence[tuple[LabelCache, Record]], *, parts: Sequence[Part],
                    hard_threshold: float, threshold: float) -> np.ndarray:
     """How often each record is drawn per epoch: repeat-factor sampling (Gupta et al., LVIS, CVPR 2019).
 
@@ -199,8 +205,9 @@ def repeat_factors(records: Sequence[tuple[LabelCache, LabelRecord]], *, parts: 
         raise ValueError(f"the repeat-factor threshold must be in [0, 1], got {threshold}")
     shown = np.zeros((len(records), len(parts)), bool)
     for i, (_cache, record) in enumerate(records):
-        if record.pseudo_gt is not None:
-            shown[i] = [any(p.score >= hard_threshold for p in record.pseudo_gt.parts(part)) for part in parts]
+        pseudo_gt = labels_of(record).pseudo_gt
+        if pseudo_gt is not None:
+            shown[i] = [any(p.score >= hard_threshold for p in pseudo_gt.parts(part)) for part in parts]
     fraction = shown.mean(axis=0) if len(records) else np.zeros(len(parts))
     per_part = np.maximum(1.0, np.sqrt(threshold / np.maximum(fraction, 1e-12)))   # unused where f is 0
     return np.where(shown, per_part[None, :], 1.0).max(axis=1, initial=1.0)

@@ -61,6 +61,7 @@ from dope_core.train.checkpointing import LAST, load_training_state, remove_stal
 from dope_core.train.config import ConfigError, TrainConfig
 from dope_core.train.dataset import (PseudoLabelDataset, StepSampler, collate, load_records, model_inputs,
                                     repeat_factors, split_records)
+from dope_core.pseudo_labels.cache import labels_of
 
 LOG = logging.getLogger(__name__)
 MAX_CONSECUTIVE_BAD_STEPS = 20
@@ -169,7 +170,7 @@ def training_anchor_poses(cfg: TrainConfig, train_records: list) -> dict[Part, A
     Raises:
         ValueError: the labels hold no body.
     """
-    pseudo = [pose for _, r in train_records if r.pseudo_gt is not None for pose in r.pseudo_gt.parts()]
+    pseudo = [pose for _, r in train_records if (gt := labels_of(r).pseudo_gt) is not None for pose in gt.parts()]
     samples = collect_samples(pseudo)
     counts = _counts(cfg)
     absent = [p for p in (Part.HAND, Part.FACE) if not samples[p]]

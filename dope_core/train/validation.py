@@ -26,7 +26,7 @@ from dope_core.estimator import PoseEstimator
 from dope_core.image_io import read_bgr
 from dope_core.keypoints import Part
 from dope_core.postprocess import PostprocessConfig, detections_to_poses
-from dope_core.pseudo_labels.cache import LabelCache, LabelRecord
+from dope_core.pseudo_labels.cache import LabelCache, Record, labels_of
 from dope_core.structures import WholeBodyPoses
 from dope_core.train.agreement import Agreement
 from dope_core.train.config import TrainConfig
@@ -75,12 +75,13 @@ def spread(records: Sequence[Any], count: int) -> list[Any]:
     return [records[i] for i in np.unique(np.linspace(0, len(records) - 1, count).round().astype(int))]
 
 
-def agreement_with_experts(estimator: PoseEstimator, records: Sequence[tuple[LabelCache, LabelRecord]], *,
+def agreement_with_experts(estimator: PoseEstimator, records: Sequence[tuple[LabelCache, Record]], *,
                            alpha: float, hard_threshold: float, max_images: int) -> dict[str, Any]:
     """Agreement of the student with the records' pseudo ground truth (see the module docstring)."""
     agreement = Agreement(alpha=alpha)
     used = skipped = 0
     for cache, record in spread(records, max_images):
+        record = labels_of(record)
         bgr = read_bgr(cache.image_path(record))
         if bgr is None or record.pseudo_gt is None:
             skipped += 1
@@ -103,12 +104,12 @@ def accuracy_on_annotated(estimator: PoseEstimator, root: str, datasets: Sequenc
     return evaluate(estimator, samples)
 
 
-def validate(model: nn.Module, records: Sequence[tuple[LabelCache, LabelRecord]], cfg: TrainConfig) -> dict[str, Any]:
+def validate(model: nn.Module, records: Sequence[tuple[LabelCache, Record]], cfg: TrainConfig) -> dict[str, Any]:
     """The validation report of an in-memory student: ``{"agreement": {...}, "accuracy": {...} or None}``."""
     return validate_estimator(StudentEstimator(model, parts=cfg.data.parts), records, cfg)
 
 
-def validate_estimator(estimator: PoseEstimator, records: Sequence[tuple[LabelCache, LabelRecord]],
+def validate_estimator(estimator: PoseEstimator, records: Sequence[tuple[LabelCache, Record]],
                        cfg: TrainConfig) -> dict[str, Any]:
     """The same report for any estimator with a ``parts`` attribute (e.g. a
     :class:`~dope_core.model.inference.NetworkEstimator` on an exported checkpoint), so that

@@ -9,6 +9,7 @@ import torch
 
 from dope_core.keypoints import Part
 from dope_core.fusion import assemble
+from dope_core.pseudo_labels.cache import labels_of
 from dope_core.train.dataset import (PseudoLabelDataset, StepSampler, collate, load_records, model_inputs,
                                     repeat_factors, split_records)
 
@@ -33,9 +34,9 @@ def test_sampler_is_a_function_of_seed_step_and_rank():
 def test_repeat_factors_draw_a_rare_part_more_often(synthetic_cache):
     records = load_records([synthetic_cache.root])
     # faces only in the first of the six images; hands (0.8) and bodies in all
-    records = [(c, r) if i == 0 else (c, dataclasses.replace(r, pseudo_gt=assemble(
+    records = [(c, r) if i == 0 else (c, dataclasses.replace(labels_of(r), pseudo_gt=assemble(
         r.detections[Part.BODY], r.detections[Part.HAND][:1], [], image_size=r.image_size, backend="experts")))
-        for i, (c, r) in enumerate(records)]
+        for i, (c, r) in enumerate(records)]   # stored records and records in memory mixed
     factors = repeat_factors(records, parts=list(Part), hard_threshold=0.5, threshold=0.6)
     assert factors == pytest.approx([np.sqrt(0.6 * 6)] + [1.0] * 5)
     assert repeat_factors(records, parts=list(Part), hard_threshold=0.5, threshold=0.0).tolist() == [1.0] * 6
@@ -139,3 +140,36 @@ def test_split_by_video_holds_out_whole_sources(synthetic_cache):
         split_records(records, val_fraction=0.0, seed=0, by="by_video", val_sources=["nothing*"])
     with pytest.raises(ValueError, match="by_video"):
         split_records(records, val_fraction=0.1, seed=0, val_sources=["v*"])
+
+
+def test_the_training_set_keeps_its_labels_on_disk(synthetic_cache, caplog):
+    """load_records keeps what selecting and splitting need (a few hundred bytes a record, not the ~17 KB of
+    the labels: a hundred thousand video frames would be 2 GB, and again in each loader worker); the
+    labels read back are the cache's, and a record changed on disk during a run skips its sample."""
+    import gc
+    import logging
+    import tracemalloc
+
+    from dope_core.pseudo_labels.cache import LabelCache
+
+    cache = LabelCache(synthetic_cache.root)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        records = load_records([synthetic_cache.root])
+        stored = tracemalloc.get_traced_memory()[0] - before
+        whole = [cache.read(r.key) for _, r in records]
+        in_memory = tracemalloc.get_traced_memory()[0] - before - stored
+    finally:
+        tracemalloc.stop()
+    assert stored < in_memory / 4, (stored, in_memory)
+    assert [labels_of(r) for _, r in records] == whole
+    assert records[0][1].pseudo_gt == whole[0].pseudo_gt and records[0][1].detections == whole[0].detections
+
+    ds = PseudoLabelDataset(records, max_size=64, scale_jitter=(1.0, 1.0), flip=False)
+    assert ds[0] is not None
+    records[0][1].path.write_text("{ cut")   # labelled anew into the same cache, say
+    with caplog.at_level(logging.WARNING):
+        assert ds[0] is None
+    assert f"skipping {records[0][1].key}" in caplog.text and "damaged" in caplog.text

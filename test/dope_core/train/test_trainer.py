@@ -22,6 +22,7 @@ from dope_core.checkpoint import load_checkpoint
 from dope_core.estimator import build_estimator
 from dope_core.fusion import assemble
 from dope_core.keypoints import Part
+from dope_core.pseudo_labels.cache import labels_of
 from dope_core.train import cli
 from dope_core.train.checkpointing import load_training_state
 from dope_core.train.config import ConfigError, config_from_dict, load_config
@@ -63,7 +64,7 @@ def test_config_errors_are_clear(tmp_path: Path) -> None:
 def test_loader_repeats_the_images_of_a_rare_part(tmp_path: Path, synthetic_cache, caplog) -> None:
     raw = tiny_config(synthetic_cache.root, tmp_path / "out", steps=60)
     records = load_records([synthetic_cache.root])   # a face in the first image only
-    records = [(c, r) if i == 0 else (c, dataclasses.replace(r, pseudo_gt=assemble(
+    records = [(c, r) if i == 0 else (c, dataclasses.replace(labels_of(r), pseudo_gt=assemble(
         r.detections[Part.BODY], r.detections[Part.HAND][:1], [], image_size=r.image_size, backend="experts")))
         for i, (c, r) in enumerate(records)]
 
