@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from dope_core.keypoints import Part  # noqa: E402
 from dope_core.model.inference import NetworkEstimator  # noqa: E402
+from dope_core.pseudo_labels.cache import labels_of  # noqa: E402
 from dope_core.pseudo_labels.crops import is_crop  # noqa: E402
 from dope_core.pseudo_labels.sources import source_of  # noqa: E402
 from dope_core.train.agreement import match_teachers  # noqa: E402
@@ -47,6 +48,7 @@ def main() -> int:
     cfg = load_config(args.config)
     d, part = cfg.data, Part(args.part)
     _, held_out = train_val_split(cfg, load_records(d.caches))
+    held_out = [(c, labels_of(r)) for c, r in held_out]   # a few hundred records: their labels in memory
     held_out = [(c, r) for c, r in held_out if r.pseudo_gt is not None
                 and any(p.score >= d.hard_threshold for p in r.pseudo_gt.parts(part))]
     edges = sorted(args.edges)

@@ -91,8 +91,8 @@ class LabelRecord:
 @dataclass(frozen=True)
 class StoredRecord:
     """A record known by its file: what selecting and splitting need is in memory (a few hundred bytes),
-    the labels (``detections``, ``pseudo_gt``, as in :class:`LabelRecord`) are read from the file each
-    time they are asked for. A training set of a hundred thousand records kept as
+    the labels (``detections``, ``pseudo_gt``) are read from the file by :meth:`load` (or
+    :func:`labels_of`), once where they are used. A training set of a hundred thousand records kept as
     :class:`LabelRecord` objects would take about 2 GB, and as much again in each loader worker.
 
     Attributes:
@@ -117,14 +117,6 @@ class StoredRecord:
         except (OSError, ValueError, TypeError, AttributeError) as e:
             raise ValueError(f"label record {self.path} is gone or damaged ({e}): run dope-train label on the same "
                              "inputs again to label it anew") from None
-
-    @property
-    def detections(self) -> dict[Part, list[PartPose]]:
-        return self.load().detections
-
-    @property
-    def pseudo_gt(self) -> Optional[WholeBodyPoses]:
-        return self.load().pseudo_gt
 
 
 Record = LabelRecord | StoredRecord

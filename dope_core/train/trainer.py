@@ -57,11 +57,11 @@ from tqdm import tqdm
 from dope_core.anchors import anchor_poses, collect_samples, reclustered
 from dope_core.keypoints import Part
 from dope_core.atomic_files import atomic_write_text
+from dope_core.pseudo_labels.cache import labels_of
 from dope_core.train.checkpointing import LAST, load_training_state, remove_stale_temporaries, save_training_state
 from dope_core.train.config import ConfigError, TrainConfig
 from dope_core.train.dataset import (PseudoLabelDataset, StepSampler, collate, load_records, model_inputs,
                                     repeat_factors, split_records)
-from dope_core.pseudo_labels.cache import labels_of
 
 LOG = logging.getLogger(__name__)
 MAX_CONSECUTIVE_BAD_STEPS = 20

@@ -64,9 +64,9 @@ def test_config_errors_are_clear(tmp_path: Path) -> None:
 def test_loader_repeats_the_images_of_a_rare_part(tmp_path: Path, synthetic_cache, caplog) -> None:
     raw = tiny_config(synthetic_cache.root, tmp_path / "out", steps=60)
     records = load_records([synthetic_cache.root])   # a face in the first image only
-    records = [(c, r) if i == 0 else (c, dataclasses.replace(labels_of(r), pseudo_gt=assemble(
-        r.detections[Part.BODY], r.detections[Part.HAND][:1], [], image_size=r.image_size, backend="experts")))
-        for i, (c, r) in enumerate(records)]
+    records = [(c, r) if i == 0 else (c, dataclasses.replace(whole, pseudo_gt=assemble(
+        whole.detections[Part.BODY], whole.detections[Part.HAND][:1], [], image_size=r.image_size, backend="experts")))
+        for i, (c, r) in enumerate(records) for whole in [labels_of(r)]]
 
     def draws(threshold: float) -> int:
         cfg = config_from_dict({**raw, "data": {**raw["data"], "repeat_factor_threshold": threshold}})
