@@ -5,10 +5,13 @@ A recording is a rosbag2 MCAP folder holding ``sensor_msgs/CompressedImage`` fra
 them (:mod:`dope_core.recording`); a cut-off recording is played up to its last
 complete frame.
 
-* ``dope-replay BAG --namespace NS``: publishes each frame's compressed image on
-  ``/NS/camera/image_raw/compressed`` and its camera info on ``/NS/camera/camera_info``
-  with the recorded headers (stamps and frame_id unchanged), for a node started with
-  ``image_transport: compressed`` in namespace ``NS``. By default in lock step (the
+* ``dope-replay BAG --namespace NS`` (default ``replay``; ``/`` or ``""``: the root
+  namespace): publishes each frame's compressed image on ``/NS/camera/image_raw/compressed``
+  and its camera info on ``/NS/camera/camera_info`` with the recorded headers (stamps and
+  frame_id unchanged), for a node in namespace ``NS`` with ``image_transport: compressed``
+  whose ``image`` and ``camera_info`` read ``camera/image_raw`` and ``camera/camera_info``
+  (``ros2 launch dope_ros dope.launch.py namespace:=NS image_transport:=compressed``, the
+  launch file's default remappings). By default in lock step (the
   next frame leaves when the node has published the poses of the previous one, so
   every frame is processed); ``--realtime`` keeps the recorded timing instead.
   Prints how many frames the node answered.
@@ -21,14 +24,16 @@ complete frame.
   temporary file and renamed when complete (Ctrl-C keeps the frames done); it may replace an
   earlier replay's output, never another file nor anything inside the recording.
 
-A recording that cannot be read, or an output that cannot be written, is one line and exit
-status 2; Ctrl-C or SIGTERM stops after the summary of what was done, exit status 130.
+A recording that cannot be read, an output that cannot be written, or a namespace ROS would
+refuse is one line and exit status 2; Ctrl-C or SIGTERM stops after the summary of what was
+done, exit status 130.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import signal
 import sys
 import threading
@@ -41,6 +46,42 @@ from dope_core.recording import CAMERA_INFO_TOPIC, IMAGE_TOPIC, RecordingError, 
 
 MAX_REALTIME_GAP_S = 5.0
 """``--realtime``: a longer gap between two recorded stamps (a pause, a stamp that jumps) is played as this."""
+
+MAX_TOPIC_LENGTH = 247
+"""The longest topic name ROS 2 takes (``RMW_TOPIC_MAX_NAME_LENGTH``, 255 - 8)."""
+
+_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def node_namespace(namespace: str) -> str:
+    """``namespace`` as an absolute ROS namespace: ``/`` (the root) for ``""`` or ``"/"``, else ``/a/b`` with
+    leading and trailing slashes dropped (``a/b``, ``/a/b/`` and ``//a/b`` are ``/a/b``).
+
+    Raises:
+        ValueError: (one line) for a namespace ROS refuses: a character other than ASCII letters, digits,
+            ``_`` and ``/``, a token starting with a digit, an empty token (``a//b``), or topics too long.
+    """
+    inner = namespace.strip("/")
+    tokens = inner.split("/") if inner else []
+    for token in tokens:
+        if not token:
+            raise ValueError("an empty part ('//') is not allowed")
+        if not re.fullmatch(r"[A-Za-z0-9_]+", token):
+            raise ValueError("only ASCII letters, digits, '_' and '/' are allowed")
+        if not _TOKEN.fullmatch(token):
+            raise ValueError(f"its part {token!r} starts with a digit")
+    ns = "/" + "/".join(tokens)
+    if len(ns.rstrip("/") + "/camera/image_raw/compressed") > MAX_TOPIC_LENGTH:
+        raise ValueError(f"too long: the topic names would exceed {MAX_TOPIC_LENGTH} characters")
+    return ns
+
+
+def replay_topics(namespace: str) -> tuple[str, str, str]:
+    """``(image, camera info, poses)`` topics of the DOPE node in ``namespace`` (see :func:`node_namespace`;
+    ``ValueError`` for an invalid one): ``/NS/camera/image_raw/compressed``, ``/NS/camera/camera_info``,
+    ``/NS/dope/poses``, or ``/camera/image_raw/compressed``... in the root namespace."""
+    base = node_namespace(namespace).rstrip("/")
+    return f"{base}/camera/image_raw/compressed", f"{base}/camera/camera_info", f"{base}/dope/poses"
 
 
 def recorded_frames(bag: Path) -> Iterator[tuple[int, Optional[bytes], bytes]]:
@@ -58,7 +99,8 @@ class BagPlayer:
 
     Args:
         node: the rclpy node to publish from (and to hear the node's poses on).
-        namespace: the DOPE node's namespace (its inputs are ``/NS/camera/...``).
+        namespace: the DOPE node's namespace (its inputs are ``/NS/camera/...``; ``""`` or ``"/"``: the root
+            namespace, ``/camera/...``); ``ValueError`` for an invalid one (:func:`node_namespace`).
         on_answer: called with ``(stamp ns, WholeBodyPoseArray)`` for each answer, on the executor's
             thread; the player itself keeps only the answered stamps (the poses of a long recording
             would be gigabytes).
@@ -70,15 +112,14 @@ class BagPlayer:
 
         from dope_ros.msg import WholeBodyPoseArray
 
-        ns = "/" + namespace.strip("/")
+        image_topic, info_topic, poses_topic = replay_topics(namespace)
         self._context = node.context
-        self.image_pub = node.create_publisher(CompressedImage, f"{ns}/camera/image_raw/compressed",
-                                               qos_profile_sensor_data)
-        self.info_pub = node.create_publisher(CameraInfo, f"{ns}/camera/camera_info", qos_profile_sensor_data)
+        self.image_pub = node.create_publisher(CompressedImage, image_topic, qos_profile_sensor_data)
+        self.info_pub = node.create_publisher(CameraInfo, info_topic, qos_profile_sensor_data)
         self.answered: set[int] = set()
         self._on_answer = on_answer
         self._cond = threading.Condition()
-        node.create_subscription(WholeBodyPoseArray, f"{ns}/dope/poses", self._on_poses, 50)
+        node.create_subscription(WholeBodyPoseArray, poses_topic, self._on_poses, 50)
 
     def _on_poses(self, msg) -> None:
         stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
@@ -240,7 +281,9 @@ def main(argv: Optional[list[str]] = None) -> int:
 def _main(argv: Optional[list[str]]) -> int:
     p = argparse.ArgumentParser(prog="dope-replay", description=__doc__.split("\n\n")[0])
     p.add_argument("bag", type=Path, help="recording (rosbag2 MCAP folder, or its .mcap file)")
-    p.add_argument("--namespace", default="replay", help="namespace of the DOPE node to play into")
+    p.add_argument("--namespace", default="replay",
+                   help="namespace of the DOPE node to play into (default: %(default)s; '/' or '': the root "
+                        "namespace): publishes /NS/camera/image_raw/compressed and /NS/camera/camera_info")
     p.add_argument("--realtime", action="store_true", help="keep the recorded timing (default: lock step)")
     p.add_argument("--offline", action="store_true", help="no ROS: re-run the estimator on the recorded images")
     p.add_argument("-o", "--output", type=Path, default=Path("replay.jsonl"), help="--offline: JSON lines output")
@@ -249,6 +292,12 @@ def _main(argv: Optional[list[str]]) -> int:
     p.add_argument("--rectified", action="store_true",
                    help="--offline: the recorded images are rectified (place with P), as the node's 'rectified_images'")
     args = p.parse_args(argv)
+    if not args.offline:
+        try:
+            args.namespace = node_namespace(args.namespace)
+        except ValueError as e:   # one line, before ROS starts (rclpy would raise on the topic names)
+            print(f"dope-replay: --namespace {args.namespace!r}: {e}", file=sys.stderr)
+            return 2
     if not args.bag.exists():
         p.error(f"{args.bag} does not exist")
     if args.offline:
@@ -297,7 +346,7 @@ def _play(args: argparse.Namespace) -> int:
             raise KeyboardInterrupt from None   # rclpy's own Ctrl-C/SIGTERM handler shut the context down
         finally:   # also when interrupted: what was played
             if playing:
-                print(f"played {len(sent)} frames into /{args.namespace.strip('/')}; the node answered "
+                print(f"played {len(sent)} frames into {args.namespace}; the node answered "
                       f"{sum(s in player.answered for s in sent)}")
         return 0 if any(s in player.answered for s in sent) else 1
     finally:

@@ -189,3 +189,49 @@ def test_what_is_not_a_recording_is_one_line_and_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("dope-replay:") and "\n" not in err
     assert not (tmp_path / "out.jsonl").exists()
+
+
+@pytest.mark.parametrize("namespace, base", [
+    ("replay", "/replay"), ("/", ""), ("", ""), ("//", ""), ("/cam1", "/cam1"), ("cam1/", "/cam1"),
+    ("/robot/cam_1/", "/robot/cam_1"), ("robot/cam1", "/robot/cam1"), ("_a/B2", "/_a/B2")])
+def test_replay_topics_of_root_nested_and_slashed_namespaces(namespace, base):
+    from dope_ros.replay import node_namespace, replay_topics
+
+    assert node_namespace(namespace) == (base or "/")
+    assert replay_topics(namespace) == (f"{base}/camera/image_raw/compressed", f"{base}/camera/camera_info",
+                                        f"{base}/dope/poses")
+
+
+@pytest.mark.parametrize("namespace", ["a b", "1abc", "cam/2d", "a//b", "a-b", "~", "é", "a" * 230])
+def test_an_invalid_namespace_is_refused(namespace):
+    from dope_ros.replay import node_namespace
+
+    with pytest.raises(ValueError):
+        node_namespace(namespace)
+
+
+def test_the_root_namespace_names_topics_ros_takes(ros_client):
+    """The crash of ``--namespace /`` (``//camera/...``): the player's topics are valid ROS names."""
+    import rclpy
+
+    node = rclpy.create_node(f"replay_root_{uuid.uuid4().hex[:6]}", context=ros_client.context)
+    try:
+        player = BagPlayer(node, "/")
+        assert player.image_pub.topic_name == "/camera/image_raw/compressed"
+        assert player.info_pub.topic_name == "/camera/camera_info"
+    finally:
+        node.destroy_node()
+
+
+@pytest.mark.parametrize("namespace", ["a b", "1abc"])
+def test_an_invalid_namespace_is_one_line_and_exit_2_before_ros_starts(namespace, tmp_path, capsys, monkeypatch):
+    import dope_ros.replay as replay
+    from dope_core.recording import Recorder
+
+    bag = tmp_path / "rec"
+    with Recorder(bag) as rec:
+        rec.write(1_000_000_000, np.zeros((48, 64, 3), np.uint8), None)
+    monkeypatch.setattr(replay, "_play", lambda args: pytest.fail("ROS started"))
+    assert replay.main([str(bag), "--namespace", namespace]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("dope-replay: --namespace") and "\n" not in err
