@@ -218,6 +218,8 @@ CAMERA_FRAMES = {
     "bayer_gbrg8": (lambda p: _bayer(p, "gbrg"), 22.0),
     "bayer_grbg8": (lambda p: _bayer(p, "grbg"), 22.0),
     "bayer_rggb16": (lambda p: _wide(_bayer(p, "rggb")), 22.0),
+    "bayer_bggr16": (lambda p: _wide(_bayer(p, "bggr")), 22.0),
+    "bayer_gbrg16": (lambda p: _wide(_bayer(p, "gbrg")), 22.0),
     "bayer_grbg16": (lambda p: _wide(_bayer(p, "grbg")), 22.0),
 }
 
@@ -234,7 +236,7 @@ def _nv(rgb: np.ndarray, *, swap: bool) -> np.ndarray:
 def test_every_supported_encoding_has_a_real_frame_test():
     from dope_core.image_encoding import SUPPORTED_ENCODINGS
 
-    untested = set(SUPPORTED_ENCODINGS) - set(CAMERA_FRAMES) - {"bayer_bggr16", "bayer_gbrg16"}
+    untested = set(SUPPORTED_ENCODINGS) - set(CAMERA_FRAMES)
     assert not untested
 
 
