@@ -99,3 +99,67 @@ def test_reclustered_anchors_keep_the_hand_halves() -> None:
     lo, hi = hands[:5].min(0), hands[:5].max(0)
     assert np.all(four[:2] >= lo - 1e-5) and np.all(four[:2] <= hi + 1e-5)
     assert reclustered(torch.as_tensor(heads.anchors("face")).float().numpy(), "face", 3).shape == (3, 84, 5)
+
+
+def _rhd_hands(shared_data) -> list[PartPose]:
+    """The real RHD hands (two left, one right) as part poses, all joints confident."""
+    from dope_core.datasets.rhd import load_rhd
+
+    hands = [inst for s in load_rhd(shared_data / "annotated" / "mmpose" / "rhd" / "test_rhd.json") for inst in s.instances]
+    return [PartPose(part=Part.HAND, score=1.0, box=h.box, keypoints_2d=h.keypoints_2d, keypoints_3d=h.keypoints_3d,
+                     confidence=np.ones(21), handedness=h.handedness) for h in hands]
+
+
+def _curl_side(xyz: np.ndarray) -> float:
+    """Mean flexion of the four fingers along (wrist->middle base) x (little base->index base), metres.
+
+    On a right hand that normal points out of the back of the hand (hand up, palm towards you, thumb on
+    your right: up x right = away from you), on a left hand out of the palm; curled fingers bend towards the
+    palm, so a curled right hand gives a negative value and a curled left hand a positive one.
+    """
+    from dope_core.keypoints import HAND_JOINTS
+
+    def at(name: str) -> np.ndarray:
+        return xyz[HAND_JOINTS.index(name)]
+
+    normal = np.cross(at("middle_mcp") - at("wrist"), at("index_mcp") - at("little_mcp"))
+    normal /= np.linalg.norm(normal)
+    return float(np.mean([(at(f"{f}_tip") - at(f"{f}_mcp")) @ normal for f in ("index", "middle", "ring", "little")]))
+
+
+def test_mirroring_a_real_hand_turns_its_3d_into_the_other_hand(shared_data) -> None:
+    """A real right hand mirrored has the left hand's 3D shape (x3d negated) and its 2D and 3D still agree
+    on which way is right (x2d and x3d grow together)."""
+    hands = _rhd_hands(shared_data)
+    assert sorted(h.handedness.value for h in hands) == ["left", "left", "right"]
+    for hand in hands:  # the premise, on the labels: these curled hands show their side
+        assert (_curl_side(hand.keypoints_3d) < 0) == (hand.handedness is Handedness.RIGHT)
+    for hand in hands:
+        norm = normalised_pose(hand)
+        mirrored = mirror_normalised(norm, Part.HAND)
+        assert np.sign(_curl_side(mirrored[:, 2:])) == -np.sign(_curl_side(norm[:, 2:]))
+        for pose in (norm, mirrored):
+            assert np.corrcoef(pose[:, 0], pose[:, 2])[0, 1] > 0.5
+
+
+def test_hand_anchor_halves_have_the_shape_of_right_then_left_hands(shared_data) -> None:
+    """Anchors clustered from one real hand, left or right: the first half (right-hand classes) has a right
+    hand's 3D shape, the second half a left hand's (one hand each: a mean of differently turned hands has no
+    clear side)."""
+    for hand in _rhd_hands(shared_data):
+        anchors = anchor_poses({Part.HAND: [hand]}, num_anchors={"hand": 2}, seed=0)[Part.HAND]
+        assert _curl_side(anchors[0, :, 2:].astype(np.float64)) < 0 < _curl_side(anchors[1, :, 2:].astype(np.float64))
+
+
+def test_a_body_is_upper_only_when_all_its_ankles_and_knees_are_unsure() -> None:
+    """One confident lower joint (a knee in view, the ankles out of the image) keeps a body a full body."""
+    rng = np.random.default_rng(5)
+    body = _pose(Part.BODY, rng, centre=0.5, lower_conf=0.1)
+    assert is_upper_body(body)
+    for joint in range(4):
+        conf = body.confidence.copy()
+        conf[joint] = 0.9
+        one_sure = PartPose(part=Part.BODY, score=0.9, box=body.box, keypoints_2d=body.keypoints_2d,
+                            keypoints_3d=body.keypoints_3d, confidence=conf)
+        assert not is_upper_body(one_sure), joint
+    assert not is_upper_body(_pose(Part.BODY, rng, centre=0.5))

@@ -67,3 +67,11 @@ def test_nearest_anchor_picks_closest_in_2d_and_3d():
     k = nearest_anchor(normalise_in_box(pose2d, boxes), pose3d, anchors)
     assert k.tolist() == [0, 1, 2]
     assert nearest_anchor(torch.zeros(0, 2, 2), torch.zeros(0, 2, 3), anchors).shape == (0,)
+
+
+def test_normalise_in_box_maps_a_tall_box_onto_the_unit_square() -> None:
+    """In a 100 x 400 px box the corners go to (0, 0) and (1, 1), and each axis is divided by its own side."""
+    boxes = torch.tensor([[10.0, 20.0, 110.0, 420.0]])
+    pose2d = torch.tensor([[[10.0, 20.0], [110.0, 420.0], [60.0, 120.0], [35.0, 320.0]]])
+    expected = torch.tensor([[[0.0, 0.0], [1.0, 1.0], [0.5, 0.25], [0.25, 0.75]]])
+    torch.testing.assert_close(normalise_in_box(pose2d, boxes), expected)

@@ -27,3 +27,11 @@ def proposal_boxes(poses2d):
 def square_pose(x, y, size=10.0):
     """A 2-joint 2D pose along the diagonal of a square at ``(x, y)``."""
     return [[x, y], [x + size, y + size]]
+
+
+def per_class_proposal_set(poses2d, poses3d, class_scores, offset2d=(0.0, 500.0), offset3d=(1.0, 0.0, 0.0)):
+    """Like :func:`proposal_set`, but class ``k`` of proposal ``i`` predicts ``poses2d[i] + k * offset2d`` and
+    ``poses3d[i] + k * offset3d``, so that which class's poses a detection took shows in its poses."""
+    scores, p2d, p3d = proposal_set(poses2d, poses3d, class_scores, k=np.asarray(class_scores).shape[1])
+    k = np.arange(p2d.shape[1], dtype=float)[None, :, None, None]
+    return scores, p2d + k * np.asarray(offset2d, float), p3d + k * np.asarray(offset3d, float)

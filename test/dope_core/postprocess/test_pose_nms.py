@@ -33,3 +33,19 @@ def test_empty_inputs_give_empty_detections():
     assert len(dets) == 0 and dets.pose2d.shape == (0, 2, 2) and dets.pose3d.shape == (0, 2, 3)
     fg = [[0.1, 0.1]]
     assert len(pose_nms(*proposal_set([square_pose(0, 0)], np.zeros((1, 2, 3)), fg))) == 0
+
+
+def test_each_detection_takes_the_poses_of_its_best_class() -> None:
+    """The 2D and 3D poses of a detection are those its best class predicts, not another class's."""
+    from proposals import per_class_proposal_set
+
+    poses2d = [square_pose(0, 0), square_pose(100, 0)]
+    poses3d = np.stack([np.zeros((2, 3)), np.full((2, 3), 0.2)])
+    fg = [[0.05, 0.8, 0.1], [0.1, 0.0, 0.6]]      # best classes 1 and 2
+    dets = pose_nms(*per_class_proposal_set(poses2d, poses3d, fg), min_score=0.3)
+    assert dets.classes.tolist() == [1, 2] and dets.scores.tolist() == pytest.approx([0.8, 0.6])
+    np.testing.assert_allclose(dets.pose2d[0], np.array(square_pose(0, 0)) + [0.0, 500.0])
+    np.testing.assert_allclose(dets.pose2d[1], np.array(square_pose(100, 0)) + [0.0, 1000.0])
+    np.testing.assert_allclose(dets.pose3d[0], poses3d[0] + [1.0, 0.0, 0.0])
+    np.testing.assert_allclose(dets.pose3d[1], poses3d[1] + [2.0, 0.0, 0.0])
+    np.testing.assert_allclose(dets.boxes[1], [99.0, 999.0, 111.0, 1011.0])   # around the class-2 pose

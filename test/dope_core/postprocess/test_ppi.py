@@ -105,3 +105,30 @@ def test_empty_inputs_give_nothing():
     empty = pose_proposal_integration(np.zeros((0, 3)), np.zeros((0, 4)), np.zeros((0, 2, 2, 2)), np.zeros((0, 2, 2, 3)))
     assert len(empty) == 0 and empty.boxes.shape == (0, 4)
     assert len(_ppi([square_pose(0, 0)], np.zeros((1, 2, 3)), [[0.01, 0.01]])) == 0
+
+
+def test_candidates_carry_the_poses_of_their_own_class() -> None:
+    """A single candidate of class 1 comes out with class 1's 2D and 3D poses, not class 0's."""
+    from proposals import per_class_proposal_set
+
+    poses2d, poses3d = [square_pose(0, 0)], np.full((1, 2, 3), 0.1)
+    scores, p2d, p3d = per_class_proposal_set(poses2d, poses3d, [[0.0, 0.9]])
+    dets = pose_proposal_integration(scores, proposal_boxes(poses2d), p2d, p3d)
+    assert len(dets) == 1 and dets.classes.tolist() == [1]
+    np.testing.assert_allclose(dets.pose2d[0], np.array(square_pose(0, 0)) + [0.0, 500.0])
+    np.testing.assert_allclose(dets.pose3d[0], poses3d[0] + [1.0, 0.0, 0.0])
+
+
+def test_the_winning_mode_has_its_own_seed_class_not_the_group_seed_class() -> None:
+    """In one group, a class-0 candidate (0.5) and two class-1 candidates (0.3 each) whose class-1 3D lies
+    1 m away: the class-1 mode (0.6) outweighs the group's seed and gives the detection its class and poses."""
+    from proposals import per_class_proposal_set
+
+    poses2d = [square_pose(0, 0)] * 3
+    poses3d = np.zeros((3, 2, 3))
+    scores, p2d, p3d = per_class_proposal_set(poses2d, poses3d, [[0.5, 0.0], [0.0, 0.3], [0.0, 0.3]])
+    dets = pose_proposal_integration(scores, proposal_boxes(poses2d), p2d, p3d)
+    assert len(dets) == 1 and dets.classes.tolist() == [1]
+    assert dets.scores[0] == pytest.approx(0.6)
+    np.testing.assert_allclose(dets.pose3d[0], np.tile([1.0, 0.0, 0.0], (2, 1)))
+    np.testing.assert_allclose(dets.pose2d[0], np.array(square_pose(0, 0)) + [0.0, 500.0])
