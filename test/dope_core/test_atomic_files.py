@@ -69,3 +69,33 @@ def test_only_temporaries_abandoned_long_ago_are_removed(tmp_path):
     assert sorted(p.name for p in removed) == [".a.json.k1ll3d_x.tmp", ".dope-abcd1234.tmp.jpg"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [".b.json.live1234.tmp", ".notes.tmp", "c.json"]
     assert remove_abandoned_temporaries(tmp_path / "missing") == []
+
+
+def test_user_files_shaped_like_temporaries_but_not_hidden_are_kept(tmp_path) -> None:
+    """Only hidden names are temporaries: a user's old ``x.abcdefgh.tmp`` or ``dope-abcd1234.tmp.jpg`` stays,
+    while the names :func:`temporary_beside` really gives (hidden) are removed once old."""
+    import os
+    import time
+
+    from dope_core.atomic_files import remove_abandoned_temporaries
+
+    ours = [temporary_beside(tmp_path / "x"), temporary_beside(tmp_path / "y.jpg", keep_suffix=True)]
+    assert all(p.name.startswith(".") for p in ours)
+    users = ["x.abcdefgh.tmp", "dope-abcd1234.tmp.jpg", "dope-abcd1234.tmp"]
+    old = time.time() - 3600
+    for path in ours + [tmp_path / name for name in users]:
+        path.write_text("x")
+        os.utime(path, (old, old))
+    assert sorted(remove_abandoned_temporaries(tmp_path)) == sorted(ours)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(users)
+
+
+def test_ctrl_c_before_anything_was_written_keeps_the_old_file(tmp_path) -> None:
+    """With keep_on_interrupt, a Ctrl-C before the first byte does not replace the file with an empty one."""
+    target = tmp_path / "clip.jsonl"
+    target.write_text("previous run\n")
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_path(target, keep_on_interrupt=True):
+            raise KeyboardInterrupt
+    assert target.read_text() == "previous run\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.jsonl"]

@@ -119,3 +119,14 @@ def test_empty_inputs_and_sorting_by_score():
 def test_wrong_part_type_is_rejected():
     with pytest.raises(ValueError, match="hands must all be hand"):
         assemble([body_at(0)], [face_at(0, 0)], [], image_size=(10, 10), backend="t")
+
+
+def test_two_heads_in_one_face_box_the_nearer_body_gets_it_whatever_the_order() -> None:
+    """Both bodies' head points (x, 118) lie in the face box enlarged to 60 px around (100, 118); the body
+    whose head point is nearer the centre (4 px, against 20 px) gets the face, listed first or second."""
+    far, near = body_at(120), body_at(104)
+    face = face_at(100, 118)
+    assert assign_faces([far, near], [face]) == {0: 1}
+    assert assign_faces([near, far], [face]) == {0: 0}
+    res = assemble([far, near], [], [face], image_size=(400, 500), backend="t")   # equal scores: order kept
+    assert res.people[0].body is far and res.people[0].face is None and res.people[1].face is not None

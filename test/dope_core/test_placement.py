@@ -261,6 +261,23 @@ def test_parts_placed_alone_when_they_cannot_be_attached():
     np.testing.assert_allclose(p.left_hand.root_camera, roots["left_hand"], atol=1e-6)  # exact data: alone is exact too
 
 
+
+@pytest.mark.parametrize("slot, joint", [("body", BODY_HEAD), ("body", B("right_shoulder")), ("body", B("left_shoulder")),
+                                         ("face", 0), ("face", 32)],
+                         ids=["head_top", "right_shoulder", "left_shoulder", "face_ear_0", "face_ear_32"])
+def test_a_face_is_not_tied_to_a_body_through_an_unsure_landmark(slot: str, joint: int) -> None:
+    """The face is tied to the body's ear level only when the body's head top and shoulders and the face's
+    ear points are all confident; one unsure landmark of these leaves the face placed alone (monocular)."""
+    camera = CAMERAS["pinhole"]
+    person, roots = _person(camera)
+    assert place_person(person, camera).face.placement is PlacementSource.BODY_ANCHORED
+    getattr(person, slot).confidence[joint] = 0.0
+    placed = place_person(person, camera)
+    assert placed.face.placement is PlacementSource.MONOCULAR
+    np.testing.assert_allclose(placed.face.root_camera, roots["face"], atol=1e-6)   # exact data: alone is exact
+    assert placed.body.placement is PlacementSource.MONOCULAR
+    assert placed.left_hand.placement is PlacementSource.BODY_ANCHORED
+
 def test_unplaceable_body_leaves_parts_alone_or_unplaced():
     camera = CAMERAS["pinhole"]
     person, _ = _person(camera)

@@ -254,3 +254,25 @@ def test_lag_on_a_waving_hand_with_the_real_noise_is_under_one_frame(still_frame
                                                                  for k in range(3)], axis=1)) ** 2) for d in shifts]))]
     lag_frames = (best_shift(out) - best_shift(measured)) * 30
     assert 0.0 < lag_frames <= 1.0, lag_frames
+
+
+def test_a_body_root_velocity_is_that_of_the_middle_of_its_hips() -> None:
+    """A body whose hips spread apart at 20 px/s each side about a still middle (a person turning to the
+    camera) has a root (mid-hips) image velocity near zero; moved as a whole at 30 px/s, 30 px/s."""
+    from dope_core.keypoints import BODY_JOINTS
+
+    def frame(t: float, spread_px_s: float, shift_px_s: float) -> WholeBodyPoses:
+        kp = np.tile([300.0, 200.0], (13, 1))
+        kp[:, 0] += shift_px_s * t
+        kp[BODY_JOINTS.index("right_hip"), 0] -= 20 + spread_px_s * t   # image left: the person's right
+        kp[BODY_JOINTS.index("left_hip"), 0] += 20 + spread_px_s * t
+        body = PartPose(part=Part.BODY, score=0.9, box=[200, 50, 400, 450], keypoints_2d=kp,
+                        keypoints_3d=np.zeros((13, 3)), confidence=np.ones(13))
+        person = Person(id=0, score=0.9, body=body, track_id=5, track_state=TrackState.TRACKED)
+        return WholeBodyPoses(image_size=(640, 480), people=[person])
+
+    for spread, shift, want in ((20.0, 0.0, [0.0, 0.0]), (0.0, 30.0, [30.0, 0.0])):
+        s = PoseSmoother(SmoothingConfig())
+        for i in range(60):
+            out = s.update(frame(i / 30, spread, shift), i / 30)
+        np.testing.assert_allclose(out.people[0].body.velocity_2d, want, atol=2)

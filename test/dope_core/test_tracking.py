@@ -165,6 +165,24 @@ def test_people_that_arrive_with_an_id_keep_it():
     assert tracker.tracks_started == 2
 
 
+
+def test_a_track_continued_by_its_given_id_is_not_also_matched_by_overlap() -> None:
+    """A person without an id who now overlaps the box of a track that another person continues by its given
+    id more (IoU 0.38) than his own track (0.29) keeps his own id: one track, one person, no duplicate id."""
+    tracker = PersonTracker(session=0, iou_threshold=0.2)
+    given = tracker.registry.ids.next()
+
+    def frame(box: list[float], given_box: list[float]) -> WholeBodyPoses:
+        poses = _frame(box, given_box)
+        poses.people[1] = Person(id=1, score=0.9, body=poses.people[1].body, track_id=given)
+        return poses
+
+    own = _ids(tracker.update(frame([0, 0, 100, 300], [100, 0, 200, 300])))[0]
+    assert own != given
+    second = tracker.update(frame([55, 0, 155, 300], [400, 0, 500, 300]))   # the given person moved away
+    assert _ids(second) == [own, given]
+    assert [p.track_state for p in second.people] == [TrackState.TRACKED] * 2
+
 def test_a_camera_that_changes_its_resolution_ends_the_tracks():
     """Boxes of the old frame size must not match, nor be reported as predicted people, in the new one."""
     import dataclasses

@@ -750,3 +750,73 @@ def test_a_hand_sought_at_the_wrist_in_vain_is_sought_in_its_own_region_next(exp
     assert getattr(person, slot) is not None
     after = next(t for t in stream._tracks if t.track_id == track.track_id)
     assert slot in after.hands and slot not in after.hands_at_wrist   # its own region first again
+
+
+# ----------------------------------------------------------------- track bookkeeping, without the models
+def _bookkeeping_stream(bodies: list | None = None, *, resume_frames: int = 30) -> StreamingExpertsEstimator:
+    """A stream whose experts are stand-ins (no model runs): the search finds ``bodies`` (objects with a
+    ``pose.box``), and fusion receives the parts unchanged."""
+    from types import SimpleNamespace
+
+    fake = SimpleNamespace(body=SimpleNamespace(max_people=5), hand=None, face=None, parts=tuple(Part), scores={},
+                           detect_landmarks=lambda image, refine=False: (list(bodies or []), [], []),
+                           without_skeletons_on_hands=lambda b, h, f: b, without_hands_on_bodies=lambda b, h: h)
+    return StreamingExpertsEstimator(fake, num_threads=1, ids=TrackIdAllocator(0), resume_frames=resume_frames)
+
+
+def _track(track_id: int, box: list[float]):
+    """A followed person with body ``box`` (pixels)."""
+    from dope_core.experts.roi import RotatedRect
+    from dope_core.experts.streaming import _Track
+
+    box = np.asarray(box, dtype=np.float64)
+    return _Track(track_id=track_id, body=RotatedRect(float(box[0] + box[2]) / 2, float(box[1] + box[3]) / 2,
+                                                      float(box[3] - box[1])), box=box)
+
+
+def test_a_searched_body_continues_the_track_it_overlaps_most() -> None:
+    """Two searched bodies overlap one track (IoU 1 and 0.43, both above match_iou): the track goes to the
+    body it overlaps most, whichever is listed first, and the other body starts no claim on it."""
+    from types import SimpleNamespace
+
+    track = _track(7, [100, 100, 200, 300])
+    same = SimpleNamespace(pose=SimpleNamespace(box=np.array([100.0, 100, 200, 300])))
+    shifted = SimpleNamespace(pose=SimpleNamespace(box=np.array([140.0, 100, 240, 300])))
+    assert box_iou(track.box[None], shifted.pose.box[None])[0, 0] == pytest.approx(12000 / 28000)
+    for bodies in ([shifted, same], [same, shifted]):
+        stream = _bookkeeping_stream(bodies)
+        stream._tracks = [track]
+        found = stream._search(np.zeros((400, 400, 3), np.uint8))
+        assert found.owners == {id(same): 7}
+
+
+def test_a_lost_track_can_be_resumed_for_resume_frames_frames_then_expires() -> None:
+    """A track that nothing continues is remembered as lost at frame 0; a body near its box resumes it
+    while the stream is at most resume_frames frames further on, and not after."""
+    from dope_core.experts.streaming import _Found
+
+    box = np.array([100.0, 100, 200, 300])
+    image = np.zeros((400, 400, 3), np.uint8)
+    for frames_later, resumed in ((2, 7), (3, 7), (4, None)):
+        stream = _bookkeeping_stream(resume_frames=3)
+        stream._tracks = [_track(7, box)]
+        stream._fuse(image, _Found())          # frame 0: track 7 is not continued, so it is lost
+        assert stream._tracks == [] and [g[0] for g in stream._gone] == [7]
+        stream.frames = frames_later
+        stream._fuse(image, _Found())
+        assert stream._resumed(box + [10, 0, 10, 0]) == resumed
+
+
+def test_a_new_body_resumes_the_nearest_of_the_lost_tracks_it_could_be() -> None:
+    """Two lost tracks both near enough for :func:`resumes`: a new body takes the nearer one's id (listed
+    first or second), which leaves the lost list; the other remains for someone else."""
+    from dope_core.experts.streaming import resumes
+
+    stream = _bookkeeping_stream()
+    box = np.array([100.0, 100, 200, 300])
+    near, far = box + [10, 0, 10, 0], box + [60, 0, 60, 0]
+    assert resumes(near, box) and resumes(far, box)
+    for gone in ([(1, far, 0), (2, near, 0)], [(2, near, 0), (1, far, 0)]):
+        stream._gone = list(gone)
+        assert stream._resumed(box) == 2
+        assert [g[0] for g in stream._gone] == [1]
