@@ -145,17 +145,30 @@ class _FromGroundTruth:
         return _prediction(sample)
 
 
-def test_evaluate_runs_estimator_and_counts_bad_images(tmp_path):
+def test_evaluate_runs_estimator_and_counts_bad_images(tmp_path, monkeypatch):
+    """Unreadable and failing images count as failed misses; seconds_per_image times the estimator calls
+    that succeeded only (a stand-in clock that only the estimator advances: 0.25 s, and 10 s on the failure)."""
+    from types import SimpleNamespace
+
+    import dope_core.evaluation as evaluation
+
     cv2.imwrite(str(tmp_path / "ok.png"), np.zeros((20, 30, 3), np.uint8))
     (tmp_path / "corrupt.png").write_bytes(b"not an image")
     cv2.imwrite(str(tmp_path / "fails.png"), np.zeros((20, 30, 3), np.uint8))
     samples = [AnnotatedSample("toy", tmp_path / n, [_body()]) for n in ("ok.png", "corrupt.png", "fails.png")]
     seen = []
     est = _FromGroundTruth([samples[0], samples[2]], fail_on=("fails.png",))
-    m = evaluate(est, samples, on_sample=lambda s, p: seen.append(p is not None))
+    clock = [100.0]
+    monkeypatch.setattr(evaluation, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+
+    def timed(image: np.ndarray):
+        clock[0] += 0.25 if est.calls == 0 else 10.0
+        return est(image)
+
+    m = evaluate(timed, samples, on_sample=lambda s, p: seen.append(p is not None))
     assert seen == [True, False, False]
     assert m["toy/failed_images"] == 2 and m["toy/body/detection_rate"] == pytest.approx(1 / 3)
-    assert m["toy/seconds_per_image"] >= 0 and m["all/images"] == 3
+    assert m["toy/seconds_per_image"] == 0.25 and m["all/seconds_per_image"] == 0.25 and m["all/images"] == 3
 
 
 def test_real_sets_with_ground_truth_predictions(shared_data):

@@ -36,7 +36,7 @@ class Camera:
         self.bad_pending = False
         self.last_sent = 0.0
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread: threading.Thread | None = None
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -50,6 +50,9 @@ class Camera:
             time.sleep(0.2)
 
     def start(self) -> None:
+        """Start (or restart, after :meth:`stop`) streaming."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def stop(self) -> float:
@@ -94,34 +97,54 @@ def _wait_level(statuses, level: int, after: float, timeout: float, what: str,
     return found[0]
 
 
-@pytest.mark.timeout(120)
+def _age(status: DiagnosticStatus) -> float:
+    """The image age (seconds) the node reports in ``status``."""
+    return float({kv.key: kv.value for kv in status.values}["image_age_s"])
+
+
+# The waits below only stop a hung test: they bound nothing the test checks (no timing thresholds).
+@pytest.mark.timeout(300)
 def test_diagnostics_states(diag_node):
+    """Before any image ERROR; OK while streaming; one bad frame WARN, then OK again; the camera stops:
+    stale WARN (1 s < age <= 3 s), then stale ERROR (age > 3 s); the camera restarts: OK again."""
     node, camera, statuses = diag_node
     # Before any image: the named status says the input is missing (stale from start-up).
-    _, first = _wait_level(statuses, DiagnosticStatus.ERROR[0], 0.0, 15, "ERROR before any image",
+    _, first = _wait_level(statuses, DiagnosticStatus.ERROR[0], 0.0, 60, "ERROR before any image",
                            "no image received since subscribing")
     values = {kv.key: kv.value for kv in first.values}
     assert values["image_topic"].endswith("/camera/image_raw") and values["image_age_s"] == "never"
 
     camera.start()
-    _, ok = _wait_level(statuses, DiagnosticStatus.OK[0], time.monotonic(), 30, "OK while the camera streams")
+    _, ok = _wait_level(statuses, DiagnosticStatus.OK[0], time.monotonic(), 60, "OK while the camera streams")
     values = {kv.key: kv.value for kv in ok.values}
     assert ok.message == "ok" and float(values["rate_hz"]) > 0
-    assert int(values["whole_frame_searches"]) >= 1 and int(values["lost_people_sought_locally"]) >= 0  # streaming
+    # the streaming experts publish their search and relocation counters
+    assert values["streaming"] == "true" and int(values["whole_frame_searches"]) >= 1
+    assert values["lost_people_sought_locally"].isdigit()
 
     # One bad frame: WARN, which clears once the window (2 periods) has passed without bad input.
     camera.bad_pending = True
-    t_bad = time.monotonic()
-    _, warn = _wait_level(statuses, DiagnosticStatus.WARN[0], t_bad, 10, "WARN after a bad frame")
+    t_warn, warn = _wait_level(statuses, DiagnosticStatus.WARN[0], time.monotonic(), 60, "WARN after a bad frame")
     assert "recent bad input: 1 bad image" in warn.message
-    t_ok, _ = _wait_level(statuses, DiagnosticStatus.OK[0], t_bad, 15, "OK again after the window")
-    assert t_ok - t_bad < 6.0
+    _wait_level(statuses, DiagnosticStatus.OK[0], t_warn, 60, "OK again after the window")
 
-    # The camera stops: stale WARN within 2 s (plus delivery slack), then ERROR (stale input,
-    # and no frame processed in the 2 s window).
+    # The camera stops: stale WARN, then ERROR (stale input), each at the ages of the default stale
+    # timeouts as the node itself measures them.
     stopped = camera.stop()
-    t_warn, _ = _wait_level(statuses, DiagnosticStatus.WARN[0], stopped, 10, "stale WARN", "no image received for")
-    t_err, _ = _wait_level(statuses, DiagnosticStatus.ERROR[0], stopped, 15, "ERROR", "no image received for")
-    print(f"stale WARN after {t_warn - stopped:.2f} s, ERROR after {t_err - stopped:.2f} s")
-    assert t_warn - stopped < 2.3 and t_err - stopped < 4.5
+    t_warn, warn = _wait_level(statuses, DiagnosticStatus.WARN[0], stopped, 60, "stale WARN", "no image received for")
+    assert 1.0 < _age(warn) <= 3.0, warn.message
+    found: list[tuple[float, DiagnosticStatus]] = []
+
+    def stale_error() -> bool:
+        found[:] = [(t, s) for t, s in list(statuses) if t > t_warn and _level(s) == DiagnosticStatus.ERROR[0]
+                    and "no image received for" in s.message and _age(s) > 3.0]
+        return bool(found)
+
+    wait_for(stale_error, 60, "stale ERROR")
+    t_err = found[0][0]
     assert "no image received for" in node.output()  # logged too (rate-limited)
+
+    # The camera streams again: OK.
+    camera.start()
+    _wait_level(statuses, DiagnosticStatus.OK[0], t_err, 60, "OK once the camera streams again")
+    camera.stop()
