@@ -4,7 +4,9 @@
   original resolution (the network's transform resizes it and maps outputs back to the
   image's pixels); its people are compared with the experts' pseudo ground truth of
   the record (:class:`~dope_core.train.agreement.Agreement`: PCK, recall, precision,
-  3D error).
+  3D error), over all of them and apart for whole images and close-up crops
+  (``by_kind``: a crop's experts' bodies often reach far outside it, so the two kinds
+  measure different things).
 * **Accuracy** (when ``validation.annotated`` names the ``annotated`` folder): the
   student is scored on real annotated samples with :func:`dope_core.evaluation.evaluate`.
 
@@ -27,6 +29,7 @@ from dope_core.image_io import read_bgr
 from dope_core.keypoints import Part
 from dope_core.postprocess import PostprocessConfig, detections_to_poses
 from dope_core.pseudo_labels.cache import LabelCache, Record, labels_of
+from dope_core.pseudo_labels.crops import CROP_MARK
 from dope_core.structures import WholeBodyPoses
 from dope_core.train.agreement import Agreement
 from dope_core.train.config import TrainConfig
@@ -75,10 +78,19 @@ def spread(records: Sequence[Any], count: int) -> list[Any]:
     return [records[i] for i in np.unique(np.linspace(0, len(records) - 1, count).round().astype(int))]
 
 
+def item_kind(key: str) -> str:
+    """``"crops"`` for a close-up cut from a labelled image (its key holds the crop mark), else ``"whole"``."""
+    return "crops" if CROP_MARK in key else "whole"
+
+
 def agreement_with_experts(estimator: PoseEstimator, records: Sequence[tuple[LabelCache, Record]], *,
                            alpha: float, hard_threshold: float, max_images: int) -> dict[str, Any]:
-    """Agreement of the student with the records' pseudo ground truth (see the module docstring)."""
+    """Agreement of the student with the records' pseudo ground truth (see the module docstring):
+    ``images``, ``skipped``, ``alpha``, ``parts`` (over all images) and ``by_kind`` (``"whole"`` and
+    ``"crops"``, each with its ``images`` and ``parts``; a kind without images is left out)."""
     agreement = Agreement(alpha=alpha)
+    kinds: dict[str, Agreement] = {}
+    counts: dict[str, int] = {}
     used = skipped = 0
     for cache, record in spread(records, max_images):
         record = labels_of(record)
@@ -87,12 +99,20 @@ def agreement_with_experts(estimator: PoseEstimator, records: Sequence[tuple[Lab
             skipped += 1
             continue
         student = estimator(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        kind = item_kind(record.key)
         for part in estimator.parts:
             teacher = [p for p in record.pseudo_gt.parts(part) if p.score >= hard_threshold]
             agreement.add(part, student.parts(part), teacher)
+            kinds.setdefault(kind, Agreement(alpha=alpha)).add(part, student.parts(part), teacher)
+        counts[kind] = counts.get(kind, 0) + 1
         used += 1
-    return {"images": used, "skipped": skipped, "alpha": alpha,
-            "parts": {k: v for k, v in agreement.to_dict().items() if Part(k) in estimator.parts}}
+
+    def parts(a: Agreement) -> dict[str, Any]:
+        return {k: v for k, v in a.to_dict().items() if Part(k) in estimator.parts}
+
+    return {"images": used, "skipped": skipped, "alpha": alpha, "parts": parts(agreement),
+            "by_kind": {kind: {"images": counts[kind], "parts": parts(kinds[kind])}
+                        for kind in ("whole", "crops") if kind in kinds}}
 
 
 def accuracy_on_annotated(estimator: PoseEstimator, root: str, datasets: Sequence[str]) -> dict[str, float]:

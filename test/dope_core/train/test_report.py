@@ -33,3 +33,14 @@ def test_compare_refuses_what_is_not_a_report_in_one_line(tmp_path, capsys):
         assert main(["compare", str(tmp_path / bad)]) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("dope-train compare: error:") and why in err and "\n" not in err, err
+
+
+def test_rows_per_kind_of_image_follow_when_the_report_splits_them():
+    report = _report("distillation", 0.2314, None)
+    report["agreement"]["by_kind"] = {
+        "whole": {"images": 2, "parts": {"body": {"pck": 0.4, "recall": 0.75, "precision": 0.9, "mpjpe_3d_mm": 100.0}}},
+        "crops": {"images": 1, "parts": {"body": {"pck": 0.05, "recall": 0.1, "precision": 0.5, "mpjpe_3d_mm": 200.0}}}}
+    table = comparison_table({"run": report}).splitlines()
+    assert table[4] == "| run | distillation | 800 | body, whole images (2) | 0.400 @0.1 | 0.75 | 0.90 | 100 | - | - | - | - |"
+    assert table[5] == "| run | distillation | 800 | body, crops (1) | 0.050 @0.1 | 0.10 | 0.50 | 200 | - | - | - | - |"
+    assert len(table) == 6
