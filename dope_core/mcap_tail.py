@@ -49,6 +49,30 @@ def _records(buf: bytes, pos: int, end: int) -> Iterator[tuple[int, bytes]]:
         pos += 9 + length
 
 
+def complete_length(path: str | Path) -> int:
+    """Bytes of ``path`` (an MCAP file) up to the end of its last complete record: the file's size when
+    nothing is cut off or damaged, less when its end is a partly written record or a record's length
+    field is corrupt (then everything from there on is unread). Reads the record headers only.
+
+    Raises:
+        ValueError: the file does not start like an MCAP file.
+    """
+    with open(path, "rb") as f:
+        if f.read(len(MAGIC)) != MAGIC:
+            raise ValueError(f"{path} is not an MCAP file")
+        size = f.seek(0, 2)
+        pos = len(MAGIC)
+        while pos + 9 <= size:
+            f.seek(pos + 1)
+            (length,) = struct.unpack("<Q", f.read(8))
+            if pos + 9 + length > size:
+                break
+            pos += 9 + length
+        # a complete file ends with the footer record's closing magic
+        f.seek(pos)
+        return size if pos + len(MAGIC) == size and f.read(len(MAGIC)) == MAGIC else pos
+
+
 def read_complete_messages(path: str | Path, topics: Optional[set[str]] = None) -> Iterator[tuple[str, str, int, bytes]]:
     """``(topic, message type, log time ns, CDR bytes)`` of every complete message of ``path``.
 

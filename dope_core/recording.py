@@ -36,7 +36,7 @@ import numpy as np
 from dope_core.camera import CameraModel, camera_from_info, camera_info_fields
 from dope_core.image_header import ImageLimits, check_encoded
 from dope_core.structures import WholeBodyPoses
-from dope_core.mcap_tail import MAGIC as MCAP_MAGIC, read_complete_messages
+from dope_core.mcap_tail import MAGIC as MCAP_MAGIC, complete_length, read_complete_messages
 from dope_core.msg_fields import poses_fields, poses_from_fields, transforms_fields
 
 IMAGE_TOPIC = "/camera/image_raw/compressed"
@@ -252,7 +252,9 @@ def open_recording(path: Path) -> RecordingSource:
 
     A folder is read with rosbags through its ``metadata.yaml``; when that file is missing (the
     recording process was killed), unreadable, or its bag refused (a cut ``.mcap``), the folder's
-    ``.mcap`` file is read itself up to its last complete message (:mod:`dope_core.mcap_tail`).
+    ``.mcap`` file is read itself up to its last complete message (:mod:`dope_core.mcap_tail`); a
+    warning says where it stops when bytes follow that are not a complete record (a partly
+    written record, or a damaged length field: what follows it is not read).
 
     Raises:
         RecordingError: nothing of it can be read (no bag file, not a bag).
@@ -275,6 +277,10 @@ def open_recording(path: Path) -> RecordingSource:
         with open(path, "rb") as f:
             if f.read(len(MCAP_MAGIC)) != MCAP_MAGIC:
                 raise RecordingError(f"{path} is not an MCAP file")
+        end, size = complete_length(path), path.stat().st_size
+        if end < size:
+            LOG.warning("%s: bytes %d to %d are not a complete record (cut off, or damaged there); "
+                        "read up to byte %d", path, end, size, end)
         return RecordingSource(path, cut_off=True)
     try:
         return _probed(RecordingSource(path, cut_off=False))
