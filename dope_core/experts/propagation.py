@@ -98,7 +98,9 @@ def face_roi_from_body(body: BodyLandmarks, *, scale: float = 2.0, drop: float =
 
 
 def in_image(rect: RotatedRect, width: int, height: int) -> bool:
-    """Whether at least the region's central half lies in a ``width`` x ``height`` image (pixels)."""
+    """Whether the region's central square (half its side across) reaches into a ``width`` x ``height``
+    image (pixels), and the region is at least ``MIN_SIDE`` wide: a region whose middle has left the
+    image is not followed."""
     half = rect.side / 4
     return (rect.side >= MIN_SIDE and rect.cx + half > 0 and rect.cy + half > 0
             and rect.cx - half < width and rect.cy - half < height)

@@ -7,7 +7,9 @@ import numpy as np
 
 from body_poses import ARMS, body_pose
 from dope_core.experts.body_landmarks import BodyLandmarks
-from dope_core.experts.body_rules import face_in_face, head_near, nested, on_body, one_person, same_pose, too_small
+from dope_core.experts.body_rules import (face_in_face, head_near, inside, nested, on_body, one_person, same_pose,
+                                         same_region, too_small)
+from dope_core.experts.roi import RotatedRect
 from dope_core.keypoints import BODY_JOINTS
 from dope_core.structures import PartPose
 
@@ -166,3 +168,101 @@ def test_bodies_too_small_or_flat_to_be_a_pose():
     assert not too_small(np.array([0.0, 0.0, 100.0, 30.0]))              # flat but 30 px tall: a person lying
     assert not too_small(np.array([80.0, 502.0, 146.0, 523.0]), flat_height=0.0)
     assert not too_small(np.array([755.0, 196.0, 765.0, 208.0]), min_height=0.0)
+
+
+def _face_body(centre: tuple[float, float], size: float) -> BodyLandmarks:
+    """A body whose 11 face landmarks span ``size`` px around ``centre`` (nose at the centre)."""
+    return BodyLandmarks(pose=_standing(centre[0], centre[1], 10 * size), landmarks_2d=_face(centre, size),
+                         visibility=np.ones(33))
+
+
+def test_same_pose_measures_against_the_taller_box() -> None:
+    """same_pose: the threshold is a fraction of the taller of the two boxes' heights, not the shorter."""
+    y = np.array([0, 10, 20, 30, 40, 50, 60, 100, 120, 140, 160, 180, 200.0])
+    tall = np.c_[np.full(13, 100.0), y]                                  # 200 px tall
+    short = tall.copy()
+    short[:7, 0] += 15                                                   # 7 joints 15 px off: median 15 px
+    short[7:] = (115.0, 60.0)                                            # the rest folded up: a 60-px box
+    a, b = body_pose(tall), body_pose(short)
+    assert b.box[3] - b.box[1] == 60.0
+    assert same_pose(a, b) and same_pose(b, a)                           # 15 px < 0.1 * 200 px (not 0.1 * 60)
+
+
+def test_same_pose_uses_the_joints_both_see_from_exactly_min_joints() -> None:
+    """same_pose: with exactly ``min_joints`` joints seen by both, the median runs over those alone."""
+    kp = np.c_[np.full(13, 100.0), np.linspace(0, 200, 13)]
+    other = kp.copy()
+    other[4:, 0] += 80                                                   # 9 joints far off, 4 in place
+    a, b = body_pose(kp), body_pose(other)
+    a.confidence = np.r_[np.ones(4), np.full(9, 0.1)]                    # a sees only the 4 that agree
+    assert same_pose(a, b)                                               # median over 4 joints: 0 px
+    assert not same_pose(a, b, min_joints=5)                             # over all 13: 80 px
+
+
+def test_same_pose_threshold_is_strict() -> None:
+    """same_pose: a median exactly ``fraction`` of the height is not under it: two people."""
+    kp = np.c_[np.full(13, 100.0), np.linspace(0, 200, 13)]
+    assert not same_pose(body_pose(kp), body_pose(kp + [20, 0]))         # 20 px = 0.1 * 200 px
+
+
+def test_one_person_at_exactly_the_overlap_iou() -> None:
+    """one_person: boxes overlapping by exactly ``overlap_iou`` (at least) allow ``overlap_fraction``."""
+    kp = np.c_[np.tile([60.0, 140.0], 7)[:13], np.linspace(0, 200, 13)]
+    other_arms = kp.copy()
+    other_arms[ARMS + [0, 1, 2], 0] += 26                                # median 26 px = 0.13 of 200 px
+    a, b = body_pose(kp), body_pose(other_arms)
+    a.box, b.box = np.array([0, 0, 100, 200.0]), np.array([0, 0, 100, 100.0])   # IoU exactly 0.5
+    assert one_person(a, b, overlap_iou=0.5)
+    assert not one_person(a, b, overlap_iou=0.51)
+
+
+def test_nested_margin_grows_the_box_upwards_too() -> None:
+    """nested: the margin grows the person's box on every side, above the head as below the feet."""
+    person = body_pose(np.c_[np.linspace(100, 260, 13), np.linspace(0, 400, 13)])     # 160 x 400 px
+    raised = body_pose(np.c_[np.linspace(150, 200, 13), np.linspace(-12, 20, 13)])    # 12 of 32 px above the head
+    assert nested(raised, person) and not nested(raised, person, margin=0.0)
+    beside = body_pose(np.c_[np.linspace(248, 280, 13), np.linspace(200, 250, 13)])   # 20 of 32 px right of it
+    assert nested(beside, person) and not nested(beside, person, margin=0.0)
+
+
+def test_nested_at_exactly_the_inside_fraction() -> None:
+    """nested: exactly ``inside`` (0.9) of the small box within the grown box counts (at least)."""
+    person = body_pose(np.c_[np.linspace(100, 260, 13), np.linspace(0, 400, 13)])     # grown: y up to 420
+    low = body_pose(np.c_[np.linspace(150, 200, 13), np.linspace(330, 430, 13)])      # 90 of 100 px inside
+    assert nested(low, person)
+    assert not nested(low, person, inside=0.91)
+
+
+def test_on_body_head_exactly_at_the_shoulders_is_not_below_them() -> None:
+    """on_body: a head top level with the person's shoulders is not short of them: the body stays."""
+    person = _standing(200.0, 100.0, 400.0)                     # shoulders at y 180, hips at 300
+    level = _standing(200.0, 180.0, 230.0)                      # head top at y 180
+    lower = _standing(200.0, 181.0, 230.0)                      # 1 px below the shoulders
+    assert nested(level, person, size_ratio=0.6)
+    assert not on_body(level, person) and on_body(lower, person)
+
+
+def test_face_in_face_exactly_half_the_size_is_comparable() -> None:
+    """face_in_face: a face exactly ``size_ratio`` of the other is not under it; the faces are then
+    comparable and each nose must lie in the other's face box."""
+    big = _face_body((300.0, 200.0), 130.0)
+    half_beside = _face_body((340.0, 200.0), 65.0)               # nose on big's face, big's nose outside its box
+    assert not face_in_face(half_beside, big)
+    assert face_in_face(half_beside, big, size_ratio=0.51)     # under 0.51 of big: on it
+    half_on = _face_body((300.0, 200.0), 65.0)                   # noses in each other's face boxes
+    assert face_in_face(big, half_on)                            # big is not under half of it, it is 2x: comparable
+
+
+def test_same_region_offset_is_measured_in_the_smaller_side() -> None:
+    """same_region: centres must be closer than ``offset`` times the smaller of the two sides."""
+    small, large = RotatedRect(100.0, 100.0, 100.0), RotatedRect(110.0, 100.0, 140.0)
+    assert not same_region(small, large) and not same_region(large, small)    # 10 px >= 0.08 * 100 px
+    assert same_region(small, RotatedRect(107.0, 100.0, 140.0))               # 7 px < 8 px
+
+
+def test_inside_checks_the_centre_against_both_axes() -> None:
+    """inside: the region's centre must lie in the box along x and along y."""
+    box = np.array([50.0, 50.0, 150.0, 150.0])
+    assert inside(RotatedRect(100.0, 100.0, 40.0), box)
+    assert not inside(RotatedRect(100.0, 300.0, 40.0), box)    # x in the box's x range, y below it
+    assert not inside(RotatedRect(300.0, 100.0, 40.0), box)    # y in range, x to the right

@@ -147,3 +147,34 @@ def test_the_ssd_detector_without_its_model_file_is_one_line_and_the_presets_sti
 
     with pytest.raises(ExpertsConfigError, match="person detector 'ssd'"):   # the estimator checks too
         ExpertsEstimator()
+
+
+@pytest.mark.parametrize("section", [
+    {"tile_fractions": [1.0]}, {"ssd_fill_tile_fractions": [1.0]}, {"ssd_score": 0.0}, {"ssd_score": 1.0},
+    {"yolo_score": 0.0}, {"yolo_image_size": 32}, {"yolo_image_size": 4096}, {"hand_zoom_out": 4.0},
+    {"face_zoom_out": 0.0}, {"detector_score": 1.0}, {"body_refine_max": 0}, {"min_tile_side": 0.0},
+    {"max_candidates": 1},
+])
+def test_values_at_the_ends_of_their_ranges_are_accepted(section: dict) -> None:
+    """The documented ranges include their closed ends: these values make a configuration."""
+    cfg = experts_config_from_dict(section)
+    assert all(cfg.to_dict()[k] == (list(v) if isinstance(v, list) else v) for k, v in section.items())
+
+
+@pytest.mark.parametrize("section, message", [
+    ({"yolo_score": 1.5}, "yolo_score must lie in"),
+    ({"yolo_score": -0.1}, "yolo_score must lie in"),
+    ({"yolo_image_size": 31}, "yolo_image_size must lie in"),
+    ({"yolo_image_size": 4097}, "yolo_image_size must lie in"),
+    ({"detector_score": 1.2}, "detector_score must lie in"),
+    ({"detector_score": -0.1}, "detector_score must lie in"),
+    ({"face_zoom_out": 4.5}, "face_zoom_out must be 0"),
+    ({"max_candidates": 0}, "max_candidates must be at least 1"),
+    ({"min_tile_side": -1.0}, "min_tile_side must be >= 0"),
+    ({"tile_fractions": [0.0]}, "tile_fractions must lie in"),
+])
+def test_values_just_outside_their_ranges_are_one_line_errors(section: dict, message: str) -> None:
+    """Values past a range's end raise one-line errors naming the option."""
+    with pytest.raises(ExpertsConfigError, match=message) as e:
+        experts_config_from_dict(section)
+    assert "\n" not in str(e.value)

@@ -60,3 +60,30 @@ def test_face_mapping_inner_points_and_contour_ends():
     np.testing.assert_array_equal(face[IBUG68_TO_FACE84[30]], mesh[4])
     np.testing.assert_array_equal(face[IBUG68_TO_FACE84[48]], mesh[61])
     assert len(MESH_INNER) == 51 and len(set(MESH_INNER)) == 51
+
+
+def test_body_joints_from_coco_keypoints() -> None:
+    """body_from_coco: COCO's 17 keypoints (right before left: ankles 16/15 ... shoulders 6/5) to the
+    13 joints, the head top built from COCO's ears (3, 4), nose (0) and shoulders (5, 6)."""
+    from dope_core.experts.mapping import body_from_coco
+
+    pts = np.arange(17 * 2, dtype=float).reshape(17, 2)
+    body = body_from_coco(pts)
+    for name, coco in (("right_ankle", 16), ("left_ankle", 15), ("right_hip", 12), ("left_wrist", 9),
+                       ("right_shoulder", 6), ("left_shoulder", 5)):
+        np.testing.assert_array_equal(body[BODY_JOINTS.index(name)], pts[coco])
+    pts = np.zeros((17, 2))
+    pts[5], pts[6] = (20.0, 0.0), (-20.0, 0.0)                # shoulders at y 0
+    pts[3], pts[4] = (8.0, -25.0), (-8.0, -25.0)              # ears 25 px higher (y down)
+    pts[0] = (0.0, -25.0)                                     # nose between them (seen from the front)
+    # up = (0, -1); head size = max(16, 1.5 * 0) = 16
+    np.testing.assert_allclose(body_from_coco(pts)[12], (0.0, -25.0 - HEAD_TOP_FACTOR * 16))
+
+
+def test_head_top_in_profile_uses_the_nose_distance() -> None:
+    """head_top: with the ears together (a profile) the head size is 1.5 times nose to ear middle."""
+    pts = np.zeros((33, 2))
+    pts[11], pts[12] = (0.0, 0.0), (0.0, 0.0)                # shoulders seen side on
+    pts[7] = pts[8] = (0.0, -25.0)                            # both ears at one place
+    pts[0] = (10.0, -25.0)                                    # nose 10 px in front: head size 15
+    np.testing.assert_allclose(body_from_blazepose(pts)[12], (0.0, -25.0 - HEAD_TOP_FACTOR * 15))

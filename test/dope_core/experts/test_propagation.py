@@ -81,3 +81,28 @@ def test_face_from_body_needs_a_visible_nose(portrait_parts):
     hidden = replace(body, visibility=np.where(np.arange(33) == 0, 0.1, body.visibility))
     assert face_roi_from_body(hidden) is None
     assert body_roi(replace(body, roi_points=None)) is None
+
+
+def test_face_from_a_profile_body_sizes_the_head_by_the_nose() -> None:
+    """face_roi_from_body: in profile (ears together) the head is 1.5 times nose to ear middle; side
+    ``2 * head``, centre ``0.15 * head`` below the eyes' middle, eyes horizontal."""
+    from dope_core.experts.body_landmarks import BodyLandmarks
+
+    lm = np.zeros((33, 2))
+    lm[7] = lm[8] = (100.0, 100.0)                               # both ears at one place: a profile
+    lm[0] = (120.0, 100.0)                                       # the nose 20 px in front: head 30 px
+    lm[5], lm[2] = (108.0, 90.0), (112.0, 90.0)                  # right eye, left eye: horizontal
+    body = BodyLandmarks(pose=None, landmarks_2d=lm, visibility=np.ones(33))
+    rect = face_roi_from_body(body)
+    assert abs(rect.rotation) < 1e-9
+    np.testing.assert_allclose([rect.cx, rect.cy, rect.side], [110.0, 90.0 + 0.15 * 30, 60.0])
+
+
+def test_in_image_needs_the_central_half_on_the_image_along_each_axis() -> None:
+    """in_image: a region whose central half (a quarter side each way of the centre) lies off the image
+    along x or along y, measured against the image's own width and height, is refused."""
+    assert in_image(RotatedRect(10, 50, 40), 100, 100)            # central half from x 0 to 20: in
+    assert not in_image(RotatedRect(-11, 50, 40), 100, 100)       # central half from x -21 to -1: off
+    assert not in_image(RotatedRect(50, -11, 40), 100, 100)       # the same off the top
+    assert not in_image(RotatedRect(50, 111, 40), 200, 100)       # below a wide image's bottom
+    assert in_image(RotatedRect(150, 50, 40), 200, 100)           # inside a wide image, past its height

@@ -4,6 +4,7 @@ import logging
 import math
 
 import numpy as np
+import pytest
 
 from dope_core.experts.body_landmarks import BodyLandmarks
 from dope_core.experts.body_rules import inside, needs_recrop, same_region
@@ -103,3 +104,28 @@ def test_two_people_a_keypoint_source_told_apart_stay_two():
     front, behind = Proposal(box, 0.9, "yolo", keypoints=keypoints), Proposal(box + 10, 0.4, "yolo", keypoints=keypoints + 5)
     assert len(merge_proposals([front, behind])) == 2
     assert len(merge_proposals([Proposal(box, 0.9, "a"), Proposal(box + 10, 0.4, "a")])) == 1
+
+
+def test_merge_drops_only_overlaps_above_iou() -> None:
+    """merge_proposals: two boxes overlapping by exactly ``iou`` (not above it) are two places."""
+    tall, half = Proposal(np.array([0, 0, 100, 200.0]), 0.9, "a"), Proposal(np.array([0, 0, 100, 100.0]), 0.8, "a")
+    assert len(merge_proposals([tall, half], iou=0.5)) == 2              # IoU 10000 / 20000 = 0.5
+    assert len(merge_proposals([tall, half], iou=0.49)) == 1
+
+
+def test_merge_of_two_aligned_proposals_keeps_the_better_ones_points() -> None:
+    """merge_proposals: of two proposals both with alignment points at one place, the best-scoring
+    one is kept whole (its box, source and points); the other's points do not replace them."""
+    box = np.array([0, 0, 100, 200.0])
+    best = Proposal(box, 0.9, "blazepose", np.array([[50.0, 100.0], [50.0, 20.0]]))
+    other = Proposal(box + 5, 0.6, "tiles", np.array([[55.0, 105.0], [55.0, 25.0]]))
+    merged = merge_proposals([other, best])
+    assert len(merged) == 1 and merged[0] is best
+
+
+def test_exactly_max_candidates_are_kept_without_a_log_line(caplog: pytest.LogCaptureFixture) -> None:
+    """merge_proposals: the cap logs only when more than ``max_candidates`` proposals remain."""
+    many = [Proposal(np.array([i * 50, 0, i * 50 + 40, 80.0]), 1 - i / 1000, "s") for i in range(25)]
+    with caplog.at_level(logging.INFO, logger="dope_core.experts.proposals"):
+        kept = merge_proposals(many, max_candidates=25)
+    assert len(kept) == 25 and "person proposals" not in caplog.text

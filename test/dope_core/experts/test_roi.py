@@ -40,3 +40,14 @@ def test_crop_samples_the_region():
 def test_rotate_xy_keeps_z():
     p = rotate_xy(np.array([[1.0, 0, 7]]), math.pi / 2)
     np.testing.assert_allclose(p, [[0, 1, 7]], atol=1e-12)
+
+
+def test_crop_of_a_wide_output_maps_the_region_across_its_width() -> None:
+    """crop: the region spans the output's full width ``w`` and height ``h`` when they differ, and pixel
+    values map onto ``value_range``'s ends (0 to the low end, 255 to the high end)."""
+    image = np.zeros((40, 40, 3), np.uint8)
+    image[:, :20] = 255                                       # the left half white
+    crop = RotatedRect(20, 20, 20, 0.0).crop(image, (20, 10), (-1.0, 1.0))
+    assert crop.shape == (10, 20, 3)
+    np.testing.assert_allclose(crop[:, 1:9], 1.0, atol=1e-6)       # the region's left half: white
+    np.testing.assert_allclose(crop[:, 11:19], -1.0, atol=1e-6)    # its right half: black

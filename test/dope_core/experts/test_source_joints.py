@@ -82,3 +82,36 @@ def test_one_pass_fitted_to_two_source_people_is_split_back_into_two(experts):
     # passes that are two people already: nothing to split
     apart = [body_landmarks(body_pose(neighbour), 0.9, claim=1), bodies[1]]
     assert split_shared_passes(apart, proposals) == apart
+
+
+def test_source_distance_needs_four_confident_joints() -> None:
+    """source_distance: at least 4 joints at ``min_confidence`` or above, else infinity (a joint at
+    exactly ``min_confidence`` counts)."""
+    from dope_core.experts.source_joints import source_distance
+
+    kp = np.c_[np.full(13, 100.0), np.linspace(0, 200, 13)]
+    conf = np.zeros(13)
+    conf[[0, 4, 8, 12]] = [0.9, 0.9, 0.9, 0.5]                          # 4 joints, the last at exactly 0.5
+    source = np.c_[kp + [10, 0], conf]
+    assert np.isclose(source_distance(body_pose(kp), source), 10 / 200)  # median 10 px over a 200-px extent
+    conf[12] = 0.49
+    assert source_distance(body_pose(kp), np.c_[kp + [10, 0], conf]) == np.inf
+
+
+def test_source_joints_at_exactly_min_confidence_are_taken() -> None:
+    """with_source_joints: a joint whose confidence is exactly ``min_confidence`` is taken from the source."""
+    kp = np.c_[np.full(13, 100.0), np.linspace(0, 200, 13)]
+    body = BodyLandmarks(pose=body_pose(kp), landmarks_2d=np.zeros((33, 2)), visibility=np.ones(33))
+    source = np.c_[kp + [5, 0], np.full(13, 0.9)]
+    source[ARMS[0], 2] = 0.5
+    out = with_source_joints(body, source, ARMS[:1], min_confidence=0.5)
+    assert np.allclose(out.pose.keypoints_2d[ARMS[0]], source[ARMS[0], :2])
+
+
+def test_a_proposal_exactly_fraction_away_claims_nothing() -> None:
+    """claim_unclaimed: a body at a source_distance of exactly ``fraction`` is not under it: unclaimed."""
+    kp = np.c_[np.full(13, 100.0), np.linspace(0, 200, 13)]
+    proposal = Proposal(np.array([140, 0, 140, 200.0]), 0.8, "yolo", keypoints=np.c_[kp + [40, 0], np.full(13, 0.9)])
+    bodies = [body_landmarks(body_pose(kp.copy()), 0.9)]
+    assert claim_unclaimed(bodies, [proposal], fraction=0.2)[0].claim is None     # 40 px / 200 px = 0.2
+    assert claim_unclaimed(bodies, [proposal], fraction=0.21)[0].claim == 0
