@@ -48,7 +48,9 @@ class Skip:
 
 
 def find_media(inputs: Sequence[str | Path], *, exclude: Optional[Path] = None) -> tuple[list[Path], list[Path]]:
-    """Image and video files under ``inputs`` (sorted, each listed once), none of them under ``exclude``.
+    """Image and video files under ``inputs`` (sorted, each listed once). A folder is searched without
+    what lies under ``exclude`` (the cache's own extracted frames); a file named in ``inputs`` is
+    taken as asked, wherever it lies.
 
     Raises:
         FileNotFoundError: an input does not exist.
