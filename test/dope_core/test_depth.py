@@ -98,3 +98,47 @@ def test_people_without_depth_are_left_and_counted():
     with pytest.raises(DepthError, match="registered") as e:
         fix_distances(placed, np.zeros((240, 320), np.float32))
     assert e.value.reason == "size"
+
+
+def test_only_parts_anchored_to_the_body_move_with_it():
+    """A part placed on its own (not body-anchored) keeps its place; an anchored one moves and carries its
+    own uncertainty (its old sigma less the old body's, in quadrature) on top of the body's new one."""
+    import dataclasses
+
+    camera = CAMERAS["pinhole"]
+    person, _ = _person(camera)
+    mono = place_poses(WholeBodyPoses(image_size=(640, 480), people=[person]), camera)
+    p = mono.people[0]
+    assert p.left_hand.placement is PlacementSource.BODY_ANCHORED
+    own_hand = dataclasses.replace(p.right_hand, placement=PlacementSource.MONOCULAR)
+    p = dataclasses.replace(p, body=dataclasses.replace(p.body, placement_uncertainty=0.3),
+                            left_hand=dataclasses.replace(p.left_hand, placement_uncertainty=0.5),
+                            right_hand=own_hand)
+    depth = _depth_image(p.body, camera, 0.75)
+    fixed, report = fix_distances(dataclasses.replace(mono, people=[p]), depth)
+    assert report.fixed == 1
+    out = fixed.people[0]
+    np.testing.assert_array_equal(out.right_hand.root_camera, own_hand.root_camera)        # not moved
+    assert out.right_hand.placement_uncertainty == own_hand.placement_uncertainty
+    np.testing.assert_allclose(out.left_hand.root_camera, 0.75 * p.left_hand.root_camera, atol=1e-3)
+    sd_body = out.body.placement_uncertainty
+    assert out.left_hand.placement_uncertainty == pytest.approx(np.hypot(sd_body, 0.4))   # sqrt(0.5^2 - 0.3^2)
+
+
+def test_unconfident_root_keypoints_do_not_measure_the_distance():
+    """Root keypoints less confident than min_confidence are not sampled, even when most of them."""
+    import dataclasses
+
+    camera = CAMERAS["pinhole"]
+    person, roots = _person(camera)
+    mono = place_poses(WholeBodyPoses(image_size=(640, 480), people=[person]), camera)
+    body = mono.people[0].body
+    depth = _depth_image(body, camera, 0.5)              # three roots say half the distance...
+    j0 = SETTINGS.root_keypoints[0]
+    u, v = (int(x) for x in body.keypoints_2d[j0])
+    depth[v - 3:v + 4, u - 3:u + 4] = 0.75 * body.keypoints_3d_camera[j0, 2] - SETTINGS.surface_to_joint_m
+    confidence = np.array(body.confidence, float)
+    confidence[list(SETTINGS.root_keypoints[1:])] = 0.05   # ...but only the one saying 0.75 is confident
+    person = dataclasses.replace(mono.people[0], body=dataclasses.replace(body, confidence=confidence))
+    fixed, _ = fix_distances(dataclasses.replace(mono, people=[person]), depth, min_confidence=0.1)
+    np.testing.assert_allclose(fixed.people[0].body.root_camera, 0.75 * roots["body"], atol=1e-3)

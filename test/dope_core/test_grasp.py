@@ -45,3 +45,10 @@ def test_unconfident_tips_keep_the_previous_state():
     assert tracker.measure(_hand(0.09), key=1).pinch is False
     with pytest.raises(ValueError):
         PinchThresholds(close_below=0.5, open_above=0.4)
+
+
+def test_tips_exactly_at_min_confidence_are_measured():
+    """Only tips *less* confident than min_confidence keep the previous state; at the threshold they count."""
+    tracker = PinchTracker(PinchThresholds(min_confidence=0.5))
+    assert tracker.measure(_hand(0.01), key=1).pinch is True
+    assert tracker.measure(_hand(0.09, conf=0.5), key=1).pinch is False

@@ -77,3 +77,26 @@ def test_a_stamp_that_is_not_finite_is_refused_and_changes_nothing():
             update(frame, math.nan)
         after = update(frame, 10.033).people[0].right_hand   # the filters did not take the NaN in
         assert np.all(np.isfinite(after.keypoints_2d)) and np.all(np.isfinite(after.keypoints_3d))
+
+
+def test_a_stamp_going_back_starts_the_pinch_states_anew():
+    """A stream that restarts (stamp earlier than the last) forgets the pinch held before: a hand in the
+    hysteresis band is then open, not still pinching."""
+    pipe = TeleopPipeline(smoothing=None, pinch=PinchThresholds(close_below=0.3, open_above=0.45))
+
+    def pinch(gap: float, stamp: float) -> bool:
+        frame = WholeBodyPoses(image_size=(10, 10), people=[_person(3, [0, 0, 5, 5], gap=gap)])
+        return pipe(frame, stamp).people[0].right_hand.grasp.pinch
+
+    assert pinch(0.02, 5.0) is True           # 0.02 / 0.09 < 0.3: pinching
+    assert pinch(0.035, 5.1) is True          # 0.39, in the band: still pinching
+    assert pinch(0.035, 1.0) is False         # the stream went back in time: a new stream, not pinching
+
+
+def test_a_lost_track_is_never_chosen():
+    """People whose track state is LOST are not candidates for the operator."""
+    lost = _person(1, [0, 0, 90, 90], z=1.0, state=TrackState.LOST)
+    alive = _person(2, [0, 0, 20, 20], z=3.0)
+    assert OperatorSelector("largest").select(_poses(lost, alive)).track_id == 2
+    assert OperatorSelector("closest").select(_poses(lost, alive)).track_id == 2
+    assert OperatorSelector("track_id", track_id=1).select(_poses(lost, alive)) is None
