@@ -207,3 +207,62 @@ def test_bad_camera_yaml_gives_one_line(tmp_path, text, msg):
 def test_missing_camera_file(tmp_path):
     with pytest.raises(CameraFileError, match="cannot read"):
         load_camera_yaml(tmp_path / "nope.yaml")
+
+
+def test_normalize_inverts_anisotropic_focals_and_skew() -> None:
+    """normalize undoes u = fx x + s y + cx, v = fy y + cy, for K (no distortion) and for P (rectified)."""
+    fx, fy, s, cx, cy = 500.0, 560.0, 4.0, 330.0, 250.0
+    x, y = RAYS[:, 0], RAYS[:, 1]
+    uv = np.stack([fx * x + s * y + cx, fy * y + cy], axis=1)
+    k = [fx, s, cx, 0.0, fy, cy, 0.0, 0.0, 1.0]
+    raw = CameraModel.from_calibration(width=640, height=480, k=k)
+    np.testing.assert_allclose(raw.normalize(uv), RAYS, atol=1e-12)
+    np.testing.assert_allclose(raw.project(POINTS), uv, atol=1e-9)
+    rect = CameraModel.from_calibration(width=640, height=480, k=K, p=[fx, s, cx, 0.0, 0.0, fy, cy, 0.0, 0, 0, 1, 0],
+                                        rectified=True)
+    np.testing.assert_allclose(rect.normalize(uv), RAYS, atol=1e-12)
+
+
+def test_a_skew_larger_than_the_focal_length_is_refused() -> None:
+    """validate_intrinsics refuses |skew| > fx and accepts a small skew."""
+    validate_intrinsics([600.0, 30.0, 320.0, 0.0, 610.0, 240.0, 0.0, 0.0, 1.0], (640, 480))
+    with pytest.raises(InvalidIntrinsicsError):
+        validate_intrinsics([600.0, 700.0, 320.0, 0.0, 610.0, 240.0, 0.0, 0.0, 1.0], (640, 480))
+
+
+def test_a_projection_matrix_with_p23_not_zero_is_refused() -> None:
+    """P's last column must have P[2,3] = 0 (sensor_msgs/CameraInfo: a monocular or stereo P)."""
+    with pytest.raises(InvalidIntrinsicsError, match="P\\[2,3\\]") as e:
+        CameraModel.from_calibration(width=640, height=480, k=K, p=[600, 0, 320, 0, 0, 610, 240, 0, 0, 0, 1, 0.5],
+                                     rectified=True)
+    assert e.value.reason == "projection"
+
+
+def test_a_roi_one_pixel_too_wide_does_not_fit() -> None:
+    """The region of interest must lie inside the calibrated image, to the last pixel."""
+    assert CameraModel.from_calibration(width=640, height=480, k=K, roi=(40, 30, 600, 450)).image_size == (600, 450)
+    for roi in ((41, 0, 600, 100), (0, 31, 100, 450)):
+        with pytest.raises(InvalidIntrinsicsError, match="does not fit"):
+            CameraModel.from_calibration(width=640, height=480, k=K, roi=roi)
+
+
+def test_focal_px_divides_each_focal_by_its_own_binning() -> None:
+    """focal_px is the mean of fx / binning_x and fy / binning_y (the processed image's pixels)."""
+    cam = CameraModel.from_calibration(width=640, height=480, k=K, binning=(2, 1))
+    assert cam.focal_px == pytest.approx((600.0 / 2 + 610.0 / 1) / 2)
+
+
+def test_resized_refuses_an_aspect_more_than_one_percent_off() -> None:
+    """resized accepts an aspect within 1 % and refuses one 1.7 % off."""
+    cam = CameraModel.from_matrix(K, 640, 480)
+    assert cam.resized(320, 241).image_size == (320, 241)   # 0.4 % off
+    with pytest.raises(InvalidIntrinsicsError, match="aspect"):
+        cam.resized(320, 236)
+
+
+def test_camera_info_fields_of_a_full_image_have_an_all_zero_roi() -> None:
+    """sensor_msgs/RegionOfInterest: width = height = 0 means the full image."""
+    from dope_core.camera import camera_info_fields
+
+    roi = camera_info_fields(CameraModel.from_matrix(K, 640, 480))["roi"]
+    assert (roi["x_offset"], roi["y_offset"], roi["width"], roi["height"]) == (0, 0, 0, 0)

@@ -107,7 +107,9 @@ def test_face_frame_origin_between_the_eyes_x_out_of_the_face():
     pose = PartPose(part=Part.FACE, score=1, box=[0, 0, 1, 1], keypoints_2d=np.zeros((84, 2)),
                     keypoints_3d=(pts - centre) @ r.T, confidence=np.ones(84), root_camera=[0.1, 0.0, 1.0])
     frame = part_frame(pose)
-    # mouth slightly forward of the eyes (x = 0.01) does not tilt z: it is made orthogonal to y only
+    # the mouth slightly forward of the eyes (x = 0.01) tilts z, which is then made orthogonal to y: only y and
+    # the frame's handedness are exact here (test_face_facing_the_camera_has_z_up_and_x_towards_the_camera
+    # checks z, with the mouth below the eyes)
     x, y, z = quaternion_to_matrix(frame.quaternion).T
     assert np.allclose(y, r[:, 1]) and np.isclose(np.dot(x, np.cross(y, z)), 1.0)
     assert np.allclose(frame.origin, (np.array([0, 0, 0.03]) - centre) @ r.T)
@@ -122,3 +124,71 @@ def test_with_frames_sets_every_part():
     out = with_frames(poses)
     assert out.people[0].right_hand.frame.quaternion is not None and out.unassigned[0].frame.quaternion is not None
     assert poses.people[0].right_hand.frame is None
+
+
+# Facing the camera, upright: forward = -z_cam, the person's left = +x_cam (image right), up = -y_cam.
+_FACING = np.stack([[0, 0, -1], [1, 0, 0], [0, -1, 0]], axis=1).astype(float)
+
+
+def _face(r: np.ndarray, conf: tuple[float, float, float] = (0.9, 0.9, 0.9)) -> PartPose:
+    """Face in its own frame (x forward, y left, z up) rotated by ``r``; confidences of (right eye, left eye, mouth)."""
+    pts, c = np.zeros((84, 3)), np.full(84, 0.9)
+    for i, n in enumerate(FACE_LANDMARKS):
+        for prefix, p, ci in (("right_eye_", (0.0, -0.032, 0.03), conf[0]), ("left_eye_", (0.0, 0.032, 0.03), conf[1]),
+                              ("outer_lip_", (0.0, 0.0, -0.05), conf[2])):
+            if n.startswith(prefix):
+                pts[i], c[i] = p, ci
+    return PartPose(part=Part.FACE, score=1, box=[0, 0, 1, 1], keypoints_2d=np.zeros((84, 2)),
+                    keypoints_3d=pts @ r.T, confidence=c)
+
+
+def test_face_facing_the_camera_has_z_up_and_x_towards_the_camera() -> None:
+    """Face frame: z from the mouth up to the eyes (-y_cam when upright), x = y x z out of the face (-z_cam)."""
+    frame = part_frame(_face(_FACING))
+    assert np.allclose(quaternion_to_matrix(frame.quaternion), _FACING, atol=1e-9)
+    assert frame.confidence == pytest.approx(0.9)
+
+
+def test_face_confidence_is_the_least_confident_group() -> None:
+    """Orientation confidence is the lowest of the eye/mouth confidences; one under min_confidence: no orientation."""
+    assert part_frame(_face(_FACING, (0.9, 0.5, 0.8))).confidence == pytest.approx(0.5)
+    frame = part_frame(_face(_FACING, (0.9, 0.9, 0.1)), min_confidence=0.2)
+    assert frame.quaternion is None and frame.confidence == 0.0
+
+
+def test_unfindable_roots_give_a_finite_origin() -> None:
+    """A NaN wrist (hand) or eye (face) gives no orientation and a finite origin: never a frame of NaNs."""
+    hand = _hand(np.eye(3), left=False)
+    hand.keypoints_3d[HAND_JOINTS.index("wrist")] = np.nan
+    face = _face(_FACING)
+    face.keypoints_3d[FACE_LANDMARKS.index(next(n for n in FACE_LANDMARKS if n.startswith("left_eye_")))] = np.nan
+    for frame in (hand_frame(hand), part_frame(face)):
+        assert frame.quaternion is None and np.all(np.isfinite(frame.origin))
+
+
+def _flat_palm_hand(palm_sine: float, conf: float = 0.8) -> PartPose:
+    """A right hand in the camera axes (identity rotation) whose index and little bases span ``palm_sine``."""
+    a = 0.5 * np.arcsin(palm_sine)
+    k = np.zeros((21, 3))
+    k[HAND_JOINTS.index("middle_mcp")] = (0.09, 0.0, 0.0)
+    k[HAND_JOINTS.index("index_mcp")] = 0.08 * np.array([np.cos(a), -np.sin(a), 0.0])
+    k[HAND_JOINTS.index("little_mcp")] = 0.075 * np.array([np.cos(a), np.sin(a), 0.0])
+    return PartPose(part=Part.HAND, score=0.9, box=[0, 0, 10, 10], keypoints_2d=np.zeros((21, 2)), keypoints_3d=k,
+                    confidence=np.full(21, conf), handedness="right")
+
+
+def test_a_narrow_palm_lowers_or_removes_the_hand_orientation() -> None:
+    """Confidence = lowest confidence x min(1, palm sine / REFERENCE_SINE); under MIN_SINE no orientation."""
+    from dope_core.part_frames import MIN_SINE, REFERENCE_SINE
+
+    half = hand_frame(_flat_palm_hand(REFERENCE_SINE / 2))
+    assert np.allclose(quaternion_to_matrix(half.quaternion), np.eye(3), atol=1e-9)
+    assert half.confidence == pytest.approx(0.8 * 0.5)
+    assert hand_frame(_flat_palm_hand(2 * REFERENCE_SINE)).confidence == pytest.approx(0.8)
+    assert hand_frame(_flat_palm_hand(MIN_SINE / 2)).quaternion is None
+
+
+def test_keypoints_exactly_at_min_confidence_orient_the_part() -> None:
+    """Only confidences *under* min_confidence remove the orientation."""
+    frame = hand_frame(_hand(np.eye(3), left=True, conf=0.25), min_confidence=0.25)
+    assert frame.quaternion is not None and frame.confidence == pytest.approx(0.25)

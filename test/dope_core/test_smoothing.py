@@ -276,3 +276,60 @@ def test_a_body_root_velocity_is_that_of_the_middle_of_its_hips() -> None:
         for i in range(60):
             out = s.update(frame(i / 30, spread, shift), i / 30)
         np.testing.assert_allclose(out.people[0].body.velocity_2d, want, atol=2)
+
+
+_P = OneEuroParams(min_cutoff_hz=1.0, beta=0.0, d_cutoff_hz=1.0)
+
+
+def test_predict_never_extrapolates_backwards_in_time() -> None:
+    """predict(t) before the last update gives the last estimate (no negative extrapolation)."""
+    f = OneEuroFilter(_P)
+    for i in range(5):
+        f(np.array([[0.1 * i, 0.0]]), 0.1 * i)
+    assert np.any(f.velocity != 0.0)
+    np.testing.assert_array_equal(f.predict(0.0), f.value)
+    r = RotationOneEuroFilter(_P)
+    for i in range(5):
+        r(exp_map(np.array([0.0, 0.0, 0.2 * i])), 0.1 * i)
+    np.testing.assert_allclose(r.predict(0.0), r.value, atol=1e-12)
+
+
+def test_ray_depth_filter_passes_a_point_at_zero_depth_through_and_restarts() -> None:
+    """A measurement at z <= 0 (no viewing ray) passes through unfiltered and restarts the filter."""
+    f = RayDepthOneEuroFilter(_P, _P)
+    f(np.array([0.1, 0.2, 2.0]), 0.0)
+    f(np.array([0.1, 0.2, 2.1]), 0.1)
+    for z in (0.0, -1.0):
+        out = f(np.array([0.3, 0.4, z]), 0.2 + abs(z))
+        np.testing.assert_array_equal(out, [0.3, 0.4, z])
+        assert f.value is None
+    np.testing.assert_allclose(f(np.array([0.5, 0.5, 3.0]), 2.0), [0.5, 0.5, 3.0], rtol=1e-12)   # starts afresh
+
+
+def test_ray_depth_filter_ignores_a_repeated_stamp() -> None:
+    """A second measurement at the same stamp keeps the estimate and a finite velocity."""
+    f = RayDepthOneEuroFilter(_P, _P)
+    f(np.array([0.1, 0.2, 2.0]), 0.0)
+    before = f(np.array([0.2, 0.2, 2.2]), 0.1)
+    velocity = f.velocity.copy()
+    np.testing.assert_array_equal(f(np.array([0.9, 0.9, 4.0]), 0.1), before)
+    np.testing.assert_array_equal(f.velocity, velocity)
+
+
+def test_part_speed_is_in_part_sizes_per_second_also_for_a_lost_root() -> None:
+    """The part's image speed is normalised by its size, also when the root is not finite this frame."""
+    from dope_core.smoothing import _PartSpeed
+
+    speed = _PartSpeed(d_cutoff_hz=1.0)
+    for i in range(6):
+        moving = speed(np.array([100.0 * 0.1 * i, 0.0]), 50.0, 0.1 * i)
+    assert moving > 0.0
+    assert speed(np.array([np.nan, np.nan]), 50.0, 0.6) == pytest.approx(moving)
+    assert speed(np.array([np.nan, np.nan]), 100.0, 0.6) == pytest.approx(moving / 2)
+
+
+def test_max_gap_zero_is_allowed_negative_is_not() -> None:
+    """SmoothingConfig: max_gap_s must be >= 0 (0: every gap restarts the filters)."""
+    assert SmoothingConfig(max_gap_s=0.0).max_gap_s == 0.0
+    with pytest.raises(ValueError):
+        SmoothingConfig(max_gap_s=-0.1)

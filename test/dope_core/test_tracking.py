@@ -195,3 +195,29 @@ def test_a_camera_that_changes_its_resolution_ends_the_tracks():
     assert _ids(out) == [1] and out.lost_track_ids == [0]
     assert all(p.track_state is not TrackState.PREDICTED for p in out.people)
     assert tracker.active_tracks == 1
+
+
+def test_a_track_unseen_for_exactly_predict_s_is_still_predicted() -> None:
+    """PREDICTED while unseen for at most predict_s, UNSEEN after (until the timeout)."""
+    reg = TrackRegistry(timeout_s=1.0, predict_s=0.25, ids=TrackIdAllocator(0))
+    reg.advance(10.0)
+    tid = reg.start()
+    reg.advance(10.25)
+    assert reg.state(tid) is TrackState.PREDICTED
+    reg.advance(10.5)
+    assert reg.state(tid) is TrackState.UNSEEN
+
+
+def test_a_repeated_stamp_is_not_a_stamp_going_backwards() -> None:
+    """Only an *earlier* stamp forgets the tracks: the same stamp again keeps them and counts no reset."""
+    reg = TrackRegistry(timeout_s=1.0, predict_s=0.0, ids=TrackIdAllocator(0))
+    reg.advance(3.0)
+    tid = reg.start()
+    assert reg.advance(3.0) == [] and reg.active == [tid] and reg.resets == 0
+
+
+def test_an_overlap_exactly_at_the_threshold_continues_the_track() -> None:
+    """iou_threshold is the smallest IoU that continues a track (IoU 0.5 at threshold 0.5 keeps the id)."""
+    tracker = PersonTracker(iou_threshold=0.5, session=0)
+    first = _ids(tracker.update(_frame([0, 0, 100, 100]), stamp=0.0))
+    assert _ids(tracker.update(_frame([0, 0, 100, 50]), stamp=0.1)) == first   # IoU = 5000 / 10000
