@@ -151,3 +151,19 @@ def test_shared_codes_are_the_message_constants():
                            TrackState.PREDICTED: PersonPose.TRACK_STATE_PREDICTED}
     assert (FRAME_CAMERA, FRAME_PART_RELATIVE) == (PartPoseMsg.FRAME_CAMERA, PartPoseMsg.FRAME_PART_RELATIVE)
     assert TRACK_ID_NONE == PersonPose.TRACK_ID_NONE
+
+
+def test_an_unplaced_part_has_no_placement_uncertainty_even_if_one_was_set() -> None:
+    """PartPose.msg: placement_uncertainty is NaN when the part is not placed (no root_camera)."""
+    pose = _part(Part.BODY)
+    pose.placement_uncertainty = 0.05   # stale value without a root: not a placement
+    m = part_to_msg(pose)
+    assert m.frame_3d == PartPoseMsg.FRAME_PART_RELATIVE and np.isnan(m.placement_uncertainty)
+
+
+def test_every_unassigned_part_is_in_the_message() -> None:
+    """poses_to_msg keeps all unassigned parts, in order."""
+    parts = [_part(Part.HAND, handedness=Handedness.LEFT), _part(Part.FACE), _part(Part.BODY)]
+    m = poses_to_msg(WholeBodyPoses(image_size=(8, 6), unassigned=parts), Header(), camera_info_valid=False)
+    assert [u.part for u in m.unassigned] == [part_to_msg(p).part for p in parts]
+    assert [u.score for u in m.unassigned] == [0.75, 0.75, 0.75] and len(m.unassigned) == 3

@@ -96,3 +96,41 @@ def test_merge_worst_level_and_messages():
     out = merge([Check(Level.OK, "", {"a": "1"}), Check(Level.WARN, "w", {"b": "2"}), Check(Level.ERROR, "e")])
     assert out.level == Level.ERROR and out.message == "w; e" and out.values == {"a": "1", "b": "2"}
     assert merge([Check(Level.OK, "")]).message == "ok"
+
+
+def test_a_rate_within_the_tolerance_below_min_hz_is_ok() -> None:
+    """WARN only *below* min_hz * (1 - tolerance): 9.5 Hz and exactly 9 Hz pass a 10 Hz minimum, 8 Hz does not."""
+    for hz, level in ((9.5, Level.OK), (9.0, Level.OK), (8.0, Level.WARN)):
+        clock = FakeClock()
+        f = FrequencyStatus(min_hz=10.0, tolerance=0.1, window=1, clock=clock)
+        for _ in range(int(2 * hz)):
+            f.tick()
+        clock.t += 2.0
+        assert f.update().level == level, hz
+
+
+def test_stale_input_levels_start_strictly_after_their_thresholds() -> None:
+    """An age exactly at warn_after_s is OK and exactly at error_after_s is WARN (levels come *after* them)."""
+    clock = FakeClock()
+    s = StaleInput(warn_after_s=1.0, error_after_s=3.0, clock=clock)
+    s.seen()
+    clock.t += 1.0
+    assert s.update().level == Level.OK
+    clock.t += 2.0
+    assert s.update().level == Level.WARN
+    clock.t += 0.5
+    assert s.update().level == Level.ERROR
+
+
+def test_smallest_settings_are_accepted() -> None:
+    """warn_after_s == error_after_s and a window of a single update are valid; 0 and warn > error are not."""
+    StaleInput(warn_after_s=2.0, error_after_s=2.0, clock=FakeClock())
+    FrequencyStatus(min_hz=1.0, window=1, clock=FakeClock())
+    WindowedCounters(["a"], window=1)
+    for bad in (dict(warn_after_s=0.0, error_after_s=1.0), dict(warn_after_s=2.0, error_after_s=1.0)):
+        with pytest.raises(ValueError):
+            StaleInput(clock=FakeClock(), **bad)
+    with pytest.raises(ValueError):
+        FrequencyStatus(min_hz=1.0, window=0, clock=FakeClock())
+    with pytest.raises(ValueError):
+        WindowedCounters(["a"], window=0)

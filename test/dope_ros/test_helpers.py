@@ -71,3 +71,11 @@ def test_notices_are_counted_apart_from_bad_input():
     from dope_ros.health import Level
 
     assert sum(s.bad_input.values()) == 0 and s.bad.update().level == Level.OK
+
+
+def test_a_part_scoring_exactly_the_threshold_is_kept() -> None:
+    """filter_by_score drops parts scoring *below* the threshold only."""
+    poses = WholeBodyPoses(image_size=(4, 4), people=[Person(id=0, score=0.5, body=_pose(Part.BODY, 0.5))],
+                           unassigned=[_pose(Part.HAND, 0.25)])
+    out = filter_by_score(poses, {Part.BODY: 0.5, Part.HAND: 0.25})
+    assert out.people[0].body is not None and len(out.unassigned) == 1

@@ -91,3 +91,51 @@ def test_grasp_markers_of_long_track_ids_and_lifetime_rounding():
     tips = hand.keypoints_3d_camera[[THUMB_TIP, INDEX_TIP]]
     np.testing.assert_allclose([(p.x, p.y, p.z) for p in line.points], tips)
     assert all((m.lifetime.sec, m.lifetime.nanosec) == (2, 0) for m in markers[1:])
+
+
+def _grasping_hand(aperture_m: float, pinch: bool) -> PartPose:
+    from dataclasses import replace
+
+    from dope_core.structures import Grasp
+
+    return replace(_part(Part.HAND, [0.1, 0.0, 1.0], handedness=Handedness.LEFT),
+                   grasp=Grasp(aperture_m=aperture_m, aperture_normalised=0.1, confidence=0.9, pinch=pinch))
+
+
+def test_grasp_text_says_the_aperture_in_centimetres_above_the_index_tip() -> None:
+    """Grasp text: aperture in cm ('pinch 1.2 cm'), placed 2 cm up the image (-y, optical y points down)."""
+    from dope_core.grasp import INDEX_TIP
+
+    for aperture, pinch, text in ((0.012, True, "pinch 1.2 cm"), (0.065, False, "6.5 cm")):
+        hand = _grasping_hand(aperture, pinch)
+        markers = poses_to_markers(WholeBodyPoses(image_size=(64, 48), people=[Person(id=0, score=1, left_hand=hand)]),
+                                   Header(frame_id="cam")).markers
+        label = next(m for m in markers if m.ns == "grasp" and m.type == Marker.TEXT_VIEW_FACING)
+        assert label.text == text
+        index = hand.keypoints_3d_camera[INDEX_TIP]
+        np.testing.assert_allclose([label.pose.position.x, label.pose.position.y, label.pose.position.z],
+                                   index + [0.0, -0.02, 0.0], atol=1e-12)
+
+
+def test_bone_width_and_joint_diameter_per_part() -> None:
+    """LINE_LIST scale.x is the part's line width, SPHERE_LIST scale the part's joint diameter (metres)."""
+    from dope_ros.marker_geometry import JOINT_DIAMETER_M, LINE_WIDTH_M
+
+    for part in (Part.BODY, Part.FACE):
+        poses = WholeBodyPoses(image_size=(10, 10), people=[Person(id=0, score=1, **{part.value: _part(part, (0, 0, 3))})])
+        bones, joints = poses_to_markers(poses, Header(frame_id="cam")).markers[1:3]
+        assert bones.scale.x == LINE_WIDTH_M[part]
+        assert joints.scale.x == joints.scale.y == joints.scale.z == JOINT_DIAMETER_M[part]
+
+
+def test_no_camera_info_text_is_one_metre_in_front_of_the_camera() -> None:
+    """The status text sits at +z (optical frame: forward) 1 m, so RViz shows it in view."""
+    markers = poses_to_markers(WholeBodyPoses(image_size=(1, 1)), Header(frame_id="cam"), camera_info_valid=False).markers
+    p = markers[1].pose.position
+    assert (p.x, p.y, p.z) == (0.0, 0.0, 1.0) and markers[1].pose.orientation.w == 1.0
+
+
+def test_a_keypoint_exactly_at_min_confidence_is_drawn() -> None:
+    """marker_geometry keeps keypoints whose confidence *reaches* min_confidence."""
+    segments, joints = part_geometry(_part(Part.BODY, (0, 0, 3), conf=0.3), min_confidence=0.3)
+    assert len(joints) == 13 and len(segments) == len(SKELETON_EDGES[Part.BODY])

@@ -77,3 +77,51 @@ def test_a_frame_id_tf2_cannot_take_is_mended_or_left_out():
     assert frame == "camera_optical_frame" and "leading '/' is dropped" in why
     frame, why = tf2_frame("a b /c")
     assert frame == "" and "has blanks" in why
+
+
+def _oriented_body(track_id: int = 7) -> WholeBodyPoses:
+    """One person whose body is placed 2 m ahead and oriented (identity rotation)."""
+    from dope_core.structures import PartFrame
+
+    body = PartPose(part=Part.BODY, score=0.9, box=np.array([0.0, 0.0, 50.0, 100.0]), keypoints_2d=np.zeros((13, 2)),
+                    keypoints_3d=np.zeros((13, 3)), confidence=np.ones(13), root_camera=np.array([0.1, -0.2, 2.0]),
+                    frame=PartFrame(origin=np.zeros(3), quaternion=np.array([0.0, 0.0, 0.0, 1.0]), confidence=0.9))
+    return WholeBodyPoses(people=[Person(id=0, score=0.9, body=body, track_id=track_id)], image_size=(64, 128))
+
+
+def test_part_transforms_are_parented_to_the_image_frame_with_its_stamp() -> None:
+    """tf_frames: each transform's parent is header.frame_id, stamped with the image stamp, child named per part."""
+    from dope_ros.tf_frames import part_transforms
+
+    header = Header(frame_id="head_camera_optical_frame")
+    header.stamp.sec, header.stamp.nanosec = 17, 250
+    (t,) = part_transforms(_oriented_body(), header, prefix="dope/")
+    assert t.header.frame_id == "head_camera_optical_frame" and (t.header.stamp.sec, t.header.stamp.nanosec) == (17, 250)
+    assert t.child_frame_id == "dope/body_7"
+    assert (t.transform.translation.x, t.transform.translation.y, t.transform.translation.z) == (0.1, -0.2, 2.0)
+
+
+def test_no_transform_without_a_parent_frame(monkeypatch) -> None:
+    """TeleopOutputs sends TF on /tf only for images with a frame_id (no parent frame, no transform)."""
+    monkeypatch.setitem(sys.modules, "tf2_ros", None)   # fall back to the tf2_msgs publisher
+    node = _Node()
+    params = {name: p.default for name, p in PARAMETERS.items()} | {"publish_tf": True}
+    outputs = TeleopOutputs(node, params.__getitem__, min_confidence=0.2)
+    assert outputs.tf_kind == "tf2_msgs"
+    outputs.publish(_oriented_body(), Header(frame_id=""), camera_info_valid=True)
+    assert node.publishers["/tf"].sent == []
+    outputs.publish(_oriented_body(), Header(frame_id="cam"), camera_info_valid=True)
+    (msg,) = node.publishers["/tf"].sent
+    assert [t.header.frame_id for t in msg.transforms] == ["cam"]
+
+
+def test_smoothing_config_reads_every_smoothing_parameter() -> None:
+    """smoothing.* parameters (non-default values) all reach the SmoothingConfig; disabled gives None."""
+    from dope_ros.teleop_outputs import smoothing_config
+
+    values = {"smoothing.enabled": True, "smoothing.min_cutoff_hz": 1.5, "smoothing.beta": 2.5,
+              "smoothing.d_cutoff_hz": 3.5, "smoothing.max_gap_s": 4.5, "smoothing.depth_min_cutoff_hz": 0.75}
+    cfg = smoothing_config(values.__getitem__)
+    assert (cfg.min_cutoff_hz, cfg.beta, cfg.d_cutoff_hz, cfg.max_gap_s, cfg.depth_min_cutoff_hz) == \
+        (1.5, 2.5, 3.5, 4.5, 0.75)
+    assert smoothing_config((values | {"smoothing.enabled": False}).__getitem__) is None

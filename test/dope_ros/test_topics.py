@@ -48,3 +48,11 @@ def test_deprecated_parameters_replace_the_names():
 def test_unknown_transport():
     with pytest.raises(ValueError, match="image_transport"):
         input_topics(*_resolver("/", {}), transport="theora")
+
+
+def test_deprecated_image_topic_ignores_a_compressed_remapping() -> None:
+    """A non-empty image_topic replaces 'image'; a remapping of image/compressed does not apply then."""
+    resolve, expand = _resolver("/", {"image/compressed": "/other/compressed"})
+    topics = input_topics(resolve, expand, transport="compressed", image_topic="/old/image_raw")
+    assert topics.image == "/old/image_raw/compressed"
+    assert input_topics(resolve, expand, transport="compressed").image == "/other/compressed"
