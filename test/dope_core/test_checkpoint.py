@@ -1,6 +1,7 @@
 """Checkpoints: the release structure loads strictly; unsafe, truncated and mismatched files are refused clearly."""
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -230,3 +231,19 @@ def test_release_metadata_is_checked(release_file, tmp_path):
         torch.save(ckpt, tmp_path / "bad.pth")
         with pytest.raises(CheckpointError, match=why):
             load_checkpoint(tmp_path / "bad.pth")
+
+
+def test_project_files_record_fp16_weights_and_never_the_pretrained_flag(small_project: tuple, tmp_path: Path) -> None:
+    """``half`` is true exactly when the stored weights are fp16; ``pretrained_backbone`` is not stored and still loads."""
+    path, data = small_project
+    assert load_checkpoint(path).half is False
+    half_path = tmp_path / "half.pth"
+    torch.save(dict(data, state_dict={k: v.half() if v.is_floating_point() else v
+                                      for k, v in data["state_dict"].items()}), half_path)
+    assert load_checkpoint(half_path).half is True
+    kwargs = dict(data["model_kwargs"], pretrained_backbone=True)
+    model = build_dope_mobilenetv2(pretrained_backbone=False, **data["model_kwargs"])
+    flag_path = tmp_path / "flag.pth"
+    save_checkpoint(flag_path, model, arch="mobilenetv2", model_kwargs=kwargs)
+    assert "pretrained_backbone" not in read_checkpoint(flag_path)["model_kwargs"]
+    assert load_checkpoint(flag_path).arch == "mobilenetv2"

@@ -159,3 +159,34 @@ def test_a_tuple_min_size_uses_its_last_value_at_test_time_and_any_in_training()
     assert sizes == {200, 300}
     with pytest.raises(ValueError, match="min_size"):
         DopeTransform(min_size=())
+
+
+def test_transform_scales_x_and_y_by_their_own_ratios() -> None:
+    """Targets and outputs scale x by new/old width and y by new/old height (they differ after rounding)."""
+    tr = DopeTransform(min_size=10, max_size=100)
+    image = torch.rand(3, 3, 7)                   # factor 10/3: 3 -> 10 rows, 7 -> floor(23.3) = 23 columns
+    target = {"body": {"boxes": torch.tensor([[0.0, 0.0, 7.0, 3.0]]), "pose2d": torch.tensor([[[7.0, 3.0]] * 13]),
+                       "pose3d": torch.zeros(1, 13, 3), "scores": torch.ones(1)}}
+    batch, targets = tr.eval()([image], [target])
+    assert batch.image_sizes == [(10, 23)]
+    torch.testing.assert_close(targets[0]["body"]["boxes"], torch.tensor([[0.0, 0.0, 23.0, 10.0]]))
+    torch.testing.assert_close(targets[0]["body"]["pose2d"], torch.tensor([[[23.0, 10.0]] * 13]))
+    det = {"boxes": torch.tensor([[0.0, 0.0, 23.0, 10.0]]), "body_pose2d": torch.tensor([[[[23.0, 10.0]] * 13]])}
+    back = tr.postprocess([det], batch.image_sizes, [(3, 7)])[0]
+    torch.testing.assert_close(back["boxes"], torch.tensor([[0.0, 0.0, 7.0, 3.0]]))
+    torch.testing.assert_close(back["body_pose2d"], torch.tensor([[[[7.0, 3.0]] * 13]]))
+
+
+def test_transform_normalises_with_the_imagenet_statistics_and_pads_to_the_multiple() -> None:
+    """A pixel equal to mean + std becomes 1 in every channel; a size already a multiple of 32 gets no padding."""
+    tr = DopeTransform(min_size=64, max_size=1000).eval()
+    mean, std = torch.tensor(tr.image_mean), torch.tensor(tr.image_std)
+    image = (mean + std)[:, None, None].expand(3, 64, 64).clone()
+    batch, _ = tr([image])
+    assert batch.tensors.shape == (1, 3, 64, 64)
+    torch.testing.assert_close(batch.tensors, torch.ones(1, 3, 64, 64))
+    batch, _ = tr([mean[:, None, None].expand(3, 64, 96).clone()])
+    assert batch.tensors.shape == (1, 3, 64, 96)
+    torch.testing.assert_close(batch.tensors, torch.zeros(1, 3, 64, 96))
+    padded, _ = tr([torch.rand(3, 64, 70)])      # 70 columns -> padded to 96, zeros beyond the image
+    assert padded.tensors.shape == (1, 3, 64, 96) and padded.tensors[..., 70:].abs().max() == 0

@@ -60,3 +60,20 @@ def test_folding_refuses_a_model_in_training():
     model = build_dope_mobilenetv2(pretrained_backbone=False, representation_size=16)
     with pytest.raises(ValueError, match="inference"):
         fold_frozen_batchnorm(model.train())
+
+
+def test_fold_into_conv_scales_an_existing_bias() -> None:
+    """A convolution with a bias folds to ``norm(conv(x))``: the bias is scaled by the norm, then shifted."""
+    from dope_core.model.fuse import fold_into_conv
+    g = torch.Generator().manual_seed(2)
+    conv = torch.nn.Conv2d(3, 4, 3, padding=1, bias=True)
+    norm = FrozenBatchNorm2d(4)
+    with torch.no_grad():
+        conv.weight.copy_(torch.randn(4, 3, 3, 3, generator=g))
+        conv.bias.copy_(torch.randn(4, generator=g) * 3)
+        norm.weight.copy_(torch.tensor([0.5, 2.0, 3.0, 0.25]))
+        norm.bias.copy_(torch.randn(4, generator=g))
+        norm.running_mean.copy_(torch.randn(4, generator=g))
+        norm.running_var.copy_(torch.rand(4, generator=g) + 0.5)
+        x = torch.randn(2, 3, 5, 5, generator=g)
+        torch.testing.assert_close(fold_into_conv(conv, norm)(x), norm(conv(x)), atol=1e-5, rtol=1e-5)

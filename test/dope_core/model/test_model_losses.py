@@ -52,3 +52,15 @@ def test_part_losses_use_the_positives_own_anchor_and_ignore_background():
     targets[1, :2] = 0.0  # 2D error of 1 per coordinate -> smooth L1 0.5
     _, l2d, l3d = part_losses(logits, regression, classes, scores * 0.5, targets, num_joints=j)
     assert float(l2d) == pytest.approx(0.5 * 0.5) and float(l3d) == 0.0
+
+
+def test_pose_losses_use_the_given_smooth_l1_beta() -> None:
+    """The 2D and 3D pose losses both use ``beta``: an error of 1 costs ``1 - beta / 2`` (quadratic under beta)."""
+    k, j = 1, 1
+    regression = torch.zeros(1, k * j * 5)
+    targets = torch.ones(1, j * 5)             # error 1 on every coordinate
+    args = (torch.zeros(1, k + 1), regression, torch.tensor([1]), torch.tensor([1.0]), targets)
+    _, l2d, l3d = part_losses(*args, num_joints=j, beta=0.5)
+    assert float(l2d) == pytest.approx(1.0 - 0.25) and float(l3d) == pytest.approx(1.0 - 0.25)
+    _, l2d, l3d = part_losses(*args, num_joints=j, beta=4.0)
+    assert float(l2d) == pytest.approx(0.5 * 1.0 / 4.0) and float(l3d) == pytest.approx(0.5 * 1.0 / 4.0)

@@ -148,3 +148,37 @@ def test_folded_channels_last_model_gives_the_loaded_networks_outputs(checkpoint
     torch.testing.assert_close(got["boxes"], ref["boxes"], atol=1e-2, rtol=1e-4)
     for key in ref:
         torch.testing.assert_close(got[key], ref[key], atol=1e-3 * max(1.0, float(ref[key].abs().max())), rtol=1e-4)
+
+
+class _StubModel:
+    """A network stand-in: a transform's sizes and fixed detections in the pixels of the image it gets."""
+
+    def __init__(self, min_size: int, max_size: int) -> None:
+        self.transform = type("T", (), {"min_size": min_size, "max_size": max_size})()
+        self.seen: list[torch.Tensor] = []
+
+    def __call__(self, tensors: list) -> list:
+        self.seen.extend(tensors)
+        w, h = tensors[0].shape[-1], tensors[0].shape[-2]
+        return [{"boxes": torch.tensor([[0.0, 0.0, float(w), float(h)]]),
+                 "body_pose2d": torch.tensor([[[[float(w), float(h)]]]])}]
+
+
+def _stub_estimator(min_size: int, max_size: int) -> NetworkEstimator:
+    est = NetworkEstimator.__new__(NetworkEstimator)
+    est.model, est.half, est._torch_device = _StubModel(min_size, max_size), False, torch.device("cpu")
+    est.parts, est.num_anchor_poses, est.postprocess = (), {}, PostprocessConfig()
+    return est
+
+
+def test_shrunk_outputs_scale_back_by_the_x_and_y_ratios(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 70x30 image shrunk to 23x10 comes back with x scaled by 70/23 and y by 30/10 (boxes and 2D poses)."""
+    est = _stub_estimator(10, 100)
+    small, ratio = est._shrink(np.zeros((30, 70, 3), np.uint8))
+    assert small.shape == (10, 23, 3) and ratio == pytest.approx((70 / 23, 3.0))
+    assert est._shrink(np.zeros((10, 20, 3), np.uint8))[1] is None        # already at the network's size
+    monkeypatch.setattr(inference, "detections_to_poses", lambda out, **kwargs: out)
+    out = est.batch([np.full((30, 70, 3), 255, np.uint8)])[0]
+    torch.testing.assert_close(out["boxes"], torch.tensor([[0.0, 0.0, 70.0, 30.0]]))
+    torch.testing.assert_close(out["body_pose2d"], torch.tensor([[[[70.0, 30.0]]]]))
+    assert float(est.model.seen[0].max()) == 1.0                           # uint8 255 -> 1.0

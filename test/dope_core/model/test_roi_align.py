@@ -91,3 +91,20 @@ def test_pooler_matches_torchvision_pooler(sampling_ratio):
     pooler = RoIAlignPooler(output_size=7, sampling_ratio=sampling_ratio)
     torch.testing.assert_close(pooler(features, boxes, shapes), ref, atol=1e-5, rtol=1e-5)
     assert pooler.spatial_scale(features["0"], [(120, 180), (128, 190)]) == 1 / 16
+
+
+def test_a_sample_at_exactly_the_far_border_counts_as_torchvision() -> None:
+    """A sampling point at exactly ``size`` (the far border) is inside: it takes the last row/column, not zero."""
+    features = torch.arange(1.0, 1.0 + 4 * 5).reshape(1, 1, 4, 5)
+    rois = torch.tensor([[0.0, 4.0, 3.0, 6.0, 5.0]])    # one bin, one sample: x = 4 + 1 = 5 = W, y = 3 + 1 = 4 = H
+    ref = roi_align(features, rois, 1, spatial_scale=1.0, sampling_ratio=1, aligned=False)
+    got = separable_roi_align(features, rois, 1, 1.0, 1)
+    assert float(ref) == 20.0                             # the bottom-right value
+    torch.testing.assert_close(got, ref)
+
+
+def test_pooler_scale_rounds_the_log2_ratio() -> None:
+    """The scale is ``2 ** round(log2(feature height / padded height))``, the padded height being the largest
+    image's: 12 / 128 rounds to 1/8 (not 1/16, nor 12 / 40 -> 1/4 of the smaller image), 9 / 128 to 1/16."""
+    assert RoIAlignPooler.spatial_scale(torch.zeros(1, 1, 12, 5), [(40, 80), (128, 70)]) == 1 / 8
+    assert RoIAlignPooler.spatial_scale(torch.zeros(1, 1, 9, 5), [(128, 70)]) == 1 / 16

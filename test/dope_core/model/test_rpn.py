@@ -64,3 +64,29 @@ def test_training_proposals_are_torchvisions(rpn):
     eval_boxes, _ = rpn.filter_proposals(proposals, objectness, shapes, [1500])
     ref_eval, _ = RegionProposalNetwork.filter_proposals(rpn, proposals, objectness, shapes, [1500])
     assert all(torch.equal(a, b) for a, b in zip(eval_boxes, ref_eval))
+
+
+def test_an_anchor_at_exactly_the_background_iou_is_ignored_as_torchvision_does(rpn: DopeRPN) -> None:
+    """IoU == bg_iou_thresh (0.3) is 'between thresholds' (ignored, -1), not background."""
+    gt = torch.tensor([[0.0, 0.0, 10.0, 10.0]])
+    anchors = torch.tensor([[0.0, 0.0, 10.0, 10.0],      # IoU 1: the box's best anchor
+                            [0.0, 0.0, 3.0, 10.0],       # IoU 30 / 100 = 0.3 exactly
+                            [50.0, 50.0, 60.0, 60.0]])   # IoU 0: background
+    labels, _ = rpn.assign_targets_to_anchors([anchors], [{"boxes": gt}])
+    ref, _ = RegionProposalNetwork.assign_targets_to_anchors(rpn, [anchors], [{"boxes": gt}])
+    assert labels[0].tolist() == ref[0].tolist() == [1.0, -1.0, 0.0]
+
+
+def test_training_proposals_apply_the_score_threshold_as_torchvision(rpn: DopeRPN) -> None:
+    """With a positive ``score_thresh`` the batched filtering drops the same low-scoring proposals as torchvision."""
+    g = torch.Generator().manual_seed(5)
+    shapes = [(240, 320), (200, 300)]
+    proposals = torch.stack([_boxes(g, 400, 320, 240, min_side=8.0) for _ in shapes])
+    objectness = torch.randn(len(shapes), 400, 1, generator=g)
+    rpn.score_thresh = 0.6
+    boxes, scores = rpn.filter_proposals(proposals, objectness, shapes, [400])
+    ref_boxes, ref_scores = RegionProposalNetwork.filter_proposals(rpn, proposals, objectness, shapes, [400])
+    for got, want, s, rs in zip(boxes, ref_boxes, scores, ref_scores):
+        assert len(want) > 0 and float(rs.min()) >= 0.6
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
+        torch.testing.assert_close(s, rs, rtol=0, atol=0)

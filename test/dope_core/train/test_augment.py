@@ -106,3 +106,46 @@ def test_visible_boxes_clips_boxes_and_keeps_the_outside_joints():
     # a box that leaves only a sliver (under 2 px) in the image is dropped with its pose and score
     sliver = visible_boxes(_one_body([99.0, 10.0, 300.0, 50.0]), 100, 100)
     assert len(sliver[Part.BODY]["boxes"]) == len(sliver[Part.BODY]["pose2d"]) == len(sliver[Part.BODY]["scores"]) == 0
+
+
+def test_zoom_drops_an_instance_with_no_visible_part() -> None:
+    """A box wholly outside the image has no visible area: zoom drops it (nothing of it can be matched)."""
+    image = np.zeros((100, 100, 3), np.uint8)
+    for seed in range(3):
+        _, zt = zoom(image, _one_body([150.0, 10.0, 200.0, 60.0]), 0.8, np.random.default_rng(seed))
+        assert len(zt[Part.BODY]["boxes"]) == len(zt[Part.BODY]["pose2d"]) == len(zt[Part.BODY]["scores"]) == 0
+
+
+def test_rescale_uses_area_interpolation_to_shrink_and_linear_to_grow() -> None:
+    """Shrinking resizes as cv2's INTER_AREA, growing as INTER_LINEAR (the documented choice)."""
+    import cv2
+    rng = np.random.default_rng(4)
+    image = rng.integers(0, 255, (12, 16, 3), dtype=np.uint8)
+    small, _ = rescale(image, {}, 0.3)           # 16 x 12 -> round(4.8) x round(3.6) = 5 x 4
+    np.testing.assert_array_equal(small, cv2.resize(image, (5, 4), interpolation=cv2.INTER_AREA))
+    assert not np.array_equal(small, cv2.resize(image, (5, 4), interpolation=cv2.INTER_LINEAR))
+    big, _ = rescale(image, {}, 1.5)
+    np.testing.assert_array_equal(big, cv2.resize(image, (24, 18), interpolation=cv2.INTER_LINEAR))
+
+
+def test_visible_boxes_clip_y_to_the_height_and_drop_boxes_too_low() -> None:
+    """In a wide image, y is clipped to the height (not the width); a box under ``min_side`` high is dropped."""
+    out = visible_boxes(_one_body([10.0, 10.0, 60.0, 150.0]), 200, 100)
+    np.testing.assert_allclose(out[Part.BODY]["boxes"], [[10.0, 10.0, 60.0, 100.0]])
+    low = visible_boxes(_one_body([10.0, 98.5, 60.0, 300.0]), 200, 100)     # 1.5 px of it inside
+    assert len(low[Part.BODY]["boxes"]) == len(low[Part.BODY]["pose2d"]) == len(low[Part.BODY]["scores"]) == 0
+
+
+def test_zoom_by_one_is_the_identity_and_zoom_out_uses_every_offset() -> None:
+    """Factor 1 leaves image and targets as they are; zooming out places the content at any offset, the last included."""
+    rng = np.random.default_rng(5)
+    image = rng.integers(0, 255, (20, 30, 3), dtype=np.uint8)
+    t = _one_body([5.0, 4.0, 15.0, 16.0])
+    out, zt = zoom(image, t, 1.0, np.random.default_rng(0))
+    np.testing.assert_array_equal(out, image)
+    np.testing.assert_allclose(zt[Part.BODY]["boxes"], t[Part.BODY]["boxes"])
+    shifts = set()
+    for seed in range(40):                                  # 30 x 20 -> 27 x 18: x offsets 0..3, y offsets 0..2
+        _, zt = zoom(image, t, 0.9, np.random.default_rng(seed))
+        shifts.add(tuple(np.round(zt[Part.BODY]["boxes"][0, :2] - t[Part.BODY]["boxes"][0, :2] * 0.9, 3)))
+    assert {x for x, _ in shifts} == {0, 1, 2, 3} and {y for _, y in shifts} == {0, 1, 2}
