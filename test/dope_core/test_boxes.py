@@ -61,3 +61,12 @@ def test_scaled_box_grows_about_the_centre():
 
     assert np.allclose(scaled_box(np.array([10, 20, 30, 60]), 1.5), [5, 10, 35, 70])
     assert np.allclose(scaled_box(np.array([10, 20, 30, 60, 0.9]), 1.0), [10, 20, 30, 60])   # extra columns ignored
+
+
+def test_box_contains_includes_the_right_and_bottom_edges() -> None:
+    """Points on the right (x2) and bottom (y2) edges and the far corner are inside."""
+    from dope_core.boxes import box_contains
+
+    box = np.array([10.0, 20.0, 30.0, 40.0])
+    assert box_contains(box, (30.0, 25.0)) and box_contains(box, (15.0, 40.0)) and box_contains(box, (30.0, 40.0))
+    assert not box_contains(box, (30.1, 25.0))

@@ -242,3 +242,88 @@ def test_multi_person_sets_load_their_limb_joints(shared_data):
             r, l = BODY_JOINTS.index("right_shoulder"), BODY_JOINTS.index("left_shoulder")
             assert g.visible[r] or g.visible[l]
     assert counted == {"coco": 12, "crowdpose": 3, "ochuman": 5, "posetrack18": 14}
+
+
+def test_pa_mpjpe_undoes_rotation_and_scale_but_mpjpe_does_not() -> None:
+    """A 3D body rotated 30 degrees and scaled 1.5 about its pelvis: PA-MPJPE 0, MPJPE the plain root-aligned error."""
+    import dataclasses
+
+    body = _body()
+    t = np.deg2rad(30.0)
+    rot = np.array([[np.cos(t), -np.sin(t), 0.0], [np.sin(t), np.cos(t), 0.0], [0.0, 0.0, 1.0]])
+    kp3 = 1.5 * body.keypoints_3d @ rot.T           # pelvis at the origin stays there
+    pred = dataclasses.replace(_pose_from_gt(body), keypoints_3d=kp3)
+    m = evaluate_predictions([(_sample(body), WholeBodyPoses(image_size=(1, 1), unassigned=[pred]))])
+    expected = np.linalg.norm(kp3 - body.keypoints_3d, axis=1).mean() * 1000.0
+    assert m["toy/body/mpjpe_mm"] == pytest.approx(expected)
+    assert expected > 100.0
+    assert m["toy/body/pa_mpjpe_mm"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_hand_auc_uses_1mm_steps_from_0_to_50mm() -> None:
+    """One hand joint 10.5 mm off: it is within thresholds 11..50 mm, 40 of the 51 (0, 1, ..., 50 mm)."""
+    hand = _hand()
+    shift = np.zeros((21, 3))
+    shift[7] = [0.0, 0.0105, 0.0]
+    pred = _pose_from_gt(hand, shift_3d=shift)
+    m = evaluate_predictions([(_sample(hand), WholeBodyPoses(image_size=(1, 1), unassigned=[pred]))])
+    assert m["toy/hand/auc_0_50mm"] == pytest.approx((20 + 40 / 51) / 21)
+
+
+def test_pckh_is_pooled_under_all() -> None:
+    """``all/`` pools PCKh like the other metrics: one dataset, so the same value."""
+    body = _body()
+    body.head_size = 20.0
+    shift = np.zeros((13, 2))
+    shift[:4] = [0.0, 10.5]                          # > 0.5 * 20 px: wrong
+    pred = _pose_from_gt(body, shift_2d=shift)
+    m = evaluate_predictions([(_sample(body), WholeBodyPoses(image_size=(1, 1), unassigned=[pred]))])
+    assert m["toy/body/pckh@0.5"] == pytest.approx(9 / 13)
+    assert m["all/body/pckh@0.5"] == pytest.approx(9 / 13)
+
+
+def test_multi_person_pck_is_relative_to_the_torso_not_the_box() -> None:
+    """Wrists 20 px off: wrong at 0.2 torso diameters (~72 px -> 14.4 px) though within 0.2 of the 200 px box."""
+    from dope_core.evaluation import score_multi_person
+
+    a = _limb_person(100)
+    pred = _pose_from_gt(a)
+    wrists = [BODY_JOINTS.index("right_wrist"), BODY_JOINTS.index("left_wrist")]
+    pred.keypoints_2d[wrists, 0] += 20.0
+    (score,) = score_multi_person([a], [pred])
+    assert score.found and score.labelled == 12 and score.correct == 10
+    assert not score.joints_correct[wrists].any()
+
+
+def test_multi_person_min_limb_joints_is_inclusive() -> None:
+    """A person with exactly ``min_limb_joints`` (6) labelled limb joints is scored; with 5 not."""
+    from dope_core.evaluation import score_multi_person
+
+    assert len(score_multi_person([_limb_person(100, labelled=6)], [])) == 1
+    assert len(score_multi_person([_limb_person(100, labelled=5)], [])) == 0
+
+
+def test_multi_person_labelled_joints_are_the_limb_joints_only() -> None:
+    """A labelled head top is not a limb joint: ``joints_labelled`` holds the 12 limb joints, as ``labelled``."""
+    from dope_core.evaluation import score_multi_person
+
+    a = _limb_person(100)
+    a.visible[:] = True
+    (score,) = score_multi_person([a], [_pose_from_gt(a)])
+    assert score.labelled == 12 and int(score.joints_labelled.sum()) == 12
+    assert not score.joints_labelled[BODY_JOINTS.index("head_top")]
+    assert score.correct == 12 and not score.joints_correct[BODY_JOINTS.index("head_top")]
+
+
+def test_multi_person_without_torso_diameter_counts_for_recall_only() -> None:
+    """Both hips unlabelled: no shoulder-to-opposite-hip diagonal, so no PCK joints, found or not."""
+    from dope_core.evaluation import multi_person_metrics, score_multi_person
+
+    a = _limb_person(100)
+    for hip in ("right_hip", "left_hip"):
+        a.visible[BODY_JOINTS.index(hip)] = False
+    (missed,) = score_multi_person([a], [])
+    assert not missed.found and missed.labelled == 0 and not missed.joints_labelled.any()
+    (found,) = score_multi_person([a], [_pose_from_gt(a)])
+    assert found.found and found.labelled == 0 and found.correct == 0
+    assert np.isnan(multi_person_metrics([missed, found])["pck@0.2_torso"])

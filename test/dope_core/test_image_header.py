@@ -96,3 +96,20 @@ def test_radiance_hdr_size_is_the_line_after_the_header_whatever_its_blanks():
     assert read_dimensions(crafted) == (200, 150)
     with pytest.raises(ImageHeaderError, match="truncated or corrupt"):
         read_dimensions(b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\nnot a resolution\n" + decoy + bytes(64))
+
+
+def test_webp_vp8x_canvas_size_is_stored_minus_one() -> None:
+    """An extended (VP8X) WebP stores its canvas width and height minus one, 24-bit little-endian."""
+    vp8x = b"VP8X" + struct.pack("<I", 10) + bytes(4) + (53 - 1).to_bytes(3, "little") + (37 - 1).to_bytes(3, "little")
+    data = b"RIFF" + struct.pack("<I", 4 + len(vp8x)) + b"WEBP" + vp8x
+    assert read_dimensions(data) == (53, 37)
+
+
+def test_jpeg_whose_height_is_left_to_a_dnl_marker_is_refused() -> None:
+    """A JPEG frame header with height 0 (height defined later by DNL) gives no size: refused as truncated."""
+    sof0 = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, 0, 53, 1) + b"\x01\x11\x00"
+    with pytest.raises(ImageHeaderError) as e:
+        read_dimensions(b"\xff\xd8" + sof0 + b"\xff\xd9")
+    assert e.value.reason == "truncated"
+    ok = b"\xff\xd8\xff\xc0" + struct.pack(">HBHHB", 11, 8, 37, 53, 1) + b"\x01\x11\x00\xff\xd9"
+    assert read_dimensions(ok) == (53, 37)

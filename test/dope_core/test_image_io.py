@@ -224,3 +224,49 @@ def test_unopenable_video(tmp_path):
     (tmp_path / "x.mp4").write_bytes(b"\x00" * 100)
     with pytest.raises(ImageError, match="cannot be opened"):
         VideoReader(tmp_path / "x.mp4")
+
+
+def test_16bit_to_8bit_is_floor_of_value_over_257() -> None:
+    """``uint16`` maps onto ``uint8`` by v // 257 (0 -> 0, 65535 -> 255), not by v // 256."""
+    image = np.zeros((2, 4), np.uint16)
+    image[0] = [256, 257 * 10 + 256, 65534, 65535]
+    assert to_rgb8(image)[0, :, 0].tolist() == [0, 10, 254, 255]
+
+
+def test_too_narrow_images_are_refused_whatever_their_height() -> None:
+    """An image one pixel wide is too small even when tall enough."""
+    with pytest.raises(ImageError, match="too small"):
+        to_rgb8(np.zeros((8, 1, 3), np.uint8))
+
+
+def test_video_reader_length_counts_the_kept_frames(tmp_path) -> None:
+    """``len`` with a stride rounds up: 10 frames, one in 3 kept -> frames 0, 3, 6, 9."""
+    _write_video(tmp_path / "v.avi", 10)
+    reader = VideoReader(tmp_path / "v.avi", stride=3)
+    assert reader.announced_frames == 10
+    assert len(reader) == 4 == len(list(reader))
+    assert len(VideoReader(tmp_path / "v.avi", stride=3, max_frames=2)) == 2
+
+
+def test_a_source_announcing_no_frame_count_has_none(monkeypatch) -> None:
+    """A capture reporting 0 frames (a camera or stream) announces no count: ``None``, and never ends early."""
+    import dope_core.image_io as image_io
+
+    class FakeCapture:
+        def isOpened(self) -> bool:
+            return True
+
+        def get(self, prop: int) -> float:
+            props = {cv2.CAP_PROP_FRAME_WIDTH: 32.0, cv2.CAP_PROP_FRAME_HEIGHT: 24.0, cv2.CAP_PROP_FPS: 10.0}
+            return props.get(prop, 0.0)
+
+        def read(self) -> tuple[bool, None]:
+            return False, None
+
+        def release(self) -> None:
+            pass
+
+    monkeypatch.setattr(image_io, "open_video", lambda source: FakeCapture())
+    reader = VideoReader(0)
+    assert reader.announced_frames is None and len(reader) == 0
+    assert list(reader) == [] and not reader.ended_early

@@ -36,3 +36,24 @@ def test_flips_are_involutions_swapping_sides():
     # The chin (contour middle) maps to itself.
     assert FACE_FLIP[16] == 16
     assert len(FACE_EDGES) > 70
+
+
+def test_body_flip_swaps_each_joint_with_its_namesake() -> None:
+    """``BODY_FLIP`` maps every ``left_*`` joint to ``right_*`` of the same name and back; head top to itself."""
+    from dope_core.keypoints import BODY_JOINTS
+
+    def mirrored(name: str) -> str:
+        if name.startswith("left_"):
+            return "right_" + name[5:]
+        return "left_" + name[6:] if name.startswith("right_") else name
+
+    assert [BODY_JOINTS[BODY_FLIP[i]] for i in range(len(BODY_JOINTS))] == [mirrored(n) for n in BODY_JOINTS]
+
+
+def test_face_flip_follows_the_ibug68_mirror_pairs() -> None:
+    """Mirror pairs of the iBUG-68 (300-W) annotation: brows, eye corners, nose wings, mouth and inner-lip points."""
+    pairs = [(0, 16), (8, 8), (17, 26), (21, 22), (31, 35), (33, 33), (36, 45), (39, 42), (37, 44), (41, 46),
+             (48, 54), (50, 52), (51, 51), (55, 59), (57, 57), (60, 64), (61, 63), (62, 62), (65, 67), (66, 66)]
+    for a, b in pairs:
+        assert FACE_FLIP[IBUG68_TO_FACE84[a]] == IBUG68_TO_FACE84[b], (a, b)
+        assert FACE_FLIP[IBUG68_TO_FACE84[b]] == IBUG68_TO_FACE84[a], (a, b)

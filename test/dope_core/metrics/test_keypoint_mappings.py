@@ -132,3 +132,13 @@ def test_rhd_reordered_fingers_run_palm_to_tip_on_real_3d(shared_data):
             base, second, third, tip = (hand[1 + 4 * f + k] for k in range(4))
             # Bone lengths do not depend on the pose: the proximal bone is longer than the distal one.
             assert np.linalg.norm(second - base) > np.linalg.norm(tip - third), f"finger {f} runs tip to palm"
+
+
+def test_wflw_to_ibug68_brows_take_the_upper_edges_and_eyes_drop_the_mid_lid_points() -> None:
+    """WFLW-98 layout: brows 33-37 / 42-46 upper edges (38-41, 47-50 lower); each eye 8 points from the outer
+    corner (outer, 3 upper, inner, 3 lower), thinned to iBUG's 6 by dropping each lid's middle point."""
+    assert WFLW98_TO_IBUG68[17:27] == tuple(range(33, 38)) + tuple(range(42, 47))
+    for ibug_start, wflw_start in ((36, 60), (42, 68)):
+        eye = [wflw_start + k for k in range(8) if k not in (2, 6)]   # drop the middle upper (2) and lower (6)
+        assert WFLW98_TO_IBUG68[ibug_start:ibug_start + 6] == tuple(eye)
+    assert WFLW98_TO_IBUG68[48:68] == tuple(range(76, 96))          # mouth: the same 20 points

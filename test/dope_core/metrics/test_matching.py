@@ -35,3 +35,9 @@ def test_match_instances_two_people_swapped_order():
     out = match_instances([b + 1.0, a - 1.0, a + 500], [a, b], vis, [50.0, 50.0])
     assert out == {0: 1, 1: 0}
     assert match_instances([], [a], vis[:1], [50.0]) == {}
+
+
+def test_greedy_match_keeps_a_pair_at_exactly_the_minimum_similarity() -> None:
+    """A pair whose similarity equals ``min_similarity`` is matched ("at least", inclusive)."""
+    assert greedy_match(np.array([[0.5, 0.2]]), min_similarity=0.5) == [(0, 0)]
+    assert greedy_match(np.array([[0.4999]]), min_similarity=0.5) == []

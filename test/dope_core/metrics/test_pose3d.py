@@ -61,3 +61,18 @@ def test_pck3d_curve_and_auc():
     assert auc(np.zeros(5)) == 1.0
     assert auc(np.full(5, 51.0)) == 0.0
     assert np.isnan(auc(np.zeros(0)))
+
+
+def test_procrustes_scale_is_least_squares_when_the_best_rotation_cannot_reflect() -> None:
+    """For a mirrored pose the scale still minimises the squared error (d/ds of the residual is 0)."""
+    rng = np.random.default_rng(3)
+    gt = rng.normal(size=(10, 3))
+    pred = gt * [-1.0, 1.0, 1.0]                  # a reflection: the proper rotation cannot undo it
+    aligned = procrustes_align(pred, gt)
+    a = aligned - aligned.mean(axis=0)            # = scale * R p, with R fixed by the alignment
+    g = gt - gt.mean(axis=0)
+    # least squares in the scale for a fixed rotation: sum a.(a - g) = 0, i.e. scale = <g, R p> / |p|^2
+    assert float((a * (a - g)).sum()) == pytest.approx(0.0, abs=1e-9)
+    best = np.linalg.norm(a - g)
+    for f in (0.95, 1.05):
+        assert np.linalg.norm(f * a - g) > best
