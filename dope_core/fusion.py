@@ -6,8 +6,8 @@ reimplemented):
 
 * **hands**: a hand belongs to a body when the hand's wrist (hand joint 0) and one
   of the body's two wrists are mutual nearest neighbours (over all hand wrists and
-  all body wrists of the image) and closer than ``hand_distance_factor`` times the
-  hand box's larger side. The body wrist it matches (the person's left or right)
+  all body wrists of the image) and at most ``hand_distance_factor`` times the
+  hand box's larger side apart. The body wrist it matches (the person's left or right)
   decides the hand's handedness; an unassigned hand keeps its own. Beyond the release, a
   caller may bar hands too large for a body (``max_hand_to_body``; the part experts do).
 * **faces**: a face belongs to a body when the body's head point lies inside exactly

@@ -99,3 +99,21 @@ def test_ctrl_c_before_anything_was_written_keeps_the_old_file(tmp_path) -> None
             raise KeyboardInterrupt
     assert target.read_text() == "previous run\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.jsonl"]
+
+
+def test_a_link_named_like_a_temporary_is_never_removed(tmp_path) -> None:
+    """An old symbolic link with a temporary's name is no temporary of ours: the cleanup leaves it alone."""
+    import os
+    import time
+
+    from dope_core.atomic_files import remove_abandoned_temporaries
+
+    target = tmp_path / "photo.jpg"
+    target.write_text("user data")
+    link = tmp_path / ".photo.jpg.abcd1234.tmp"
+    link.symlink_to(target)
+    old = time.time() - 3600
+    os.utime(target, (old, old))
+    os.utime(link, (old, old), follow_symlinks=False)
+    assert remove_abandoned_temporaries(tmp_path) == []
+    assert link.is_symlink() and target.read_text() == "user data"

@@ -583,3 +583,76 @@ def test_a_video_without_frames_leaves_no_empty_recording(tmp_path, monkeypatch)
     assert main([str(tmp_path / "clip.avi"), "-o", str(tmp_path / "out"), "--quiet", "--record",
                  str(tmp_path / "bag")]) == 1
     assert not (tmp_path / "bag").exists()
+
+
+@pytest.fixture()
+def no_backend(monkeypatch) -> list[list[Path]]:
+    """``build_estimator`` stops the run (exit 2, "stop here"); returns the inputs given to ``assign_names``."""
+    import dope_core.cli as cli
+    from dope_core.output_names import assign_names
+
+    seen: list[list[Path]] = []
+
+    def spy(inputs, **kwargs):
+        seen.append(list(inputs))
+        return assign_names(inputs, **kwargs)
+
+    def stop(*args, **kwargs):
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(cli, "assign_names", spy)
+    monkeypatch.setattr(cli, "build_estimator", stop)
+    return seen
+
+
+def test_the_ends_of_documented_ranges_are_accepted_and_beyond_them_refused(tmp_path: Path, capsys,
+                                                                            no_backend: list[list[Path]]) -> None:
+    """``--second-opinion`` in [0, 1] (1 included); ``--hfov`` strictly between 0 and 180; ``--max-pixels`` >= 1."""
+    (tmp_path / "in.jpg").write_bytes(b"x")
+    base = [str(tmp_path / "in.jpg"), "-o", str(tmp_path / "o")]
+    for ok in (["--second-opinion", "1"], ["--second-opinion", "0"], ["--hfov", "179.5"], ["--max-pixels", "1"]):
+        assert main(base + ok) == 2 and "stop here" in capsys.readouterr().err, ok
+    for bad in (["--hfov", "0"], ["--max-pixels", "0"], ["--max-side", "0"]):
+        with pytest.raises(SystemExit):
+            main(base + bad)
+
+
+def test_the_same_file_given_twice_is_one_input_and_a_file_named_like_a_camera_is_a_file(
+        tmp_path: Path, monkeypatch, capsys, no_backend: list[list[Path]]) -> None:
+    """``a.jpg a.jpg`` is processed once (no renamed outputs); an existing file ``0`` is that file, not camera 0."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.jpg").write_bytes(b"x")
+    assert main([str(tmp_path / "a.jpg"), "a.jpg", "-o", "o"]) == 2   # compared by the file, not the spelling
+    assert no_backend[-1] == [tmp_path / "a.jpg"] and "note:" not in capsys.readouterr().err
+    (tmp_path / "0").write_bytes(b"x")
+    assert main(["0", "-o", "o"]) == 2
+    assert no_backend[-1] == [Path("0")]
+
+
+def test_an_output_folder_without_write_permission_is_one_line_and_exit_2(tmp_path: Path, capsys, monkeypatch,
+                                                                          no_backend: list[list[Path]]) -> None:
+    """Without write permission in ``-o`` the run stops before the backend (checked with ``os.access``)."""
+    import dope_core.cli as cli
+
+    (tmp_path / "in.jpg").write_bytes(b"x")
+    monkeypatch.setattr(cli.os, "access", lambda *args, **kwargs: False)
+    assert main([str(tmp_path / "in.jpg"), "-o", str(tmp_path / "o")]) == 2
+    assert "no permission to write" in capsys.readouterr().err and no_backend == []
+
+
+def test_an_input_is_never_an_output_even_if_an_earlier_run_wrote_it(tmp_path: Path) -> None:
+    """``clip.mp4`` written by an earlier run and now given as an input: the folder's record allows it, the
+    run's input guard still refuses it."""
+    from dope_core.cli import Runner
+    from dope_core.output_names import InputGuard
+
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "clip.mp4").write_bytes(b"video")
+    OutputFolder(out).adopt(out / "clip.mp4")
+    args = build_parser().parse_args([str(out / "clip.mp4"), "-o", str(out)])
+    runner = Runner(None, args, InputGuard([out / "clip.mp4"]), folder=OutputFolder(out))
+    with pytest.raises(OverwriteRefused, match="input file"):
+        runner.target("clip", ".mp4")
+    assert runner.target("clip", ".jsonl") == out / "clip.jsonl"
+    assert (out / "clip.mp4").read_bytes() == b"video"

@@ -30,3 +30,46 @@ def test_axes_along_the_frame_and_grasp_colour():
     hand.frame = PartFrame(origin=np.zeros(3))   # no orientation: no axes
     out = draw_poses(plain, WholeBodyPoses(image_size=(150, 100), people=[Person(id=0, score=1, right_hand=hand)]))
     assert not (out == AXIS_COLOURS[0]).all(axis=2).any() and (out[30, 72:78] == (240, 240, 240)).all()
+
+
+def _body(x: float, confidence: float) -> PartPose:
+    k2 = np.stack([np.full(13, x), np.linspace(20, 80, 13)], axis=1)
+    return PartPose(part=Part.BODY, score=1, box=[x - 10, 20, x + 10, 80], keypoints_2d=k2,
+                    keypoints_3d=np.zeros((13, 3)), confidence=np.full(13, confidence))
+
+
+def test_axes_are_five_centimetres_long() -> None:
+    """At 30 px per 0.09 m the x axis (0.05 m) ends about 17 px right of the wrist: nothing red beyond 25 px."""
+    image = np.zeros((100, 150, 3), np.uint8)
+    draw_hand_state(image, _hand(pinch=False))
+    red = (image == AXIS_COLOURS[0]).all(axis=2)
+    assert red[50, 55:65].all() and not red[:, 75:].any()
+
+
+def test_keypoints_below_the_confidence_threshold_are_not_drawn() -> None:
+    """A person whose keypoints are all below ``min_confidence`` leaves the image as it was."""
+    image = np.zeros((100, 150, 3), np.uint8)
+    unsure = WholeBodyPoses(image_size=(150, 100), people=[Person(id=0, score=1, body=_body(75, 0.2))])
+    assert not draw_poses(image, unsure, min_confidence=0.3, labels=False).any()
+    sure = WholeBodyPoses(image_size=(150, 100), people=[Person(id=0, score=1, body=_body(75, 0.4))])
+    assert draw_poses(image, sure, min_confidence=0.3, labels=False).any()
+
+
+def test_the_input_image_is_left_untouched() -> None:
+    """``draw_poses`` draws on a copy."""
+    image = np.zeros((100, 150, 3), np.uint8)
+    out = draw_poses(image, WholeBodyPoses(image_size=(150, 100), people=[Person(id=0, score=1, body=_body(75, 1.0))]))
+    assert out.any() and not image.any()
+
+
+def test_colours_follow_the_track_id_and_unassigned_parts_are_grey() -> None:
+    """A tracked person is drawn in its track's colour (not its per-frame id's); parts of nobody in grey."""
+    from dope_core.draw import UNASSIGNED_COLOUR, person_colour
+
+    image = np.zeros((100, 150, 3), np.uint8)
+    poses = WholeBodyPoses(image_size=(150, 100), people=[Person(id=0, score=1, track_id=5, body=_body(40, 1.0))],
+                           unassigned=[_body(110, 1.0)])
+    out = draw_poses(image, poses, labels=False)
+    assert person_colour(5) != person_colour(0)
+    assert tuple(out[50, 40]) == person_colour(5)
+    assert tuple(out[50, 110]) == UNASSIGNED_COLOUR

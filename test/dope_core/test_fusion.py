@@ -130,3 +130,24 @@ def test_two_heads_in_one_face_box_the_nearer_body_gets_it_whatever_the_order() 
     assert assign_faces([near, far], [face]) == {0: 0}
     res = assemble([far, near], [], [face], image_size=(400, 500), backend="t")   # equal scores: order kept
     assert res.people[0].body is far and res.people[0].face is None and res.people[1].face is not None
+
+
+def test_a_hand_exactly_at_the_size_limit_is_still_the_bodys() -> None:
+    """``max_hand_to_body`` bars hands whose side *exceeds* the fraction: 175 px on a 350-px body at 0.5 stays."""
+    body = body_at(100)   # box 100 x 350 px
+    at_limit = assign_hands([body], [hand_at(140, 300, size=175)], max_hand_to_body=0.5)
+    assert at_limit == {0: (0, Handedness.LEFT)}
+    assert assign_hands([body], [hand_at(140, 300, size=176)], max_hand_to_body=0.5) == {}
+
+
+def test_the_head_point_lies_head_drop_of_the_way_from_head_top_to_shoulders() -> None:
+    """Head top y=100, shoulders y=160, head_drop 0.3: the head point is y=118, not y=142 (0.7 of the way)."""
+    faces = [face_at(100, 118, size=20), face_at(100, 142, size=20)]   # enlarged boxes: y 103..133 and 127..157
+    assert assign_faces([body_at(100)], faces) == {0: 0}
+    assert assign_faces([body_at(100)], faces, head_drop=0.7) == {1: 0}
+
+
+def test_a_face_point_inside_two_face_boxes_falls_back_to_the_head_point() -> None:
+    """A face point that is in two raw face boxes settles nothing: the head point (y=118) picks the face."""
+    faces = [face_at(100, 118), face_at(100, 150)]   # raw boxes y 98..138 and 130..170; enlarged 88..148, 120..180
+    assert assign_faces([body_at(100)], faces, face_points=[np.array([100.0, 135.0])]) == {0: 0}

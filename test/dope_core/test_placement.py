@@ -349,3 +349,66 @@ def test_real_photos_hands_and_faces_attached_to_their_body(group_photos):
     assert np.median(wrist_before) > 0.2  # each part alone: hands far from their arms
     # The bodies keep the expert's scale: forearms short of the prior's 0.25 m, one foreshortened to 9 cm.
     assert all(0.05 < v < 0.45 for v in forearms) and 0.15 < np.median(forearms) < 0.3
+
+
+def test_body_ear_level_is_head_top_to_ears_metres_towards_the_shoulders() -> None:
+    """Head top 0.30 m above the shoulders' middle: the ear level is 0.13 m below the head top, not 0.13 of the way."""
+    rel = np.zeros((13, 3))
+    rel[BODY_HEAD] = (0.1, -0.6, 0.05)
+    rel[B("right_shoulder")], rel[B("left_shoulder")] = (-0.1, -0.3, 0.05), (0.3, -0.3, 0.05)
+    body = _pose(Part.BODY, rel, np.zeros((13, 2)))
+    np.testing.assert_allclose(body_face_anchor(body, 0.13), [0.1, -0.47, 0.05], atol=1e-12)
+
+
+def test_face_ear_level_is_the_middle_of_the_two_jaw_ends() -> None:
+    """The face's ear-level point is the mean of contour_0 and contour_32 (landmarks 0 and 32)."""
+    rel = np.zeros((84, 3))
+    rel[0], rel[32] = (-0.07, 0.0, 0.02), (0.075, 0.01, 0.03)
+    face = _pose(Part.FACE, rel, np.zeros((84, 2)))
+    np.testing.assert_allclose(face_anchor(face), [0.0025, 0.005, 0.025], atol=1e-12)
+
+
+def test_a_hand_whose_own_wrist_is_unsure_is_placed_alone() -> None:
+    """The wrist tie needs the hand's wrist too: without it the hand is placed by its own keypoints (monocular)."""
+    camera = CAMERAS["pinhole"]
+    person, roots = _person(camera)
+    person.left_hand.confidence[HAND_WRIST] = 0.0
+    placed = place_person(person, camera)
+    assert placed.left_hand.placement is PlacementSource.MONOCULAR
+    np.testing.assert_allclose(placed.left_hand.root_camera, roots["left_hand"], atol=1e-6)
+    assert placed.right_hand.placement is PlacementSource.BODY_ANCHORED
+
+
+def _lone_hand(root: tuple[float, float, float]) -> Person:
+    rel = _hand_rel()
+    return Person(id=0, score=0.9, left_hand=_pose(Part.HAND, rel, _project(rel + np.asarray(root)), Handedness.LEFT))
+
+
+def test_a_part_with_exactly_min_points_confident_keypoints_is_placed() -> None:
+    """``min_points`` is the fewest keypoints needed: three confident ones (of 21) still place a hand."""
+    person = _lone_hand((0.1, 0.2, 0.8))
+    keep = np.zeros(21, bool)
+    keep[[0, 4, 20]] = True
+    person.left_hand.confidence[~keep] = 0.0
+    placed = place_person(person, K, PlacementSettings(min_points=3)).left_hand
+    assert placed.placement is PlacementSource.MONOCULAR
+    np.testing.assert_allclose(placed.root_camera, (0.1, 0.2, 0.8), atol=1e-6)
+    person.left_hand.confidence[4] = 0.0
+    assert place_person(person, K, PlacementSettings(min_points=3)).left_hand.placement is PlacementSource.NONE
+
+
+def test_the_scale_uncertainty_grows_with_the_distance_not_the_depth() -> None:
+    """The scale term is ``scale_sd`` times the distance |t|: 0.5 x 5 m at t = (3, 0, 4), not 0.5 x 4 m."""
+    settings = PlacementSettings(priors=AnthropometricPriors(scale_sd=0.5))
+    placed = place_person(_lone_hand((3.0, 0.0, 4.0)), K, settings).left_hand
+    np.testing.assert_allclose(placed.root_camera, (3.0, 0.0, 4.0), atol=1e-6)
+    assert placed.placement_uncertainty == pytest.approx(2.5, rel=0.01)
+
+
+def test_a_hand_of_zero_length_gives_no_scale() -> None:
+    """A degenerate hand (every 3D keypoint at the wrist) measures nothing, so it is not scaled (no division by 0)."""
+    from dope_core.placement import part_scale, scale_to_priors
+
+    hand = _pose(Part.HAND, np.zeros((21, 3)), np.zeros((21, 2)), Handedness.LEFT)
+    assert measure_part(hand) == {} and part_scale(hand, PRIORS) is None
+    assert scale_to_priors(hand, PRIORS) is hand
