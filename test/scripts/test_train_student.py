@@ -53,7 +53,9 @@ def test_recipe_labels_trains_both_modes_compares_and_exports(tmp_path: Path) ->
     rows = [line.split(" | ") for line in table[2:]]
     assert {(r[0].lstrip("| "), r[1], r[2]) for r in rows} == {("run_distillation", "distillation", "3"),
                                                                ("run_hard", "hard", "3")}
-    assert {r[3] for r in rows} == {"body", "hand", "face"}
+    # a row per part, then a row per part and kind of held-out image (these photos are whole images)
+    assert {r[3] for r in rows} == {"body", "hand", "face", "body, whole images (1)", "hand, whole images (1)",
+                                    "face, whole images (1)"}
     assert load_checkpoint(export).meta["data_mode"] == "distillation"
 
     # A second run finds every stage done and changes nothing.
