@@ -89,8 +89,8 @@ def agreement_with_experts(estimator: PoseEstimator, records: Sequence[tuple[Lab
     ``images``, ``skipped``, ``alpha``, ``parts`` (over all images) and ``by_kind`` (``"whole"`` and
     ``"crops"``, each with its ``images`` and ``parts``; a kind without images is left out)."""
     agreement = Agreement(alpha=alpha)
-    kinds: dict[str, Agreement] = {}
-    counts: dict[str, int] = {}
+    kinds = {kind: Agreement(alpha=alpha) for kind in ("whole", "crops")}
+    counts = dict.fromkeys(kinds, 0)
     used = skipped = 0
     for cache, record in spread(records, max_images):
         record = labels_of(record)
@@ -103,8 +103,8 @@ def agreement_with_experts(estimator: PoseEstimator, records: Sequence[tuple[Lab
         for part in estimator.parts:
             teacher = [p for p in record.pseudo_gt.parts(part) if p.score >= hard_threshold]
             agreement.add(part, student.parts(part), teacher)
-            kinds.setdefault(kind, Agreement(alpha=alpha)).add(part, student.parts(part), teacher)
-        counts[kind] = counts.get(kind, 0) + 1
+            kinds[kind].add(part, student.parts(part), teacher)
+        counts[kind] += 1
         used += 1
 
     def parts(a: Agreement) -> dict[str, Any]:
@@ -112,7 +112,7 @@ def agreement_with_experts(estimator: PoseEstimator, records: Sequence[tuple[Lab
 
     return {"images": used, "skipped": skipped, "alpha": alpha, "parts": parts(agreement),
             "by_kind": {kind: {"images": counts[kind], "parts": parts(kinds[kind])}
-                        for kind in ("whole", "crops") if kind in kinds}}
+                        for kind in kinds if counts[kind]}}
 
 
 def accuracy_on_annotated(estimator: PoseEstimator, root: str, datasets: Sequence[str]) -> dict[str, float]:
