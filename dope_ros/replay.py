@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import signal
 import sys
 import threading
@@ -47,32 +46,24 @@ from dope_core.recording import CAMERA_INFO_TOPIC, IMAGE_TOPIC, RecordingError, 
 MAX_REALTIME_GAP_S = 5.0
 """``--realtime``: a longer gap between two recorded stamps (a pause, a stamp that jumps) is played as this."""
 
-MAX_TOPIC_LENGTH = 247
-"""The longest topic name ROS 2 takes (``RMW_TOPIC_MAX_NAME_LENGTH``, 255 - 8)."""
-
-_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
 def node_namespace(namespace: str) -> str:
     """``namespace`` as an absolute ROS namespace: ``/`` (the root) for ``""`` or ``"/"``, else ``/a/b`` with
     leading and trailing slashes dropped (``a/b``, ``/a/b/`` and ``//a/b`` are ``/a/b``).
 
     Raises:
-        ValueError: (one line) for a namespace ROS refuses: a character other than ASCII letters, digits,
-            ``_`` and ``/``, a token starting with a digit, an empty token (``a//b``), or topics too long.
+        ValueError: (one line, rclpy's reason) for a namespace ROS refuses, or one whose topics it would
+            refuse (too long).
     """
-    inner = namespace.strip("/")
-    tokens = inner.split("/") if inner else []
-    for token in tokens:
-        if not token:
-            raise ValueError("an empty part ('//') is not allowed")
-        if not re.fullmatch(r"[A-Za-z0-9_]+", token):
-            raise ValueError("only ASCII letters, digits, '_' and '/' are allowed")
-        if not _TOKEN.fullmatch(token):
-            raise ValueError(f"its part {token!r} starts with a digit")
-    ns = "/" + "/".join(tokens)
-    if len(ns.rstrip("/") + "/camera/image_raw/compressed") > MAX_TOPIC_LENGTH:
-        raise ValueError(f"too long: the topic names would exceed {MAX_TOPIC_LENGTH} characters")
+    from rclpy.exceptions import InvalidNamespaceException, InvalidTopicNameException
+    from rclpy.validate_full_topic_name import validate_full_topic_name
+    from rclpy.validate_namespace import validate_namespace
+
+    ns = "/" + namespace.strip("/")
+    try:
+        validate_namespace(ns)
+        validate_full_topic_name(ns.rstrip("/") + "/camera/image_raw/compressed")
+    except (InvalidNamespaceException, InvalidTopicNameException) as e:
+        raise ValueError(str(e).splitlines()[0].rstrip(":")) from None
     return ns
 
 
