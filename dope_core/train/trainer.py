@@ -451,10 +451,15 @@ def _validate(model: nn.Module, cfg: TrainConfig, val_records: list, writer: Any
     report = validate(model, val_records, cfg)
     model.train()
     if writer is not None:
-        for part, values in report["agreement"]["parts"].items():
-            for name, value in values.items():
-                if isinstance(value, float) and math.isfinite(value):
-                    writer.add_scalar(f"val/agreement/{part}_{name}", value, step)
+        # over all held-out images, then whole images and close-up crops apart (the kinds that had images)
+        groups = [("val/agreement", report["agreement"]["parts"])]
+        groups += [(f"val/agreement_{kind}", split["parts"])
+                   for kind, split in (report["agreement"].get("by_kind") or {}).items()]
+        for prefix, parts in groups:
+            for part, values in parts.items():
+                for name, value in values.items():
+                    if isinstance(value, float) and math.isfinite(value):
+                        writer.add_scalar(f"{prefix}/{part}_{name}", value, step)
         for name, value in (report["accuracy"] or {}).items():
             if math.isfinite(value):
                 writer.add_scalar(f"val/accuracy/{name}", value, step)

@@ -60,6 +60,22 @@ def test_label_fit_export_run_on_real_photos(tmp_path: Path, shared_data: Path, 
     total = [e.value for e in events.Scalars("train/loss")]
     assert len(total) == 12
     assert np.mean(total[-4:]) < np.mean(total[:4]), total
+    # the held-out agreement over all images and per kind of image (whole photos, close-up crops), as reported
+    scalars = set(events.Tags()["scalars"])
+    agreement = report["validation"]["agreement"]
+    groups = {"val/agreement": agreement["parts"]}
+    groups.update({f"val/agreement_{kind}": split["parts"] for kind, split in agreement["by_kind"].items()})
+    assert len(groups) >= 2, agreement["by_kind"]
+    logged = 0
+    for prefix, parts in groups.items():
+        for part, values in parts.items():
+            for name, value in values.items():
+                if isinstance(value, float) and np.isfinite(value):
+                    last = events.Scalars(f"{prefix}/{part}_{name}")[-1]
+                    assert last.step == 12 and last.value == pytest.approx(value, abs=1e-6), (prefix, part, name)
+                    logged += 1
+    assert logged >= 2 * len(groups)
+    assert {t.rsplit("/", 1)[0] for t in scalars if t.startswith("val/agreement")} == set(groups)
 
     capsys.readouterr()
     assert cli.main(["validate", "--run", str(tmp_path / "run"), "--annotated", str(shared_data / "annotated")]) == 0
