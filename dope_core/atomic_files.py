@@ -4,8 +4,9 @@ Every output of the project (pose JSON, annotated images and videos, label recor
 checkpoints' companions) is written to a temporary file beside its target and renamed over
 it (``os.replace``, atomic on POSIX and Windows within one folder) once complete. A write that
 fails (a full disk, an error, a kill) leaves the previous file untouched; a kill leaves at most
-a hidden ``.<name>.<random>.tmp`` behind, which :func:`remove_abandoned_temporaries` deletes
-later. Files get the mode a plain ``open()`` would give them (the umask's), and reach the disk
+a hidden ``.<name>.dope-<random>.tmp`` behind, which :func:`remove_abandoned_temporaries` deletes
+later; the ``dope-`` marker keeps a user's own hidden ``.budget.20240101.tmp`` from being taken
+for one. Files get the mode a plain ``open()`` would give them (the umask's), and reach the disk
 (``fsync``) before the rename.
 
 For OpenCV's writers, which crash on file names that are not valid UTF-8 and pick their encoder
@@ -32,8 +33,11 @@ def _read_umask() -> int:
 
 _UMASK = _read_umask()
 
-TEMPORARY_NAME = re.compile(r"^\.(?:.+\.[a-z0-9_]{8}\.tmp|dope-[a-z0-9_]{8}\.tmp(?:\.[^.]+)?)$")
-"""The names :func:`temporary_beside` gives."""
+TEMPORARY_MARK = "dope-"
+"""What starts the random part of every name :func:`temporary_beside` gives."""
+
+TEMPORARY_NAME = re.compile(r"^\.(?:.+\.dope-[a-z0-9_]{8}\.tmp|dope-[a-z0-9_]{8}\.tmp(?:\.[^.]+)?)$")
+"""The names :func:`temporary_beside` gives, and only those."""
 
 
 def default_file_mode() -> int:
@@ -63,13 +67,14 @@ def remove_abandoned_temporaries(folder: Path, *, older_than_s: float = 600.0) -
 
 
 def temporary_beside(path: Path, *, keep_suffix: bool = False) -> Path:
-    """A new, empty, hidden file in ``path``'s folder: ``.<name>.<random>.tmp``, or with
-    ``keep_suffix`` ``.dope-<random>.tmp<suffix>`` (ASCII when ``path``'s extension is)."""
+    """A new, empty, hidden file in ``path``'s folder: ``.<name>.dope-<random>.tmp``, or with
+    ``keep_suffix`` ``.dope-<random>.tmp<suffix>`` (ASCII when ``path``'s extension is); ``<random>`` is
+    8 characters of ``[a-z0-9_]`` (:data:`TEMPORARY_NAME` matches exactly these names)."""
     if keep_suffix:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".dope-",
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{TEMPORARY_MARK}",
                                    suffix=".tmp" + (path.suffix if path.suffix.isascii() else ""))
     else:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{TEMPORARY_MARK}", suffix=".tmp")
     os.close(fd)
     return Path(tmp)
 

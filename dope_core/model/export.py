@@ -12,19 +12,30 @@ Proposals come from the PyTorch RPN (or any detector); the RPN's anchor generati
 NMS stay outside the graph. Usage::
 
     python -m dope_core.model.export --checkpoint student.pth --output dope.onnx
+
+The file is written to a temporary name beside ``--output`` and renamed once complete
+(:mod:`dope_core.atomic_files`): a failed export (a full disk) leaves any earlier file as it was.
+The graph is one file (about 14 MB: torch writes external-data files only for graphs over
+protobuf's 2 GB). ``--output`` never replaces the checkpoint itself (whatever path or link names
+it), a folder, or an existing file whose name does not end in ``.onnx``: only an earlier export.
+A refusal or a failure is one line and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import warnings
+from pathlib import Path
 from typing import Optional
 
 import torch
 from torch import Tensor, nn
 from torchvision.ops import roi_align
 
+from dope_core.atomic_files import atomic_path
+from dope_core.checkpoint import CheckpointError
 from dope_core.model.dope_rcnn import PARTS, DopeRCNN
 
 FEATURE_STRIDE = 16
@@ -66,20 +77,43 @@ def output_names() -> list[str]:
 
 def export_onnx(model: DopeRCNN, path: str | os.PathLike, *, height: int = 480, width: int = 640,
                 num_boxes: int = 8, opset: int = 17) -> None:
-    """Write the box-conditioned network to ``path`` (dynamic image size and box count)."""
+    """Write the box-conditioned network to ``path`` (dynamic image size and box count; ``height`` and
+    ``width`` in pixels are those of the example input only), atomically: a failure leaves any earlier file at
+    ``path`` untouched. ``path``'s folder is created when missing."""
     wrapper = BoxConditionedDope(model.eval().float()).eval()
     image = torch.zeros((1, 3, height, width))
     boxes = torch.tensor([[0.0, 0.0, width / 2, height / 2]]).repeat(num_boxes, 1)
     axes = {"image": {2: "height", 3: "width"}, "boxes": {0: "num_boxes"}}
     axes.update({name: {0: "num_boxes"} for name in output_names()})
-    with warnings.catch_warnings():
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings(), atomic_path(path) as tmp:
         warnings.simplefilter("ignore")
-        torch.onnx.export(wrapper, (image, boxes), str(path), input_names=["image", "boxes"],
+        torch.onnx.export(wrapper, (image, boxes), str(tmp), input_names=["image", "boxes"],
                           output_names=output_names(), dynamic_axes=axes, opset_version=opset, dynamo=False)
 
 
+def check_onnx_target(output: Path, checkpoint: Path) -> None:
+    """Refuse an ``--output`` whose replacement would lose data: the checkpoint itself (through any path or
+    link), a folder, or an existing file whose name does not end in ``.onnx`` (only an earlier export is
+    replaced).
+
+    Raises:
+        CheckpointError: one line saying why.
+    """
+    if output.is_dir():
+        raise CheckpointError(f"--output {output} is a folder; name the .onnx file to write")
+    if not output.exists():
+        return
+    if checkpoint.exists() and os.path.samefile(output, checkpoint):
+        raise CheckpointError(f"--output {output} is the checkpoint {checkpoint}: write the graph to a new .onnx file")
+    if output.suffix.lower() != ".onnx":
+        raise CheckpointError(f"--output {output} exists and its name does not end in .onnx: refusing to replace "
+                              "it (only an earlier export is replaced); choose another --output")
+
+
 def main(argv: Optional[list[str]] = None) -> int:
-    """Command line: export a checkpoint's network to ONNX."""
+    """Command line: export a checkpoint's network to ONNX; 2 (one line) on a refused or failed export."""
     from dope_core.checkpoint import load_checkpoint
 
     parser = argparse.ArgumentParser(description="Export the DOPE network (backbone + heads for given boxes) to ONNX.")
@@ -87,7 +121,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--output", required=True, help="output .onnx file")
     parser.add_argument("--opset", type=int, default=17)
     args = parser.parse_args(argv)
-    export_onnx(load_checkpoint(args.checkpoint).model, args.output, opset=args.opset)
+    try:
+        check_onnx_target(Path(args.output), Path(args.checkpoint))
+        export_onnx(load_checkpoint(args.checkpoint).model, args.output, opset=args.opset)
+    except (CheckpointError, OSError) as e:   # a missing or bad checkpoint, a full disk...
+        print(f"dope_core.model.export: error: {e}", file=sys.stderr)
+        return 2
     print(f"wrote {args.output}")
     return 0
 

@@ -185,7 +185,8 @@ def run_labelling(
     Args:
         inputs: image files, video files or folders.
         out: the cache folder (created if needed; an existing one is resumed, or extended with
-            more inputs, with the settings it was labelled with: ``out/labelling.json``).
+            more inputs, with the settings it was labelled with: ``out/labelling.json``). A folder
+            that holds other files and is no cache is refused (:func:`check_out_folder`).
         stride: at least ``stride`` frames between two kept video frames.
         min_change: with ``> 0``, a video frame is kept only when it differs from the
             last kept one by this much (:func:`~dope_core.pseudo_labels.sources.frame_change`)
@@ -201,13 +202,16 @@ def run_labelling(
         The run's summary, also written to ``out/summary.json``.
 
     Raises:
-        FileNotFoundError, ValueError: missing inputs, nothing to label, bad arguments, a cache
-            labelled with other settings.
+        FileNotFoundError, ValueError: missing inputs, nothing to label, bad arguments, an ``out`` that is
+            a file or a folder of other files, a cache labelled with other settings; all before anything is
+            written.
     """
     if workers < 0:
         raise ValueError(f"workers must be >= 0, got {workers}")
     cache = LabelCache(out)
     kwargs = dict(estimator_kwargs or {})
+    check_out_folder(cache)
+    images, videos = find_media(inputs, exclude=cache.frames_dir)
     check_recipe(cache.root / RECIPE, labelling_recipe(stride=stride, min_change=min_change, max_gap=max_gap,
                                                        crops=crops, estimator=estimator, estimator_kwargs=kwargs,
                                                        settings=settings),
@@ -215,7 +219,6 @@ def run_labelling(
     for folder in (cache.items_dir, cache.frames_dir):
         for tmp in remove_abandoned_temporaries(folder):
             LOG.info("removed %s, left by a write that was killed", tmp)
-    images, videos = find_media(inputs, exclude=cache.frames_dir)
     summary = LabelSummary()
     items = image_items(images)
     with tqdm(desc="extracting frames", unit="frame", disable=not show_progress or not videos) as bar:
@@ -251,6 +254,25 @@ def run_labelling(
 
 RECIPE = "labelling.json"
 """File of a cache holding the settings it was labelled with (:func:`labelling_recipe`)."""
+
+
+def check_out_folder(cache: LabelCache) -> None:
+    """Refuse to label into a file, or into a folder that holds files and is no label cache (neither
+    ``labelling.json`` nor ``items/``, which caches made before recipes have): labelling writes
+    ``summary.json``, ``labelling.json``, ``items/`` and ``frames/`` there, replacing a user's files of
+    these names. A new or empty folder, or a cache (to resume or extend), is accepted.
+
+    Raises:
+        ValueError: one line naming the folder.
+    """
+    root = cache.root
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"--out {root} is a file; name the cache folder to write")
+    if not root.exists() or (root / RECIPE).is_file() or cache.items_dir.is_dir():
+        return
+    if any(root.iterdir()):
+        raise ValueError(f"--out {root} holds other files and is no pseudo-label cache (no {RECIPE}, no items/): "
+                         "refusing to write labels into it; choose a new or empty folder")
 
 
 def labelling_recipe(*, stride: int, min_change: float, max_gap: int, crops: CropSettings, estimator: str,

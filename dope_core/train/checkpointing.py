@@ -9,7 +9,7 @@ and ``counters`` (skipped samples and non-finite losses so far).
 It is written to a temporary file in the same folder, flushed to disk, then
 ``os.replace``-d over ``last.pth``: a kill at any moment leaves either the
 previous or the new checkpoint, never a truncated one. The temporary file of a
-write that was killed stays behind (``.last.pth.<random>.tmp``, as large as a
+write that was killed stays behind (``.last.pth.dope-<random>.tmp``, as large as a
 checkpoint); :func:`remove_stale_temporaries` deletes them when training starts.
 """
 
@@ -20,7 +20,7 @@ from typing import Any, Optional
 
 import torch
 
-from dope_core.atomic_files import atomic_path
+from dope_core.atomic_files import TEMPORARY_MARK, TEMPORARY_NAME, atomic_path
 
 LAST = "last.pth"
 
@@ -33,7 +33,7 @@ def save_training_state(out_dir: str | Path, state: dict[str, Any]) -> Path:
     try:
         # torch writes the path itself: given a Python file object, a Ctrl-C inside its writer closed the
         # file under the C++ writer, which then aborted the process
-        with atomic_path(path) as tmp:   # .last.pth.<random>.tmp, flushed to disk, renamed
+        with atomic_path(path) as tmp:   # .last.pth.dope-<random>.tmp, flushed to disk, renamed
             torch.save(state, tmp)
     except (OSError, RuntimeError) as e:   # a full disk: torch's writer says so in a RuntimeError
         raise OSError(f"cannot write the training checkpoint {path} ({str(e).splitlines()[0]}); "
@@ -42,13 +42,14 @@ def save_training_state(out_dir: str | Path, state: dict[str, Any]) -> Path:
 
 
 def remove_stale_temporaries(out_dir: str | Path) -> list[Path]:
-    """Delete the temporary files of checkpoint writes that were killed; returns what was deleted.
+    """Delete the temporary files of checkpoint writes that were killed (``.last.pth.dope-<random>.tmp``,
+    the names :func:`~dope_core.atomic_files.temporary_beside` gives, and no other); returns what was deleted.
 
     Call it before training starts, when no write of this folder can be in progress.
     """
     removed = []
-    for tmp in sorted(Path(out_dir).glob(f".{LAST}.*.tmp")):
-        if tmp.is_file() and not tmp.is_symlink():
+    for tmp in sorted(Path(out_dir).glob(f".{LAST}.{TEMPORARY_MARK}*.tmp")):
+        if TEMPORARY_NAME.match(tmp.name) and tmp.is_file() and not tmp.is_symlink():
             tmp.unlink(missing_ok=True)
             removed.append(tmp)
     return removed

@@ -38,6 +38,7 @@ def test_temporary_names_keep_an_ascii_extension_for_opencv(tmp_path):
     tmp = temporary_beside(tmp_path / "caf\udce9.jpg", keep_suffix=True)
     assert tmp.name.startswith(".dope-") and tmp.name.endswith(".tmp.jpg") and tmp.name.isascii()
     assert temporary_beside(tmp_path / "a.json").name.endswith(".tmp")   # never matched by *.json
+    assert temporary_beside(tmp_path / "a.json").name.startswith(".a.json.dope-")
 
 
 def test_a_rename_that_fails_leaves_no_temporary(tmp_path):
@@ -60,19 +61,19 @@ def test_only_temporaries_abandoned_long_ago_are_removed(tmp_path):
     from dope_core.atomic_files import remove_abandoned_temporaries
 
     old = time.time() - 3600
-    names = {".a.json.k1ll3d_x.tmp": old, ".dope-abcd1234.tmp.jpg": old, ".b.json.live1234.tmp": time.time(),
+    names = {".a.json.dope-k1ll3d_x.tmp": old, ".dope-abcd1234.tmp.jpg": old, ".b.json.dope-live1234.tmp": time.time(),
              ".notes.tmp": old, "c.json": old}
     for name, mtime in names.items():
         (tmp_path / name).write_text("x")
         os.utime(tmp_path / name, (mtime, mtime))
     removed = remove_abandoned_temporaries(tmp_path)
-    assert sorted(p.name for p in removed) == [".a.json.k1ll3d_x.tmp", ".dope-abcd1234.tmp.jpg"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".b.json.live1234.tmp", ".notes.tmp", "c.json"]
+    assert sorted(p.name for p in removed) == [".a.json.dope-k1ll3d_x.tmp", ".dope-abcd1234.tmp.jpg"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".b.json.dope-live1234.tmp", ".notes.tmp", "c.json"]
     assert remove_abandoned_temporaries(tmp_path / "missing") == []
 
 
 def test_user_files_shaped_like_temporaries_but_not_hidden_are_kept(tmp_path) -> None:
-    """Only hidden names are temporaries: a user's old ``x.abcdefgh.tmp`` or ``dope-abcd1234.tmp.jpg`` stays,
+    """Only hidden names are temporaries: a user's old ``x.dope-abcdefgh.tmp`` or ``dope-abcd1234.tmp.jpg`` stays,
     while the names :func:`temporary_beside` really gives (hidden) are removed once old."""
     import os
     import time
@@ -81,7 +82,7 @@ def test_user_files_shaped_like_temporaries_but_not_hidden_are_kept(tmp_path) ->
 
     ours = [temporary_beside(tmp_path / "x"), temporary_beside(tmp_path / "y.jpg", keep_suffix=True)]
     assert all(p.name.startswith(".") for p in ours)
-    users = ["x.abcdefgh.tmp", "dope-abcd1234.tmp.jpg", "dope-abcd1234.tmp"]
+    users = ["x.dope-abcdefgh.tmp", "dope-abcd1234.tmp.jpg", "dope-abcd1234.tmp"]
     old = time.time() - 3600
     for path in ours + [tmp_path / name for name in users]:
         path.write_text("x")
@@ -110,10 +111,28 @@ def test_a_link_named_like_a_temporary_is_never_removed(tmp_path) -> None:
 
     target = tmp_path / "photo.jpg"
     target.write_text("user data")
-    link = tmp_path / ".photo.jpg.abcd1234.tmp"
+    link = tmp_path / ".photo.jpg.dope-abcd1234.tmp"
     link.symlink_to(target)
     old = time.time() - 3600
     os.utime(target, (old, old))
     os.utime(link, (old, old), follow_symlinks=False)
     assert remove_abandoned_temporaries(tmp_path) == []
     assert link.is_symlink() and target.read_text() == "user data"
+
+
+def test_a_users_hidden_tmp_files_are_never_taken_for_temporaries(tmp_path) -> None:
+    """Hidden files of the user's ending in ``.<8 characters>.tmp`` stay, however old; only the names
+    :func:`temporary_beside` gives (with the project's ``dope-`` marker) are removed once old."""
+    import os
+    import time
+
+    from dope_core.atomic_files import remove_abandoned_temporaries
+
+    ours = [temporary_beside(tmp_path / "budget"), temporary_beside(tmp_path / "y.jpg", keep_suffix=True)]
+    users = [tmp_path / ".budget.20240101.tmp", tmp_path / ".report.draft_v2.tmp"]
+    old = time.time() - 3600
+    for path in ours + users:
+        path.write_text("x")
+        os.utime(path, (old, old))
+    assert sorted(remove_abandoned_temporaries(tmp_path)) == sorted(ours)
+    assert sorted(tmp_path.iterdir()) == sorted(users)

@@ -1,9 +1,14 @@
-"""ONNX export of the light variant: the exported graph's outputs equal PyTorch's within tolerance.
+"""ONNX export of the light variant: the exported graph's outputs equal PyTorch's within tolerance; the
+command replaces only an earlier .onnx file, never its checkpoint, and a failed export leaves the old file.
 
 The graph is run by onnx's own reference evaluator (pure Python/numpy), not by
 onnxruntime, whose import sends DNS queries for its telemetry host even when
 telemetry is disabled: tests stay on loopback.
 """
+
+import errno
+import shutil
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -34,3 +39,63 @@ def test_onnx_export_parity_with_pytorch(tmp_path, anchor_poses):
     for name, r, o in zip(output_names(), ref, out):
         assert o.shape == tuple(r.shape), name
         np.testing.assert_allclose(o, r.numpy(), rtol=1e-4, atol=1e-3, err_msg=name)
+
+
+SHIPPED = Path(__file__).resolve().parents[3] / "dope_core" / "weights" / "dope_student_mobilenetv2.pth"
+
+
+def _export_cli(capsys, checkpoint: Path, output: Path) -> tuple[int, str]:
+    """``python -m dope_core.model.export`` in this process: its exit status and its error output."""
+    from dope_core.model.export import main
+
+    code = main(["--checkpoint", str(checkpoint), "--output", str(output)])
+    return code, capsys.readouterr().err
+
+
+def test_export_refuses_to_write_over_its_own_checkpoint(tmp_path, capsys):
+    """The checkpoint named as --output, directly, through another path or through a link (even one named
+    .onnx), is refused in one line (exit 2) and left as it was."""
+    student = tmp_path / "student.pth"
+    shutil.copyfile(SHIPPED, student)
+    original = student.read_bytes()
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "alias.onnx").symlink_to(student)
+    for output in (student, tmp_path / "sub" / ".." / "student.pth", tmp_path / "alias.onnx"):
+        code, err = _export_cli(capsys, student, output)
+        assert code == 2 and "is the checkpoint" in err and len(err.strip().splitlines()) == 1, (output, err)
+        assert student.read_bytes() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alias.onnx", "student.pth", "sub"]
+
+
+def test_export_replaces_only_an_earlier_onnx_file(tmp_path, capsys):
+    """An existing file is replaced only when its name ends in .onnx; other files and folders are refused."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes")
+    (tmp_path / "folder.onnx").mkdir()
+    for output in (notes, tmp_path / "folder.onnx"):
+        code, err = _export_cli(capsys, SHIPPED, output)
+        assert code == 2 and len(err.strip().splitlines()) == 1, (output, err)
+    assert notes.read_text() == "my notes" and (tmp_path / "folder.onnx").is_dir()
+    earlier = tmp_path / "dope.onnx"
+    earlier.write_bytes(b"an earlier export")
+    code, _ = _export_cli(capsys, SHIPPED, earlier)
+    assert code == 0
+    onnx.checker.check_model(onnx.load(str(earlier)))
+    # one file: no external-data files beside it (the graph is far below protobuf's 2 GB), no temporaries
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dope.onnx", "folder.onnx", "notes.txt"]
+
+
+def test_a_failed_export_leaves_the_earlier_file_untouched(tmp_path, capsys, monkeypatch):
+    """A full disk in the middle of the export: one line, exit 2, the earlier export as it was, no partial file."""
+    def export_until_the_disk_is_full(model, args, f, **kwargs):
+        with open(f, "wb") as out:
+            out.write(b"\x08" * 1000)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch.onnx, "export", export_until_the_disk_is_full)
+    earlier = tmp_path / "dope.onnx"
+    earlier.write_bytes(b"an earlier export")
+    code, err = _export_cli(capsys, SHIPPED, earlier)
+    assert code == 2 and "No space left on device" in err and len(err.strip().splitlines()) == 1, err
+    assert earlier.read_bytes() == b"an earlier export"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dope.onnx"]

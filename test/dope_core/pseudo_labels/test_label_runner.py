@@ -109,7 +109,7 @@ def test_bad_record_is_a_clear_error() -> None:
         LabelRecord.from_dict({"version": 1, "key": "k"})
 
 
-def test_labelling_into_the_input_folder_never_touches_inputs(tmp_path: Path, monkeypatch) -> None:
+def test_labelling_into_a_cache_inside_the_input_folder_never_touches_inputs(tmp_path: Path, monkeypatch) -> None:
     import functools
     import struct
 
@@ -125,16 +125,63 @@ def test_labelling_into_the_input_folder_never_touches_inputs(tmp_path: Path, mo
     huge[16:24] = struct.pack(">II", 30000, 30000)       # declares 900 megapixels: refused before decoding
     (d / "huge.png").write_bytes(bytes(huge))
     before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in d.rglob("*") if p.is_file()}
-    args = ["label", "--input", str(d), "--out", str(d), "--workers", "0", "--stride", "3"]
+    args = ["label", "--input", str(d), "--out", str(d / "labels"), "--workers", "0", "--stride", "3"]
     monkeypatch.setattr(runner, "run_labelling", functools.partial(runner.run_labelling, estimator=FAKE))
     assert train_main(args) == 1          # corrupt.jpg, huge.png and broken.mp4 failed; the rest was labelled
     assert train_main(args) == 1          # a second run resumes; the cache's own frames are not inputs
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in before} == before
-    records = list(LabelCache(d).records())
+    records = list(LabelCache(d / "labels").records())
     assert len(records) == 7 + 3     # 7 images (other/a.jpg, a.jpg and a.png apart) + frames 0, 3, 6
     assert len({r.key for r in records}) == len(records)
     huge_record = next(r for r in records if r.image.endswith("huge.png"))
     assert huge_record.status == "unreadable" and "30000x30000 pixels exceeds" in huge_record.reason
+
+
+def test_a_folder_of_other_files_is_refused_as_out(tmp_path: Path, monkeypatch, capsys) -> None:
+    """--out naming a folder that holds files and is no cache (the input folder itself, with the user's own
+    summary.json) or naming a file is refused in one line (exit 2), and nothing in it changes; a new or
+    empty folder becomes a cache, and a cache is continued."""
+    import functools
+
+    import dope_core.pseudo_labels.runner as runner
+    from dope_core.train.cli import main as train_main
+
+    d = _media(tmp_path)
+    (d / "summary.json").write_text('{"my": "own summary"}')
+    before = {p: p.read_bytes() for p in d.rglob("*") if p.is_file()}
+    monkeypatch.setattr(runner, "run_labelling", functools.partial(runner.run_labelling, estimator=FAKE))
+    capsys.readouterr()
+    for out in (d, d / "a.jpg"):
+        assert train_main(["label", "--input", str(d), "--out", str(out), "--workers", "0"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and str(out) in err, err
+    assert {p: p.read_bytes() for p in d.rglob("*") if p.is_file()} == before
+    (tmp_path / "empty").mkdir()
+    for _ in range(2):   # an empty folder is labelled into, then continued as a cache
+        assert train_main(["label", "--input", str(d / "a.jpg"), "--out", str(tmp_path / "empty"), "--workers", "0"]) == 0
+    assert len(LabelCache(tmp_path / "empty").keys()) == 1
+
+
+def test_a_run_that_fails_its_checks_writes_nothing_into_out(tmp_path: Path, monkeypatch) -> None:
+    """A mistyped input, or inputs without media, fail before anything is written: no settings are recorded
+    in --out, so the next run with other settings is not refused."""
+    import functools
+
+    import dope_core.pseudo_labels.runner as runner
+    from dope_core.train.cli import main as train_main
+
+    d = _media(tmp_path)
+    (tmp_path / "no_media").mkdir()
+    (tmp_path / "no_media" / "notes.txt").write_text("x")
+    (tmp_path / "empty_cache").mkdir()
+    monkeypatch.setattr(runner, "run_labelling", functools.partial(runner.run_labelling, estimator=FAKE))
+    for out in (tmp_path / "newcache", tmp_path / "empty_cache"):
+        for bad in (tmp_path / "typo_dir", tmp_path / "no_media"):
+            assert train_main(["label", "--input", str(bad), "--out", str(out), "--stride", "5", "--workers", "0"]) == 2
+        assert not out.exists() or not any(out.iterdir())
+        assert train_main(["label", "--input", str(d / "a.jpg"), "--out", str(out), "--stride", "1",
+                           "--workers", "0"]) == 0
+        assert len(LabelCache(out).keys()) == 1
 
 
 def test_label_uses_the_configured_experts(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -290,10 +337,10 @@ def test_abandoned_writes_are_cleaned_and_a_damaged_record_is_labelled_again(tmp
     cache = LabelCache(tmp_path / "cache")
     run_labelling([d / "a.jpg"], cache.root, workers=0, estimator=FAKE, show_progress=False)
     key = cache.keys()[0]
-    stale = cache.items_dir / f".{key}.json.k1ll3d_x.tmp"
+    stale = cache.items_dir / f".{key}.json.dope-k1ll3d_x.tmp"
     stale.write_text("half a record")
     os.utime(stale, (time.time() - 3600, time.time() - 3600))
-    fresh = cache.items_dir / f".{key}.json.abcd1234.tmp"
+    fresh = cache.items_dir / f".{key}.json.dope-abcd1234.tmp"
     fresh.write_text("a write in progress elsewhere")
     cache.record_path(key).write_text("")   # emptied by the user or a crash of another tool
     assert not cache.has(key)

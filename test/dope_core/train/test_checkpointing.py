@@ -11,18 +11,20 @@ from dope_core.train.checkpointing import load_training_state, remove_stale_temp
 
 
 def test_remove_stale_temporaries_deletes_only_killed_checkpoint_writes(tmp_path: Path) -> None:
-    """Only plain files named .last.pth.<random>.tmp go; the checkpoint, other files, folders and links stay."""
+    """Only plain files named .last.pth.dope-<random>.tmp go; the checkpoint, other files (a user's
+    .last.pth.20240101.tmp too), folders and links stay."""
     path = save_training_state(tmp_path, {"step": 3, "model": {"w": torch.ones(2)}})
-    stale = tmp_path / ".last.pth.ab12cd.tmp"
+    stale = tmp_path / ".last.pth.dope-ab12cd34.tmp"
     stale.write_bytes(b"half a checkpoint")
-    keep = [tmp_path / "notes.tmp", tmp_path / ".last.pth.bak", tmp_path / "last.pth.old.tmp"]
+    keep = [tmp_path / "notes.tmp", tmp_path / ".last.pth.bak", tmp_path / "last.pth.old.tmp",
+            tmp_path / ".last.pth.20240101.tmp"]
     for p in keep:
         p.write_text("user data")
-    folder = tmp_path / ".last.pth.folder.tmp"
+    folder = tmp_path / ".last.pth.dope-folder00.tmp"
     folder.mkdir()
     target = tmp_path / "target.bin"
     target.write_text("linked")
-    link = tmp_path / ".last.pth.link.tmp"
+    link = tmp_path / ".last.pth.dope-link0000.tmp"
     link.symlink_to(target)
     assert remove_stale_temporaries(tmp_path) == [stale]
     assert not stale.exists()

@@ -211,7 +211,7 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path: Path, synthetic_c
     before = load_training_state(tmp_path / "cut")["step"]
     assert killed_at <= before < steps
     # What a kill during a checkpoint write leaves (the kill above may or may not have hit one).
-    (tmp_path / "cut" / ".last.pth.k1ll3d.tmp").write_bytes(b"half a checkpoint")
+    (tmp_path / "cut" / ".last.pth.dope-k1ll3d_x.tmp").write_bytes(b"half a checkpoint")
     (tmp_path / "cut" / "notes.tmp").write_text("not ours")
     resumed = _run_cli(["fit", "--config", str(cut_cfg), "--resume", "--no-progress"])
     out = resumed.communicate(timeout=240)[0]
