@@ -8,9 +8,12 @@ that persist across frames) and, on request, a 3D view. With ``--camera FILE`` (
 optical frame (:mod:`dope_core.placement`: ``root_camera``, ``placement`` and
 ``placement_uncertainty`` per part in the JSON). Output names follow
 :mod:`dope_core.output_names`: each input gets its own, and no input file, nor any file
-of the output folder that ``dope`` did not write, is ever written to. Every output is
+of the output folder that ``dope`` did not write, is ever written to; a folder given as input leaves
+out the files ``dope`` wrote there (its ``.dope-outputs`` list), so a rerun into it does not process
+them. Every output is
 written to a temporary file and renamed once complete (:mod:`dope_core.atomic_files`):
-a failed write leaves the previous output as it was. Bad inputs (unreadable, over the
+a failed write leaves the previous output as it was, and an annotated video is checked (it opens and
+holds every frame written) before it replaces anything. Bad inputs (unreadable, over the
 size limit, or anything that makes the estimator fail) are reported and counted, never
 fatal; the exit status says whether any input failed. A camera file that cannot be
 read, or an output folder that cannot be written, is one line and exit status 2; Ctrl-C
@@ -41,8 +44,8 @@ from dope_core.estimator import BACKENDS, PoseEstimator, build_estimator
 from dope_core.experts.config import (BODY_EXPERTS, HAND_EXPERTS, PERSON_DETECTORS, ExpertsConfig, ExpertsConfigError,
                                       experts_config_from_dict, load_experts_config)
 from dope_core.image_header import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, ImageLimits
-from dope_core.image_io import ImageError, VideoReader, is_video, list_inputs, read_image
-from dope_core.output_names import InputGuard, OutputFolder, OverwriteRefused, assign_names
+from dope_core.image_io import ImageError, VideoReader, is_video, list_inputs, read_image, written_video_problem
+from dope_core.output_names import MANIFEST, InputGuard, OutputFolder, OverwriteRefused, assign_names
 from dope_core.keypoints import Part
 from dope_core.placement import place_poses
 from dope_core.recording import Recorder
@@ -61,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="image file, folder of images/videos, video file, or a webcam index such as 0")
+                   help="image file, folder of images/videos (leaving out the files dope wrote there, listed in "
+                        f"its {MANIFEST}), video file, or a webcam index such as 0")
     p.add_argument("-o", "--output", type=Path, default=Path("dope_output"),
                    help="folder for the annotated images/videos, JSON and 3D views (created if missing)")
     p.add_argument("--backend", choices=BACKENDS, default="experts",
@@ -269,8 +273,6 @@ class Runner:
         tracker = None if self.args.no_tracking else PersonTracker()
         stream = self.streaming(tracker)
         teleop = TeleopPipeline(smoothing=None if self.args.no_smoothing or tracker is None else SmoothingConfig())
-        recorder = (Recorder(self.args.record, image_format=self.args.record_format)
-                    if self.args.record is not None else None)
         last: tuple[np.ndarray, WholeBodyPoses] | None = None
         n = 0
         with ExitStack() as outputs:   # complete files replace earlier ones; Ctrl-C keeps the frames done
@@ -278,16 +280,13 @@ class Runner:
             video_tmp = None if self.args.no_images else outputs.enter_context(
                 atomic_path(self.target(name, ".mp4"), keep_suffix=True, keep_on_interrupt=True))
             try:
+                recorder = outputs.enter_context(_recording(self.args.record, self.args.record_format))
                 n, last = self._process_frames(reader, stream, tracker, teleop, recorder, source, name, jsonl_tmp,
                                                video_tmp)
             finally:
                 if stream is not None:
                     stream.close()
-                if recorder is not None:
-                    recorder.close()
             if n == 0:
-                if recorder is not None:   # created by this run, empty: it would block the next --record
-                    shutil.rmtree(self.args.record, ignore_errors=True)
                 raise ImageError(f"{source}: no readable frame")
         if reader.ended_early:
             print(f"warning: {source}: video ended after {reader.frames_read} of {reader.announced_frames} "
@@ -301,14 +300,21 @@ class Runner:
     def _process_frames(self, reader: VideoReader, stream: PoseEstimator | None, tracker: PersonTracker | None,
                         teleop: TeleopPipeline, recorder: Recorder | None, source: Path | int, name: str,
                         jsonl_path: Path, video_path: Path | None) -> tuple[int, tuple[np.ndarray, WholeBodyPoses] | None]:
-        """Estimate every frame of ``reader``, writing the JSON lines to ``jsonl_path`` and the annotated
-        video to ``video_path`` (``None``: none); returns the number of frames and the last one with its poses."""
+        """Estimate every frame of ``reader``, writing the JSON lines to ``jsonl_path`` (opened at the first
+        frame's line: a camera that gives no frame leaves an earlier session's file as it was) and the annotated
+        video to ``video_path`` (``None``: none; checked when closed, removed when not whole, so that it never
+        replaces an earlier video); returns the number of frames and the last one with its poses.
+
+        Raises:
+            OSError: the annotated video did not come out whole (a full disk).
+        """
         start_ns = time.time_ns()
         last: tuple[np.ndarray, WholeBodyPoses] | None = None
-        n = 0
+        n = written = 0
         writer = None
         try:
-            with open(jsonl_path, "w", buffering=1) as jsonl:   # line-buffered: a camera's file is followed live
+            with ExitStack() as files:
+                jsonl = None
                 for frame in _progress(reader, len(reader) or None, name, self.args.quiet):
                     stamp_ns = start_ns + round(frame.index / reader.fps * 1e9)
                     poses = self.place(self.estimate(frame.image, stream), str(source))
@@ -318,6 +324,8 @@ class Runner:
                     if recorder is not None:
                         recorder.write(stamp_ns, frame.image, poses, camera=self._recorded_camera(poses.image_size))
                     line = {"frame": frame.index, "stamp_ns": stamp_ns, **poses.to_json_dict()}
+                    if jsonl is None:   # line-buffered: a camera's file is followed live
+                        jsonl = files.enter_context(open(jsonl_path, "w", buffering=1))
                     jsonl.write(json.dumps(line, allow_nan=False) + "\n")
                     if video_path is not None:
                         annotated = draw_poses(frame.image, poses, boxes=self.args.boxes)
@@ -326,11 +334,21 @@ class Runner:
                             writer = cv2.VideoWriter(str(video_path), cv2.VideoWriter_fourcc(*"mp4v"),
                                                      reader.fps / self.args.stride, (w, h))
                         writer.write(cv2.cvtColor(annotated, cv2.COLOR_RGB2BGR))
+                        written += 1
                     last = (frame.image, poses)
                     n += 1
-        finally:
-            if writer is not None:
-                writer.release()
+        except KeyboardInterrupt:   # the frames done are kept, the video only if it came out whole
+            problem = _finish_video(writer, video_path, written)
+            if problem is not None:
+                print(f"warning: {source}: the annotated video was not kept: {problem}", file=sys.stderr)
+            raise
+        except BaseException:
+            _finish_video(writer, video_path, written)
+            raise
+        problem = _finish_video(writer, video_path, written)
+        if problem is not None:
+            raise OSError(f"{self.args.output / (name + '.mp4')}: the annotated video did not come out whole "
+                          f"({problem}; a full disk?); any earlier one is left as it was")
         return n, last
 
     def render_3d(self, poses: WholeBodyPoses, name: str, title: str) -> None:
@@ -370,6 +388,43 @@ class Runner:
             lines.append(f"failed {len(self.failed_inputs)} input(s): "
                          + "; ".join(f"{n} x {reason}" for reason, n in self.failures.most_common()))
         return "\n".join(lines)
+
+
+def _finish_video(writer: cv2.VideoWriter | None, path: Path | None, frames: int) -> str | None:
+    """Close ``writer`` (``None``: no video was started) of the file ``path``, which got ``frames`` frames; when
+    the file is not whole (:func:`~dope_core.image_io.written_video_problem`), remove it and say why."""
+    if writer is None or path is None:
+        return None
+    writer.release()
+    problem = written_video_problem(path, frames)
+    if problem is not None:
+        path.unlink(missing_ok=True)   # an absent temporary is never renamed over the earlier file, Ctrl-C included
+    return problem
+
+
+@contextmanager
+def _recording(path: Path | None, image_format: str) -> Iterator[Recorder | None]:
+    """The ``--record`` recording of a video (``None`` without ``--record``), closed on exit. A recording that
+    got no frame (no readable frame, an error, Ctrl-C, even while it was being created) is removed, so that it
+    does not block the next ``--record`` at that path; only a folder this call created is ever removed."""
+    if path is None:
+        yield None
+        return
+    try:
+        recorder = Recorder(path, image_format=image_format)
+    except FileExistsError:   # there before (made by another process since _main's check): not ours
+        raise
+    except BaseException:   # Ctrl-C or an error half-way: a bag without its metadata
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+    try:
+        yield recorder
+    finally:
+        try:
+            recorder.close()
+        finally:
+            if recorder.frames == 0:
+                shutil.rmtree(path, ignore_errors=True)
 
 
 @contextmanager
@@ -476,7 +531,7 @@ def _main(argv: Sequence[str] | None) -> int:
             sources.append(int(item))
             continue
         try:
-            files = list_inputs(item)
+            files = input_files(item)
         except ImageError as e:
             missing.append((item, e))
             continue
@@ -529,6 +584,25 @@ def _main(argv: Sequence[str] | None) -> int:
         return 130
     print(runner.summary())
     return 0 if runner.done > 0 and not runner.failed_inputs else 1
+
+
+def input_files(item: str) -> list[Path]:
+    """The input files of a command-line ``item`` (:func:`~dope_core.image_io.list_inputs`); a folder's leave
+    out the files its :data:`~dope_core.output_names.MANIFEST` names as outputs of earlier runs, so that a run
+    with ``-o`` equal to an input folder, repeated, processes the same inputs and writes the same names.
+
+    Raises:
+        ImageError: no such file or folder, a folder that cannot be read or holds no image or video but dope's.
+    """
+    files = list_inputs(item)
+    if not Path(item).is_dir():
+        return files
+    folder = OutputFolder(Path(item))
+    inputs = [p for p in files if not folder.wrote(p)]
+    if not inputs:
+        raise ImageError(f"{item}: folder holds no image or video file but outputs of dope (listed in {MANIFEST})",
+                         reason="folder holds no image or video file")
+    return inputs
 
 
 def output_folder_problem(output: Path) -> str | None:

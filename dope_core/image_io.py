@@ -174,6 +174,27 @@ def open_video(source: str | Path | int) -> cv2.VideoCapture:
     return cap
 
 
+def written_video_problem(path: str | Path, frames: int) -> str | None:
+    """Why the video file ``path``, just written with ``frames`` frames, is not whole, or ``None`` when it is.
+
+    ``cv2.VideoWriter`` reports no error (``write`` returns nothing): on a full disk it leaves a file
+    without its index (an MP4 without its ``moov`` box), which no player opens. The file must open,
+    announce ``frames`` frames and give its last one (a seek decodes at most one group of pictures).
+    """
+    cap = open_video(path)
+    try:
+        if not cap.isOpened():
+            return "it does not open as a video"
+        announced = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        if announced != frames:
+            return f"it holds {announced} frames of the {frames} written"
+        cap.set(cv2.CAP_PROP_POS_FRAMES, frames - 1)
+        ok, _ = cap.read()
+        return None if ok else "its last frame cannot be read"
+    finally:
+        cap.release()
+
+
 @dataclass
 class Frame:
     """One image of an input: its RGB pixels and where it came from."""

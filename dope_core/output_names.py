@@ -22,7 +22,9 @@ list of inputs alone (same inputs, same names, whatever the order of processing)
 and by device/inode, so symbolic and hard links count) and refuses to open any of
 them for writing. :class:`OutputFolder` knows which files of the output folder earlier
 runs wrote (the hidden list :data:`MANIFEST`): only those are ever replaced, so a run
-repeated into the same folder updates its outputs and leaves every other file alone.
+repeated into the same folder updates its outputs and leaves every other file alone;
+a folder given as input leaves out the files its own list names (:meth:`OutputFolder.wrote`),
+so that a rerun with ``-o`` equal to that folder neither processes nor renames around them.
 """
 
 from __future__ import annotations
@@ -61,6 +63,10 @@ class OutputFolder:
     def is_foreign(self, path: Path) -> bool:
         """Whether ``path`` holds something (a file, a folder, a link) that ``dope`` did not write there."""
         return (path.exists() or path.is_symlink()) and path.name not in self._ours
+
+    def wrote(self, path: Path) -> bool:
+        """Whether the list names ``path`` (a file of this folder) as an output of an earlier run."""
+        return path.name in self._ours
 
     def adopt(self, path: Path) -> None:
         """Record ``path`` as ``dope``'s without the check of :meth:`claim`: for a folder known to hold only

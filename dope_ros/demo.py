@@ -163,7 +163,9 @@ class DemoClient(Node):
         if self._video is None:
             self._video = cv2.VideoWriter(str(self._video_path), cv2.VideoWriter_fourcc(*"mp4v"), self._fps,
                                           (msg.width, msg.height))
+            self._video_frames = 0
         self._video.write(bgr)
+        self._video_frames += 1
         with self._lock:
             self.annotated.add((msg.header.stamp.sec, msg.header.stamp.nanosec))
             self._lock.notify_all()
@@ -186,8 +188,15 @@ class DemoClient(Node):
         return True
 
     def close_video(self) -> None:
+        """Close the annotated video; one that did not come out whole (a full disk) is removed, with a warning."""
+        from dope_core.image_io import written_video_problem
+
         if self._video is not None:
             self._video.release()
+            problem = written_video_problem(self._video_path, self._video_frames)
+            if problem is not None:
+                self._video_path.unlink(missing_ok=True)
+                print(f"warning: {self._video_path} removed: it did not come out whole ({problem})", file=sys.stderr)
 
 
 def _ns(stamp) -> int:

@@ -555,7 +555,7 @@ def test_a_cameras_poses_are_written_live(tmp_path, monkeypatch):
 
     monkeypatch.setattr(cli, "VideoReader", Camera)
     assert main(["0", "-o", str(out), "--quiet", "--no-images"]) == 0
-    assert seen == [0, 1, 2]
+    assert seen == [-1, 1, 2]   # opened at the first frame's line (an earlier file stays until then)
     assert len((out / "camera0.jsonl").read_text().splitlines()) == 3
 
 
@@ -656,3 +656,129 @@ def test_an_input_is_never_an_output_even_if_an_earlier_run_wrote_it(tmp_path: P
         runner.target("clip", ".mp4")
     assert runner.target("clip", ".jsonl") == out / "clip.jsonl"
     assert (out / "clip.mp4").read_bytes() == b"video"
+
+
+class _FullDisk:
+    """``cv2.VideoWriter`` on a disk that fills up: every frame is accepted and nothing reports an error, but the
+    file ends cut short (no MP4 index), as OpenCV leaves it when the disk is full."""
+
+    real = cv2.VideoWriter
+
+    def __init__(self, path, *args) -> None:
+        self.path = Path(path)
+        self.writer = self.real(path, *args)
+
+    def write(self, frame) -> None:
+        self.writer.write(frame)
+
+    def release(self) -> None:
+        self.writer.release()
+        data = self.path.read_bytes()
+        self.path.write_bytes(data[:len(data) * 2 // 3])
+
+
+def test_a_video_that_did_not_come_out_whole_fails_and_keeps_the_earlier_one(tmp_path, monkeypatch, capsys):
+    """A full disk while the annotated video is written: the input is a counted failure (exit 1, the reason on
+    stderr), and the earlier run's video and JSON lines stay as they were; so does the video on Ctrl-C."""
+    stub = _stub(monkeypatch)
+    _write_clip(tmp_path / "clip.avi", 4)
+    out = tmp_path / "out"
+    assert main([str(tmp_path / "clip.avi"), "-o", str(out), "--quiet"]) == 0
+    before = _snapshot(out)
+    capsys.readouterr()
+    monkeypatch.setattr(cv2, "VideoWriter", _FullDisk)
+    assert main([str(tmp_path / "clip.avi"), "-o", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert "processed 0 input(s)" in captured.out and "1 x error while processing (OSError)" in captured.out
+    assert "did not come out whole (it does not open as a video" in captured.err
+    assert _snapshot(out) == before   # nothing replaced, no temporary file left
+    stub.interrupt_at, stub.calls = 2, 0   # Ctrl-C at the third frame: the JSON lines done are kept, not the video
+    assert main([str(tmp_path / "clip.avi"), "-o", str(out), "--quiet"]) == 130
+    assert "the annotated video was not kept" in capsys.readouterr().err
+    assert (out / "clip.mp4").read_bytes() == before[out / "clip.mp4"][0]
+    assert len((out / "clip.jsonl").read_text().splitlines()) == 2
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "clip.jsonl", "clip.mp4"]
+
+
+def test_reruns_into_the_input_folder_process_the_same_inputs_under_the_same_names(tmp_path, portrait, monkeypatch,
+                                                                                    capsys):
+    """``dope photos -o photos`` three times: the files the folder's list names as dope's outputs are no inputs,
+    so every run processes the two photos and replaces the first run's outputs."""
+    _stub(monkeypatch)
+    d = tmp_path / "photos"
+    d.mkdir()
+    cv2.imwrite(str(d / "1.jpg"), portrait)
+    cv2.imwrite(str(d / "2.jpg"), portrait[::2, ::2])
+    for run in range(3):
+        assert main([str(d), "-o", str(d), "--quiet"]) == 0
+        assert "processed 2 input(s), 2 image(s)" in capsys.readouterr().out
+        if run == 0:
+            first = sorted(p.name for p in d.iterdir())
+        assert sorted(p.name for p in d.iterdir()) == first
+    assert first == [MANIFEST, "1.jpg", "1_dope.jpg", "1_dope.json", "2.jpg", "2_dope.jpg", "2_dope.json"]
+    (d / "1.jpg").unlink(), (d / "2.jpg").unlink()   # only dope's outputs left: nothing to process, said so
+    assert main([str(d), "-o", str(tmp_path / "o"), "--quiet"]) == 1
+    assert "1 x folder holds no image or video file" in capsys.readouterr().out
+
+
+def test_ctrl_c_before_the_first_frame_leaves_no_recording(tmp_path, monkeypatch, capsys):
+    """Ctrl-C on the first frame, and while the recording is being created: the recording folder this run
+    made is removed (exit 130 as before), so that the same ``--record`` works on the next try."""
+    import dope_core.cli as cli
+
+    stub = _stub(monkeypatch, interrupt_at=0)
+    _write_clip(tmp_path / "clip.avi", 3)
+    bag = tmp_path / "rec"
+    run = [str(tmp_path / "clip.avi"), "-o", str(tmp_path / "out"), "--quiet", "--no-images", "--record", str(bag)]
+    assert main(run) == 130
+    assert not bag.exists()
+    real = cli.Recorder
+
+    def interrupted(path, **kwargs):
+        real(path, **kwargs)   # the folder and its .mcap made, then Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "Recorder", interrupted)
+    assert main(run) == 130
+    assert not bag.exists()
+    monkeypatch.setattr(cli, "Recorder", real)
+    stub.interrupt_at = None
+    assert main(run) == 0
+    from dope_core.recording import read_recording
+
+    assert len(list(read_recording(bag))) == 3
+    (tmp_path / "mine").mkdir()
+    with pytest.raises(FileExistsError):   # a folder this run did not make is never removed
+        with cli._recording(tmp_path / "mine", "jpeg"):
+            pass
+    assert (tmp_path / "mine").is_dir()
+
+
+def test_a_camera_that_gives_no_frame_leaves_the_earlier_sessions_poses(tmp_path, monkeypatch, capsys):
+    """``dope 0`` where the camera opens but no frame comes: the earlier session's camera0.jsonl stays whole."""
+    import dope_core.cli as cli
+
+    _stub(monkeypatch)
+    out = tmp_path / "out"
+    out.mkdir()
+    OutputFolder(out).claim(out / "camera0.jsonl")
+    (out / "camera0.jsonl").write_text('{"frame": 0}\n{"frame": 1}\n')
+    before = _snapshot(out)
+
+    class SilentCamera:
+        fps, ended_early = 30.0, False
+
+        def __init__(self, source, **kwargs):
+            pass
+
+        def __len__(self):
+            return 0
+
+        def __iter__(self):
+            return iter(())
+
+    monkeypatch.setattr(cli, "VideoReader", SilentCamera)
+    assert main(["0", "-o", str(out), "--quiet"]) == 1
+    assert "1 x no readable frame" in capsys.readouterr().out
+    assert _snapshot(out)[out / "camera0.jsonl"] == before[out / "camera0.jsonl"]
+    assert not (out / "camera0.mp4").exists() and len(list(out.iterdir())) == 2   # no temporary file left

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from dope_core.image_header import ImageLimits
-from dope_core.image_io import ImageError, VideoReader, list_inputs, opencv_path, read_bgr, read_image, to_rgb8
+from dope_core.image_io import (ImageError, VideoReader, list_inputs, opencv_path, read_bgr, read_image, to_rgb8,
+                                written_video_problem)
 from oriented_media import jpeg_with_orientation, mp4_with_rotation, png_with_orientation
 
 
@@ -270,3 +271,23 @@ def test_a_source_announcing_no_frame_count_has_none(monkeypatch) -> None:
     reader = VideoReader(0)
     assert reader.announced_frames is None and len(reader) == 0
     assert list(reader) == [] and not reader.ended_early
+
+
+def test_a_written_video_is_whole_only_with_its_index_and_every_frame(tmp_path, shared_data) -> None:
+    """Five frames of the real video written as the CLI writes them (mp4v): whole; cut short as a full disk leaves
+    it (any cut that loses the index at its end), or holding fewer frames than written: the problem is said."""
+    frames = [f.image for f in VideoReader(shared_data / "video" / "openpose_video.avi", max_frames=5)]
+    path = tmp_path / "out.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, frames[0].shape[1::-1])
+    for image in frames:
+        writer.write(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    writer.release()
+    assert written_video_problem(path, 5) is None
+    assert written_video_problem(path, 6) == "it holds 5 frames of the 6 written"
+    data = path.read_bytes()
+    for cut in (len(data) - 100, len(data) // 2, 0):
+        path.write_bytes(data[:cut])
+        assert written_video_problem(path, 5) == "it does not open as a video", cut
+    start, end = data.find(b"mdat") + 4, data.rfind(b"moov") - 4   # the index kept, the frames' bytes lost
+    path.write_bytes(data[:start] + bytes(end - start) + data[end:])
+    assert written_video_problem(path, 5) == "its last frame cannot be read"

@@ -103,3 +103,12 @@ def test_the_guard_knows_inputs_by_any_path_and_ignores_non_files(tmp_path: Path
     os.link(tmp_path / "in.jpg", tmp_path / "hard.jpg")
     with pytest.raises(OverwriteRefused, match="input file"):
         guard.check(tmp_path / "hard.jpg")
+
+
+def test_the_record_tells_which_files_dope_wrote(tmp_path: Path) -> None:
+    """:meth:`OutputFolder.wrote`: the names on the folder's record (what a folder given as input leaves out)."""
+    OutputFolder(tmp_path).claim(tmp_path / "photo_dope.jpg")
+    _touch(tmp_path / "photo_dope.jpg"), _touch(tmp_path / "photo.jpg")
+    folder = OutputFolder(tmp_path)
+    assert folder.wrote(tmp_path / "photo_dope.jpg") and not folder.wrote(tmp_path / "photo.jpg")
+    assert not OutputFolder(tmp_path / "elsewhere").wrote(tmp_path / "elsewhere" / "photo_dope.jpg")

@@ -160,3 +160,24 @@ def test_a_run_without_recording_refuses_more_frames_than_memory_holds(tmp_path,
         demo.run(video, tmp_path / "out", frames=FRAMES, max_width=960, hfov_deg=60.0, realtime=False,
                  record=False)
     assert not started
+
+
+def test_an_annotated_video_that_did_not_come_out_whole_is_removed_with_a_warning(tmp_path, capsys):
+    """The demo's writer on a full disk (the file cut short, no error reported): closing it says so and removes
+    the file that no player opens; a whole video stays."""
+    from types import SimpleNamespace
+
+    from dope_ros.demo import DemoClient
+
+    for cut, kept in ((False, True), (True, False)):
+        path = tmp_path / "annotated.mp4"
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (64, 48))
+        for i in range(3):
+            writer.write(np.full((48, 64, 3), 60 * i, np.uint8))
+        if cut:
+            writer.release()
+            data = path.read_bytes()
+            writer = SimpleNamespace(release=lambda: path.write_bytes(data[:len(data) // 2]))
+        DemoClient.close_video(SimpleNamespace(_video=writer, _video_path=path, _video_frames=3))
+        assert path.exists() == kept
+        assert ("did not come out whole" in capsys.readouterr().err) != kept
