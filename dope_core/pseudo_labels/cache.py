@@ -225,3 +225,23 @@ def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
         return [d for k in sorted(set(old) | set(new))
                 for d in _differences(old.get(k), new.get(k), f"{prefix}{k}.")]
     return [] if old == new else [f"{prefix.rstrip('.')} {old!r} -> {new!r}"]
+
+
+def check_out_folder(cache: LabelCache, *, recipe: str) -> None:
+    """Refuse to write a cache into a file, or into a folder that holds files and is no such cache (neither
+    its ``recipe`` file nor ``items/``, which caches made before recipes have): labelling writes
+    ``summary.json``, ``labelling.json``, ``items/`` and ``frames/`` there (``dope-train pack``: ``pack.json``,
+    ``pack_settings.json``, ``items/`` and ``images/``), replacing a user's files of these names. A new or
+    empty folder, or a cache (to resume or extend), is accepted.
+
+    Raises:
+        ValueError: one line naming the folder.
+    """
+    root = cache.root
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"--out {root} is a file; name the cache folder to write")
+    if not root.exists() or (root / recipe).is_file() or cache.items_dir.is_dir():
+        return
+    if any(root.iterdir()):
+        raise ValueError(f"--out {root} holds other files and is no pseudo-label cache (no {recipe}, no items/): "
+                         "refusing to write labels into it; choose a new or empty folder")

@@ -40,7 +40,7 @@ import numpy as np
 
 from dope_core.atomic_files import atomic_write_bytes, atomic_write_text, remove_abandoned_temporaries
 from dope_core.image_io import read_bgr
-from dope_core.pseudo_labels.cache import LabelCache, LabelRecord, check_recipe
+from dope_core.pseudo_labels.cache import LabelCache, LabelRecord, check_out_folder, check_recipe
 from dope_core.pseudo_labels.sources import source_of
 
 IMAGES_DIR = "images"
@@ -132,7 +132,8 @@ def pack_cache(source: str | Path, out: str | Path, *, max_side: int = 853, qual
         progress: optional callable wrapping the record iterator (e.g. ``tqdm``).
 
     Raises:
-        ValueError: bad arguments, or ``source`` is no cache.
+        ValueError: bad arguments, ``source`` is no cache, ``out`` is a file or a folder of other files
+            (nothing is written then).
     """
     src, dst = LabelCache(source), LabelCache(out)
     if max_side < 32:
@@ -143,6 +144,7 @@ def pack_cache(source: str | Path, out: str | Path, *, max_side: int = 853, qual
         raise ValueError(f"{source} is not a pseudo-label cache (no items/ folder)")
     if src.root.resolve() == dst.root.resolve():
         raise ValueError("the packed copy must go to another folder than its source")
+    check_out_folder(dst, recipe=PACK_RECIPE)
     check_recipe(dst.root / PACK_RECIPE, {"source": str(src.root.resolve()), "max_side": max_side, "quality": quality,
                                           "exclude": list(exclude), "decimals": decimals},
                  refusal="pack into another --out, or with the same settings to resume")

@@ -31,7 +31,7 @@ from dope_core.fusion import EXPERTS_MAX_HAND_TO_BODY, assemble
 from dope_core.image_header import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, ImageHeaderError, ImageLimits, check_encoded
 from dope_core.keypoints import Part
 from dope_core.atomic_files import atomic_write_text, remove_abandoned_temporaries
-from dope_core.pseudo_labels.cache import LabelCache, LabelRecord, check_recipe
+from dope_core.pseudo_labels.cache import LabelCache, LabelRecord, check_out_folder, check_recipe
 from dope_core.pseudo_labels.crops import CropSettings, crop_items
 from dope_core.pseudo_labels.sources import Item, Skip, extract_frames, find_media, image_items
 from dope_core.structures import PartPose
@@ -210,7 +210,7 @@ def run_labelling(
         raise ValueError(f"workers must be >= 0, got {workers}")
     cache = LabelCache(out)
     kwargs = dict(estimator_kwargs or {})
-    check_out_folder(cache)
+    check_out_folder(cache, recipe=RECIPE)
     images, videos = find_media(inputs, exclude=cache.frames_dir)
     check_recipe(cache.root / RECIPE, labelling_recipe(stride=stride, min_change=min_change, max_gap=max_gap,
                                                        crops=crops, estimator=estimator, estimator_kwargs=kwargs,
@@ -254,25 +254,6 @@ def run_labelling(
 
 RECIPE = "labelling.json"
 """File of a cache holding the settings it was labelled with (:func:`labelling_recipe`)."""
-
-
-def check_out_folder(cache: LabelCache) -> None:
-    """Refuse to label into a file, or into a folder that holds files and is no label cache (neither
-    ``labelling.json`` nor ``items/``, which caches made before recipes have): labelling writes
-    ``summary.json``, ``labelling.json``, ``items/`` and ``frames/`` there, replacing a user's files of
-    these names. A new or empty folder, or a cache (to resume or extend), is accepted.
-
-    Raises:
-        ValueError: one line naming the folder.
-    """
-    root = cache.root
-    if root.exists() and not root.is_dir():
-        raise ValueError(f"--out {root} is a file; name the cache folder to write")
-    if not root.exists() or (root / RECIPE).is_file() or cache.items_dir.is_dir():
-        return
-    if any(root.iterdir()):
-        raise ValueError(f"--out {root} holds other files and is no pseudo-label cache (no {RECIPE}, no items/): "
-                         "refusing to write labels into it; choose a new or empty folder")
 
 
 def labelling_recipe(*, stride: int, min_change: float, max_gap: int, crops: CropSettings, estimator: str,

@@ -141,6 +141,29 @@ def test_pack_excludes_sources_resumes_and_reports_failures(tmp_path: Path, caps
     assert "not a pseudo-label cache" in capsys.readouterr().err
 
 
+def test_pack_refuses_a_folder_of_other_files_and_writes_nothing(tmp_path: Path, capsys) -> None:
+    """A non-empty --out that is no packed cache (a user's folder holding its own pack.json and images/) is
+    refused before anything is written; a file too."""
+    src = _cache(tmp_path / "cache", tmp_path / "photos")
+    mine = tmp_path / "mine"
+    (mine / "images").mkdir(parents=True)
+    (mine / "pack.json").write_text('{"my": "list"}')
+    (mine / "images" / "photo-aa11.jpg").write_bytes(b"my photo")
+    before = _digest(mine)
+    assert cli.main(["pack", "--cache", str(src.root), "--out", str(mine)]) == 2
+    err = capsys.readouterr().err
+    assert "holds other files and is no pseudo-label cache (no pack_settings.json, no items/)" in err
+    assert len(err.strip().splitlines()) == 1
+    assert _digest(mine) == before and sorted(p.name for p in mine.iterdir()) == ["images", "pack.json"]
+    (tmp_path / "afile").write_text("x")
+    assert cli.main(["pack", "--cache", str(src.root), "--out", str(tmp_path / "afile")]) == 2
+    assert "is a file" in capsys.readouterr().err and (tmp_path / "afile").read_text() == "x"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert cli.main(["pack", "--cache", str(src.root), "--out", str(empty)]) == 0   # an empty folder is fine
+    assert (empty / "pack_settings.json").is_file()
+
+
 def test_scale_record_dict_rounds_sizes_and_keeps_metres() -> None:
     loose = {"box": [10.0, 10.0, 50.0, 50.0], "keypoints_2d": [[1.0, 2.0]], "keypoints_3d": [[0.1, 0.2, 0.3]],
              "velocity_2d": [4.0, 8.0]}
