@@ -12,12 +12,17 @@ frames are decoded before they are played (as a camera driver in its own process
 have them ready), the client subscribes to ``~/poses`` only (so the node draws no
 annotated image and builds no markers) and records nothing. Run it through
 ``scripts/demo.sh`` (loopback-only network).
+
+The output folder is replaced as a whole: a run writes into a new hidden folder beside it, which
+takes its place once the run is complete. A run that fails (or is killed) leaves the earlier
+demo's outputs as they were; the folder never mixes two runs' outputs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -38,6 +43,8 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
 
+from dope_core.atomic_files import abandon_folder, atomic_write_text, folder_beside, remove_abandoned_folders, \
+    replace_folder
 from dope_core.image_encoding import encode_raw
 from dope_ros.bag_io import BagWriter
 from dope_ros.msg import WholeBodyPoseArray
@@ -231,16 +238,23 @@ DEMO_OUTPUTS = ("poses_bag", "annotated.mp4", "node.log", "summary.json")
 """What the demo writes into its output folder."""
 
 
+class RunFailed(RuntimeError):
+    """A run that could not finish (the node did not come up, or exited); the message says what failed and
+    where the run's log is. The output folder is as it was."""
+
+
 def claim_outputs(out_dir: Path, names: tuple[str, ...]) -> None:
     """Record ``names`` in ``out_dir`` as the demo's (:class:`~dope_core.output_names.OutputFolder`), so that
     only files an earlier demo wrote are ever replaced. A folder an earlier version of the demo filled (its
     ``summary.json`` names its bag) is taken as the demo's.
 
     Raises:
-        OverwriteRefused: ``out_dir`` holds one of ``names`` that the demo did not write.
+        OverwriteRefused: ``out_dir`` holds one of ``names`` that the demo did not write, or is a folder a run
+            must not replace as a whole (:func:`check_own_folder`).
     """
     from dope_core.output_names import OutputFolder
 
+    check_own_folder(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     folder = OutputFolder(out_dir)
     try:
@@ -253,6 +267,52 @@ def claim_outputs(out_dir: Path, names: tuple[str, ...]) -> None:
         if adopted and folder.is_foreign(path):
             folder.adopt(path)
         folder.claim(path)
+
+
+def check_own_folder(out_dir: Path) -> None:
+    """Check that ``out_dir`` can be replaced as a whole by a run (the other files in it are kept, linked).
+
+    Raises:
+        OverwriteRefused: it is a file, a mount point, the current folder or the home folder, or above one.
+    """
+    from dope_core.output_names import OverwriteRefused
+
+    folder = out_dir.resolve()
+    if folder.exists() and not folder.is_dir():
+        raise OverwriteRefused(f"refused to write into {out_dir}: it is a file")
+    try:
+        around = (Path.cwd().resolve(), Path.home().resolve())
+    except (OSError, RuntimeError):   # no current folder any more, no home
+        around = ()
+    if any(folder == p or folder in p.parents for p in around) or os.path.ismount(folder):
+        raise OverwriteRefused(f"refused to use {out_dir}: a run replaces its output folder as a whole, and this is "
+                               "the current or home folder, one above them, or a mount point")
+
+
+def check_node_options(backend: str, checkpoint: str, device: str) -> None:
+    """Check, before the node starts, what it would refuse at start-up.
+
+    Raises:
+        ValueError: a checkpoint for the experts backend, a device the backend cannot run on, or (network
+            backend) a checkpoint, or the shipped default, that is missing or does not load
+            (:class:`~dope_core.checkpoint.CheckpointError`, one line).
+    """
+    if backend == "experts":
+        if checkpoint:
+            raise ValueError(f"--checkpoint {checkpoint} is for --backend network (the experts have no checkpoint)")
+        if device not in ("auto", "cpu"):
+            raise ValueError(f"--device {device}: the experts backend runs on the CPU only (LiteRT); use --device cpu, "
+                             "or --backend network for a GPU")
+        return
+    import warnings
+
+    from dope_core.checkpoint import load_checkpoint
+    from dope_core.model.inference import DEFAULT_CHECKPOINT, resolve_device
+
+    with warnings.catch_warnings():   # CUDA asked for and absent: the node says so and runs on the CPU
+        warnings.simplefilter("ignore")
+        resolve_device(device)
+    load_checkpoint(checkpoint or DEFAULT_CHECKPOINT)
 
 
 PRELOAD_BYTES = 2 << 30
@@ -291,29 +351,71 @@ def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: fl
     false (a teleoperation loop's pipeline), the frames are decoded before the first one
     is played, only the poses are subscribed to and nothing is recorded.
 
+    The run writes into a new hidden folder beside ``out_dir``, which takes ``out_dir``'s place
+    once the run is complete (with the files of ``out_dir`` the run does not write: a user's, an
+    earlier recording when this run records nothing): ``out_dir`` holds the earlier demo's outputs
+    or this run's, never a mix.
+
     Raises:
-        FileNotFoundError, ValueError: the video is missing or has no readable frame, or a bad
-            argument; checked before anything of an earlier demo in ``out_dir`` is replaced.
-        OverwriteRefused: ``out_dir`` holds outputs the demo did not write.
+        FileNotFoundError, ValueError: the video is missing or has no readable frame, a bad
+            argument, or a node option the node would refuse (a checkpoint that does not load...);
+            checked before the node starts.
+        OverwriteRefused: ``out_dir`` holds outputs the demo did not write, or must not be replaced whole.
+        RunFailed: the node did not come up, or exited; ``out_dir`` is as it was.
     """
     if not 0.0 < hfov_deg < 180.0 or max_width < 16 or frames < 1:
         raise ValueError(f"hfov {hfov_deg} must lie in (0, 180) degrees, max_width {max_width} be at least 16 pixels "
                          f"and frames {frames} at least 1")
-    claim_outputs(out_dir, DEMO_OUTPUTS if record else ("node.log", "summary.json"))
+    check_node_options(backend, checkpoint, device)
+    outputs = DEMO_OUTPUTS if record else ("node.log", "summary.json")
+    claim_outputs(out_dir, outputs)
     fps = video_fps(video)
     source = video_frames(video, max_frames=frames, max_width=max_width)
-    first = next(source, None)   # the video is read before an earlier demo's bag goes
+    first = next(source, None)   # the video is read before the node starts
     if first is None:
         raise ValueError(f"{video}: no readable frame")
     source = _chain([first], source)
     if not record:
         source = iter(_preloaded(source, video))
-    bag_path = out_dir / "poses_bag"
-    if record and bag_path.exists():   # an earlier demo's bag (claimed above); without recording it is kept
-        import shutil
+    folder = out_dir.resolve()
+    remove_abandoned_folders(folder)
+    try:
+        new = folder_beside(folder)
+    except OSError as e:
+        raise ValueError(f"--out {out_dir}: no folder can be made beside it ({e.strerror or e})") from None
+    try:
+        summary = _play(source, new, out_dir, fps=fps, hfov_deg=hfov_deg, realtime=realtime, device=device,
+                        backend=backend, checkpoint=checkpoint, timeout_s=timeout_s, namespace=namespace,
+                        parameters=parameters, image_format=image_format, record=record)
+        atomic_write_text(new / "summary.json", json.dumps(summary, indent=2))
+        try:
+            replace_folder(new, folder, replaced=outputs)
+        except OSError as e:
+            raise RunFailed(f"this run's outputs could not take the place of {out_dir}'s ({e})") from None
+    except BaseException as e:
+        try:
+            kept = abandon_folder(new, keep=("node.log",))
+        except OSError:   # left for a later run to clean up; the error that matters is e
+            kept = new
+        if isinstance(e, RunFailed):
+            log = f"its log: {kept / 'node.log'}; " if kept is not None else ""
+            raise RunFailed(f"{e}; {log}{out_dir} is left as it was") from None
+        raise
+    return summary
 
-        shutil.rmtree(bag_path)
-    log = open(out_dir / "node.log", "w")
+
+def _play(source, folder: Path, out_dir: Path, *, fps: float, hfov_deg: float, realtime: bool, device: str,
+          backend: str, checkpoint: str, timeout_s: float, namespace: str, parameters: Optional[dict[str, str]],
+          image_format: str, record: bool) -> dict:
+    """Play the frames of ``source`` into a node process, recording into ``folder`` (new and empty); the
+    summary, which names the outputs as they will be in ``out_dir`` (see :func:`run`).
+
+    Raises:
+        RunFailed: the node did not come up, or exited.
+    """
+    bag_path = folder / "poses_bag"
+    log_path = folder / "node.log"
+    log = open(log_path, "w")
     node_proc = subprocess.Popen(node_command(namespace=namespace, device=device, backend=backend,
                                               checkpoint=checkpoint,
                                               extra_parameters={"publish_tf": "true", **(parameters or {})}),
@@ -321,7 +423,7 @@ def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: fl
                                  stderr=subprocess.STDOUT, cwd=REPO)
     rclpy.init()
     bag = BagWriter(bag_path) if record else None
-    client = DemoClient(namespace, bag, out_dir / "annotated.mp4", fps, image_format)
+    client = DemoClient(namespace, bag, folder / "annotated.mp4", fps, image_format)
     executor = rclpy.executors.SingleThreadedExecutor()
     executor.add_node(client)
     spinner = threading.Thread(target=executor.spin, daemon=True)
@@ -332,7 +434,7 @@ def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: fl
         deadline = time.monotonic() + 120
         while client.image_pub.get_subscription_count() == 0 or client.count_publishers(client.poses_topic) == 0:
             if node_proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the node did not come up; see {out_dir / 'node.log'}")
+                raise _node_failure("the node did not come up", node_proc, log_path)
             time.sleep(0.1)
         time.sleep(0.5)
         cpu_s[0] = _cpu_seconds(node_proc.pid)
@@ -354,7 +456,7 @@ def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: fl
                 client.image_pub.publish(image)
                 client.wait_for(stamp, timeout_s / 2)
             if node_proc.poll() is not None:
-                raise RuntimeError(f"the node exited; see {out_dir / 'node.log'}")
+                raise _node_failure("the node exited during the run", node_proc, log_path)
         if sent:
             client.wait_for(max(sent), 10.0)
         cpu_s[1] = _cpu_seconds(node_proc.pid)
@@ -378,6 +480,26 @@ def run(video: Path, out_dir: Path, *, frames: int, max_width: int, hfov_deg: fl
                      node_cpu_s=cpu_s[1] - cpu_s[0])
 
 
+def _node_failure(what: str, node_proc: subprocess.Popen, log_path: Path) -> RunFailed:
+    """The one-line error of a node that failed: what, and how (its exit status and the last line it logged);
+    :func:`run` adds where the log is kept."""
+    status = node_proc.poll()
+    how = f"it exited with status {status}" if status is not None else "not within 120 s"
+    said = _last_line(log_path)
+    return RunFailed(f"{what} ({how}{': ' + said if said else ''})")
+
+
+def _last_line(path: Path, limit: int = 300) -> str:
+    """The last non-empty line of a text file (at most ``limit`` characters; ``""`` when none or unreadable)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - 4096))
+            lines = f.read().decode(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1].strip()[:limit] if lines else ""
+
+
 def _cpu_seconds(pid: int) -> float:
     """CPU time (user + system, all threads) a process has used, seconds; NaN where /proc is absent."""
     try:
@@ -393,7 +515,8 @@ def summarize(sent: dict, answers: dict, diagnostics: dict, out_dir: Path, bag_c
               node_cpu_s: float = float("nan")) -> dict:
     """Counts, rate and latency of a run (latency: image publication to pose reception, ms);
     ``node_cpu_s``: CPU seconds the node used while the frames were played; ``bag_counts``
-    ``None``: nothing was recorded."""
+    ``None``: nothing was recorded. The outputs it names are in ``out_dir``; :func:`run` writes it there
+    as ``summary.json``."""
     got = [(sent[s], answers[s][0], answers[s][1]) for s in sent if s in answers]
     latencies = np.array([1000.0 * (r - p) for p, r, _ in got]) if got else np.zeros(0)
     parts: Counter[str] = Counter()
@@ -420,7 +543,6 @@ def summarize(sent: dict, answers: dict, diagnostics: dict, out_dir: Path, bag_c
         "bag_messages": bag_counts,
         "annotated_video": str(out_dir / "annotated.mp4") if bag_counts is not None else None,
     }
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 
 
@@ -442,7 +564,9 @@ def print_summary(s: dict) -> None:
 def main(argv: Optional[list[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--video", type=Path, required=True, help="video file of people")
-    p.add_argument("--out", type=Path, default=REPO / "out" / "demo", help="output folder (default out/demo)")
+    p.add_argument("--out", type=Path, default=REPO / "out" / "demo",
+                   help="output folder (default out/demo), the demo's own: a run that completes replaces the outputs "
+                        "of the previous one there as a set; one that fails leaves them as they were")
     p.add_argument("--frames", type=int, default=60, help="number of frames to play (default 60)")
     p.add_argument("--max-width", type=int, default=960, help="downscale wider frames to this width, pixels")
     p.add_argument("--hfov", type=float, default=60.0, help="horizontal field of view for CameraInfo, degrees")
@@ -478,9 +602,12 @@ def main(argv: Optional[list[str]] = None) -> int:
                       realtime=args.realtime, device=args.device, backend=args.backend, checkpoint=args.checkpoint,
                       parameters={"streaming": "false"} if args.no_streaming else None,
                       image_format=args.image_format, record=not args.poses_only)
-    except (FileNotFoundError, ValueError) as e:   # the video: missing, not a video, no frame
+    except (FileNotFoundError, ValueError) as e:   # the video (missing, not a video, no frame), the node's options
         print(f"demo: {e}", file=sys.stderr)
         return 2
+    except RunFailed as e:   # the node did not come up, or exited: what failed and where its log is
+        print(f"demo: {e}", file=sys.stderr)
+        return 1
     print_summary(summary)
     return 0 if summary["frames_answered"] > 0 else 1
 

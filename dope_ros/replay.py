@@ -20,9 +20,11 @@ complete frame.
   lens distortion included, ``--rectified`` as the node's parameter; frames, smoothing,
   grasp on the recorded stamps) and writes one JSON line per frame. A recorded image
   that is over the size limits or does not decode, or that the estimator fails on, is
-  a counted skip (exit status 1), never the end of the replay. ``OUT.jsonl`` is written to a
+  a counted skip (exit status 1), never the end of the replay. Each line is
+  ``{"source": "dope-replay", "stamp_ns": ..., <the poses>}``. ``OUT.jsonl`` is written to a
   temporary file and renamed when complete (Ctrl-C keeps the frames done); it may replace an
-  earlier replay's output, never another file nor anything inside the recording.
+  earlier replay's output (:func:`is_replay_output`), never another file nor anything inside the
+  recording.
 
 A recording that cannot be read, an output that cannot be written, or a namespace ROS would
 refuse is one line and exit status 2; Ctrl-C or SIGTERM stops after the summary of what was
@@ -45,6 +47,16 @@ from dope_core.recording import CAMERA_INFO_TOPIC, IMAGE_TOPIC, RecordingError, 
 
 MAX_REALTIME_GAP_S = 5.0
 """``--realtime``: a longer gap between two recorded stamps (a pause, a stamp that jumps) is played as this."""
+
+REPLAY_SOURCE = "dope-replay"
+"""The ``source`` of every line an offline replay writes: what marks a file as this tool's output."""
+
+UNMARKED_REPLAY_KEYS = (("stamp_ns", "image_size", "backend", "people", "unassigned"),
+                        ("stamp_ns", "image_size", "backend", "people", "unassigned", "lost_track_ids"))
+"""The keys, in order, of a line an offline replay wrote before :data:`REPLAY_SOURCE` marked them (the stamp,
+then :meth:`~dope_core.structures.WholeBodyPoses.to_json_dict`); no other writer of the project has them
+(``dope``'s per-video lines start with ``frame``)."""
+
 
 def node_namespace(namespace: str) -> str:
     """``namespace`` as an absolute ROS namespace: ``/`` (the root) for ``""`` or ``"/"``, else ``/a/b`` with
@@ -224,14 +236,38 @@ def _offline(bag: Path, out: Path, backend: str, device: str, rectified: bool) -
                               file=sys.stderr)
                     unplaced[str(e)] += 1
                 poses = teleop(poses, t)
-                line = {"stamp_ns": frame.stamp_ns, **poses.to_json_dict()}
-                f.write(json.dumps(line, allow_nan=False) + "\n")
+                f.write(replay_line(frame.stamp_ns, poses) + "\n")
                 done[0] += 1
     except KeyboardInterrupt:
         print(summary() + " (interrupted)")
         raise
     print(summary())
     return 0 if done[0] and not skipped else 1
+
+
+def replay_line(stamp_ns: int, poses) -> str:
+    """One line of an offline replay's output (without its newline): the :data:`REPLAY_SOURCE` marker, the
+    frame's stamp and its :class:`~dope_core.structures.WholeBodyPoses`, as strict JSON."""
+    return json.dumps({"source": REPLAY_SOURCE, "stamp_ns": stamp_ns, **poses.to_json_dict()}, allow_nan=False)
+
+
+def is_replay_output(first_line: str) -> bool:
+    """Whether ``first_line`` (the first line of a file, ``""`` for an empty file) shows a file an offline
+    replay wrote: a JSON object marked ``"source": "dope-replay"``, or one with exactly the keys of the replay's
+    lines before the marker (:data:`UNMARKED_REPLAY_KEYS`) and an integer stamp. A JSON list or string, dope's
+    per-video lines, another tool's objects with a ``stamp_ns`` are not."""
+    if first_line == "":
+        return True   # an earlier replay of a recording without frames (and nothing to lose)
+    try:
+        line = json.loads(first_line)
+    except ValueError:
+        return False
+    if not isinstance(line, dict):
+        return False
+    if line.get("source") == REPLAY_SOURCE:
+        return True
+    stamp = line.get("stamp_ns")
+    return tuple(line) in UNMARKED_REPLAY_KEYS and isinstance(stamp, int) and not isinstance(stamp, bool)
 
 
 def output_problem(out: Path, bag: Path) -> Optional[str]:
@@ -248,12 +284,12 @@ def output_problem(out: Path, bag: Path) -> Optional[str]:
     if out.exists():
         try:
             with open(out) as f:
-                first = f.readline()
-            earlier = first == "" or "stamp_ns" in json.loads(first)
-        except (OSError, ValueError, TypeError):
+                earlier = is_replay_output(f.readline())
+        except (OSError, ValueError):   # unreadable, not text
             earlier = False
         if not earlier:
-            return "exists and is not an earlier replay's output: refusing to replace it"
+            return (f"exists and is not an earlier replay's output (whose lines are marked \"source\": "
+                    f"\"{REPLAY_SOURCE}\"): refusing to replace it")
     return None
 
 

@@ -136,3 +136,93 @@ def test_a_users_hidden_tmp_files_are_never_taken_for_temporaries(tmp_path) -> N
         os.utime(path, (old, old))
     assert sorted(remove_abandoned_temporaries(tmp_path)) == sorted(ours)
     assert sorted(tmp_path.iterdir()) == sorted(users)
+
+
+def _tree(folder) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("exchange", [True, False])
+def test_a_folder_is_replaced_whole_keeping_what_the_new_one_does_not_replace(tmp_path, exchange,
+                                                                              monkeypatch) -> None:
+    """The new folder takes the old one's place in one step (or two renames where the system cannot swap);
+    entries of the old folder that the new one lacks and that ``replaced`` does not name are kept (the same
+    files, linked); nothing is left beside it."""
+    import dope_core.atomic_files as atomic_files
+    from dope_core.atomic_files import folder_beside, replace_folder
+
+    if not exchange:
+        monkeypatch.setattr(atomic_files, "_exchange", lambda a, b: False)
+
+    out = tmp_path / "out"
+    (out / "bag").mkdir(parents=True)
+    (out / "bag" / "old.mcap").write_text("old bag")
+    (out / "video.mp4").write_text("old video")
+    (out / "summary.json").write_text("old summary")
+    (out / "mine").mkdir()
+    (out / "mine" / "notes.txt").write_text("the user's")
+    (out / "link").symlink_to("mine/notes.txt")
+    out.chmod(0o750)
+    notes = (out / "mine" / "notes.txt").stat().st_ino
+    new = folder_beside(out)
+    assert new.parent == tmp_path and new.name.startswith(".out.") and new.name.endswith(".new")
+    (new / "bag").mkdir()
+    (new / "bag" / "new.mcap").write_text("new bag")
+    (new / "summary.json").write_text("new summary")
+    replace_folder(new, out, replaced=("bag", "video.mp4", "summary.json"))
+    assert _tree(out) == {"bag/new.mcap": b"new bag", "summary.json": b"new summary",
+                          "mine/notes.txt": b"the user's", "link": b"the user's"}
+    assert (out / "link").is_symlink() and (out / "mine" / "notes.txt").stat().st_ino == notes
+    assert out.stat().st_mode & 0o777 == 0o750
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    new = folder_beside(tmp_path / "fresh")
+    (new / "a").write_text("a")
+    replace_folder(new, tmp_path / "fresh")
+    assert _tree(tmp_path / "fresh") == {"a": b"a"} and sorted(p.name for p in tmp_path.iterdir()) == ["fresh", "out"]
+
+
+def test_folders_a_kill_left_are_cleaned_up_or_put_back(tmp_path) -> None:
+    """A new folder abandoned long ago is deleted, a live one (recently written) kept, a failed run's (even
+    a recent one) deleted; an old folder moved away by a swap that a kill stopped halfway is put back where
+    the folder is missing, else deleted."""
+    import os
+    import time
+
+    from dope_core.atomic_files import remove_abandoned_folders
+
+    old = time.time() - 3600
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in (".out.k1ll3d_x.new", ".out.l1ve_run.new", ".out.0ld_swap.old", ".out.f4iled_r.failed",
+                 ".outx.k1ll3d_x.new", ".out.notours"):
+        (tmp_path / name / "sub").mkdir(parents=True)
+        (tmp_path / name / "sub" / "f").write_text(name)
+    (tmp_path / ".out.abcd1234.new").symlink_to(out)
+    for p in tmp_path.rglob("*"):
+        if p.name != "f" or "l1ve_run" not in str(p) and "f4iled_r" not in str(p):
+            os.utime(p, (old, old), follow_symlinks=False)
+    removed = remove_abandoned_folders(out)
+    assert sorted(p.name for p in removed) == [".out.0ld_swap.old", ".out.f4iled_r.failed", ".out.k1ll3d_x.new"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".out.abcd1234.new", ".out.l1ve_run.new", ".out.notours", ".outx.k1ll3d_x.new", "out"]
+    missing = tmp_path / "gone"
+    (tmp_path / ".gone.0ld_swap.old").mkdir()
+    (tmp_path / ".gone.0ld_swap.old" / "summary.json").write_text("the old set")
+    assert remove_abandoned_folders(missing) == []
+    assert (missing / "summary.json").read_text() == "the old set"
+    assert remove_abandoned_folders(tmp_path / "nowhere" / "x") == []
+
+
+def test_a_failed_run_keeps_only_its_log_beside_the_folder(tmp_path) -> None:
+    from dope_core.atomic_files import abandon_folder, folder_beside
+
+    new = folder_beside(tmp_path / "out")
+    (new / "bag").mkdir()
+    (new / "bag" / "part.mcap").write_text("half a recording")
+    (new / "node.log").write_text("why it failed")
+    failed = abandon_folder(new, keep=("node.log",))
+    assert failed.name == new.name[:-len(".new")] + ".failed" and _tree(failed) == {"node.log": b"why it failed"}
+    new = folder_beside(tmp_path / "out")
+    (new / "bag").mkdir()
+    assert abandon_folder(new, keep=("node.log",)) is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == [failed.name]

@@ -106,16 +106,99 @@ def test_a_bad_video_or_argument_leaves_the_earlier_demo_as_it_was(tmp_path, cap
     (out / "poses_bag" / "demo.mcap").write_bytes(b"an earlier demo's bag")
     (out / "summary.json").write_text(json.dumps({"bag": str(out / "poses_bag"), "frames_answered": 60}))
     (tmp_path / "empty.mp4").write_bytes(b"")
+    clip = str(_grey_clip(tmp_path / "clip.avi"))   # readable: the node's options are what is wrong
+    (tmp_path / "not_a_checkpoint.pth").write_bytes(b"\x89PNG not a checkpoint")
     for args, why in ((["--video", str(tmp_path / "typo.mp4")], "not found"),
                       (["--video", str(tmp_path / "empty.mp4")], "cannot open"),
                       (["--video", str(tmp_path / "empty.mp4"), "--hfov", "0"], "--hfov must lie"),
-                      (["--video", str(tmp_path / "empty.mp4"), "--max-width", "0"], "--max-width must be")):
+                      (["--video", str(tmp_path / "empty.mp4"), "--max-width", "0"], "--max-width must be"),
+                      (["--video", clip, "--backend", "network", "--checkpoint", str(tmp_path / "missing.pth")],
+                       "missing.pth does not exist"),
+                      (["--video", clip, "--backend", "network", "--checkpoint", str(tmp_path / "not_a_checkpoint.pth")],
+                       "is a PNG image"),
+                      (["--video", clip, "--backend", "network", "--device", "gpu"], "unknown device 'gpu'"),
+                      (["--video", clip, "--device", "cuda"], "CPU only"),
+                      (["--video", clip, "--checkpoint", str(tmp_path / "missing.pth")], "--backend network")):
         try:
             code = main([*args, "--out", str(out)])
         except SystemExit as e:
             code = e.code
-        assert code == 2 and why in capsys.readouterr().err, args
+        err = capsys.readouterr().err
+        assert code == 2 and why in err.strip().splitlines()[-1] and "Traceback" not in err, (args, err)
         assert (out / "poses_bag" / "demo.mcap").read_bytes() == b"an earlier demo's bag"
+
+
+def _files(folder) -> dict[str, bytes]:
+    """Every file under ``folder`` (hidden ones too), by relative path, with its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _earlier_demo(out) -> dict[str, bytes]:
+    """An earlier demo's folder, with the list of what the demo wrote there; its files."""
+    (out / "poses_bag").mkdir(parents=True)
+    (out / ".dope-outputs").write_bytes(b"poses_bag\0annotated.mp4\0node.log\0summary.json\0")
+    (out / "poses_bag" / "poses_bag_0.mcap").write_bytes(b"an earlier demo's bag")
+    (out / "poses_bag" / "metadata.yaml").write_text("an earlier demo's metadata")
+    (out / "annotated.mp4").write_bytes(b"an earlier demo's video")
+    (out / "node.log").write_text("an earlier node's log\n")
+    (out / "summary.json").write_text(json.dumps({"bag": str(out / "poses_bag"), "frames_answered": 60}))
+    return _files(out)
+
+
+def test_a_failed_rerun_keeps_the_earlier_demo_and_a_good_one_replaces_it_whole(tmp_path):
+    """A second run that fails (here: a checkpoint that does not exist) leaves every file of the first run
+    byte for byte; a run that succeeds replaces them all at once (no file of the first run remains, nothing
+    hidden is left beside the folder, a partial folder a killed run left long ago is cleaned up)."""
+    import os
+    import time
+
+    video = _grey_clip(tmp_path / "clip.avi")
+    out = tmp_path / "out"
+    args = ["--video", str(video), "--frames", str(FRAMES), "--out", str(out)]
+    first = _run_demo(args, out)
+    assert first.returncode == 0, first.stdout + first.stderr
+    before = _files(out)
+    assert {"annotated.mp4", "node.log", "summary.json"} <= set(before) and any(
+        name.startswith("poses_bag/") and name.endswith(".mcap") for name in before)
+    failed = _run_demo([*args, "--backend", "network", "--checkpoint", str(tmp_path / "missing.pth")], out)
+    assert failed.returncode == 2, failed.stdout + failed.stderr
+    assert "missing.pth" in failed.stderr and len(failed.stderr.strip().splitlines()) == 1, failed.stderr
+    assert _files(out) == before
+    abandoned = tmp_path / ".out.k1ll3d_x.new"   # what a run killed long ago left beside the folder
+    (abandoned / "poses_bag").mkdir(parents=True)
+    (abandoned / "node.log").write_text("a killed run's log")
+    old = time.time() - 3600
+    for p in (abandoned / "node.log", abandoned / "poses_bag", abandoned):
+        os.utime(p, (old, old))
+    inodes = {name: (out / name).stat().st_ino for name in before}
+    second = _run_demo(args, out)
+    assert second.returncode == 0, second.stdout + second.stderr
+    after = _files(out)
+    assert set(after) == set(before)
+    assert all((out / name).stat().st_ino != inodes[name] for name in after if not name.startswith("."))
+    assert json.loads(after["summary.json"])["frames_answered"] == FRAMES
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.avi", "out"]
+
+
+def test_a_node_that_does_not_come_up_is_one_line_pointing_to_its_log(tmp_path, capsys, monkeypatch):
+    """A node that exits at start-up: one line (what failed, where this run's log is), no traceback,
+    exit status 1, and the earlier demo in --out exactly as it was."""
+    import re
+    import sys
+
+    import dope_ros.demo as demo
+
+    video = _grey_clip(tmp_path / "clip.avi")
+    out = tmp_path / "out"
+    before = _earlier_demo(out)
+    node = "import sys; print('dope_node: cannot start: ValueError: a parameter it refuses'); sys.exit(2)"
+    monkeypatch.setattr(demo, "node_command", lambda **kwargs: [sys.executable, "-c", node])
+    assert demo.main(["--video", str(video), "--frames", str(FRAMES), "--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the node did not come up" in err[0] and "a parameter it refuses" in err[0], err
+    log = re.search(r"(/\S*node\.log)", err[0]).group(1)
+    assert "a parameter it refuses" in open(log).read() and not log.startswith(str(out) + "/")
+    assert _files(out) == before
 
 
 def test_the_summary_counts_the_answers_without_keeping_them(tmp_path):

@@ -113,6 +113,8 @@ def test_offline_replay_re_estimates_every_recorded_frame(demo_bag, tmp_path):
     assert all(line["people"] for line in lines)
     face = lines[-1]["people"][0]["face"]
     assert "root_camera" in face and "frame" in face   # placed with the recorded camera info, framed
+    assert all(line["source"] == "dope-replay" for line in lines)
+    assert main([str(demo_bag), "--offline", "-o", str(out)]) == 0   # its own output: replaced
 
 
 @pytest.mark.timeout(300)
@@ -166,7 +168,7 @@ def test_the_replay_output_replaces_only_an_earlier_replay(tmp_path, capsys, mon
         rec.write(1_000_000_000, np.zeros((48, 64, 3), np.uint8), None)
     mcap = next(bag.glob("*.mcap"))
     (tmp_path / "notes.jsonl").write_text('{"my": "data"}\n')
-    (tmp_path / "earlier.jsonl").write_text('{"stamp_ns": 5, "people": []}\n')
+    (tmp_path / "earlier.jsonl").write_text(_replay_line_before_the_marker())
     assert replay.output_problem(tmp_path / "earlier.jsonl", bag) is None
     assert replay.output_problem(tmp_path / "new.jsonl", mcap) is None
     monkeypatch.setattr("dope_core.estimator.build_estimator", lambda *a, **k: pytest.fail("the estimator loaded"))
@@ -178,6 +180,68 @@ def test_the_replay_output_replaces_only_an_earlier_replay(tmp_path, capsys, mon
             replay.main([str(bag_arg), "--offline", "-o", str(out)])
         assert e.value.code == 2 and why in capsys.readouterr().err
     assert (tmp_path / "notes.jsonl").read_text() == '{"my": "data"}\n'
+
+
+def _replay_line_before_the_marker() -> str:
+    """A line of an offline replay written before the ``source`` marker: the stamp, then the poses' keys."""
+    import json
+
+    from dope_core.structures import WholeBodyPoses
+
+    return json.dumps({"stamp_ns": 5, **WholeBodyPoses(image_size=(64, 48), backend="experts").to_json_dict()}) + "\n"
+
+
+@pytest.mark.parametrize("name, first_line", [
+    ("list.json", '["stamp_ns", 1]\n'),
+    ("string.json", '"stamp_ns"\n'),
+    ("clip.jsonl", None),   # dope's own per-video output: frame, stamp_ns, the poses
+    ("truth.jsonl", '{"stamp_ns": 5, "people": [{"id": 1, "joints": []}]}\n'),   # another tool's, with stamp_ns
+])
+def test_a_file_dope_replay_did_not_write_is_never_replaced(name, first_line, tmp_path, capsys, monkeypatch):
+    """Containing "stamp_ns" is not enough: a JSON list or string, dope's per-video JSON lines and another
+    tool's objects with a stamp are refused (one line, exit 2, before the estimator loads, the file untouched)."""
+    import json
+
+    import dope_ros.replay as replay
+    from dope_core.recording import Recorder
+    from dope_core.structures import WholeBodyPoses
+
+    bag = tmp_path / "rec"
+    with Recorder(bag) as rec:
+        rec.write(1_000_000_000, np.zeros((48, 64, 3), np.uint8), None)
+    if first_line is None:
+        first_line = json.dumps({"frame": 0, "stamp_ns": 5,
+                                 **WholeBodyPoses(image_size=(64, 48), backend="experts").to_json_dict()}) + "\n"
+    out = tmp_path / name
+    out.write_text(first_line + '{"stamp_ns": 6}\n')
+    assert "is not an earlier replay's output" in replay.output_problem(out, bag)
+    monkeypatch.setattr("dope_core.estimator.build_estimator", lambda *a, **k: pytest.fail("the estimator loaded"))
+    with pytest.raises(SystemExit) as e:
+        replay.main([str(bag), "--offline", "-o", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and "is not an earlier replay's output" in err[-1]
+    assert out.read_text() == first_line + '{"stamp_ns": 6}\n'
+
+
+def test_the_output_of_dope_replay_is_replaced_the_earlier_format_too(tmp_path):
+    """What dope-replay writes (marked ``"source": "dope-replay"``), and its lines from before the marker
+    (exactly the stamp and the poses' keys), may be replaced; an empty file too (nothing to lose)."""
+    import json
+
+    from dope_core.recording import Recorder
+    from dope_core.structures import WholeBodyPoses
+    from dope_ros.replay import REPLAY_SOURCE, output_problem, replay_line
+
+    bag = tmp_path / "rec"
+    with Recorder(bag) as rec:
+        rec.write(1_000_000_000, np.zeros((48, 64, 3), np.uint8), None)
+    poses = WholeBodyPoses(image_size=(64, 48), backend="experts", lost_track_ids=[3])
+    line = replay_line(7, poses)
+    assert json.loads(line) == {"source": REPLAY_SOURCE, "stamp_ns": 7, **poses.to_json_dict()}
+    for name, text in (("now.jsonl", line + "\n"), ("earlier.jsonl", _replay_line_before_the_marker()),
+                       ("empty.jsonl", "")):
+        (tmp_path / name).write_text(text)
+        assert output_problem(tmp_path / name, bag) is None, name
 
 
 def test_what_is_not_a_recording_is_one_line_and_exit_2(tmp_path, capsys):
