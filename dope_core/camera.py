@@ -235,6 +235,9 @@ class CameraModel:
             x_off, y_off, roi_w, roi_h = 0, 0, int(width), int(height)
         if x_off < 0 or y_off < 0 or x_off + roi_w > width or y_off + roi_h > height:
             raise InvalidIntrinsicsError(f"region of interest {roi} does not fit in the {width}x{height} image", "image_size")
+        if roi_w // bx < 1 or roi_h // by < 1:
+            raise InvalidIntrinsicsError(f"binning {bx}x{by} of the {roi_w}x{roi_h} region leaves an image of "
+                                         f"{roi_w // bx}x{roi_h // by} pixels (at least 1x1 needed)", "image_size")
         camera = cls(width=int(roi_w) // bx, height=int(roi_h) // by, k=kk, distortion_model=model, d=dd, r=rr,
                      p=pp, rectified=rectified, binning=(bx, by), roi_offset=(int(x_off), int(y_off)), name=name)
         if not rectified and model != "none":

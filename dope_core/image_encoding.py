@@ -9,14 +9,20 @@ packed YUV 4:2:2, NV12/NV21, Bayer mosaics) is converted; depth encodings (16UC1
 larger than the packed row) and the byte order of 16-bit encodings are honoured.
 Compressed images (JPEG, PNG bytes) decode through OpenCV, after their width and height
 were read from their header and checked against :class:`~dope_core.image_header.ImageLimits`;
-raw images are checked against the same limits. Every malformed or oversized input raises
-:class:`ImageDecodeError` with a message that says what is wrong.
+a ``sensor_msgs/CompressedImage`` whose ``format`` names a depth encoding (``"16UC1; png
+compressed"``, ``compressedDepth``) is refused like a raw depth image (:func:`check_compressed_format`).
+OpenCV's own warnings are silenced while it decodes (its errors still show): a bad image raises
+:class:`ImageDecodeError`, which the caller reports at its own rate. Raw images are checked
+against the same limits. Every malformed or oversized input raises :class:`ImageDecodeError`
+with a message that says what is wrong.
 """
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Optional
+from typing import Iterator, Optional
 
 import cv2
 import numpy as np
@@ -76,6 +82,8 @@ SUPPORTED_ENCODINGS: tuple[str, ...] = (
 """Encodings :func:`decode_raw` turns into RGB photos."""
 DEPTH_ENCODINGS: tuple[str, ...] = ("16UC1", "32FC1")
 """Depth image encodings (REP 118: 16UC1 millimetres, 32FC1 metres): rejected, never estimated as photos."""
+_OPENCV_LOG_LEVEL_ERROR = 2
+"""``cv::utils::logging::LOG_LEVEL_ERROR`` (``cv2.setLogLevel`` takes the number)."""
 
 
 class ImageDecodeError(ValueError):
@@ -152,13 +160,64 @@ def decode_raw(
     return cv2.cvtColor(pixels, layout.convert)
 
 
-def decode_compressed(data: bytes | bytearray | memoryview | np.ndarray, limits: ImageLimits = ImageLimits()) -> np.ndarray:
-    """Decode JPEG/PNG (formats of :mod:`dope_core.image_header`) bytes to an ``(H, W, 3)`` RGB ``uint8`` array.
+def check_compressed_format(image_format: str) -> None:
+    """Refuse a ``sensor_msgs/CompressedImage`` ``format`` that says the image is depth, not a photo.
+
+    image_transport writes ``"<source encoding>; <codec> compressed [<target>]"`` (``"bgr8; jpeg
+    compressed bgr8"``, ``"16UC1; png compressed"``) and ``compressedDepth`` writes ``"16UC1;
+    compressedDepth png"``; plain publishers write ``"jpeg"`` or ``"png"``. A source encoding of
+    :data:`DEPTH_ENCODINGS` or the ``compressedDepth`` codec is refused, as :func:`decode_raw` refuses
+    raw depth images; ``mono16`` (an infrared or grey camera) is served, as raw.
 
     Raises:
-        ImageDecodeError: empty or corrupt data, an unknown format, or a declared size over ``limits``
-            (checked from the header, before decoding).
+        ImageDecodeError: ``reason = "depth_image"``.
     """
+    source = image_format.split(";", 1)[0].strip() if ";" in image_format else ""
+    if source.lower() in (e.lower() for e in DEPTH_ENCODINGS) or "compresseddepth" in image_format.lower():
+        raise ImageDecodeError(
+            f"compressed image of format {image_format!r} is a depth image (REP 118: 16UC1 millimetres, 32FC1 "
+            "metres), not a photo: remap the node's 'image' input to the camera's colour (or infrared) stream",
+            "depth_image")
+
+
+_opencv_quiet_lock = threading.Lock()
+_opencv_quiet_users = 0
+_opencv_saved_level = _OPENCV_LOG_LEVEL_ERROR
+
+
+@contextmanager
+def _opencv_errors_only() -> Iterator[None]:
+    """OpenCV logs errors only inside the block (its "PNG input buffer is incomplete" warnings are written
+    straight to stderr, past any rate limit); the level of before is put back when the last block ends
+    (thread-safe: blocks may overlap in several threads)."""
+    global _opencv_quiet_users, _opencv_saved_level
+    with _opencv_quiet_lock:
+        if _opencv_quiet_users == 0:
+            _opencv_saved_level = cv2.getLogLevel()
+            cv2.setLogLevel(min(_opencv_saved_level, _OPENCV_LOG_LEVEL_ERROR))
+        _opencv_quiet_users += 1
+    try:
+        yield
+    finally:
+        with _opencv_quiet_lock:
+            _opencv_quiet_users -= 1
+            if _opencv_quiet_users == 0:
+                cv2.setLogLevel(_opencv_saved_level)
+
+
+def decode_compressed(data: bytes | bytearray | memoryview | np.ndarray, limits: ImageLimits = ImageLimits(),
+                      image_format: str = "") -> np.ndarray:
+    """Decode JPEG/PNG (formats of :mod:`dope_core.image_header`) bytes to an ``(H, W, 3)`` RGB ``uint8`` array.
+
+    ``image_format`` is a ``CompressedImage``'s ``format`` field (empty: unknown), checked by
+    :func:`check_compressed_format`. OpenCV's warnings are silenced while decoding (the error raised says
+    what is wrong).
+
+    Raises:
+        ImageDecodeError: a depth ``image_format``, empty or corrupt data, an unknown format, or a declared
+            size over ``limits`` (checked from the header, before decoding).
+    """
+    check_compressed_format(image_format)
     buf = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) else data.reshape(-1).view(np.uint8)
     if buf.size == 0:
         raise ImageDecodeError("compressed image holds no data", "corrupt")
@@ -166,7 +225,8 @@ def decode_compressed(data: bytes | bytearray | memoryview | np.ndarray, limits:
         check_encoded(buf, limits)
     except ImageHeaderError as e:
         raise ImageDecodeError(f"compressed image of {buf.size} bytes refused: {e}", e.reason) from None
-    image = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    with _opencv_errors_only():
+        image = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
         raise ImageDecodeError(f"compressed image of {buf.size} bytes is corrupt or in an unknown format", "corrupt")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

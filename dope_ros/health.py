@@ -7,7 +7,11 @@ are joined. The tasks here follow it:
 
 * :class:`FrequencyStatus` (``diagnostic_updater.FrequencyStatus``): events counted
   between updates in a ring of the last ``window`` updates; ERROR with no event in the
-  window, WARN below ``min_hz * (1 - tolerance)`` or above ``max_hz * (1 + tolerance)``.
+  window, WARN below ``min_hz * (1 - tolerance)`` or above ``max_hz * (1 + tolerance)``;
+  no verdict (OK, the rate still reported) until the window has run its whole length
+  (``window`` updates) after construction or :meth:`~FrequencyStatus.clear`, as
+  :class:`StaleInput` gives a new input time: a window of a fraction of a second after
+  a re-subscription says nothing about the rate.
 * :class:`StaleInput`: age of the newest input; WARN past ``warn_after_s``, ERROR past
   ``error_after_s`` (also before the first input, counted from construction or the last restart).
 * :class:`WindowedCounters`: problem counters over the same sliding window of updates,
@@ -76,6 +80,7 @@ class FrequencyStatus:
         self._lock = threading.Lock()
         self._count = 0
         self._ring: deque[tuple[float, int]] = deque([(clock(), 0)], maxlen=window)
+        self._updates = 0   # since construction or clear(): the window is whole once there were `window`
 
     def tick(self) -> None:
         """Count one event."""
@@ -83,10 +88,11 @@ class FrequencyStatus:
             self._count += 1
 
     def clear(self) -> None:
-        """Start a new window now (after a pause in which no event was expected)."""
+        """Start a new window now (after a pause in which no event was expected); no verdict until it is whole."""
         with self._lock:
             self._ring.clear()
             self._ring.append((self._clock(), self._count))
+            self._updates = 0
 
     @property
     def total(self) -> int:
@@ -95,16 +101,24 @@ class FrequencyStatus:
             return self._count
 
     def update(self) -> Check:
-        """Rate over the window (oldest ring entry to now), then push now into the ring."""
+        """Rate over the window (oldest ring entry to now), then push now into the ring.
+
+        OK whatever the rate while the window is not whole yet (fewer than ``window`` updates since
+        construction or :meth:`clear`: it started at a start, not at an update).
+        """
         now = self._clock()
         with self._lock:
             t0, c0 = self._ring[0]
             events, count = self._count - c0, self._count
+            whole = self._updates >= self._ring.maxlen
             self._ring.append((now, count))
+            self._updates += 1
         duration = now - t0
         rate = events / duration if duration > 0 else 0.0
         values = {"rate_hz": f"{rate:.2f}", "rate_window_s": f"{duration:.1f}", "min_rate_hz": f"{self.min_hz:g}",
                   "max_rate_hz": f"{self.max_hz:g}" if self.max_hz > 0 else "none"}
+        if not whole:
+            return Check(Level.OK, "", values)
         if events == 0:
             return Check(Level.ERROR, f"no frame processed in the last {duration:.1f} s", values)
         if rate < self.min_hz * (1.0 - self.tolerance):

@@ -34,6 +34,8 @@ counted in ``/diagnostics``, and the next valid frame is served. All logic lives
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import threading
 import time
@@ -69,7 +71,7 @@ from dope_ros.hri_bridge import make_hri_bridge
 from dope_ros.markers import poses_to_markers
 from dope_ros.msg import WholeBodyPoseArray
 from dope_ros.parameters import PARAMETERS, descriptor
-from dope_ros.placement_inputs import PlacementInputs, stamp_seconds
+from dope_ros.placement_inputs import PlacementInputs, stamp_is_valid, stamp_seconds
 from dope_ros.score_filter import filter_by_score
 from dope_ros.spinning import spin_until_shutdown
 from dope_ros.stats import NodeStats
@@ -80,6 +82,8 @@ from dope_ros.topics import input_topics
 
 _LAZY_CHECK_PERIOD_S = 0.5
 """How often lazy mode looks for subscribers to the outputs, seconds."""
+_WORKER_JOIN_S = 10.0
+"""At shutdown, how long the worker thread is given to end the frame it is processing, seconds."""
 _SENSOR_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.BEST_EFFORT,
                          durability=qos_profile_sensor_data.durability)
 
@@ -251,7 +255,7 @@ class DopeNode(Node):
 
     def _decode(self, msg: object) -> np.ndarray:
         if isinstance(msg, CompressedImage):
-            return decode_compressed(bytes(msg.data), self._limits)
+            return decode_compressed(bytes(msg.data), self._limits, image_format=msg.format)
         return decode_raw(encoding=msg.encoding, height=msg.height, width=msg.width, step=msg.step,
                           is_bigendian=bool(msg.is_bigendian), data=bytes(msg.data), limits=self._limits)
 
@@ -273,11 +277,8 @@ class DopeNode(Node):
         inference_s = time.monotonic() - start
         thresholds = {part: self.get_parameter(f"{part.value}_score_threshold").value for part in Part}
         poses = filter_by_score(poses, thresholds)
-        stamp_s = stamp_seconds(msg.header)
-        if stamp_s == 0.0:  # unstamped: at one stamp, tracks would never age and the filters never move
-            stamp_s = received
-            self._notice("unstamped_image", "image stamped 0: tracking and smoothing are timed by the arrival "
-                                          "time; stamp the images with the capture time")
+        stamp_s = self._stream_stamp(msg.header, received)
+        resets = self._stamp_resets()
         if self._tracker is not None:
             poses = self._tracker.update(poses, stamp_s)
         min_conf = self.get_parameter("keypoint_confidence_threshold").value
@@ -290,6 +291,10 @@ class DopeNode(Node):
         if mirrored:
             poses = mirror_poses_2d(poses, image.shape[1])
         poses = self._teleop.process(poses, stamp_s)
+        if self._stamp_resets() > resets:
+            self._notice("stamp_resets", f"image stamp {stamp_s:.3f} s is earlier than the last one: person tracks "
+                                         "and smoothing restarted (a looping bag, a camera clock reset, or images "
+                                         "stamped 0 among stamped ones)")
         frame_id, problem = tf2_frame(self.get_parameter("frame_id").value or msg.header.frame_id)
         if problem:
             self._notice("bad_frame_id", f"the image's {problem}")
@@ -312,6 +317,25 @@ class DopeNode(Node):
                                           step=step, data=data))
         self._stats.record_processed(time.monotonic() - received, inference_s)
         self._rate.tick()
+
+    def _stream_stamp(self, header: Header, received: float) -> float:
+        """The time, seconds, that tracking and smoothing take for this image: its stamp, or the arrival time
+        ``received`` (monotonic seconds) when the stamp is 0 or invalid (noticed and counted)."""
+        if not stamp_is_valid(header):
+            self._notice("invalid_stamp", f"image stamp nanosec {header.stamp.nanosec} is not below 1e9: tracking "
+                                          "and smoothing are timed by the arrival time; fix the camera's stamps")
+            return received
+        stamp_s = stamp_seconds(header)
+        if stamp_s == 0.0:  # unstamped: at one stamp, tracks would never age and the filters never move
+            self._notice("unstamped_image", "image stamped 0: tracking and smoothing are timed by the arrival "
+                                          "time; stamp the images with the capture time")
+            return received
+        return stamp_s
+
+    def _stamp_resets(self) -> int:
+        """Times the tracker and the smoother restarted because a stamp went backwards (each counts its own)."""
+        smoother = self._teleop.pipeline.smoother
+        return (self._tracker.resets if self._tracker is not None else 0) + (smoother.resets if smoother else 0)
 
     def _camera_for(self, header: Header, shape: tuple[int, ...]) -> Optional[CameraModel]:
         """The camera model paired with this image, or ``None`` (problems counted and logged)."""
@@ -414,7 +438,7 @@ class DopeNode(Node):
         with self._lock:
             self._stop = True
             self._lock.notify()
-        self._worker.join(timeout=10.0)
+        self._worker.join(timeout=_WORKER_JOIN_S)
         if hasattr(self._estimator, "close"):   # the streaming experts' landmark threads
             self._estimator.close()
         self.destroy_node()
@@ -432,8 +456,23 @@ def experts_config(path: str, person_detectors: list[str], hand_expert: str = ""
     return config.replace(person_detectors=tuple(person_detectors))
 
 
+def _ignore_stop_signals() -> None:
+    """From now on SIGINT and SIGTERM only say that the node is stopping already (the process is ending)."""
+    def stopping(signum: int, _frame: object) -> None:   # os.write: no reentrant print into a running one
+        os.write(2, f"dope_node: {signal.Signals(signum).name} ignored: stopping already (the worker thread is "
+                    f"given up to {_WORKER_JOIN_S:g} s)\n".encode())
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stopping)
+
+
 def main(args: Optional[list[str]] = None) -> int:
-    """Run the node until shutdown (Ctrl-C or SIGTERM); returns the process exit status."""
+    """Run the node until shutdown (Ctrl-C or SIGTERM); returns the process exit status.
+
+    The first Ctrl-C or SIGTERM stops it; further ones while it cleans up (the worker thread given up to
+    ``_WORKER_JOIN_S`` seconds to end its frame, the estimator closed, the node destroyed, rclpy shut
+    down) are only logged, so the cleanup is never cut short.
+    """
     rclpy.init(args=args)
     node = None
     try:
@@ -443,10 +482,14 @@ def main(args: Optional[list[str]] = None) -> int:
             print(f"dope_node: cannot start: {type(e).__name__}: {e}", file=sys.stderr)
             return 2
         spin_until_shutdown(node)
+    except KeyboardInterrupt:  # a second Ctrl-C as the spin was ending (the first one ends the spin)
+        pass
     finally:
+        _ignore_stop_signals()
         if node is not None:
             node.shutdown()
         rclpy.try_shutdown()
+        _ignore_stop_signals()  # try_shutdown put back the handlers of before rclpy.init (SIGTERM: the default)
     return 0
 
 

@@ -44,6 +44,15 @@ def stamp_seconds(header: Any) -> float:
     return header.stamp.sec + 1e-9 * header.stamp.nanosec
 
 
+NANOSEC_PER_SEC = 1_000_000_000
+"""``builtin_interfaces/Time.nanosec`` is below this (the field is uint32: up to 4.29e9 fits in it)."""
+
+
+def stamp_is_valid(header: Any) -> bool:
+    """Whether a ``std_msgs/Header`` stamp is a time: ``nanosec`` below 1e9 (4e9 would move it 4 s on)."""
+    return 0 <= header.stamp.nanosec < NANOSEC_PER_SEC
+
+
 class StampedBuffer(Generic[T]):
     """The last ``size`` items with their stamps; :meth:`nearest` pairs an image with one (thread-safe)."""
 

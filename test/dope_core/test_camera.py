@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from dope_core.camera import CameraFileError, CameraModel, InvalidIntrinsicsError, load_camera_yaml, validate_intrinsics
+from dope_core.camera import (CameraFileError, CameraModel, InvalidIntrinsicsError, camera_from_info, load_camera_yaml,
+                              validate_intrinsics)
 
 K = [600.0, 0.0, 320.0, 0.0, 610.0, 240.0, 0.0, 0.0, 1.0]
 RNG = np.random.default_rng(3)
@@ -112,6 +114,27 @@ def test_binning_and_roi_map_back_to_the_sensor():
     assert e.value.reason == "image_size"
     with pytest.raises(InvalidIntrinsicsError, match="does not fit"):
         CameraModel.from_calibration(width=640, height=480, k=K, roi=(600, 0, 100, 100))
+
+
+def _camera_info(binning_x: int, binning_y: int, roi: tuple[int, int, int, int] = (0, 0, 0, 0)) -> SimpleNamespace:
+    """The fields of a ``sensor_msgs/CameraInfo`` of a 640x480 camera (``camera_from_info`` reads no more)."""
+    x_offset, y_offset, width, height = roi
+    return SimpleNamespace(width=640, height=480, k=K, distortion_model="plumb_bob", d=[], r=[0.0] * 9, p=[0.0] * 12,
+                           binning_x=binning_x, binning_y=binning_y,
+                           roi=SimpleNamespace(x_offset=x_offset, y_offset=y_offset, width=width, height=height))
+
+
+@pytest.mark.parametrize("binning,roi", [
+    ((2**32 - 1, 2**32 - 1), (0, 0, 0, 0)),   # uint32 max binning: a 0x0 image
+    ((641, 1), (0, 0, 0, 0)),                  # one pixel more than the width
+    ((1, 101), (0, 0, 100, 100)),              # more than the region of interest's height
+])
+def test_a_binning_that_leaves_no_pixel_is_refused(binning, roi):
+    with pytest.raises(InvalidIntrinsicsError, match=r"leaves an image of (0x\d+|\d+x0) pixels") as e:
+        camera_from_info(_camera_info(*binning, roi=roi), rectified=False)
+    assert e.value.reason == "image_size" and "\n" not in str(e.value)
+    # the largest binning that still leaves a pixel is a (1-pixel) image
+    assert camera_from_info(_camera_info(640, 480), rectified=False).image_size == (1, 1)
 
 
 def test_resized_keeps_rays_and_refuses_another_aspect():

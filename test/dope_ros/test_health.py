@@ -28,8 +28,11 @@ def _run(status: FrequencyStatus, clock: FakeClock, hz: float, seconds: int) -> 
 def test_frequency_levels_and_window():
     clock = FakeClock()
     f = FrequencyStatus(min_hz=4.0, max_hz=10.0, tolerance=0.1, window=3, clock=clock)
+    for _ in range(3):  # no verdict before the window (3 updates) is whole
+        clock.t += 1.0
+        assert f.update().level == Level.OK
     clock.t += 1.0
-    assert f.update().level == Level.ERROR  # nothing processed yet
+    assert f.update().level == Level.ERROR  # nothing processed in a whole window
     check = _run(f, clock, 5, 4)
     assert check.level == Level.OK and check.values["rate_hz"] == "5.00" and check.values["rate_window_s"] == "3.0"
     assert _run(f, clock, 3, 3).level == Level.WARN  # 3 Hz < 4 Hz - 10 %
@@ -42,6 +45,29 @@ def test_frequency_levels_and_window():
     assert f.total == 4 * 5 + 3 * 3 + 12 * 3 + 11 * 3
     f.clear()  # a new window from now: not an ERROR for the pause before
     assert _run(f, clock, 5, 1).level == Level.OK
+
+
+def test_no_rate_verdict_until_the_window_is_whole_after_a_clear():
+    """Re-subscribed (lazy mode) just before an update: a window of 0 s, or of the first frame's inference,
+    says nothing about the rate; the verdict comes once the window has run its length (ERROR if still no frame)."""
+    clock = FakeClock()
+    f = FrequencyStatus(min_hz=1.0, window=3, clock=clock)
+    _run(f, clock, 5, 5)
+    f.clear()
+    check = f.update()
+    assert check.level == Level.OK and check.message == "" and check.values["rate_window_s"] == "0.0"
+    clock.t += 0.5
+    assert f.update().level == Level.OK
+    clock.t += 1.0
+    assert f.update().level == Level.OK   # 1.5 s: the window (3 updates) started at the clear, not whole yet
+    clock.t += 1.0
+    check = f.update()
+    assert check.level == Level.ERROR and "no frame processed in the last 2.5 s" in check.message
+    one = FrequencyStatus(min_hz=1.0, window=1, clock=clock)
+    one.clear()
+    assert one.update().level == Level.OK   # a window of 0 s even with window=1
+    clock.t += 1.0
+    assert one.update().level == Level.ERROR
 
 
 def test_frequency_without_upper_limit():
@@ -103,6 +129,7 @@ def test_a_rate_within_the_tolerance_below_min_hz_is_ok() -> None:
     for hz, level in ((9.5, Level.OK), (9.0, Level.OK), (8.0, Level.WARN)):
         clock = FakeClock()
         f = FrequencyStatus(min_hz=10.0, tolerance=0.1, window=1, clock=clock)
+        f.update()   # the first window, from construction, gives no verdict
         for _ in range(int(2 * hz)):
             f.tick()
         clock.t += 2.0

@@ -85,16 +85,18 @@ class NodeIO:
         with self._lock:
             return int(self.diag.get(key, "0"))
 
-    def send(self, msg) -> int:
-        stamp = next(_stamps)
-        msg.header.stamp.sec = stamp
+    def send(self, msg, stamp: int | None = None, nanosec: int = 0) -> int:
+        """Publish ``msg`` stamped ``stamp`` seconds (default: the next unique stamp) and ``nanosec``."""
+        stamp = next(_stamps) if stamp is None else stamp
+        msg.header.stamp.sec, msg.header.stamp.nanosec = stamp, nanosec
         msg.header.frame_id = "camera_optical_frame"
         self.image_pub.publish(msg)
         return stamp
 
-    def send_and_wait(self, msg, timeout: float = 30.0) -> WholeBodyPoseArray:
+    def send_and_wait(self, msg, timeout: float = 30.0, stamp: int | None = None,
+                      nanosec: int = 0) -> WholeBodyPoseArray:
         """Publish ``msg`` (again every 2 s: best effort) and return the node's answer to it."""
-        stamp = self.send(msg)
+        stamp = self.send(msg, stamp, nanosec)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -273,3 +275,66 @@ def test_a_ros1_style_frame_id_is_mended_and_counted(raw_io):
     wait_for(lambda: stamp in raw_io.poses, 30, "the answer")
     assert raw_io.poses[stamp].header.frame_id == "camera_optical_frame"
     raw_io.wait_counter("bad_frame_id", before)
+
+
+def _portrait() -> np.ndarray:
+    """A real photo of one person (matplotlib's Grace Hopper portrait), RGB."""
+    from matplotlib import cbook
+
+    return cv2.cvtColor(cv2.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)), cv2.COLOR_BGR2RGB)
+
+
+def test_stamps_going_backwards_or_invalid_are_warned_and_counted(raw_io):
+    """A stamp earlier than the last restarts tracking and smoothing: logged and counted (``stamp_resets``); a
+    nanosec of 4e9 is no time: timed by the arrival, as a stamp 0, and counted (``invalid_stamp``)."""
+    frame = _raw("rgb8", _portrait())
+    earlier, later = next(_stamps), next(_stamps)
+    resets = raw_io.counter("stamp_resets")
+    raw_io.send_and_wait(frame, stamp=later)
+    raw_io.send_and_wait(frame, stamp=earlier)   # 1 s back, as a bag that loops
+    raw_io.wait_counter("stamp_resets", resets)
+    assert "is earlier than the last one: person tracks and smoothing restarted" in raw_io.process.output()
+    invalid = raw_io.counter("invalid_stamp")
+    answer = raw_io.send_and_wait(frame, nanosec=4_000_000_000)
+    assert answer.image_width == frame.width   # served
+    raw_io.wait_counter("invalid_stamp", invalid)
+    assert "image stamp nanosec 4000000000 is not below 1e9" in raw_io.process.output()
+    raw_io.send_and_wait(frame)   # back on the image stamps (before the arrival time of the invalid one: a reset)
+
+
+def test_a_compressed_depth_image_is_refused_not_estimated(compressed_io):
+    """The CompressedImage format says depth (a 16-bit PNG of millimetres, compressedDepth): bad_image, never
+    estimated as a photo; a mono16 (infrared) PNG is served, as raw mono16 is."""
+    grey = cv2.cvtColor(_portrait(), cv2.COLOR_RGB2GRAY).astype(np.uint16) * 40   # 0 .. 10 m in mm
+    png16 = cv2.imencode(".png", grey)[1].tobytes()
+    before = compressed_io.counter("bad_image")
+    stamp = compressed_io.send(CompressedImage(format="16UC1; png compressed", data=png16))
+    compressed_io.wait_counter("bad_image", before)
+    compressed_io.send(CompressedImage(format="16UC1; compressedDepth png", data=png16))
+    compressed_io.wait_counter("bad_image", before + 1)
+    assert stamp not in compressed_io.poses
+    assert "format '16UC1; png compressed' is a depth image" in compressed_io.process.output()
+    mono16 = CompressedImage(format="mono16; png compressed mono16", data=png16)
+    assert compressed_io.send_and_wait(mono16).image_width == grey.shape[1]
+
+
+def test_a_second_sigint_while_a_large_frame_is_processed_exits_cleanly(start_node, ros_client, shared_data):
+    """Ctrl-C twice (an impatient user) while the worker is in a 35-megapixel frame: the second one is only
+    logged; the node cleans up and exits 0, without a traceback."""
+    import signal
+
+    ns = f"sigint_{uuid.uuid4().hex[:6]}"
+    node = start_node(namespace=ns, image_transport="compressed", device="cpu", parameters={"lazy": "false"})
+    io = NodeIO(ros_client, ns, compressed=True)
+    photo = cv2.imread(str(shared_data / "images" / "coco_val2014" / "COCO_val2014_000000000192.jpg"))
+    small = cv2.imencode(".jpg", cv2.resize(photo, (640, 480)))[1].tobytes()
+    io.send_and_wait(CompressedImage(format="jpeg", data=small), timeout=60)   # warm
+    large = cv2.imencode(".jpg", cv2.resize(photo, (7000, 5000)))[1].tobytes()
+    io.send(CompressedImage(format="jpeg", data=large))
+    time.sleep(0.8)   # decoding (or estimating) it
+    node.proc.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    node.proc.send_signal(signal.SIGINT)
+    rc = node.proc.wait(timeout=60)
+    out = node.output()
+    assert rc == 0 and "Traceback" not in out and "terminate called" not in out, f"rc {rc}:\n{out[-3000:]}"

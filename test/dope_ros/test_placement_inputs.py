@@ -8,7 +8,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
 from dope_core.camera import camera_from_info
-from dope_ros.placement_inputs import PlacementInputs, StampedBuffer
+from dope_ros.placement_inputs import PlacementInputs, StampedBuffer, stamp_is_valid
 
 K = [500.0, 0.0, 320.0, 0.0, 500.0, 240.0, 0.0, 0.0, 1.0]
 
@@ -38,6 +38,12 @@ def test_buffer_pairs_the_nearest_within_tolerance():
     buf.add(0.0, "static")
     assert buf.nearest(10.0, 0.05, zero_matches_any=True) == (0.0, "static")
     assert buf.nearest(3.01, 0.05, zero_matches_any=True) == (3.0, "d")
+
+
+def test_a_stamp_is_valid_only_with_nanosec_below_1e9():
+    """builtin_interfaces/Time.nanosec is a uint32: 4e9 fits in it, but is no time (it would move the stamp 4 s)."""
+    assert stamp_is_valid(_header(5, 999_999_999)) and stamp_is_valid(_header(0))
+    assert not stamp_is_valid(_header(5, 1_000_000_000)) and not stamp_is_valid(_header(5, 4_000_000_000))
 
 
 def test_camera_info_as_ros_defines_it():
