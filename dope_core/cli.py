@@ -123,6 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scan-sources-every", type=int, default=2, metavar="N",
                    help="streaming: the ssd person detector also scans the whole image every N person scans, "
                         "whichever view is BlazePose's turn (0: only on the whole image's turn)")
+    p.add_argument("--background-search", action="store_true",
+                   help="streaming, live cameras: the scheduled searches run beside the stream instead of holding "
+                        "up a frame (an even frame time; newcomers join when a search ends; results depend on the "
+                        "machine's speed)")
     p.add_argument("--detect-on-loss", choices=("local", "search"), default="local",
                    help="streaming: a lost person is sought by the person detectors around where it was lost, in "
                         "the same frame ('local'), or by a whole-frame search on the next frame ('search')")
@@ -370,7 +374,8 @@ class Runner:
                                          schedule=DetectionSchedule(self.args.detect_every, self.args.detect_every_s,
                                                                     self.args.scan_every, self.args.detect_on_loss,
                                                                     self.args.detect_after_loss,
-                                                                    self.args.scan_sources_every),
+                                                                    self.args.scan_sources_every,
+                                                                    self.args.background_search),
                                          ids=tracker.registry.ids if tracker is not None else None,
                                          second_opinion=self.args.second_opinion)
 

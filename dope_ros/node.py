@@ -114,7 +114,8 @@ class DopeNode(Node):
         schedule = (DetectionSchedule(every_frames=get("detect_every_frames"), every_s=get("detect_every_s"),
                                       scan_every_frames=get("scan_every_frames"), on_loss=get("detect_on_loss"),
                                       after_loss_frames=get("detect_after_loss_frames"),
-                                      scan_sources_every=get("scan_sources_every"))
+                                      scan_sources_every=get("scan_sources_every"),
+                                      background=get("background_search"))
                     if get("streaming") else None)
         self._estimator = build_estimator(get("backend"), parts=parts, checkpoint=get("checkpoint") or None,
                                           device=get("device"), half=bool(get("fp16")),

@@ -18,7 +18,9 @@ landmark model, except on the frames its second opinion keeps a track, below) ru
 * on the first frame and after :meth:`StreamingExpertsEstimator.reset`;
 * on a schedule (:class:`DetectionSchedule`: every N frames and/or every T seconds),
   which finds people who entered since the last search: a newcomer waits at most
-  that long;
+  that long (with ``DetectionSchedule.background``, such a search runs in a thread of its
+  own, on models of its own, while the frames go on being followed; the people it finds
+  outside the followed bodies join on the first frame after it ends);
 * with ``schedule.on_loss="search"``, on the frame after a confirmed person (one seen in
   at least ``confirm_frames`` frames) was lost; by default (``"local"``) the person
   detectors look for that person in the same frame only around where it was lost
@@ -70,9 +72,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple, Optional, Sequence
 
@@ -98,6 +102,9 @@ _WRIST_OF_SLOT = {"right_hand": 16, "left_hand": 15}
 _NOSE = 0
 """BlazePose's nose landmark (its visibility: whether the face is turned to the camera)."""
 
+
+BACKGROUND_REASONS = ("every_frames", "every_s", "loss not recovered")
+"""The search reasons that :attr:`DetectionSchedule.background` sends to the background."""
 
 ON_LOSS = ("local", "search")
 """What a lost person triggers (:attr:`DetectionSchedule.on_loss`; who counts: ``confirm_frames``)."""
@@ -136,6 +143,15 @@ class DetectionSchedule:
             ``scan_every_frames`` x 7 frames). With 2 (every 4th frame), 60 frames of vtest follow
             4.6 people a frame instead of 3.7 (the per-frame search 4.8), for 4 % of the demo
             clip's rate (docs/ros.md).
+        background: the searches of the schedule (``every_frames``, ``every_s``, ``after_loss_frames``)
+            run in a thread of their own, on models of their own, while the stream goes on being
+            followed, instead of holding up the frame they are due on (a search costs several
+            frames' time); the people a search finds outside the followed bodies join on the
+            first frame after it ends, sought again there in the regions it found them in. For
+            live streams where an even frame time matters more than a newcomer's few frames
+            of delay (teleoperation). The first frame, a scene cut and a stream with nobody
+            followed still search at once. The CPU time is the same; the results depend on the
+            machine's speed, so offline runs that must repeat exactly leave it off.
     """
 
     every_frames: int = 30
@@ -144,6 +160,7 @@ class DetectionSchedule:
     on_loss: str = "local"
     after_loss_frames: int = 10
     scan_sources_every: int = 2
+    background: bool = False
 
     def __post_init__(self) -> None:
         if self.every_frames < 0 or self.every_s < 0 or self.scan_every_frames < 0 or self.after_loss_frames < 0 \
@@ -168,6 +185,10 @@ class FrameReport:
         regions_dropped: regions whose landmark model found no part.
         tracks: tracked people after the frame.
         relocated: lost people sought around where they were lost (``on_loss="local"``).
+        background: the search due on this frame (``reason``) was started in the background
+            (:attr:`DetectionSchedule.background`); ``searched`` is false, the frame was followed.
+        adopted: people that a background search, ended since the previous frame, found outside
+            the followed bodies and that this frame's landmark passes found again.
     """
 
     searched: bool
@@ -176,6 +197,8 @@ class FrameReport:
     regions_dropped: int = 0
     tracks: int = 0
     relocated: int = 0
+    background: bool = False
+    adopted: int = 0
 
 
 @dataclass
@@ -226,6 +249,7 @@ class _Found:
     unrecovered: bool = False                                   # some of the relocated were not found again
     face_sought: set[int] = field(default_factory=set)         # track ids whose face was sought where the body puts it
     from_wrist: set[int] = field(default_factory=set)          # ids of the keypoints_2d of hands found at a body's wrist
+    adopted: int = 0                                            # bodies of a background search found again
 
 
 def resumes(lost_box: np.ndarray, box: np.ndarray, *, distance: float = 0.75, size_ratio: float = 1.5) -> bool:
@@ -247,6 +271,19 @@ def loss_region(box: np.ndarray, width: int, height: int, *, scale: float = 2.0,
     half = max(scale * float(max(box[2] - box[0], box[3] - box[1])), min_side) / 2
     return np.array([max(0.0, cx - half), max(0.0, cy - half), min(float(width), cx + half),
                      min(float(height), cy + half)])
+
+
+BACKGROUND_NICE = 10
+"""How much lower (``nice`` steps) the background search's thread runs than the stream's (Linux)."""
+
+
+def _lower_priority() -> None:
+    """Run the calling thread ``BACKGROUND_NICE`` steps nicer, so that the frames followed meanwhile keep
+    the CPU first (Linux schedules threads apart; elsewhere nothing changes)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
+    except (AttributeError, OSError):
+        pass
 
 
 def _centre_of(proposal: Proposal) -> np.ndarray:
@@ -378,6 +415,13 @@ class StreamingExpertsEstimator:
         self._closed = False
         self._pool = (ThreadPoolExecutor(max_workers=num_threads, thread_name_prefix="dope_landmarks")
                       if num_threads > 1 else None)
+        self._searcher: ExpertsEstimator | None = None      # the background search's own body models
+        self._search_pool = (ThreadPoolExecutor(max_workers=1, thread_name_prefix="dope_search",
+                                                initializer=_lower_priority)
+                             if schedule.background else None)
+        self._background: tuple[Future, int] | None = None   # (the search, the generation it was started in)
+        self._generation = 0                    # a background search started before a reset or cut is dropped
+        self.adopted = 0
         self._local = threading.local()
         self.searches = 0
         self.relocations = 0
@@ -401,6 +445,9 @@ class StreamingExpertsEstimator:
         self._scan_turn = 0
         self._scan_passes = 0
         self._size: tuple[int, ...] = ()
+        self._generation = getattr(self, "_generation", 0) + 1
+        self._background = None
+        self._adoptable: list[BodyLandmarks] = []
 
     @property
     def active_tracks(self) -> int:
@@ -417,6 +464,8 @@ class StreamingExpertsEstimator:
         self._closed = True
         if self._pool is not None:
             self._pool.shutdown(wait=True)
+        if self._search_pool is not None:
+            self._search_pool.shutdown(wait=True, cancel_futures=True)
 
     def _search_reason(self, image: np.ndarray, now: float) -> str:
         thumbnail, size = _thumbnail(image), image.shape
@@ -425,6 +474,8 @@ class StreamingExpertsEstimator:
         self._thumbnail, self._size = thumbnail, size
         if cut:
             self._tracks, self._part_tracks, self._gone = [], [], []
+            self._generation += 1
+            self._background, self._adoptable = None, []
             return "scene cut"
         if self._last_search is None:
             return "first frame"
@@ -477,8 +528,15 @@ class StreamingExpertsEstimator:
         check_image(image)
         now = self._clock()
         reason = self._search_reason(image, now)
-        pending, self._lost = ([] if reason else self._lost), []
-        found = (self._search(image) if reason
+        self._collect_background()
+        background = bool(reason) and self._in_background(reason)
+        if background and self._background is not None:
+            reason = background = ""        # the last one is still running: this one waits for it
+        if background:
+            self._start_background(image)
+        searched = bool(reason) and not background
+        pending, self._lost = ([] if searched else self._lost), []
+        found = (self._search(image) if searched
                  else self._follow(image, self._tracks, self._part_tracks, scan=True, lost=pending))
         if reason:
             self._last_search = (self.frames, now)
@@ -489,10 +547,61 @@ class StreamingExpertsEstimator:
         result = self._fuse(image, found)
         self._lost += found.lost
         self.relocations += found.relocated
-        self.last_frame = FrameReport(searched=bool(reason), reason=reason, landmark_passes=found.passes,
+        self.last_frame = FrameReport(searched=searched, reason=reason, landmark_passes=found.passes,
                                       regions_dropped=found.dropped, tracks=len(self._tracks),
-                                      relocated=found.relocated)
+                                      relocated=found.relocated, background=bool(background),
+                                      adopted=found.adopted)
         return result
+
+    # ----------------------------------------------------------------- background searches
+    def _in_background(self, reason: str) -> bool:
+        """Whether the search due for ``reason`` runs in the background: with ``schedule.background``,
+        for the schedule's searches while people are followed (the first frame, a scene cut and
+        an empty stream search at once: there is nobody to follow meanwhile)."""
+        return self._search_pool is not None and bool(self._tracks) and reason in BACKGROUND_REASONS
+
+    def _start_background(self, image: np.ndarray) -> None:
+        """The body expert's search of ``image`` (a copy: person detectors on the image and its tiles, a
+        landmark pass per proposal) in the search thread, on models of its own (the experts' configuration,
+        one LiteRT thread). Hands and faces are not searched there: the people it adds get theirs where
+        their bodies put them, as a newcomer of the person scan does."""
+        if self._searcher is None:
+            self._searcher = ExpertsEstimator(parts=(Part.BODY,), scores=self.experts.scores, num_threads=1,
+                                              config=self.experts.config)
+        job = self._search_pool.submit(self._searcher.body.detect_landmarks, image.copy(),
+                                       min_score=self.experts.scores[Part.BODY], refine=False)
+        self._background = (job, self._generation)
+
+    def wait_for_search(self, timeout: Optional[float] = None) -> bool:
+        """Wait at most ``timeout`` seconds (``None``: as long as it takes) for a background search now
+        running to end; returns whether none is running. Its people join on the next frame."""
+        if self._background is None:
+            return True
+        job = self._background[0]
+        futures_wait([job], timeout=timeout)
+        return job.done()
+
+    def _collect_background(self) -> None:
+        """The bodies of a background search that has ended, kept for :meth:`_follow` to adopt."""
+        if self._background is None or not self._background[0].done():
+            return
+        (job, generation), self._background = self._background, None
+        if generation != self._generation or job.cancelled():
+            return
+        self._adoptable = [b for b in job.result() if b.pose.score >= self.experts.scores[Part.BODY]]
+
+    def _adopt(self, image: np.ndarray, bodies: Sequence[BodyLandmarks]) -> tuple[list[BodyLandmarks], int]:
+        """The bodies of an ended background search whose box centre lies in none of ``bodies``
+        (people followed or found on this frame), sought again on this frame: a landmark pass in
+        the region each one's landmarks gave on the searched frame, kept when it finds a body.
+        Returns those bodies and the number of passes."""
+        adoptable, self._adoptable = self._adoptable, []
+        boxes = [b.pose.box for b in bodies]
+        rects = [r for b in adoptable if not _in_any(box_centre(b.pose.box), boxes)
+                 and (r := body_roi(b)) is not None and in_image(r, image.shape[1], image.shape[0])]
+        rects = rects[: max(0, self.experts.body.max_people - len(bodies))]
+        found = self._passes(image, [(Part.BODY, r) for r in rects])
+        return [b for b in found if b is not None and b.pose.score >= self.experts.scores[Part.BODY]], len(rects)
 
     def _search(self, image: np.ndarray) -> _Found:
         """The per-frame search; searched people continue the tracks they overlap; missed tracks are followed."""
@@ -577,6 +686,12 @@ class StreamingExpertsEstimator:
                 attached.append(res)
         newcomers = self._scan(image, list(alive.values())) if scan else []
         found.passes += self._scan_passes
+        if self._adoptable:
+            adopted, passes = self._adopt(image, [*alive.values(), *newcomers])
+            newcomers += adopted
+            found.passes += passes
+            found.adopted = len(adopted)
+            self.adopted += len(adopted)
         if relocate and self.schedule.on_loss == "local" and (found.lost or lost):
             boxes, found.lost = [*lost, *found.lost], []
             back, passes = self._relocate(image, [*alive.values(), *newcomers], boxes)

@@ -140,7 +140,7 @@ def test_help_explains_every_option():
     text = subprocess.run([sys.executable, "-m", "dope_core.cli", "--help"], capture_output=True, text=True, check=True).stdout
     for flag in ("--backend", "--checkpoint", "--view-3d", "--stride", "--max-frames", "webcam", "--no-streaming",
                  "--detect-every", "--scan-every", "--detect-on-loss", "--detect-after-loss", "--second-opinion",
-                 "--num-threads"):
+                 "--num-threads", "--background-search"):
         assert flag in text
     for bad in (["--stride", "0"], ["--detect-every", "-1"], ["--scan-every", "-1"], ["--num-threads", "0"],
                 ["--detect-on-loss", "everywhere"], ["--detect-after-loss", "-1"], ["--second-opinion", "1.5"]):
@@ -782,3 +782,20 @@ def test_a_camera_that_gives_no_frame_leaves_the_earlier_sessions_poses(tmp_path
     assert "1 x no readable frame" in capsys.readouterr().out
     assert _snapshot(out)[out / "camera0.jsonl"] == before[out / "camera0.jsonl"]
     assert not (out / "camera0.mp4").exists() and len(list(out.iterdir())) == 2   # no temporary file left
+
+
+def test_a_video_streams_with_the_schedule_the_flags_give(tmp_path: Path) -> None:
+    """The streaming flags reach the video's :class:`DetectionSchedule`: ``--background-search`` runs the
+    scheduled searches beside the stream (off by default: offline runs repeat exactly)."""
+    from dope_core.cli import Runner
+    from dope_core.estimator import build_estimator
+    from dope_core.output_names import InputGuard
+
+    experts = build_estimator("experts", parts=["body"])
+    for flags, background in (([], False), (["--background-search"], True)):
+        args = build_parser().parse_args(["clip.mp4", "-o", str(tmp_path), "--detect-every", "12",
+                                          "--scan-sources-every", "3", *flags])
+        stream = Runner(experts, args, InputGuard([]), folder=OutputFolder(tmp_path)).streaming(None)
+        assert stream.schedule.background is background
+        assert stream.schedule.every_frames == 12 and stream.schedule.scan_sources_every == 3
+        stream.close()

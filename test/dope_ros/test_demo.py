@@ -228,6 +228,11 @@ def test_the_summary_counts_the_answers_without_keeping_them(tmp_path):
     assert (summary["frames_answered"], summary["people"], summary["hands"], summary["faces"]) == (2, 4, 4, 4)
     assert summary["person_tracks"] == 1 and summary["parts_placed_in_camera_frame"] == 2
     assert abs(summary["latency_ms_mean"] - 75.0) < 1e-6
+    assert abs(summary["latency_ms_max"] - 100.0) < 1e-6     # the first frame (50 ms) is left out
+    sent[(4, 0)] = 10.3
+    slow_first = summarize(sent, {(1, 0): (10.9, counts), (2, 0): (10.2, counts), (4, 0): (10.32, counts)}, {},
+                           tmp_path, None)
+    assert abs(slow_first["latency_ms_max"] - 100.0) < 1e-6   # not the first frame's 900 ms
 
 
 def test_a_run_without_recording_refuses_more_frames_than_memory_holds(tmp_path, monkeypatch):

@@ -820,3 +820,72 @@ def test_a_new_body_resumes_the_nearest_of_the_lost_tracks_it_could_be() -> None
         stream._gone = list(gone)
         assert stream._resumed(box) == 2
         assert [g[0] for g in stream._gone] == [1]
+
+
+def _newcomer_frames(portrait: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A person alone on the left of a 1200x400 frame, and the same frame with a second one on the right."""
+    small = _fit(portrait, 256, 300)
+    alone, both = np.zeros((400, 1200, 3), np.uint8), np.zeros((400, 1200, 3), np.uint8)
+    alone[100:, :256] = small
+    both[100:, :256] = small
+    both[100:, 944:] = small
+    return alone, both
+
+
+def test_a_background_search_finds_a_newcomer_without_holding_up_the_frames(experts, portrait):
+    """With ``DetectionSchedule(background=True)`` a scheduled search runs beside the stream: the frame it is due on
+    is followed, and a person it finds outside the followed bodies joins on the first frame after
+    it ends (sought again there), with an id of its own. Without it, that frame is the search."""
+    alone, both = _newcomer_frames(portrait)
+    for background in (False, True):
+        schedule = DetectionSchedule(every_frames=3, every_s=0, scan_every_frames=0, background=background)
+        stream = StreamingExpertsEstimator(experts, schedule=schedule, num_threads=2, ids=TrackIdAllocator(0),
+                                           cut_correlation=-1)
+        first = {p.track_id for p in stream(alone).people}
+        assert stream.last_frame.searched and stream.last_frame.reason == "first frame"   # nobody to follow yet
+        assert len(first) == 1
+        for _ in range(2):                    # no scan, no search: the newcomer is not seen
+            assert len(stream(both).people) == 1
+        out = stream(both)                    # the search is due
+        assert stream.last_frame.reason == "every_frames"
+        assert stream.last_frame.searched is not background and stream.last_frame.background is background
+        if not background:
+            assert len(out.people) == 2
+            continue
+        assert len(out.people) == 1 and stream.last_frame.landmark_passes > 0
+        assert stream.wait_for_search(timeout=120)
+        out = stream(both)
+        assert stream.last_frame.adopted == 1 and stream.adopted == 1 and not stream.last_frame.searched
+        right = [p for p in out.people if _head(p)[0] > 900]
+        assert len(out.people) == 2 and len(right) == 1 and right[0].track_id not in first
+        assert {p.track_id for p in out.people} >= first
+        assert len(stream(both).people) == 2 and stream.last_frame.adopted == 0    # followed from then on
+        stream.close()
+
+
+def test_a_background_search_started_before_a_reset_or_a_cut_is_dropped(experts, portrait, no_people):
+    alone, both = _newcomer_frames(portrait)
+    schedule = DetectionSchedule(every_frames=2, every_s=0, scan_every_frames=0, background=True)
+    stream = StreamingExpertsEstimator(experts, schedule=schedule, num_threads=2, ids=TrackIdAllocator(0),
+                                       cut_correlation=-1)
+    stream(alone)
+    stream(alone)
+    stream(both)
+    assert stream.last_frame.background
+    stream.reset()
+    assert stream.wait_for_search(timeout=120)
+    stream(alone)
+    assert stream.last_frame.searched and stream.last_frame.reason == "first frame" and stream.adopted == 0
+    # a scene cut (a frame unlike the last) forgets a search started before it
+    cutting = StreamingExpertsEstimator(experts, schedule=schedule, num_threads=2, ids=TrackIdAllocator(0))
+    cutting(alone)
+    cutting(alone)
+    cutting(both)
+    assert cutting.last_frame.background
+    cutting(_fit(no_people, 1200, 400))
+    assert cutting.last_frame.reason == "scene cut"
+    assert cutting.wait_for_search(timeout=120)
+    out = cutting(_fit(no_people, 1200, 400))
+    assert cutting.adopted == 0 and not out.people
+    stream.close()
+    cutting.close()
