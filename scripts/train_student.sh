@@ -18,6 +18,8 @@
 #   --stride: the config's labels.stride; --workers: the number of CPUs; --gpus 1 (more: DDP through torchrun);
 #   --annotated ../shared/data/annotated when present; --export
 #   dope_core/weights/dope_student_mobilenetv2.pth.
+# Relative paths given here are taken from the directory the script is run in; the relative paths
+#   inside a configuration (data.caches, output_dir, ...), as the defaults', from the repository root.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 INPUTS=()
@@ -29,18 +31,21 @@ GPUS=1
 DEVICE=auto
 ANNOTATED="$ROOT/../shared/data/annotated"
 EXPORT=dope_core/weights/dope_student_mobilenetv2.pth
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+# from_here PATH: a path given by the user, absolute (relative ones from where the script was run); "none" and
+# "" as they are.
+from_here() { if [[ -z "$1" || "$1" == none || "$1" == /* ]]; then echo "$1"; else echo "$PWD/$1"; fi; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --input) shift; while [[ $# -gt 0 && "$1" != --* ]]; do INPUTS+=("$1"); shift; done; continue ;;
-    --config) CONFIG="${2:-}" ;;
-    --ablation) ABLATION="${2:-}" ;;
+    --input) shift; while [[ $# -gt 0 && "$1" != --* ]]; do INPUTS+=("$(from_here "$1")"); shift; done; continue ;;
+    --config) CONFIG="$(from_here "${2:-}")" ;;
+    --ablation) ABLATION="$(from_here "${2:-}")" ;;
     --stride) STRIDE="${2:-}" ;;
     --workers) WORKERS="${2:-}" ;;
     --gpus) GPUS="${2:-}" ;;
     --device) DEVICE="${2:-}" ;;
-    --annotated) ANNOTATED="${2:-}" ;;
-    --export) EXPORT="${2:-}" ;;
+    --annotated) ANNOTATED="$(from_here "${2:-}")" ;;
+    --export) EXPORT="$(from_here "${2:-}")" ;;
     -h|--help) usage 0 ;;
     *) echo "train_student: unknown option $1" >&2; usage 2 ;;
   esac
@@ -53,16 +58,21 @@ cd "$ROOT"
 PY="$ROOT/.venv/bin/python"
 TRAIN=("$PY" -m dope_core.train.cli)
 
-# config_field CFG cache|output_dir: read from the checked configuration.
+# config_field CFG cache|output_dir: read from the checked configuration; a bad one is one line, exit 2.
 config_field() {
-  "$PY" -c 'import sys; from dope_core.train.config import load_config
-c = load_config(sys.argv[1]); print(c.data.caches[0] if sys.argv[2] == "cache" else c.output_dir)' "$1" "$2"
+  "$PY" -c 'import sys; from dope_core.train.config import ConfigError, load_config
+try:
+    c = load_config(sys.argv[1], check_files=False)
+except ConfigError as e:
+    sys.exit(f"train_student: error: {e}")
+print(c.data.caches[0] if sys.argv[2] == "cache" else c.output_dir)' "$1" "$2" || exit 2
 }
 RUNS=("$CONFIG")
 [[ "$ABLATION" == none ]] || RUNS+=("$ABLATION")
 CACHE="$(config_field "$CONFIG" cache)"
 for cfg in "${RUNS[@]}"; do
-  [[ "$(config_field "$cfg" cache)" == "$CACHE" ]] \
+  cache="$(config_field "$cfg" cache)"
+  [[ "$cache" == "$CACHE" ]] \
     || { echo "train_student: $cfg labels from another cache than $CONFIG ($CACHE)" >&2; exit 2; }
 done
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import copy
 import fnmatch
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -41,9 +42,11 @@ import numpy as np
 from dope_core.atomic_files import atomic_write_bytes, atomic_write_text, remove_abandoned_temporaries
 from dope_core.image_io import read_bgr
 from dope_core.pseudo_labels.cache import LabelCache, LabelRecord, check_out_folder, check_recipe
-from dope_core.pseudo_labels.sources import source_of
+from dope_core.pseudo_labels.sources import source_examples, source_of, unmatched_patterns
 
 IMAGES_DIR = "images"
+LOG = logging.getLogger(__name__)
+
 PACK_RECIPE = "pack_settings.json"
 """File of a packed copy holding the settings it is packed with (a resumed pack keeps them)."""
 PIXEL_KEYS = ("box", "keypoints_2d", "velocity_2d")
@@ -62,6 +65,8 @@ class PackSummary:
         failed: ``(key, reason)`` of records whose image could not be read or written
             (their records are not written, so a rerun tries them again).
         image_bytes: bytes of the images written in this call.
+        unmatched_exclude: the ``exclude`` patterns that match no source of the cache (a typo leaves in
+            what it meant to leave out); ``example_sources``: a few of the cache's source names.
     """
 
     packed: int = 0
@@ -70,6 +75,8 @@ class PackSummary:
     without_people: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     image_bytes: int = 0
+    unmatched_exclude: list[str] = field(default_factory=list)
+    example_sources: list[str] = field(default_factory=list)
 
 
 def scale_record_dict(d: dict[str, Any], size: tuple[int, int]) -> dict[str, Any]:
@@ -152,6 +159,12 @@ def pack_cache(source: str | Path, out: str | Path, *, max_side: int = 853, qual
         remove_abandoned_temporaries(folder)
     summary = PackSummary()
     keys = src.keys()
+    sources = {source_of(k) for k in keys}
+    summary.unmatched_exclude = unmatched_patterns(sources, exclude)
+    summary.example_sources = source_examples(sources)
+    if summary.unmatched_exclude:   # before the work: a typo leaves in what it meant to leave out
+        LOG.warning("--exclude %s matched no source of %s (its sources look like %s): nothing is left out by it",
+                    " ".join(summary.unmatched_exclude), source, ", ".join(summary.example_sources))
     for key in (progress(keys) if progress is not None else keys):
         if exclude and is_excluded(key, exclude):
             summary.excluded += 1
@@ -175,7 +188,8 @@ def pack_cache(source: str | Path, out: str | Path, *, max_side: int = 853, qual
         atomic_write_text(dst.record_path(key), json.dumps(round_floats(d, decimals), separators=(",", ":")))
         summary.packed += 1
     info = {"source": str(src.root.resolve()), "max_side": max_side, "quality": quality,
-            "exclude": list(exclude), "decimals": decimals, "records": len(dst.keys()),
+            "exclude": list(exclude), "exclude_matched_nothing": summary.unmatched_exclude, "decimals": decimals,
+            "records": len(dst.keys()),
             "packed_now": summary.packed, "excluded": summary.excluded,
             "without_people": summary.without_people, "failed": summary.failed,
             "image_bytes_now": summary.image_bytes}

@@ -33,7 +33,8 @@ from dope_core.keypoints import Part
 from dope_core.atomic_files import atomic_write_text, remove_abandoned_temporaries
 from dope_core.pseudo_labels.cache import LabelCache, LabelRecord, check_out_folder, check_recipe
 from dope_core.pseudo_labels.crops import CropSettings, crop_items
-from dope_core.pseudo_labels.sources import Item, Skip, extract_frames, find_media, image_items
+from dope_core.pseudo_labels.sources import (EarlyEnd, FrameSelector, Item, Skip, extract_frames, find_media,
+                                             image_items)
 from dope_core.structures import PartPose
 
 LOG = logging.getLogger(__name__)
@@ -79,6 +80,8 @@ class LabelSummary:
     status: Counter = field(default_factory=Counter)
     skipped_sources: list[Skip] = field(default_factory=list)
     reasons: Counter = field(default_factory=Counter)
+    ended_early: list[EarlyEnd] = field(default_factory=list)
+    """Videos labelled only in part: their decoding stopped before the frame count of their header."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -88,6 +91,8 @@ class LabelSummary:
             "labelled_now": dict(self.status),
             "skip_reasons": dict(self.reasons),
             "skipped_sources": [{"source": s.source, "reason": s.reason} for s in self.skipped_sources],
+            "videos_ended_early": [{"source": e.source, "frames_read": e.frames_read,
+                                    "frames_announced": e.frames_announced} for e in self.ended_early],
         }
 
     def text(self) -> str:
@@ -95,6 +100,8 @@ class LabelSummary:
                  + ", ".join(f"{n} {s}" for s, n in sorted(self.status.items())) + " now"]
         lines += [f"  skipped ({n}x): {r}" for r, n in sorted(self.reasons.items())]
         lines += [f"  skipped source {s.source}: {s.reason}" for s in self.skipped_sources]
+        lines += [f"  video ended early {e.source}: {e.frames_read} of {e.frames_announced} announced frames read "
+                  "(the rest is not labelled)" for e in self.ended_early]
         return "\n".join(lines)
 
 
@@ -208,6 +215,7 @@ def run_labelling(
     """
     if workers < 0:
         raise ValueError(f"workers must be >= 0, got {workers}")
+    FrameSelector(stride=stride, min_change=min_change, max_gap=max_gap)   # its checks, before anything is written
     cache = LabelCache(out)
     kwargs = dict(estimator_kwargs or {})
     check_out_folder(cache, recipe=RECIPE)
@@ -224,7 +232,8 @@ def run_labelling(
     with tqdm(desc="extracting frames", unit="frame", disable=not show_progress or not videos) as bar:
         for video in videos:
             frames, skip = extract_frames(video, cache.frames_dir, stride=stride, min_change=min_change,
-                                          max_gap=max_gap, progress=bar.update, limits=settings.limits)
+                                          max_gap=max_gap, progress=bar.update, limits=settings.limits,
+                                          on_early_end=lambda end: _note_early_end(summary, end))
             items += frames
             if skip is not None:
                 summary.skipped_sources.append(skip)
@@ -268,6 +277,12 @@ def labelling_recipe(*, stride: int, min_change: float, max_gap: int, crops: Cro
               "estimator": estimator, "estimator_kwargs": experts, "min_score": settings.min_score,
               "gt_threshold": dict(settings.gt_threshold)}
     return json.loads(json.dumps(recipe, default=str))
+
+
+def _note_early_end(summary: LabelSummary, end: EarlyEnd) -> None:
+    summary.ended_early.append(end)
+    LOG.warning("%s ended at frame %d of the %d its header announces (truncated?): only the frames before were "
+                "labelled", end.source, end.frames_read, end.frames_announced)
 
 
 def _label(items: list[Item], cache: LabelCache, summary: LabelSummary, run: Callable[[list[Item]], Any],

@@ -14,11 +14,12 @@ resumes by skipping the frames already written.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Iterable, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -45,6 +46,22 @@ class Skip:
 
     source: str
     reason: str
+
+
+@dataclass(frozen=True)
+class EarlyEnd:
+    """A video whose decoding stopped before the frame count its header announces (a truncated or damaged
+    file): its first ``frames_read`` frames were considered, the rest is not labelled."""
+
+    source: str
+    frames_read: int
+    frames_announced: int
+
+
+def ended_early(frames_read: int, frames_announced: int) -> bool:
+    """Whether a video that gave ``frames_read`` frames stopped short of the ``frames_announced`` of its header,
+    beyond the few frames a container's estimated count may be off by (1 %, at least 2 frames)."""
+    return frames_announced > 0 and frames_announced - frames_read > max(1, frames_announced // 100)
 
 
 def find_media(inputs: Sequence[str | Path], *, exclude: Optional[Path] = None) -> tuple[list[Path], list[Path]]:
@@ -88,6 +105,17 @@ def source_of(key: str) -> str:
 
 
 _SOURCE_SUFFIX = re.compile(r"(__f\d+)?(__crop-[a-z]+\d+)?$")
+
+
+def unmatched_patterns(sources: Iterable[str], patterns: Sequence[str]) -> list[str]:
+    """The ``fnmatch`` patterns (``data.val_sources``, ``pack --exclude``) that match none of ``sources``."""
+    names = set(sources)
+    return [pat for pat in patterns if not any(fnmatch.fnmatchcase(n, pat) for n in names)]
+
+
+def source_examples(sources: Iterable[str], n: int = 3) -> list[str]:
+    """A few source names (sorted, the first ``n``), to show a user what the patterns are matched against."""
+    return sorted(set(sources))[:n]
 
 
 def item_key(path: Path, frame: Optional[int] = None) -> str:
@@ -175,6 +203,7 @@ def extract_frames(
     jpeg_quality: int = 95,
     progress: Optional[Callable[[int], None]] = None,
     limits: ImageLimits = ImageLimits(),
+    on_early_end: Optional[Callable[[EarlyEnd], None]] = None,
 ) -> tuple[list[Item], Optional[Skip]]:
     """Decode frames of ``video`` into ``frames_dir`` (JPEG, atomic writes) and list them.
 
@@ -185,7 +214,8 @@ def extract_frames(
     of the moving ones (:class:`FrameSelector`). The choice depends
     only on the video, so a rerun keeps the same frames. Frames already on disk are not
     written again. A video that cannot be opened, declares frames over ``limits`` or
-    gives no frame is returned as a :class:`Skip`, not raised.
+    gives no frame is returned as a :class:`Skip`, not raised. A video that gave frames but stopped before the
+    frame count of its header (:func:`ended_early`) is passed to ``on_early_end`` (:class:`EarlyEnd`).
     """
     selector = FrameSelector(stride=stride, min_change=min_change, max_gap=max_gap)
     cap = open_video(video)
@@ -196,6 +226,7 @@ def extract_frames(
     except ImageHeaderError as e:
         cap.release()
         return [], Skip(str(video), str(e))
+    announced = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
     items: list[Item] = []
     frames_dir.mkdir(parents=True, exist_ok=True)
     index = 0
@@ -227,4 +258,6 @@ def extract_frames(
         cap.release()
     if not items:
         return [], Skip(str(video), "video has no decodable frame")
+    if on_early_end is not None and ended_early(index, announced):
+        on_early_end(EarlyEnd(str(video), index, announced))
     return items, None

@@ -11,18 +11,60 @@ It is written to a temporary file in the same folder, flushed to disk, then
 previous or the new checkpoint, never a truncated one. The temporary file of a
 write that was killed stays behind (``.last.pth.dope-<random>.tmp``, as large as a
 checkpoint); :func:`remove_stale_temporaries` deletes them when training starts.
+
+A run holds its folder for its whole life (:func:`try_hold_run_folder`: an exclusive ``flock`` on
+``output_dir/.lock``), so that a second ``fit`` into the same folder is refused instead of replacing
+the first one's checkpoints. The kernel releases the lock when the process ends, killed or not: a
+killed run resumes without clean-up.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import IO, Any, Optional
 
 import torch
 
 from dope_core.atomic_files import TEMPORARY_MARK, TEMPORARY_NAME, atomic_path
 
 LAST = "last.pth"
+LOCK = ".lock"
+
+
+class RunFolderBusy(ValueError):
+    """The run folder is held by another live ``fit``."""
+
+
+def try_hold_run_folder(out_dir: str | Path) -> Optional[IO[str]]:
+    """Take the exclusive lock of ``out_dir/.lock`` (the folder is created) without waiting; the open lock
+    file (close it to release), or ``None`` when another process holds it. The file says which process
+    holds it (its pid)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(out_dir / LOCK, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def busy_message(out_dir: str | Path) -> str:
+    """The refusal of a second run into ``out_dir``, naming the holder's pid when the lock file tells it."""
+    try:
+        pid = (Path(out_dir) / LOCK).read_text().strip()
+    except OSError:
+        pid = ""
+    holder = f" (process {pid})" if pid.isdigit() else ""
+    return (f"{out_dir} is in use by another dope-train fit{holder}: wait for it to end (then --resume continues "
+            "the run), or set another output_dir")
 
 
 def save_training_state(out_dir: str | Path, state: dict[str, Any]) -> Path:

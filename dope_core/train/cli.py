@@ -93,7 +93,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="validate this network checkpoint (e.g. the shipped student or an export) on the run's "
                           "held-out images, through the network backend, instead of the run's last state")
     compare = sub.add_parser("compare", help="Markdown table of validation reports written by validate --out")
-    compare.add_argument("reports", nargs="+", help="report files; each row is named after the file's folder")
+    compare.add_argument("reports", nargs="+", help="report files; each row is named after the file's folder (folder/file when two "
+                                                   "reports share a folder name)")
     export = sub.add_parser("export", help="write a run's student as a network-backend checkpoint")
     export.add_argument("--run", required=True, help="the training output_dir")
     export.add_argument("--out", default=None, help="default: dope_core/weights/dope_student_mobilenetv2.pth")
@@ -182,7 +183,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         elif args.command == "validate":
             from dope_core.train.dataset import load_records
             from dope_core.train.export import load_run_config, student_from_state
-            from dope_core.train.trainer import train_val_split
+            from dope_core.train.trainer import run_split, train_val_split
             from dope_core.train.validation import validate
 
             if args.out:
@@ -197,7 +198,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 cfg, state = load_run_config(args.run)
             cfg.validation.annotated = args.annotated
             cfg.validation.max_images = args.max_images or cfg.validation.max_images
-            _, val_records = train_val_split(cfg, load_records(cfg.data.caches))
+            records = load_records(cfg.data.caches)
+            # a run's own held-out images (its split.json); a configuration alone draws them as fit would
+            _, val_records = (run_split(cfg, records, args.run, new_run=False) if args.run
+                              else train_val_split(cfg, records))
             if args.checkpoint:
                 from dope_core.model.inference import NetworkEstimator
                 from dope_core.train.validation import validate_estimator
@@ -218,8 +222,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         elif args.command == "compare":
             from dope_core.train.report import comparison_table
 
+            paths = [Path(p) for p in args.reports]
             reports = {}
-            for path in map(Path, args.reports):
+            for name, path in zip(report_names(paths), paths):
                 try:
                     report = json.loads(path.read_text())
                 except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -227,7 +232,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 if not isinstance(report, dict) or not isinstance(report.get("agreement"), dict):
                     raise ValueError(f"{path} is not a validation report (dope-train validate's, or a run's "
                                      "validation.json: a JSON object with an 'agreement')")
-                reports[path.parent.name or str(path)] = report
+                reports[name] = report
             print(comparison_table(reports))
         elif args.command == "pack":
             from tqdm import tqdm
@@ -237,7 +242,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             summary = pack_cache(args.cache, args.out, max_side=args.max_side, quality=args.quality,
                                  exclude=args.exclude, progress=lambda keys: tqdm(keys, desc="packing", unit="item"))
             print(json.dumps({"packed": summary.packed, "already_there": summary.skipped_existing,
-                              "excluded": summary.excluded, "without_people": summary.without_people,
+                              "excluded": summary.excluded, "exclude_matched_nothing": summary.unmatched_exclude,
+                              "without_people": summary.without_people,
                               "failed": summary.failed,
                               "image_megabytes": round(summary.image_bytes / 1e6, 1)}, indent=1))
             if summary.failed:
@@ -254,7 +260,35 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (ConfigError, OSError, ValueError) as e:   # OSError: a path that is a folder, a file, not writable...
         print(f"dope-train {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:   # what was written is whole (atomic writes): say how to go on
+        how = {"fit": "run the same command with --resume to continue", "label": "run it again to continue",
+               "pack": "run it again to continue"}.get(args.command, "no file it writes is left half-written")
+        print(f"dope-train {args.command}: interrupted; {how}", file=sys.stderr)
+        return 130
     return 0
+
+
+def report_names(paths: Sequence[Path]) -> list[str]:
+    """One distinct row name per report file: its folder's name (the run's), or ``folder/file`` when
+    another report has the same folder name, or the path as given when even that is shared; a file given
+    twice is numbered (``#2``)."""
+    def folder(p: Path) -> str:
+        return p.parent.name or str(p)
+
+    def named(p: Path) -> str:
+        return f"{p.parent.name}/{p.name}" if p.parent.name else str(p)
+
+    files = list({p.resolve(): p for p in paths}.values())   # each file once
+    per_folder = {n: [folder(p) for p in files].count(n) for n in map(folder, files)}
+    per_file = {n: [named(p) for p in files].count(n) for n in map(named, files)}
+    names = [folder(p) if per_folder[folder(p)] == 1 else named(p) if per_file[named(p)] == 1 else str(p)
+             for p in paths]
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} #{seen[name]}")
+    return out
 
 
 def _check_report_target(path: Path) -> None:
@@ -284,7 +318,7 @@ def _labelling(args: argparse.Namespace) -> "LabelsConfig":
 
     how = LabelsConfig()
     if args.config:
-        cfg = load_config(args.config)
+        cfg = load_config(args.config, check_files=False)   # labelling uses no init_from, no annotated folder
         how = cfg.labels
         args.out = args.out or cfg.data.caches[0]
     if not args.out:

@@ -151,8 +151,10 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
-def load_config(path: str | Path) -> TrainConfig:
-    """Read and check a YAML training configuration."""
+def load_config(path: str | Path, *, check_files: bool = True) -> TrainConfig:
+    """Read and check a YAML training configuration; ``check_files=False`` leaves out the checks that the
+    files and folders it names for training and validation exist (``model.init_from``,
+    ``validation.annotated``), which ``dope-train label --config`` does not use."""
     path = Path(path)
     if path.is_dir():
         raise ConfigError(f"configuration file {str(path)!r} is a folder")
@@ -162,13 +164,13 @@ def load_config(path: str | Path) -> TrainConfig:
         raw = yaml.safe_load(path.read_text())
     except (yaml.YAMLError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: not valid YAML: {str(e).splitlines()[0]}") from None
-    return config_from_dict(raw, source=str(path))
+    return config_from_dict(raw, source=str(path), check_files=check_files)
 
 
-def config_from_dict(raw: Any, *, source: str = "config") -> TrainConfig:
-    """Build and check a :class:`TrainConfig` from plain data."""
+def config_from_dict(raw: Any, *, source: str = "config", check_files: bool = True) -> TrainConfig:
+    """Build and check a :class:`TrainConfig` from plain data (``check_files``: as :func:`load_config`)."""
     cfg = _build(TrainConfig, raw, source)
-    _check(cfg, source)
+    _check(cfg, source, check_files=check_files)
     return cfg
 
 
@@ -216,7 +218,7 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
     return value
 
 
-def _check(cfg: TrainConfig, where: str) -> None:
+def _check(cfg: TrainConfig, where: str, *, check_files: bool = True) -> None:
     def need(ok: bool, message: str) -> None:
         if not ok:
             raise ConfigError(f"{where}: {message}")
@@ -241,7 +243,7 @@ def _check(cfg: TrainConfig, where: str) -> None:
          f"model.frozen_backbone_blocks must be in [0, {MOBILENETV2_SPLIT}], got {m.frozen_backbone_blocks}")
     need(m.frozen_backbone_blocks == 0 or m.variant == "mobilenetv2",
          "model.frozen_backbone_blocks is supported by the mobilenetv2 variant only")
-    need(m.init_from is None or Path(m.init_from).is_file(), f"model.init_from: no file {m.init_from!r}")
+    need(not check_files or m.init_from is None or Path(m.init_from).is_file(), f"model.init_from: no file {m.init_from!r}")
     stages = s.resolution
     need(not stages or stages[0].from_step == 0, "schedule.resolution: the first stage must start at from_step 0")
     need(all(a.from_step < b.from_step for a, b in zip(stages, stages[1:])),
@@ -257,5 +259,5 @@ def _check(cfg: TrainConfig, where: str) -> None:
     need(not bad, f"loss_weights: unknown loss name(s) {bad}; known: {list(LOSS_NAMES)}")
     need(all(w >= 0 for w in cfg.loss_weights.values()), "loss_weights must be >= 0")
     need(0 < cfg.validation.pck_alpha <= 1, "validation.pck_alpha must be in (0, 1]")
-    if cfg.validation.annotated is not None:
+    if check_files and cfg.validation.annotated is not None:
         need(Path(cfg.validation.annotated).is_dir(), f"validation.annotated: no folder {cfg.validation.annotated!r}")

@@ -31,7 +31,7 @@ from torch.utils.data import Dataset, Sampler
 from dope_core.image_io import read_bgr
 from dope_core.keypoints import Part
 from dope_core.pseudo_labels.cache import LabelCache, Record, labels_of
-from dope_core.pseudo_labels.sources import source_of
+from dope_core.pseudo_labels.sources import source_examples, source_of, unmatched_patterns
 from dope_core.train.augment import hflip, rescale, visible_boxes, zoom
 from dope_core.train.targets import record_targets
 
@@ -79,7 +79,8 @@ def split_records(records: Sequence[tuple[LabelCache, Record]], *, val_fraction:
             ``["*MultiPerson__cam0*"]`` for the four synchronised views of one scene.
 
     Raises:
-        ValueError: bad arguments, or patterns that hold out every record or none.
+        ValueError: bad arguments, a pattern that matches no source (named, with a few source names), or
+            patterns that hold out every record.
     """
     if not 0 <= val_fraction < 1:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
@@ -97,8 +98,13 @@ def split_records(records: Sequence[tuple[LabelCache, Record]], *, val_fraction:
             groups.setdefault(source_of(r.key), []).append(i)
         names = sorted(groups)
         if val_sources:
+            unmatched = unmatched_patterns(names, val_sources)
+            if unmatched:
+                raise ValueError(f"val_sources {unmatched} match no source (of {len(names)}; they look like "
+                                 f"{', '.join(source_examples(names))}): a typo would leave a held-out video in "
+                                 "training")
             held = [g for g in names if any(fnmatch.fnmatchcase(g, pat) for pat in val_sources)]
-            if not held or len(held) == len(names):
+            if len(held) == len(names):
                 raise ValueError(f"val_sources {list(val_sources)} match {len(held)} of the {len(names)} sources: "
                                  "they must hold out some but not all")
         else:

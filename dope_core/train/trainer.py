@@ -58,7 +58,8 @@ from dope_core.anchors import anchor_poses, collect_samples, reclustered
 from dope_core.keypoints import Part
 from dope_core.atomic_files import atomic_write_text
 from dope_core.pseudo_labels.cache import labels_of
-from dope_core.train.checkpointing import LAST, load_training_state, remove_stale_temporaries, save_training_state
+from dope_core.train.checkpointing import (LAST, RunFolderBusy, busy_message, load_training_state,
+                                          remove_stale_temporaries, save_training_state, try_hold_run_folder)
 from dope_core.train.config import ConfigError, TrainConfig
 from dope_core.train.dataset import (PseudoLabelDataset, StepSampler, collate, load_records, model_inputs,
                                     repeat_factors, split_records)
@@ -128,6 +129,103 @@ def train_val_split(cfg: TrainConfig, records: list) -> tuple[list, list]:
     d = cfg.data
     return split_records(records, val_fraction=d.val_fraction, seed=cfg.schedule.seed, by=d.split,
                          val_sources=d.val_sources)
+
+
+SPLIT = "split.json"
+"""File of a run's folder holding the keys of its training and held-out records, drawn when the run began."""
+
+
+def run_split(cfg: TrainConfig, records: list, run_dir: str | Path, *, new_run: bool,
+              write: bool = True) -> tuple[list, list]:
+    """The train/held-out split of a run.
+
+    A new run draws it (:func:`train_val_split`) and, with ``write``, records its keys in
+    ``run_dir/split.json`` (atomically); a resumed run, and ``validate --run``, use the stored one
+    (:func:`stored_split`), so records added to the caches since never move a training image into
+    validation. A run made before runs stored their split draws it again from the caches as they are
+    now, with a warning.
+    """
+    run_dir = Path(run_dir)
+    if not new_run:
+        stored = read_split(run_dir)
+        if stored is not None:
+            return stored_split(stored, records, run_dir / SPLIT)
+        LOG.warning("%s has no %s (a run made before runs kept their split): its held-out images are drawn again "
+                    "from the caches as they are now; records added since may have been trained on", run_dir, SPLIT)
+    train, val = train_val_split(cfg, records)
+    if new_run and write:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run_dir / SPLIT, json.dumps({"train": [r.key for _, r in train],
+                                                       "held_out": [r.key for _, r in val]}))
+    return train, val
+
+
+def read_split(run_dir: str | Path) -> Optional[dict[str, list[str]]]:
+    """The stored split of a run (``{"train": keys, "held_out": keys}``), ``None`` when it has none.
+
+    Raises:
+        ValueError: the file is there but cannot be read as a split.
+    """
+    path = Path(run_dir) / SPLIT
+    try:
+        stored = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path} cannot be read ({e}): the run's split is lost; set another output_dir") from None
+    if not isinstance(stored, dict) or not all(isinstance(stored.get(k), list) for k in ("train", "held_out")):
+        raise ValueError(f"{path} is not a split of dope-train (train and held_out keys)")
+    return stored
+
+
+def stored_split(stored: dict[str, list[str]], records: list, path: Path) -> tuple[list, list]:
+    """``records`` split as ``stored`` says (the records' order kept). Records the split does not name (added
+    to the caches since the run began) are used on neither side; keys of the split no longer in the caches
+    are skipped; both counted in a log line.
+
+    Raises:
+        ValueError: none of the run's training records is in the caches any more.
+    """
+    train_keys, val_keys = set(stored["train"]), set(stored["held_out"])
+    train = [r for r in records if r[1].key in train_keys]
+    val = [r for r in records if r[1].key in val_keys]
+    added = len(records) - len(train) - len(val)
+    if added:
+        LOG.info("%d records were added to the caches after the run began: this run uses none of them (neither "
+                 "trained on nor held out; its split is %s)", added, path)
+    present = {r.key for _, r in records}
+    gone_train, gone_val = len(train_keys - present), len(val_keys - present)
+    if gone_train or gone_val:
+        LOG.warning("%d training and %d held-out records of the run's split are no longer in the caches: skipped",
+                    gone_train, gone_val)
+    if not train:
+        raise ValueError(f"none of the {len(train_keys)} training records of {path} is in the caches any more")
+    return train, val
+
+
+def check_labelled_parts(cfg: TrainConfig) -> None:
+    """Refuse caches labelled without a part that ``data.parts`` trains (their images would teach it as
+    background), by the parts their ``labelling.json`` gives the experts; a cache without one (made before
+    caches kept their settings, or packed) is accepted.
+
+    Raises:
+        ConfigError: one line naming the cache and the parts it lacks.
+    """
+    from dope_core.pseudo_labels.runner import RECIPE
+
+    for root in cfg.data.caches:
+        try:
+            recipe = json.loads((Path(root) / RECIPE).read_text())
+            labelled = recipe["estimator_kwargs"]["parts"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if not isinstance(labelled, list):
+            continue
+        missing = [p for p in cfg.data.parts if p not in labelled]
+        if missing:
+            raise ConfigError(f"data.parts: {root} was labelled without {', '.join(missing)} (its {RECIPE}: parts "
+                              f"{labelled}), which would be taught as background; label with --parts "
+                              f"{' '.join(cfg.data.parts)}, or train data.parts {labelled}")
 
 
 def checkpoint_start(cfg: TrainConfig) -> tuple[dict[Part, torch.Tensor], dict[str, torch.Tensor]]:
@@ -230,8 +328,38 @@ def fit(cfg: TrainConfig, *, resume: bool = False, device: str = "auto", show_pr
     """
     if max_seconds is not None and max_seconds <= 0:
         raise ValueError(f"max_seconds must be positive, got {max_seconds}")
+    device = _device_name(device)
     rank, world = _init_distributed(device)
     dev = _device(device, rank)
+    lock = _hold_output_dir(Path(cfg.output_dir), rank, world, dev)
+    try:
+        return _fit(cfg, rank, world, dev, resume=resume, show_progress=show_progress, max_seconds=max_seconds)
+    finally:
+        if lock is not None:
+            lock.close()
+
+
+def _hold_output_dir(out_dir: Path, rank: int, world: int, dev: torch.device) -> Any:
+    """Rank 0 takes the run folder's lock (:func:`~dope_core.train.checkpointing.try_hold_run_folder`) and
+    tells the other ranks whether it got it; returns the lock file (rank 0) or ``None``.
+
+    Raises:
+        RunFolderBusy: another live ``fit`` holds ``out_dir`` (on every rank).
+    """
+    lock = try_hold_run_folder(out_dir) if rank == 0 else None
+    held = rank != 0 or lock is not None
+    if world > 1:
+        flag = torch.tensor([1.0 if held else 0.0], device=dev)
+        dist.broadcast(flag, src=0)
+        held = bool(flag.item())
+    if not held:
+        raise RunFolderBusy(busy_message(out_dir))
+    return lock
+
+
+def _fit(cfg: TrainConfig, rank: int, world: int, dev: torch.device, *, resume: bool, show_progress: bool,
+         max_seconds: Optional[float]) -> FitResult:
+    """:func:`fit` once the devices are set and the run folder is held."""
     out_dir = Path(cfg.output_dir)
     sched = cfg.schedule
     if rank == 0:   # only rank 0 writes checkpoints; none is being written yet
@@ -240,11 +368,12 @@ def fit(cfg: TrainConfig, *, resume: bool = False, device: str = "auto", show_pr
     if not resume and (out_dir / LAST).exists():
         raise ConfigError(f"{out_dir} holds a training run ({LAST}): run with --resume to continue it, or set "
                           "another output_dir (a new run never replaces one)")
-    records = load_records(cfg.data.caches)
-    train_records, val_records = train_val_split(cfg, records)
+    check_labelled_parts(cfg)
     state = load_training_state(out_dir) if resume else None
     if resume and state is None:
         LOG.warning("no checkpoint in %s: starting from step 0", out_dir)
+    records = load_records(cfg.data.caches)
+    train_records, val_records = run_split(cfg, records, out_dir, new_run=state is None, write=rank == 0)
     if state is not None:
         changed = resume_mismatches(state.get("config") or {}, cfg.to_dict())
         if changed:
@@ -532,14 +661,35 @@ def _init_distributed(device: str) -> tuple[int, int]:
     return dist.get_rank(), dist.get_world_size()
 
 
+def _device_name(device: str) -> str:
+    """``device`` checked: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+
+    Raises:
+        ValueError: any other name (one line).
+    """
+    if device == "auto":
+        return device
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError):
+        parsed = None
+    if parsed is None or parsed.type not in ("cpu", "cuda"):
+        raise ValueError(f"--device {device!r}: unknown device; use auto, cpu, cuda or cuda:N")
+    return device
+
+
 def _device(device: str, rank: int) -> torch.device:
+    """The training device of ``rank``: ``auto`` is CUDA when there is one, else the CPU; CUDA asked for
+    where there is none falls back to the CPU with a warning (as inference does); plain ``cuda`` is the
+    rank's own GPU (``LOCAL_RANK``)."""
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda":
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        LOG.warning("--device %s: CUDA is not available: training on the CPU", device)
+        return torch.device("cpu")
+    if dev.type == "cuda" and dev.index is None:
         local = int(os.environ.get("LOCAL_RANK", rank))
         torch.cuda.set_device(local)
         return torch.device("cuda", local)
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        LOG.warning("CUDA is not available: training on the CPU")
-        return torch.device("cpu")
-    return torch.device(device)
+    return dev

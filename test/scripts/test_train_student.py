@@ -72,3 +72,25 @@ def test_unknown_option_is_a_usage_error() -> None:
     run = subprocess.run([str(REPO / "scripts" / "train_student.sh"), "--config"], capture_output=True, text=True,
                          timeout=60)
     assert run.returncode == 2 and "--config needs a value" in run.stderr
+
+
+def test_relative_paths_are_taken_from_where_the_script_is_run(tmp_path: Path) -> None:
+    """--config, --ablation, --input and --export relative to the user's directory, not the repository's; a
+    configuration that is missing or wrong is one line, exit 2, no traceback."""
+    script = str(REPO / "scripts" / "train_student.sh")
+    run = subprocess.run([script, "--input", "in", "--config", "cfg.yaml", "--ablation", "none", "--export", "none"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    err = run.stderr.strip().splitlines()[-1]
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr[-3000:]
+    assert err == f"train_student: error: configuration file '{tmp_path / 'cfg.yaml'}' does not exist", err
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(tiny_config(tmp_path / "labels", tmp_path / "run")))
+    (tmp_path / "hard.yaml").write_text("data: {caches: [x]}\nschedule: {stpes: 3}\noutput_dir: r\n")
+    run = subprocess.run([script, "--input", "in", "--config", "cfg.yaml", "--ablation", "hard.yaml"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr[-3000:]
+    assert run.stderr.strip().splitlines()[-1].startswith(f"train_student: error: {tmp_path / 'hard.yaml'}."
+                                                          "schedule: unknown key(s) ['stpes']")
+    run = subprocess.run([script, "--input", "in", "--config", "cfg.yaml", "--ablation", "none"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2 and f"pseudo-labels of {tmp_path / 'in'} ->" in run.stdout, run.stdout + run.stderr
+    assert f"input '{tmp_path / 'in'}' does not exist" in run.stderr

@@ -349,3 +349,90 @@ def test_abandoned_writes_are_cleaned_and_a_damaged_record_is_labelled_again(tmp
     summary = run_labelling([d / "a.jpg"], cache.root, workers=0, estimator=FAKE, show_progress=False)
     assert summary.already_done == 0 and cache.read(key).status == "ok"
     assert not stale.exists() and fresh.exists()
+
+
+@pytest.mark.parametrize("flag,value,message", [("--stride", "0", "stride must be >= 1"),
+                                                ("--min-change", "-5", "min_change must be >= 0")])
+def test_bad_frame_settings_are_refused_before_anything_is_written(tmp_path: Path, monkeypatch, capsys,
+                                                                   flag: str, value: str, message: str) -> None:
+    """A bad --stride or --min-change is one line (exit 2) and records no settings in --out, so the
+    corrected command labels into the same folder."""
+    import functools
+
+    import dope_core.pseudo_labels.runner as runner
+    from dope_core.train.cli import main as train_main
+
+    d = _media(tmp_path)
+    monkeypatch.setattr(runner, "run_labelling", functools.partial(runner.run_labelling, estimator=FAKE))
+    out = tmp_path / "c0b"
+    assert train_main(["label", "--input", str(d / "clip.avi"), "--out", str(out), flag, value, "--workers", "0"]) == 2
+    assert message in capsys.readouterr().err
+    assert not (out / "labelling.json").exists() and not out.exists()
+    assert train_main(["label", "--input", str(d / "clip.avi"), "--out", str(out), "--stride", "3",
+                       "--workers", "0"]) == 0
+    assert json.loads((out / "labelling.json").read_text())["stride"] == 3
+
+
+def test_a_truncated_video_is_reported_with_the_frames_read(tmp_path: Path) -> None:
+    """A video whose file was cut (its header announces more frames than decode) is labelled as far as it goes
+    and reported in the summary (frames read of announced) instead of passing for a whole one."""
+    video = tmp_path / "in" / "cut.avi"
+    video.parent.mkdir()
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        writer.write(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
+    writer.release()
+    whole = run_labelling([video], tmp_path / "whole", workers=0, estimator=FAKE, show_progress=False)
+    assert whole.items == 40
+    assert not json.loads((tmp_path / "whole" / "summary.json").read_text()).get("videos_ended_early")
+    data = video.read_bytes()
+    video.write_bytes(data[:len(data) // 2])          # a copy cut off half-way (a full disk, a killed download)
+    summary = run_labelling([video], tmp_path / "cache", workers=0, estimator=FAKE, show_progress=False)
+    assert 0 < summary.items < 40
+    stored = json.loads((tmp_path / "cache" / "summary.json").read_text()).get("videos_ended_early")
+    assert stored == [{"source": str(video.resolve()), "frames_read": summary.items, "frames_announced": 40}]
+    assert f"{summary.items} of 40 announced frames read" in summary.text()
+    from dope_core.pseudo_labels.sources import EarlyEnd
+
+    ends: list[EarlyEnd] = []
+    items, skip = extract_frames(video, tmp_path / "frames", on_early_end=ends.append)
+    assert skip is None and ends == [EarlyEnd(str(video), len(items), 40)]
+
+
+def test_label_config_needs_no_init_from_or_annotated_folder(tmp_path: Path, monkeypatch) -> None:
+    """label --config uses the config's labels section and cache only: a fine-tuning config's model.init_from (a
+    path relative to the repository) or validation.annotated that does not resolve here does not stop it."""
+    import yaml
+
+    import dope_core.pseudo_labels.runner as runner
+    from dope_core.train.cli import main as train_main
+
+    seen = {}
+    monkeypatch.setattr(runner, "run_labelling", lambda inputs, out, **kw: seen.update(out=out, stride=kw["stride"])
+                        or runner.LabelSummary())
+    cfg = tmp_path / "finetune.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "data": {"caches": [str(tmp_path / "cache")]}, "schedule": {"steps": 1}, "output_dir": str(tmp_path / "run"),
+        "model": {"init_from": "dope_core/weights/not_here.pth"}, "validation": {"annotated": "no_such_folder"},
+        "labels": {"stride": 4}}))
+    monkeypatch.chdir(tmp_path)
+    assert train_main(["label", "--input", str(tmp_path), "--config", str(cfg)]) == 0
+    assert seen == {"out": str(tmp_path / "cache"), "stride": 4}
+
+
+def test_ctrl_c_in_label_is_one_line_and_exit_130(tmp_path: Path, monkeypatch, capsys) -> None:
+    """Ctrl-C while labelling: no traceback; one line saying a rerun continues; exit status 130."""
+    import dope_core.pseudo_labels.runner as runner
+    from dope_core.train.cli import main as train_main
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "run_labelling", interrupted)
+    try:
+        rc = train_main(["label", "--input", str(tmp_path), "--out", str(tmp_path / "o")])
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped dope-train label (a traceback)")
+    assert rc == 130
+    assert capsys.readouterr().err.strip() == "dope-train label: interrupted; run it again to continue"

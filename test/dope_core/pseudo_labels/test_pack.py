@@ -177,3 +177,23 @@ def test_scale_record_dict_rounds_sizes_and_keeps_metres() -> None:
     np.testing.assert_allclose(u["keypoints_2d"], [[sx, 2 * sy]])
     np.testing.assert_allclose(u["velocity_2d"], [4 * sx, 8 * sy])
     assert u["keypoints_3d"] == [[0.1, 0.2, 0.3]] and d["image_size"] == [101, 51]   # input untouched
+
+
+def test_an_exclude_pattern_that_matches_nothing_is_named(tmp_path: Path, capsys, caplog) -> None:
+    """A mistyped --exclude leaves in the source it meant to leave out: the pack goes on (the others may be right,
+    and fit's data.val_sources check refuses the same typo) with a warning naming the pattern and showing what
+    the cache's sources look like."""
+    src = _cache(tmp_path / "cache", tmp_path / "photos")
+    out = tmp_path / "packed"
+    assert cli.main(["pack", "--cache", str(src.root), "--out", str(out), "--exclude", "clip-*", "cilp-*",
+                     "--max-side", "64"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["excluded"] == 2 and report["exclude_matched_nothing"] == ["cilp-*"]
+    assert json.loads((out / "pack.json").read_text())["exclude_matched_nothing"] == ["cilp-*"]
+    warned = [r.getMessage() for r in caplog.records if "matched no source" in r.getMessage()]
+    assert len(warned) == 1 and "cilp-*" in warned[0] and "clip-*" not in warned[0].split("matched")[0]
+    assert "clip-bb22, empty-cc33" in warned[0]
+    caplog.clear()
+    assert cli.main(["pack", "--cache", str(src.root), "--out", str(tmp_path / "p2"), "--exclude", "clip-*",
+                     "--max-side", "64"]) == 0
+    assert not [r for r in caplog.records if "matched no source" in r.getMessage()]

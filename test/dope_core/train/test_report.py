@@ -44,3 +44,27 @@ def test_rows_per_kind_of_image_follow_when_the_report_splits_them():
     assert table[4] == "| run | distillation | 800 | body, whole images (2) | 0.400 @0.1 | 0.75 | 0.90 | 100 | - | - | - | - |"
     assert table[5] == "| run | distillation | 800 | body, crops (1) | 0.050 @0.1 | 0.10 | 0.50 | 200 | - | - | - | - |"
     assert len(table) == 6
+
+
+def test_compare_gives_every_report_its_own_rows(tmp_path, capsys):
+    """Two reports of one run folder (validation.json, final_validation.json), or of two folders of the same
+    name, each get their rows under a name that tells them apart; other reports keep their folder's name."""
+    import json
+
+    from dope_core.train.cli import main
+
+    files = {tmp_path / "run1" / "validation.json": 0.111, tmp_path / "run1" / "final_validation.json": 0.222,
+             tmp_path / "run2" / "final_validation.json": 0.333, tmp_path / "b" / "run2" / "final_validation.json": 0.444}
+    for path, pck in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(_report("distillation", pck, None)))
+    paths = list(files)
+    assert main(["compare", *map(str, paths)]) == 0
+    rows = [line.split(" | ") for line in capsys.readouterr().out.splitlines()[2:]]
+    body = {r[0].lstrip("| "): r[4] for r in rows if r[3] == "body"}
+    assert body == {"run1/validation.json": "0.111 @0.1", "run1/final_validation.json": "0.222 @0.1",
+                    str(paths[2]): "0.333 @0.1", str(paths[3]): "0.444 @0.1"}
+    from dope_core.train.cli import report_names
+
+    assert report_names([paths[0], paths[2]]) == ["run1", "run2"]
+    assert report_names([paths[1], paths[1]]) == ["run1", "run1 #2"]

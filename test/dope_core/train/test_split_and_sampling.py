@@ -130,3 +130,17 @@ def test_a_stored_record_damaged_into_other_json_is_a_value_error(tmp_path: Path
     stored.path.unlink()
     with pytest.raises(ValueError, match="gone or damaged"):
         stored.load()
+
+
+def test_a_val_sources_pattern_that_matches_nothing_is_named(tmp_path: Path) -> None:
+    """A mistyped pattern beside a right one, or patterns that all miss: ValueError naming them, with a few
+    source names to show what the patterns are matched against."""
+    records = _records(["in__test-27eb452435__f000000", "in__train-0123456789__f000000",
+                        "in__train-0123456789__f000005"], LabelCache(tmp_path))
+    for patterns, unmatched in ((["*test*", "*tset_typo*"], "['*tset_typo*']"), (["*nope*"], "['*nope*']")):
+        with pytest.raises(ValueError) as e:
+            split_records(records, val_fraction=0.0, seed=0, by="by_video", val_sources=patterns)
+        assert f"val_sources {unmatched} match no source" in str(e.value)
+        assert "in__test-27eb452435, in__train-0123456789" in str(e.value)
+    train, val = split_records(records, val_fraction=0.0, seed=0, by="by_video", val_sources=["*test*"])
+    assert len(train) == 2 and len(val) == 1

@@ -423,7 +423,8 @@ def test_a_full_disk_is_one_line_and_the_checkpoint_before_it_stays(tmp_path: Pa
     err = capsys.readouterr().err.strip()
     assert "cannot write the training checkpoint" in err and "the previous one is intact" in err and "\n" not in err
     assert load_training_state(tmp_path / "run")["step"] == 2
-    assert sorted(p.name for p in (tmp_path / "run").iterdir() if p.name != "tb") == ["last.pth"]
+    # no temporary left behind: the checkpoint, the run's lock file and its split
+    assert sorted(p.name for p in (tmp_path / "run").iterdir() if p.name != "tb") == [".lock", "last.pth", "split.json"]
     assert oct((tmp_path / "run" / "last.pth").stat().st_mode & 0o777) == oct(0o666 & ~_umask())
 
 
@@ -453,3 +454,161 @@ def test_outputs_replace_only_files_of_their_kind(tmp_path: Path, synthetic_cach
     for _ in range(2):   # an export replaces an export
         assert cli.main(["export", "--run", str(tmp_path / "run"), "--out", str(out)]) == 0
     assert load_checkpoint(out).meta["trained_steps"] == 1
+
+
+def test_a_run_folder_is_held_by_one_fit_at_a_time(tmp_path: Path, synthetic_cache, capsys) -> None:
+    """A second fit (new or --resume) into a folder a live run holds is one line, exit 2, and writes nothing;
+    the lock goes with its process, so a run whose process was killed resumes without clean-up."""
+    import fcntl
+
+    torch.set_num_threads(1)
+    run = tmp_path / "run"
+    raw = tiny_config(synthetic_cache.root, run, steps=2)
+    cfg = _write(raw, tmp_path / "cfg.yaml")
+    run.mkdir()
+    holder = open(run / ".lock", "w")      # a first fit, still running, holds the folder's lock
+    fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    holder.write(f"{os.getpid()}\n")
+    holder.flush()
+    try:
+        for extra in ([], ["--resume"]):
+            assert cli.main(["fit", "--config", str(cfg), "--no-progress", *extra]) == 2
+            err = capsys.readouterr().err.strip()
+            assert f"is in use by another dope-train fit (process {os.getpid()})" in err and "\n" not in err, err
+            assert not (run / "last.pth").exists()
+    finally:
+        holder.close()
+    assert cli.main(["fit", "--config", str(cfg), "--no-progress"]) == 0
+    # a holder that is killed (SIGKILL: no clean-up of its own) leaves no lock behind
+    code = ("import fcntl, os, sys, time\nh = open(sys.argv[1], 'w'); fcntl.flock(h, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+            "h.write(f'{os.getpid()}\\n'); h.flush(); print('held', flush=True); time.sleep(600)")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(run / ".lock")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        longer = _write({**raw, "schedule": {**raw["schedule"], "steps": 3}}, tmp_path / "longer.yaml")
+        assert cli.main(["fit", "--config", str(longer), "--no-progress", "--resume"]) == 2
+        assert f"(process {proc.pid})" in capsys.readouterr().err
+    finally:
+        proc.kill()
+        proc.wait()
+    assert cli.main(["fit", "--config", str(longer), "--no-progress", "--resume"]) == 0
+    assert load_training_state(run)["step"] == 3
+
+
+def _copy_records(cache_root: Path, prefix: str) -> list[str]:
+    """Add a copy of every record of the cache under a new key (more labels written into the cache later)."""
+    from dope_core.pseudo_labels.cache import LabelCache
+
+    cache = LabelCache(cache_root)
+    keys = cache.keys()
+    for key in keys:
+        cache.write(dataclasses.replace(cache.read(key), key=f"{prefix}{key}"))
+    return [f"{prefix}{k}" for k in keys]
+
+
+def test_a_run_keeps_its_split_when_labels_are_added(tmp_path: Path, synthetic_cache, capsys, caplog) -> None:
+    """The held-out keys are stored with the run (split.json): labels added to the cache later are used by
+    neither side of a resumed run or of validate --run, so no training image moves into validation; a held-out
+    record gone from the cache is skipped and counted; a run without split.json draws as before, with a warning."""
+    from dope_core.train.trainer import train_val_split
+
+    torch.set_num_threads(1)
+    run = tmp_path / "run"
+    raw = tiny_config(synthetic_cache.root, run, steps=2)
+    raw["data"]["val_fraction"] = 0.5
+    assert cli.main(["fit", "--config", str(_write(raw, tmp_path / "cfg.yaml")), "--no-progress"]) == 0
+    split = json.loads((run / "split.json").read_text())
+    assert len(split["train"]) == len(split["held_out"]) == 3
+    assert sorted(split["train"] + split["held_out"]) == sorted(synthetic_cache.keys())
+    added = _copy_records(synthetic_cache.root, "zz_")
+    # drawn again from the grown cache, the split would hold out images the run trained on
+    _, redrawn = train_val_split(config_from_dict(raw), load_records([synthetic_cache.root]))
+    assert {r.key for _, r in redrawn} & set(split["train"])
+    capsys.readouterr()
+    caplog.set_level(logging.INFO, logger="dope_core.train.trainer")
+    assert cli.main(["validate", "--run", str(run)]) == 0
+    assert json.loads(capsys.readouterr().out)["agreement"]["images"] == 3
+    assert "6 records were added to the caches after the run began" in caplog.text
+    longer = {**raw, "schedule": {**raw["schedule"], "steps": 3}}
+    caplog.clear()
+    result = fit(config_from_dict(longer), resume=True, show_progress=False)
+    assert result.end_step == 3 and result.validation["agreement"]["images"] == 3
+    assert "6 records were added" in caplog.text
+    assert json.loads((run / "split.json").read_text()) == split          # the stored split is kept
+    # a held-out record deleted from the cache is skipped and counted
+    (synthetic_cache.root / "items" / f"{split['held_out'][0]}.json").unlink()
+    caplog.clear()
+    assert cli.main(["validate", "--run", str(run)]) == 0
+    assert json.loads(capsys.readouterr().out)["agreement"]["images"] == 2
+    assert "0 training and 1 held-out records of the run's split are no longer in the caches" in caplog.text
+    # a run made before runs kept their split: drawn again, with a warning
+    (run / "split.json").unlink()
+    caplog.clear()
+    assert cli.main(["validate", "--run", str(run)]) == 0
+    assert json.loads(capsys.readouterr().out)["agreement"]["images"] == 6
+    assert "has no split.json" in caplog.text and added
+
+
+def test_fit_refuses_a_cache_labelled_without_a_trained_part(tmp_path: Path, synthetic_cache, capsys) -> None:
+    """A cache whose labelling.json says it was labelled with --parts body cannot train hands and faces (they
+    would be taught as background): one line, exit 2, nothing written. A cache without labelling.json (made
+    before caches kept their settings) and a config training only the labelled parts are accepted."""
+    (synthetic_cache.root / "labelling.json").write_text(json.dumps(
+        {"stride": 1, "estimator": "dope_core.experts.ensemble:ExpertsEstimator",
+         "estimator_kwargs": {"parts": ["body"], "config": {}}}))
+    raw = tiny_config(synthetic_cache.root, tmp_path / "run", steps=1)
+    assert cli.main(["fit", "--config", str(_write(raw, tmp_path / "cfg.yaml")), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "was labelled without hand, face" in err and "\n" not in err, err
+    assert not (tmp_path / "run" / "last.pth").exists()
+    from dope_core.train.trainer import check_labelled_parts
+
+    check_labelled_parts(config_from_dict({**raw, "data": {**raw["data"], "parts": ["body"]}}))
+    (synthetic_cache.root / "labelling.json").unlink()
+    check_labelled_parts(config_from_dict(raw))
+
+
+def test_a_val_sources_typo_is_refused_by_fit(tmp_path: Path, synthetic_cache, capsys) -> None:
+    """by_video with one pattern that matches and one that matches nothing: one line naming the pattern, exit 2."""
+    raw = tiny_config(synthetic_cache.root, tmp_path / "run", steps=1)
+    raw["data"].update(split="by_video", val_sources=["im1", "im_typo*"])
+    assert cli.main(["fit", "--config", str(_write(raw, tmp_path / "cfg.yaml")), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "['im_typo*'] match no source" in err and "im0, im1, im2" in err and "\n" not in err, err
+
+
+def test_device_names_and_the_cpu_fallback(tmp_path: Path, monkeypatch, caplog, capsys) -> None:
+    """--device: an unknown name is one line, exit 2, before anything is written; cuda (as cuda:0) without a GPU
+    falls back to the CPU with a warning, as inference does."""
+    raw = tiny_config(tmp_path / "cache", tmp_path / "run", steps=1)
+    cfg = _write(raw, tmp_path / "cfg.yaml")
+    for bad in ("gpu", "mps", "cuda:x"):
+        assert cli.main(["fit", "--config", str(cfg), "--device", bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert f"--device {bad!r}: unknown device" in err and "\n" not in err, err
+    assert not (tmp_path / "run").exists()
+    from dope_core.train.trainer import _device, _device_name
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for name in ("cuda", "cuda:0", "auto", "cpu"):
+        caplog.clear()
+        assert _device(_device_name(name), 0) == torch.device("cpu")
+        assert ("CUDA is not available" in caplog.text) == name.startswith("cuda")
+
+
+def test_ctrl_c_in_fit_is_one_line_and_exit_130(tmp_path: Path, monkeypatch, capsys) -> None:
+    """Ctrl-C during fit: no traceback; one line saying how to continue; exit status 130."""
+    import dope_core.train.trainer as trainer
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer, "fit", interrupted)
+    cfg = _write(tiny_config(tmp_path / "cache", tmp_path / "run"), tmp_path / "cfg.yaml")
+    try:
+        rc = cli.main(["fit", "--config", str(cfg)])
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped dope-train fit (a traceback)")
+    assert rc == 130
+    assert capsys.readouterr().err.strip() == ("dope-train fit: interrupted; run the same command with --resume to "
+                                               "continue")
