@@ -559,6 +559,21 @@ def test_a_cameras_poses_are_written_live(tmp_path, monkeypatch):
     assert len((out / "camera0.jsonl").read_text().splitlines()) == 3
 
 
+class _NoFrames:
+    """A ``VideoReader`` stand-in whose source opens and yields no frame (every frame undecodable, a silent camera)."""
+
+    fps, ended_early = 10.0, False
+
+    def __init__(self, source, **kwargs):
+        pass
+
+    def __len__(self):
+        return 0
+
+    def __iter__(self):
+        return iter(())
+
+
 def test_a_video_without_frames_leaves_no_empty_recording(tmp_path, monkeypatch):
     """A video that opens but yields no frame (every frame undecodable): the recording this run created is
     removed, so that a second try may record at that path."""
@@ -566,19 +581,7 @@ def test_a_video_without_frames_leaves_no_empty_recording(tmp_path, monkeypatch)
 
     _stub(monkeypatch)
 
-    class NoFrames:
-        fps, ended_early = 10.0, False
-
-        def __init__(self, source, **kwargs):
-            pass
-
-        def __len__(self):
-            return 0
-
-        def __iter__(self):
-            return iter(())
-
-    monkeypatch.setattr(cli, "VideoReader", NoFrames)
+    monkeypatch.setattr(cli, "VideoReader", _NoFrames)
     _write_clip(tmp_path / "clip.avi", 2)
     assert main([str(tmp_path / "clip.avi"), "-o", str(tmp_path / "out"), "--quiet", "--record",
                  str(tmp_path / "bag")]) == 1
@@ -765,19 +768,7 @@ def test_a_camera_that_gives_no_frame_leaves_the_earlier_sessions_poses(tmp_path
     (out / "camera0.jsonl").write_text('{"frame": 0}\n{"frame": 1}\n')
     before = _snapshot(out)
 
-    class SilentCamera:
-        fps, ended_early = 30.0, False
-
-        def __init__(self, source, **kwargs):
-            pass
-
-        def __len__(self):
-            return 0
-
-        def __iter__(self):
-            return iter(())
-
-    monkeypatch.setattr(cli, "VideoReader", SilentCamera)
+    monkeypatch.setattr(cli, "VideoReader", _NoFrames)   # a camera that opens and gives no frame
     assert main(["0", "-o", str(out), "--quiet"]) == 1
     assert "1 x no readable frame" in capsys.readouterr().out
     assert _snapshot(out)[out / "camera0.jsonl"] == before[out / "camera0.jsonl"]
