@@ -27,10 +27,12 @@ def _string(buf: bytes, pos: int) -> tuple[str, int]:
 def _decompress(data: bytes, compression: str, size: int) -> bytes:
     if compression == "":
         return data
-    if compression == "zstd":
-        import zstandard
-
-        return zstandard.ZstdDecompressor().decompress(data, max_output_size=size)
+    if compression == "zstd":   # ros2 bag record's MCAP default; the module rosbags itself reads them with
+        try:
+            from compression import zstd   # Python 3.14
+        except ImportError:
+            from backports import zstd
+        return zstd.decompress(data)
     if compression == "lz4":
         import lz4.frame
 

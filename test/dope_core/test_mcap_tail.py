@@ -80,3 +80,30 @@ def test_not_an_mcap_file_is_refused(tmp_path: Path) -> None:
         complete_length(other)
     with pytest.raises(ValueError, match="not an MCAP file"):
         list(read_complete_messages(other))
+
+
+def test_a_zstd_recording_without_its_metadata_reads_to_its_last_frame(tmp_path: Path) -> None:
+    """``ros2 bag record -s mcap`` compresses its chunks with zstd by default: a recording killed before its
+    metadata.yaml was written is read from its .mcap, chunk by chunk, as an uncompressed one."""
+    from rosbags.rosbag2 import Reader, StoragePlugin, Writer
+    from rosbags.rosbag2.enums import CompressionFormat, CompressionMode
+
+    from dope_core.recording import read_recording
+    from dope_ros.bag_io import dope_typestore
+
+    plain = _bag(tmp_path / "plain", 3, close=True).parent
+    packed = tmp_path / "packed"
+    store = dope_typestore()
+    writer = Writer(packed, version=9, storage_plugin=StoragePlugin.MCAP)
+    writer.set_compression(CompressionMode.STORAGE, CompressionFormat.ZSTD)
+    writer.open()
+    with Reader(plain) as reader:
+        connections = {c.id: writer.add_connection(c.topic, c.msgtype, typestore=store) for c in reader.connections}
+        for c, stamp, data in reader.messages():
+            writer.write(connections[c.id], stamp, data)
+    writer.close()
+    (packed / "metadata.yaml").unlink()   # killed before it was written
+    frames = list(read_recording(packed))
+    assert len(frames) == 3 and [f.stamp_ns for f in frames] == [1_000_000_000, 2_000_000_000, 3_000_000_000]
+    assert all(f.camera_info is not None for f in frames)
+
