@@ -43,7 +43,8 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 from dope_core.atomic_files import atomic_path
-from dope_core.recording import CAMERA_INFO_TOPIC, IMAGE_TOPIC, RecordingError, frames_by_stamp, read_recording
+from dope_core.recording import (CAMERA_INFO_TOPIC, IMAGE_TOPIC, RecordingError, frames_by_stamp, open_recording,
+                                 read_recording)
 
 MAX_REALTIME_GAP_S = 5.0
 """``--realtime``: a longer gap between two recorded stamps (a pause, a stamp that jumps) is played as this."""
@@ -185,9 +186,12 @@ class BagPlayer:
         return sent
 
 
-def _offline(bag: Path, out: Path, backend: str, device: str, rectified: bool) -> int:
+def _offline(bag: Path, out: Path, backend: str, device: str, rectified: bool, streaming: bool = True) -> int:
     """Re-estimate every recorded frame into ``out`` (JSON lines); 0 when all were, 1 when any was skipped.
-    Ctrl-C prints the summary of the frames done, which ``out`` keeps, and goes on as ``KeyboardInterrupt``."""
+    The experts follow people from frame to frame as ``dope`` does on a video (its default schedule, track
+    ids from the regions), so that a lossless recording of ``dope`` re-estimates to its poses; with
+    ``streaming`` false every frame is searched from scratch (``dope --no-streaming``). Ctrl-C prints the
+    summary of the frames done, which ``out`` keeps, and goes on as ``KeyboardInterrupt``."""
     from collections import Counter
 
     from dope_core.camera import InvalidIntrinsicsError
@@ -196,8 +200,12 @@ def _offline(bag: Path, out: Path, backend: str, device: str, rectified: bool) -
     from dope_core.teleop import TeleopPipeline
     from dope_core.tracking import PersonTracker
 
-    estimator = build_estimator(backend, device=device)
+    from dope_core.experts.streaming import DetectionSchedule
+
     tracker, teleop = PersonTracker(), TeleopPipeline()
+    estimator = build_estimator(backend, device=device,
+                                streaming=DetectionSchedule() if streaming and backend == "experts" else None,
+                                track_ids=tracker.registry.ids)
     skipped: Counter[str] = Counter()
     unplaced: Counter[str] = Counter()
     done = [0]
@@ -241,6 +249,9 @@ def _offline(bag: Path, out: Path, backend: str, device: str, rectified: bool) -
     except KeyboardInterrupt:
         print(summary() + " (interrupted)")
         raise
+    finally:
+        if hasattr(estimator, "close"):   # the streaming experts' landmark threads
+            estimator.close()
     print(summary())
     return 0 if done[0] and not skipped else 1
 
@@ -316,6 +327,10 @@ def _main(argv: Optional[list[str]]) -> int:
     p.add_argument("-o", "--output", type=Path, default=Path("replay.jsonl"), help="--offline: JSON lines output")
     p.add_argument("--backend", default="experts", choices=("experts", "network"), help="--offline: estimator")
     p.add_argument("--device", default="auto", help="--offline: device of the network backend")
+    p.add_argument("--no-streaming", action="store_true",
+                   help="--offline, experts: search every frame from scratch, as 'dope --no-streaming' (default: "
+                        "people followed from frame to frame as 'dope' does on a video, so that a png recording of "
+                        "'dope' re-estimates to its poses)")
     p.add_argument("--rectified", action="store_true",
                    help="--offline: the recorded images are rectified (place with P), as the node's 'rectified_images'")
     args = p.parse_args(argv)
@@ -331,10 +346,13 @@ def _main(argv: Optional[list[str]]) -> int:
         problem = output_problem(args.output, args.bag)
         if problem:
             p.error(f"--output {args.output}: {problem}")
+    else:
+        open_recording(args.bag)   # a bad recording is one line (RecordingError, exit 2) before a node is awaited
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)   # a job stopped with SIGTERM ends as with Ctrl-C
     try:
         if args.offline:
-            return _offline(args.bag, args.output, args.backend, args.device, args.rectified)
+            return _offline(args.bag, args.output, args.backend, args.device, args.rectified,
+                            streaming=not args.no_streaming)
         return _play(args)
     except KeyboardInterrupt:
         print("dope-replay: interrupted", file=sys.stderr)

@@ -253,6 +253,51 @@ def test_what_is_not_a_recording_is_one_line_and_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("dope-replay:") and "\n" not in err
     assert not (tmp_path / "out.jsonl").exists()
+    # played into a node: the recording is checked before any node is awaited (no ROS started, at once)
+    (tmp_path / "empty").mkdir()
+    for bad in (tmp_path / "rec", tmp_path / "empty"):
+        assert main([str(bad), "--namespace", "/"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("dope-replay:") and "\n" not in err and "no node listens" not in err
+
+
+@pytest.mark.timeout(300)
+def test_a_png_recording_of_dope_re_estimates_offline_to_its_poses(tmp_path):
+    """``dope`` streams a video and records it losslessly; ``dope-replay --offline`` streams the recorded
+    frames the same way, so every person's 2D keypoints come back as ``dope`` wrote them."""
+    import json
+
+    from dope_core.cli import main as dope
+    from dope_ros.replay import main
+
+    from matplotlib import cbook
+
+    portrait = cv2.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))[::2, ::2]
+    h, w = portrait.shape[:2]
+    video = tmp_path / "walk.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (2 * w, h))
+    for i in range(6):   # a person walking right, then a second one stepping in (a search finds her)
+        frame = np.zeros((h, 2 * w, 3), np.uint8)
+        frame[:, 6 * i:6 * i + w - 40] = portrait[:, :w - 40]
+        if i >= 3:
+            frame[:, w + 20:2 * w] = portrait[:, :w - 20]
+        writer.write(frame)
+    writer.release()
+    assert dope([str(video), "-o", str(tmp_path / "out"), "--quiet", "--no-images", "--hfov", "60",
+                 "--record", str(tmp_path / "bag"), "--record-format", "png"]) == 0
+    live = [json.loads(line) for line in (tmp_path / "out" / "walk.jsonl").read_text().splitlines()]
+
+    def bodies(line: dict) -> list:
+        return sorted(np.round(np.asarray(p["body"]["keypoints_2d"]), 3).tolist() for p in line["people"]
+                      if p.get("body"))
+
+    runs = {}
+    for flags in ([], ["--no-streaming"]):
+        out = tmp_path / f"replay{len(flags)}.jsonl"
+        assert main([str(tmp_path / "bag"), "--offline", "-o", str(out), *flags]) == 0
+        runs[bool(flags)] = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(live) == len(runs[False]) == len(runs[True]) == 6 and all(bodies(line) for line in live)
+    assert [bodies(a) for a in live] == [bodies(b) for b in runs[False]]
 
 
 @pytest.mark.parametrize("namespace, base", [
