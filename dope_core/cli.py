@@ -40,7 +40,7 @@ import numpy as np
 from dope_core.atomic_files import atomic_path, atomic_write_text, remove_abandoned_temporaries
 from dope_core.camera import CameraFileError, CameraModel, InvalidIntrinsicsError, load_camera_yaml
 from dope_core.draw import draw_poses
-from dope_core.estimator import BACKENDS, PoseEstimator, build_estimator
+from dope_core.estimator import BACKENDS, PoseEstimator, build_estimator, network_only_settings
 from dope_core.experts.config import (BODY_EXPERTS, HAND_EXPERTS, PERSON_DETECTORS, ExpertsConfig, ExpertsConfigError,
                                       experts_config_from_dict, load_experts_config)
 from dope_core.image_header import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, ImageLimits
@@ -494,6 +494,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def network_only_flags(args: argparse.Namespace) -> list[str]:
+    """The network backend's flags (``--checkpoint``, ``--half``, ``--postprocess``) given with another backend."""
+    if args.backend == "network":
+        return []
+    return [f"--{name}" for name in network_only_settings(checkpoint=args.checkpoint, half=args.half,
+                                                          postprocess=args.postprocess)]
+
+
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -509,6 +517,11 @@ def _main(argv: Sequence[str] | None) -> int:
         parser.error("--second-opinion must be in [0, 1]")
     if args.num_threads < 1:
         parser.error("--num-threads must be at least 1")
+    unused = network_only_flags(args)
+    if unused:
+        print(f"dope: {' and '.join(unused)} {'is' if len(unused) == 1 else 'are'} for --backend network",
+              file=sys.stderr)
+        return 2
     if args.hfov is not None and not 0.0 < args.hfov < 180.0:
         parser.error("--hfov must be between 0 and 180 degrees")
     if args.rectified and args.camera is None:

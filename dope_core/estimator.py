@@ -35,6 +35,12 @@ class PoseEstimator(Protocol):
     def __call__(self, image: np.ndarray) -> WholeBodyPoses: ...
 
 
+def network_only_settings(*, checkpoint: object = None, half: bool = False, postprocess: object = None) -> list[str]:
+    """Names of the network backend's settings given other values than their defaults (``None``, ``False``)."""
+    return [name for name, value in (("checkpoint", checkpoint), ("half", half), ("postprocess", postprocess))
+            if value is not None and value is not False]
+
+
 def build_estimator(
     backend: str = "experts",
     *,
@@ -80,7 +86,8 @@ def build_estimator(
             own model lost (:class:`~dope_core.experts.streaming.StreamingExpertsEstimator`; 0: off).
 
     Raises:
-        ValueError: unknown backend, part or device, no part, or a CUDA device for the experts backend
+        ValueError: unknown backend, part or device, no part, or a CUDA device, a checkpoint, half or
+            postprocess for the experts backend
             (:class:`~dope_core.experts.config.ExpertsConfigError` for a bad experts configuration).
         TypeError: ``streaming`` is not a schedule.
     """
@@ -94,6 +101,10 @@ def build_estimator(
 
         experts_config = load_experts_config(experts_config)
     if backend == "experts":
+        unused = network_only_settings(checkpoint=checkpoint, half=half, postprocess=postprocess)
+        if unused:
+            raise ValueError(f"{' and '.join(unused)} {'is' if len(unused) == 1 else 'are'} for backend 'network': "
+                             "the experts backend does not use " + ("it" if len(unused) == 1 else "them"))
         if device not in ("auto", "cpu"):
             raise ValueError(f"the experts backend runs on the CPU only (LiteRT), device {device!r} cannot be "
                              "honoured: use device 'auto' or 'cpu', or backend 'network' for a GPU")

@@ -30,7 +30,8 @@ PARAMETERS: dict[str, Param] = {
                              "sensor_msgs/CompressedImage on '<image>/compressed' (as image_transport names it)."),
     "backend": Param("experts", "Estimator backend: 'experts' (frozen part experts, CPU) or 'network' "
                      "(DOPE network; needs checkpoint)."),
-    "checkpoint": Param("", "Network checkpoint path (backend 'network')."),
+    "checkpoint": Param("", "Network checkpoint path (backend 'network'; the experts backend refuses one at "
+                      "start-up, as it refuses fp16 and postprocess)."),
     "device": Param("auto", "'auto', 'cpu', 'cuda' or 'cuda:N'. The network backend honours it (CUDA absent: "
                     "CPU with a warning); the experts backend runs on the CPU only (LiteRT) and refuses "
                     "'cuda'/'cuda:N' at start-up."),

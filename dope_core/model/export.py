@@ -39,6 +39,24 @@ from dope_core.checkpoint import CheckpointError
 from dope_core.model.dope_rcnn import PARTS, DopeRCNN
 
 FEATURE_STRIDE = 16
+MIN_OPSET = 11
+"""Lowest ONNX opset that has RoIAlign (torchvision's ``roi_align`` exports from 11 on)."""
+
+
+def max_opset() -> int:
+    """Highest ONNX opset the installed torch's exporter (the TorchScript one used here) writes (20 in torch 2.14)."""
+    try:
+        from torch.onnx import _constants
+    except ImportError:
+        return 17
+    return int(getattr(_constants, "ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET", getattr(_constants, "ONNX_MAX_OPSET", 17)))
+
+
+def check_opset(opset: int) -> None:
+    """Raises ValueError (one line) unless ``opset`` is one this model exports to."""
+    if not MIN_OPSET <= opset <= max_opset():
+        raise ValueError(f"--opset {opset} is not supported: use {MIN_OPSET} to {max_opset()} (RoIAlign needs "
+                         f"{MIN_OPSET}; {max_opset()} is the highest this torch exports)")
 
 
 class BoxConditionedDope(nn.Module):
@@ -79,7 +97,12 @@ def export_onnx(model: DopeRCNN, path: str | os.PathLike, *, height: int = 480, 
                 num_boxes: int = 8, opset: int = 17) -> None:
     """Write the box-conditioned network to ``path`` (dynamic image size and box count; ``height`` and
     ``width`` in pixels are those of the example input only), atomically: a failure leaves any earlier file at
-    ``path`` untouched. ``path``'s folder is created when missing."""
+    ``path`` untouched. ``path``'s folder is created when missing.
+
+    Raises:
+        ValueError: ``opset`` is outside :data:`MIN_OPSET` to :func:`max_opset`.
+    """
+    check_opset(opset)
     wrapper = BoxConditionedDope(model.eval().float()).eval()
     image = torch.zeros((1, 3, height, width))
     boxes = torch.tensor([[0.0, 0.0, width / 2, height / 2]]).repeat(num_boxes, 1)
@@ -122,10 +145,15 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--opset", type=int, default=17)
     args = parser.parse_args(argv)
     try:
+        check_opset(args.opset)
         check_onnx_target(Path(args.output), Path(args.checkpoint))
         export_onnx(load_checkpoint(args.checkpoint).model, args.output, opset=args.opset)
-    except (CheckpointError, OSError) as e:   # a missing or bad checkpoint, a full disk...
+    except (ValueError, OSError) as e:   # a bad --opset, a missing or bad checkpoint (CheckpointError), a full disk...
         print(f"dope_core.model.export: error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:   # the exporter's own failure: one line, no partial file (atomic_path)
+        first = (str(e).strip().splitlines() or [""])[0][:200]
+        print(f"dope_core.model.export: error: the export failed ({type(e).__name__}: {first})", file=sys.stderr)
         return 2
     print(f"wrote {args.output}")
     return 0

@@ -34,14 +34,16 @@ def resolve_device(device: str) -> torch.device:
     """``"auto"`` -> CUDA when available else CPU; CUDA asked for and absent -> CPU with a warning.
 
     Raises:
-        ValueError: not a device name torch knows (``"gpu"``, ``None``...).
+        ValueError: not ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (``"gpu"``, ``"mps"``, ``"meta"``, ``None``...).
     """
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError):
-        raise ValueError(f"unknown device {device!r}: use 'auto', 'cpu', 'cuda' or 'cuda:N'") from None
+        dev = None
+    if dev is None or dev.type not in ("cpu", "cuda"):   # torch parses "meta", "mps", "xpu"...: none runs here
+        raise ValueError(f"unknown device {device!r}: use 'auto', 'cpu', 'cuda' or 'cuda:N'")
     if dev.type == "cuda" and not torch.cuda.is_available():
         warnings.warn(f"device {device!r} asked for but CUDA is not available: running on the CPU", RuntimeWarning,
                       stacklevel=3)

@@ -6,8 +6,11 @@ experts backend). Settings live in :class:`PostprocessConfig`, which checkpoints
 
 from __future__ import annotations
 
+import inspect
+import math
+import numbers
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 from torch import Tensor
@@ -37,6 +40,18 @@ DEFAULT_PPI: dict[str, dict[str, float]] = {
     "hand": {"pose3d_threshold": 0.05},
     "face": {"pose3d_threshold": 0.05},
 }
+
+_INF = math.inf
+PPI_RANGES: dict[str, tuple[type, float, float]] = {
+    "score_threshold": (float, 0.0, 1.0), "iou_threshold": (float, 0.0, 1.0), "pose3d_threshold": (float, 0.0, 100.0),
+    "min_mode_score": (float, 0.0, _INF), "detection_threshold": (float, 0.0, _INF),
+    "upper_body_from": (int, 0, 100_000), "lower_weight": (float, 0.0, 1.0), "max_candidates": (int, 1, 10_000_000),
+}
+"""Numeric settings of :func:`pose_proposal_integration`: type and inclusive range (finite numbers only);
+``score_threshold`` and ``upper_body_from`` may also be ``None``; ``lower_joints`` is a list of joint indices."""
+NMS_RANGES: dict[str, tuple[type, float, float]] = {
+    "min_score": (float, 0.0, 1.0), "iou_threshold": (float, 0.0, 1.0), "box_margin": (float, 0.0, 100.0)}
+"""Settings of :func:`pose_nms`: type and inclusive range."""
 
 
 @dataclass
@@ -73,6 +88,9 @@ class PostprocessConfig:
             raise ValueError(f"post-processing method must be one of {METHODS}, got {self.method!r}")
         if self.conventions not in CONVENTIONS:
             raise ValueError(f"conventions must be one of {CONVENTIONS}, got {self.conventions!r}")
+        _check_part_settings("ppi", self.ppi, pose_proposal_integration, PPI_RANGES)
+        _check_part_settings("nms", self.nms, pose_nms, NMS_RANGES)
+        _check_min_score(self.min_score)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,6 +111,60 @@ class PostprocessConfig:
         if unknown:
             raise ValueError(f"unknown post-processing settings {sorted(unknown)}")
         return cls(**d)
+
+
+def _check_part_settings(name: str, settings: Any, func: Callable[..., Any],
+                         ranges: Mapping[str, tuple[type, float, float]]) -> None:
+    """Check ``{part: keyword arguments of func}`` as the pipeline will call ``func`` with them.
+
+    Raises:
+        ValueError: not a dict of dicts, an unknown part or keyword, a value of the wrong type or out of range.
+    """
+    if not isinstance(settings, Mapping) or not all(isinstance(v, Mapping) for v in settings.values()):
+        raise ValueError(f"{name} must be {{part: {{setting: value}}}}, got {_short(settings)}")
+    unknown = set(settings) - {p.value for p in Part}
+    if unknown:
+        raise ValueError(f"{name} has unknown parts {sorted(map(str, unknown))}")
+    known = [k for k, p in inspect.signature(func).parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    for part, kwargs in settings.items():
+        for key, value in kwargs.items():
+            where = f"{name}[{part!r}][{key!r}]"
+            if key not in known:
+                raise ValueError(f"{name}[{part!r}] has an unknown setting {key!r} (known: {', '.join(known)})")
+            if key == "lower_joints":
+                if not isinstance(value, (list, tuple)) or not all(_is_number(j, int, 0, 1000) for j in value):
+                    raise ValueError(f"{where} = {_short(value)} must be a list of joint indices")
+                continue
+            kind, lo, hi = ranges[key]
+            if not (value is None and func.__kwdefaults__[key] is None) and not _is_number(value, kind, lo, hi):
+                raise ValueError(f"{where} = {_short(value)} is not a{'n' if kind is int else ''} "
+                                 f"{kind.__name__} in [{lo:g}, {hi:g}]")
+
+
+def _check_min_score(min_score: Any) -> None:
+    """``min_score`` is one number or a number for each part, each finite and at least 0."""
+    values = min_score if isinstance(min_score, Mapping) else {None: min_score}
+    parts = {p.value for p in Part}
+    if isinstance(min_score, Mapping) and set(min_score) != parts:
+        wrong = sorted(map(str, set(min_score) - parts))
+        raise ValueError(f"min_score must give a number for each of {sorted(parts)}: "
+                         + (f"unknown parts {wrong}" if wrong else f"missing {sorted(parts - set(min_score))}"))
+    for part, value in values.items():
+        if not _is_number(value, float, 0.0, _INF):
+            where = "min_score" if part is None else f"min_score[{part!r}]"
+            raise ValueError(f"{where} = {_short(value)} is not a number of at least 0")
+
+
+def _is_number(value: Any, kind: type, lo: float, hi: float) -> bool:
+    """A finite real number (an integer where ``kind`` is int; never a bool) within ``[lo, hi]``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral if kind is int else numbers.Real):
+        return False
+    return math.isfinite(float(value)) and lo <= value <= hi
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def part_detections(part: str, det: Mapping[str, Tensor], config: PostprocessConfig) -> PartDetections:

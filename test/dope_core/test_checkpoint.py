@@ -104,7 +104,7 @@ def test_truncated_and_foreign_files_are_refused(release_file, tmp_path):
     with pytest.raises(CheckpointError, match="does not exist"):
         read_checkpoint(tmp_path / "absent.pth")
     other = tmp_path / "other.pth"
-    torch.save({"weights": torch.zeros(1)}, other)
+    torch.save({"weights": torch.zeros(1), "epoch": 3}, other)
     with pytest.raises(CheckpointError, match="neither a DOPE release"):
         load_checkpoint(other)
 
@@ -247,3 +247,94 @@ def test_project_files_record_fp16_weights_and_never_the_pretrained_flag(small_p
     save_checkpoint(flag_path, model, arch="mobilenetv2", model_kwargs=kwargs)
     assert "pretrained_backbone" not in read_checkpoint(flag_path)["model_kwargs"]
     assert load_checkpoint(flag_path).arch == "mobilenetv2"
+
+
+@pytest.mark.parametrize("change, why", [
+    (lambda p: p.update(min_score={"body": "x", "hand": 0.3, "face": 0.5}), "min_score['body'] = 'x' is not a number"),
+    (lambda p: p.update(min_score={"body": 2.0}), "min_score must give a number for each of ['body', 'face', 'hand']: "
+                                                  "missing ['face', 'hand']"),
+    (lambda p: p.update(min_score=-1.0), "min_score = -1.0 is not a number of at least 0"),
+    (lambda p: p["ppi"]["body"].update(bogus_kw=1), "ppi['body'] has an unknown setting 'bogus_kw'"),
+    (lambda p: p.update(ppi="x"), "ppi must be {part: {setting: value}}, got 'x'"),
+    (lambda p: p["ppi"].update(foot={}), "ppi has unknown parts ['foot']"),
+    (lambda p: p["nms"]["body"].update(bogus=1), "nms['body'] has an unknown setting 'bogus'"),
+    (lambda p: p["nms"]["hand"].update(iou_threshold="0.5"), "nms['hand']['iou_threshold'] = '0.5' is not a float"),
+    (lambda p: p["ppi"]["body"].update(pose3d_threshold=-1), "ppi['body']['pose3d_threshold'] = -1 is not a float in"),
+    (lambda p: p["ppi"]["face"].update(pose3d_threshold=float("nan")), "ppi['face']['pose3d_threshold'] = nan"),
+    (lambda p: p["ppi"]["body"].update(upper_body_from=2.5), "ppi['body']['upper_body_from'] = 2.5 is not an int"),
+])
+def test_bad_postprocess_settings_are_refused_at_load(small_project, tmp_path, change, why):
+    """Every setting the pipeline will use is checked at load (names, types, parts, finite numbers in range),
+    not left to fail, or to find no one, on every image."""
+    import copy
+
+    path, raw = small_project
+    data = copy.deepcopy(raw)
+    change(data["postprocess"])
+    bad = tmp_path / "bad.pth"
+    torch.save(data, bad)
+    with pytest.raises(CheckpointError) as e:
+        load_checkpoint(bad)
+    assert f"{bad}: bad postprocess settings: " in str(e.value) and why in str(e.value), str(e.value)
+    good = copy.deepcopy(raw)
+    good["postprocess"]["ppi"]["body"].update(score_threshold=None, detection_threshold=np.float64(0.002),
+                                              lower_joints=[7, 8])
+    good["postprocess"]["nms"]["hand"].update(min_score=0.4)
+    torch.save(good, bad)
+    assert load_checkpoint(bad).postprocess.ppi["body"]["score_threshold"] is None
+
+
+def test_release_ppi_settings_out_of_range_are_refused(release_file, tmp_path):
+    ckpt = torch.load(release_file[0], weights_only=False)
+    ckpt["hand_ppi_kwargs"]["th_iou"] = np.float64("nan")
+    torch.save(ckpt, tmp_path / "bad.pth")
+    with pytest.raises(CheckpointError, match=r"bad PPI settings .*ppi\['hand'\]\['iou_threshold'\] = nan"):
+        load_checkpoint(tmp_path / "bad.pth")
+
+
+def test_weights_that_are_not_finite_are_refused_as_corrupt(small_project, tmp_path):
+    path, raw = small_project
+    state = dict(raw["state_dict"])
+    names = [k for k, v in state.items() if v.is_floating_point()]
+    state[names[3]] = state[names[3]].clone().fill_(float("nan"))
+    state[names[-1]] = state[names[-1]].clone()
+    state[names[-1]].view(-1)[0] = float("-inf")
+    bad = tmp_path / "nan.pth"
+    torch.save(dict(raw, state_dict=state), bad)
+    with pytest.raises(CheckpointError) as e:
+        load_checkpoint(bad)
+    assert str(e.value) == (f"{bad}: corrupt weights: 2 tensor(s) hold NaN or infinite values (the first: "
+                            f"{names[3]})")
+    half = {k: v.half() if v.is_floating_point() else v for k, v in raw["state_dict"].items()}
+    half[names[0]] = half[names[0]].clone().fill_(60000.0)    # large but finite fp16 values still load
+    torch.save(dict(raw, state_dict=half), bad)
+    assert load_checkpoint(bad).half
+
+
+def test_a_bare_state_dict_is_one_short_line_naming_the_format_to_use(small_project, tmp_path):
+    path, raw = small_project
+    bare = tmp_path / "bare.pth"
+    torch.save(raw["state_dict"], bare)
+    with pytest.raises(CheckpointError) as e:
+        load_checkpoint(bare)
+    msg = str(e.value)
+    assert f"... ({len(raw['state_dict'])} keys)" in msg and "save_checkpoint" in msg and "'dope_ros/1'" in msg
+    assert len(msg) < 200 + len(str(bare)) and "\n" not in msg, msg
+
+
+def test_a_folder_or_a_device_is_not_a_file(tmp_path):
+    for path in (tmp_path, Path(os.devnull)):
+        with pytest.raises(CheckpointError, match=f"checkpoint {path} is not a file"):
+            read_checkpoint(path)
+
+
+def test_a_truncated_file_is_one_short_line(release_file, tmp_path):
+    path, _ = release_file
+    cut = tmp_path / "cut.pth"
+    for size in (1000, os.path.getsize(path) // 2, os.path.getsize(path) - 10):
+        cut.write_bytes(path.read_bytes()[:size])
+        with pytest.raises(CheckpointError) as e:
+            read_checkpoint(cut)
+        msg = str(e.value)
+        assert "truncated or corrupt zip archive" in msg and len(msg) < 120 + len(str(cut)), msg
+        assert "if you are seeing this" not in msg.lower()

@@ -65,6 +65,28 @@ def test_unbuildable_backend_is_a_clear_message(tmp_path, capsys):
     assert "cannot build the network backend" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("flags, message", [
+    (["--checkpoint", "student.pth"], "dope: --checkpoint is for --backend network"),
+    (["--half"], "dope: --half is for --backend network"),
+    (["--backend", "experts", "--postprocess", "nms", "--half"], "dope: --half and --postprocess are for --backend network"),
+])
+def test_network_flags_with_the_experts_backend_are_one_line_and_exit_2(tmp_path, capsys, monkeypatch, flags, message):
+    """--checkpoint, --half and --postprocess are refused with the (default) experts backend, as --device cuda is,
+    before any backend is built."""
+    from dope_core import cli
+
+    monkeypatch.setattr(cli, "build_estimator", lambda *a, **k: pytest.fail("the backend was built"))
+    assert main([str(tmp_path), "-o", str(tmp_path / "o"), *flags]) == 2
+    assert capsys.readouterr().err.strip() == message
+
+
+@pytest.mark.parametrize("device", ["meta", "mps"])
+def test_a_device_torch_parses_but_that_cannot_run_the_network_is_one_line_and_exit_2(tmp_path, capsys, device):
+    assert main([str(tmp_path), "--backend", "network", "--device", device, "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"unknown device '{device}': use 'auto', 'cpu', 'cuda' or 'cuda:N'" in err and "Traceback" not in err, err
+
+
 @pytest.mark.timeout(120)
 def test_unknown_person_detector_is_one_line_and_exit_2(tmp_path):
     """In a fresh process, as a user runs it: one line on stderr, no traceback, exit code 2."""

@@ -30,10 +30,21 @@ def test_a_streaming_estimator_gets_its_schedule_and_second_opinion():
     ({"tile_fractions": [float("nan")]}, ValueError, "tile_fractions must lie in"),
     ({"backend": "network", "device": "gpu"}, ValueError, "unknown device 'gpu'"),
     ({"backend": "network", "device": None}, ValueError, "unknown device None"),
+    ({"backend": "network", "device": "meta"}, ValueError, "unknown device 'meta'"),     # torch parses these two,
+    ({"backend": "network", "device": "mps"}, ValueError, "unknown device 'mps'"),       # neither runs the network
+    ({"checkpoint": "student.pth"}, ValueError, "checkpoint is for backend 'network'"),
+    ({"half": True}, ValueError, "half is for backend 'network'"),
+    ({"postprocess": "nms", "checkpoint": "x.pth"}, ValueError, "checkpoint and postprocess are for backend 'network'"),
 ])
 def test_bad_arguments_are_clear_errors(kwargs, error, why):
     with pytest.raises(error, match=why):
         build_estimator(**kwargs)
+
+
+def test_the_network_settings_left_at_their_defaults_build_the_experts_backend():
+    """What the node passes with its default parameters (checkpoint '', fp16 false, postprocess '')."""
+    experts = build_estimator("experts", parts=["body"], checkpoint=None, half=False, postprocess=None)
+    assert experts.name == "experts"
 
 
 def test_a_preset_name_is_an_experts_configuration():

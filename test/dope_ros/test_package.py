@@ -140,6 +140,14 @@ def test_unknown_backend_exits_with_message(tmp_path):
 
 
 
+def test_network_parameters_with_the_experts_backend_exit_with_one_line():
+    """checkpoint (or fp16, postprocess) set while the backend is experts: refused at start-up, as device cuda is."""
+    cmd = launch_command() + ["-p", "checkpoint:=student.pth", "-p", "postprocess:=nms"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert out.returncode == 2 and "checkpoint and postprocess are for backend 'network'" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
 def test_unknown_person_detector_exits_with_one_line():
     cmd = launch_command() + ["-p", "person_detectors:=[blazepose,yolo9000]"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=REPO)

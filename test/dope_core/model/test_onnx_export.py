@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import pytest
 import torch
 from onnx.reference import ReferenceEvaluator
 
@@ -99,3 +100,29 @@ def test_a_failed_export_leaves_the_earlier_file_untouched(tmp_path, capsys, mon
     assert code == 2 and "No space left on device" in err and len(err.strip().splitlines()) == 1, err
     assert earlier.read_bytes() == b"an earlier export"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dope.onnx"]
+
+
+def test_an_opset_this_model_cannot_use_is_one_line_and_exit_2_before_loading(tmp_path, capsys, monkeypatch):
+    """RoIAlign needs opset 11; above the exporter's highest there is nothing to write: refused up front."""
+    from dope_core.model import export
+
+    monkeypatch.setattr(export, "check_onnx_target", lambda *a: pytest.fail("got past the --opset check"))
+    for opset in ("5", "10", str(export.max_opset() + 1), "-1"):
+        code = export.main(["--checkpoint", str(SHIPPED), "--output", str(tmp_path / "dope.onnx"), "--opset", opset])
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and len(err.splitlines()) == 1 and f"--opset {opset} is not supported: use 11 to" in err, err
+    assert list(tmp_path.iterdir()) == []
+    assert 11 <= export.max_opset() <= 30
+
+
+def test_any_exporter_failure_is_one_line_and_exit_2_with_no_partial_file(tmp_path, capsys, monkeypatch):
+    def export_that_fails(model, args, f, **kwargs):
+        with open(f, "wb") as out:
+            out.write(b"\x08" * 1000)
+        raise RuntimeError("Exporting the operator 'x' to ONNX is not supported.\nPlease feel free to request support")
+
+    monkeypatch.setattr(torch.onnx, "export", export_that_fails)
+    code, err = _export_cli(capsys, SHIPPED, tmp_path / "dope.onnx")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "the export failed (RuntimeError: Exporting the operator 'x'" in err and "Please" not in err
+    assert list(tmp_path.iterdir()) == []
