@@ -189,7 +189,8 @@ class BagPlayer:
 def _offline(bag: Path, out: Path, backend: str, device: str, rectified: bool, streaming: bool = True) -> int:
     """Re-estimate every recorded frame into ``out`` (JSON lines); 0 when all were, 1 when any was skipped.
     The experts follow people from frame to frame as ``dope`` does on a video (its default schedule, track
-    ids from the regions), so that a lossless recording of ``dope`` re-estimates to its poses; with
+    ids from the regions), so that a lossless recording of ``dope`` re-estimates to its poses (to the pixel
+    while the same people are followed; streaming is not repeatable to the pixel once people come and go); with
     ``streaming`` false every frame is searched from scratch (``dope --no-streaming``). Ctrl-C prints the
     summary of the frames done, which ``out`` keeps, and goes on as ``KeyboardInterrupt``."""
     from collections import Counter
