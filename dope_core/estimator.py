@@ -41,6 +41,23 @@ def network_only_settings(*, checkpoint: object = None, half: bool = False, post
             if value is not None and value is not False]
 
 
+def check_experts_options(*, device: str = "auto", checkpoint: object = None, half: bool = False,
+                          postprocess: object = None) -> None:
+    """Refuse options the experts backend cannot honour: a device other than the CPU (LiteRT), or a setting
+    of the network backend (:func:`network_only_settings`).
+
+    Raises:
+        ValueError: one line saying which and why.
+    """
+    unused = network_only_settings(checkpoint=checkpoint, half=half, postprocess=postprocess)
+    if unused:
+        raise ValueError(f"{' and '.join(unused)} {'is' if len(unused) == 1 else 'are'} for backend 'network': "
+                         "the experts backend does not use " + ("it" if len(unused) == 1 else "them"))
+    if device not in ("auto", "cpu"):
+        raise ValueError(f"the experts backend runs on the CPU only (LiteRT), device {device!r} cannot be "
+                         "honoured: use device 'auto' or 'cpu', or backend 'network' for a GPU")
+
+
 def build_estimator(
     backend: str = "experts",
     *,
@@ -101,13 +118,7 @@ def build_estimator(
 
         experts_config = load_experts_config(experts_config)
     if backend == "experts":
-        unused = network_only_settings(checkpoint=checkpoint, half=half, postprocess=postprocess)
-        if unused:
-            raise ValueError(f"{' and '.join(unused)} {'is' if len(unused) == 1 else 'are'} for backend 'network': "
-                             "the experts backend does not use " + ("it" if len(unused) == 1 else "them"))
-        if device not in ("auto", "cpu"):
-            raise ValueError(f"the experts backend runs on the CPU only (LiteRT), device {device!r} cannot be "
-                             "honoured: use device 'auto' or 'cpu', or backend 'network' for a GPU")
+        check_experts_options(device=device, checkpoint=checkpoint, half=half, postprocess=postprocess)
         from dope_core.experts.ensemble import ExpertsEstimator
 
         experts = ExpertsEstimator(parts=parts, tile_fractions=tile_fractions, num_threads=num_threads,

@@ -298,11 +298,9 @@ def check_node_options(backend: str, checkpoint: str, device: str) -> None:
             (:class:`~dope_core.checkpoint.CheckpointError`, one line).
     """
     if backend == "experts":
-        if checkpoint:
-            raise ValueError(f"--checkpoint {checkpoint} is for --backend network (the experts have no checkpoint)")
-        if device not in ("auto", "cpu"):
-            raise ValueError(f"--device {device}: the experts backend runs on the CPU only (LiteRT); use --device cpu, "
-                             "or --backend network for a GPU")
+        from dope_core.estimator import check_experts_options
+
+        check_experts_options(device=device, checkpoint=checkpoint or None)
         return
     import warnings
 

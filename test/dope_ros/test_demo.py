@@ -118,7 +118,7 @@ def test_a_bad_video_or_argument_leaves_the_earlier_demo_as_it_was(tmp_path, cap
                        "is a PNG image"),
                       (["--video", clip, "--backend", "network", "--device", "gpu"], "unknown device 'gpu'"),
                       (["--video", clip, "--device", "cuda"], "CPU only"),
-                      (["--video", clip, "--checkpoint", str(tmp_path / "missing.pth")], "--backend network")):
+                      (["--video", clip, "--checkpoint", str(tmp_path / "missing.pth")], "is for backend 'network'")):
         try:
             code = main([*args, "--out", str(out)])
         except SystemExit as e:
