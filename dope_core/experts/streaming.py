@@ -445,7 +445,11 @@ class StreamingExpertsEstimator:
         self._scan_turn = 0
         self._scan_passes = 0
         self._size: tuple[int, ...] = ()
-        self._generation = getattr(self, "_generation", 0) + 1
+        self._forget_background()
+
+    def _forget_background(self) -> None:
+        """Drop what a background search started before now would bring (a new stream, a scene cut)."""
+        self._generation += 1
         self._background = None
         self._adoptable: list[BodyLandmarks] = []
 
@@ -474,8 +478,7 @@ class StreamingExpertsEstimator:
         self._thumbnail, self._size = thumbnail, size
         if cut:
             self._tracks, self._part_tracks, self._gone = [], [], []
-            self._generation += 1
-            self._background, self._adoptable = None, []
+            self._forget_background()
             return "scene cut"
         if self._last_search is None:
             return "first frame"
