@@ -24,6 +24,7 @@ Examples::
 
     .venv/bin/python benchmarks/eval_accuracy.py
     .venv/bin/python benchmarks/eval_accuracy.py --multi-person --configs legacy default thorough
+    .venv/bin/python benchmarks/eval_accuracy.py --multi-person --configs default default+flat_aspect=0
     .venv/bin/python benchmarks/eval_accuracy.py --multi-person --configs yolo-alone yolo-alone@1280 config/experts_yolo.yaml default
     .venv/bin/python benchmarks/eval_accuracy.py --datasets h36m rhd --json out/acc.json
     .venv/bin/python benchmarks/eval_accuracy.py --backend network --checkpoint DOPE_v1_0_0.pth.tgz --device cuda
@@ -110,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     mp.add_argument("--configs", nargs="+", default=["legacy", "default"], metavar="NAME_OR_YAML",
                     help=f"experts presets ({', '.join(PRESETS)}), YAML files with an 'experts' section, or "
                          f"{DETECTOR_ALONE!r} or {DETECTOR_ALONE}@SIZE (the optional YOLO detector by itself, input "
-                         "side SIZE pixels, default 640)")
+                         "side SIZE pixels, default 640); NAME+ATTR=VALUE sets an attribute of the body expert "
+                         "(e.g. default+flat_aspect=0)")
     mp.add_argument("--photos", type=Path, nargs="*", default=DEFAULT_PHOTOS,
                     help="folders of multi-person photos to time (ms per image)")
     mp.add_argument("--threads", type=int, default=2, help="LiteRT CPU threads per model")
@@ -196,16 +198,59 @@ class DetectorAlone:
         return assemble(self.detector.bodies(image), [], [], image_size=(w, h), backend=self.name)
 
 
+def body_settings(name: str) -> tuple[str, dict[str, float]]:
+    """A configuration name ``BASE+ATTR=VALUE+...`` split into ``BASE`` and the attributes of the body
+    expert (:class:`~dope_core.experts.body.BodyExpert`, numbers) that :func:`experts_estimator` sets:
+    a rule's threshold that no configuration key holds, tried side by side with ``BASE`` (e.g.
+    ``default+flat_aspect=0``).
+
+    Raises:
+        ExpertsConfigError: a setting that is not ``ATTR=NUMBER``.
+    """
+    base, *parts = name.split("+")
+    settings = {}
+    for part in parts:
+        attr, sep, value = part.partition("=")
+        try:
+            settings[attr] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not attr.isidentifier():
+            raise ExpertsConfigError(f"bad configuration {name!r}: expected NAME+ATTR=NUMBER, got {part!r}")
+    return base, settings
+
+
+def experts_estimator(name: str, config: ExpertsConfig, **kwargs):
+    """An :class:`~dope_core.experts.ensemble.ExpertsEstimator` of ``config`` (``kwargs`` to it) with the
+    body expert's attributes that ``name`` sets (:func:`body_settings`).
+
+    Raises:
+        ExpertsConfigError: the body expert has no such attribute.
+    """
+    from dope_core.experts.ensemble import ExpertsEstimator
+
+    estimator = ExpertsEstimator(config=config, **kwargs)
+    for attr, value in body_settings(name)[1].items():
+        if not hasattr(estimator.body, attr):
+            raise ExpertsConfigError(f"configuration {name!r}: the body expert has no attribute {attr!r}")
+        setattr(estimator.body, attr, type(getattr(estimator.body, attr))(value))
+    return estimator
+
+
 def experts_config(name: str) -> ExpertsConfig | int:
-    """A preset by name, the input side (pixels) for :data:`DETECTOR_ALONE`, else the ``experts`` section of a YAML file.
+    """A preset by name, the input side (pixels) for :data:`DETECTOR_ALONE`, else the ``experts`` section of a YAML
+    file; a name's ``+ATTR=VALUE`` settings (:func:`body_settings`) are left to :func:`experts_estimator`.
 
     Raises:
         ExpertsConfigError: unknown preset, unreadable file, or an expert (or extra) not installed.
     """
+    name, settings = body_settings(name)
     if name.split("@")[0] == DETECTOR_ALONE:
         missing = missing_extra("yolo", what=f"configuration {name!r}")
         if missing:
             raise ExpertsConfigError(missing)
+        if settings:
+            raise ExpertsConfigError(f"{DETECTOR_ALONE} has no body expert to set {', '.join(settings)} on")
         size = name.partition("@")[2] or "640"
         if not size.isdigit():
             raise ExpertsConfigError(f"bad configuration {name!r}: expected {DETECTOR_ALONE}@SIZE, SIZE in pixels")
@@ -227,9 +272,7 @@ def run_multi_person(configs: dict[str, ExpertsConfig | int], data_root: Path, p
     wall time on a loaded machine; ``lab_images`` and ``extra_bodies_lab``, the bodies found on
     them beyond their labelled person).
     """
-    from dope_core.experts.ensemble import ExpertsEstimator
-
-    estimators = {name: DetectorAlone(cfg) if isinstance(cfg, int) else ExpertsEstimator(config=cfg, num_threads=threads)
+    estimators = {name: DetectorAlone(cfg) if isinstance(cfg, int) else experts_estimator(name, cfg, num_threads=threads)
                   for name, cfg in configs.items()}
     samples = [s for name in sets for s in load_multi_person(name, data_root)]
     lab = [s for name in lab_sets for s in load_annotated(name, data_root)]

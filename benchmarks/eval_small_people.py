@@ -37,7 +37,7 @@ from dope_core.datasets import load_annotated  # noqa: E402
 from dope_core.datasets.multi_person import MULTI_PERSON_SETS, load_multi_person  # noqa: E402
 from dope_core.datasets.sample import AnnotatedSample, GroundTruthInstance  # noqa: E402
 from dope_core.evaluation import PersonScore, multi_person_metrics, score_multi_person  # noqa: E402
-from eval_accuracy import experts_config  # noqa: E402
+from eval_accuracy import experts_config, experts_estimator  # noqa: E402
 from dope_core.experts.config import ExpertsConfigError  # noqa: E402
 from dope_core.image_io import read_image  # noqa: E402
 from dope_core.keypoints import Part  # noqa: E402
@@ -58,19 +58,18 @@ def body_estimators(names: Sequence[str], *, threads: int = 2) -> dict:
     """``{name: ExpertsEstimator}`` of bodies only, per experts preset or YAML file (as
     ``eval_accuracy.py`` reads them); ``ValueError`` (one line) for a bad name or file, or for the
     YOLO detector alone, which finds no 3D."""
-    from dope_core.experts.ensemble import ExpertsEstimator
-
     configs = {name: experts_config(name) for name in names}
     if any(isinstance(c, int) for c in configs.values()):
         raise ExpertsConfigError("the YOLO detector alone finds no hands or 3D: use eval_accuracy.py --multi-person")
-    return {name: ExpertsEstimator(config=cfg, num_threads=threads, parts=(Part.BODY,)) for name, cfg in configs.items()}
+    return {name: experts_estimator(name, cfg, num_threads=threads, parts=(Part.BODY,)) for name, cfg in configs.items()}
 
 
 def add_body_set_arguments(p: argparse.ArgumentParser) -> None:
     """The options of the scripts that score :func:`body_samples`: ``--data-root``, ``--configs``,
     ``--limit``, ``--threads``."""
     p.add_argument("--data-root", type=Path, default=REPO_ROOT.parent / "shared" / "data" / "annotated")
-    p.add_argument("--configs", nargs="+", default=["default"], help="experts presets or YAML files, one row each")
+    p.add_argument("--configs", nargs="+", default=["default"],
+                   help="experts presets or YAML files, one row each (NAME+ATTR=VALUE: an attribute of the body expert set)")
     p.add_argument("--limit", type=int, default=None, help="at most this many images (a quick look)")
     p.add_argument("--threads", type=int, default=2)
 

@@ -27,7 +27,7 @@ import numpy as np
 from dope_core.boxes import box_centre, box_contains, box_iou, fraction_inside
 from dope_core.experts.body_landmarks import BodyLandmarks, body_landmarks_in
 from dope_core.experts.body_rules import (face_in_face, head_near, inside, needs_recrop, nested, on_body, one_person,
-                                         same_region, too_small)
+                                         same_region, flat, spread_over_others, too_small)
 from dope_core.experts.common import check_image, dedupe
 from dope_core.experts.proposals import BlazePoseDetector, Proposal, ProposalSource, merge_proposals
 from dope_core.experts.source_joints import (body_from_source, claim_unclaimed, source_agrees, split_shared_passes,
@@ -150,6 +150,17 @@ class BodyExpert:
             Contradicted bodies lying mostly inside the image are often real people (pedestrians
             half hidden in a crowd, face close-ups whose body both models guess) and stay
             (docs/accuracy.md). 0 keeps every contradicted body.
+        flat_aspect, flat_on_others: a flat body (no proposal vouching for it; its box at least
+            ``flat_aspect`` times as wide as tall, :func:`flat`) that the ``refine_model`` does not
+            confirm is dropped, wherever it lies: when that model finds no body in its region
+            (presence under ``confident_score``), or when it is sure of another skeleton there (as
+            above) and at least ``flat_on_others`` of the body's joints lie in the boxes of the other
+            bodies found (:func:`spread_over_others`). Such bodies are skeletons spread over people
+            or things: a 1.0 one across the two men of zidane.jpg recompressed as WebP, along a man's
+            arm and his truck's engine, over a ballroom's spectators, a studio's sofa and ceiling
+            lights (docs/accuracy.md). A person lying or crouching that the heavy model sees as
+            another skeleton and who lies on nobody found stays (a baseball catcher). ``flat_aspect``
+            0 keeps them.
         unconfirmed_inside: a body the landmark model is not sure of (presence under
             ``nested_body_score``, no proposal vouching for it) whose box lies less than this
             fraction inside the image is dropped unless the ``refine_model`` finds it there too
@@ -197,7 +208,7 @@ class BodyExpert:
                  refine_min_height: float = 64.0, nested_body_score: float = 0.8,
                  refuted_score: float = 0.05, refuted_sure_score: float = 0.0, refuted_small_score: float = 0.1,
                  contradicted_inside: float = 0.5, unconfirmed_inside: float = 0.5,
-                 on_body_size_ratio: float = 0.6, search_score: float = 0.5, retry_refuted: bool = True,
+                 flat_aspect: float = 1.4, flat_on_others: float = 0.5, on_body_size_ratio: float = 0.6, search_score: float = 0.5, retry_refuted: bool = True,
                  retry_passes: int = 3, min_height: float = 16.0, flat_height: float = 24.0) -> None:
         self.detector = BlazePoseDetector(num_threads=num_threads, tile_fractions=tile_fractions,
                                           min_tile_side=min_tile_side)
@@ -225,6 +236,8 @@ class BodyExpert:
         self.refuted_sure_score = refuted_sure_score
         self.refuted_small_score = refuted_small_score
         self.contradicted_inside = contradicted_inside
+        self.flat_aspect = flat_aspect
+        self.flat_on_others = flat_on_others
         self.unconfirmed_inside = unconfirmed_inside
         self.source_joints = tuple(source_joints)
         self.retry_refuted = retry_refuted
@@ -487,7 +500,8 @@ class BodyExpert:
         rule needs it. ``None``: the refining pass refutes the body (``refuted_score``,
         ``refuted_sure_score``, ``refuted_small_score``), does not confirm an unsure one lying mostly
         outside the image (``unconfirmed_inside``) or contradicts one at the image's edge
-        (``contradicted_inside``; ``others``: the other bodies found), and the body is dropped."""
+        (``contradicted_inside``), or does not confirm a flat one (``flat_aspect``; ``others``: the
+        other bodies found), and the body is dropped."""
         floor = max(min_score, self.confident_score)
         if self.refine_landmarks is None or body.roi is None or body.from_source or body.refined \
                 or body.pose.score < floor:
@@ -516,8 +530,18 @@ class BodyExpert:
                       fine.pose.score)
             return None
         if fine.pose.score < floor:
+            if body.claim is None and flat(body.pose.box, aspect=self.flat_aspect):
+                log.debug("body %s (presence %.2f) dropped: flat, and the refining model finds none there (%.2f)",
+                          np.round(body.pose.box).astype(int).tolist(), body.pose.score, fine.pose.score)
+                return None
             return body
         if not one_person(fine.pose, body.pose):
+            if body.claim is None and spread_over_others(body.pose, [o.pose for o in others],
+                                                         aspect=self.flat_aspect, on_others=self.flat_on_others):
+                log.debug("body %s (presence %.2f) dropped: flat over other bodies, and the refining model fits "
+                          "another person there (%.2f)", np.round(body.pose.box).astype(int).tolist(),
+                          body.pose.score, fine.pose.score)
+                return None
             if body.claim is None and not any(one_person(fine.pose, o.pose) for o in others):
                 if inside < self.contradicted_inside:
                     log.debug("body %s (presence %.2f) dropped: mostly outside the image, and the refining "

@@ -11,6 +11,7 @@ one it ran on (:func:`needs_recrop`).
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import numpy as np
 
@@ -21,8 +22,8 @@ from dope_core.experts.roi import RotatedRect
 from dope_core.keypoints import BODY_HEAD, BODY_HIPS, BODY_SHOULDERS
 from dope_core.structures import PartPose
 
-__all__ = ["face_in_face", "head_near", "inside", "needs_recrop", "nested", "on_body", "one_person", "same_pose",
-           "same_region"]
+__all__ = ["face_in_face", "flat", "head_near", "inside", "needs_recrop", "nested", "on_body", "one_person", "same_pose",
+           "same_region", "spread_over_others"]
 
 
 def same_pose(a: PartPose, b: PartPose, *, fraction: float = 0.1, min_confidence: float = 0.5,
@@ -124,6 +125,31 @@ def face_in_face(a: BodyLandmarks, b: BodyLandmarks, *, size_ratio: float = 0.5)
     if sa < size_ratio * sb:
         return True
     return bool(sa * size_ratio <= sb and box_contains(extent(fa), fb[0]))
+
+
+def flat(box: np.ndarray, *, aspect: float) -> bool:
+    """A box (pixels) at least ``aspect`` times as wide as tall; ``aspect`` 0 never is."""
+    x1, y1, x2, y2 = (float(v) for v in box[:4])
+    return aspect > 0 and x2 - x1 >= aspect * max(y2 - y1, 1e-9)
+
+
+def spread_over_others(body: PartPose, others: Sequence[PartPose], *, aspect: float = 1.4,
+                       on_others: float = 0.5) -> bool:
+    """``body`` lies flat over other people: its box :func:`flat` at ``aspect``, and at least
+    ``on_others`` of its 13 joints (2D, pixels) inside the boxes of ``others``.
+
+    A skeleton that the landmark model fits across two people side by side, or along a man's arm and
+    the engine of the truck he leans on, lies so; a person lying on the floor is as flat but on
+    nobody found (his joints are his own).
+    """
+    if not others or not flat(body.box, aspect=aspect):
+        return False
+    points = np.asarray(body.keypoints_2d, dtype=np.float64)
+    on = np.zeros(len(points), dtype=bool)
+    for other in others:
+        bx1, by1, bx2, by2 = (float(v) for v in other.box[:4])
+        on |= (points[:, 0] >= bx1) & (points[:, 0] <= bx2) & (points[:, 1] >= by1) & (points[:, 1] <= by2)
+    return bool(on.mean() >= on_others)
 
 
 def head_near(body: BodyLandmarks, box: np.ndarray, *, reach: float = 1.0) -> bool:

@@ -115,3 +115,21 @@ def test_false_bodies_on_the_lab_images(script, shared_data, tmp_path):
         assert 0 <= m["extra_bodies_lab"] <= 20
     # legacy (BlazePose's detector on half-size tiles only) finds each actor and nothing else.
     assert got["legacy"]["extra_bodies_lab"] == 0
+
+
+def test_a_configuration_name_sets_body_expert_attributes(script):
+    """``default+flat_aspect=0``: the preset, with the body expert's attribute set (its type kept);
+    an attribute the body expert lacks, or a setting that is not ATTR=NUMBER, is a one-line error."""
+    from dope_core.experts.config import PRESETS, ExpertsConfigError
+
+    assert script.body_settings("default+flat_aspect=0+max_people=5") == ("default", {"flat_aspect": 0.0,
+                                                                                       "max_people": 5.0})
+    assert script.experts_config("default+flat_aspect=0") == PRESETS["default"]
+    estimator = script.experts_estimator("default+flat_aspect=0+max_people=5", PRESETS["default"])
+    assert estimator.body.flat_aspect == 0.0
+    assert estimator.body.max_people == 5 and isinstance(estimator.body.max_people, int)
+    with pytest.raises(ExpertsConfigError, match="no attribute 'no_such_rule'"):
+        script.experts_estimator("default+no_such_rule=1", PRESETS["default"])
+    for bad in ("default+flat_aspect", "default+flat_aspect=high", "default+=1"):
+        with pytest.raises(ExpertsConfigError, match="NAME\\+ATTR=NUMBER"):
+            script.experts_config(bad)

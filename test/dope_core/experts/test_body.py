@@ -226,6 +226,28 @@ def test_a_body_the_heavy_model_contradicts_at_the_image_edge_is_dropped(experts
     assert len(kept) == 1 and kept[0].pose.score > 0.9
 
 
+def test_flat_bodies_the_heavy_model_does_not_confirm_are_dropped(experts, shared_data, monkeypatch):
+    """``flat_aspect``: MPII 060754485, a man leaning on his truck's open engine: the full model fits a
+    0.98 skeleton lying along his arm, the bumper and the wheel (686 x 304 px), with 7 of its 13 joints
+    in his box, and the heavy model is sure of another skeleton there; MPI-INF-3DHP's TS2_001850: a
+    0.92 skeleton lying on the studio's sofa (523 x 222 px), where the heavy model finds no body (0.21).
+    Both go; the man and the actor stay."""
+    from dope_core.image_io import read_image
+
+    def flat_ones(bodies):
+        return [b for b in bodies if b.pose.box[2] - b.pose.box[0] >= 1.4 * (b.pose.box[3] - b.pose.box[1])]
+
+    images = [read_image(shared_data / "annotated" / "mmpose" / "mpii" / "060754485.jpg"),
+              read_image(shared_data / "annotated" / "mmpose" / "mpi_inf_3dhp" / "TS2_001850.jpg")]
+    for image in images:
+        bodies = experts.body.detect_landmarks(image)
+        assert flat_ones(bodies) == []
+        assert any(b.pose.score > 0.9 and b.pose.box[3] - b.pose.box[1] > 400 for b in bodies)     # pixels
+    monkeypatch.setattr(experts.body, "flat_aspect", 0.0)
+    for image in images:
+        assert [b.pose.score > 0.9 for b in flat_ones(experts.body.detect_landmarks(image))] == [True]
+
+
 def test_a_second_opinion_finds_a_person_the_full_model_does_not(experts, shared_data):
     """PoseTrack's wheelchair dancer seen from above: the ``ssd`` box is there, the full landmark
     model's presence in its region is 0.00, the heavy model's second opinion 0.99."""
@@ -370,6 +392,7 @@ def test_an_unsure_body_mostly_outside_the_image_needs_the_heavy_models_word(exp
     assert across_the_right_edge(bodies) == []
     assert sum(b.pose.box[3] - b.pose.box[1] > 300 and b.pose.score > 0.9 for b in bodies) == 1   # the actor
     monkeypatch.setattr(experts.body, "unconfirmed_inside", 0.0)
+    monkeypatch.setattr(experts.body, "flat_aspect", 0.0)            # it lies flat too: that rule drops it as well
     assert len(across_the_right_edge(experts.body.detect_landmarks(image))) == 1
 
 

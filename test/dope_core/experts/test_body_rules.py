@@ -7,8 +7,8 @@ import numpy as np
 
 from body_poses import ARMS, body_pose
 from dope_core.experts.body_landmarks import BodyLandmarks
-from dope_core.experts.body_rules import (face_in_face, head_near, inside, nested, on_body, one_person, same_pose,
-                                         same_region, too_small)
+from dope_core.experts.body_rules import (face_in_face, flat, head_near, inside, nested, on_body, one_person, same_pose,
+                                         same_region, spread_over_others, too_small)
 from dope_core.experts.roi import RotatedRect
 from dope_core.keypoints import BODY_JOINTS
 from dope_core.structures import PartPose
@@ -266,3 +266,27 @@ def test_inside_checks_the_centre_against_both_axes() -> None:
     assert inside(RotatedRect(100.0, 100.0, 40.0), box)
     assert not inside(RotatedRect(100.0, 300.0, 40.0), box)    # x in the box's x range, y below it
     assert not inside(RotatedRect(300.0, 100.0, 40.0), box)    # y in range, x to the right
+
+
+def test_flat_compares_width_to_height_and_zero_never_holds() -> None:
+    assert flat(np.array([0.0, 0.0, 140.0, 100.0]), aspect=1.4)           # exactly 1.4 times as wide
+    assert not flat(np.array([0.0, 0.0, 139.0, 100.0]), aspect=1.4)
+    assert not flat(np.array([0.0, 0.0, 1000.0, 10.0]), aspect=0.0)
+
+
+def test_a_flat_skeleton_with_half_its_joints_on_others_is_spread_over_them() -> None:
+    """13 joints along a line 300 px wide and 100 px tall: the first 7 (x <= 150) inside a
+    neighbour's box are over half of them; 6 are not; a standing body (taller than wide) never is."""
+    kp = np.c_[np.linspace(0, 300, 13), np.linspace(0, 100, 13)]
+    lying = body_pose(kp)
+    left = body_pose(np.c_[np.linspace(-10, 150, 13), np.linspace(-50, 400, 13)])     # x -10..150
+    narrower = body_pose(np.c_[np.linspace(-10, 140, 13), np.linspace(-50, 400, 13)])  # 6 joints
+    assert spread_over_others(lying, [left], aspect=1.4, on_others=0.5)
+    assert not spread_over_others(lying, [narrower], aspect=1.4, on_others=0.5)
+    assert spread_over_others(lying, [narrower, body_pose(np.c_[np.linspace(140, 160, 13), np.linspace(0, 50, 13)])],
+                              aspect=1.4, on_others=0.5)           # the joint at x = 150 in another box
+    assert not spread_over_others(lying, [], aspect=1.4, on_others=0.5)
+    assert not spread_over_others(lying, [left], aspect=0.0, on_others=0.5)
+    standing = body_pose(kp[:, ::-1].copy())
+    assert not spread_over_others(standing, [body_pose(np.c_[np.linspace(-10, 400, 13), np.linspace(-10, 400, 13)])],
+                                  aspect=1.4, on_others=0.0)
