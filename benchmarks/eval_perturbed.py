@@ -11,7 +11,9 @@ people counted wrong), over every image of the single-person body sets (Human3.6
 MPII, COCO-WholeBody) and of the multi-person samples (COCO, CrowdPose, OCHuman, PoseTrack18).
 
 One row per experts configuration (``--configs``: presets or YAML files, as in
-``eval_accuracy.py``); the last column is the mean over the four copies. Usage:
+``eval_accuracy.py``); the last column is the mean over the four copies. A second table counts the
+false bodies on the lab images of each copy (Human3.6M, MPI-INF-3DHP: one actor each; bodies found
+beyond the labelled person, as ``eval_accuracy.py --multi-person`` counts them). Usage:
     .venv/bin/python benchmarks/eval_perturbed.py --configs default config/my_experts.yaml
 """
 
@@ -37,7 +39,7 @@ from dope_core.datasets.sample import GroundTruthInstance  # noqa: E402
 from dope_core.evaluation import PersonScore, multi_person_metrics, score_multi_person  # noqa: E402
 from dope_core.image_io import read_image  # noqa: E402
 from dope_core.keypoints import FLIP_PERMUTATION, Part  # noqa: E402
-from eval_accuracy import jpeg_round_trip  # noqa: E402
+from eval_accuracy import LAB_SETS, jpeg_round_trip  # noqa: E402
 from eval_small_people import BODY_SETS, add_body_set_arguments, estimators_and_samples, scaled  # noqa: E402
 
 COPIES = ("mirrored", "x0.75", "x1.5", "jpeg50")
@@ -76,12 +78,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     estimators, samples = prepared
     scores: dict[tuple[str, str], list[PersonScore]] = {}
+    extra: dict[tuple[str, str], int] = {}
+    lab = sum(sample.dataset in LAB_SETS for sample in samples)
     for sample in samples:
         image = read_image(sample.image_path)
         gts = sample.of_part(Part.BODY)
         for copy, pixels, labels in [("original", image, gts), *copies(image, gts)]:
             for name, estimator in estimators.items():
-                scores.setdefault((name, copy), []).extend(score_multi_person(labels, estimator(pixels).parts(Part.BODY)))
+                bodies = estimator(pixels).parts(Part.BODY)
+                got = score_multi_person(labels, bodies)
+                scores.setdefault((name, copy), []).extend(got)
+                if sample.dataset in LAB_SETS:
+                    extra[(name, copy)] = extra.get((name, copy), 0) + len(bodies) - sum(p.found for p in got)
     people = multi_person_metrics(scores[(args.configs[0], "original")])["people"]
     print(f"{len(samples)} labelled images ({', '.join(BODY_SETS + tuple(MULTI_PERSON_SETS))}), {people:.0f} people; "
           f"recall / PCK@0.2 torso; load average {os.getloadavg()[0]:.1f}")
@@ -92,6 +100,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         cells = [f"{m['recall']:.3f} / {m['pck@0.2_torso']:.3f}" for m in metrics.values()]
         mean = np.mean([[metrics[c]["recall"], metrics[c]["pck@0.2_torso"]] for c in COPIES], axis=0)
         print(f"| {name} | " + " | ".join(cells) + f" | {mean[0]:.3f} / {mean[1]:.3f} |")
+    if lab:
+        print(f"\nfalse bodies on the {lab} lab images ({', '.join(LAB_SETS)}: one actor each, bodies found beyond "
+              "the labelled person)")
+        print("| experts | original | " + " | ".join(COPIES) + " | sum of the copies |")
+        print("|---|---|" + "---|" * (len(COPIES) + 1))
+        for name in args.configs:
+            counts = [extra.get((name, copy), 0) for copy in ("original", *COPIES)]
+            print(f"| {name} | " + " | ".join(str(c) for c in counts) + f" | {sum(counts[1:])} |")
     return 0
 
 

@@ -58,3 +58,8 @@ def test_short_real_run(script, shared_data, capsys):
     assert script.main(["--data-root", str(shared_data / "annotated"), "--limit", "1"]) == 0
     out = capsys.readouterr().out
     assert "| default |" in out and "| mirrored |" in out and "mean of the copies" in out
+    # the one image is Human3.6M's (the first body set): a lab image, whose false bodies are counted per copy
+    table = out.split("false bodies on the 1 lab images")[1]
+    row = next(line for line in table.splitlines() if line.startswith("| default |"))
+    counts = [int(c) for c in row.strip("| \n").split("|")[1:]]
+    assert len(counts) == 6 and counts[-1] == sum(counts[1:5]) and min(counts) >= 0
