@@ -23,7 +23,7 @@ from dope_core.keypoints import BODY_HEAD, BODY_HIPS, BODY_SHOULDERS
 from dope_core.structures import PartPose
 
 __all__ = ["face_in_face", "flat", "head_near", "inside", "needs_recrop", "nested", "on_body", "one_person", "same_pose",
-           "same_region", "spread_over_others"]
+           "same_region", "spread_over_others", "upside_down"]
 
 
 def same_pose(a: PartPose, b: PartPose, *, fraction: float = 0.1, min_confidence: float = 0.5,
@@ -150,6 +150,12 @@ def spread_over_others(body: PartPose, others: Sequence[PartPose], *, aspect: fl
         bx1, by1, bx2, by2 = (float(v) for v in other.box[:4])
         on |= (points[:, 0] >= bx1) & (points[:, 0] <= bx2) & (points[:, 1] >= by1) & (points[:, 1] <= by2)
     return bool(on.mean() >= on_others)
+
+
+def upside_down(body: PartPose) -> bool:
+    """``body``'s head top lies below the middle of its hips in the image (pixels, y down)."""
+    hips = np.asarray(body.keypoints_2d, dtype=np.float64)[list(BODY_HIPS), 1].mean()
+    return bool(body.keypoints_2d[BODY_HEAD, 1] > hips)
 
 
 def head_near(body: BodyLandmarks, box: np.ndarray, *, reach: float = 1.0) -> bool:

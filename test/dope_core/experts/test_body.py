@@ -248,6 +248,24 @@ def test_flat_bodies_the_heavy_model_does_not_confirm_are_dropped(experts, share
         assert [b.pose.score > 0.9 for b in flat_ones(experts.body.detect_landmarks(image))] == [True]
 
 
+def test_an_upside_down_body_needs_the_heavy_models_word(experts, shared_data, monkeypatch):
+    """``confirm_upside_down``: MPI-INF-3DHP's TS2_001850, the green studio: the full model fits a 1.0
+    skeleton head down on the sofa (283 x 371 px), where the heavy model finds no body (0.01). It goes;
+    the actor stays."""
+    from dope_core.experts.body_rules import upside_down
+
+    image = read_image(shared_data / "annotated" / "mmpose" / "mpi_inf_3dhp" / "TS2_001850.jpg")
+
+    def head_down(bodies):
+        return [b for b in bodies if upside_down(b.pose) and b.pose.score > 0.9]
+
+    bodies = experts.body.detect_landmarks(image)
+    assert head_down(bodies) == []
+    assert any(b.pose.score > 0.9 and b.pose.box[3] - b.pose.box[1] > 400 for b in bodies)     # pixels
+    monkeypatch.setattr(experts.body, "confirm_upside_down", False)
+    assert len(head_down(experts.body.detect_landmarks(image))) == 1
+
+
 def test_a_second_opinion_finds_a_person_the_full_model_does_not(experts, shared_data):
     """PoseTrack's wheelchair dancer seen from above: the ``ssd`` box is there, the full landmark
     model's presence in its region is 0.00, the heavy model's second opinion 0.99."""

@@ -8,7 +8,7 @@ import numpy as np
 from body_poses import ARMS, body_pose
 from dope_core.experts.body_landmarks import BodyLandmarks
 from dope_core.experts.body_rules import (face_in_face, flat, head_near, inside, nested, on_body, one_person, same_pose,
-                                         same_region, spread_over_others, too_small)
+                                         same_region, spread_over_others, too_small, upside_down)
 from dope_core.experts.roi import RotatedRect
 from dope_core.keypoints import BODY_JOINTS
 from dope_core.structures import PartPose
@@ -290,3 +290,16 @@ def test_a_flat_skeleton_with_half_its_joints_on_others_is_spread_over_them() ->
     standing = body_pose(kp[:, ::-1].copy())
     assert not spread_over_others(standing, [body_pose(np.c_[np.linspace(-10, 400, 13), np.linspace(-10, 400, 13)])],
                                   aspect=1.4, on_others=0.0)
+
+
+def test_upside_down_compares_the_head_top_with_the_middle_of_the_hips() -> None:
+    """Pixels, y down: a standing body's head top is above its hips; a skeleton fitted head down has
+    it below them; level with the hips is not upside down."""
+    kp = np.c_[np.full(13, 50.0), np.linspace(200, 0, 13)]            # ankles at y 200 ... head top at 0
+    assert not upside_down(body_pose(kp))
+    flipped = kp.copy()
+    flipped[:, 1] = 200 - flipped[:, 1]
+    assert upside_down(body_pose(flipped))
+    level = kp.copy()
+    level[BODY_JOINTS.index("head_top"), 1] = level[[BODY_JOINTS.index("right_hip"), BODY_JOINTS.index("left_hip")], 1].mean()
+    assert not upside_down(body_pose(level))
