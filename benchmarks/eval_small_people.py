@@ -10,10 +10,10 @@ people with at least 6 labelled limb joints, one-to-one matching, recall and PCK
 the torso with missed people counted wrong). Images are never enlarged.
 
 One row per experts configuration (``--configs``: presets or YAML files, as in
-``eval_accuracy.py``), and one more per ``--body NAME=VALUE``: the first configuration with an
-attribute of its body expert (:class:`~dope_core.experts.body.BodyExpert`) set, e.g.
-``refine_min_height=32`` (no configuration key holds it). Usage:
-    .venv/bin/python benchmarks/eval_small_people.py --canvas --heights 60 100 160 --body refine_min_height=32
+``eval_accuracy.py``, and ``NAME+ATTR=VALUE``: an attribute of the body expert,
+:class:`~dope_core.experts.body.BodyExpert`, set, e.g. ``default+refine_min_height=32``: no
+configuration key holds it). Usage:
+    .venv/bin/python benchmarks/eval_small_people.py --canvas --heights 60 100 160 --configs default default+refine_min_height=32
 """
 
 from __future__ import annotations
@@ -115,24 +115,11 @@ def shrunk(sample: AnnotatedSample, image: np.ndarray, tallest: float, *, canvas
                  for g in gts]
 
 
-def parse_body_setting(text: str) -> tuple[str, float]:
-    """``NAME=VALUE`` (a number) of ``--body``."""
-    name, sep, value = text.partition("=")
-    if not sep:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    try:
-        return name, float(value)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(f"{text!r}: the value is not a number") from e
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_body_set_arguments(p)
     p.add_argument("--heights", type=float, nargs="+", default=[60.0, 100.0, 160.0],
                    help="the tallest person's height in each shrunk image (pixels)")
-    p.add_argument("--body", type=parse_body_setting, nargs="*", default=[], metavar="NAME=VALUE",
-                   help="one more row per setting of an attribute of the first configuration's body expert")
     p.add_argument("--canvas", action="store_true",
                    help="keep each image's size: the shrunk image centred on a canvas of its mean colour")
     args = p.parse_args(argv)
@@ -140,28 +127,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if prepared is None:
         return 2
     estimators, samples = prepared
-    first = estimators[args.configs[0]]
-    for name, _ in args.body:
-        if not hasattr(first.body, name):
-            print(f"error: the body expert has no attribute {name!r}", file=sys.stderr)
-            return 2
-    rows = [(name, estimator, None) for name, estimator in estimators.items()]
-    rows += [(f"{args.configs[0]}, {n}={v:g}", first, (n, v)) for n, v in args.body]
     scores: dict[tuple[str, float], list[PersonScore]] = {}
     for sample in samples:
         image = read_image(sample.image_path)
         for tallest in args.heights:
             small, gts = shrunk(sample, image, tallest, canvas=args.canvas)
-            for label, estimator, setting in rows:
-                saved = None
-                if setting is not None:
-                    saved = getattr(estimator.body, setting[0])
-                    setattr(estimator.body, setting[0], setting[1])
-                try:
-                    bodies = estimator(small).parts(Part.BODY)
-                finally:
-                    if setting is not None:
-                        setattr(estimator.body, setting[0], saved)
+            for label, estimator in estimators.items():
+                bodies = estimator(small).parts(Part.BODY)
                 scores.setdefault((label, tallest), []).extend(score_multi_person(gts, bodies))
     load = os.getloadavg()[0]
     where = "centred on a canvas of the original size" if args.canvas else "alone"
@@ -169,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"load average {load:.1f}")
     print("| experts | " + " | ".join(f"tallest {h:g} px: recall, PCK@0.2 torso" for h in args.heights) + " |")
     print("|---|" + "---|" * len(args.heights))
-    for label, _, _ in rows:
+    for label in estimators:
         cells = []
         for tallest in args.heights:
             m = multi_person_metrics(scores[(label, tallest)])

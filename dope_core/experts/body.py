@@ -26,9 +26,8 @@ import numpy as np
 
 from dope_core.boxes import box_centre, box_contains, box_iou, fraction_inside
 from dope_core.experts.body_landmarks import BodyLandmarks, body_landmarks_in
-from dope_core.experts.body_rules import (face_in_face, head_near, inside, needs_recrop, nested, on_body, one_person,
-                                         same_region, flat, spread_over_others, too_small,
-                                         upside_down)
+from dope_core.experts.body_rules import (face_in_face, flat, head_near, inside, needs_recrop, nested, on_body,
+                                         one_person, same_region, spread_over_others, too_small, upside_down)
 from dope_core.experts.common import check_image, dedupe
 from dope_core.experts.proposals import BlazePoseDetector, Proposal, ProposalSource, merge_proposals
 from dope_core.experts.source_joints import (body_from_source, claim_unclaimed, source_agrees, split_shared_passes,

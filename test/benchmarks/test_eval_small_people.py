@@ -50,11 +50,10 @@ def test_shrunk_on_a_canvas_keeps_the_size_and_shifts_the_labels(script):
 def test_bad_options_are_clear_errors(script, tmp_path, shared_data, capsys):
     assert script.main(["--data-root", str(tmp_path / "nowhere")]) == 2
     assert "not found" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as e:
-        script.main(["--data-root", str(tmp_path), "--body", "refine_min_height"])
-    assert e.value.code == 2 and "NAME=VALUE" in capsys.readouterr().err
     root = str(shared_data / "annotated")
-    assert script.main(["--data-root", root, "--body", "no_such_setting=1"]) == 2
+    assert script.main(["--data-root", root, "--configs", "default+refine_min_height"]) == 2
+    assert "NAME+ATTR=NUMBER" in capsys.readouterr().err
+    assert script.main(["--data-root", root, "--configs", "default+no_such_setting=1"]) == 2
     assert "no attribute" in capsys.readouterr().err
     assert script.main(["--data-root", root, "--configs", str(tmp_path / "missing.yaml")]) == 2
     assert "not found" in capsys.readouterr().err
@@ -62,6 +61,6 @@ def test_bad_options_are_clear_errors(script, tmp_path, shared_data, capsys):
 
 def test_short_real_run(script, shared_data, capsys):
     assert script.main(["--data-root", str(shared_data / "annotated"), "--limit", "1", "--heights", "100",
-                        "--body", "refine_min_height=300"]) == 0
+                        "--configs", "default", "default+refine_min_height=300"]) == 0
     out = capsys.readouterr().out
-    assert "| default |" in out and "| default, refine_min_height=300 |" in out and "tallest 100 px" in out
+    assert "| default |" in out and "| default+refine_min_height=300 |" in out and "tallest 100 px" in out
