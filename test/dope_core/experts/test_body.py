@@ -232,10 +232,10 @@ def test_flat_bodies_the_heavy_model_does_not_confirm_are_dropped(experts, share
     in his box, and the heavy model is sure of another skeleton there; MPI-INF-3DHP's TS2_001850: a
     0.92 skeleton lying on the studio's sofa (523 x 222 px), where the heavy model finds no body (0.21).
     Both go; the man and the actor stay."""
-    from dope_core.image_io import read_image
+    from dope_core.experts.body_rules import flat
 
     def flat_ones(bodies):
-        return [b for b in bodies if b.pose.box[2] - b.pose.box[0] >= 1.4 * (b.pose.box[3] - b.pose.box[1])]
+        return [b for b in bodies if flat(b.pose.box, aspect=1.4)]
 
     images = [read_image(shared_data / "annotated" / "mmpose" / "mpii" / "060754485.jpg"),
               read_image(shared_data / "annotated" / "mmpose" / "mpi_inf_3dhp" / "TS2_001850.jpg")]
