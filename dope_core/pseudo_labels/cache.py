@@ -5,6 +5,7 @@ Layout of a cache folder ``CACHE``::
     CACHE/items/<key>.json    one record per labelled item (image or video frame)
     CACHE/frames/<key>.jpg    video frames extracted for labelling and training
     CACHE/summary.json        counts of the last labelling run
+    CACHE/labelling.json      the settings it was labelled with (:data:`RECIPE`)
 
 A record (:class:`LabelRecord`) holds the image path, its size, a status
 (``"ok"``, ``"no_person"`` or ``"unreadable"`` with a reason), every raw expert
@@ -27,6 +28,11 @@ from dope_core.structures import PartPose, WholeBodyPoses
 
 RECORD_VERSION = 1
 STATUSES = ("ok", "no_person", "unreadable")
+RECIPE = "labelling.json"
+"""File of a cache holding the settings it was labelled with (``dope_core.pseudo_labels.runner.labelling_recipe``)."""
+PACK_INFO = "pack.json"
+"""File of a packed copy (``dope_core.pseudo_labels.pack``) saying what was packed, with its source's
+labelling settings under ``"labelling"``."""
 
 
 @dataclass
@@ -193,6 +199,21 @@ class LabelCache:
             record = self.read(key)
             yield StoredRecord(path=self.record_path(key), key=record.key, image=record.image,
                                image_size=record.image_size, status=record.status)
+
+    def labelling(self) -> Optional[dict[str, Any]]:
+        """The settings the labels were made with: the cache's :data:`RECIPE`, or for a packed copy the
+        source's, which its :data:`PACK_INFO` carries. ``None`` for a cache made before caches kept their
+        settings (or packed from one), or when the file is unreadable."""
+        for name, key in ((RECIPE, None), (PACK_INFO, "labelling")):
+            try:
+                data = json.loads((self.root / name).read_text())
+            except (OSError, ValueError):
+                continue
+            if key is not None:
+                data = data.get(key) if isinstance(data, dict) else None
+            if isinstance(data, dict):
+                return data
+        return None
 
     def image_path(self, record: LabelRecord) -> Path:
         """Absolute path of a record's image."""

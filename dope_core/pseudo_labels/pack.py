@@ -7,7 +7,8 @@ new cache folder that holds everything it refers to::
 
     OUT/items/<key>.json     the records, image paths relative to OUT, floats rounded
     OUT/images/<key>.jpg     every image, shrunk to at most ``max_side`` pixels (JPEG)
-    OUT/pack.json            what was packed: source cache, settings, counts, bytes
+    OUT/pack.json            what was packed: source cache, settings, counts, bytes, and the
+                             source's labelling settings (``"labelling"``, its ``labelling.json``)
 
 An image is shrunk by one factor ``f = max_side / longer side`` (never enlarged), and
 the record's pixel quantities are multiplied by the same ``f``: ``image_size``, boxes,
@@ -41,7 +42,7 @@ import numpy as np
 
 from dope_core.atomic_files import atomic_write_bytes, atomic_write_text, remove_abandoned_temporaries
 from dope_core.image_io import read_bgr
-from dope_core.pseudo_labels.cache import LabelCache, LabelRecord, check_out_folder, check_recipe
+from dope_core.pseudo_labels.cache import PACK_INFO, LabelCache, LabelRecord, check_out_folder, check_recipe
 from dope_core.pseudo_labels.sources import source_examples, source_of, unmatched_patterns
 
 IMAGES_DIR = "images"
@@ -192,8 +193,8 @@ def pack_cache(source: str | Path, out: str | Path, *, max_side: int = 853, qual
             "records": len(dst.keys()),
             "packed_now": summary.packed, "excluded": summary.excluded,
             "without_people": summary.without_people, "failed": summary.failed,
-            "image_bytes_now": summary.image_bytes}
-    atomic_write_text(dst.root / "pack.json", json.dumps(info, indent=1))
+            "image_bytes_now": summary.image_bytes, "labelling": src.labelling()}
+    atomic_write_text(dst.root / PACK_INFO, json.dumps(info, indent=1))
     return summary
 
 

@@ -31,7 +31,7 @@ from dope_core.fusion import EXPERTS_MAX_HAND_TO_BODY, assemble
 from dope_core.image_header import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, ImageHeaderError, ImageLimits, check_encoded
 from dope_core.keypoints import Part
 from dope_core.atomic_files import atomic_write_text, remove_abandoned_temporaries
-from dope_core.pseudo_labels.cache import LabelCache, LabelRecord, check_out_folder, check_recipe
+from dope_core.pseudo_labels.cache import RECIPE, LabelCache, LabelRecord, check_out_folder, check_recipe
 from dope_core.pseudo_labels.crops import CropSettings, crop_items
 from dope_core.pseudo_labels.sources import (EarlyEnd, FrameSelector, Item, Skip, extract_frames, find_media,
                                              image_items)
@@ -259,10 +259,6 @@ def run_labelling(
             pool.join()
     atomic_write_text(cache.root / "summary.json", json.dumps(summary.to_dict(), indent=1))
     return summary
-
-
-RECIPE = "labelling.json"
-"""File of a cache holding the settings it was labelled with (:func:`labelling_recipe`)."""
 
 
 def labelling_recipe(*, stride: int, min_change: float, max_gap: int, crops: CropSettings, estimator: str,

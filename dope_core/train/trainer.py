@@ -205,27 +205,26 @@ def stored_split(stored: dict[str, list[str]], records: list, path: Path) -> tup
 
 def check_labelled_parts(cfg: TrainConfig) -> None:
     """Refuse caches labelled without a part that ``data.parts`` trains (their images would teach it as
-    background), by the parts their ``labelling.json`` gives the experts; a cache without one (made before
-    caches kept their settings, or packed) is accepted.
+    background), by the parts their labelling settings give the experts (``labelling.json``, or a packed
+    copy's ``pack.json``: :meth:`~dope_core.pseudo_labels.cache.LabelCache.labelling`); a cache without them
+    (made before caches kept their settings) is accepted.
 
     Raises:
         ConfigError: one line naming the cache and the parts it lacks.
     """
-    from dope_core.pseudo_labels.runner import RECIPE
+    from dope_core.pseudo_labels.cache import LabelCache
 
     for root in cfg.data.caches:
-        try:
-            recipe = json.loads((Path(root) / RECIPE).read_text())
-            labelled = recipe["estimator_kwargs"]["parts"]
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
+        recipe = LabelCache(root).labelling() or {}
+        kwargs = recipe.get("estimator_kwargs")
+        labelled = kwargs.get("parts") if isinstance(kwargs, dict) else None
         if not isinstance(labelled, list):
             continue
         missing = [p for p in cfg.data.parts if p not in labelled]
         if missing:
-            raise ConfigError(f"data.parts: {root} was labelled without {', '.join(missing)} (its {RECIPE}: parts "
-                              f"{labelled}), which would be taught as background; label with --parts "
-                              f"{' '.join(cfg.data.parts)}, or train data.parts {labelled}")
+            raise ConfigError(f"data.parts: {root} was labelled without {', '.join(missing)} (its labelling "
+                              f"settings: parts {labelled}), which would be taught as background; label with "
+                              f"--parts {' '.join(cfg.data.parts)}, or train data.parts {labelled}")
 
 
 def checkpoint_start(cfg: TrainConfig) -> tuple[dict[Part, torch.Tensor], dict[str, torch.Tensor]]:

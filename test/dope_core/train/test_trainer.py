@@ -551,21 +551,30 @@ def test_a_run_keeps_its_split_when_labels_are_added(tmp_path: Path, synthetic_c
 
 def test_fit_refuses_a_cache_labelled_without_a_trained_part(tmp_path: Path, synthetic_cache, capsys) -> None:
     """A cache whose labelling.json says it was labelled with --parts body cannot train hands and faces (they
-    would be taught as background): one line, exit 2, nothing written. A cache without labelling.json (made
-    before caches kept their settings) and a config training only the labelled parts are accepted."""
-    (synthetic_cache.root / "labelling.json").write_text(json.dumps(
-        {"stride": 1, "estimator": "dope_core.experts.ensemble:ExpertsEstimator",
-         "estimator_kwargs": {"parts": ["body"], "config": {}}}))
-    raw = tiny_config(synthetic_cache.root, tmp_path / "run", steps=1)
-    assert cli.main(["fit", "--config", str(_write(raw, tmp_path / "cfg.yaml")), "--no-progress"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert "was labelled without hand, face" in err and "\n" not in err, err
-    assert not (tmp_path / "run" / "last.pth").exists()
+    would be taught as background): one line, exit 2, nothing written; nor can its packed copy (dope-train
+    pack carries the settings in pack.json, and a pack of that pack too). A cache without labelling.json
+    (made before caches kept their settings) and a config training only the labelled parts are accepted."""
+    from dope_core.pseudo_labels.cache import LabelCache
     from dope_core.train.trainer import check_labelled_parts
 
-    check_labelled_parts(config_from_dict({**raw, "data": {**raw["data"], "parts": ["body"]}}))
+    recipe = {"stride": 1, "estimator": "dope_core.experts.ensemble:ExpertsEstimator",
+              "estimator_kwargs": {"parts": ["body"], "config": {}}}
+    (synthetic_cache.root / "labelling.json").write_text(json.dumps(recipe))
+    packed, repacked = tmp_path / "packed", tmp_path / "repacked"
+    assert cli.main(["pack", "--cache", str(synthetic_cache.root), "--out", str(packed)]) == 0
+    assert cli.main(["pack", "--cache", str(packed), "--out", str(repacked)]) == 0
+    assert LabelCache(packed).labelling() == LabelCache(repacked).labelling() == recipe
+    assert not (packed / "labelling.json").exists()   # a pack is no labelling cache to extend
+    capsys.readouterr()
+    for cache in (synthetic_cache.root, packed, repacked):
+        raw = tiny_config(cache, tmp_path / "run", steps=1)
+        assert cli.main(["fit", "--config", str(_write(raw, tmp_path / "cfg.yaml")), "--no-progress"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "was labelled without hand, face" in err and str(cache) in err and "\n" not in err, err
+        assert not (tmp_path / "run" / "last.pth").exists()
+        check_labelled_parts(config_from_dict({**raw, "data": {**raw["data"], "parts": ["body"]}}))
     (synthetic_cache.root / "labelling.json").unlink()
-    check_labelled_parts(config_from_dict(raw))
+    check_labelled_parts(config_from_dict(tiny_config(synthetic_cache.root, tmp_path / "run", steps=1)))
 
 
 def test_a_val_sources_typo_is_refused_by_fit(tmp_path: Path, synthetic_cache, capsys) -> None:
