@@ -4,17 +4,20 @@ The experts' rules and thresholds were chosen on the annotated samples of ``../s
 so their scores there are optimistic for photos they never saw. This scores the same labelled
 people on copies that hold the same people but that no rule was tuned on: each image mirrored
 (left and right labels exchanged), shrunk to 0.75 (``INTER_AREA``), enlarged 1.5 times
-(``INTER_CUBIC``) and recompressed as a JPEG of quality 50. Bodies are scored as in
+(``INTER_CUBIC``) and recompressed as a JPEG of quality 50; with ``--copies``, also (or instead)
+photometric copies, as other cameras would give them: grey (a mono camera), dark (under-exposed),
+blurred and noisy (:data:`PHOTOMETRIC`). Bodies are scored as in
 ``eval_accuracy.py --multi-person`` (:func:`dope_core.evaluation.score_multi_person`: people with
 at least 6 labelled limb joints, one-to-one matching, recall and PCK@0.2 of the torso with missed
 people counted wrong), over every image of the single-person body sets (Human3.6M, MPI-INF-3DHP,
 MPII, COCO-WholeBody) and of the multi-person samples (COCO, CrowdPose, OCHuman, PoseTrack18).
 
 One row per experts configuration (``--configs``: presets or YAML files, as in
-``eval_accuracy.py``); the last column is the mean over the four copies. A second table counts the
+``eval_accuracy.py``); the last column is the mean over the copies. A second table counts the
 false bodies on the lab images of each copy (Human3.6M, MPI-INF-3DHP: one actor each; bodies found
 beyond the labelled person, as ``eval_accuracy.py --multi-person`` counts them). Usage:
     .venv/bin/python benchmarks/eval_perturbed.py --configs default config/my_experts.yaml
+    .venv/bin/python benchmarks/eval_perturbed.py --copies gray dark blur noise
 """
 
 from __future__ import annotations
@@ -43,7 +46,11 @@ from eval_accuracy import LAB_SETS, jpeg_round_trip  # noqa: E402
 from eval_small_people import BODY_SETS, add_body_set_arguments, estimators_and_samples, scaled  # noqa: E402
 
 COPIES = ("mirrored", "x0.75", "x1.5", "jpeg50")
-"""The copies scored besides the original, in the table's order."""
+"""The copies scored besides the original by default, in the table's order."""
+PHOTOMETRIC = ("gray", "dark", "blur", "noise")
+"""Copies with the same geometry and other pixels: the luminance in all three channels (a mono camera),
+every value times 0.35 (under-exposed), a Gaussian blur of sigma 2 px (out of focus, moving) and
+Gaussian noise of sigma 12 grey levels (high gain; seeded, the same on every run)."""
 
 
 def mirrored(gt: GroundTruthInstance, width: int) -> GroundTruthInstance:
@@ -59,19 +66,33 @@ def mirrored(gt: GroundTruthInstance, width: int) -> GroundTruthInstance:
                                keypoints_3d=None, valid_3d=None, root_camera=None)
 
 
-def copies(image: np.ndarray, gts: Sequence[GroundTruthInstance]
+def copies(image: np.ndarray, gts: Sequence[GroundTruthInstance], names: Sequence[str] = COPIES
            ) -> Iterator[tuple[str, np.ndarray, list[GroundTruthInstance]]]:
-    """``(name, image, labels)`` of each copy of :data:`COPIES` (RGB ``uint8``, labels in its pixels)."""
+    """``(name, image, labels)`` of each copy ``names`` gives (of :data:`COPIES` and :data:`PHOTOMETRIC`;
+    RGB ``uint8``, labels in its pixels), in that order."""
     w = image.shape[1]
-    yield "mirrored", np.ascontiguousarray(image[:, ::-1]), [mirrored(g, w) for g in gts]
-    yield "x0.75", cv2.resize(image, None, fx=0.75, fy=0.75, interpolation=cv2.INTER_AREA), [scaled(g, 0.75) for g in gts]
-    yield "x1.5", cv2.resize(image, None, fx=1.5, fy=1.5, interpolation=cv2.INTER_CUBIC), [scaled(g, 1.5) for g in gts]
-    yield "jpeg50", jpeg_round_trip(image, 50), list(gts)
+    make = {
+        "mirrored": lambda: (np.ascontiguousarray(image[:, ::-1]), [mirrored(g, w) for g in gts]),
+        "x0.75": lambda: (cv2.resize(image, None, fx=0.75, fy=0.75, interpolation=cv2.INTER_AREA),
+                          [scaled(g, 0.75) for g in gts]),
+        "x1.5": lambda: (cv2.resize(image, None, fx=1.5, fy=1.5, interpolation=cv2.INTER_CUBIC),
+                         [scaled(g, 1.5) for g in gts]),
+        "jpeg50": lambda: (jpeg_round_trip(image, 50), list(gts)),
+        "gray": lambda: (cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB), list(gts)),
+        "dark": lambda: (np.clip(image * 0.35, 0, 255).astype(np.uint8), list(gts)),
+        "blur": lambda: (cv2.GaussianBlur(image, (0, 0), 2.0), list(gts)),
+        "noise": lambda: (np.clip(image + np.random.default_rng(0).normal(0.0, 12.0, image.shape), 0, 255)
+                          .astype(np.uint8), list(gts)),
+    }
+    for name in names:
+        yield (name, *make[name]())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_body_set_arguments(p)
+    p.add_argument("--copies", nargs="+", choices=COPIES + PHOTOMETRIC, default=list(COPIES),
+                   help="the copies scored besides the original")
     args = p.parse_args(argv)
     prepared = estimators_and_samples(args)
     if prepared is None:
@@ -83,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for sample in samples:
         image = read_image(sample.image_path)
         gts = sample.of_part(Part.BODY)
-        for copy, pixels, labels in [("original", image, gts), *copies(image, gts)]:
+        for copy, pixels, labels in [("original", image, gts), *copies(image, gts, args.copies)]:
             for name, estimator in estimators.items():
                 bodies = estimator(pixels).parts(Part.BODY)
                 got = score_multi_person(labels, bodies)
@@ -93,20 +114,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     people = multi_person_metrics(scores[(args.configs[0], "original")])["people"]
     print(f"{len(samples)} labelled images ({', '.join(BODY_SETS + tuple(MULTI_PERSON_SETS))}), {people:.0f} people; "
           f"recall / PCK@0.2 torso; load average {os.getloadavg()[0]:.1f}")
-    print("| experts | original | " + " | ".join(COPIES) + " | mean of the copies |")
-    print("|---|---|" + "---|" * (len(COPIES) + 1))
+    print("| experts | original | " + " | ".join(args.copies) + " | mean of the copies |")
+    print("|---|---|" + "---|" * (len(args.copies) + 1))
     for name in args.configs:
-        metrics = {copy: multi_person_metrics(scores[(name, copy)]) for copy in ("original", *COPIES)}
+        metrics = {copy: multi_person_metrics(scores[(name, copy)]) for copy in ("original", *args.copies)}
         cells = [f"{m['recall']:.3f} / {m['pck@0.2_torso']:.3f}" for m in metrics.values()]
-        mean = np.mean([[metrics[c]["recall"], metrics[c]["pck@0.2_torso"]] for c in COPIES], axis=0)
+        mean = np.mean([[metrics[c]["recall"], metrics[c]["pck@0.2_torso"]] for c in args.copies], axis=0)
         print(f"| {name} | " + " | ".join(cells) + f" | {mean[0]:.3f} / {mean[1]:.3f} |")
     if lab:
         print(f"\nfalse bodies on the {lab} lab images ({', '.join(LAB_SETS)}: one actor each, bodies found beyond "
               "the labelled person)")
-        print("| experts | original | " + " | ".join(COPIES) + " | sum of the copies |")
-        print("|---|---|" + "---|" * (len(COPIES) + 1))
+        print("| experts | original | " + " | ".join(args.copies) + " | sum of the copies |")
+        print("|---|---|" + "---|" * (len(args.copies) + 1))
         for name in args.configs:
-            counts = [extra.get((name, copy), 0) for copy in ("original", *COPIES)]
+            counts = [extra.get((name, copy), 0) for copy in ("original", *args.copies)]
             print(f"| {name} | " + " | ".join(str(c) for c in counts) + f" | {sum(counts[1:])} |")
     return 0
 

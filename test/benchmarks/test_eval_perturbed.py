@@ -47,6 +47,25 @@ def test_copies_hold_the_same_people(script):
     assert out["jpeg50"][0].shape == image.shape and abs(int(out["jpeg50"][0][150, 140, 0]) - 220) < 20
 
 
+def test_photometric_copies_keep_the_geometry(script):
+    """Grey, dark, blurred and noisy copies: the same size and labels; grey has three equal channels, dark
+    is 0.35 of the values, blur spreads an edge, the noise is the same on every call (seeded)."""
+    image = np.zeros((300, 400, 3), np.uint8)
+    image[50:250, 100:180] = (200, 120, 40)
+    out = {name: (pixels, labels) for name, pixels, labels in script.copies(image, [_body()], script.PHOTOMETRIC)}
+    assert list(out) == list(script.PHOTOMETRIC)
+    for pixels, labels in out.values():
+        assert pixels.shape == image.shape and pixels.dtype == np.uint8
+        np.testing.assert_allclose(labels[0].keypoints_2d, _body().keypoints_2d)
+    gray = out["gray"][0]
+    assert (gray[..., 0] == gray[..., 1]).all() and (gray[..., 1] == gray[..., 2]).all() and gray[100, 140, 0] > 0
+    assert tuple(out["dark"][0][100, 140]) == (70, 42, 14)
+    assert 0 < out["blur"][0][100, 99, 0] < 200 and out["blur"][0][100, 140, 0] == 200
+    again = dict((n, p) for n, p, _ in script.copies(image, [_body()], ["noise"]))
+    np.testing.assert_array_equal(again["noise"], out["noise"][0])
+    assert np.abs(out["noise"][0].astype(int) - image).mean() > 5
+
+
 def test_bad_options_are_clear_errors(script, tmp_path, capsys):
     assert script.main(["--data-root", str(tmp_path / "nowhere")]) == 2
     assert "not found" in capsys.readouterr().err
@@ -63,3 +82,6 @@ def test_short_real_run(script, shared_data, capsys):
     row = next(line for line in table.splitlines() if line.startswith("| default |"))
     counts = [int(c) for c in row.strip("| \n").split("|")[1:]]
     assert len(counts) == 6 and counts[-1] == sum(counts[1:5]) and min(counts) >= 0
+    assert script.main(["--data-root", str(shared_data / "annotated"), "--limit", "1", "--copies", "gray"]) == 0
+    out = capsys.readouterr().out
+    assert "| experts | original | gray | mean of the copies |" in out
