@@ -82,7 +82,8 @@ class BodyExpert:
             the regions it is given, e.g. below faces).
         confident_score: proposals scoring below this (but above ``detector_score``) get a
             landmark pass only where no body found so far lies (their centre outside every
-            found body's box): weak proposals are mostly parts of people already found.
+            found body's box): weak proposals are mostly parts of people already found (the others
+            get a late pass, ``weak_inside_passes``).
         nested_body_score: the body that the pass of a box-only proposal (the ``ssd`` detector's) or
             of a weak one (under ``confident_score``) finds is dropped when its box's centre lies in
             the box of a body found before and the landmark model is less sure of it than this
