@@ -516,3 +516,15 @@ def test_a_weak_proposals_pass_over_a_found_person_is_no_new_person(experts, sha
     assert len(experts.body.detect_landmarks(image)) == 1
     monkeypatch.setattr(experts.body, "_another_person", lambda image, body, others, *, min_score: body)
     assert len(experts.body.detect_landmarks(image)) == 2
+
+
+def test_a_late_pass_with_a_found_persons_head_is_no_new_person(experts, shared_data, monkeypatch):
+    """``weak_inside_head``: PoseTrack 000001, frame 2: a French player runs over a sliding one; the body
+    found on him is his upper body only, and a weak proposal's late pass fits him whole, head to the ball,
+    the heavy model agreeing, with his nose 0.04 of his height from the found body's: one head, one person."""
+    image = read_image(shared_data / "annotated" / "mmpose" / "posetrack18" / "videos" / "000001_mpiinew_test"
+                       / "000002.jpg")
+    head = np.array([649.0, 281.0, 707.0, 330.0])                      # around his head, pixels
+    assert len([b for b in experts.body.detect_landmarks(image) if box_contains(head, b.nose)]) == 1
+    monkeypatch.setattr(experts.body, "weak_inside_head", 0.0)
+    assert len([b for b in experts.body.detect_landmarks(image) if box_contains(head, b.nose)]) == 2
