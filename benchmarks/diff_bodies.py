@@ -6,9 +6,8 @@ recall and PCK of the labelled samples count only the labelled people. This runs
 over the photos of ``DATA/images``, the annotated images of ``DATA/annotated/mmpose`` and every
 ``--frame-step``-th frame of each clip of ``DATA/video`` (at most ``--frames-per-clip`` per clip,
 shrunk to at most 960 px), and lists, per item, the bodies of each that the other has no match for
-(no body of the other with box IoU of at least 0.5 and a median joint distance of at most 0.15 of the
-body's height). With ``--out``, each such item is drawn there (JPEG): A's unmatched bodies red, B's
-green, boxes and joints. The last line gives the bodies of each over all items. Usage:
+(no body of the other is the same person by the body expert's :func:`one_person`). With ``--out``,
+each such item is drawn there (JPEG): A's unmatched bodies red, B's green, boxes and joints. The last line gives the bodies of each over all items. Usage:
     .venv/bin/python benchmarks/diff_bodies.py --configs default default+weak_inside_passes=0 --out out/diff
 """
 
@@ -27,7 +26,7 @@ for path in (REPO_ROOT, REPO_ROOT / "benchmarks"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from dope_core.boxes import box_iou  # noqa: E402
+from dope_core.experts.body_rules import one_person  # noqa: E402
 from dope_core.image_io import read_image  # noqa: E402
 from dope_core.keypoints import Part  # noqa: E402
 from dope_core.structures import PartPose  # noqa: E402
@@ -39,22 +38,11 @@ MAX_FRAME_SIDE = 960
 """Video frames are shrunk to at most this side (pixels), as the node's default ``max_width`` does."""
 
 
-def unmatched(bodies: Sequence[PartPose], others: Sequence[PartPose], *, iou: float = 0.5,
-              distance: float = 0.15) -> list[PartPose]:
-    """The bodies of ``bodies`` that no body of ``others`` matches: none with box IoU at least ``iou``
-    and a median 2D joint distance at most ``distance`` times the body's box height (pixels)."""
-    if not others:
-        return list(bodies)
-    boxes = np.stack([np.asarray(o.box, dtype=np.float64) for o in others])
-    out = []
-    for body in bodies:
-        overlap = box_iou(np.asarray(body.box, dtype=np.float64)[None], boxes)[0]
-        height = max(1.0, float(body.box[3] - body.box[1]))
-        near = [float(np.nanmedian(np.linalg.norm(body.keypoints_2d - o.keypoints_2d, axis=1))) / height <= distance
-                for o in others]
-        if not any(o >= iou and n for o, n in zip(overlap, near)):
-            out.append(body)
-    return out
+def unmatched(bodies: Sequence[PartPose], others: Sequence[PartPose]) -> list[PartPose]:
+    """The bodies of ``bodies`` that no body of ``others`` is one person with (:func:`one_person`, the
+    body expert's own test: the median joint distance under 0.1 of the taller box's height, or under
+    0.15 when the boxes overlap by IoU 0.3)."""
+    return [body for body in bodies if not any(one_person(body, other) for other in others)]
 
 
 def items(data: Path, *, frame_step: int, frames_per_clip: int) -> Iterator[tuple[str, np.ndarray]]:

@@ -23,7 +23,7 @@ def _body(x: float, *, spread: float = 0.0) -> PartPose:
                     keypoints_3d=np.zeros((13, 3)), confidence=np.ones(13))
 
 
-def test_unmatched_needs_both_overlap_and_joints(script):
+def test_unmatched_bodies_are_those_no_other_body_is_one_person_with(script):
     a = _body(0.0)
     assert script.unmatched([a], [_body(0.0)]) == []
     assert script.unmatched([a], [_body(2.0)]) == []                   # 2 px off: the same body
