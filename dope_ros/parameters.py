@@ -64,11 +64,13 @@ PARAMETERS: dict[str, Param] = {
                                       "again around where it was lost brings the next whole-frame search forward "
                                       "to this many frames after the last one (0: off; small people of a street "
                                       "scene are found again sooner, at some frames per second).", (0, 100000)),
-    "background_search": Param(False, "Streaming: the scheduled whole-frame searches (detect_every_frames, "
+    "background_search": Param(True, "Streaming: the scheduled whole-frame searches (detect_every_frames, "
                                "detect_every_s, detect_after_loss_frames) run in a thread of their own beside the "
-                               "stream instead of holding up the frame they are due on (a search takes several "
-                               "frames' time): an even frame time for teleoperation; a person a search finds "
-                               "joins when it ends. The same CPU time in all."),
+                               "stream, at a lower CPU priority, instead of holding up the frame they are due on (a "
+                               "search takes several frames' time): an even frame time for teleoperation; a person "
+                               "a search finds joins when it ends. The first frame and a scene cut still search at "
+                               "once. false: every search in its frame (which frame a newcomer joins on does not "
+                               "depend on the machine's speed)."),
     "second_opinion": Param(0.8, "Streaming: a followed body that BlazePose's full landmark model loses in its "
                             "region gets one pass of the heavy model (the experts' body_refine) there; a presence "
                             "of at least this, on a body at least 64 px tall, keeps the person (0: off; small "
