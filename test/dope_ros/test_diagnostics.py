@@ -118,8 +118,10 @@ def test_diagnostics_states(diag_node):
     _, ok = _wait_level(statuses, DiagnosticStatus.OK[0], time.monotonic(), 60, "OK while the camera streams")
     values = {kv.key: kv.value for kv in ok.values}
     assert ok.message == "ok" and float(values["rate_hz"]) > 0
-    # the streaming experts publish their search and relocation counters
+    # the streaming experts publish their search and relocation counters, and (the node's default) that
+    # the scheduled searches run in the background
     assert values["streaming"] == "true" and int(values["whole_frame_searches"]) >= 1
+    assert values["background_search"] == "true"
     assert values["lost_people_sought_locally"].isdigit()
 
     # One bad frame: WARN, which clears once the window (2 periods) has passed without bad input.
