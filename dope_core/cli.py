@@ -123,10 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scan-sources-every", type=int, default=2, metavar="N",
                    help="streaming: the ssd person detector also scans the whole image every N person scans, "
                         "whichever view is BlazePose's turn (0: only on the whole image's turn)")
-    p.add_argument("--background-search", action="store_true",
-                   help="streaming, live cameras: the scheduled searches run beside the stream instead of holding "
-                        "up a frame (an even frame time; newcomers join when a search ends; results depend on the "
-                        "machine's speed)")
+    p.add_argument("--background-search", action=argparse.BooleanOptionalAction, default=None,
+                   help="streaming: the scheduled searches run beside the stream instead of holding up a frame (an "
+                        "even frame time; newcomers join when a search ends; results depend on the machine's "
+                        "speed). Default: on for webcams, off for files (an offline run repeats exactly)")
     p.add_argument("--detect-on-loss", choices=("local", "search"), default="local",
                    help="streaming: a lost person is sought by the person detectors around where it was lost, in "
                         "the same frame ('local'), or by a whole-frame search on the next frame ('search')")
@@ -275,7 +275,7 @@ class Runner:
     def run_video(self, source: Path | int, name: str) -> None:
         reader = VideoReader(source, stride=self.args.stride, max_frames=self.args.max_frames, limits=self.limits)
         tracker = None if self.args.no_tracking else PersonTracker()
-        stream = self.streaming(tracker)
+        stream = self.streaming(tracker, live=isinstance(source, int))
         teleop = TeleopPipeline(smoothing=None if self.args.no_smoothing or tracker is None else SmoothingConfig())
         last: tuple[np.ndarray, WholeBodyPoses] | None = None
         n = 0
@@ -362,8 +362,9 @@ class Runner:
         with atomic_path(self.target(name, "_3d.png"), keep_suffix=True) as tmp:
             render_3d(poses, tmp, title=title)
 
-    def streaming(self, tracker: PersonTracker | None) -> PoseEstimator | None:
-        """The streaming estimator for one video (experts backend, unless ``--no-streaming``); ``None``: per frame."""
+    def streaming(self, tracker: PersonTracker | None, *, live: bool = False) -> PoseEstimator | None:
+        """The streaming estimator for one video (experts backend, unless ``--no-streaming``); ``None``: per frame.
+        ``live``: a webcam, whose scheduled searches run in the background unless ``--no-background-search``."""
         from dope_core.experts.ensemble import ExpertsEstimator
 
         if self.args.no_streaming or not isinstance(self.estimator, ExpertsEstimator):
@@ -375,7 +376,8 @@ class Runner:
                                                                     self.args.scan_every, self.args.detect_on_loss,
                                                                     self.args.detect_after_loss,
                                                                     self.args.scan_sources_every,
-                                                                    self.args.background_search),
+                                                                    live if self.args.background_search is None
+                                                                    else self.args.background_search),
                                          ids=tracker.registry.ids if tracker is not None else None,
                                          second_opinion=self.args.second_opinion)
 

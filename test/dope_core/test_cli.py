@@ -799,16 +799,18 @@ def test_a_camera_that_gives_no_frame_leaves_the_earlier_sessions_poses(tmp_path
 
 def test_a_video_streams_with_the_schedule_the_flags_give(tmp_path: Path) -> None:
     """The streaming flags reach the video's :class:`DetectionSchedule`: ``--background-search`` runs the
-    scheduled searches beside the stream (off by default: offline runs repeat exactly)."""
+    scheduled searches beside the stream, by default on a webcam (live) and not on a file (offline runs repeat
+    exactly); ``--no-background-search`` keeps them in their frames on a webcam too."""
     from dope_core.cli import Runner
     from dope_core.estimator import build_estimator
     from dope_core.output_names import InputGuard
 
     experts = build_estimator("experts", parts=["body"])
-    for flags, background in (([], False), (["--background-search"], True)):
+    for flags, live, background in (([], False, False), ([], True, True), (["--background-search"], False, True),
+                                    (["--no-background-search"], True, False)):
         args = build_parser().parse_args(["clip.mp4", "-o", str(tmp_path), "--detect-every", "12",
                                           "--scan-sources-every", "3", *flags])
-        stream = Runner(experts, args, InputGuard([]), folder=OutputFolder(tmp_path)).streaming(None)
-        assert stream.schedule.background is background
+        stream = Runner(experts, args, InputGuard([]), folder=OutputFolder(tmp_path)).streaming(None, live=live)
+        assert stream.schedule.background is background, (flags, live)
         assert stream.schedule.every_frames == 12 and stream.schedule.scan_sources_every == 3
         stream.close()
