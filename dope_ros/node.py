@@ -421,6 +421,7 @@ class DopeNode(Node):
         if hasattr(self._estimator, "searches"):
             values["whole_frame_searches"] = str(self._estimator.searches)
             values["background_search"] = str(self._estimator.schedule.background).lower()
+            values["background_search_failures"] = str(self._estimator.background_failures)
             values["lost_people_sought_locally"] = str(self._estimator.relocations)
         if self._tracker is not None:
             values["tracks_active"] = str(self._tracker.active_tracks)

@@ -72,6 +72,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import logging
 import os
 import threading
 import time
@@ -96,6 +97,8 @@ from dope_core.fusion import EXPERTS_MAX_HAND_TO_BODY, assemble
 from dope_core.keypoints import Part
 from dope_core.structures import PartPose, WholeBodyPoses
 from dope_core.tracking import TrackIdAllocator
+
+log = logging.getLogger(__name__)
 
 _WRIST_OF_SLOT = {"right_hand": 16, "left_hand": 15}
 """BlazePose wrist landmark of each hand slot of a person."""
@@ -422,6 +425,7 @@ class StreamingExpertsEstimator:
         self._background: tuple[Future, int] | None = None   # (the search, the generation it was started in)
         self._generation = 0                    # a background search started before a reset or cut is dropped
         self.adopted = 0
+        self.background_failures = 0    # background searches that raised (logged; their people wait for the next)
         self._local = threading.local()
         self.searches = 0
         self.relocations = 0
@@ -564,16 +568,19 @@ class StreamingExpertsEstimator:
         return self._search_pool is not None and bool(self._tracks) and reason in BACKGROUND_REASONS
 
     def _start_background(self, image: np.ndarray) -> None:
-        """The body expert's search of ``image`` (a copy: person detectors on the image and its tiles, a
-        landmark pass per proposal) in the search thread, on models of its own (the experts' configuration,
-        one LiteRT thread). Hands and faces are not searched there: the people it adds get theirs where
-        their bodies put them, as a newcomer of the person scan does."""
+        """:meth:`_background_search` of ``image`` (a copy) in the search thread."""
+        self._background = (self._search_pool.submit(self._background_search, image.copy()), self._generation)
+
+    def _background_search(self, image: np.ndarray) -> list[BodyLandmarks]:
+        """(In the search thread.) The body expert's search of ``image`` (person detectors on the image and
+        its tiles, a landmark pass per proposal) on models of its own (the experts' configuration, one LiteRT
+        thread), made in this thread on its first search so that loading them holds up no frame. Hands and
+        faces are not searched here: the people it adds get theirs where their bodies put them, as a newcomer
+        of the person scan does."""
         if self._searcher is None:
             self._searcher = ExpertsEstimator(parts=(Part.BODY,), scores=self.experts.scores, num_threads=1,
                                               config=self.experts.config)
-        job = self._search_pool.submit(self._searcher.body.detect_landmarks, image.copy(),
-                                       min_score=self.experts.scores[Part.BODY], refine=False)
-        self._background = (job, self._generation)
+        return self._searcher.body.detect_landmarks(image, min_score=self.experts.scores[Part.BODY], refine=False)
 
     def wait_for_search(self, timeout: Optional[float] = None) -> bool:
         """Wait at most ``timeout`` seconds (``None``: as long as it takes) for a background search now
@@ -591,7 +598,14 @@ class StreamingExpertsEstimator:
         (job, generation), self._background = self._background, None
         if generation != self._generation or job.cancelled():
             return
-        self._adoptable = [b for b in job.result() if b.pose.score >= self.experts.scores[Part.BODY]]
+        try:
+            bodies = job.result()
+        except Exception as e:   # a failed search fails no frame: the people it would add wait for the next one
+            self.background_failures += 1
+            log.warning("background person search failed (%s: %s); the stream goes on, its people wait for the "
+                        "next search", type(e).__name__, e)
+            return
+        self._adoptable = [b for b in bodies if b.pose.score >= self.experts.scores[Part.BODY]]
 
     def _adopt(self, image: np.ndarray, bodies: Sequence[BodyLandmarks]) -> tuple[list[BodyLandmarks], int]:
         """The bodies of an ended background search whose box centre lies in none of ``bodies``

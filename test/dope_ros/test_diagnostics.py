@@ -121,7 +121,7 @@ def test_diagnostics_states(diag_node):
     # the streaming experts publish their search and relocation counters, and (the node's default) that
     # the scheduled searches run in the background
     assert values["streaming"] == "true" and int(values["whole_frame_searches"]) >= 1
-    assert values["background_search"] == "true"
+    assert values["background_search"] == "true" and values["background_search_failures"] == "0"
     assert values["lost_people_sought_locally"].isdigit()
 
     # One bad frame: WARN, which clears once the window (2 periods) has passed without bad input.

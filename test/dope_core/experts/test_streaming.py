@@ -863,6 +863,55 @@ def test_a_background_search_finds_a_newcomer_without_holding_up_the_frames(expe
         stream.close()
 
 
+def test_a_background_search_loads_its_models_in_its_thread_and_a_failed_one_fails_no_frame(experts, portrait,
+                                                                                           monkeypatch, caplog):
+    """The background search's own models are made in the search thread (loading them holds up no frame), and a
+    search that raises is logged and counted: the frame that collects it and the stream go on, the people
+    followed stay, and the next search runs."""
+    import threading
+
+    import dope_core.experts.streaming as streaming
+
+    built_in: list[str] = []
+    real = streaming.ExpertsEstimator
+
+    class Failing:
+        """The searcher's body expert: records the thread it was made in, then raises on the first search."""
+
+        def __init__(self, **kwargs) -> None:
+            built_in.append(threading.current_thread().name)
+            self.searches = 0
+            self.body = self
+
+        def detect_landmarks(self, image, **kwargs):
+            self.searches += 1
+            if self.searches == 1:
+                raise RuntimeError("out of memory")
+            return []
+
+    monkeypatch.setattr(streaming, "ExpertsEstimator", Failing)
+    alone, both = _newcomer_frames(portrait)
+    schedule = DetectionSchedule(every_frames=2, every_s=0, scan_every_frames=0, background=True)
+    stream = StreamingExpertsEstimator(experts, schedule=schedule, num_threads=2, ids=TrackIdAllocator(0),
+                                       cut_correlation=-1)
+    assert isinstance(stream.experts, real)
+    followed = {p.track_id for p in stream(alone).people}
+    stream(alone)
+    stream(both)
+    assert stream.last_frame.background
+    assert stream.wait_for_search(timeout=120)
+    assert len(built_in) == 1 and built_in[0].startswith("dope_search")
+    with caplog.at_level("WARNING", logger="dope_core.experts.streaming"):
+        out = stream(both)
+    assert stream.background_failures == 1 and "background person search failed" in caplog.text
+    assert {p.track_id for p in out.people} == followed and not stream.last_frame.searched
+    out = stream(both)                        # the next search is due: it runs (and finds nobody new)
+    assert stream.last_frame.background and stream.wait_for_search(timeout=120)
+    stream(both)
+    assert stream.background_failures == 1 and stream._searcher.searches == 2 and len(built_in) == 1
+    stream.close()
+
+
 def test_a_background_search_started_before_a_reset_or_a_cut_is_dropped(experts, portrait, no_people):
     alone, both = _newcomer_frames(portrait)
     schedule = DetectionSchedule(every_frames=2, every_s=0, scan_every_frames=0, background=True)
