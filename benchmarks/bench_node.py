@@ -14,7 +14,9 @@ subscribes to the poses, markers, TF and annotated image, records the frames and
 outputs, and decodes the video as it plays), and ``teleop``, what a teleoperation loop
 consumes (frames decoded beforehand, only the poses subscribed to, nothing recorded).
 
-The node's CPU time per answered frame comes from /proc. The machine may be shared: the
+The experts column says whether the streaming node ran its scheduled searches in the background
+(``background_search``, its default; read from its diagnostics). The node's CPU time per answered
+frame comes from /proc. The machine may be shared: the
 load average before each run is printed; compare the two modes' ratio.
 Latency is measured in the player process from the image publication to the reception
 of the pose array (transport both ways, decoding, inference, placement, publication).
@@ -84,7 +86,8 @@ def main() -> int:
                  load_average_before=load,
                  node_inference_ms=float(d.get("inference_ms", "nan")),
                  node_frames_dropped=int(d.get("frames_dropped", "0")),
-                 whole_frame_searches=d.get("whole_frame_searches", "-"))
+                 whole_frame_searches=d.get("whole_frame_searches", "-"),
+                 background_search=d.get("background_search") == "true")
         results["runs"].append(r)
     results["machine"] = {"cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(),
                           "video": str(args.video), "max_width": args.max_width, "backend": args.backend,
@@ -97,7 +100,8 @@ def main() -> int:
           "person tracks (10+ frames) | load avg before |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results["runs"]:
-        kind = "streaming" if r["streaming"] else ("per frame" if args.backend == "experts" else args.backend)
+        kind = ("streaming" + (", searches in the background" if r["background_search"] else "") if r["streaming"]
+                else ("per frame" if args.backend == "experts" else args.backend))
         print(f"| {r['pipeline']} | {kind} | {r['mode']} | {r['frames_answered']}/{r['frames_sent']} | {r['rate_hz']:.2f} | "
               f"{r['latency_ms_mean']:.0f} / {r['latency_ms_p50']:.0f} / {r['latency_ms_p95']:.0f} / "
               f"{r['latency_ms_max']:.0f} | "
