@@ -90,6 +90,14 @@ class BodyExpert:
             (presence): a part of that person taken for another (0.55 on a pan held by a man,
             whose hands it then took). The people such passes find elsewhere stay, down to
             ``min_score`` (a crowd of PoseTrack: 0.6-0.8; docs/accuracy.md).
+        nested_proposal_score: for that test, a proposal with alignment points (BlazePose's) scoring
+            under this counts as weak too (at least ``confident_score``): BlazePose's detector also
+            proposes 0.5-0.7 "faces" on a found person's torso or legs, whose passes fit a second,
+            narrow skeleton inside that person (0.69 over the demo clip's man on the roof, which the
+            stream then followed for 4 frames; over COCO 544's catcher; 0.72 over an arm wrestler,
+            reaching far above the image), while the people half hidden behind others come from
+            weak proposals' late passes (``weak_inside_passes``). On the shared photos, annotated
+            images and video frames it drops those bodies and no other (docs/accuracy.md).
         source_joints: indices of :data:`~dope_core.keypoints.BODY_JOINTS` whose 2D is taken from
             the proposal's own keypoints when its source gives them (:func:`with_source_joints`).
         landmark_model: ``"pose_landmark"`` (BlazePose's full model), ``"pose_landmark_lite"``
@@ -223,7 +231,7 @@ class BodyExpert:
                  refine_model: Optional[str] = None, refine_max: int = 10, refine_flip: bool = False,
                  second_opinion_accept: float = 0.8,
                  second_opinion_height: float = 128.0, second_opinion_reach: float = 1.0,
-                 refine_min_height: float = 64.0, nested_body_score: float = 0.8,
+                 refine_min_height: float = 64.0, nested_body_score: float = 0.8, nested_proposal_score: float = 0.7,
                  refuted_score: float = 0.05, refuted_sure_score: float = 0.0, refuted_small_score: float = 0.1,
                  contradicted_inside: float = 0.5, unconfirmed_inside: float = 0.5,
                  flat_aspect: float = 1.4, flat_on_others: float = 0.5, confirm_upside_down: bool = True,
@@ -252,6 +260,7 @@ class BodyExpert:
         self.detector_whole_image = detector_whole_image
         self.confident_score = confident_score
         self.nested_body_score = nested_body_score
+        self.nested_proposal_score = nested_proposal_score
         self.refuted_score = refuted_score
         self.refuted_sure_score = refuted_sure_score
         self.refuted_small_score = refuted_small_score
@@ -447,7 +456,8 @@ class BodyExpert:
             if body.pose.score < min_score and proposal.keypoints is not None \
                     and proposal.score >= self.confident_score and source_agrees(body.pose, proposal.keypoints):
                 body = dataclasses.replace(body, pose=dataclasses.replace(body.pose, score=proposal.score))
-            if proposal.keypoints is None and (proposal.alignment is None or proposal.score < self.confident_score) \
+            weak = proposal.score < max(self.confident_score, self.nested_proposal_score)
+            if proposal.keypoints is None and (proposal.alignment is None or weak) \
                     and body.pose.score < self.nested_body_score \
                     and any(box_contains(b.pose.box, box_centre(body.pose.box)) for b in search.found):
                 continue
