@@ -456,16 +456,24 @@ class BodyExpert:
             if body.pose.score < min_score and proposal.keypoints is not None \
                     and proposal.score >= self.confident_score and source_agrees(body.pose, proposal.keypoints):
                 body = dataclasses.replace(body, pose=dataclasses.replace(body.pose, score=proposal.score))
-            weak = proposal.score < max(self.confident_score, self.nested_proposal_score)
-            if proposal.keypoints is None and (proposal.alignment is None or weak) \
-                    and body.pose.score < self.nested_body_score \
-                    and any(box_contains(b.pose.box, box_centre(body.pose.box)) for b in search.found):
+            if self.nested_part(proposal, body, [b.pose.box for b in search.found]):
                 continue
             if body.pose.score >= min_score:
                 if proposal.keypoints is not None and source_agrees(body.pose, proposal.keypoints):
                     body = dataclasses.replace(with_source_joints(body, proposal.keypoints, self.source_joints), claim=i)
                 search.found.append(body)
                 search.done.append(body.next_roi() or roi)
+
+    def nested_part(self, proposal: Proposal, body: BodyLandmarks, boxes: Sequence[np.ndarray]) -> bool:
+        """Whether ``body``, the pass of ``proposal``, is a part of a person found (``boxes``, pixels) rather than
+        another person: its box's centre lies in one of ``boxes``, its proposal is box-only or weak (no
+        keypoints of its own; under ``confident_score`` or, with alignment points, ``nested_proposal_score``)
+        and the landmark model is less sure of it than ``nested_body_score``. Also the streaming experts'
+        test for the newcomers their person scan finds."""
+        weak = proposal.score < max(self.confident_score, self.nested_proposal_score)
+        return proposal.keypoints is None and (proposal.alignment is None or weak) \
+            and body.pose.score < self.nested_body_score \
+            and any(box_contains(box, box_centre(body.pose.box)) for box in boxes)
 
     def held_passes(self, image: np.ndarray, found: list[BodyLandmarks], proposals: Sequence[Proposal],
                     search: "_Search", *, first: int, min_score: float) -> list[BodyLandmarks]:

@@ -835,7 +835,9 @@ class StreamingExpertsEstimator:
         ``bodies`` (weak proposals are mostly parts of people already followed), within the body
         expert's ``max_people``; a second pass in the region its landmarks give for a box-only
         proposal (:func:`~dope_core.experts.body_rules.needs_recrop`). Returns the bodies scoring at least
-        the body threshold and the number of passes."""
+        the body threshold that are no part of a body of ``bodies`` by the search's nested test
+        (:meth:`~dope_core.experts.body.BodyExpert.nested_part`: a proposal's hips may lie below a followed
+        person's box while its pass fits a narrow skeleton inside it), and the number of passes."""
         boxes = [b.pose.box for b in bodies]
         fresh = [p for p in proposals if not _in_any(_centre_of(p), boxes)]
         jobs = [(p, p.roi()) for p in fresh[: max(0, min(limit, self.experts.body.max_people - len(bodies)))]]
@@ -846,7 +848,8 @@ class StreamingExpertsEstimator:
         again = [(k, r) for k, r in again if r is not None]
         for (k, _), b in zip(again, self._passes(image, [(Part.BODY, r) for _, r in again])):
             found[k] = b
-        return [b for b in found if b.pose.score >= self.experts.scores[Part.BODY]], len(jobs) + len(again)
+        return ([b for (p, _), b in zip(jobs, found) if b.pose.score >= self.experts.scores[Part.BODY]
+                 and not self.experts.body.nested_part(p, b, boxes)], len(jobs) + len(again))
 
     def _dedupe(self, found: _Found) -> None:
         """One body per person, one hand per hand, one face per face (the per-frame rules)."""

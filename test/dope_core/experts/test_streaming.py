@@ -912,6 +912,24 @@ def test_a_background_search_loads_its_models_in_its_thread_and_a_failed_one_fai
     stream.close()
 
 
+def test_the_person_scans_newcomers_obey_the_searchs_nested_test(experts, shared_data, monkeypatch):
+    """The demo clip at 960x540, a search every 30 frames in the background: frame 30 is followed with the
+    person scan, whose 0.57 BlazePose proposal over the man on the roof has its hips below his box, so it
+    passes as a newcomer; its pass fits a narrow 0.69 skeleton inside him, which the search's nested test
+    (:meth:`~dope_core.experts.body.BodyExpert.nested_part`) refuses as a part of him. With the weak-proposal
+    bound at 0.5 it is followed as a second person."""
+    from dope_ros.video_source import video_frames
+
+    frames = list(video_frames(shared_data / "video" / "sports2d_demo.mp4", max_frames=31, max_width=960))
+    for bound, people in ((0.7, 1), (0.5, 2)):
+        monkeypatch.setattr(experts.body, "nested_proposal_score", bound)
+        stream = StreamingExpertsEstimator(experts, schedule=DetectionSchedule(background=True), num_threads=2)
+        out = [stream(f) for f in frames][-1]
+        assert stream.last_frame.background and not stream.last_frame.searched
+        assert len(out.people) == people, bound
+        stream.close()
+
+
 def test_a_background_search_started_before_a_reset_or_a_cut_is_dropped(experts, portrait, no_people):
     alone, both = _newcomer_frames(portrait)
     schedule = DetectionSchedule(every_frames=2, every_s=0, scan_every_frames=0, background=True)
