@@ -30,6 +30,7 @@ from dope_core.experts.body_rules import one_person  # noqa: E402
 from dope_core.image_io import read_image  # noqa: E402
 from dope_core.keypoints import Part  # noqa: E402
 from dope_core.structures import PartPose  # noqa: E402
+from dope_ros.video_source import video_frames  # noqa: E402
 from eval_small_people import body_estimators  # noqa: E402
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -58,22 +59,17 @@ def items(data: Path, *, frame_step: int, frames_per_clip: int) -> Iterator[tupl
     clips = sorted(p for p in (data / "video").rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES) \
         if (data / "video").is_dir() else []
     for clip in clips:
-        capture = cv2.VideoCapture(str(clip))
-        index = taken = 0
         try:
-            while taken < frames_per_clip:
-                ok, frame = capture.read()
-                if not ok:
-                    break
-                if index % frame_step == 0:
-                    taken += 1
-                    scale = MAX_FRAME_SIDE / max(frame.shape[:2])
-                    if scale < 1.0:
-                        frame = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-                    yield f"{clip.relative_to(data / 'video')}#{index}", cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-                index += 1
-        finally:
-            capture.release()
+            last = frame_step * (frames_per_clip - 1)   # the last frame sampled (negative: none)
+            for index, frame in enumerate(video_frames(clip, max_frames=max(last + 1, 0))):
+                if index % frame_step:
+                    continue
+                scale = MAX_FRAME_SIDE / max(frame.shape[:2])
+                if scale < 1.0:
+                    frame = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+                yield f"{clip.relative_to(data / 'video')}#{index}", frame
+        except (OSError, ValueError):
+            continue
 
 
 def drawing(image: np.ndarray, only_a: Sequence[PartPose], only_b: Sequence[PartPose]) -> np.ndarray:
