@@ -6,9 +6,11 @@ compressed image (files of the ``dope`` command and the pseudo-labeller, the nod
 height are parsed from the first bytes of the file, without decoding, and checked
 against :class:`ImageLimits`. Formats whose header is parsed here (those OpenCV
 decodes, minus the rare ones): PNG, JPEG, BMP, WebP, TIFF (and BigTIFF), PNM
-(PBM/PGM/PPM/PAM) and PFM, Sun raster, GIF and Radiance HDR. Anything else is
+(PBM/PGM/PPM/PAM) and PFM, Sun raster and Radiance HDR. Anything else is
 refused (``reason = "unknown_format"``): an image whose size cannot be known before
-decoding is not decoded.
+decoding is not decoded. GIF is refused too, with its own message: the OpenCV wheels
+decode no GIF image (their build has no GIF codec), so a GIF file is read as a video
+(FFmpeg reads GIFs, animated or not; :data:`dope_core.image_io.VIDEO_SUFFIXES`).
 """
 
 from __future__ import annotations
@@ -86,8 +88,12 @@ def read_dimensions(data: BytesLike) -> tuple[int, int]:
             if size is None:
                 raise ImageHeaderError("image header is truncated or corrupt: its size cannot be read", "truncated")
             return size
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        raise ImageHeaderError("GIF is not decoded as an image here (OpenCV's wheels have no GIF codec): "
+                               "give the file a .gif name and it is read as a video, or convert it to PNG",
+                               "unknown_format")
     raise ImageHeaderError("unknown image format: its size cannot be read before decoding (accepted: PNG, JPEG, "
-                           "BMP, WebP, TIFF, PNM/PAM/PFM, Sun raster, GIF, Radiance HDR)", "unknown_format")
+                           "BMP, WebP, TIFF, PNM/PAM/PFM, Sun raster, Radiance HDR)", "unknown_format")
 
 
 def _png(b: memoryview) -> tuple[int, int] | None:
@@ -199,10 +205,6 @@ def _sun(b: memoryview) -> tuple[int, int] | None:
     return struct.unpack(">II", b[4:12])
 
 
-def _gif(b: memoryview) -> tuple[int, int] | None:
-    return struct.unpack("<HH", b[6:10])
-
-
 _HDR_RESOLUTION = re.compile(rb"[ \t]*([-+])([XY])[ \t]+(\d+)[ \t]+([-+])([XY])[ \t]+(\d+)[ \t\r]*\n")
 
 
@@ -226,6 +228,5 @@ _PARSERS = (
     (b"II*\x00", _tiff), (b"MM\x00*", _tiff), (b"II+\x00", _tiff), (b"MM\x00+", _tiff),
     *((m, _pnm) for m in (b"P1", b"P2", b"P3", b"P4", b"P5", b"P6", b"P7", b"PF", b"Pf")),
     (b"\x59\xa6\x6a\x95", _sun),
-    (b"GIF87a", _gif), (b"GIF89a", _gif),
     (b"#?RADIANCE", _hdr), (b"#?RGBE", _hdr),
 )

@@ -19,8 +19,13 @@ import numpy as np
 
 from dope_core.image_header import ImageHeaderError, ImageLimits, check_encoded
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"}
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".tif", ".tiff", ".webp",
+                            ".pbm", ".pgm", ".ppm", ".pnm", ".pam", ".pfm", ".ras", ".hdr"})
+"""File suffixes read as images: the formats whose size :mod:`dope_core.image_header` reads before
+OpenCV decodes them."""
+VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".gif"})
+"""File suffixes read as videos (OpenCV's FFmpeg reader). GIF is among them: OpenCV's wheels decode no
+GIF image, FFmpeg reads its frames (one, or every frame of an animated GIF)."""
 MIN_SIDE = 2
 """Smallest width and height (pixels) an estimator is given."""
 

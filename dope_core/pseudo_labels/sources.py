@@ -26,10 +26,7 @@ import numpy as np
 
 from dope_core.atomic_files import atomic_write_bytes
 from dope_core.image_header import ImageHeaderError, ImageLimits
-from dope_core.image_io import open_video
-
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
-VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"})
+from dope_core.image_io import IMAGE_SUFFIXES, VIDEO_SUFFIXES, open_video
 
 
 @dataclass(frozen=True)

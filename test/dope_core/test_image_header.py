@@ -55,6 +55,19 @@ def test_unknown_or_truncated_headers_are_refused(data, reason):
     assert e.value.reason == reason
 
 
+def test_a_gif_is_refused_as_an_image_with_the_way_to_read_it():
+    """OpenCV's wheels decode no GIF image (``cv2.imdecode`` gives ``None``): listing GIF as accepted let
+    a GIF through the header check to fail as "not a readable image". It is read as a video instead."""
+    gif = b"GIF89a" + struct.pack("<HH", 40, 30) + bytes(20)
+    assert cv2.imdecode(np.frombuffer(gif, np.uint8), cv2.IMREAD_COLOR) is None
+    with pytest.raises(ImageHeaderError, match="read as a video") as e:
+        read_dimensions(gif)
+    assert e.value.reason == "unknown_format"
+    with pytest.raises(ImageHeaderError) as e:
+        read_dimensions(b"hello, world")
+    assert "GIF" not in str(e.value) and "PNG" in str(e.value)
+
+
 def _decoded_size(data: bytes) -> tuple[int, int]:
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     return image.shape[1], image.shape[0]

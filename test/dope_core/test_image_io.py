@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from dope_core.image_header import ImageLimits
-from dope_core.image_io import (ImageError, VideoReader, list_inputs, opencv_path, read_bgr, read_image, to_rgb8,
-                                written_video_problem)
+from dope_core.image_io import (ImageError, VideoReader, is_video, list_inputs, opencv_path, read_bgr, read_image,
+                                to_rgb8, written_video_problem)
 from oriented_media import jpeg_with_orientation, mp4_with_rotation, png_with_orientation
 
 
@@ -145,6 +145,36 @@ def test_list_inputs(tmp_path):
     assert [p.name for p in list_inputs(tmp_path)] == ["a.mp4", "b.jpg"]
     with pytest.raises(ImageError, match="no such file"):
         list_inputs(tmp_path / "nope")
+
+
+def _animated_gif(path, frames: int, shift: int = 30) -> list[np.ndarray]:
+    """A GIF of ``frames`` frames of matplotlib's photo of Grace Hopper, shifted ``shift`` px right each frame
+    (written with Pillow, which torchvision brings); returns the RGB frames written."""
+    pil = pytest.importorskip("PIL.Image")
+    from matplotlib import cbook
+
+    photo = cv2.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))[..., ::-1]
+    shown = [np.roll(photo, shift * i, axis=1) for i in range(frames)]
+    images = [pil.fromarray(f) for f in shown]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=100, loop=0)
+    return shown
+
+
+def test_a_gif_is_a_video_of_its_frames(tmp_path):
+    """OpenCV's wheels decode no GIF image; FFmpeg reads every frame of a GIF, so ``.gif`` files are
+    videos: a folder lists them, and their frames come out as an animated GIF shows them."""
+    shown = _animated_gif(tmp_path / "wave.gif", 3)
+    (tmp_path / "still.jpg").write_bytes(b"x")
+    assert [p.name for p in list_inputs(tmp_path)] == ["still.jpg", "wave.gif"]
+    assert is_video(tmp_path / "wave.gif") and not is_video(tmp_path / "still.jpg")
+    reader = VideoReader(tmp_path / "wave.gif")
+    frames = list(reader)
+    assert len(frames) == 3 and not reader.ended_early
+    for frame, expected in zip(frames, shown):
+        assert frame.image.shape == expected.shape
+        assert np.abs(frame.image.astype(int) - expected).mean() < 8   # the GIF's 256-colour palette
+    with pytest.raises(ImageError, match="read as a video"):
+        read_image(tmp_path / "wave.gif")
 
 
 def test_list_inputs_leaves_hidden_files_out(tmp_path):
