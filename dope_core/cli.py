@@ -299,7 +299,9 @@ class Runner:
             self.render_3d(last[1], name, f"{name}, last frame")
         self.done += 1
         if not self.args.quiet:
-            _say(f"{name}: {n} frames" + (f", {tracker.tracks_started} people tracked" if tracker is not None else ""))
+            people = "" if tracker is None else \
+                f", {tracker.tracks_started} {'person' if tracker.tracks_started == 1 else 'people'} tracked"
+            _say(f"{name}: {n} {'frame' if n == 1 else 'frames'}{people}")
 
     def _process_frames(self, reader: VideoReader, stream: PoseEstimator | None, tracker: PersonTracker | None,
                         teleop: TeleopPipeline, recorder: Recorder | None, source: Path | int, name: str,

@@ -814,3 +814,16 @@ def test_a_video_streams_with_the_schedule_the_flags_give(tmp_path: Path) -> Non
         assert stream.schedule.background is background, (flags, live)
         assert stream.schedule.every_frames == 12 and stream.schedule.scan_sources_every == 3
         stream.close()
+
+
+def test_a_gif_is_processed_as_a_video_and_counted_in_words(tmp_path, monkeypatch, capsys):
+    """A GIF goes the video way (OpenCV's wheels decode no GIF image) and a one-frame input says "1 frame"."""
+    pil = pytest.importorskip("PIL.Image")
+    stub = _stub(monkeypatch)
+    pil.fromarray(np.full((48, 64, 3), 90, np.uint8)).save(tmp_path / "still.gif")
+    _write_clip(tmp_path / "clip.avi", 2)
+    assert main([str(tmp_path / "still.gif"), str(tmp_path / "clip.avi"), "-o", str(tmp_path / "out"),
+                 "--no-images"]) == 0
+    out = capsys.readouterr().out
+    assert "still: 1 frame, 0 people tracked" in out and "clip: 2 frames, 0 people tracked" in out
+    assert stub.calls == 3 and (tmp_path / "out" / "still.jsonl").is_file()
