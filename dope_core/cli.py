@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -65,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="image file, folder of images/videos (leaving out the files dope wrote there, listed in "
-                        f"its {MANIFEST}), video file, or a webcam index such as 0")
+                        f"its {MANIFEST}), video file, or a webcam: its index such as 0, or its device such as "
+                        "/dev/video0 (or a link to it, /dev/v4l/by-id/...)")
     p.add_argument("-o", "--output", type=Path, default=Path("dope_output"),
                    help="folder for the annotated images/videos, JSON and 3D views (created if missing)")
     p.add_argument("--backend", choices=BACKENDS, default="experts",
@@ -549,8 +551,9 @@ def _main(argv: Sequence[str] | None) -> int:
     seen: set[Path] = set()
     missing: list[tuple[str, ImageError]] = []
     for item in args.inputs:
-        if item.isdigit() and not Path(item).exists():
-            sources.append(int(item))
+        index = camera_index(item)
+        if index is not None:
+            sources.append(index)
             continue
         try:
             files = input_files(item)
@@ -606,6 +609,19 @@ def _main(argv: Sequence[str] | None) -> int:
         return 130
     print(runner.summary())
     return 0 if runner.done > 0 and not runner.failed_inputs else 1
+
+
+_VIDEO_DEVICE = re.compile(r"/dev/video(\d+)")
+
+
+def camera_index(item: str) -> int | None:
+    """The webcam a command-line ``item`` names, as OpenCV's camera index, or ``None`` for a file or folder:
+    digits that are no file's name (``0``), or a Linux video device (``/dev/video2``, or a link to one such as
+    ``/dev/v4l/by-id/usb-...-video-index0``): OpenCV's index ``N`` opens ``/dev/videoN``."""
+    if item.isdigit() and not Path(item).exists():
+        return int(item)
+    device = _VIDEO_DEVICE.fullmatch(os.path.realpath(item))
+    return int(device.group(1)) if device else None
 
 
 def input_files(item: str) -> list[Path]:

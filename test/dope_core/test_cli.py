@@ -654,6 +654,19 @@ def test_the_same_file_given_twice_is_one_input_and_a_file_named_like_a_camera_i
     assert no_backend[-1] == [Path("0")]
 
 
+def test_a_video_device_is_its_webcam(tmp_path: Path, monkeypatch, no_backend: list[list[Path]]) -> None:
+    """``/dev/video2`` (a Linux user's way to name a webcam, or a udev link to it) is OpenCV's camera 2, as ``2`` is;
+    it used to be a file that did not exist ("no such file or folder")."""
+    from dope_core.cli import camera_index
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "usb-cam-video-index0").symlink_to("/dev/video2")   # as /dev/v4l/by-id/ holds them
+    assert [camera_index(x) for x in ("2", "/dev/video2", "usb-cam-video-index0", "/dev/video", "/dev/videoX",
+                                      "video2.mp4")] == [2, 2, 2, None, None, None]
+    assert main(["/dev/video2", "usb-cam-video-index0", "-o", "o"]) == 2
+    assert no_backend[-1] == [Path("camera2"), Path("camera2")]   # outputs named after the camera
+
+
 def test_an_output_folder_without_write_permission_is_one_line_and_exit_2(tmp_path: Path, capsys, monkeypatch,
                                                                           no_backend: list[list[Path]]) -> None:
     """Without write permission in ``-o`` the run stops before the backend (checked with ``os.access``)."""
