@@ -27,12 +27,14 @@ import numpy as np
 from dope_core.boxes import box_centre, box_contains, box_iou, fraction_inside, fraction_within
 from dope_core.experts.body_landmarks import BodyLandmarks, body_landmarks_in
 from dope_core.experts.body_rules import (face_in_face, flat, head_near, inside, needs_recrop, nested, on_body,
-                                         one_person, same_region, spread_over_others, too_small, upside_down)
+                                         one_person, same_region, seen_by, spread_over_others, too_small,
+                                         upside_down)
 from dope_core.experts.common import check_image, dedupe
 from dope_core.experts.proposals import BlazePoseDetector, Proposal, ProposalSource, merge_proposals
 from dope_core.experts.source_joints import (body_from_source, claim_unclaimed, source_agrees, split_shared_passes,
                                              with_source_joints)
 from dope_core.experts.roi import RotatedRect
+from dope_core.experts.ssd import Detection
 from dope_core.experts.tflite import TFLiteModel
 from dope_core.keypoints import Part
 from dope_core.structures import PartPose
@@ -207,6 +209,18 @@ class BodyExpert:
             (skiers in a row, a man behind a sign): with the labelled images shrunk onto their canvas,
             recall 0.763 -> 0.831 at 100 px, 0.576 -> 0.610 at 60 px; full size and the perturbed copies
             unchanged (docs/accuracy.md). Made only with the refining pass (not in streams).
+        unseen_score: a body (no proposal vouching for it) of a whole-image search that the person
+            detector giving boxes down to a low score does not see is dropped (the ``ssd`` source's
+            :meth:`~dope_core.experts.proposals.SSDPersonDetector.propose_with_support`, from the run that
+            gives its proposals): none of its boxes scoring at least this overlaps the body's box (clipped
+            to the image) at IoU 0.3 or holds most of it (:func:`seen_by`). Bodies under ``unseen_height``
+            are kept (that detector misses small people). Of 164 bodies on labelled people (the labelled
+            images as they are, mirrored, enlarged), 162 had a box of 0.3 or more; the 7 bodies it drops
+            on 179 photos, annotated images and video frames were on an eye, a thumb, a backpack, a space
+            shuttle, a column of a crowd, a walker's legs and a spectators' stand (docs/accuracy.md). 0
+            keeps them all and runs that detector at its proposal threshold only.
+        unseen_height: see ``unseen_score``: a fraction of the image's longer side (the body's height,
+            its box clipped to the image).
         min_height, flat_height: bodies under ``min_height`` pixels tall, or under ``flat_height``
             and more than 2.5 times as wide as tall, are not output (:func:`too_small`; 0: no limit).
 
@@ -237,7 +251,8 @@ class BodyExpert:
                  flat_aspect: float = 1.4, flat_on_others: float = 0.5, confirm_upside_down: bool = True,
                  on_body_size_ratio: float = 0.6, search_score: float = 0.5, retry_refuted: bool = True,
                  weak_inside_passes: bool = True, weak_inside_within: float = 0.9, weak_inside_head: float = 0.05,
-                 retry_passes: int = 3, min_height: float = 16.0, flat_height: float = 24.0) -> None:
+                 retry_passes: int = 3, unseen_score: float = 0.08, unseen_height: float = 0.1,
+                 min_height: float = 16.0, flat_height: float = 24.0) -> None:
         self.detector = BlazePoseDetector(num_threads=num_threads, tile_fractions=tile_fractions,
                                           min_tile_side=min_tile_side)
         self.sources = tuple(sources)
@@ -275,6 +290,8 @@ class BodyExpert:
         self.weak_inside_within = weak_inside_within
         self.weak_inside_head = weak_inside_head
         self.retry_passes = retry_passes
+        self.unseen_score = unseen_score
+        self.unseen_height = unseen_height
         self.min_height = min_height
         self.flat_height = flat_height
 
@@ -309,12 +326,26 @@ class BodyExpert:
     def proposals(self, image: np.ndarray, *, regions: Sequence[np.ndarray] = (), whole_image: bool = True,
                   min_score: float = 0.5) -> list[Proposal]:
         """Merged person proposals of every source (only BlazePose's detector in ``regions`` when not ``whole_image``)."""
+        return self.proposals_and_support(image, regions=regions, whole_image=whole_image, min_score=min_score)[0]
+
+    def proposals_and_support(self, image: np.ndarray, *, regions: Sequence[np.ndarray] = (), whole_image: bool = True,
+                              min_score: float = 0.5) -> tuple[list[Proposal], Optional[list[Detection]]]:
+        """:meth:`proposals` and the person boxes (pixels) down to ``unseen_score`` of the sources that give them
+        (``propose_with_support``), from the same runs; ``None`` when none does (or not ``whole_image``, or
+        ``unseen_score`` is 0): then no body is judged by them."""
         found = self.detector.propose(image, min_score=min_score, regions=regions,
                                       whole_image=whole_image and self.detector_whole_image)
+        support: Optional[list[Detection]] = None
         if whole_image:
             for source in self.sources:
-                found += source.propose(image, min_score=min_score)
-        return merge_proposals(found, max_candidates=self.max_candidates)
+                if self.unseen_score > 0 and hasattr(source, "propose_with_support"):
+                    more, seen = source.propose_with_support(image, min_score=min_score,
+                                                             support_score=self.unseen_score)
+                    support = (support or []) + seen
+                    found += more
+                else:
+                    found += source.propose(image, min_score=min_score)
+        return merge_proposals(found, max_candidates=self.max_candidates), support
 
     def fill_proposals(self, image: np.ndarray, proposals: Sequence[Proposal]) -> list[Proposal]:
         """The sources' proposals of a last search (``propose_fill``: the ``ssd`` detector on smaller
@@ -374,7 +405,7 @@ class BodyExpert:
         uncertain_from, min_score = min_score, max(min_score, self.search_score)
         gate = self.detector_score if detector_score is None else detector_score
         search = _Search(budget=max_people or self.max_people)
-        proposals = self.proposals(image, regions=regions, whole_image=whole_image, min_score=gate)
+        proposals, support = self.proposals_and_support(image, regions=regions, whole_image=whole_image, min_score=gate)
         first = len(proposals)                      # proposals from here on are the last search's
         if whole_image and refine and self.refine_model is not None:
             proposals += self.fill_proposals(image, proposals)
@@ -400,8 +431,28 @@ class BodyExpert:
         uncertain = [b for b in search.passes.values() if uncertain_from <= b.pose.score < min_score]
         if refine and self.refine_landmarks is not None and whole_image and self.weak_inside_passes and search.held:
             found = self.held_passes(image, found, proposals, search, first=first, min_score=min_score)
-        return [b for b in found + self.on_no_body(uncertain, found)
-                if not too_small(b.pose.box, min_height=self.min_height, flat_height=self.flat_height)]
+        found = [b for b in found + self.on_no_body(uncertain, found)
+                 if not too_small(b.pose.box, min_height=self.min_height, flat_height=self.flat_height)]
+        return found if support is None else [b for b in found if not self.unseen(b, support, image.shape)]
+
+    def unseen(self, body: BodyLandmarks, support: Sequence[Detection], shape: Sequence[int]) -> bool:
+        """Whether ``body`` is one that no person detector sees (``unseen_score``): no proposal vouches
+        for it, its box clipped to the image (``shape``: height, width) is at least ``unseen_height`` of
+        the image's longer side tall, and none of ``support`` (person boxes, pixels) scoring at least
+        ``unseen_score`` sees it (:func:`seen_by`)."""
+        if self.unseen_score <= 0 or body.claim is not None:
+            return False
+        height, width = shape[:2]
+        box = np.clip(np.asarray(body.pose.box[:4], dtype=np.float64), 0, [width, height, width, height])
+        if box[3] - box[1] < self.unseen_height * max(height, width):
+            return False
+        sure = [d for d in support if d.score >= self.unseen_score]
+        score = seen_by(box, np.array([d.box for d in sure]), np.array([d.score for d in sure]))
+        if score < self.unseen_score:
+            log.debug("body %s (presence %.2f) dropped: no person detector sees it (best %.2f)",
+                      np.round(body.pose.box).astype(int).tolist(), body.pose.score, score)
+            return True
+        return False
 
     def _examine(self, image: np.ndarray, proposals: Sequence[Proposal], order: Iterable[int], search: "_Search", *,
                  first: int, min_score: float, refine: bool, weak_inside: bool = False) -> None:

@@ -23,7 +23,7 @@ from dope_core.keypoints import BODY_HEAD, BODY_HIPS, BODY_SHOULDERS
 from dope_core.structures import PartPose
 
 __all__ = ["face_in_face", "flat", "head_near", "inside", "needs_recrop", "nested", "on_body", "one_person", "same_pose",
-           "same_region", "spread_over_others", "upside_down"]
+           "same_region", "seen_by", "spread_over_others", "upside_down"]
 
 
 def same_pose(a: PartPose, b: PartPose, *, fraction: float = 0.1, min_confidence: float = 0.5,
@@ -150,6 +150,34 @@ def spread_over_others(body: PartPose, others: Sequence[PartPose], *, aspect: fl
         bx1, by1, bx2, by2 = (float(v) for v in other.box[:4])
         on |= (points[:, 0] >= bx1) & (points[:, 0] <= bx2) & (points[:, 1] >= by1) & (points[:, 1] <= by2)
     return bool(on.mean() >= on_others)
+
+
+def seen_by(box: np.ndarray, boxes: np.ndarray, scores: np.ndarray, *, iou: float = 0.3, within: float = 0.7,
+            max_area: float = 3.0, max_height: float = 1.5, off_centre: float = 0.2) -> float:
+    """How sure a person detector is of a person at ``box`` (``x1, y1, x2, y2``, pixels): the best of
+    ``scores`` among its ``(N, 4)`` ``boxes`` (pixels) that overlap ``box`` at IoU ``iou`` or more, or that
+    hold ``within`` of its area and are either at most ``max_area`` times as large or a box around that
+    skeleton: upright (no wider than tall), at most ``max_height`` times as tall, its middle within
+    ``off_centre`` of its width of the skeleton's middle (horizontally); 0 when none does.
+
+    A detector's box around a person is wider than a skeleton seen side on or half hidden (a baseball
+    catcher behind the umpire, a pedestrian walking past a pole: 22 px wide in a 69-px box of his
+    height, centred on him), while the box of a person beside a skeleton fitted on a thing holds that
+    skeleton off its middle (the astronaut's box, the space shuttle at her side), and the box of a
+    person on whose part (a hand, the legs) a skeleton was fitted is taller than that skeleton."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    if not len(boxes):
+        return 0.0
+    box = np.asarray(box[:4], dtype=np.float64)
+    overlap = box_iou(box[None], boxes)[0]
+    width, height = max(float(box[2] - box[0]), 1e-9), max(float(box[3] - box[1]), 1e-9)
+    widths, heights = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    offsets = np.abs((boxes[:, 0] + boxes[:, 2]) - (box[0] + box[2])) / 2
+    around = (widths <= heights) & (heights <= max_height * height) & (offsets <= off_centre * widths)
+    held = np.array([fraction_within(box, b) for b in boxes]) >= within
+    held &= (widths * heights <= max_area * width * height) | around
+    sees = (overlap >= iou) | held
+    return float(np.max(np.asarray(scores, dtype=np.float64)[sees])) if sees.any() else 0.0
 
 
 def upside_down(body: PartPose) -> bool:

@@ -118,10 +118,18 @@ class ObjectSSD:
         boxes = decode_boxes(raw[keep].astype(np.float64), self.anchors[keep]) * side + np.array([ox, oy, ox, oy])
         return [Detection(box=b, keypoints=np.zeros((0, 2)), score=float(s)) for b, s in zip(boxes, scores[keep])]
 
-    def detect(self, image: np.ndarray, *, min_score: float, tile_fractions: Sequence[float] = ()) -> list[Detection]:
+    def detections(self, image: np.ndarray, *, min_score: float, tile_fractions: Sequence[float] = ()) -> list[Detection]:
         """Detections in the whole image and, per fraction of its longer side, in overlapping tiles
-        (:func:`~dope_core.experts.ssd.tile_views`, tiles under 3/4 of the input left out), merged."""
+        (:func:`~dope_core.experts.ssd.tile_views`, tiles under 3/4 of the input left out), each view's
+        own, not merged (:meth:`merged` merges them)."""
         h, w = image.shape[:2]
         views = tile_views(w, h, tile_fractions=tile_fractions, min_side=0.75 * self.size)
-        dets = [d for v in views for d in self.detect_view(image, v, min_score)]
-        return weighted_nms(dets, self.nms_iou)
+        return [d for v in views for d in self.detect_view(image, v, min_score)]
+
+    def merged(self, detections: Sequence[Detection]) -> list[Detection]:
+        """``detections`` overlapping above ``nms_iou`` merged (score-weighted), best first."""
+        return weighted_nms(list(detections), self.nms_iou)
+
+    def detect(self, image: np.ndarray, *, min_score: float, tile_fractions: Sequence[float] = ()) -> list[Detection]:
+        """:meth:`detections`, merged."""
+        return self.merged(self.detections(image, min_score=min_score, tile_fractions=tile_fractions))

@@ -19,7 +19,7 @@ import numpy as np
 from dope_core.boxes import box_iou
 from dope_core.experts.object_ssd import ObjectSSD
 from dope_core.experts.roi import RotatedRect, alignment_rotation
-from dope_core.experts.ssd import AnchorConfig, SSDDetector, tile_views, weighted_nms
+from dope_core.experts.ssd import AnchorConfig, Detection, SSDDetector, tile_views, weighted_nms
 
 log = logging.getLogger(__name__)
 
@@ -158,8 +158,18 @@ class SSDPersonDetector:
     def propose(self, image: np.ndarray, *, min_score: float) -> list[Proposal]:
         """Person boxes scoring at least this source's own ``score`` (``min_score`` is the
         BlazePose threshold, which does not apply to this detector's scale)."""
-        return [Proposal(d.box, d.score, self.name)
-                for d in self.detector.detect(image, min_score=self.score, tile_fractions=self.tile_fractions)]
+        return self.propose_with_support(image, min_score=min_score, support_score=self.score)[0]
+
+    def propose_with_support(self, image: np.ndarray, *, min_score: float, support_score: float
+                             ) -> tuple[list[Proposal], list[Detection]]:
+        """:meth:`propose`'s proposals and, from the same run of the detector, every person box scoring
+        at least ``support_score`` (merged apart, so that the proposals are :meth:`propose`'s): the
+        boxes where this detector sees a person, however unsure (the body expert's ``unseen_score``)."""
+        low = min(self.score, float(support_score))
+        dets = self.detector.detections(image, min_score=low, tile_fractions=self.tile_fractions)
+        boxes = self.detector.merged([d for d in dets if d.score >= self.score])
+        return [Proposal(d.box, d.score, self.name) for d in boxes], \
+            (self.detector.merged(dets) if low < self.score else boxes)
 
     def propose_fill(self, image: np.ndarray) -> list[Proposal]:
         """Person boxes in the tiles of ``fill_tile_fractions`` (not the whole image; tiles under 3/4

@@ -127,8 +127,9 @@ def test_refine_max_bounds_the_refining_passes_to_the_tallest_bodies(experts, sh
 def test_a_box_only_pass_nested_in_a_body_found_needs_a_sure_presence(experts, shared_data, monkeypatch):
     """COCO 294, a man holding up a pan: an ``ssd`` tile box over his arm and the pan gets a pass that
     fits a second, 0.55 person there (centre inside the man's box), which would take his hands;
-    ``nested_body_score`` drops it (and so does :func:`on_body` since: wholly in his box, under 0.6 of
-    his size, its head below his shoulders), and the man stays."""
+    ``nested_body_score`` drops it (and so do :func:`on_body` since: wholly in his box, under 0.6 of
+    his size, its head below his shoulders; and ``unseen_score``: no ``ssd`` box sees that skeleton),
+    and the man stays."""
     from dope_core.image_io import read_image
 
     image = read_image(shared_data / "images" / "coco_val2014" / "COCO_val2014_000000000294.jpg")
@@ -138,6 +139,8 @@ def test_a_box_only_pass_nested_in_a_body_found_needs_a_sure_presence(experts, s
     monkeypatch.setattr(experts.body, "nested_body_score", 0.0)
     assert len(experts.body.detect_landmarks(image, refine=False)) == 1
     monkeypatch.setattr(experts.body, "on_body_size_ratio", 0.0)
+    assert len(experts.body.detect_landmarks(image, refine=False)) == 1     # no ssd box sees it (unseen_score)
+    monkeypatch.setattr(experts.body, "unseen_score", 0.0)
     assert len(experts.body.detect_landmarks(image, refine=False)) == 2
 
 
@@ -157,6 +160,7 @@ def test_a_body_the_heavy_model_sees_nothing_in_is_dropped(experts, shared_data,
     assert on_logo(bodies) == []
     assert sum(b.pose.box[3] - b.pose.box[1] > 300 for b in bodies) == 3            # the people, pixels
     monkeypatch.setattr(experts.body, "refuted_score", 0.0)
+    monkeypatch.setattr(experts.body, "unseen_score", 0.0)           # no ssd box sees it: that rule drops it too
     kept = on_logo(experts.body.detect_landmarks(image))
     assert len(kept) == 1 and 0.5 <= kept[0].pose.score < 0.8
 
@@ -392,6 +396,8 @@ def test_a_skeleton_fitted_on_a_persons_legs_is_part_of_that_person(experts, sha
     monkeypatch.setattr(experts.body, "on_body_size_ratio", 0.0)
     assert actor_and_parts(experts.body.detect_landmarks(image))[1] == []     # the nested test
     monkeypatch.setattr(experts.body, "nested_proposal_score", 0.5)
+    assert actor_and_parts(experts.body.detect_landmarks(image))[1] == []     # no ssd box sees it (unseen_score)
+    monkeypatch.setattr(experts.body, "unseen_score", 0.0)
     _, parts = actor_and_parts(experts.body.detect_landmarks(image))
     assert len(parts) == 1 and parts[0].pose.score > 0.9
 
@@ -414,6 +420,7 @@ def test_an_unsure_body_mostly_outside_the_image_needs_the_heavy_models_word(exp
     assert sum(b.pose.box[3] - b.pose.box[1] > 300 and b.pose.score > 0.9 for b in bodies) == 1   # the actor
     monkeypatch.setattr(experts.body, "unconfirmed_inside", 0.0)
     monkeypatch.setattr(experts.body, "flat_aspect", 0.0)            # it lies flat too: that rule drops it as well
+    monkeypatch.setattr(experts.body, "unseen_score", 0.0)           # and no ssd box sees it
     assert len(across_the_right_edge(experts.body.detect_landmarks(image))) == 1
 
 
@@ -547,3 +554,47 @@ def test_a_late_pass_with_a_found_persons_head_is_no_new_person(experts, shared_
     assert len([b for b in experts.body.detect_landmarks(image) if box_contains(head, b.nose)]) == 1
     monkeypatch.setattr(experts.body, "weak_inside_head", 0.0)
     assert len([b for b in experts.body.detect_landmarks(image) if box_contains(head, b.nose)]) == 2
+
+
+def test_a_body_no_person_detector_sees_is_unseen_unless_small_or_vouched_for(experts):
+    """``unseen``: a 640 x 480 image (longer side 640, so bodies from 64 px tall are judged); a body 80 x 200
+    px that a 0.1 box overlaps is seen, one that only a 0.05 box overlaps is not; a body 60 px tall, or one
+    a keypoint proposal vouches for, is never judged; a body reaching far below the image is judged by its
+    box clipped to the image (the part a detector can see)."""
+    from dope_core.experts.ssd import Detection
+
+    body = experts.body
+    kp = np.c_[np.tile([100.0, 180.0], 7)[:13], np.linspace(100, 300, 13)]          # box 100..180 x 100..300
+    tall = body_landmarks(body_pose(kp), 0.9)
+
+    def boxes(*scored):
+        return [Detection(box=np.array(b, dtype=np.float64), keypoints=np.zeros((0, 2)), score=s) for b, s in scored]
+
+    shape = (480, 640, 3)
+    assert body.unseen_score == 0.08 and body.unseen_height == 0.1
+    assert not body.unseen(tall, boxes(([95, 90, 185, 310], 0.1)), shape)
+    assert body.unseen(tall, boxes(([95, 90, 185, 310], 0.05)), shape)
+    assert body.unseen(tall, [], shape)
+    assert not body.unseen(body_landmarks(body_pose(kp), 0.9, claim=0), [], shape)
+    small = body_landmarks(body_pose(np.c_[kp[:, 0], np.linspace(100, 160, 13)]), 0.9)     # 60 px tall
+    assert not body.unseen(small, [], shape)
+    below = body_landmarks(body_pose(np.c_[kp[:, 0], np.linspace(380, 1400, 13)]), 0.9)   # 100 px inside
+    assert not body.unseen(below, boxes(([95, 370, 185, 480], 0.5)), shape)           # IoU 0.8 with the clipped box
+    assert body.unseen(below, boxes(([95, 370, 185, 480], 0.05)), shape)
+
+
+def test_a_skeleton_no_person_detector_sees_is_dropped(experts, shared_data, monkeypatch):
+    """``unseen_score``: the astronaut photo (scikit-image's, 512 x 512): the full model fits a 0.99
+    skeleton on the space shuttle beside her (44 x 238 px), where the ``ssd`` detector has no
+    person box of 0.08; it goes, the astronaut stays. With the rule off it is there."""
+    image = read_image(shared_data / "images" / "packages" / "astronaut.png")
+    shuttle = np.array([340.0, 90.0, 430.0, 380.0])                        # the shuttle by eye, pixels
+
+    def on_shuttle(bodies):
+        return [b for b in bodies if box_contains(shuttle, box_centre(b.pose.box))]
+
+    bodies = experts.body.detect_landmarks(image)
+    assert on_shuttle(bodies) == [] and len(bodies) == 1
+    assert np.linalg.norm(bodies[0].nose - [226.0, 122.0]) < 20              # her nose, pixels
+    monkeypatch.setattr(experts.body, "unseen_score", 0.0)
+    assert len(on_shuttle(experts.body.detect_landmarks(image))) == 1

@@ -8,7 +8,7 @@ import numpy as np
 from body_poses import ARMS, body_pose
 from dope_core.experts.body_landmarks import BodyLandmarks
 from dope_core.experts.body_rules import (face_in_face, flat, head_near, inside, nested, on_body, one_person, same_pose,
-                                         same_region, spread_over_others, too_small, upside_down)
+                                         same_region, seen_by, spread_over_others, too_small, upside_down)
 from dope_core.experts.roi import RotatedRect
 from dope_core.keypoints import BODY_JOINTS
 from dope_core.structures import PartPose
@@ -303,3 +303,27 @@ def test_upside_down_compares_the_head_top_with_the_middle_of_the_hips() -> None
     level = kp.copy()
     level[BODY_JOINTS.index("head_top"), 1] = level[[BODY_JOINTS.index("right_hip"), BODY_JOINTS.index("left_hip")], 1].mean()
     assert not upside_down(body_pose(level))
+
+
+def test_seen_by_takes_the_best_box_overlapping_or_holding_the_body() -> None:
+    """A body 100 x 200 px at the origin: a box shifted by 50 px (IoU 1/3) sees it, one shifted by 60
+    (IoU 0.25) does not; a wider box holding 0.7 of it sees it while at most 3 times its area, or upright,
+    at most 1.5 times as tall and centred within 0.2 of its width on it, not beyond; the best score among those that see it counts; no box, 0."""
+    body = np.array([0.0, 0.0, 100.0, 200.0])
+    shifted = np.array([[50.0, 0, 150, 200], [60.0, 0, 160, 200]])
+    assert seen_by(body, shifted[:1], np.array([0.2])) == 0.2                      # IoU 100*200/(3e4 + 1e4) ... 1/3
+    assert seen_by(body, shifted[1:], np.array([0.9])) == 0.0                      # IoU 0.25
+    holding = np.array([[-100.0, -30, 200, 170]])        # 300 x 200 = 3 times the body's area, holds 0.85 of it
+    assert seen_by(body, holding, np.array([0.4])) == 0.4
+    assert seen_by(body, holding + [0, 0, 1, 0], np.array([0.4])) == 0.0            # 3.01 times the area, flat
+    assert seen_by(body, np.array([[-100.0, -70, 200, 130]]), np.array([0.4])) == 0.0   # holds 0.65 only
+    assert seen_by(body, np.r_[shifted, holding], np.array([0.2, 0.9, 0.4])) == 0.4
+    assert seen_by(body, np.zeros((0, 4)), np.zeros(0)) == 0.0
+    narrow = np.array([0.0, 0.0, 20.0, 200.0])           # a skeleton seen side on: 20 x 200 px
+    upright = np.array([[-110.0, -50, 150, 250]])        # 260 x 300: 19.5 times its area, 1.5 times its height
+    assert seen_by(narrow, upright, np.array([0.5])) == 0.5
+    assert seen_by(narrow, upright + [0, 0, 0, 1], np.array([0.5])) == 0.0         # 1.505 times as tall
+    assert seen_by(narrow, np.array([[-140.0, -50, 161, 250]]), np.array([0.5])) == 0.0  # 301 wide, 300 tall
+    # its middle (x 10) 0.2 of the box's width (260 px) off the box's (x 62): at the limit; 1 px more is off
+    assert seen_by(narrow, np.array([[-68.0, -50, 192, 250]]), np.array([0.5])) == 0.5
+    assert seen_by(narrow, np.array([[-67.0, -50, 193, 250]]), np.array([0.5])) == 0.0
