@@ -264,8 +264,10 @@ def run_multi_person(configs: dict[str, ExpertsConfig | int], data_root: Path, p
     """Recall, recall-aware PCK and ms per image of each experts configuration, side by side.
 
     Every annotated image of ``sets``, then every image of the single-person ``lab_sets``, then
-    every photo goes through each configuration in turn (an ``int``: :class:`DetectorAlone` with
-    that input side).
+    every photo goes through each configuration in turn, every other image in the reverse order (an
+    ``int``: :class:`DetectorAlone` with that input side). Timed always second on each image, a
+    configuration ran 8-9 % slower on the annotated images than its A/B with the order alternating
+    showed (1.005; docs/accuracy.md, "Bodies the `ssd` detector does not see").
     Returns ``{config: metrics}`` (:func:`dope_core.evaluation.multi_person_metrics`
     plus ``ms_annotated`` and ``ms_photos``, the mean estimator wall time per image, and
     ``ms_annotated_cpu`` and ``ms_photos_cpu``, its CPU time (all threads): steadier than
@@ -283,9 +285,9 @@ def run_multi_person(configs: dict[str, ExpertsConfig | int], data_root: Path, p
     photo_files = [f for folder in photos if folder.is_dir() for f in list_inputs(folder)]
     work = [("annotated", s.image_path, s) for s in samples] + [("lab", s.image_path, s) for s in lab] \
         + [("photos", f, None) for f in photo_files]
-    for kind, path, sample in tqdm(work, desc="multi-person", unit="image", disable=quiet):
+    for index, (kind, path, sample) in enumerate(tqdm(work, desc="multi-person", unit="image", disable=quiet)):
         image = read_image(path)
-        for name, estimator in estimators.items():
+        for name, estimator in list(estimators.items())[::-1 if index % 2 else 1]:
             start, cpu = time.perf_counter(), time.process_time()
             bodies = estimator(image).parts(Part.BODY)
             seconds.setdefault((name, kind), []).append(time.perf_counter() - start)

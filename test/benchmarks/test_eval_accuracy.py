@@ -133,3 +133,30 @@ def test_a_configuration_name_sets_body_expert_attributes(script):
     for bad in ("default+flat_aspect", "default+flat_aspect=high", "default+=1"):
         with pytest.raises(ExpertsConfigError, match="NAME\\+ATTR=NUMBER"):
             script.experts_config(bad)
+
+
+def test_configurations_take_turns_going_first(script, tmp_path, monkeypatch):
+    """Side by side, every other image runs the configurations in the reverse order, so that none is
+    always timed right after another on the same image."""
+    import cv2
+    import numpy as np
+
+    from dope_core.experts.config import PRESETS
+
+    calls: list[str] = []
+
+    class Recorder:
+        def __init__(self, name):
+            self.name = name
+
+        def __call__(self, image):
+            calls.append(self.name)
+            return type("Result", (), {"parts": lambda self, part: []})()
+
+    monkeypatch.setattr(script, "experts_estimator", lambda name, cfg, **kw: Recorder(name))
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), np.full((32, 32, 3), 40 * i, np.uint8))
+    got = script.run_multi_person({"a": PRESETS["default"], "b": PRESETS["legacy"]}, tmp_path, [tmp_path],
+                                  quiet=True, sets=(), lab_sets=())
+    assert calls == ["a", "b", "b", "a", "a", "b"]
+    assert set(got) == {"a", "b"}
