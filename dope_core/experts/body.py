@@ -433,21 +433,24 @@ class BodyExpert:
             found = self.held_passes(image, found, proposals, search, first=first, min_score=min_score)
         found = [b for b in found + self.on_no_body(uncertain, found)
                  if not too_small(b.pose.box, min_height=self.min_height, flat_height=self.flat_height)]
-        return found if support is None else [b for b in found if not self.unseen(b, support, image.shape)]
+        if support is None:
+            return found
+        boxes, scores = np.array([d.box for d in support]).reshape(-1, 4), np.array([d.score for d in support])
+        return [b for b in found if not self.unseen(b, boxes, scores, image.shape)]
 
-    def unseen(self, body: BodyLandmarks, support: Sequence[Detection], shape: Sequence[int]) -> bool:
+    def unseen(self, body: BodyLandmarks, boxes: np.ndarray, scores: np.ndarray, shape: Sequence[int]) -> bool:
         """Whether ``body`` is one that no person detector sees (``unseen_score``): no proposal vouches
         for it, its box clipped to the image (``shape``: height, width) is at least ``unseen_height`` of
-        the image's longer side tall, and none of ``support`` (person boxes, pixels) scoring at least
-        ``unseen_score`` sees it (:func:`seen_by`)."""
+        the image's longer side tall, and none of the person boxes ``boxes`` (``(N, 4)``, pixels) whose
+        ``scores`` are at least ``unseen_score`` sees it (:func:`seen_by`)."""
         if self.unseen_score <= 0 or body.claim is not None:
             return False
         height, width = shape[:2]
         box = np.clip(np.asarray(body.pose.box[:4], dtype=np.float64), 0, [width, height, width, height])
         if box[3] - box[1] < self.unseen_height * max(height, width):
             return False
-        sure = [d for d in support if d.score >= self.unseen_score]
-        score = seen_by(box, np.array([d.box for d in sure]), np.array([d.score for d in sure]))
+        sure = scores >= self.unseen_score
+        score = seen_by(box, boxes[sure], scores[sure])
         if score < self.unseen_score:
             log.debug("body %s (presence %.2f) dropped: no person detector sees it (best %.2f)",
                       np.round(body.pose.box).astype(int).tolist(), body.pose.score, score)

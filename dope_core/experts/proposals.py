@@ -168,8 +168,8 @@ class SSDPersonDetector:
         low = min(self.score, float(support_score))
         dets = self.detector.detections(image, min_score=low, tile_fractions=self.tile_fractions)
         boxes = self.detector.merged([d for d in dets if d.score >= self.score])
-        return [Proposal(d.box, d.score, self.name) for d in boxes], \
-            (self.detector.merged(dets) if low < self.score else boxes)
+        support = self.detector.merged(dets) if low < self.score else [d for d in boxes if d.score >= support_score]
+        return [Proposal(d.box, d.score, self.name) for d in boxes], support
 
     def propose_fill(self, image: np.ndarray) -> list[Proposal]:
         """Person boxes in the tiles of ``fill_tile_fractions`` (not the whole image; tiles under 3/4

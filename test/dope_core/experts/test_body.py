@@ -561,26 +561,25 @@ def test_a_body_no_person_detector_sees_is_unseen_unless_small_or_vouched_for(ex
     px that a 0.1 box overlaps is seen, one that only a 0.05 box overlaps is not; a body 60 px tall, or one
     a keypoint proposal vouches for, is never judged; a body reaching far below the image is judged by its
     box clipped to the image (the part a detector can see)."""
-    from dope_core.experts.ssd import Detection
-
     body = experts.body
     kp = np.c_[np.tile([100.0, 180.0], 7)[:13], np.linspace(100, 300, 13)]          # box 100..180 x 100..300
     tall = body_landmarks(body_pose(kp), 0.9)
 
     def boxes(*scored):
-        return [Detection(box=np.array(b, dtype=np.float64), keypoints=np.zeros((0, 2)), score=s) for b, s in scored]
+        """``(boxes, scores)`` arrays of ``(box, score)`` pairs (pixels)."""
+        return np.array([b for b, _ in scored], dtype=np.float64).reshape(-1, 4), np.array([s for _, s in scored])
 
     shape = (480, 640, 3)
     assert body.unseen_score == 0.08 and body.unseen_height == 0.1
-    assert not body.unseen(tall, boxes(([95, 90, 185, 310], 0.1)), shape)
-    assert body.unseen(tall, boxes(([95, 90, 185, 310], 0.05)), shape)
-    assert body.unseen(tall, [], shape)
-    assert not body.unseen(body_landmarks(body_pose(kp), 0.9, claim=0), [], shape)
+    assert not body.unseen(tall, *boxes(([95, 90, 185, 310], 0.1)), shape)
+    assert body.unseen(tall, *boxes(([95, 90, 185, 310], 0.05)), shape)
+    assert body.unseen(tall, *boxes(), shape)
+    assert not body.unseen(body_landmarks(body_pose(kp), 0.9, claim=0), *boxes(), shape)
     small = body_landmarks(body_pose(np.c_[kp[:, 0], np.linspace(100, 160, 13)]), 0.9)     # 60 px tall
-    assert not body.unseen(small, [], shape)
+    assert not body.unseen(small, *boxes(), shape)
     below = body_landmarks(body_pose(np.c_[kp[:, 0], np.linspace(380, 1400, 13)]), 0.9)   # 100 px inside
-    assert not body.unseen(below, boxes(([95, 370, 185, 480], 0.5)), shape)           # IoU 0.8 with the clipped box
-    assert body.unseen(below, boxes(([95, 370, 185, 480], 0.05)), shape)
+    assert not body.unseen(below, *boxes(([95, 370, 185, 480], 0.5)), shape)           # IoU 0.8 with the clipped box
+    assert body.unseen(below, *boxes(([95, 370, 185, 480], 0.05)), shape)
 
 
 def test_a_skeleton_no_person_detector_sees_is_dropped(experts, shared_data, monkeypatch):

@@ -109,7 +109,8 @@ def test_a_region_is_searched_alone(portrait):
 def test_low_score_boxes_come_from_the_proposals_own_run(portrait):
     """``propose_with_support``: the proposals are ``propose``'s exactly (merged apart from the low
     boxes), the support holds the person's box (its best detection, averaged with the weaker ones it
-    merges) and boxes under the proposal threshold, from one run of the detector per view; a support threshold at or above the proposal threshold gives the proposals' boxes."""
+    merges) and boxes under the proposal threshold, from one run of the detector per view; a support
+    threshold at or above the proposal threshold gives the proposals' boxes of that score or more."""
     from dope_core.experts.proposals import SSDPersonDetector
 
     source = SSDPersonDetector(tile_fractions=(0.7,))
@@ -123,5 +124,7 @@ def test_low_score_boxes_come_from_the_proposals_own_run(portrait):
     assert any(d.score < source.score for d in support) and min(d.score for d in support) >= 0.02
     best = max(support, key=lambda d: d.score)          # the same top detection, its box merged with weaker ones
     assert best.score == proposals[0].score and box_iou(proposals[0].box[None], best.box[None])[0, 0] > 0.7
-    same, boxes = source.propose_with_support(portrait, min_score=0.5, support_score=0.9)
-    assert [d.box.tolist() for d in boxes] == [p.box.tolist() for p in same] == [p.box.tolist() for p in plain]
+    for threshold in (source.score, 0.9):
+        same, boxes = source.propose_with_support(portrait, min_score=0.5, support_score=threshold)
+        assert [p.box.tolist() for p in same] == [p.box.tolist() for p in plain]
+        assert [d.box.tolist() for d in boxes] == [p.box.tolist() for p in plain if p.score >= threshold]
