@@ -25,6 +25,7 @@ Example (every key optional; these are the defaults)::
       hand: mediapipe                        # see HAND_EXPERTS (mediapipe_lite: the lite landmark model)
       hand_wrist_score: 0.2                  # presence a hand needs at a confident body's wrist (elsewhere 0.5)
       hand_zoom_out: 1.5                     # palms also sought in the image shrunk inside a 1.5x square (0: not)
+      hand_weak_palm_score: 0.15             # palms the detector scores 0.15-0.5 give hands the hand model is sure of twice (0: not)
       body_on_hand_score: 0.9                # a body with 2/3 of its joints in a hand this sure goes (null: never)
       face: mediapipe                        # see FACE_EXPERTS
       face_zoom_out: 1.5                     # faces also sought in the image shrunk inside a 1.5x square (0: not)
@@ -112,6 +113,7 @@ class ExpertsConfig:
     hand: str = "mediapipe"
     hand_wrist_score: float = 0.2
     hand_zoom_out: float = 1.5
+    hand_weak_palm_score: float = 0.15
     body_on_hand_score: Optional[float] = 0.9
     face: str = "mediapipe"
     face_zoom_out: float = 1.5
@@ -176,6 +178,9 @@ class ExpertsConfig:
         for key in ("hand_wrist_score", "face_head_score"):
             if not 0 <= getattr(self, key) <= 1:
                 raise ExpertsConfigError(f"experts.{key} must lie in [0, 1], got {getattr(self, key)}")
+        if not 0 <= self.hand_weak_palm_score < 0.5:
+            raise ExpertsConfigError(f"experts.hand_weak_palm_score must lie in [0, 0.5) (the palm detector's own "
+                                     f"threshold; 0: no weak palms), got {self.hand_weak_palm_score}")
         if self.body_on_hand_score is not None and not 0 <= self.body_on_hand_score <= 1:
             raise ExpertsConfigError(f"experts.body_on_hand_score must lie in [0, 1] or be null (never), "
                                      f"got {self.body_on_hand_score}")
@@ -249,7 +254,7 @@ PRESETS: dict[str, ExpertsConfig] = {
     "default": ExpertsConfig(),
     "thorough": ExpertsConfig(ssd_score=0.2, max_people=60),
     "legacy": ExpertsConfig(person_detectors=("blazepose", "faces"), tile_fractions=(0.5,), min_tile_side=168.0,
-                            max_people=20, body_refine=None, hand_wrist_score=0.5, hand_zoom_out=0.0,
+                            max_people=20, body_refine=None, hand_wrist_score=0.5, hand_zoom_out=0.0, hand_weak_palm_score=0.0,
                             body_on_hand_score=None, face_zoom_out=0.0, nested_body_score=0.0, face_head_score=0.5),
 }
 """Named configurations; docs/accuracy.md measures them side by side. ``legacy`` is the body

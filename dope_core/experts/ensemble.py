@@ -14,7 +14,8 @@ Order of the passes on one image:
    (:meth:`ExpertsEstimator.faces_at_heads`: the face detector finds upright faces only);
 5. hands on the whole image (its tiles, and shrunk inside a larger square for
    close-ups: ``hand_zoom_out``), around every body's wrists, and in regions set by
-   the body model's wrist and knuckle landmarks;
+   the body model's wrist and knuckle landmarks; then at weaker palms, where the hand
+   model is sure of a hand twice (``hand_weak_palm_score``);
 6. bodies that are skeletons fitted on a close-up hand go (:func:`skeletons_on_hands`), then
    hands fitted on a body, over half its size, go (:func:`hands_on_bodies`).
 
@@ -250,7 +251,8 @@ class ExpertsEstimator:
                                retry_refuted=cfg.body_retry_refuted,
                                ) if Part.BODY in self.parts or len(self.parts) < 3 else None
         self.hand = HandExpert(mirrored=mirrored, landmark_model=HAND_LANDMARK_MODELS[cfg.hand],
-                               wrist_score=cfg.hand_wrist_score, zoom_out=cfg.hand_zoom_out, **kw
+                               wrist_score=cfg.hand_wrist_score, zoom_out=cfg.hand_zoom_out,
+                               weak_palm_score=cfg.hand_weak_palm_score, **kw
                                ) if Part.HAND in self.parts else None
         self.face = FaceExpert(zoom_out=cfg.face_zoom_out, head_score=cfg.face_head_score, **kw
                                ) if Part.FACE in self.parts else None

@@ -14,10 +14,11 @@ from typing import Sequence
 
 import numpy as np
 
-from dope_core.boxes import box_contains, box_side, fraction_within
+from dope_core.boxes import box_contains, box_iou, box_side, fraction_within
 from dope_core.experts.common import check_image, dedupe, extent, probability
+from dope_core.experts.propagation import hand_roi
 from dope_core.experts.roi import RotatedRect, alignment_rotation, rotate_xy
-from dope_core.experts.ssd import AnchorConfig, Detection, SSDDetector
+from dope_core.experts.ssd import AnchorConfig, Detection, SSDDetector, weighted_nms
 from dope_core.experts.tflite import TFLiteModel
 from dope_core.keypoints import HAND_WRIST, Part
 from dope_core.structures import Handedness, PartPose
@@ -47,6 +48,16 @@ class HandExpert:
             size is under ``nested_size_ratio`` of that one's, is that hand (:meth:`same_hand`);
             above ``1.0``: only boxes overlapping above ``dedupe_iou`` are.
         nested_size_ratio: see ``nested`` (sizes: a box's longer side).
+        weak_palm_score: palms the detector scores from this up to ``detector_score`` also get a
+            landmark pass (at most ``max_weak_palms`` of them, surest first), and give a hand where
+            the landmark model is sure twice: presence at least ``weak_palm_presence`` in the palm's
+            region and at least ``weak_palm_recrop`` in the region its own landmarks give
+            (:func:`~dope_core.experts.propagation.hand_roi`), and it is no hand already found. Fists
+            seen from the back, hands on a cello, hands under a studio's point lights: the detector
+            scores them 0.1-0.5. ``0``: no such passes.
+        weak_palm_presence: see ``weak_palm_score``.
+        weak_palm_recrop: see ``weak_palm_score``.
+        max_weak_palms: see ``weak_palm_score``.
     """
 
     part = Part.HAND
@@ -54,7 +65,8 @@ class HandExpert:
     def __init__(self, *, num_threads: int = 2, tile_fractions: Sequence[float] = (0.5,), detector_score: float = 0.5,
                  max_hands: int = 40, dedupe_iou: float = 0.3, mirrored: bool = False,
                  landmark_model: str = "hand_landmark", wrist_score: float = 0.2, zoom_out: float = 0.0,
-                 nested: float = 0.75, nested_size_ratio: float = 0.65) -> None:
+                 nested: float = 0.75, nested_size_ratio: float = 0.65, weak_palm_score: float = 0.0,
+                 weak_palm_presence: float = 0.95, weak_palm_recrop: float = 0.9, max_weak_palms: int = 10) -> None:
         self.detector = SSDDetector(model="palm_detection", anchors=AnchorConfig(192, (8, 16, 16, 16)),
                                     num_keypoints=7, value_range=(0.0, 1.0), num_threads=num_threads)
         self.landmarks = TFLiteModel(landmark_model, num_threads=num_threads)
@@ -67,6 +79,10 @@ class HandExpert:
         self.zoom_out = zoom_out
         self.nested = nested
         self.nested_size_ratio = nested_size_ratio
+        self.weak_palm_score = weak_palm_score
+        self.weak_palm_presence = weak_palm_presence
+        self.weak_palm_recrop = weak_palm_recrop
+        self.max_weak_palms = max_weak_palms
 
     def detect(self, image: np.ndarray, *, regions: Sequence[np.ndarray] = (), min_score: float = 0.5,
                landmark_regions: Sequence[RotatedRect] = ()) -> list[PartPose]:
@@ -83,17 +99,62 @@ class HandExpert:
                 presence 0.5 or more that a threshold of 0.05 adds on 109 images of
                 ``../shared/data``; docs/accuracy.md).
             landmark_regions: rotated regions tried without the palm detector.
+
+        Weaker palms (``weak_palm_score``) add the hands :meth:`hands_at_weak_palms` gives, whatever
+        ``min_score``.
         """
         check_image(image)
         h, w = image.shape[:2]
         views = self.detector.whole_image_views(w, h, self.tile_fractions, zoom_out=self.zoom_out) + list(regions)
-        dets = self.detector.detect(image, views, self.detector_score)[: self.max_hands]
-        rects = [r for r in (self._palm_region(d) for d in dets) if r is not None] + list(landmark_regions)
+        palms, weak_palms = self.palms(image, views)
+        rects = [r for r in (self._palm_region(d) for d in palms) if r is not None]
         floor = min(min_score, self.wrist_score)
-        poses = [p for p in (self.landmarks_in(image, r) for r in rects)
+        poses = [p for p in (self.landmarks_in(image, r) for r in rects + list(landmark_regions))
                  if p.score >= min_score
                  or (p.score >= floor and any(box_contains(box, p.keypoints_2d[HAND_WRIST]) for box in regions))]
-        return self.dedupe(poses)
+        hands = self.dedupe(poses)
+        return hands + self.hands_at_weak_palms(image, weak_palms, hands)
+
+    def palms(self, image: np.ndarray, views: Sequence[np.ndarray]) -> tuple[list[Detection], list[Detection]]:
+        """The palm detector's merged detections in ``views`` (boxes, pixels): the first ``max_hands``
+        of ``detector_score`` or more, and the groups headed by a weaker palm, down to
+        ``weak_palm_score`` (none when that is 0). The first are what a run at ``detector_score``
+        alone gives."""
+        weak = 0.0 < self.weak_palm_score < self.detector_score
+        raw = [d for v in views
+               for d in self.detector.detect_view(image, np.asarray(v, dtype=np.float64),
+                                                  self.weak_palm_score if weak else self.detector_score)]
+        strong = weighted_nms([d for d in raw if d.score >= self.detector_score], self.detector.nms_iou)
+        # A merged group takes its top score: a group with a strong palm in it is above the threshold.
+        weaker = [d for d in weighted_nms(raw, self.detector.nms_iou) if d.score < self.detector_score] if weak else []
+        return strong[: self.max_hands], weaker
+
+    def hands_at_weak_palms(self, image: np.ndarray, palms: Sequence[Detection], hands: Sequence[PartPose]
+                            ) -> list[PartPose]:
+        """The hands of weak ``palms`` (surest first) that the landmark model is sure of twice
+        (:meth:`sure_twice`) and that are none of ``hands``; palms centred in one of ``hands``' boxes
+        are not tried, and at most ``max_weak_palms`` are."""
+        tried = [d for d in palms if not any(box_contains(h.box, (d.box[:2] + d.box[2:]) / 2) for h in hands)]
+        found = [p for p in (self.sure_twice(image, d) for d in tried[: self.max_weak_palms]) if p is not None]
+        return self.dedupe([p for p in found if not any(self.overlaps(p, h) for h in hands)])
+
+    def sure_twice(self, image: np.ndarray, palm: Detection) -> PartPose | None:
+        """The hand in a palm's region when the landmark model is sure of it there
+        (``weak_palm_presence``) and again in the region its landmarks give (``weak_palm_recrop``,
+        :func:`~dope_core.experts.propagation.hand_roi`); else ``None``."""
+        rect = self._palm_region(palm)
+        pose = self.landmarks_in(image, rect) if rect is not None else None
+        if pose is None or pose.score < self.weak_palm_presence:
+            return None
+        again = hand_roi(pose)
+        if again is None or self.landmarks_in(image, again).score < self.weak_palm_recrop:
+            return None
+        return pose
+
+    def overlaps(self, a: PartPose, b: PartPose) -> bool:
+        """Whether hands ``a`` and ``b`` are one by :meth:`dedupe`'s tests, either way round."""
+        iou = float(box_iou(a.box[None], b.box[None])[0, 0])
+        return iou > self.dedupe_iou or self.same_hand(a, b) or self.same_hand(b, a)
 
     def dedupe(self, hands: Sequence[PartPose]) -> list[PartPose]:
         """One pose per hand: the surest of any group that overlap above ``dedupe_iou`` or that

@@ -94,3 +94,63 @@ def test_a_low_min_score_searches_the_same_palms(hand_experts, shared_data):
     sure = [h for h in zoomed.detect(image, min_score=0.05) if h.score >= 0.5]
     assert len(found) == 6
     assert sorted(np.round(h.box).tolist() for h in sure) == sorted(np.round(h.box).tolist() for h in found)
+
+
+@pytest.fixture(scope="module")
+def weak_palm_expert():
+    """The hand expert of the default configuration: zoomed-out view and weak palms down to 0.15."""
+    from dope_core.experts.config import PRESETS
+
+    return HandExpert(zoom_out=1.5, weak_palm_score=PRESETS["default"].hand_weak_palm_score)
+
+
+def test_weak_palms_leave_the_strong_ones_as_they_were(hand_experts, weak_palm_expert, shared_data):
+    """The palms of the detector's threshold are merged from its boxes of 0.5 or more alone, as a run
+    at 0.5 gives them; the weaker groups come apart, each under 0.5 and at least the weak score."""
+    _, zoomed = hand_experts
+    image = read_image(shared_data / "annotated" / "mmpose" / "wflw" / "7_Cheering_Cheering_7_16.jpg")
+    h, w = image.shape[:2]
+    views = zoomed.detector.whole_image_views(w, h, zoomed.tile_fractions, zoom_out=zoomed.zoom_out)
+    plain = zoomed.detector.detect(image, views, zoomed.detector_score)
+    strong, weak = weak_palm_expert.palms(image, views)
+    assert len(strong) == len(plain) > 0
+    for a, b in zip(strong, plain):
+        np.testing.assert_array_equal(a.box, b.box)
+        assert a.score == b.score
+    assert weak and all(weak_palm_expert.weak_palm_score <= d.score < 0.5 for d in weak)
+    assert zoomed.palms(image, views)[1] == []
+
+
+def test_weak_palms_add_the_fists_of_a_cheering_crowd(hand_experts, weak_palm_expert, shared_data):
+    """WFLW's cheering crowd: the six hands of strong palms stay as they were, and three raised
+    fists seen from the back, which the palm detector scores 0.33-0.46, are added: the landmark
+    model is sure of each (0.98-1.0) in the palm's region and again in the region its landmarks
+    give. No other weak palm of the image passes both."""
+    _, zoomed = hand_experts
+    image = read_image(shared_data / "annotated" / "mmpose" / "wflw" / "7_Cheering_Cheering_7_16.jpg")
+    before = zoomed.detect(image)
+    after = weak_palm_expert.detect(image)
+    assert len(before) == 6 and len(after) == 9
+    for a, b in zip(after, before):
+        np.testing.assert_array_equal(a.keypoints_2d, b.keypoints_2d)
+    assert all(h.score >= weak_palm_expert.weak_palm_presence for h in after[6:])
+
+
+def test_a_hand_under_studio_lights_is_found_from_a_weak_palm(hand_experts, weak_palm_expert, shared_data):
+    """InterHand2.6M 69148: two hands lit by point lights before a black wall. The palm detector
+    scores one of them 0.16; from it the landmarks place every labelled joint of that hand within
+    PCK@0.2, where without weak palms no hand is found on it."""
+    from dope_core.datasets import load_annotated
+    from dope_core.metrics.pck import bbox_size, pck_correct
+
+    sample = next(s for s in load_annotated("interhand2.6m", shared_data / "annotated")
+                  if s.image_path.name == "image69148.jpg")
+    image = read_image(sample.image_path)
+
+    def best_pck(hands):
+        return max((float(pck_correct(h.keypoints_2d, g.keypoints_2d, g.visible, bbox_size(g.box), 0.2).mean())
+                    for g in sample.of_part(Part.HAND) for h in hands), default=0.0)
+
+    _, zoomed = hand_experts
+    assert best_pck(zoomed.detect(image)) < 0.5
+    assert best_pck(weak_palm_expert.detect(image)) >= 0.9
