@@ -22,7 +22,6 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-import cv2
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +37,7 @@ from dope_core.image_io import read_image  # noqa: E402
 from dope_core.keypoints import Part  # noqa: E402
 from dope_core.metrics.pck import bbox_size  # noqa: E402
 from eval_accuracy import experts_config, experts_estimator  # noqa: E402
-from eval_small_people import scaled  # noqa: E402
+from eval_small_people import centred, resized  # noqa: E402
 
 HAND_SETS = ("coco_wholebody", "rhd", "onehand10k", "freihand", "panoptic_hand", "interhand2.6m")
 """The annotated sets whose labelled hands are shrunk."""
@@ -59,17 +58,9 @@ def shrunk_hands(sample: AnnotatedSample, image: np.ndarray, size: float) -> tup
     enlarged) and centred on a canvas of its mean colour of at least :data:`MIN_CANVAS`, with the
     sample's hands moved with it (pixels of the canvas)."""
     largest = max(bbox_size(g.box) for g in sample.instances)
-    factor = min(1.0, size / largest) if largest > 0 else 1.0
-    small = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1.0 else image
-    h, w = max(image.shape[0], MIN_CANVAS[1]), max(image.shape[1], MIN_CANVAS[0])
-    top, left = (h - small.shape[0]) // 2, (w - small.shape[1]) // 2
-    canvas = np.empty((h, w, 3), dtype=np.uint8)
-    canvas[:] = image.reshape(-1, 3).mean(axis=0).astype(np.uint8)
-    canvas[top:top + small.shape[0], left:left + small.shape[1]] = small
-    shift = np.array([left, top], dtype=np.float64)
-    hands = [scaled(g, factor) for g in sample.instances]
-    hands = [dataclasses.replace(g, keypoints_2d=g.keypoints_2d + shift, box=np.asarray(g.box) + np.tile(shift, 2))
-             for g in hands]
+    small, hands = resized(image, sample.instances, min(1.0, size / largest) if largest > 0 else 1.0)
+    canvas_size = (max(image.shape[0], MIN_CANVAS[1]), max(image.shape[1], MIN_CANVAS[0]))
+    canvas, hands = centred(small, hands, canvas_size, image.reshape(-1, 3).mean(axis=0))
     return canvas, dataclasses.replace(sample, instances=hands)
 
 

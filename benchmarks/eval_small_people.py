@@ -101,14 +101,29 @@ def shrunk(sample: AnnotatedSample, image: np.ndarray, tallest: float, *, canvas
     bodies = sample.of_part(Part.BODY)
     height = max(float(g.box[3] - g.box[1]) for g in bodies)
     factor = min(1.0, tallest / height) if height > 0 else 1.0
-    small = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1.0 else image
-    gts = [scaled(g, factor) for g in bodies]
+    small, gts = resized(image, bodies, factor)
     if not canvas or factor >= 1.0:
         return small, gts
-    h, w = image.shape[:2]
+    return centred(small, gts, image.shape[:2], image.reshape(-1, 3).mean(axis=0))
+
+
+def resized(image: np.ndarray, gts: Sequence[GroundTruthInstance], factor: float
+            ) -> tuple[np.ndarray, list[GroundTruthInstance]]:
+    """``image`` shrunk by ``factor`` (``INTER_AREA``; never enlarged) and its labels ``gts`` scaled
+    with it."""
+    factor = min(factor, 1.0)
+    small = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1.0 else image
+    return small, [scaled(g, factor) for g in gts]
+
+
+def centred(small: np.ndarray, gts: Sequence[GroundTruthInstance], size: tuple[int, int], fill: np.ndarray
+            ) -> tuple[np.ndarray, list[GroundTruthInstance]]:
+    """``small`` centred on a canvas of ``size`` (height, width, pixels; at least ``small``'s) filled
+    with the colour ``fill``, and its labels ``gts`` shifted with it."""
+    h, w = size
     top, left = (h - small.shape[0]) // 2, (w - small.shape[1]) // 2
-    out = np.empty_like(image)
-    out[:] = image.reshape(-1, 3).mean(axis=0).astype(np.uint8)
+    out = np.empty((h, w, 3), dtype=np.uint8)
+    out[:] = np.asarray(fill).astype(np.uint8)
     out[top:top + small.shape[0], left:left + small.shape[1]] = small
     shift = np.array([left, top], dtype=np.float64)
     return out, [dataclasses.replace(g, keypoints_2d=g.keypoints_2d + shift, box=np.asarray(g.box) + np.tile(shift, 2))
