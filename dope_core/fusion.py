@@ -9,7 +9,9 @@ reimplemented):
   all body wrists of the image) and at most ``hand_distance_factor`` times the
   hand box's larger side apart. The body wrist it matches (the person's left or right)
   decides the hand's handedness; an unassigned hand keeps its own. Beyond the release, a
-  caller may bar hands too large for a body (``max_hand_to_body``; the part experts do).
+  caller may bar hands too large for a body (``max_hand_to_body``) and let a hand lie up to a
+  fraction of its body's size from the wrist whatever its own box (``body_reach``); the part
+  experts do both.
 * **faces**: a face belongs to a body when the body's head point lies inside exactly
   one face box, enlarged by ``face_box_margin`` around its centre. DOPE's head joint
   is the top of the head, above the eyebrows where a landmark box ends, so the head
@@ -43,10 +45,16 @@ EXPERTS_MAX_HAND_TO_BODY = 0.5
 skeletons on close-up forearms and fists, which would otherwise claim the hand beside them
 (a 141-px hand of InterHand2.6M on a 105-px skeleton, a 107-px "hand" on a 55-px body)."""
 
+EXPERTS_BODY_REACH = 0.1
+"""The part experts' ``body_reach`` (:func:`assign_hands`): about an adult's hand length as a
+fraction of their height. The hand of a small person in a photo, a fist or a hand seen edge-on
+has a box of 6-30 px, and the body model's wrist lies 1-3 such boxes from the hand's own wrist
+(docs/accuracy.md, "Hands beside their body's wrist")."""
+
 
 def assign_hands(
     bodies: Sequence[PartPose], hands: Sequence[PartPose], *, hand_distance_factor: float = 1.0,
-    max_hand_to_body: Optional[float] = None,
+    max_hand_to_body: Optional[float] = None, body_reach: Optional[float] = None,
 ) -> dict[int, tuple[int, Handedness]]:
     """Match hands to body wrists.
 
@@ -57,6 +65,11 @@ def assign_hands(
             box holds every landmark of the body model, the ones it places beyond the image edge
             included, so even a close-up whose hand nears the camera keeps a ratio under a half;
             a skeleton fitted on a forearm or a fist (a close-up hand's image) does not.
+        body_reach: beyond the release: a hand may also lie up to this fraction of the body box's
+            longer side (pixels) from that body's wrist, when that is more than
+            ``hand_distance_factor`` times its own box (``None``: the release's limit alone). A
+            hand box measures the hand as seen: a fist or a hand seen edge-on is much smaller
+            than the hand's length, which is about a tenth of its person's height.
 
     Returns:
         ``{hand index: (body index, handedness)}`` for every assigned hand.
@@ -69,16 +82,18 @@ def assign_hands(
     wrist_xy = np.stack([w[2] for w in wrists])  # (2B, 2)
     hand_xy = np.stack([h.keypoints_2d[HAND_WRIST] for h in hands])  # (H, 2)
     dist = np.linalg.norm(hand_xy[:, None, :] - wrist_xy[None, :, :], axis=-1)  # (H, 2B)
+    hand_side = np.array([box_side(h.box) for h in hands])
+    body_side = np.array([box_side(bodies[w[0]].box) for w in wrists])
     if max_hand_to_body is not None:
-        hand_side = np.array([box_side(h.box) for h in hands])
-        body_side = np.array([box_side(bodies[w[0]].box) for w in wrists])
         dist[hand_side[:, None] > max_hand_to_body * body_side[None, :]] = np.inf
+    limit = np.repeat(hand_distance_factor * hand_side[:, None], len(wrists), axis=1)   # (H, 2B) pixels
+    if body_reach is not None:
+        limit = np.maximum(limit, body_reach * body_side[None, :])
     nearest_wrist = dist.argmin(axis=1)
     nearest_hand = dist.argmin(axis=0)
     out: dict[int, tuple[int, Handedness]] = {}
     for h, w in enumerate(nearest_wrist):
-        limit = hand_distance_factor * box_side(hands[h].box)
-        if nearest_hand[w] == h and np.isfinite(dist[h, w]) and dist[h, w] <= limit:
+        if nearest_hand[w] == h and np.isfinite(dist[h, w]) and dist[h, w] <= limit[h, w]:
             out[h] = (wrists[w][0], wrists[w][1])
     return out
 
@@ -133,6 +148,7 @@ def assemble(
     backend: str,
     hand_distance_factor: float = 1.0,
     max_hand_to_body: Optional[float] = None,
+    body_reach: Optional[float] = None,
     face_box_margin: float = 0.5,
     head_drop: float = 0.3,
     face_points: Optional[Sequence[Optional[np.ndarray]]] = None,
@@ -146,6 +162,9 @@ def assemble(
         hand_distance_factor: the hand-to-wrist distance limit, in hand box sizes.
         max_hand_to_body: the largest hand a body can hold, as a fraction of its box's longer
             side (:func:`assign_hands`; ``None``: no limit, as the release).
+        body_reach: how far from a body's wrist a hand may lie, as a fraction of the body box's
+            longer side, when that is more than ``hand_distance_factor`` hand boxes
+            (:func:`assign_hands`; ``None``: the release's limit alone).
         face_box_margin: relative enlargement of face boxes for the head-point test.
         head_drop: where the head point lies between the head joint and the shoulders.
         face_points: per body of ``bodies``, a point on its face (pixels) or ``None``
@@ -167,7 +186,7 @@ def assemble(
     people = [Person(id=i, score=b.score, body=b) for i, b in enumerate(bodies)]
     unassigned: list[PartPose] = []
     hand_matches = assign_hands(bodies, hands, hand_distance_factor=hand_distance_factor,
-                                max_hand_to_body=max_hand_to_body)
+                                max_hand_to_body=max_hand_to_body, body_reach=body_reach)
     for h, hand in enumerate(hands):
         match = hand_matches.get(h)
         if match is None:

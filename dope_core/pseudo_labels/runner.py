@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from dope_core.fusion import EXPERTS_MAX_HAND_TO_BODY, assemble
+from dope_core.fusion import EXPERTS_BODY_REACH, EXPERTS_MAX_HAND_TO_BODY, assemble
 from dope_core.image_header import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, ImageHeaderError, ImageLimits, check_encoded
 from dope_core.keypoints import Part
 from dope_core.atomic_files import atomic_write_text, remove_abandoned_temporaries
@@ -142,7 +142,7 @@ def label_image(estimator: Any, item: Item, cache: LabelCache, settings: LabelSe
     kept = {p: [d for d in detections.get(p, []) if d.score >= settings.threshold(p)] for p in Part}
     fused = assemble(kept[Part.BODY], kept[Part.HAND], kept[Part.FACE], image_size=size, backend="experts",
                      face_points=[noses.get(id(b)) for b in kept[Part.BODY]] if noses else None,
-                     max_hand_to_body=EXPERTS_MAX_HAND_TO_BODY)
+                     max_hand_to_body=EXPERTS_MAX_HAND_TO_BODY, body_reach=EXPERTS_BODY_REACH)
     status, reason = ("ok", "") if fused.parts() else ("no_person", "no part above the pseudo-label threshold")
     return LabelRecord(item.key, image_ref, size, status, reason=reason, detections=detections, pseudo_gt=fused)
 

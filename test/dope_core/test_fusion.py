@@ -72,6 +72,31 @@ def test_a_hand_too_large_for_a_body_is_not_its_hand():
     assert assign_hands([body_at(100), tall], [big], max_hand_to_body=0.5) == {0: (1, Handedness.LEFT)}
 
 
+def test_body_reach_lets_a_small_hand_lie_a_tenth_of_its_body_from_the_wrist() -> None:
+    """A 10-px hand (a fist, a hand seen edge-on) 30 px from a 350-px body's wrist: three of its own
+    boxes away, beyond the release's limit; within ``body_reach`` 0.1 of the body (35 px) it is the
+    body's. The larger of the two limits holds: a 40-px hand 38 px away is taken at either reach."""
+    body = body_at(100)                                   # right wrist (60, 300), box side 350
+    small = hand_at(60, 330, size=10)                    # its wrist 30 px below the body's
+    assert assign_hands([body], [small]) == {}
+    assert assign_hands([body], [small], body_reach=0.1) == {0: (0, Handedness.RIGHT)}
+    assert assign_hands([body], [small], body_reach=0.05) == {}
+    assert assign_hands([body], [hand_at(60, 338, size=40)], body_reach=0.01) == {0: (0, Handedness.RIGHT)}
+    res = assemble([body], [small], [], image_size=(400, 500), backend="t", body_reach=0.1)
+    assert res.people[0].right_hand is not None and not res.unassigned
+
+
+def test_body_reach_scales_with_each_body_and_keeps_mutual_nearest() -> None:
+    """The reach is the body's own: 30 px is within 0.1 of a 350-px body, not of a 175-px one; and a
+    wrist still takes only its nearest hand."""
+    small_body = body_at(100)
+    small_body.keypoints_2d[:, 1] = 100 + (small_body.keypoints_2d[:, 1] - 100) / 2   # wrists at y=200
+    small_body.box[:] = [50, 100, 150, 275]
+    assert assign_hands([small_body], [hand_at(60, 230, size=10)], body_reach=0.1) == {}
+    hands = [hand_at(60, 330, size=10), hand_at(60, 315, size=10)]
+    assert assign_hands([body_at(100)], hands, body_reach=0.1) == {1: (0, Handedness.RIGHT)}
+
+
 def test_face_assigned_when_head_point_inside_exactly_one_box():
     bodies = [body_at(100), body_at(300)]
     # Head point = head top + 0.3 * (shoulder mid - head top) = (x, 118).

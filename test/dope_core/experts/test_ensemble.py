@@ -223,6 +223,23 @@ def test_hands_at_a_confident_wrist_need_only_the_wrist_score(experts, shared_da
     assert strict.detect_landmarks(image)[1] == []
 
 
+def test_a_small_hand_beside_its_bodys_wrist_is_its_hand(experts, shared_data):
+    """COCO val2014 257 (a square with a food truck): the 11-px hand of the man pushing a stroller
+    lies 12 px from his body's left wrist, 1.1 of its own box: beyond the release's limit, within a
+    tenth of his body's size (``EXPERTS_BODY_REACH``), so the person holds it."""
+    from dope_core.fusion import EXPERTS_MAX_HAND_TO_BODY, assign_hands
+
+    image = read_image(shared_data / "images" / "coco_val2014" / "COCO_val2014_000000000257.jpg")
+    found, hands, _ = experts.detect_landmarks(image)
+    on_handle = [i for i, h in enumerate(hands) if box_contains(h.box, (164, 423))]
+    assert len(on_handle) == 1
+    assert on_handle[0] not in assign_hands([b.pose for b in found], hands, max_hand_to_body=EXPERTS_MAX_HAND_TO_BODY)
+    held = [p for p in experts(image).people
+            if any(h is not None and box_contains(h.box, (164, 423)) for h in (p.left_hand, p.right_hand))]
+    assert len(held) == 1 and held[0].left_hand is not None and box_contains(held[0].left_hand.box, (164, 423))
+    assert box_contains(held[0].body.box, (164, 423))
+
+
 def test_a_detected_face_at_a_confident_head_needs_only_the_head_score(experts, shared_data, monkeypatch):
     """The basketball photo: the referee's face is detected where his body's nose is, but the face
     mesh is unsure of it (presence 0.42); the body vouches for it (``face_head_score`` 0.15), so he
