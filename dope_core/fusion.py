@@ -11,7 +11,7 @@ reimplemented):
   decides the hand's handedness; an unassigned hand keeps its own. Beyond the release, a
   caller may bar hands too large for a body (``max_hand_to_body``) and let a hand lie up to a
   fraction of its body's size from the wrist whatever its own box (``body_reach``); the part
-  experts do both.
+  experts do both (``body_reach`` from their configuration's ``hand_body_reach``).
 * **faces**: a face belongs to a body when the body's head point lies inside exactly
   one face box, enlarged by ``face_box_margin`` around its centre. DOPE's head joint
   is the top of the head, above the eyebrows where a landmark box ends, so the head
@@ -44,12 +44,6 @@ EXPERTS_MAX_HAND_TO_BODY = 0.5
 """The part experts' ``max_hand_to_body`` (:func:`assign_hands`): their body model fits confident
 skeletons on close-up forearms and fists, which would otherwise claim the hand beside them
 (a 141-px hand of InterHand2.6M on a 105-px skeleton, a 107-px "hand" on a 55-px body)."""
-
-EXPERTS_BODY_REACH = 0.1
-"""The part experts' ``body_reach`` (:func:`assign_hands`): about an adult's hand length as a
-fraction of their height. The hand of a small person in a photo, a fist or a hand seen edge-on
-has a box of 6-30 px, and the body model's wrist lies 1-3 such boxes from the hand's own wrist
-(docs/accuracy.md, "Hands beside their body's wrist")."""
 
 
 def assign_hands(

@@ -27,6 +27,7 @@ Example (every key optional; these are the defaults)::
       hand_zoom_out: 1.5                     # palms also sought in the image shrunk inside a 1.5x square (0: not)
       hand_weak_palm_score: 0.15             # palms the detector scores 0.15-0.5 give hands the hand model is sure of twice (0: not)
       body_on_hand_score: 0.9                # a body with 2/3 of its joints in a hand this sure goes (null: never)
+      hand_body_reach: 0.1                   # a hand this far from a wrist (fraction of the body's size) may be its (null: one hand box)
       face: mediapipe                        # see FACE_EXPERTS
       face_zoom_out: 1.5                     # faces also sought in the image shrunk inside a 1.5x square (0: not)
       face_head_score: 0.15                  # mesh presence a detected face needs at a confident body's head (elsewhere 0.5)
@@ -115,6 +116,7 @@ class ExpertsConfig:
     hand_zoom_out: float = 1.5
     hand_weak_palm_score: float = 0.15
     body_on_hand_score: Optional[float] = 0.9
+    hand_body_reach: Optional[float] = 0.1
     face: str = "mediapipe"
     face_zoom_out: float = 1.5
     face_head_score: float = 0.15
@@ -184,6 +186,9 @@ class ExpertsConfig:
         if self.body_on_hand_score is not None and not 0 <= self.body_on_hand_score <= 1:
             raise ExpertsConfigError(f"experts.body_on_hand_score must lie in [0, 1] or be null (never), "
                                      f"got {self.body_on_hand_score}")
+        if self.hand_body_reach is not None and not 0 < self.hand_body_reach < 1:
+            raise ExpertsConfigError(f"experts.hand_body_reach must lie in (0, 1) (a fraction of the body box's longer "
+                                     f"side) or be null (the release's limit alone), got {self.hand_body_reach}")
         for key in ("hand_zoom_out", "face_zoom_out"):
             if getattr(self, key) != 0 and not 1 < getattr(self, key) <= 4:
                 raise ExpertsConfigError(f"experts.{key} must be 0 (no zoomed-out view) or lie in (1, 4], "
@@ -255,7 +260,8 @@ PRESETS: dict[str, ExpertsConfig] = {
     "thorough": ExpertsConfig(ssd_score=0.2, max_people=60),
     "legacy": ExpertsConfig(person_detectors=("blazepose", "faces"), tile_fractions=(0.5,), min_tile_side=168.0,
                             max_people=20, body_refine=None, hand_wrist_score=0.5, hand_zoom_out=0.0, hand_weak_palm_score=0.0,
-                            body_on_hand_score=None, face_zoom_out=0.0, nested_body_score=0.0, face_head_score=0.5),
+                            body_on_hand_score=None, hand_body_reach=None, face_zoom_out=0.0, nested_body_score=0.0,
+                            face_head_score=0.5),
 }
 """Named configurations; docs/accuracy.md measures them side by side. ``legacy`` is the body
 pass before person proposals: BlazePose's detector on the whole image and half-size tiles

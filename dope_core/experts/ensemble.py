@@ -39,7 +39,7 @@ from dope_core.experts.hand import HandExpert
 from dope_core.experts.propagation import face_roi_from_body
 from dope_core.experts.proposals import SSDPersonDetector
 from dope_core.experts.roi import RotatedRect, alignment_rotation
-from dope_core.fusion import EXPERTS_BODY_REACH, EXPERTS_MAX_HAND_TO_BODY, assemble, assign_faces
+from dope_core.fusion import EXPERTS_MAX_HAND_TO_BODY, assemble, assign_faces
 from dope_core.keypoints import BODY_HEAD, BODY_JOINTS, BODY_LEFT_WRIST, BODY_RIGHT_WRIST, BODY_SHOULDERS, Part
 from dope_core.structures import PartPose, WholeBodyPoses
 
@@ -385,4 +385,4 @@ class ExpertsEstimator:
         bodies = parts.get(Part.BODY, [])
         return assemble(bodies, parts.get(Part.HAND, []), parts.get(Part.FACE, []), image_size=(w, h),
                         backend=self.name, face_points=[b.nose for b in found] if bodies else None,
-                        max_hand_to_body=EXPERTS_MAX_HAND_TO_BODY, body_reach=EXPERTS_BODY_REACH)
+                        max_hand_to_body=EXPERTS_MAX_HAND_TO_BODY, body_reach=self.config.hand_body_reach)

@@ -93,7 +93,7 @@ from dope_core.experts.proposals import Proposal, merge_proposals
 from dope_core.experts.propagation import body_roi, face_roi, face_roi_from_body, hand_roi, in_image
 from dope_core.experts.roi import RotatedRect
 from dope_core.experts.tflite import TFLiteModel
-from dope_core.fusion import EXPERTS_BODY_REACH, EXPERTS_MAX_HAND_TO_BODY, assemble
+from dope_core.fusion import EXPERTS_MAX_HAND_TO_BODY, assemble
 from dope_core.keypoints import Part
 from dope_core.structures import PartPose, WholeBodyPoses
 from dope_core.tracking import TrackIdAllocator
@@ -878,7 +878,7 @@ class StreamingExpertsEstimator:
         found.hands = self.experts.without_hands_on_bodies(found.bodies, found.hands)
         everyone = assemble([b.pose for b in found.bodies], found.hands, found.faces, image_size=(w, h),
                             backend=self.name, face_points=[b.nose for b in found.bodies],
-                            max_hand_to_body=EXPERTS_MAX_HAND_TO_BODY, body_reach=EXPERTS_BODY_REACH)
+                            max_hand_to_body=EXPERTS_MAX_HAND_TO_BODY, body_reach=self.experts.config.hand_body_reach)
         landmarks = {id(b.pose): b for b in found.bodies}
         seen_in = {t.track_id: t.frames for t in self._tracks}
         face_wait = {t.track_id: t.face_wait for t in self._tracks}

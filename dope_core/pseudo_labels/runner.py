@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from dope_core.fusion import EXPERTS_BODY_REACH, EXPERTS_MAX_HAND_TO_BODY, assemble
+from dope_core.fusion import EXPERTS_MAX_HAND_TO_BODY, assemble
 from dope_core.image_header import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, ImageHeaderError, ImageLimits, check_encoded
 from dope_core.keypoints import Part
 from dope_core.atomic_files import atomic_write_text, remove_abandoned_temporaries
@@ -124,6 +124,12 @@ def detect_with_face_points(estimator: Any, image: np.ndarray, min_score: float
     return estimator.requested_parts(found, hands, faces), {id(b.pose): b.nose for b in found}
 
 
+def hand_body_reach(estimator: Any) -> Optional[float]:
+    """The fusion's ``body_reach`` for ``estimator``'s parts: the experts configuration's
+    ``hand_body_reach``, ``None`` (the release's limit alone) for an estimator without one."""
+    return getattr(getattr(estimator, "config", None), "hand_body_reach", None)
+
+
 def label_image(estimator: Any, item: Item, cache: LabelCache, settings: LabelSettings) -> LabelRecord:
     """Label one image with ``estimator`` and build its record (never raises on bad images)."""
     image_ref = _image_ref(item.image, cache.root)
@@ -142,7 +148,7 @@ def label_image(estimator: Any, item: Item, cache: LabelCache, settings: LabelSe
     kept = {p: [d for d in detections.get(p, []) if d.score >= settings.threshold(p)] for p in Part}
     fused = assemble(kept[Part.BODY], kept[Part.HAND], kept[Part.FACE], image_size=size, backend="experts",
                      face_points=[noses.get(id(b)) for b in kept[Part.BODY]] if noses else None,
-                     max_hand_to_body=EXPERTS_MAX_HAND_TO_BODY, body_reach=EXPERTS_BODY_REACH)
+                     max_hand_to_body=EXPERTS_MAX_HAND_TO_BODY, body_reach=hand_body_reach(estimator))
     status, reason = ("ok", "") if fused.parts() else ("no_person", "no part above the pseudo-label threshold")
     return LabelRecord(item.key, image_ref, size, status, reason=reason, detections=detections, pseudo_gt=fused)
 

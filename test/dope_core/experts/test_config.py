@@ -48,6 +48,9 @@ def test_shipped_experts_yaml_is_the_default():
     ({"face_zoom_out": 1.0}, "face_zoom_out must be 0"),
     ({"hand_weak_palm_score": 0.5}, "hand_weak_palm_score must lie in"),
     ({"hand_weak_palm_score": -0.1}, "hand_weak_palm_score must lie in"),
+    ({"hand_body_reach": 0}, "hand_body_reach must lie in"),
+    ({"hand_body_reach": 1.0}, "hand_body_reach must lie in"),
+    ({"hand_body_reach": "0.1"}, "hand_body_reach must be a number or null"),
     ({"max_people": 0}, "max_people must be at least 1"),
     ({"body_refine_flip": "yes"}, "body_refine_flip must be true or false"),
     ({"body_retry_refuted": 1}, "body_retry_refuted must be true or false"),
@@ -156,6 +159,7 @@ def test_the_ssd_detector_without_its_model_file_is_one_line_and_the_presets_sti
     {"yolo_score": 0.0}, {"yolo_image_size": 32}, {"yolo_image_size": 4096}, {"hand_zoom_out": 4.0},
     {"face_zoom_out": 0.0}, {"detector_score": 1.0}, {"body_refine_max": 0}, {"min_tile_side": 0.0},
     {"max_candidates": 1}, {"hand_weak_palm_score": 0.0}, {"hand_weak_palm_score": 0.49},
+    {"hand_body_reach": None}, {"hand_body_reach": 0.99},
 ])
 def test_values_at_the_ends_of_their_ranges_are_accepted(section: dict) -> None:
     """The documented ranges include their closed ends: these values make a configuration."""

@@ -226,7 +226,10 @@ def test_hands_at_a_confident_wrist_need_only_the_wrist_score(experts, shared_da
 def test_a_small_hand_beside_its_bodys_wrist_is_its_hand(experts, shared_data):
     """COCO val2014 257 (a square with a food truck): the 11-px hand of the man pushing a stroller
     lies 12 px from his body's left wrist, 1.1 of its own box: beyond the release's limit, within a
-    tenth of his body's size (``EXPERTS_BODY_REACH``), so the person holds it."""
+    tenth of his body's size (``hand_body_reach``), so the person holds it; with ``hand_body_reach:
+    null`` (the ``legacy`` preset's) nobody does."""
+    from dope_core.experts.config import PRESETS
+    from dope_core.experts.ensemble import ExpertsEstimator
     from dope_core.fusion import EXPERTS_MAX_HAND_TO_BODY, assign_hands
 
     image = read_image(shared_data / "images" / "coco_val2014" / "COCO_val2014_000000000257.jpg")
@@ -238,6 +241,9 @@ def test_a_small_hand_beside_its_bodys_wrist_is_its_hand(experts, shared_data):
             if any(h is not None and box_contains(h.box, (164, 423)) for h in (p.left_hand, p.right_hand))]
     assert len(held) == 1 and held[0].left_hand is not None and box_contains(held[0].left_hand.box, (164, 423))
     assert box_contains(held[0].body.box, (164, 423))
+    release = ExpertsEstimator(config=PRESETS["default"].replace(hand_body_reach=None))
+    assert not any(h is not None and box_contains(h.box, (164, 423))
+                   for p in release(image).people for h in (p.left_hand, p.right_hand))
 
 
 def test_a_detected_face_at_a_confident_head_needs_only_the_head_score(experts, shared_data, monkeypatch):

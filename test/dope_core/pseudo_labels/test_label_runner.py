@@ -436,3 +436,16 @@ def test_ctrl_c_in_label_is_one_line_and_exit_130(tmp_path: Path, monkeypatch, c
         pytest.fail("Ctrl-C escaped dope-train label (a traceback)")
     assert rc == 130
     assert capsys.readouterr().err.strip() == "dope-train label: interrupted; run it again to continue"
+
+
+def test_labels_fuse_hands_with_the_experts_configured_reach():
+    """The experts' ``hand_body_reach`` (their configuration) goes to the fusion; an estimator without
+    an experts configuration (the network) fuses by the release's limit alone."""
+    from types import SimpleNamespace
+
+    from dope_core.experts.config import PRESETS
+    from dope_core.pseudo_labels.runner import hand_body_reach
+
+    assert hand_body_reach(SimpleNamespace(config=PRESETS["default"])) == 0.1
+    assert hand_body_reach(SimpleNamespace(config=PRESETS["legacy"])) is None
+    assert hand_body_reach(object()) is None
