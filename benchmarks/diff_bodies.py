@@ -72,6 +72,26 @@ def items(data: Path, *, frame_step: int, frames_per_clip: int) -> Iterator[tupl
             continue
 
 
+def add_item_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of the scripts that read :func:`items`: ``--data``, ``--frame-step``,
+    ``--frames-per-clip``, ``--limit``, ``--threads``."""
+    p.add_argument("--data", type=Path, default=REPO_ROOT.parent / "shared" / "data",
+                   help="folder holding images/, annotated/mmpose/ and video/")
+    p.add_argument("--frame-step", type=int, default=45, help="every N-th frame of each clip")
+    p.add_argument("--frames-per-clip", type=int, default=8, help="at most this many frames per clip")
+    p.add_argument("--limit", type=int, default=None, help="at most this many items (a quick look)")
+    p.add_argument("--threads", type=int, default=2)
+
+
+def item_arguments_error(args: argparse.Namespace) -> str | None:
+    """What is wrong with the options :func:`add_item_arguments` adds (one line), or ``None``."""
+    if not args.data.is_dir():
+        return f"data folder {args.data} not found (give --data)"
+    if args.frame_step < 1 or args.frames_per_clip < 0:
+        return "--frame-step must be at least 1 and --frames-per-clip at least 0"
+    return None
+
+
 def drawing(image: np.ndarray, only_a: Sequence[PartPose], only_b: Sequence[PartPose]) -> np.ndarray:
     """``image`` (RGB) as BGR with ``only_a``'s boxes and joints in red, ``only_b``'s in green."""
     out = np.ascontiguousarray(image[:, :, ::-1]).copy()
@@ -92,19 +112,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--configs", nargs=2, required=True, metavar=("A", "B"),
                    help="two experts configurations (presets, YAML files, NAME+ATTR=VALUE)")
-    p.add_argument("--data", type=Path, default=REPO_ROOT.parent / "shared" / "data",
-                   help="folder holding images/, annotated/mmpose/ and video/")
-    p.add_argument("--frame-step", type=int, default=45, help="every N-th frame of each clip")
-    p.add_argument("--frames-per-clip", type=int, default=8, help="at most this many frames per clip")
-    p.add_argument("--limit", type=int, default=None, help="at most this many items (a quick look)")
+    add_item_arguments(p)
     p.add_argument("--out", type=Path, default=None, help="folder for the drawings of the items that differ")
-    p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
-    if not args.data.is_dir():
-        print(f"error: data folder {args.data} not found (give --data)", file=sys.stderr)
-        return 2
-    if args.frame_step < 1 or args.frames_per_clip < 0:
-        print("error: --frame-step must be at least 1 and --frames-per-clip at least 0", file=sys.stderr)
+    error = item_arguments_error(args)
+    if error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
     a, b = args.configs
     try:

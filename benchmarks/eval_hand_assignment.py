@@ -27,7 +27,7 @@ for path in (REPO_ROOT, REPO_ROOT / "benchmarks"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from diff_bodies import items  # noqa: E402
+from diff_bodies import add_item_arguments, item_arguments_error, items  # noqa: E402
 from dope_core.boxes import box_side  # noqa: E402
 from dope_core.draw import draw_part  # noqa: E402
 from dope_core.fusion import EXPERTS_MAX_HAND_TO_BODY, assign_hands  # noqa: E402
@@ -74,20 +74,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--reach", type=float, nargs="+", default=[0.1, 0.15],
                    help="body_reach values to compare with the release's limit (fractions of the body box's longer side)")
     p.add_argument("--config", default="default", help="experts preset or YAML file (as eval_accuracy.py reads it)")
-    p.add_argument("--data", type=Path, default=REPO_ROOT.parent / "shared" / "data",
-                   help="folder holding images/, annotated/mmpose/ and video/")
-    p.add_argument("--frame-step", type=int, default=45, help="every N-th frame of each clip")
-    p.add_argument("--frames-per-clip", type=int, default=8, help="at most this many frames per clip")
-    p.add_argument("--limit", type=int, default=None, help="at most this many items (a quick look)")
+    add_item_arguments(p)
     p.add_argument("--out", type=Path, default=None, help="folder for the drawings of the changed assignments")
-    p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
-    if not args.data.is_dir():
-        print(f"error: data folder {args.data} not found (give --data)", file=sys.stderr)
-        return 2
-    if args.frame_step < 1 or args.frames_per_clip < 0 or any(not 0 < r < 1 for r in args.reach):
-        print("error: --frame-step must be at least 1, --frames-per-clip at least 0 and each --reach in (0, 1)",
-              file=sys.stderr)
+    error = item_arguments_error(args) or (None if all(0 < r < 1 for r in args.reach)
+                                           else "each --reach must lie in (0, 1)")
+    if error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
     from eval_accuracy import experts_config, experts_estimator
     from dope_core.experts.config import ExpertsConfigError
