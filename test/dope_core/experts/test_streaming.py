@@ -758,7 +758,10 @@ def _bookkeeping_stream(bodies: list | None = None, *, resume_frames: int = 30) 
     ``pose.box``), and fusion receives the parts unchanged."""
     from types import SimpleNamespace
 
+    from dope_core.experts.config import PRESETS
+
     fake = SimpleNamespace(body=SimpleNamespace(max_people=5), hand=None, face=None, parts=tuple(Part), scores={},
+                           config=PRESETS["default"],
                            detect_landmarks=lambda image, refine=False: (list(bodies or []), [], []),
                            without_skeletons_on_hands=lambda b, h, f: b, without_hands_on_bodies=lambda b, h: h)
     return StreamingExpertsEstimator(fake, num_threads=1, ids=TrackIdAllocator(0), resume_frames=resume_frames)
